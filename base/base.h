@@ -1,0 +1,92 @@
+/* base: what every folder may use. Error context, warning sink, limits, atomic
+ * output files and safe paths. Nothing here knows a file format or a tensor. */
+#ifndef C2SEG_BASE_H
+#define C2SEG_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: 0 ok, negative = error. Every failing function also fills a c2_err
+ * with one human sentence that names the file (when there is one) and the reason. */
+enum {
+    C2_OK = 0,
+    C2_EINVAL = -1,      /* malformed or unsupported input */
+    C2_EIO = -2,         /* the operating system refused a read or write */
+    C2_ENOMEM = -3,      /* allocation failed */
+    C2_ELIMIT = -4,      /* input exceeds a configured limit (checked before allocating) */
+    C2_EUNSUPPORTED = -5,/* valid input that this version does not handle */
+    C2_ENOTFOUND = -6,   /* a required file, tag or object is absent */
+    C2_EMISMATCH = -7,   /* inputs that disagree (grid, domain, schema version) */
+};
+
+typedef struct c2_err {
+    int code;
+    char msg[768];
+} c2_err;
+
+/* Fills e (if not NULL) with the formatted message and returns code. */
+int c2_fail(c2_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prefixes e->msg with "what: " (e.g. the file name) keeping the code. */
+int c2_err_prefix(c2_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void c2_err_clear(c2_err *e);
+
+/* Warnings from lower layers go through one sink that the CLI installs; by default
+ * they go to stderr prefixed with "warning: ". */
+typedef void (*c2_warn_fn)(void *user, const char *msg);
+void c2_set_warn_sink(c2_warn_fn fn, void *user);
+void c2_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Resource limits, checked before allocating. Defaults are generous for clinical
+ * data; the CLI can lower or raise them (--max-pixels, --max-memory-mb). */
+typedef struct c2_limits {
+    int64_t max_dim;          /* largest rows / columns / slices, default 65535 */
+    int64_t max_pixels;       /* largest pixel count of one image or volume, default 2^31 */
+    int64_t max_bytes;        /* largest single allocation for input data, default 8 GiB */
+    int max_depth;            /* folder walk / SR tree depth, default 64 */
+} c2_limits;
+const c2_limits *c2_limits_get(void);
+void c2_limits_set(const c2_limits *l);
+/* Checks a product of dimensions against the limits; returns C2_OK or C2_ELIMIT. */
+int c2_check_dims(c2_err *e, const char *what, int64_t d0, int64_t d1, int64_t d2, size_t elem_size);
+
+/* Atomic output: write to "<path>.tmp.<pid>" in the same folder, then rename.
+ * c2_atomic_open returns a FILE* for the temporary; c2_atomic_commit flushes, fsyncs,
+ * closes and renames; c2_atomic_abort closes and removes the temporary. */
+typedef struct c2_atomic {
+    FILE *f;
+    char final_path[4096];
+    char tmp_path[4096 + 32];
+} c2_atomic;
+int c2_atomic_open(c2_atomic *a, const char *path, c2_err *e);
+int c2_atomic_commit(c2_atomic *a, c2_err *e);
+void c2_atomic_abort(c2_atomic *a);
+/* For libraries that write by name (HDF5, DCMTK): the temporary name to write to,
+ * then c2_rename_into_place / remove(tmp). */
+void c2_temp_name(char *out, size_t cap, const char *final_path);
+int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e);
+/* Whole-file helpers. c2_write_file is atomic. c2_read_file refuses files larger than max. */
+int c2_write_file(const char *path, const void *data, size_t n, c2_err *e);
+int c2_read_file(const char *path, size_t max, uint8_t **data, size_t *n, c2_err *e);
+
+/* Paths. c2_mkdirs creates every missing folder (mode 0755). c2_path_join writes
+ * a/b into out. c2_safe_name turns any string into a file-name component made only
+ * of [A-Za-z0-9._-] that is never "", "." or ".." (for names derived from data). */
+int c2_mkdirs(const char *path, c2_err *e);
+int c2_path_join(char *out, size_t cap, const char *a, const char *b);
+void c2_safe_name(char *out, size_t cap, const char *in);
+const char *c2_basename(const char *path);
+int c2_strcasecmp_ascii(const char *a, const char *b);
+int c2_ends_with_ci(const char *s, const char *suffix);
+
+/* Version string of the toolkit ("0.1.0"). */
+const char *c2_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

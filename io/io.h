@@ -1,0 +1,11 @@
+/* io: file formats. DICOM image reading (through the C++ DCMTK shim), JPEG 2000
+ * through OpenJPEG, NIfTI, PNG / JPEG, the HDF5 cohort cache and checkpoints,
+ * DICOM SEG / NIfTI / PNG mask writing, and the reference's tensor dumps.
+ * This is the folder's public header; it includes one header per concept. */
+#ifndef C2SEG_IO_H
+#define C2SEG_IO_H
+
+#include "base/base.h"
+#include "io/torch_dump.h"
+
+#endif

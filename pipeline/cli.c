@@ -1,0 +1,174 @@
+/* CLI plumbing shared by every stage: the dispatcher, log lines, JSON summary
+ * and the progress display. */
+#include "pipeline/pipeline.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *current_stage = "c2seg";
+static int quiet;
+
+void cli_set_stage(const char *stage) { current_stage = stage; }
+void cli_set_quiet(int q) { quiet = q; }
+
+static void vlog(const char *kind, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "c2seg %s: %s", current_stage, kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_log(const char *fmt, ...)
+{
+    if (quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("", fmt, ap);
+    va_end(ap);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("error: ", fmt, ap);
+    va_end(ap);
+}
+
+static void warn_sink(void *user, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, "c2seg %s: warning: %s\n", current_stage, msg);
+}
+
+void cli_print_json(cJSON *obj)
+{
+    char *s = cJSON_PrintUnformatted(obj);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+        cJSON_free(s);
+    }
+    cJSON_Delete(obj);
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+void progress_start(progress *p, const char *what, int64_t total)
+{
+    memset(p, 0, sizeof *p);
+    p->what = what;
+    p->total = total;
+    p->tty = isatty(STDERR_FILENO) && !quiet;
+    p->t0 = p->last_draw = now_seconds();
+    p->every = total > 0 ? (total + 19) / 20 : 50; /* about 20 lines when not a terminal */
+    if (p->every < 1)
+        p->every = 1;
+}
+
+static void eta_text(char *buf, size_t cap, double seconds)
+{
+    if (seconds < 0 || seconds > 1e7)
+        snprintf(buf, cap, "--:--");
+    else if (seconds >= 3600)
+        snprintf(buf, cap, "%d:%02d:%02d", (int)seconds / 3600, ((int)seconds / 60) % 60, (int)seconds % 60);
+    else
+        snprintf(buf, cap, "%02d:%02d", (int)seconds / 60, (int)seconds % 60);
+}
+
+static void progress_draw(progress *p, const char *note, int final)
+{
+    double t = now_seconds(), el = t - p->t0;
+    double rate = el > 0 ? p->done / el : 0;
+    char eta[32];
+    eta_text(eta, sizeof eta, (p->total > 0 && rate > 0) ? (p->total - p->done) / rate : -1);
+    if (p->tty) {
+        int width = 30, fill = p->total > 0 ? (int)(width * p->done / p->total) : 0;
+        char bar[64];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[width] = 0;
+        fprintf(stderr, "\r%s [%s] %lld/%lld %.1f/s ETA %s %-40.40s%s", p->what, bar, (long long)p->done,
+                (long long)p->total, rate, eta, note ? note : "", final ? "\n" : "");
+    } else {
+        fprintf(stderr, "c2seg %s: %s %lld/%lld (%.1f/s, ETA %s)%s%s\n", current_stage, p->what, (long long)p->done,
+                (long long)p->total, rate, eta, note ? " " : "", note ? note : "");
+    }
+    p->last_draw = t;
+    p->last_line = p->done;
+}
+
+void progress_step(progress *p, int64_t n, const char *note)
+{
+    p->done += n;
+    if (quiet)
+        return;
+    if (p->tty ? now_seconds() - p->last_draw > 0.1 : p->done - p->last_line >= p->every)
+        progress_draw(p, note, 0);
+}
+
+void progress_finish(progress *p)
+{
+    if (!quiet && (p->tty || p->done != p->last_line))
+        progress_draw(p, NULL, 1);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: c2seg <stage> [options]   (c2seg <stage> --help for its options)\n\nstages:\n");
+    for (const stage_def *s = c2seg_stages; s->name; s++)
+        fprintf(f, "  %-13s %s\n", s->name, s->summary);
+    fprintf(f, "\nexit codes: 0 ok, 1 partial (some inputs failed), 2 usage error, 3 failed\n"
+               "log lines go to stderr; each stage prints a JSON summary to stdout.\n");
+}
+
+int c2seg_main(int argc, char **argv)
+{
+    c2_set_warn_sink(warn_sink, NULL);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("c2seg %s\n", c2_version());
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+            cli_set_quiet(1);
+    for (const stage_def *s = c2seg_stages; s->name; s++) {
+        if (strcmp(s->name, argv[1]) == 0) {
+            cli_set_stage(s->name);
+            return s->run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "c2seg: unknown stage '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
