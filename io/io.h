@@ -7,5 +7,12 @@
 
 #include "base/base.h"
 #include "io/torch_dump.h"
+#include "io/seg.h"
+#include "io/nifti.h"
+#include "io/image2d.h"
+#include "io/preprocess.h"
+#include "io/cache.h"
+#include "io/dicom.h"
+#include "io/dicom_write.h"
 
 #endif

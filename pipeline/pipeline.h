@@ -49,5 +49,15 @@ double now_seconds(void);
 
 /* Stages (one file each: pipeline/stage_NAME.c). */
 int stage_ingest(int argc, char **argv);
+int stage_pretrain(int argc, char **argv);
+int stage_train(int argc, char **argv);
+int stage_eval(int argc, char **argv);
+int stage_caption(int argc, char **argv);
+int stage_sr_text(int argc, char **argv);
+int stage_export(int argc, char **argv);
+int stage_import(int argc, char **argv);
+int stage_parity(int argc, char **argv);
+int stage_predict(int argc, char **argv);
+int stage_report(int argc, char **argv);
 
 #endif

@@ -5,5 +5,15 @@
 
 const stage_def c2seg_stages[] = {
     {"ingest", "read DICOM / NIfTI / slice datasets with their text into an HDF5 cohort cache", stage_ingest},
+    {"import-torch", "convert a PyTorch reference dump (state_dict names) into a c2seg checkpoint", stage_import},
+    {"export", "write a mask (NIfTI / PNG) as a DICOM SEG of its source images", stage_export},
+    {"caption", "parse captions into laterality / count / zones, or generate a caption from a mask", stage_caption},
+    {"sr-text", "print the report text of DICOM SR documents (file or folder) as JSON", stage_sr_text},
+    {"parity", "run a reference dump through the imported model and compare every tensor", stage_parity},
+    {"pretrain", "Stage I: contrastive image-text pre-training (CaCL / HardCL) from a cache", stage_pretrain},
+    {"train", "Stage II: segmentation training from a cache (BCE + Dice, AdamW, cosine)", stage_train},
+    {"eval", "Dice / IoU / HD95 and text-mask consistency of a checkpoint on a cache split", stage_eval},
+    {"predict", "predict masks for DICOM / NIfTI / images and write them as SEG / NIfTI / PNG", stage_predict},
+    {"report", "report.json / report.html / DICOM SR of a predict folder: text-mask consistency", stage_report},
     {NULL, NULL, NULL},
 };

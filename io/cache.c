@@ -1,0 +1,743 @@
+/* io/cache: the HDF5 cohort cache (layout in docs/cache.md). The writer streams the
+ * pixel tensors into extendible chunked datasets and keeps the per-sample metadata
+ * in growable columns until close; the reader loads everything into one struct.
+ * Every HDF5 call's status is checked; failures name the file and the object. */
+#include "io/cache.h"
+
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *cache_split_name(int split)
+{
+    static const char *names[] = {"none", "train", "valid", "test"};
+    return split >= 0 && split <= 3 ? names[split] : "none";
+}
+
+int cache_split_parse(const char *name)
+{
+    static const struct { const char *name; int split; } map[] = {
+        {"none", CACHE_SPLIT_NONE},   {"train", CACHE_SPLIT_TRAIN},      {"training", CACHE_SPLIT_TRAIN},
+        {"valid", CACHE_SPLIT_VALID}, {"val", CACHE_SPLIT_VALID},        {"validation", CACHE_SPLIT_VALID},
+        {"test", CACHE_SPLIT_TEST},   {"testing", CACHE_SPLIT_TEST},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (c2_strcasecmp_ascii(name, map[i].name) == 0)
+            return map[i].split;
+    return -1;
+}
+
+/* The per-sample string columns, in file order (names of the datasets in /samples
+ * and /text). Index constants below address them. */
+enum { COL_FILE, COL_MASK_FILE, COL_STUDY, COL_SERIES, COL_SOP, COL_CASE, COL_MODALITY, COL_DOMAIN,
+       COL_TEXT_RAW, COL_TEXT_SOURCE, COL_TEXT_CONVENTION, N_STRING_COLS };
+static const char *const string_col_path[N_STRING_COLS] = {
+    "/samples/file",     "/samples/mask_file", "/samples/study_uid", "/samples/series_uid",
+    "/samples/sop_uid",  "/samples/case_id",   "/samples/modality",  "/samples/domain",
+    "/text/raw",         "/text/source",       "/text/convention",
+};
+
+static const char **sample_string_field(cache_sample *s, int col)
+{
+    switch (col) {
+    case COL_FILE: return &s->file;
+    case COL_MASK_FILE: return &s->mask_file;
+    case COL_STUDY: return &s->study_uid;
+    case COL_SERIES: return &s->series_uid;
+    case COL_SOP: return &s->sop_uid;
+    case COL_CASE: return &s->case_id;
+    case COL_MODALITY: return &s->modality;
+    case COL_DOMAIN: return &s->domain;
+    case COL_TEXT_RAW: return &s->text_raw;
+    case COL_TEXT_SOURCE: return &s->text_source;
+    default: return &s->text_convention;
+    }
+}
+
+struct cache_writer {
+    char path[4096], tmp[4200];
+    int size;
+    hid_t file, images, masks;
+    int64_t n, cap;
+    cache_sample *meta;        /* [cap]; string fields point into strdup'd copies */
+    int32_t *caption_index;    /* [cap] */
+    char **captions;           /* [n_captions], unique, first-use order */
+    int64_t n_captions, cap_captions;
+};
+
+static char *string_copy(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+/* The split enum type: h5dump shows the names, h5py reads the integers. */
+static hid_t split_type_create(void)
+{
+    hid_t t = H5Tenum_create(H5T_NATIVE_UINT8);
+    for (int s = CACHE_SPLIT_NONE; s <= CACHE_SPLIT_TEST; s++) {
+        uint8_t v = (uint8_t)s;
+        H5Tenum_insert(t, cache_split_name(s), &v);
+    }
+    return t;
+}
+
+static hid_t utf8_string_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+static int attr_write_string(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = utf8_string_type(), sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, t, &value);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return st < 0 ? -1 : 0;
+}
+
+static int attr_write_int(hid_t obj, const char *name, int64_t value)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &value);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return st < 0 ? -1 : 0;
+}
+
+/* Creates a dataset of rank dims with chunking (chunk[0] along the sample axis),
+ * shuffle + deflate 4, no object times (so reruns give the same bytes), the first
+ * axis extendible when extendible is set. */
+static hid_t dataset_create(hid_t file, const char *path, hid_t type, int rank, const hsize_t *dims,
+                            const hsize_t *chunk, int extendible)
+{
+    hsize_t maxdims[4];
+    for (int i = 0; i < rank; i++)
+        maxdims[i] = (i == 0 && extendible) ? H5S_UNLIMITED : dims[i];
+    hid_t sp = H5Screate_simple(rank, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    H5Pset_obj_track_times(dcpl, 0);
+    int empty = 0;
+    for (int i = 0; i < rank; i++)
+        empty |= dims[i] == 0 && !(i == 0 && extendible);
+    if (!empty && (extendible || dims[0] > 0)) {
+        H5Pset_chunk(dcpl, rank, chunk);
+        if (H5Tget_class(type) != H5T_STRING) {
+            H5Pset_shuffle(dcpl);
+            H5Pset_deflate(dcpl, 4);
+        }
+    }
+    hid_t d = H5Dcreate2(file, path, type, sp, lcpl, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Pclose(lcpl);
+    H5Sclose(sp);
+    return d;
+}
+
+/* Writes a whole [dims] array as a new dataset (chunk = up to 4096 samples). */
+static int dataset_write(hid_t file, const char *path, hid_t file_type, hid_t mem_type, int rank,
+                         const hsize_t *dims, const void *data)
+{
+    hsize_t chunk[4];
+    for (int i = 0; i < rank; i++)
+        chunk[i] = dims[i] ? dims[i] : 1;
+    chunk[0] = dims[0] > 4096 ? 4096 : dims[0] ? dims[0] : 1;
+    hid_t d = dataset_create(file, path, file_type, rank, dims, chunk, 0);
+    if (d < 0)
+        return -1;
+    herr_t st = 0;
+    int64_t total = 1;
+    for (int i = 0; i < rank; i++)
+        total *= (int64_t)dims[i];
+    if (total > 0)
+        st = H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    H5Dclose(d);
+    return st < 0 ? -1 : 0;
+}
+
+static int strings_write(hid_t file, const char *path, const char *const *v, int64_t n)
+{
+    hid_t t = utf8_string_type();
+    hsize_t dims[1] = {(hsize_t)n};
+    int rc = dataset_write(file, path, t, t, 1, dims, v);
+    H5Tclose(t);
+    return rc;
+}
+
+int cache_writer_open(cache_writer **out, const char *path, int size, const char *params_json, c2_err *e)
+{
+    *out = NULL;
+    if (size < 8 || size > 4096)
+        return c2_fail(e, C2_EINVAL, "%s: image size %d is outside 8..4096", path, size);
+    cache_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    c2_temp_name(w->tmp, sizeof w->tmp, path);
+    w->size = size;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our messages replace HDF5's error stack dump */
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    H5Pclose(fcpl);
+    if (w->file < 0) {
+        free(w);
+        return c2_fail(e, C2_EIO, "%s: cannot create the HDF5 file", path);
+    }
+    hsize_t dims[3] = {0, (hsize_t)size, (hsize_t)size}, chunk[3] = {1, (hsize_t)size, (hsize_t)size};
+    w->images = dataset_create(w->file, "/images", H5T_IEEE_F32LE, 3, dims, chunk, 1);
+    w->masks = dataset_create(w->file, "/masks", H5T_STD_U8LE, 3, dims, chunk, 1);
+    int bad = w->images < 0 || w->masks < 0;
+    bad |= attr_write_int(w->file, "schema_version", CACHE_SCHEMA_VERSION) < 0;
+    bad |= attr_write_string(w->file, "tool", "c2seg") < 0;
+    bad |= attr_write_string(w->file, "tool_version", c2_version()) < 0;
+    bad |= attr_write_string(w->file, "parameters", params_json ? params_json : "{}") < 0;
+    bad |= attr_write_int(w->file, "image_size", size) < 0;
+    bad |= attr_write_string(w->images, "range", "[0,1]; model input = (x - 0.5) / 0.25") < 0;
+    bad |= attr_write_string(w->masks, "values", "{0,1}") < 0;
+    if (bad) {
+        cache_writer_abort(w);
+        return c2_fail(e, C2_EIO, "%s: cannot create the cache datasets", path);
+    }
+    *out = w;
+    return C2_OK;
+}
+
+int64_t cache_writer_count(const cache_writer *w) { return w->n; }
+
+static int64_t caption_intern(cache_writer *w, const char *caption)
+{
+    for (int64_t i = 0; i < w->n_captions; i++)
+        if (strcmp(w->captions[i], caption) == 0)
+            return i;
+    if (w->n_captions == w->cap_captions) {
+        int64_t cap = w->cap_captions ? 2 * w->cap_captions : 64;
+        char **c = realloc(w->captions, (size_t)cap * sizeof *c);
+        if (!c)
+            return -2;
+        w->captions = c;
+        w->cap_captions = cap;
+    }
+    if (!(w->captions[w->n_captions] = strdup(caption)))
+        return -2;
+    return w->n_captions++;
+}
+
+/* Appends one [1,S,S] block at row w->n of an extendible dataset. */
+static int append_plane(hid_t d, int64_t row, int S, hid_t mem_type, const void *data)
+{
+    hsize_t dims[3] = {(hsize_t)row + 1, (hsize_t)S, (hsize_t)S};
+    if (H5Dset_extent(d, dims) < 0)
+        return -1;
+    hid_t fs = H5Dget_space(d);
+    hsize_t start[3] = {(hsize_t)row, 0, 0}, count[3] = {1, (hsize_t)S, (hsize_t)S};
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t ms = H5Screate_simple(3, count, NULL);
+    herr_t st = H5Dwrite(d, mem_type, ms, fs, H5P_DEFAULT, data);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return st < 0 ? -1 : 0;
+}
+
+int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
+{
+    if (w->n == w->cap) {
+        int64_t cap = w->cap ? 2 * w->cap : 256;
+        cache_sample *m = realloc(w->meta, (size_t)cap * sizeof *m);
+        if (m)
+            w->meta = m;
+        int32_t *ci = m ? realloc(w->caption_index, (size_t)cap * sizeof *ci) : NULL;
+        if (!ci)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for sample metadata", w->path);
+        w->caption_index = ci;
+        w->cap = cap;
+    }
+    int S = w->size;
+    uint8_t *zeros = NULL;
+    int mask_absent = !mask;
+    if (mask_absent && !(mask = zeros = calloc((size_t)S * S, 1)))
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", w->path);
+    int bad = append_plane(w->images, w->n, S, H5T_NATIVE_FLOAT, image) < 0 ||
+              append_plane(w->masks, w->n, S, H5T_NATIVE_UINT8, mask) < 0;
+    free(zeros);
+    if (bad)
+        return c2_fail(e, C2_EIO, "%s: writing sample %lld failed (disk full?)", w->path, (long long)w->n);
+    cache_sample *m = &w->meta[w->n];
+    *m = *meta;
+    m->has_mask = mask_absent ? 0 : meta->has_mask;
+    m->caption = NULL;
+    for (int col = 0; col < N_STRING_COLS; col++) {
+        const char **f = sample_string_field(m, col);
+        if (!(*f = string_copy(*f)))
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", w->path);
+    }
+    int64_t ci = meta->caption && meta->caption[0] ? caption_intern(w, meta->caption) : -1;
+    if (ci == -2)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for captions", w->path);
+    w->caption_index[w->n] = (int32_t)ci;
+    w->n++;
+    return C2_OK;
+}
+
+/* /samples and /text columns from the in-memory metadata. */
+static int metadata_write(cache_writer *w)
+{
+    int64_t n = w->n;
+    size_t un = n ? (size_t)n : 1;
+    uint8_t *u8 = malloc(un * 2);
+    int32_t *i32 = malloc(un * 4 * sizeof(int32_t));
+    int64_t *i64 = malloc(un * sizeof(int64_t));
+    double *m33 = malloc(un * 9 * sizeof(double)), *m44 = malloc(un * 16 * sizeof(double));
+    const char **col = malloc(un * sizeof *col);
+    int bad = !u8 || !i32 || !i64 || !m33 || !m44 || !col;
+    hsize_t d1[1] = {(hsize_t)n}, d33[3] = {(hsize_t)n, 3, 3}, d44[3] = {(hsize_t)n, 4, 4};
+    if (!bad) {
+        uint8_t *split = u8, *has_mask = u8 + un;
+        int32_t *frame = i32, *slice = i32 + un, *rows = i32 + 2 * un, *cols = i32 + 3 * un;
+        for (int64_t i = 0; i < n; i++) {
+            const cache_sample *s = &w->meta[i];
+            split[i] = (uint8_t)s->split;
+            has_mask[i] = (uint8_t)s->has_mask;
+            frame[i] = s->frame;
+            slice[i] = s->slice_index;
+            rows[i] = s->source_rows;
+            cols[i] = s->source_cols;
+            i64[i] = s->nonfinite_count;
+            memcpy(m33 + 9 * i, s->model_to_source, 9 * sizeof(double));
+            memcpy(m44 + 16 * i, s->source_to_patient, 16 * sizeof(double));
+        }
+        hid_t st = split_type_create();
+        bad |= dataset_write(w->file, "/split", st, st, 1, d1, split) < 0;
+        H5Tclose(st);
+        bad |= dataset_write(w->file, "/has_mask", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, d1, has_mask) < 0;
+        bad |= dataset_write(w->file, "/samples/frame", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, frame) < 0;
+        bad |= dataset_write(w->file, "/samples/slice_index", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, slice) < 0;
+        bad |= dataset_write(w->file, "/samples/source_rows", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, rows) < 0;
+        bad |= dataset_write(w->file, "/samples/source_cols", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, cols) < 0;
+        bad |= dataset_write(w->file, "/samples/nonfinite_count", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, d1, i64) < 0;
+        bad |= dataset_write(w->file, "/geometry/model_to_source", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d33, m33) < 0;
+        bad |= dataset_write(w->file, "/geometry/source_to_patient", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d44, m44) <
+               0;
+        for (int64_t i = 0; i < n; i++)
+            split[i] = (uint8_t)w->meta[i].has_patient_geometry;
+        bad |= dataset_write(w->file, "/geometry/has_patient_geometry", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, d1, split) <
+               0;
+        bad |= dataset_write(w->file, "/text/caption_index", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1,
+                             w->caption_index) < 0;
+        for (int c = 0; c < N_STRING_COLS && !bad; c++) {
+            for (int64_t i = 0; i < n; i++)
+                col[i] = *sample_string_field(&w->meta[i], c);
+            bad |= strings_write(w->file, string_col_path[c], col, n) < 0;
+        }
+        bad |= strings_write(w->file, "/text/captions", (const char *const *)w->captions, w->n_captions) < 0;
+    }
+    free(u8);
+    free(i32);
+    free(i64);
+    free(m33);
+    free(m44);
+    free(col);
+    return bad ? -1 : 0;
+}
+
+/* Encodes every unique caption into /text/tokens [U,24,512], /text/token_mask [U,24]
+ * and /text/pooled [U,512], with the encoder's identity on /text. */
+static int embeddings_write(cache_writer *w, const cache_encoder *enc, c2_err *e)
+{
+    int64_t U = w->n_captions;
+    size_t uu = U ? (size_t)U : 1;
+    float *tokens = malloc(uu * CACHE_TEXT_TOKENS * CACHE_TEXT_DIM * sizeof(float));
+    int32_t *mask = malloc(uu * CACHE_TEXT_TOKENS * sizeof(int32_t));
+    float *pooled = malloc(uu * CACHE_TEXT_DIM * sizeof(float));
+    int rc = C2_OK;
+    if (!tokens || !mask || !pooled)
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for %lld caption embeddings", w->path, (long long)U);
+    for (int64_t u = 0; u < U && rc == C2_OK; u++) {
+        int r = enc->encode(enc->user, w->captions[u], tokens + (size_t)u * CACHE_TEXT_TOKENS * CACHE_TEXT_DIM,
+                            mask + (size_t)u * CACHE_TEXT_TOKENS, pooled + (size_t)u * CACHE_TEXT_DIM, e);
+        if (r < 0)
+            rc = c2_err_prefix(e, "%s: encoding caption %lld", w->path, (long long)u);
+    }
+    if (rc == C2_OK) {
+        hsize_t dt[3] = {(hsize_t)U, CACHE_TEXT_TOKENS, CACHE_TEXT_DIM}, dm[2] = {(hsize_t)U, CACHE_TEXT_TOKENS},
+                dp[2] = {(hsize_t)U, CACHE_TEXT_DIM};
+        int bad = dataset_write(w->file, "/text/tokens", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, dt, tokens) < 0;
+        bad |= dataset_write(w->file, "/text/token_mask", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, dm, mask) < 0;
+        bad |= dataset_write(w->file, "/text/pooled", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dp, pooled) < 0;
+        hid_t g = bad ? -1 : H5Gopen2(w->file, "/text", H5P_DEFAULT);
+        bad |= g < 0;
+        if (g >= 0) {
+            bad |= attr_write_string(g, "encoder_name", enc->name ? enc->name : "") < 0;
+            bad |= attr_write_string(g, "encoder_version", enc->version ? enc->version : "") < 0;
+            bad |= attr_write_string(g, "encoder_params", enc->params ? enc->params : "") < 0;
+            H5Gclose(g);
+        }
+        if (bad)
+            rc = c2_fail(e, C2_EIO, "%s: writing the text embeddings failed", w->path);
+    }
+    free(tokens);
+    free(mask);
+    free(pooled);
+    return rc;
+}
+
+/* The only time-dependent value of the file: /provenance:created_utc. */
+static int provenance_write(hid_t file)
+{
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(gcpl, 0);
+    hid_t g = H5Gcreate2(file, "/provenance", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    if (g < 0)
+        return -1;
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int rc = attr_write_string(g, "created_utc", when);
+    H5Gclose(g);
+    return rc;
+}
+
+static void writer_free(cache_writer *w)
+{
+    for (int64_t i = 0; i < w->n; i++)
+        for (int c = 0; c < N_STRING_COLS; c++)
+            free((void *)*sample_string_field(&w->meta[i], c));
+    for (int64_t i = 0; i < w->n_captions; i++)
+        free(w->captions[i]);
+    free(w->captions);
+    free(w->meta);
+    free(w->caption_index);
+    free(w);
+}
+
+int cache_writer_close(cache_writer *w, const cache_encoder *enc, c2_err *e)
+{
+    int rc = C2_OK;
+    if (metadata_write(w) < 0 || attr_write_int(w->file, "n_samples", w->n) < 0 || provenance_write(w->file) < 0)
+        rc = c2_fail(e, C2_EIO, "%s: writing the sample metadata failed", w->path);
+    if (rc == C2_OK && enc)
+        rc = embeddings_write(w, enc, e);
+    H5Dclose(w->images);
+    H5Dclose(w->masks);
+    w->images = w->masks = -1;
+    if (H5Fclose(w->file) < 0 && rc == C2_OK)
+        rc = c2_fail(e, C2_EIO, "%s: closing the HDF5 file failed", w->path);
+    w->file = -1;
+    if (rc == C2_OK)
+        rc = c2_rename_into_place(w->tmp, w->path, e);
+    else
+        remove(w->tmp);
+    writer_free(w);
+    return rc;
+}
+
+void cache_writer_abort(cache_writer *w)
+{
+    if (!w)
+        return;
+    if (w->images >= 0)
+        H5Dclose(w->images);
+    if (w->masks >= 0)
+        H5Dclose(w->masks);
+    if (w->file >= 0)
+        H5Fclose(w->file);
+    remove(w->tmp);
+    writer_free(w);
+}
+
+/* ---- reader ---- */
+
+/* The reader's string storage: every string of every column, in one list. */
+typedef struct string_store {
+    char **all;
+    int64_t n, cap;
+} string_store;
+
+static char *store_keep(string_store *st, const char *s)
+{
+    if (st->n == st->cap) {
+        int64_t cap = st->cap ? 2 * st->cap : 1024;
+        char **a = realloc(st->all, (size_t)cap * sizeof *a);
+        if (!a)
+            return NULL;
+        st->all = a;
+        st->cap = cap;
+    }
+    char *c = strdup(s ? s : "");
+    if (c)
+        st->all[st->n++] = c;
+    return c;
+}
+
+/* Dims of a dataset (rank <= 3) or -1 when absent. */
+static int dataset_dims(hid_t file, const char *path, hsize_t dims[3])
+{
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t sp = H5Dget_space(d);
+    dims[0] = dims[1] = dims[2] = 1;
+    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return rank;
+}
+
+static int dataset_read(hid_t file, const char *path, hid_t mem_type, void *out)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    herr_t st = H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    H5Dclose(d);
+    return st < 0 ? -1 : 0;
+}
+
+/* Reads a string column of n entries; each string is copied into the store. */
+static int strings_read(hid_t file, const char *path, int64_t n, string_store *st, char **out)
+{
+    hsize_t dims[3];
+    if (dataset_dims(file, path, dims) != 1 || (int64_t)dims[0] != n)
+        return -1;
+    if (n == 0)
+        return 0;
+    char **raw = calloc((size_t)n, sizeof *raw);
+    hid_t t = utf8_string_type();
+    int rc = raw ? dataset_read(file, path, t, raw) : -1;
+    for (int64_t i = 0; i < n && rc == 0; i++)
+        if (!(out[i] = store_keep(st, raw[i])))
+            rc = -1;
+    if (raw && rc == 0) {
+        hid_t sp = H5Screate_simple(1, dims, NULL);
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, raw);
+        H5Sclose(sp);
+    }
+    H5Tclose(t);
+    free(raw);
+    return rc;
+}
+
+static int attr_read_string(hid_t obj, const char *name, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = utf8_string_type();
+    char *v = NULL;
+    herr_t st = H5Aread(a, t, &v);
+    if (st >= 0 && v) {
+        snprintf(out, cap, "%s", v);
+        H5free_memory(v);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return st < 0 ? -1 : 0;
+}
+
+static int attr_read_int(hid_t obj, const char *name, int64_t *out)
+{
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    herr_t st = H5Aread(a, H5T_NATIVE_INT64, out);
+    H5Aclose(a);
+    return st < 0 ? -1 : 0;
+}
+
+static int metadata_read(hid_t file, cache *c, string_store *st)
+{
+    int64_t n = c->n;
+    size_t un = n ? (size_t)n : 1;
+    uint8_t *u8 = malloc(un * 2);
+    int32_t *i32 = malloc(un * 4 * sizeof(int32_t));
+    int64_t *i64 = malloc(un * sizeof(int64_t));
+    double *m33 = malloc(un * 9 * sizeof(double)), *m44 = malloc(un * 16 * sizeof(double));
+    char **col = malloc(un * sizeof *col);
+    int bad = !u8 || !i32 || !i64 || !m33 || !m44 || !col;
+    if (!bad && n > 0) {
+        bad |= dataset_read(file, "/split", H5T_NATIVE_UINT8, u8) < 0;
+        bad |= dataset_read(file, "/has_mask", H5T_NATIVE_UINT8, u8 + un) < 0;
+        bad |= dataset_read(file, "/samples/frame", H5T_NATIVE_INT32, i32) < 0;
+        bad |= dataset_read(file, "/samples/slice_index", H5T_NATIVE_INT32, i32 + un) < 0;
+        bad |= dataset_read(file, "/samples/source_rows", H5T_NATIVE_INT32, i32 + 2 * un) < 0;
+        bad |= dataset_read(file, "/samples/source_cols", H5T_NATIVE_INT32, i32 + 3 * un) < 0;
+        bad |= dataset_read(file, "/samples/nonfinite_count", H5T_NATIVE_INT64, i64) < 0;
+        bad |= dataset_read(file, "/geometry/model_to_source", H5T_NATIVE_DOUBLE, m33) < 0;
+        bad |= dataset_read(file, "/geometry/source_to_patient", H5T_NATIVE_DOUBLE, m44) < 0;
+        bad |= dataset_read(file, "/text/caption_index", H5T_NATIVE_INT32, c->caption_index) < 0;
+        for (int64_t i = 0; i < n && !bad; i++) {
+            cache_sample *s = &c->samples[i];
+            s->split = u8[i];
+            s->has_mask = u8[un + i];
+            s->frame = i32[i];
+            s->slice_index = i32[un + i];
+            s->source_rows = i32[2 * un + i];
+            s->source_cols = i32[3 * un + i];
+            s->nonfinite_count = i64[i];
+            memcpy(s->model_to_source, m33 + 9 * i, 9 * sizeof(double));
+            memcpy(s->source_to_patient, m44 + 16 * i, 16 * sizeof(double));
+        }
+        bad |= dataset_read(file, "/geometry/has_patient_geometry", H5T_NATIVE_UINT8, u8) < 0;
+        for (int64_t i = 0; i < n && !bad; i++)
+            c->samples[i].has_patient_geometry = u8[i];
+        for (int k = 0; k < N_STRING_COLS && !bad; k++) {
+            bad |= strings_read(file, string_col_path[k], n, st, col) < 0;
+            for (int64_t i = 0; i < n && !bad; i++)
+                *sample_string_field(&c->samples[i], k) = col[i];
+        }
+        for (int64_t i = 0; i < n && !bad; i++) {
+            int32_t ci = c->caption_index[i];
+            bad |= ci >= c->n_captions;
+            c->samples[i].caption = ci >= 0 && !bad ? c->captions[ci] : NULL;
+        }
+    }
+    free(u8);
+    free(i32);
+    free(i64);
+    free(m33);
+    free(m44);
+    free(col);
+    return bad ? -1 : 0;
+}
+
+static int embeddings_read(hid_t file, cache *c)
+{
+    hsize_t dt[3], dm[3], dp[3];
+    if (dataset_dims(file, "/text/tokens", dt) != 3)
+        return 0; /* a cache without embeddings */
+    int64_t U = c->n_captions;
+    if ((int64_t)dt[0] != U || dt[1] != CACHE_TEXT_TOKENS || dt[2] != CACHE_TEXT_DIM ||
+        dataset_dims(file, "/text/token_mask", dm) != 2 || dataset_dims(file, "/text/pooled", dp) != 2 ||
+        (int64_t)dm[0] != U || (int64_t)dp[0] != U)
+        return -1;
+    size_t uu = U ? (size_t)U : 1;
+    c->text_tokens = malloc(uu * CACHE_TEXT_TOKENS * CACHE_TEXT_DIM * sizeof(float));
+    c->text_mask = malloc(uu * CACHE_TEXT_TOKENS * sizeof(int32_t));
+    c->text_pooled = malloc(uu * CACHE_TEXT_DIM * sizeof(float));
+    if (!c->text_tokens || !c->text_mask || !c->text_pooled)
+        return -1;
+    if (U > 0 && (dataset_read(file, "/text/tokens", H5T_NATIVE_FLOAT, c->text_tokens) < 0 ||
+                  dataset_read(file, "/text/token_mask", H5T_NATIVE_INT32, c->text_mask) < 0 ||
+                  dataset_read(file, "/text/pooled", H5T_NATIVE_FLOAT, c->text_pooled) < 0))
+        return -1;
+    hid_t g = H5Gopen2(file, "/text", H5P_DEFAULT);
+    attr_read_string(g, "encoder_name", c->encoder_name, sizeof c->encoder_name);
+    attr_read_string(g, "encoder_version", c->encoder_version, sizeof c->encoder_version);
+    H5Gclose(g);
+    c->has_embeddings = 1;
+    return 0;
+}
+
+int cache_read(const char *path, int load_pixels, cache *c, c2_err *e)
+{
+    memset(c, 0, sizeof *c);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (H5Fis_hdf5(path) <= 0)
+        return c2_fail(e, C2_EINVAL, "%s: not an HDF5 file", path);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0)
+        return c2_fail(e, C2_EIO, "%s: cannot open the HDF5 file", path);
+    string_store *st = calloc(1, sizeof *st);
+    c->strings = st;
+    int64_t v = 0, size = 0;
+    int rc = C2_OK;
+    hsize_t dims[3];
+    if (attr_read_int(file, "schema_version", &v) < 0 || attr_read_int(file, "image_size", &size) < 0) {
+        rc = c2_fail(e, C2_EINVAL, "%s: not a c2seg cohort cache (no schema_version / image_size)", path);
+        goto done;
+    }
+    c->schema_version = (int)v;
+    if (v != CACHE_SCHEMA_VERSION) {
+        rc = c2_fail(e, C2_EMISMATCH, "%s: cache schema version %lld, this build reads %d (re-run c2seg ingest)", path,
+                     (long long)v, CACHE_SCHEMA_VERSION);
+        goto done;
+    }
+    c->size = (int)size;
+    attr_read_string(file, "tool_version", c->tool_version, sizeof c->tool_version);
+    char params[65536];
+    attr_read_string(file, "parameters", params, sizeof params);
+    c->parameters = strdup(params);
+    if (dataset_dims(file, "/images", dims) != 3 || dims[1] != (hsize_t)size || dims[2] != (hsize_t)size) {
+        rc = c2_fail(e, C2_EINVAL, "%s: /images is missing or not [N,%lld,%lld]", path, (long long)size,
+                     (long long)size);
+        goto done;
+    }
+    c->n = (int64_t)dims[0];
+    if ((rc = c2_check_dims(e, path, c->n ? c->n : 1, size, size, sizeof(float))) != C2_OK)
+        goto done;
+    size_t un = c->n ? (size_t)c->n : 1;
+    hsize_t dc[3];
+    c->n_captions = dataset_dims(file, "/text/captions", dc) == 1 ? (int64_t)dc[0] : 0;
+    c->samples = calloc(un, sizeof *c->samples);
+    c->caption_index = calloc(un, sizeof *c->caption_index);
+    c->captions = calloc(c->n_captions ? (size_t)c->n_captions : 1, sizeof *c->captions);
+    if (!st || !c->samples || !c->caption_index || !c->captions || !c->parameters) {
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for %lld samples", path, (long long)c->n);
+        goto done;
+    }
+    if (c->n_captions && strings_read(file, "/text/captions", c->n_captions, st, c->captions) < 0) {
+        rc = c2_fail(e, C2_EINVAL, "%s: /text/captions is unreadable", path);
+        goto done;
+    }
+    if (metadata_read(file, c, st) < 0) {
+        rc = c2_fail(e, C2_EINVAL, "%s: sample metadata is missing or inconsistent", path);
+        goto done;
+    }
+    if (embeddings_read(file, c) < 0) {
+        rc = c2_fail(e, C2_EINVAL, "%s: text embeddings are inconsistent with /text/captions", path);
+        goto done;
+    }
+    if (load_pixels) {
+        size_t plane = (size_t)size * (size_t)size;
+        c->images = malloc(un * plane * sizeof(float));
+        c->masks = malloc(un * plane);
+        if (!c->images || !c->masks) {
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for %lld images", path, (long long)c->n);
+            goto done;
+        }
+        if (c->n && (dataset_read(file, "/images", H5T_NATIVE_FLOAT, c->images) < 0 ||
+                     dataset_read(file, "/masks", H5T_NATIVE_UINT8, c->masks) < 0)) {
+            rc = c2_fail(e, C2_EIO, "%s: reading /images or /masks failed", path);
+            goto done;
+        }
+    }
+done:
+    H5Fclose(file);
+    if (rc != C2_OK)
+        cache_free(c);
+    return rc;
+}
+
+void cache_free(cache *c)
+{
+    string_store *st = c->strings;
+    if (st) {
+        for (int64_t i = 0; i < st->n; i++)
+            free(st->all[i]);
+        free(st->all);
+        free(st);
+    }
+    free(c->images);
+    free(c->masks);
+    free(c->samples);
+    free(c->caption_index);
+    free(c->captions);
+    free(c->text_tokens);
+    free(c->text_mask);
+    free(c->text_pooled);
+    free(c->parameters);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,318 @@
+/* io/nifti: NIfTI-1/2 volumes through nifticlib's NIfTI-2 API, converted to float
+ * voxels with an LPS geometry; and a NIfTI-1 writer that fills the header by hand so
+ * every write error is seen (nifti_image_write returns nothing). See io/nifti.h. */
+#include "io/nifti.h"
+
+#include <nifti2_io.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int nifti_path_is_nifti(const char *path)
+{
+    return c2_ends_with_ci(path, ".nii") || c2_ends_with_ci(path, ".nii.gz") || c2_ends_with_ci(path, ".hdr");
+}
+
+void nifti_volume_free(nifti_volume *v)
+{
+    free(v->data);
+    memset(v, 0, sizeof *v);
+}
+
+/* nifticlib prints its own "** ERROR" lines unless told not to: our errors say it once. */
+static void nifti_quiet(void) { nifti_set_debug_level(0); }
+
+/* The header's voxel -> RAS affine by the documented precedence, converted to LPS. */
+static void geometry_from_header(nifti_volume *v, const nifti_image *nim)
+{
+    nifti_dmat44 A;
+    if (nim->sform_code > 0) {
+        A = nim->sto_xyz;
+        v->geom_source = NIFTI_GEOM_SFORM;
+    } else if (nim->qform_code > 0) {
+        A = nim->qto_xyz;
+        v->geom_source = NIFTI_GEOM_QFORM;
+    } else {
+        memset(&A, 0, sizeof A);
+        A.m[0][0] = nim->dx > 0 ? nim->dx : 1;
+        A.m[1][1] = nim->dy > 0 ? nim->dy : 1;
+        A.m[2][2] = nim->dz > 0 ? nim->dz : 1;
+        A.m[3][3] = 1;
+        v->geom_source = NIFTI_GEOM_PIXDIM;
+    }
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++)
+            v->voxel_to_lps[r][c] = (r < 2 ? -1.0 : 1.0) * A.m[r][c]; /* RAS -> LPS: negate x and y */
+}
+
+/* 1 or 2 from the header size (nifti_type is re-derived from the file name on read). */
+static int header_version(const char *path)
+{
+    int nver = 0;
+    void *h = nifti_read_header(path, &nver, 0);
+    free(h);
+    return h ? nver : 0;
+}
+
+static int header_fill(const char *path, nifti_volume *v, nifti_image **out, c2_err *e)
+{
+    memset(v, 0, sizeof *v);
+    nifti_quiet();
+    if (access(path, R_OK) != 0)
+        return c2_fail(e, C2_ENOTFOUND, "%s: cannot open the file", path);
+    v->version = header_version(path);
+    nifti_image *nim = v->version ? nifti_image_read(path, 0) : NULL;
+    if (!nim)
+        return c2_fail(e, C2_EINVAL, "%s: not a readable NIfTI-1/2 header", path);
+    if (nim->ndim < 1 || nim->nx < 1 || nim->ny < 1 || nim->nz < 1 || nim->nt < 1) {
+        nifti_image_free(nim);
+        return c2_fail(e, C2_EINVAL, "%s: invalid dimensions in the header", path);
+    }
+    int64_t extra = nim->nu * nim->nv * nim->nw; /* dims 5..7 must be 1: vector / tensor data is not an image */
+    if (extra != 1) {
+        nifti_image_free(nim);
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: 5D+ data (dims 5..7 = %lld x %lld x %lld) is not a volume", path,
+                       (long long)nim->nu, (long long)nim->nv, (long long)nim->nw);
+    }
+    v->datatype = nim->datatype;
+    v->nx = nim->nx;
+    v->ny = nim->ny;
+    v->nz = nim->nz;
+    v->nt = nim->nt;
+    v->pixdim[0] = nim->dx;
+    v->pixdim[1] = nim->dy;
+    v->pixdim[2] = nim->dz;
+    v->scl_slope = (float)nim->scl_slope;
+    v->scl_inter = (float)nim->scl_inter;
+    geometry_from_header(v, nim);
+    if (v->geom_source == NIFTI_GEOM_PIXDIM)
+        c2_warn("%s: neither sform nor qform is set; using the pixdim diagonal as geometry", path);
+    *out = nim;
+    return C2_OK;
+}
+
+int nifti_volume_read_header(const char *path, nifti_volume *v, c2_err *e)
+{
+    nifti_image *nim = NULL;
+    int rc = header_fill(path, v, &nim, e);
+    if (rc == C2_OK)
+        nifti_image_free(nim);
+    return rc;
+}
+
+/* Converts n stored values of a NIfTI datatype to float; 0 if the type is not scalar real. */
+static int values_to_float(float *out, const void *in, int64_t n, int datatype)
+{
+#define CONVERT(T)                                      \
+    for (int64_t i = 0; i < n; i++)                     \
+        out[i] = (float)((const T *)in)[i];             \
+    return 1
+    switch (datatype) {
+    case NIFTI_TYPE_UINT8: CONVERT(uint8_t);
+    case NIFTI_TYPE_INT8: CONVERT(int8_t);
+    case NIFTI_TYPE_INT16: CONVERT(int16_t);
+    case NIFTI_TYPE_UINT16: CONVERT(uint16_t);
+    case NIFTI_TYPE_INT32: CONVERT(int32_t);
+    case NIFTI_TYPE_UINT32: CONVERT(uint32_t);
+    case NIFTI_TYPE_INT64: CONVERT(int64_t);
+    case NIFTI_TYPE_UINT64: CONVERT(uint64_t);
+    case NIFTI_TYPE_FLOAT32: CONVERT(float);
+    case NIFTI_TYPE_FLOAT64: CONVERT(double);
+    default: return 0;
+    }
+#undef CONVERT
+}
+
+/* Applies scl_slope / scl_inter, replaces non-finite voxels by the smallest finite
+ * value (0 when none is finite) and records the count and range. */
+static void values_clean(nifti_volume *v, int64_t n)
+{
+    double slope = v->scl_slope, inter = v->scl_inter;
+    int scaled = slope != 0 && isfinite(slope) && isfinite(inter) && !(slope == 1 && inter == 0);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        float x = scaled ? (float)(slope * v->data[i] + inter) : v->data[i];
+        v->data[i] = x;
+        if (isfinite(x)) {
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+    }
+    if (lo > hi)
+        lo = hi = 0;
+    v->nonfinite_count = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v->data[i])) {
+            v->data[i] = lo;
+            v->nonfinite_count++;
+        }
+    v->min_value = lo;
+    v->max_value = hi;
+}
+
+/* Reads the stored bytes of volume t (n voxels) in native byte order. nifticlib's own
+ * readers silently turn NaN / Inf into 0, which would hide them from the count. */
+static int64_t volume_read_raw(const nifti_image *nim, int64_t t, int64_t n, void **out)
+{
+    size_t bytes = (size_t)n * (size_t)nim->nbyper;
+    uint8_t *buf = malloc(bytes ? bytes : 1);
+    znzFile f = buf ? znzopen(nim->iname, "rb", nifti_is_gzfile(nim->iname)) : NULL;
+    int64_t got = -1;
+    if (!znz_isnull(f)) {
+        if (znzseek(f, (long)(nim->iname_offset + t * (int64_t)bytes), SEEK_SET) >= 0)
+            got = (int64_t)znzread(buf, 1, bytes, f);
+        znzclose(f);
+    }
+    if (got == (int64_t)bytes && nim->byteorder != nifti_short_order() && nim->swapsize > 1)
+        nifti_swap_Nbytes(n, nim->swapsize, buf);
+    *out = buf;
+    return got;
+}
+
+int nifti_volume_read(const char *path, int64_t t, nifti_volume *v, c2_err *e)
+{
+    nifti_image *nim = NULL;
+    int rc = header_fill(path, v, &nim, e);
+    if (rc != C2_OK)
+        return rc;
+    if (t < 0 || t >= v->nt) {
+        rc = c2_fail(e, C2_EINVAL, "%s: volume %lld requested, the file has %lld", path, (long long)t,
+                     (long long)v->nt);
+        goto fail;
+    }
+    if (nim->iname && strcmp(nim->iname, path) != 0 && access(nim->iname, R_OK) != 0) {
+        rc = c2_fail(e, C2_ENOTFOUND, "%s: header-only NIfTI pair, its image file %s is missing", path,
+                     c2_basename(nim->iname));
+        goto fail;
+    }
+    size_t widest = nim->nbyper > (int)sizeof(float) ? (size_t)nim->nbyper : sizeof(float);
+    if ((rc = c2_check_dims(e, path, v->nx, v->ny, v->nz, widest)) != C2_OK)
+        goto fail;
+    int64_t n = v->nx * v->ny * v->nz;
+    if (!values_to_float(NULL, NULL, 0, nim->datatype)) { /* n = 0: only asks whether the type is known */
+        rc = c2_fail(e, C2_EUNSUPPORTED, "%s: voxel type %s is not a scalar real type", path,
+                     nifti_datatype_to_string(nim->datatype));
+        goto fail;
+    }
+    v->data = malloc((size_t)n * sizeof(float));
+    if (!v->data) {
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for %lld voxels", path, (long long)n);
+        goto fail;
+    }
+    void *raw = NULL;
+    int64_t got = volume_read_raw(nim, t, n, &raw);
+    if (got != n * nim->nbyper) {
+        free(raw);
+        rc = c2_fail(e, C2_EINVAL, "%s: voxel data is truncated or unreadable (%lld of %lld bytes)", path,
+                     (long long)(got < 0 ? 0 : got), (long long)(n * nim->nbyper));
+        goto fail;
+    }
+    values_to_float(v->data, raw, n, nim->datatype);
+    free(raw);
+    values_clean(v, n);
+    nifti_image_free(nim);
+    return C2_OK;
+fail:
+    nifti_image_free(nim);
+    nifti_volume_free(v);
+    return rc;
+}
+
+int nifti_same_grid(const nifti_volume *a, const char *a_name, const nifti_volume *b, const char *b_name, double tol_mm,
+                    c2_err *e)
+{
+    if (a->nx != b->nx || a->ny != b->ny || a->nz != b->nz)
+        return c2_fail(e, C2_EMISMATCH, "%s: grid %lldx%lldx%lld differs from %s (%lldx%lldx%lld)", b_name,
+                       (long long)b->nx, (long long)b->ny, (long long)b->nz, a_name, (long long)a->nx,
+                       (long long)a->ny, (long long)a->nz);
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++)
+            if (fabs(a->voxel_to_lps[r][c] - b->voxel_to_lps[r][c]) > tol_mm)
+                return c2_fail(e, C2_EMISMATCH,
+                               "%s: affine differs from %s's (entry [%d][%d]: %.6g vs %.6g, tolerance %g mm)", b_name,
+                               a_name, r, c, b->voxel_to_lps[r][c], a->voxel_to_lps[r][c], tol_mm);
+    return C2_OK;
+}
+
+static int datatype_size(int datatype)
+{
+    switch (datatype) {
+    case NIFTI_TYPE_UINT8: return 1;
+    case NIFTI_TYPE_INT16: return 2;
+    case NIFTI_TYPE_FLOAT32: return 4;
+    default: return 0;
+    }
+}
+
+/* A NIfTI-1 header for the volume: sform = the affine, qform = its rigid part
+ * (quaternion from nifticlib), both code 1 (scanner anatomical), units mm. */
+static void header_make(nifti_1_header *h, int datatype, int64_t nx, int64_t ny, int64_t nz,
+                        const double voxel_to_lps[4][4])
+{
+    memset(h, 0, sizeof *h);
+    h->sizeof_hdr = 348;
+    h->dim[0] = 3;
+    h->dim[1] = (short)nx;
+    h->dim[2] = (short)ny;
+    h->dim[3] = (short)nz;
+    h->dim[4] = h->dim[5] = h->dim[6] = h->dim[7] = 1;
+    h->datatype = (short)datatype;
+    h->bitpix = (short)(8 * datatype_size(datatype));
+    h->vox_offset = 352;
+    h->scl_slope = 0;
+    h->xyzt_units = NIFTI_UNITS_MM;
+    h->qform_code = h->sform_code = NIFTI_XFORM_SCANNER_ANAT;
+    nifti_dmat44 R;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++)
+            R.m[r][c] = (r < 2 ? -1.0 : 1.0) * voxel_to_lps[r][c]; /* LPS -> RAS */
+    for (int c = 0; c < 4; c++) {
+        h->srow_x[c] = (float)R.m[0][c];
+        h->srow_y[c] = (float)R.m[1][c];
+        h->srow_z[c] = (float)R.m[2][c];
+    }
+    double qb, qc, qd, qx, qy, qz, dx, dy, dz, qfac;
+    nifti_dmat44_to_quatern(R, &qb, &qc, &qd, &qx, &qy, &qz, &dx, &dy, &dz, &qfac);
+    h->quatern_b = (float)qb;
+    h->quatern_c = (float)qc;
+    h->quatern_d = (float)qd;
+    h->qoffset_x = (float)qx;
+    h->qoffset_y = (float)qy;
+    h->qoffset_z = (float)qz;
+    h->pixdim[0] = (float)qfac;
+    h->pixdim[1] = (float)dx;
+    h->pixdim[2] = (float)dy;
+    h->pixdim[3] = (float)dz;
+    memcpy(h->magic, "n+1", 4);
+}
+
+int nifti_volume_write(const char *path, const void *data, int datatype, int64_t nx, int64_t ny, int64_t nz,
+                       const double voxel_to_lps[4][4], c2_err *e)
+{
+    int elem = datatype_size(datatype);
+    if (!elem)
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: can only write uint8, int16 or float32 NIfTI (datatype %d)", path,
+                       datatype);
+    if (nx < 1 || ny < 1 || nz < 1 || nx > 32767 || ny > 32767 || nz > 32767)
+        return c2_fail(e, C2_EINVAL, "%s: dimensions %lldx%lldx%lld do not fit a NIfTI-1 header", path,
+                       (long long)nx, (long long)ny, (long long)nz);
+    nifti_1_header h;
+    header_make(&h, datatype, nx, ny, nz, voxel_to_lps);
+    char tmp[4200];
+    c2_temp_name(tmp, sizeof tmp, path);
+    znzFile f = znzopen(tmp, "wb", c2_ends_with_ci(path, ".gz"));
+    if (znz_isnull(f))
+        return c2_fail(e, C2_EIO, "%s: cannot create the file", path);
+    static const char extender[4] = {0, 0, 0, 0};
+    size_t bytes = (size_t)(nx * ny * nz) * (size_t)elem;
+    int ok = znzwrite(&h, sizeof h, 1, f) == 1 && znzwrite(extender, 4, 1, f) == 1 &&
+             znzwrite(data, 1, bytes, f) == bytes;
+    ok = (znzclose(f) == 0) && ok;
+    if (!ok) {
+        remove(tmp);
+        return c2_fail(e, C2_EIO, "%s: write failed (disk full?)", path);
+    }
+    return c2_rename_into_place(tmp, path, e);
+}

@@ -1,0 +1,148 @@
+/* DICOM Segmentation (SEG) objects: writing a mask as a SEG of its source images,
+ * and reading any SEG back (binary, fractional, label map).
+ *
+ * Writing goes through DCMTK 3.6.7's dcmseg (io/seg_dcmtk.cc) with the workarounds
+ * of ../shared/docs/DICOM_NOTES.md §2.1: binary frames are packed here as ONE
+ * continuous LSB-first bit stream (dcmseg corrupts it when rows*cols % 8 != 0), the
+ * Common Instance Reference is filled explicitly, and a dimension organization is
+ * always added. Reading never uses dcmseg's frame accessors (wrong for the same
+ * sizes): the raw Pixel Data is unpacked by global bit index.
+ *
+ * Mask layout everywhere: uint8 [n_slices, rows, cols] row-major, slice k = the k-th
+ * source slice sorted along the slice normal (ascending normal . ImagePositionPatient;
+ * for an axial series slice 0 is the most inferior one). Values are a probability in
+ * 0..255; a binary SEG keeps the pixels >= 128. */
+#ifndef C2SEG_IO_SEG_H
+#define C2SEG_IO_SEG_H
+
+#include "base/base.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One slice of the source geometry = one source frame. */
+typedef struct seg_slice {
+    int file;                   /* index into seg_source.files */
+    int frame;                  /* 1-based frame number in a multi-frame source, 0 for single-frame */
+    char sop_class[65];
+    char sop_instance[65];
+    double ipp[3];              /* ImagePositionPatient (LPS mm); valid when has_ipp */
+    int has_ipp;
+} seg_slice;
+
+/* The images a SEG refers to: one series folder, one multi-frame file or one image. */
+typedef struct seg_source {
+    int rows, cols, n_slices;
+    seg_slice *slices;          /* [n_slices], sorted along the slice normal */
+    char **files;               /* [n_files] distinct source file paths */
+    int n_files;
+    int multiframe;             /* 1 when the slices are frames of one file */
+    int projection;             /* 1 for CR / DX / other images without a frame of reference */
+    double iop[6];              /* ImageOrientationPatient: row then column direction cosines */
+    int has_iop;
+    double spacing[2];          /* PixelSpacing: row spacing, column spacing (mm) */
+    int has_spacing;
+    double thickness;           /* SliceThickness mm, 0 when absent */
+    char modality[17];
+    char patient_orientation[33]; /* (0020,0020) as read, e.g. "L\F"; "" when absent */
+    char series_uid[65];
+    char for_uid[65];
+} seg_source;
+
+/* Loads the metadata (not the pixels) of a source: a folder holding one image series
+ * (not recursive; hidden and non-DICOM files skipped), a multi-frame file, or one
+ * single-frame image (CR / DX / one CT slice). Fails with C2_EMISMATCH when a folder
+ * holds several series or grids, C2_EUNSUPPORTED for SEG / SR / non-image objects. */
+int seg_source_load(const char *path, seg_source *src, c2_err *e);
+void seg_source_free(seg_source *src);
+
+/* Side of the patient that a mask occupies, from the source geometry in PATIENT
+ * coordinates (LPS: +x = patient left). The midline is the patient x of the centre of
+ * the source grid (for projections: the centre column, with PatientOrientation telling
+ * which way the columns run; absent = standard PA display, columns towards patient
+ * left). A side counts when it holds at least 5 % of the foreground pixels. */
+enum { SEG_SIDE_NONE = 0, SEG_SIDE_LEFT = 1, SEG_SIDE_RIGHT = 2, SEG_SIDE_BILATERAL = 3 };
+int seg_mask_side(const seg_source *src, const uint8_t *mask);
+const char *seg_side_name(int side); /* "none", "left", "right", "bilateral" */
+
+typedef struct seg_write_opts {
+    int fractional;             /* 1: FRACTIONAL / PROBABILITY, 8-bit 0..255; 0: BINARY */
+    int omit_empty_frames;      /* drop all-zero frames (one is kept if all are empty) */
+    const char *uid_root;       /* NULL: 2.25.<128-bit random>; else ROOT.<random digits> */
+    const char *label;          /* SegmentLabel, NULL = "Lesion" */
+    const char *description;    /* SeriesDescription / ContentDescription, NULL = "c2seg lesion segmentation" */
+} seg_write_opts;
+
+typedef struct seg_write_info {
+    int n_frames;               /* frames written */
+    int side;                   /* SEG_SIDE_* of the mask */
+    int64_t n_foreground;       /* mask pixels >= 128 */
+    char sop_instance[65];
+    char series_uid[65];
+} seg_write_info;
+
+/* Writes mask [n_slices, rows, cols] as a SEG of src to out_path (atomically: temp name
+ * in the same folder, then rename). info may be NULL. */
+int seg_write(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+              seg_write_info *info, c2_err *e);
+
+/* ---- reading ---- */
+enum { SEG_TYPE_BINARY = 1, SEG_TYPE_FRACTIONAL = 2, SEG_TYPE_LABELMAP = 3 };
+
+typedef struct seg_frame {
+    int segment;                /* ReferencedSegmentNumber, 0 for label maps */
+    char ref_sop_instance[65];  /* first Source Image reference, "" when absent */
+    int ref_frame;              /* its ReferencedFrameNumber, 0 when absent */
+    double ipp[3];              /* PlanePositionSequence > ImagePositionPatient */
+    int has_ipp;
+} seg_frame;
+
+typedef struct seg_image {
+    int rows, cols, n_frames, n_segments;
+    int type;                   /* SEG_TYPE_* */
+    int max_fractional;         /* MaximumFractionalValue (fractional only) */
+    uint8_t *pixels;            /* [n_frames, rows, cols]: 0/1 binary, 0..max fractional, labels */
+    seg_frame *frames;          /* [n_frames] */
+    char sop_class[65];
+    char sop_instance[65];
+} seg_image;
+
+/* Reads a SEG (uncompressed, or RLE Lossless) into s. Fails with one clear reason for
+ * anything else. */
+int seg_read(const char *path, seg_image *s, c2_err *e);
+void seg_image_free(seg_image *s);
+
+/* Resamples a mask volume onto the source grid, exactly: every source pixel (k, r, c)
+ * goes to patient LPS (ImagePositionPatient_k + c * col_spacing * row_dir + r *
+ * row_spacing * col_dir), then through the inverse of vox_to_lps to a voxel (i, j, k)
+ * of vol [nz][ny][nx], which must lie on the grid (within 0.05 voxel and 0.1 mm) and
+ * inside it. A reference with uneven slice gaps (no NIfTI can hold it) is matched
+ * in-plane through the affine and slice k to mask slice k (with a warning).
+ * With vox_to_lps NULL, or a projection source, voxel = (c, r, k) by index. The grid
+ * sizes must agree (nx * ny * nz == rows * cols * n_slices), else C2_EMISMATCH.
+ * Values: a volume whose maximum is <= 1 is a probability or 0/1 label (x 255); a
+ * larger maximum <= 255 is kept as 0..255 when keep_bytes, else any value > 0 is 255.
+ * out is [n_slices, rows, cols]. */
+int seg_mask_resample(const seg_source *src, const float *vol, int64_t nx, int64_t ny, int64_t nz,
+                      const double vox_to_lps[4][4], int keep_bytes, uint8_t *out, c2_err *e);
+
+/* ---- helpers shared by the writer and the reader (io/seg.c) ---- */
+/* Packs n values (nonzero = 1) as one continuous LSB-first bit stream:
+ * bit i -> byte i >> 3, bit i & 7. out has (n + 7) / 8 bytes. */
+void seg_bits_pack(const uint8_t *in, size_t n, uint8_t *out);
+/* The inverse: n values 0/1 from the bit stream. */
+void seg_bits_unpack(const uint8_t *in, size_t n, uint8_t *out);
+/* Copies src into dst (cap bytes incl. NUL) keeping at most max_chars characters and
+ * never splitting a UTF-8 sequence. */
+void seg_utf8_truncate(char *dst, size_t cap, const char *src, size_t max_chars);
+/* A new UID: "2.25.<decimal of 128 random bits>" when root is NULL or "", else
+ * "<root>.<random decimal digits>" within 64 characters. Fails on an invalid root. */
+int seg_uid_make(char out[65], const char *root, c2_err *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,786 @@
+/* The DCMTK side of DICOM SEG (io/seg.h): source geometry (metadata only), SEG
+ * writing through dcmseg with the DICOM_NOTES §2.1 workarounds, and SEG reading
+ * straight from the dataset (dcmseg's frame accessors unpack wrongly). C++17;
+ * every entry point is extern "C", catches everything and reports through c2_err. */
+#include "dcmtk/config/osconfig.h"
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcpixel.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmfg/fgderimg.h"
+#include "dcmtk/dcmfg/fgfracon.h"
+#include "dcmtk/dcmfg/fgpixmsr.h"
+#include "dcmtk/dcmfg/fgplanor.h"
+#include "dcmtk/dcmfg/fgplanpo.h"
+#include "dcmtk/dcmiod/iodreferences.h"
+#include "dcmtk/dcmseg/segdoc.h"
+#include "dcmtk/dcmseg/segment.h"
+#include "dcmtk/oflog/oflog.h"
+
+extern "C" {
+#include "io/seg.h"
+}
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+namespace {
+
+const char *const SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4";
+const char *const LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7";
+
+/* dcmseg logs "Will not check dimension consistency ..." on every write (harmless,
+ * DICOM_NOTES §2.1 item 4): keep DCMTK's own log at errors only. */
+void quiet_dcmtk_log()
+{
+    static bool done = false;
+    if (!done) {
+        OFLog::configure(OFLogger::ERROR_LOG_LEVEL);
+        done = true;
+    }
+}
+
+std::string get_str(DcmItem *it, const DcmTagKey &tag)
+{
+    OFString v;
+    if (it && it->findAndGetOFStringArray(tag, v).good())
+        return std::string(v.c_str());
+    return std::string();
+}
+
+bool get_f64(DcmItem *it, const DcmTagKey &tag, double *out, int n)
+{
+    if (!it)
+        return false;
+    for (int i = 0; i < n; i++) {
+        Float64 v;
+        if (it->findAndGetFloat64(tag, v, (unsigned long)i).bad())
+            return false;
+        out[i] = v;
+    }
+    return true;
+}
+
+/* item 0 of seq inside it, or NULL */
+DcmItem *sub(DcmItem *it, const DcmTagKey &seq, long idx = 0)
+{
+    DcmItem *r = NULL;
+    if (it && it->findAndGetSequenceItem(seq, r, idx).good())
+        return r;
+    return NULL;
+}
+
+void copy_str(char *dst, size_t cap, const std::string &s)
+{
+    snprintf(dst, cap, "%s", s.c_str());
+}
+
+/* One source file's metadata. */
+struct src_file {
+    std::string path, sop_class, sop_instance, series, for_uid, modality, orientation;
+    int rows = 0, cols = 0, frames = 1;
+    double iop[6] = {0};
+    bool has_iop = false;
+    double spacing[2] = {0};
+    bool has_spacing = false;
+    double thickness = 0;
+    std::vector<std::array<double, 3>> ipp;   /* per frame, empty when absent */
+};
+
+int load_src_file(const std::string &path, src_file &f, c2_err *e)
+{
+    DcmFileFormat ff;
+    /* metadata only: long values (Pixel Data) stay on disk */
+    OFCondition st = ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 1024);
+    if (st.bad())
+        return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path.c_str(), st.text());
+    DcmDataset *ds = ff.getDataset();
+    f.path = path;
+    f.sop_class = get_str(ds, DCM_SOPClassUID);
+    f.sop_instance = get_str(ds, DCM_SOPInstanceUID);
+    f.series = get_str(ds, DCM_SeriesInstanceUID);
+    f.for_uid = get_str(ds, DCM_FrameOfReferenceUID);
+    f.modality = get_str(ds, DCM_Modality);
+    f.orientation = get_str(ds, DCM_PatientOrientation);
+    if (f.sop_class == SEG_SOP_CLASS || f.sop_class == LABELMAP_SOP_CLASS)
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: is a segmentation, not a source image", path.c_str());
+    if (f.sop_class.rfind("1.2.840.10008.5.1.4.1.1.88.", 0) == 0)
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: is a structured report, not a source image", path.c_str());
+    Uint16 r = 0, c = 0;
+    if (ds->findAndGetUint16(DCM_Rows, r).bad() || ds->findAndGetUint16(DCM_Columns, c).bad() || r == 0 || c == 0)
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: not an image (no Rows / Columns)", path.c_str());
+    if (f.sop_instance.empty() || f.sop_class.empty())
+        return c2_fail(e, C2_EINVAL, "%s: SOP Class / Instance UID missing", path.c_str());
+    f.rows = r;
+    f.cols = c;
+    Sint32 nf = 1;
+    if (ds->findAndGetSint32(DCM_NumberOfFrames, nf).good() && nf > 1)
+        f.frames = nf;
+    if (f.frames > 65535)
+        return c2_fail(e, C2_ELIMIT, "%s: %d frames exceed the limit", path.c_str(), f.frames);
+
+    DcmItem *shared = sub(ds, DCM_SharedFunctionalGroupsSequence);
+    DcmItem *pf0 = sub(ds, DCM_PerFrameFunctionalGroupsSequence, 0);
+    f.has_iop = get_f64(sub(shared, DCM_PlaneOrientationSequence), DCM_ImageOrientationPatient, f.iop, 6) ||
+                get_f64(sub(pf0, DCM_PlaneOrientationSequence), DCM_ImageOrientationPatient, f.iop, 6) ||
+                get_f64(ds, DCM_ImageOrientationPatient, f.iop, 6);
+    DcmItem *pm = sub(shared, DCM_PixelMeasuresSequence);
+    if (!pm)
+        pm = sub(pf0, DCM_PixelMeasuresSequence);
+    f.has_spacing = get_f64(pm, DCM_PixelSpacing, f.spacing, 2) || get_f64(ds, DCM_PixelSpacing, f.spacing, 2);
+    if (!get_f64(pm, DCM_SliceThickness, &f.thickness, 1))
+        get_f64(ds, DCM_SliceThickness, &f.thickness, 1);
+    if (f.frames > 1) {
+        for (int k = 0; k < f.frames; k++) {
+            std::array<double, 3> p;
+            if (!get_f64(sub(sub(ds, DCM_PerFrameFunctionalGroupsSequence, k), DCM_PlanePositionSequence),
+                         DCM_ImagePositionPatient, p.data(), 3)) {
+                f.ipp.clear();
+                break;
+            }
+            f.ipp.push_back(p);
+        }
+    } else {
+        std::array<double, 3> p;
+        if (get_f64(ds, DCM_ImagePositionPatient, p.data(), 3))
+            f.ipp.push_back(p);
+    }
+    return C2_OK;
+}
+
+bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* DICOM by content: "DICM" at 128, or a plausible group 0002 / 0008 first tag. */
+bool looks_dicom(const std::string &p)
+{
+    FILE *fp = fopen(p.c_str(), "rb");
+    if (!fp)
+        return false;
+    unsigned char b[132];
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    if (n == 132 && memcmp(b + 128, "DICM", 4) == 0)
+        return true;
+    return n >= 4 && (b[0] == 0x02 || b[0] == 0x08) && b[1] == 0x00;
+}
+
+int fill_source(std::vector<src_file> &files, seg_source *src, c2_err *e)
+{
+    const src_file &f0 = files[0];
+    for (const src_file &f : files) {
+        if (f.series != f0.series)
+            return c2_fail(e, C2_EMISMATCH, "%s: holds more than one series (%s and %s); pass one series",
+                           c2_basename(f.path.c_str()), f0.series.c_str(), f.series.c_str());
+        if (f.rows != f0.rows || f.cols != f0.cols)
+            return c2_fail(e, C2_EMISMATCH, "%s: grid %dx%d differs from %s's %dx%d", f.path.c_str(), f.cols, f.rows,
+                           f0.path.c_str(), f0.cols, f0.rows);
+    }
+    int total = 0;
+    for (const src_file &f : files)
+        total += f.frames;
+    bool positions = f0.has_iop;
+    for (const src_file &f : files)
+        positions = positions && (int)f.ipp.size() == f.frames;
+    src->rows = f0.rows;
+    src->cols = f0.cols;
+    src->projection = f0.for_uid.empty() || !positions;
+    if (src->projection && total != 1)
+        return c2_fail(e, C2_EUNSUPPORTED,
+                       "%s: %d frames without a frame of reference or plane positions: cannot order them",
+                       f0.path.c_str(), total);
+    src->n_slices = total;
+    src->multiframe = files.size() == 1 && f0.frames > 1;
+    src->slices = (seg_slice *)calloc((size_t)total, sizeof(seg_slice));
+    src->files = (char **)calloc(files.size(), sizeof(char *));
+    if (!src->slices || !src->files)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", f0.path.c_str());
+    src->n_files = (int)files.size();
+    for (size_t i = 0; i < files.size(); i++) {
+        src->files[i] = strdup(files[i].path.c_str());
+        if (!src->files[i])
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", f0.path.c_str());
+    }
+    int k = 0;
+    for (size_t i = 0; i < files.size(); i++)
+        for (int fr = 0; fr < files[i].frames; fr++, k++) {
+            seg_slice *s = &src->slices[k];
+            s->file = (int)i;
+            s->frame = files[i].frames > 1 ? fr + 1 : 0;
+            copy_str(s->sop_class, sizeof s->sop_class, files[i].sop_class);
+            copy_str(s->sop_instance, sizeof s->sop_instance, files[i].sop_instance);
+            if ((int)files[i].ipp.size() == files[i].frames) {
+                memcpy(s->ipp, files[i].ipp[fr].data(), sizeof s->ipp);
+                s->has_ipp = 1;
+            }
+        }
+    memcpy(src->iop, f0.iop, sizeof src->iop);
+    src->has_iop = f0.has_iop;
+    memcpy(src->spacing, f0.spacing, sizeof src->spacing);
+    src->has_spacing = f0.has_spacing;
+    src->thickness = f0.thickness;
+    copy_str(src->modality, sizeof src->modality, f0.modality);
+    copy_str(src->patient_orientation, sizeof src->patient_orientation, f0.orientation);
+    copy_str(src->series_uid, sizeof src->series_uid, f0.series);
+    copy_str(src->for_uid, sizeof src->for_uid, f0.for_uid);
+    if (!src->projection) {
+        /* sort along the slice normal n = row x col: key = n . ipp */
+        const double *o = src->iop;
+        double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
+        auto key = [&](const seg_slice &s) { return n[0] * s.ipp[0] + n[1] * s.ipp[1] + n[2] * s.ipp[2]; };
+        std::stable_sort(src->slices, src->slices + total,
+                         [&](const seg_slice &a, const seg_slice &b) { return key(a) < key(b); });
+        for (int i = 1; i < total; i++)
+            if (std::fabs(key(src->slices[i]) - key(src->slices[i - 1])) < 1e-4)
+                return c2_fail(e, C2_EINVAL, "%s: two slices at the same position (%.3f mm along the normal)",
+                               f0.path.c_str(), key(src->slices[i]));
+    }
+    return C2_OK;
+}
+
+int source_load(const char *path, seg_source *src, c2_err *e)
+{
+    std::vector<std::string> paths;
+    if (is_dir(path)) {
+        DIR *d = opendir(path);
+        if (!d)
+            return c2_fail(e, C2_EIO, "%s: cannot list the folder", path);
+        while (struct dirent *de = readdir(d)) {
+            if (de->d_name[0] == '.')
+                continue;
+            std::string p = std::string(path) + "/" + de->d_name;
+            struct stat st;
+            if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && strcmp(de->d_name, "DICOMDIR") != 0 &&
+                looks_dicom(p))
+                paths.push_back(p);
+        }
+        closedir(d);
+        std::sort(paths.begin(), paths.end());
+        if (paths.empty())
+            return c2_fail(e, C2_ENOTFOUND, "%s: no DICOM files in the folder", path);
+        if ((int64_t)paths.size() > c2_limits_get()->max_dim)
+            return c2_fail(e, C2_ELIMIT, "%s: %zu files exceed the slice limit", path, paths.size());
+    } else {
+        paths.push_back(path);
+    }
+    std::vector<src_file> files(paths.size());
+    for (size_t i = 0; i < paths.size(); i++) {
+        int rc = load_src_file(paths[i], files[i], e);
+        if (rc)
+            return rc;
+    }
+    int rc = fill_source(files, src, e);
+    return rc ? c2_err_prefix(e, "%s", path) : rc;
+}
+
+/* ---- writing ---- */
+
+std::string fmt_num(double v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.10g", v);
+    return b;
+}
+
+#define TRY(expr, what)                                                                                    \
+    do {                                                                                                   \
+        OFCondition st_ = (expr);                                                                          \
+        if (st_.bad())                                                                                     \
+            return c2_fail(e, C2_EINVAL, "%s: dcmseg failed to %s (%s)", out_path, what, st_.text());      \
+    } while (0)
+
+struct seg_owner {
+    DcmSegmentation *seg = NULL;
+    ~seg_owner() { delete seg; }
+};
+
+int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+              seg_write_info *info, c2_err *e)
+{
+    quiet_dcmtk_log();
+    const int R = src->rows, C = src->cols, S = src->n_slices;
+    const size_t plane = (size_t)R * (size_t)C;
+    const char *label = opt && opt->label && *opt->label ? opt->label : "Lesion";
+    const char *desc = opt && opt->description && *opt->description ? opt->description : "c2seg lesion segmentation";
+    const char *root = opt ? opt->uid_root : NULL;
+    const bool fractional = opt && opt->fractional;
+    char label64[65], desc64[65], series_uid[65], sop_uid[65], dim_uid[65];
+    seg_utf8_truncate(label64, sizeof label64, label, 64);
+    seg_utf8_truncate(desc64, sizeof desc64, desc, 64);
+    int rc = seg_uid_make(series_uid, root, e);
+    if (!rc)
+        rc = seg_uid_make(sop_uid, root, e);
+    if (!rc)
+        rc = seg_uid_make(dim_uid, root, e);
+    if (rc)
+        return rc;
+
+    /* which frames go out: all, or the non-empty ones (at least one) */
+    std::vector<int> keep;
+    int64_t fg = 0;
+    for (int k = 0; k < S; k++) {
+        int64_t n = 0;   /* pixels this frame stores as nonzero */
+        for (size_t i = 0; i < plane; i++) {
+            uint8_t v = mask[k * plane + i];
+            n += fractional ? v > 0 : v >= 128;
+            fg += v >= 128;
+        }
+        if (n > 0 || !(opt && opt->omit_empty_frames))
+            keep.push_back(k);
+    }
+    if (keep.empty())
+        keep.push_back(0);
+
+    IODGeneralEquipmentModule::EquipmentInfo eq("c2seg project", "c2seg", "0", c2_version());
+    /* free-text fields (label, descriptions) are put in after writeDataset, once the
+     * dataset is in UTF-8 (see below); dcmseg's value checks refuse non-ASCII */
+    ContentIdentificationMacro ident("1", "LESION", "", "");
+    seg_owner own;
+    if (fractional)
+        TRY(DcmSegmentation::createFractionalSegmentation(own.seg, (Uint16)R, (Uint16)C, DcmSegTypes::SFT_PROBABILITY,
+                                                          255, eq, ident),
+            "create a fractional segmentation");
+    else
+        TRY(DcmSegmentation::createBinarySegmentation(own.seg, (Uint16)R, (Uint16)C, eq, ident),
+            "create a binary segmentation");
+    DcmSegmentation *seg = own.seg;
+
+    {   /* patient / study / frame of reference from the first source file */
+        DcmFileFormat sff;
+        OFCondition st = sff.loadFile(src->files[0], EXS_Unknown, EGL_noChange, 1024);
+        if (st.bad())
+            return c2_fail(e, C2_EIO, "%s: cannot re-read the source (%s)", src->files[0], st.text());
+        TRY(seg->importFromSourceImage(*sff.getDataset()), "import patient / study from the source");
+    }
+    /* dcmseg 3.6.7 insists on a Frame of Reference (type 1). A projection source has
+     * none, so the SEG must not have one either: a placeholder satisfies dcmseg and is
+     * removed from the dataset after writeDataset below. */
+    if (src->projection)
+        TRY(seg->getFrameOfReference().setFrameOfReferenceUID(dim_uid), "set the placeholder frame of reference");
+    TRY(seg->getSeries().setSeriesNumber("9001"), "set the series number");
+
+    /* the segment: CID 7150 category / CID 7151 type, anatomic region lung + laterality */
+    DcmSegment *segment = NULL;
+    TRY(DcmSegment::create(segment, "Lesion", CodeSequenceMacro("49755003", "SCT", "Morphologically Altered Structure"),
+                           CodeSequenceMacro("52988006", "SCT", "Lesion"), DcmSegTypes::SAT_AUTOMATIC, "c2seg"),
+        "create the segment");
+    Uint16 seg_no = 0;
+    OFCondition ast = seg->addSegment(segment, seg_no);
+    if (ast.bad()) {
+        delete segment;
+        return c2_fail(e, C2_EINVAL, "%s: dcmseg failed to add the segment (%s)", out_path, ast.text());
+    }
+    AlgorithmIdentificationMacro &alg = segment->getSegmentationAlgorithmIdentification();
+    alg.getAlgorithmFamilyCode().set("123110", "DCM", "Artificial Intelligence");
+    alg.setAlgorithmName("c2seg");
+    alg.setAlgorithmVersion(c2_version());
+    segment->setRecommendedDisplayCIELabValue(53255, 46741, 43298);   /* a yellow-orange, like dcmqi's lesions */
+    int side = seg_mask_side(src, mask);
+    GeneralAnatomyMacro &anat = segment->getGeneralAnatomyCode();
+    anat.getAnatomicRegion().set("39607008", "SCT", "Lung");
+    if (side != SEG_SIDE_NONE) {
+        CodeSequenceMacro *mod = side == SEG_SIDE_LEFT    ? new CodeSequenceMacro("7771000", "SCT", "Left")
+                                 : side == SEG_SIDE_RIGHT ? new CodeSequenceMacro("24028007", "SCT", "Right")
+                                                          : new CodeSequenceMacro("51440002", "SCT", "Right and left");
+        anat.getAnatomicRegionModifier().push_back(mod);
+    }
+
+    /* shared functional groups: pixel measures and plane orientation. A projection gets
+     * placeholders (dcmseg demands them once a frame of reference is set), removed
+     * again with that frame of reference after writeDataset. */
+    {
+        FGPixelMeasures pm;
+        if (src->projection)
+            TRY(pm.setPixelSpacing("1\\1"), "set the placeholder pixel spacing");
+        else if (src->has_spacing)
+            TRY(pm.setPixelSpacing((fmt_num(src->spacing[0]) + "\\" + fmt_num(src->spacing[1])).c_str()),
+                "set the pixel spacing");
+        if (src->thickness > 0)
+            TRY(pm.setSliceThickness(fmt_num(src->thickness).c_str()), "set the slice thickness");
+        if (src->has_spacing || src->projection)
+            TRY(seg->addForAllFrames(pm), "add pixel measures");
+        static const double axial[6] = {1, 0, 0, 0, 1, 0};
+        const double *o = src->projection ? axial : src->iop;
+        FGPlaneOrientationPatient *po = FGPlaneOrientationPatient::createMinimal(
+            fmt_num(o[0]).c_str(), fmt_num(o[1]).c_str(), fmt_num(o[2]).c_str(), fmt_num(o[3]).c_str(),
+            fmt_num(o[4]).c_str(), fmt_num(o[5]).c_str());
+        if (!po)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", out_path);
+        OFCondition st = seg->addForAllFrames(*po);
+        delete po;
+        TRY(st, "add the plane orientation");
+    }
+    /* dimensions: segment number, then position along the normal (volumes only) */
+    TRY(seg->getDimensions().addDimensionIndex(DCM_ReferencedSegmentNumber, dim_uid, DCM_SegmentIdentificationSequence,
+                                               "ReferencedSegmentNumber"),
+        "add the segment dimension");
+    if (!src->projection)
+        TRY(seg->getDimensions().addDimensionIndex(DCM_ImagePositionPatient, dim_uid, DCM_PlanePositionSequence,
+                                                   "ImagePositionPatient"),
+            "add the position dimension");
+
+    std::vector<Uint8> frame(plane);
+    for (int k : keep) {
+        const seg_slice *sl = &src->slices[k];
+        for (size_t i = 0; i < plane; i++) {
+            uint8_t v = mask[k * plane + i];
+            frame[i] = fractional ? v : (v >= 128);
+        }
+        FGFrameContent fc;
+        TRY(fc.setDimensionIndexValues(seg_no, 0), "set the segment index");
+        if (!src->projection)
+            TRY(fc.setDimensionIndexValues((Uint32)k + 1, 1), "set the position index");
+        OFVector<ImageSOPInstanceReferenceMacro> refs(1);
+        refs[0].setReferencedSOPClassUID(sl->sop_class);
+        refs[0].setReferencedSOPInstanceUID(sl->sop_instance);
+        if (sl->frame > 0)
+            refs[0].addReferencedFrameNumber((Uint16)sl->frame);
+        FGDerivationImage *der = DcmSegmentation::createDerivationImageFG(refs, "");
+        if (!der)
+            return c2_fail(e, C2_EINVAL, "%s: dcmseg failed to build the derivation reference of slice %d", out_path, k);
+        FGPlanePosPatient *pp = NULL;
+        OFVector<FGBase *> per;
+        per.push_back(&fc);
+        per.push_back(der);
+        pp = FGPlanePosPatient::createMinimal(fmt_num(sl->ipp[0]).c_str(), fmt_num(sl->ipp[1]).c_str(),
+                                              fmt_num(sl->ipp[2]).c_str());   /* 0,0,0 placeholder for projections */
+        if (pp)
+            per.push_back(pp);
+        OFCondition st = seg->addFrame(frame.data(), seg_no, per);
+        delete der;
+        delete pp;
+        if (st.bad())
+            return c2_fail(e, C2_EINVAL, "%s: dcmseg failed to add frame %d (%s)", out_path, k, st.text());
+    }
+
+    /* Common Instance Reference: not filled by dcmseg (DICOM_NOTES §2.1 item 2) */
+    {
+        IODReferences refs;
+        OFVector<OFString> files;
+        for (int i = 0; i < src->n_files; i++)
+            files.push_back(src->files[i]);
+        if (refs.addFromFiles(files) != files.size())
+            return c2_fail(e, C2_EINVAL, "%s: could not reference every source file", out_path);
+        seg->getCommonInstanceReference().addReferences(refs);
+    }
+
+    DcmFileFormat ff;
+    DcmDataset *ds = ff.getDataset();
+    TRY(seg->writeDataset(*ds), "build the dataset");
+    /* binary: replace dcmseg's packing by one continuous LSB-first stream (§2.1 item 1) */
+    if (!fractional) {
+        size_t nbits = plane * keep.size();
+        size_t nbytes = (nbits + 7) / 8;
+        nbytes += nbytes & 1;
+        std::vector<Uint8> all(plane * keep.size()), packed(nbytes, 0);
+        for (size_t j = 0; j < keep.size(); j++)
+            for (size_t i = 0; i < plane; i++)
+                all[j * plane + i] = mask[keep[j] * plane + i] >= 128;
+        seg_bits_pack(all.data(), nbits, packed.data());
+        TRY(ds->putAndInsertUint8Array(DCM_PixelData, packed.data(), (unsigned long)nbytes), "replace the pixel data");
+    }
+    bool ascii = true;
+    for (const char *p = label64; *p; p++)
+        ascii = ascii && (unsigned char)*p < 0x80;
+    for (const char *p = desc64; *p; p++)
+        ascii = ascii && (unsigned char)*p < 0x80;
+    if (!ascii)
+        TRY(ds->convertToUTF8(), "convert the dataset to UTF-8 for the label / description");
+    DcmItem *segitem = sub(ds, DCM_SegmentSequence);
+    if (!segitem)
+        return c2_fail(e, C2_EINVAL, "%s: dcmseg wrote no Segment Sequence", out_path);
+    TRY(segitem->putAndInsertString(DCM_SegmentLabel, label64), "set the segment label");
+    TRY(segitem->putAndInsertString(DCM_SegmentDescription, desc64), "set the segment description");
+    TRY(ds->putAndInsertString(DCM_SeriesDescription, desc64), "set the series description");
+    TRY(ds->putAndInsertString(DCM_ContentDescription, desc64), "set the content description");
+    TRY(ds->putAndInsertString(DCM_SeriesInstanceUID, series_uid), "set the series UID");
+    TRY(ds->putAndInsertString(DCM_SOPInstanceUID, sop_uid), "set the SOP instance UID");
+    if (src->projection) {
+        delete ds->remove(DCM_FrameOfReferenceUID);
+        delete ds->remove(DCM_PositionReferenceIndicator);
+        DcmItem *shared = sub(ds, DCM_SharedFunctionalGroupsSequence);
+        if (shared) {
+            delete shared->remove(DCM_PixelMeasuresSequence);
+            delete shared->remove(DCM_PlaneOrientationSequence);
+        }
+        for (size_t j = 0; j < keep.size(); j++) {
+            DcmItem *pf = sub(ds, DCM_PerFrameFunctionalGroupsSequence, (long)j);
+            if (pf)
+                delete pf->remove(DCM_PlanePositionSequence);
+        }
+    }
+    if (src->projection && src->patient_orientation[0])
+        TRY(ds->putAndInsertString(DCM_PatientOrientation, src->patient_orientation), "set the patient orientation");
+
+    char tmp[4200];
+    c2_temp_name(tmp, sizeof tmp, out_path);
+    OFCondition st = ff.saveFile(tmp, EXS_LittleEndianExplicit);
+    if (st.bad()) {
+        remove(tmp);
+        return c2_fail(e, C2_EIO, "%s: cannot write (%s)", out_path, st.text());
+    }
+    rc = c2_rename_into_place(tmp, out_path, e);
+    if (rc) {
+        remove(tmp);
+        return rc;
+    }
+    if (info) {
+        info->n_frames = (int)keep.size();
+        info->side = side;
+        info->n_foreground = fg;
+        copy_str(info->sop_instance, sizeof info->sop_instance, sop_uid);
+        copy_str(info->series_uid, sizeof info->series_uid, series_uid);
+    }
+    return C2_OK;
+}
+
+/* ---- reading ---- */
+
+/* PackBits-style DICOM RLE segment decoder (PS3.5 G.3.1). */
+bool rle_segment(const Uint8 *in, size_t n, Uint8 *out, size_t cap)
+{
+    size_t i = 0, o = 0;
+    while (i < n && o < cap) {
+        int h = (Sint8)in[i++];
+        if (h >= 0) {
+            size_t len = (size_t)h + 1;
+            if (i + len > n || o + len > cap)
+                return false;
+            memcpy(out + o, in + i, len);
+            i += len;
+            o += len;
+        } else if (h != -128) {
+            size_t len = (size_t)(1 - h);
+            if (i >= n || o + len > cap)
+                return false;
+            memset(out + o, in[i++], len);
+            o += len;
+        }
+    }
+    return o == cap;
+}
+
+/* RLE Lossless: one fragment per frame, one segment per frame (1- or 8-bit, 1 sample).
+ * Writes the frames into raw as frame-aligned bytes of fbytes each. */
+int read_rle(const char *path, DcmDataset *ds, int nf, size_t fbytes, std::vector<Uint8> &raw, c2_err *e)
+{
+    DcmElement *el = NULL;
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
+        return c2_fail(e, C2_EINVAL, "%s: no Pixel Data", path);
+    DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
+    DcmPixelSequence *seq = NULL;
+    E_TransferSyntax xs = ds->getOriginalXfer();
+    if (pd->getEncapsulatedRepresentation(xs, NULL, seq).bad() || !seq)
+        return c2_fail(e, C2_EINVAL, "%s: RLE Pixel Data has no fragments", path);
+    if ((int)seq->card() != nf + 1)
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: RLE with %lu fragments for %d frames (expected one per frame)", path,
+                       (unsigned long)seq->card(), nf);
+    raw.assign(fbytes * nf, 0);
+    for (int f = 0; f < nf; f++) {
+        DcmPixelItem *it = NULL;
+        Uint8 *b = NULL;
+        if (seq->getItem(it, (unsigned long)f + 1).bad() || it->getUint8Array(b).bad() || !b)
+            return c2_fail(e, C2_EINVAL, "%s: RLE fragment of frame %d unreadable", path, f + 1);
+        size_t len = it->getLength();
+        if (len < 64)
+            return c2_fail(e, C2_EINVAL, "%s: RLE fragment of frame %d shorter than its header", path, f + 1);
+        Uint32 nseg = (Uint32)b[0] | (Uint32)b[1] << 8 | (Uint32)b[2] << 16 | (Uint32)b[3] << 24;
+        Uint32 off = (Uint32)b[4] | (Uint32)b[5] << 8 | (Uint32)b[6] << 16 | (Uint32)b[7] << 24;
+        if (nseg != 1 || off < 64 || off >= len)
+            return c2_fail(e, C2_EUNSUPPORTED, "%s: RLE frame %d has %u segments (one expected)", path, f + 1, nseg);
+        if (!rle_segment(b + off, len - off, raw.data() + fbytes * f, fbytes))
+            return c2_fail(e, C2_EINVAL, "%s: RLE frame %d does not decode to %zu bytes", path, f + 1, fbytes);
+    }
+    return C2_OK;
+}
+
+int read_seg(const char *path, seg_image *s, c2_err *e)
+{
+    quiet_dcmtk_log();
+    memset(s, 0, sizeof *s);
+    DcmFileFormat ff;
+    OFCondition st = ff.loadFile(path);
+    if (st.bad())
+        return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, st.text());
+    DcmDataset *ds = ff.getDataset();
+    std::string cls = get_str(ds, DCM_SOPClassUID);
+    if (cls != SEG_SOP_CLASS && cls != LABELMAP_SOP_CLASS)
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: not a segmentation (SOP class %s)", path, cls.c_str());
+    copy_str(s->sop_class, sizeof s->sop_class, cls);
+    copy_str(s->sop_instance, sizeof s->sop_instance, get_str(ds, DCM_SOPInstanceUID));
+    Uint16 r = 0, c = 0, ba = 0;
+    Sint32 nf = 1;
+    ds->findAndGetUint16(DCM_Rows, r);
+    ds->findAndGetUint16(DCM_Columns, c);
+    ds->findAndGetUint16(DCM_BitsAllocated, ba);
+    ds->findAndGetSint32(DCM_NumberOfFrames, nf);
+    if (r == 0 || c == 0 || nf < 1)
+        return c2_fail(e, C2_EINVAL, "%s: Rows / Columns / Number of Frames missing or zero", path);
+    int rc = c2_check_dims(e, path, r, c, nf, 1);
+    if (rc)
+        return rc;
+    std::string type = get_str(ds, DCM_SegmentationType);
+    if (type == "BINARY" && ba == 1)
+        s->type = SEG_TYPE_BINARY;
+    else if (type == "FRACTIONAL" && ba == 8)
+        s->type = SEG_TYPE_FRACTIONAL;
+    else if (type == "LABELMAP" && ba == 8)
+        s->type = SEG_TYPE_LABELMAP;
+    else
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: Segmentation Type \"%s\" with %u bits allocated is not supported", path,
+                       type.c_str(), ba);
+    if (s->type == SEG_TYPE_FRACTIONAL) {
+        Uint16 mx = 0;
+        ds->findAndGetUint16(DCM_MaximumFractionalValue, mx);
+        s->max_fractional = mx;
+    }
+    s->rows = r;
+    s->cols = c;
+    s->n_frames = nf;
+    DcmSequenceOfItems *segs = NULL;
+    if (ds->findAndGetSequence(DCM_SegmentSequence, segs).good() && segs)
+        s->n_segments = (int)segs->card();
+
+    const size_t plane = (size_t)r * c, total = plane * (size_t)nf;
+    std::vector<Uint8> raw;
+    const Uint8 *bytes = NULL;
+    size_t nbytes = 0;
+    E_TransferSyntax xs = ds->getOriginalXfer();
+    if (xs == EXS_RLELossless) {
+        /* RLE encodes each frame on its own: 1-bit frames are byte-aligned per frame */
+        size_t fbytes = s->type == SEG_TYPE_BINARY ? (plane + 7) / 8 : plane;
+        rc = read_rle(path, ds, nf, fbytes, raw, e);
+        if (rc)
+            return rc;
+        s->pixels = (uint8_t *)malloc(total);
+        if (!s->pixels)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for %zu pixels", path, total);
+        for (int f = 0; f < nf; f++) {
+            if (s->type == SEG_TYPE_BINARY)
+                seg_bits_unpack(raw.data() + fbytes * f, plane, s->pixels + plane * f);
+            else
+                memcpy(s->pixels + plane * f, raw.data() + fbytes * f, plane);
+        }
+    } else {
+        DcmXfer x(xs);
+        if (x.isEncapsulated())
+            return c2_fail(e, C2_EUNSUPPORTED, "%s: compressed SEG (%s) is not supported", path, x.getXferName());
+        if (ds->findAndGetUint8Array(DCM_PixelData, bytes).bad() || !bytes)
+            return c2_fail(e, C2_EINVAL, "%s: no Pixel Data", path);
+        DcmElement *el = NULL;
+        ds->findAndGetElement(DCM_PixelData, el);
+        nbytes = el ? el->getLength() : 0;
+        size_t need = s->type == SEG_TYPE_BINARY ? (total + 7) / 8 : total;
+        if (nbytes < need)
+            return c2_fail(e, C2_EINVAL, "%s: Pixel Data has %zu bytes, %zu needed for %dx%dx%d", path, nbytes, need, c, r,
+                           nf);
+        s->pixels = (uint8_t *)malloc(total);
+        if (!s->pixels)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for %zu pixels", path, total);
+        if (s->type == SEG_TYPE_BINARY)
+            seg_bits_unpack(bytes, total, s->pixels);   /* global bit index (§2.1 read workaround) */
+        else
+            memcpy(s->pixels, bytes, total);
+    }
+
+    s->frames = (seg_frame *)calloc((size_t)nf, sizeof(seg_frame));
+    if (!s->frames)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    DcmItem *shared = sub(ds, DCM_SharedFunctionalGroupsSequence);
+    for (int f = 0; f < nf; f++) {
+        seg_frame *fr = &s->frames[f];
+        DcmItem *pf = sub(ds, DCM_PerFrameFunctionalGroupsSequence, f);
+        DcmItem *sid = sub(pf, DCM_SegmentIdentificationSequence);
+        if (!sid)
+            sid = sub(shared, DCM_SegmentIdentificationSequence);
+        Uint16 sn = 0;
+        if (sid && sid->findAndGetUint16(DCM_ReferencedSegmentNumber, sn).good())
+            fr->segment = sn;
+        DcmItem *der = sub(pf, DCM_DerivationImageSequence);
+        if (!der)
+            der = sub(shared, DCM_DerivationImageSequence);
+        DcmItem *si = sub(der, DCM_SourceImageSequence);
+        copy_str(fr->ref_sop_instance, sizeof fr->ref_sop_instance, get_str(si, DCM_ReferencedSOPInstanceUID));
+        Sint32 rf = 0;
+        if (si && si->findAndGetSint32(DCM_ReferencedFrameNumber, rf).good())
+            fr->ref_frame = rf;
+        fr->has_ipp = get_f64(sub(pf, DCM_PlanePositionSequence), DCM_ImagePositionPatient, fr->ipp, 3);
+    }
+    return C2_OK;
+}
+
+} // namespace
+
+extern "C" int seg_source_load(const char *path, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    int rc;
+    try {
+        rc = source_load(path, src, e);
+    } catch (...) {
+        rc = c2_fail(e, C2_EINVAL, "%s: unexpected failure while reading the source geometry", path);
+    }
+    if (rc)
+        seg_source_free(src);
+    return rc;
+}
+
+extern "C" void seg_source_free(seg_source *src)
+{
+    if (!src)
+        return;
+    for (int i = 0; i < src->n_files && src->files; i++)
+        free(src->files[i]);
+    free(src->files);
+    free(src->slices);
+    memset(src, 0, sizeof *src);
+}
+
+extern "C" int seg_write(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+                         seg_write_info *info, c2_err *e)
+{
+    try {
+        if (src->rows > 65535 || src->cols > 65535 || src->n_slices < 1)
+            return c2_fail(e, C2_EINVAL, "%s: source grid %dx%dx%d cannot be a SEG", out_path, src->cols, src->rows,
+                           src->n_slices);
+        return write_seg(src, mask, opt, out_path, info, e);
+    } catch (...) {
+        return c2_fail(e, C2_EINVAL, "%s: unexpected failure while writing the SEG", out_path);
+    }
+}
+
+extern "C" int seg_read(const char *path, seg_image *s, c2_err *e)
+{
+    int rc;
+    try {
+        rc = read_seg(path, s, e);
+    } catch (...) {
+        rc = c2_fail(e, C2_EINVAL, "%s: unexpected failure while reading the SEG", path);
+    }
+    if (rc)
+        seg_image_free(s);
+    return rc;
+}
+
+extern "C" void seg_image_free(seg_image *s)
+{
+    if (!s)
+        return;
+    free(s->pixels);
+    free(s->frames);
+    memset(s, 0, sizeof *s);
+}

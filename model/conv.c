@@ -1,0 +1,299 @@
+/* conv: 2-D convolutions with padding K/2 (K = 3 or 1; stride 1 or 2; groups 1) and the
+ * depthwise 3x3 convolution of DWBNReLU.
+ *
+ * Fast path: per image, im2col into a (C*K*K, Ho*Wo) matrix, then one cblas_sgemm
+ * against the (OC, C*K*K) weight; a 1x1 stride-1 convolution is already a GEMM on the
+ * (C, H*W) image and skips im2col. Backward rebuilds the im2col matrix (it is not kept
+ * from the forward, so the activation arena holds only maps), uses it for dweight, then
+ * reuses the same scratch for dcol = W^T dout and scatters it back with col2im.
+ *
+ * This file is compiled in three parts: the float-only fast kernels, then (by including
+ * itself) the simple plain-loop kernels once with C2_REAL = float and once with double. */
+#ifndef C2_REAL
+
+#include "model/layers.h"
+
+#include <cblas.h>
+#include <string.h>
+
+int conv2d_out_size(int H, int K, int stride)
+{
+    return (H + 2 * (K / 2) - K) / stride + 1;
+}
+
+static int conv2d_is_pointwise(int K, int stride)
+{
+    return K == 1 && stride == 1;
+}
+
+size_t conv2d_scratch_floats(int C, int H, int W, int K, int stride)
+{
+    if (conv2d_is_pointwise(K, stride))
+        return 0;
+    return (size_t)C * K * K * conv2d_out_size(H, K, stride) * conv2d_out_size(W, K, stride);
+}
+
+/* The output columns [*lo, *hi) whose input column ix = ox*stride + kx - pad lies inside
+ * 0..W-1 (the rest read the zero padding). */
+static void conv2d_valid_span(int *lo, int *hi, int W, int Wo, int kx, int pad, int stride)
+{
+    int a = pad - kx, b = W - 1 + pad - kx;   /* need a <= ox*stride <= b */
+    *lo = a > 0 ? (a + stride - 1) / stride : 0;
+    *hi = b < 0 ? 0 : b / stride + 1;
+    if (*hi > Wo)
+        *hi = Wo;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* col (C*K*K, Ho*Wo) <- one image inp (C,H,W); taps outside the image are 0. The interior
+ * of each row is a branch-free copy (memcpy for stride 1): im2col is single-threaded and
+ * is the largest non-GEMM cost of the 16/32-channel layers at 112² and 224². */
+static void im2col(float *col, const float *inp, int C, int H, int W, int K, int stride)
+{
+    int pad = K / 2, Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+                float *row = col + ((size_t)(c * K + ky) * K + kx) * Ho * Wo;
+                int lo, hi;
+                conv2d_valid_span(&lo, &hi, W, Wo, kx, pad, stride);
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * stride + ky - pad;
+                    float *dst = row + (size_t)oy * Wo;
+                    if (iy < 0 || iy >= H) {
+                        memset(dst, 0, sizeof(float) * Wo);
+                        continue;
+                    }
+                    const float *src = inp + ((size_t)c * H + iy) * W;
+                    for (int ox = 0; ox < lo; ox++)
+                        dst[ox] = 0.0f;
+                    if (stride == 1)
+                        memcpy(dst + lo, src + lo + kx - pad, sizeof(float) * (size_t)(hi - lo));
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox] = src[ox * stride + kx - pad];
+                    for (int ox = hi; ox < Wo; ox++)
+                        dst[ox] = 0.0f;
+                }
+            }
+}
+
+/* dinp (C,H,W) += the scatter of col (C*K*K, Ho*Wo); the transpose of im2col. */
+static void col2im_add(float *dinp, const float *col, int C, int H, int W, int K, int stride)
+{
+    int pad = K / 2, Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+                const float *row = col + ((size_t)(c * K + ky) * K + kx) * Ho * Wo;
+                int lo, hi;
+                conv2d_valid_span(&lo, &hi, W, Wo, kx, pad, stride);
+                if (lo == hi)
+                    continue;
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * stride + ky - pad;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    float *dst = dinp + ((size_t)c * H + iy) * W + (lo * stride + kx - pad);
+                    const float *src = row + (size_t)oy * Wo;
+                    if (stride == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox - lo] += src[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[(ox - lo) * stride] += src[ox];
+                }
+            }
+}
+
+void conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
+                    const float *bias, int B, int C, int H, int W, int OC, int K, int stride)
+{
+    int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    int CKK = C * K * K, P = Ho * Wo;
+    for (int b = 0; b < B; b++) {
+        const float *x = inp + (size_t)b * C * H * W;
+        float *y = out + (size_t)b * OC * P;
+        const float *col = x;
+        if (!conv2d_is_pointwise(K, stride)) {
+            im2col(scratch, x, C, H, W, K, stride);
+            col = scratch;
+        }
+        /* y (OC,P) = weight (OC,CKK) col (CKK,P) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight, CKK,
+                    col, P, 0.0f, y, P);
+        if (bias)
+            for (int o = 0; o < OC; o++)
+                for (int p = 0; p < P; p++)
+                    y[(size_t)o * P + p] += bias[o];
+    }
+}
+
+void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
+                     const float *dout, const float *inp, const float *weight,
+                     int B, int C, int H, int W, int OC, int K, int stride)
+{
+    int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    int CKK = C * K * K, P = Ho * Wo;
+    int pointwise = conv2d_is_pointwise(K, stride);
+    for (int b = 0; b < B; b++) {
+        const float *x = inp + (size_t)b * C * H * W;
+        const float *dy = dout + (size_t)b * OC * P;
+        const float *col = x;
+        if (!pointwise) {
+            im2col(scratch, x, C, H, W, K, stride);
+            col = scratch;
+        }
+        /* dweight (OC,CKK) += dy (OC,P) col^T (P,CKK) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, P, 1.0f, dy, P, col, P,
+                    1.0f, dweight, CKK);
+        if (dbias)
+            for (int o = 0; o < OC; o++) {
+                double s = 0.0;
+                for (int p = 0; p < P; p++)
+                    s += dy[(size_t)o * P + p];
+                dbias[o] += (float)s;
+            }
+        if (!dinp)
+            continue;
+        float *dx = dinp + (size_t)b * C * H * W;
+        if (pointwise) {
+            /* dx (C,P) += weight^T (C,OC) dy (OC,P) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, P, OC, 1.0f, weight, C, dy,
+                        P, 1.0f, dx, P);
+        } else {
+            /* dcol (CKK,P) = weight^T (CKK,OC) dy (OC,P), then scattered into dx */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, P, OC, 1.0f, weight, CKK,
+                        dy, P, 0.0f, scratch, P);
+            col2im_add(dx, scratch, C, H, W, K, stride);
+        }
+    }
+}
+
+#define C2_REAL float
+#define C2_FN(name) name
+#include "model/conv.c"
+#undef C2_REAL
+#undef C2_FN
+#define C2_REAL double
+#define C2_FN(name) name##_f64
+#include "model/conv.c"
+#undef C2_REAL
+#undef C2_FN
+
+#else /* the simple kernels, once per precision */
+
+/* The input value under tap (ky,kx) of output (oy,ox), or 0 in the padding; sets *at to
+ * its index in the channel plane (or -1). */
+static C2_REAL C2_FN(conv_tap)(const C2_REAL *plane, int H, int W, int iy, int ix, long *at)
+{
+    if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+        *at = -1;
+        return 0;
+    }
+    *at = (long)iy * W + ix;
+    return plane[*at];
+}
+
+void C2_FN(conv2d_forward_reference)(C2_REAL *out, const C2_REAL *inp, const C2_REAL *weight,
+                                     const C2_REAL *bias, int B, int C, int H, int W, int OC,
+                                     int K, int stride)
+{
+    int pad = K / 2, Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < OC; o++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    C2_REAL s = bias ? bias[o] : 0;
+                    for (int c = 0; c < C; c++)
+                        for (int ky = 0; ky < K; ky++)
+                            for (int kx = 0; kx < K; kx++) {
+                                long at;
+                                C2_REAL v = C2_FN(conv_tap)(inp + ((size_t)b * C + c) * H * W, H,
+                                                            W, oy * stride + ky - pad,
+                                                            ox * stride + kx - pad, &at);
+                                s += weight[((size_t)(o * C + c) * K + ky) * K + kx] * v;
+                            }
+                    out[(((size_t)b * OC + o) * Ho + oy) * Wo + ox] = s;
+                }
+}
+
+void C2_FN(conv2d_backward_reference)(C2_REAL *dinp, C2_REAL *dweight, C2_REAL *dbias,
+                                      const C2_REAL *dout, const C2_REAL *inp,
+                                      const C2_REAL *weight, int B, int C, int H, int W,
+                                      int OC, int K, int stride)
+{
+    int pad = K / 2, Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < OC; o++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    C2_REAL d = dout[(((size_t)b * OC + o) * Ho + oy) * Wo + ox];
+                    if (dbias)
+                        dbias[o] += d;
+                    for (int c = 0; c < C; c++)
+                        for (int ky = 0; ky < K; ky++)
+                            for (int kx = 0; kx < K; kx++) {
+                                size_t plane = ((size_t)b * C + c) * H * W;
+                                size_t wi = ((size_t)(o * C + c) * K + ky) * K + kx;
+                                long at;
+                                C2_REAL v = C2_FN(conv_tap)(inp + plane, H, W,
+                                                            oy * stride + ky - pad,
+                                                            ox * stride + kx - pad, &at);
+                                dweight[wi] += d * v;
+                                if (dinp && at >= 0)
+                                    dinp[plane + (size_t)at] += d * weight[wi];
+                            }
+                }
+}
+
+void C2_FN(dwconv3_forward)(C2_REAL *out, const C2_REAL *inp, const C2_REAL *weight,
+                            const C2_REAL *bias, int B, int C, int H, int W)
+{
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const C2_REAL *x = inp + ((size_t)b * C + c) * H * W;
+            const C2_REAL *w = weight + (size_t)c * 9;
+            C2_REAL *y = out + ((size_t)b * C + c) * H * W;
+            for (int oy = 0; oy < H; oy++)
+                for (int ox = 0; ox < W; ox++) {
+                    C2_REAL s = bias ? bias[c] : 0;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            long at;
+                            s += w[ky * 3 + kx] * C2_FN(conv_tap)(x, H, W, oy + ky - 1,
+                                                                  ox + kx - 1, &at);
+                        }
+                    y[(size_t)oy * W + ox] = s;
+                }
+        }
+}
+
+void C2_FN(dwconv3_backward)(C2_REAL *dinp, C2_REAL *dweight, C2_REAL *dbias,
+                             const C2_REAL *dout, const C2_REAL *inp, const C2_REAL *weight,
+                             int B, int C, int H, int W)
+{
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            size_t plane = ((size_t)b * C + c) * H * W;
+            const C2_REAL *w = weight + (size_t)c * 9;
+            for (int oy = 0; oy < H; oy++)
+                for (int ox = 0; ox < W; ox++) {
+                    C2_REAL d = dout[plane + (size_t)oy * W + ox];
+                    if (dbias)
+                        dbias[c] += d;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            long at;
+                            C2_REAL v = C2_FN(conv_tap)(inp + plane, H, W, oy + ky - 1,
+                                                        ox + kx - 1, &at);
+                            dweight[(size_t)c * 9 + ky * 3 + kx] += d * v;
+                            if (dinp && at >= 0)
+                                dinp[plane + (size_t)at] += d * w[ky * 3 + kx];
+                        }
+                }
+        }
+}
+
+#endif

@@ -1,0 +1,209 @@
+/* kan: KANLinear forward / backward, the reference (Cox–de Boor) and the fused fast path.
+ * See kan.h for the contract and docs/kan.md for the closed-form bases. */
+#include "model/kan.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* The reference must reproduce torch's separate multiply and add roundings; clang would
+ * otherwise contract a*b + c*d into fused multiply-adds (gcc does not in -std=c11 mode). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+const float kan_default_grid[KAN_NKNOTS] = {-2.2f, -1.8f, -1.4f, -1.0f, -0.6f, -0.2f,
+                                            0.2f,  0.6f,  1.0f,  1.4f,  1.8f,  2.2f};
+
+/* Rows of the X9 operand built per sgemm call: 256 rows of 9·in floats stay near the L2
+ * size at in = 128 while keeping each sgemm large enough to run at full speed. */
+#define KAN_BLOCK_ROWS 256
+
+size_t kan_linear_param_count(int in, int out)
+{
+    return (size_t)10 * (size_t)in * (size_t)out;
+}
+
+#define REAL float
+#define REAL_EXP expf
+#define KAN_REF(name) name
+#define KAN_REF_PARAMS kan_linear_params
+#include "model/kan_reference.inc"
+#undef REAL
+#undef REAL_EXP
+#undef KAN_REF
+#undef KAN_REF_PARAMS
+
+#define REAL double
+#define REAL_EXP exp
+#define KAN_REF(name) name##_f64
+#define KAN_REF_PARAMS kan_linear_params_f64
+#include "model/kan_reference.inc"
+#undef REAL
+#undef REAL_EXP
+#undef KAN_REF
+#undef KAN_REF_PARAMS
+
+/* Uniform cubic B-spline on the interval [t_j, t_{j+1}) with u = (x − t_j)/(t_{j+1} − t_j):
+ *   B_{j-3} = (1−u)³/6, B_{j-2} = (3u³ − 6u² + 4)/6, B_{j-1} = (−3u³ + 3u² + 3u + 1)/6, B_j = u³/6.
+ * The interval is found with the same comparisons as the reference's B0 (t_j <= x < t_{j+1}),
+ * so both paths always agree on it for the same x; the values differ by float rounding only. */
+/* The interval guess from 1/step is only a starting point; the knot comparisons decide. */
+static inline int bases_closed_form(float b4[4], float *db4, float x, const float *grid,
+                                    float inv_step)
+{
+    if (!(x >= grid[0] && x < grid[KAN_NKNOTS - 1]))
+        return -1;
+    int j = (int)((x - grid[0]) * inv_step);
+    if (j > KAN_NKNOTS - 2)
+        j = KAN_NKNOTS - 2;
+    while (j > 0 && x < grid[j])
+        j--;
+    while (j < KAN_NKNOTS - 2 && x >= grid[j + 1])
+        j++;
+    float hj = grid[j + 1] - grid[j];
+    float u = (x - grid[j]) / hj, v = 1.0f - u;
+    float u2 = u * u, u3 = u2 * u;
+    const float s = 1.0f / 6.0f;
+    b4[0] = v * v * v * s;
+    b4[1] = (3.0f * u3 - 6.0f * u2 + 4.0f) * s;
+    b4[2] = (-3.0f * u3 + 3.0f * u2 + 3.0f * u + 1.0f) * s;
+    b4[3] = u3 * s;
+    if (db4) {
+        float inv = 0.5f / hj;   /* d/dx = (1/h) d/du, and every d/du carries a factor 1/2 */
+        db4[0] = -v * v * inv;
+        db4[1] = (3.0f * u2 - 4.0f * u) * inv;
+        db4[2] = (-3.0f * u2 + 2.0f * u + 1.0f) * inv;
+        db4[3] = u2 * inv;
+    }
+    return j;
+}
+
+static float grid_inv_step(const float *grid)
+{
+    return (float)(KAN_NKNOTS - 1) / (grid[KAN_NKNOTS - 1] - grid[0]);
+}
+
+int kan_bases_closed_form(float b4[4], float db4[4], float x, const float grid[KAN_NKNOTS])
+{
+    return bases_closed_form(b4, db4, x, grid, grid_inv_step(grid));
+}
+
+static float silu_of(float x)
+{
+    return x / (1.0f + expf(-x));
+}
+
+size_t kan_scratch_floats(int M, int in, int outc)
+{
+    size_t k9 = (size_t)KAN_FUSED * (size_t)in;
+    size_t rows = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS);
+    return 2 * (size_t)outc * k9 + 2 * rows * k9;
+}
+
+/* Wf [outc, 9·in]: Wf[o,9i] = Wb[o,i], Wf[o,9i+1+k] = Ws[o,i,k]·S[o,i] (torch's product). */
+static void fused_weight_build(float *wf, const kan_linear_params *p, int in, int outc)
+{
+    for (int o = 0; o < outc; o++)
+        for (int i = 0; i < in; i++) {
+            size_t oi = (size_t)o * in + i;
+            float *w = wf + oi * KAN_FUSED;
+            w[0] = p->base_weight[oi];
+            for (int k = 0; k < KAN_NBASES; k++)
+                w[1 + k] = p->spline_weight[oi * KAN_NBASES + k] * p->spline_scaler[oi];
+        }
+}
+
+/* X9 rows [rows, 9·in] for inp rows [rows, in]: SiLU(x), then the 8 bases (4 non-zero).
+ * One pass that writes each 9-float group whole (no separate memset pass over X9). */
+static void operand_build(float *x9, const float *inp, int rows, int in, const float *grid)
+{
+    float inv_step = grid_inv_step(grid);
+    size_t n_all = (size_t)rows * in;
+    for (size_t n = 0; n < n_all; n++) {
+        float x = inp[n], b4[4];
+        float *row = x9 + n * KAN_FUSED;
+        row[0] = silu_of(x);
+        for (int k = 1; k < KAN_FUSED; k++)
+            row[k] = 0.0f;
+        int j = bases_closed_form(b4, NULL, x, grid, inv_step);
+        if (j < 0)
+            continue;
+        for (int r = 0; r < 4; r++) {
+            int k = j - 3 + r;
+            if (k >= 0 && k < KAN_NBASES)
+                row[1 + k] = b4[r];
+        }
+    }
+}
+
+void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p,
+                        const float grid[KAN_NKNOTS], int M, int in, int outc, float *scratch)
+{
+    int k9 = KAN_FUSED * in;
+    float *wf = scratch, *x9 = scratch + 2 * (size_t)outc * k9;
+    fused_weight_build(wf, p, in, outc);
+    for (int r0 = 0; r0 < M; r0 += KAN_BLOCK_ROWS) {
+        int rows = M - r0 < KAN_BLOCK_ROWS ? M - r0 : KAN_BLOCK_ROWS;
+        operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, outc, k9, 1.0f, x9, k9, wf, k9,
+                    0.0f, out + (size_t)r0 * outc, outc);
+    }
+}
+
+/* dinp[m,i] += dX9[m,9i]·SiLU'(x) + Σ_k dX9[m,9i+1+k]·B'_k(x), over the 4 non-zero B'_k. */
+static void operand_backward(float *dinp, const float *dx9, const float *inp, int rows, int in,
+                             const float *grid)
+{
+    float inv_step = grid_inv_step(grid);
+    for (size_t n = 0; n < (size_t)rows * in; n++) {
+        float x = inp[n], b4[4], db4[4];
+        const float *g = dx9 + n * KAN_FUSED;
+        float sig = 1.0f / (1.0f + expf(-x));
+        float acc = g[0] * (sig * (1.0f + x * (1.0f - sig)));
+        int j = bases_closed_form(b4, db4, x, grid, inv_step);
+        for (int r = 0; j >= 0 && r < 4; r++) {
+            int k = j - 3 + r;
+            if (k >= 0 && k < KAN_NBASES)
+                acc += g[1 + k] * db4[r];
+        }
+        dinp[n] += acc;
+    }
+}
+
+void kan_linear_backward(float *dinp, const kan_linear_params *dp, const float *dout,
+                         const float *inp, const kan_linear_params *p,
+                         const float grid[KAN_NKNOTS], int M, int in, int outc, float *scratch)
+{
+    int k9 = KAN_FUSED * in;
+    size_t wsize = (size_t)outc * k9;
+    float *wf = scratch, *dwf = scratch + wsize, *x9 = scratch + 2 * wsize;
+    float *dx9 = x9 + (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS) * k9;
+    fused_weight_build(wf, p, in, outc);
+    memset(dwf, 0, wsize * sizeof(float));
+    for (int r0 = 0; r0 < M; r0 += KAN_BLOCK_ROWS) {
+        int rows = M - r0 < KAN_BLOCK_ROWS ? M - r0 : KAN_BLOCK_ROWS;
+        const float *dy = dout + (size_t)r0 * outc;
+        operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
+        /* dWf [outc, 9in] += dYᵀ [outc, rows] · X9 [rows, 9in] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, outc, k9, rows, 1.0f, dy, outc, x9, k9,
+                    1.0f, dwf, k9);
+        if (dinp) {
+            /* dX9 [rows, 9in] = dY [rows, outc] · Wf [outc, 9in] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, k9, outc, 1.0f, dy, outc, wf,
+                        k9, 0.0f, dx9, k9);
+            operand_backward(dinp + (size_t)r0 * in, dx9, inp + (size_t)r0 * in, rows, in, grid);
+        }
+    }
+    /* chain rule through Wf = (Wb, Ws·S) */
+    for (size_t oi = 0; oi < (size_t)outc * in; oi++) {
+        const float *g = dwf + oi * KAN_FUSED;
+        dp->base_weight[oi] += g[0];
+        float ds = 0;
+        for (int k = 0; k < KAN_NBASES; k++) {
+            dp->spline_weight[oi * KAN_NBASES + k] += g[1 + k] * p->spline_scaler[oi];
+            ds += g[1 + k] * p->spline_weight[oi * KAN_NBASES + k];
+        }
+        dp->spline_scaler[oi] += ds;
+    }
+}

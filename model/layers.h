@@ -1,0 +1,71 @@
+/* layers: the engine's core layers (METHOD.md §3) as forward / backward pairs on plain
+ * pointers, in the style of llm.c.
+ *
+ * Conventions (docs/engine.md has the long form):
+ * - Maps are NCHW (B,C,H,W); tokens are (B,P,C) with p = y*W + x. Shapes are written in
+ *   the comment above each function.
+ * - `x_forward(out, ..., inp, params..., dims)` writes `out` (=, never +=).
+ * - `x_backward(dinp, dparams..., dout, saved..., dims)` ACCUMULATES (+=) into dinp and
+ *   into every parameter gradient, so skip connections and shared inputs compose without
+ *   copies; the caller zeroes the gradient arenas once per step. A NULL dinp / dbias is
+ *   skipped (the first layer needs no input gradient).
+ * - Nothing here allocates. Kernels that need scratch memory take a `scratch` pointer
+ *   whose size a `*_scratch_floats()` function gives.
+ * - Fast kernels (im2col + cblas_sgemm for convolutions, sgemm for linear) are float only.
+ *   Every fast kernel has a simple plain-loop twin named `*_reference`; the simple
+ *   kernels (and every layer that has no fast version) exist in float (`name`) and
+ *   double (`name_f64`), compiled from one source, for the finite-difference checks
+ *   (model/layers_real.h lists them).
+ * - Reductions (BN / LN statistics, loss sums) accumulate in double in both precisions.
+ * - Threads: see model/threads.h (our loops run on the calling thread; OpenBLAS owns the
+ *   worker threads). */
+#ifndef C2SEG_MODEL_LAYERS_H
+#define C2SEG_MODEL_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BN_EPS 1e-5
+#define BN_MOMENTUM 0.1
+#define LN_EPS 1e-5
+#define DICE_SMOOTH 1.0
+
+/* ---- convolution, fast path (conv.c) ---- */
+
+/* Output side of a KxK convolution with padding K/2 (K = 1 or 3): (H + 2*(K/2) - K)/stride + 1. */
+int conv2d_out_size(int H, int K, int stride);
+/* Floats of scratch that conv2d_forward / conv2d_backward need: one image's im2col
+ * matrix (C*K*K, Ho*Wo), or 0 for a 1x1 stride-1 convolution (which needs none). */
+size_t conv2d_scratch_floats(int C, int H, int W, int K, int stride);
+/* out (B,OC,Ho,Wo) = conv(inp (B,C,H,W), weight (OC,C,K,K)) + bias (OC, or NULL);
+ * padding K/2, groups 1. One im2col + sgemm per image. */
+void conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
+                    const float *bias, int B, int C, int H, int W, int OC, int K, int stride);
+/* dinp (B,C,H,W) or NULL, dweight (OC,C,K,K), dbias (OC) or NULL: all +=.
+ * dout (B,OC,Ho,Wo); inp and weight as in the forward. */
+void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
+                     const float *dout, const float *inp, const float *weight,
+                     int B, int C, int H, int W, int OC, int K, int stride);
+
+/* ---- linear, fast path (linear.c) ---- */
+
+/* out (M,OC) = inp (M,C) weight(OC,C)^T + bias (OC, or NULL); one sgemm. */
+void linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    int M, int C, int OC);
+/* dinp (M,C) or NULL, dweight (OC,C), dbias (OC) or NULL: all +=. */
+void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, int M, int C, int OC);
+
+/* ---- the simple kernels, in float and in double (suffix _f64) ---- */
+#define C2_REAL float
+#define C2_FN(name) name
+#include "model/layers_real.h"
+#undef C2_REAL
+#undef C2_FN
+#define C2_REAL double
+#define C2_FN(name) name##_f64
+#include "model/layers_real.h"
+#undef C2_REAL
+#undef C2_FN
+
+#endif

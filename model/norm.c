@@ -1,0 +1,146 @@
+/* norm: BatchNorm2d and LayerNorm exactly as METHOD.md §3 (torch semantics).
+ *
+ * BatchNorm2d in train mode normalises with the batch mean and the biased variance and
+ * moves the running statistics by momentum 0.1 with the UNBIASED variance n/(n-1), as
+ * torch does; eval mode normalises with the running statistics. The statistics are
+ * reduced in double (two passes: mean, then centred squares) in both precisions, so a
+ * float BN matches torch to rounding even for n = B*H*W in the hundreds of thousands.
+ *
+ * Compiled once per precision by including itself (see model/conv.c). */
+#ifndef C2_REAL
+
+#include "model/layers.h"
+
+#include <math.h>
+
+#define C2_REAL float
+#define C2_FN(name) name
+#include "model/norm.c"
+#undef C2_REAL
+#undef C2_FN
+#define C2_REAL double
+#define C2_FN(name) name##_f64
+#include "model/norm.c"
+#undef C2_REAL
+#undef C2_FN
+
+#else
+
+void C2_FN(batchnorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const C2_REAL *inp,
+                              const C2_REAL *gamma, const C2_REAL *beta,
+                              C2_REAL *running_mean, C2_REAL *running_var,
+                              int32_t *num_batches_tracked, int train, int B, int C, int HW)
+{
+    size_t n = (size_t)B * HW;
+    for (int c = 0; c < C; c++) {
+        if (train) {
+            double s = 0.0, ss = 0.0;
+            for (int b = 0; b < B; b++)
+                for (int p = 0; p < HW; p++)
+                    s += inp[((size_t)b * C + c) * HW + p];
+            double m = s / (double)n;
+            for (int b = 0; b < B; b++)
+                for (int p = 0; p < HW; p++) {
+                    double d = inp[((size_t)b * C + c) * HW + p] - m;
+                    ss += d * d;
+                }
+            double var = ss / (double)n;
+            mean[c] = (C2_REAL)m;
+            rstd[c] = (C2_REAL)(1.0 / sqrt(var + BN_EPS));
+            double unbiased = n > 1 ? ss / (double)(n - 1) : var;
+            running_mean[c] = (C2_REAL)((1.0 - BN_MOMENTUM) * running_mean[c] + BN_MOMENTUM * m);
+            running_var[c] =
+                (C2_REAL)((1.0 - BN_MOMENTUM) * running_var[c] + BN_MOMENTUM * unbiased);
+        } else {
+            mean[c] = running_mean[c];
+            rstd[c] = (C2_REAL)(1.0 / sqrt((double)running_var[c] + BN_EPS));
+        }
+        for (int b = 0; b < B; b++)
+            for (int p = 0; p < HW; p++) {
+                size_t i = ((size_t)b * C + c) * HW + p;
+                out[i] = (inp[i] - mean[c]) * rstd[c] * gamma[c] + beta[c];
+            }
+    }
+    if (train && num_batches_tracked)
+        *num_batches_tracked += 1;
+}
+
+void C2_FN(batchnorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,
+                               const C2_REAL *dout, const C2_REAL *inp, const C2_REAL *mean,
+                               const C2_REAL *rstd, const C2_REAL *gamma, int train,
+                               int B, int C, int HW)
+{
+    size_t n = (size_t)B * HW;
+    for (int c = 0; c < C; c++) {
+        /* sum_d = sum dout, sum_dx = sum dout * xhat */
+        double sum_d = 0.0, sum_dx = 0.0;
+        for (int b = 0; b < B; b++)
+            for (int p = 0; p < HW; p++) {
+                size_t i = ((size_t)b * C + c) * HW + p;
+                double xhat = ((double)inp[i] - mean[c]) * rstd[c];
+                sum_d += dout[i];
+                sum_dx += dout[i] * xhat;
+            }
+        dgamma[c] += (C2_REAL)sum_dx;
+        dbeta[c] += (C2_REAL)sum_d;
+        if (!dinp)
+            continue;
+        /* train: dx = g*rstd*(dout - mean(dout) - xhat*mean(dout*xhat)); eval: g*rstd*dout */
+        double mean_d = train ? sum_d / (double)n : 0.0, mean_dx = train ? sum_dx / (double)n : 0.0;
+        for (int b = 0; b < B; b++)
+            for (int p = 0; p < HW; p++) {
+                size_t i = ((size_t)b * C + c) * HW + p;
+                double xhat = ((double)inp[i] - mean[c]) * rstd[c];
+                dinp[i] += (C2_REAL)((double)gamma[c] * rstd[c] * (dout[i] - mean_d - xhat * mean_dx));
+            }
+    }
+}
+
+void C2_FN(layernorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const C2_REAL *inp,
+                              const C2_REAL *gamma, const C2_REAL *beta, int M, int C)
+{
+    for (int m = 0; m < M; m++) {
+        const C2_REAL *x = inp + (size_t)m * C;
+        C2_REAL *y = out + (size_t)m * C;
+        double s = 0.0, ss = 0.0;
+        for (int c = 0; c < C; c++)
+            s += x[c];
+        double mu = s / C;
+        for (int c = 0; c < C; c++)
+            ss += (x[c] - mu) * (x[c] - mu);
+        mean[m] = (C2_REAL)mu;
+        rstd[m] = (C2_REAL)(1.0 / sqrt(ss / C + LN_EPS));
+        for (int c = 0; c < C; c++)
+            y[c] = (x[c] - mean[m]) * rstd[m] * gamma[c] + beta[c];
+    }
+}
+
+void C2_FN(layernorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,
+                               const C2_REAL *dout, const C2_REAL *inp, const C2_REAL *mean,
+                               const C2_REAL *rstd, const C2_REAL *gamma, int M, int C)
+{
+    for (int m = 0; m < M; m++) {
+        const C2_REAL *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
+        /* mean over c of dxhat and of dxhat * xhat, where dxhat = dout * gamma */
+        double mean_d = 0.0, mean_dx = 0.0;
+        for (int c = 0; c < C; c++) {
+            double xhat = ((double)x[c] - mean[m]) * rstd[m];
+            double dxhat = (double)dy[c] * gamma[c];
+            mean_d += dxhat;
+            mean_dx += dxhat * xhat;
+            dgamma[c] += (C2_REAL)(dy[c] * xhat);
+            dbeta[c] += dy[c];
+        }
+        mean_d /= C;
+        mean_dx /= C;
+        if (!dinp)
+            continue;
+        for (int c = 0; c < C; c++) {
+            double xhat = ((double)x[c] - mean[m]) * rstd[m];
+            double dxhat = (double)dy[c] * gamma[c];
+            dinp[(size_t)m * C + c] += (C2_REAL)(rstd[m] * (dxhat - mean_d - xhat * mean_dx));
+        }
+    }
+}
+
+#endif

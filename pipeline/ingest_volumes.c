@@ -1,0 +1,222 @@
+/* pipeline/ingest_volumes: NIfTI volumes and DICOM series -> canonical planes ->
+ * samples. A NIfTI volume is cut along the voxel axis closest to the patient's
+ * head-feet axis (inferior -> superior); a DICOM series keeps its acquired planes in
+ * their sorted order. Each plane is put into the canonical display orientation
+ * (io/preprocess.h) and resized; its sample records the exact model -> source map
+ * and the source -> LPS geometry.
+ * NIfTI masks: NAME_mask.nii[.gz] or NAME_label.nii[.gz] beside NAME.nii[.gz], or a
+ * file of the same name in --masks DIR; the grid must equal the image's (dims and
+ * affine within 1e-3 mm); voxels > 0 are lesion. Only volume 0 of a 4D file is read. */
+#include "pipeline/ingest.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const nifti_exts[] = {".nii.gz", ".nii", ".hdr", NULL};
+static const char *const mask_suffixes[] = {"_mask", "_label", NULL};
+
+/* The file name without its NIfTI extension, into out. */
+static void nifti_stem(char *out, size_t cap, const char *path)
+{
+    snprintf(out, cap, "%s", path);
+    for (int i = 0; nifti_exts[i]; i++)
+        if (c2_ends_with_ci(out, nifti_exts[i])) {
+            out[strlen(out) - strlen(nifti_exts[i])] = 0;
+            return;
+        }
+}
+
+static int nifti_is_mask_name(const char *path)
+{
+    char stem[4096];
+    nifti_stem(stem, sizeof stem, path);
+    for (int i = 0; mask_suffixes[i]; i++)
+        if (c2_ends_with_ci(stem, mask_suffixes[i]))
+            return 1;
+    return 0;
+}
+
+/* Finds the mask of image path among the known names; returns 1 and fills out. */
+static int nifti_find_mask(const ingest_ctx *c, const char *path, char *out, size_t cap)
+{
+    char stem[4096];
+    nifti_stem(stem, sizeof stem, path);
+    for (int s = 0; mask_suffixes[s]; s++)
+        for (int x = 0; nifti_exts[x]; x++) {
+            snprintf(out, cap, "%s%s%s", stem, mask_suffixes[s], nifti_exts[x]);
+            if (x < 2 && access(out, R_OK) == 0)
+                return 1;
+        }
+    if (c->masks_dir) {
+        c2_path_join(out, cap, c->masks_dir, c2_basename(path));
+        if (access(out, R_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Unit direction of voxel axis a of a voxel -> LPS affine. */
+static void axis_direction(double d[3], const double A[4][4], int a)
+{
+    double n = sqrt(A[0][a] * A[0][a] + A[1][a] * A[1][a] + A[2][a] * A[2][a]);
+    for (int r = 0; r < 3; r++)
+        d[r] = n > 0 ? A[r][a] / n : (r == a);
+}
+
+void ingest_resize(const ingest_ctx *c, const float *image01, const uint8_t *mask01, int H, int W, float *image,
+                   uint8_t *mask, double model_to_plane[3][3])
+{
+    int S = c->pp.size;
+    resize_bilinear(image, S, S, image01, H, W);
+    if (mask01)
+        resize_nearest_u8(mask, S, S, mask01, H, W);
+    resize_model_to_source(model_to_plane, S, H, W);
+}
+
+/* One canonical plane [H,W] (already oriented) with its plane -> source map. */
+typedef struct plane_job {
+    const float *image01;
+    const uint8_t *mask01;
+    int H, W;
+    double plane_to_source[3][3];
+} plane_job;
+
+static int plane_ingest(ingest_ctx *c, const plane_job *j, cache_sample *s, c2_err *e)
+{
+    int S = c->pp.size;
+    float *image = malloc((size_t)S * S * sizeof *image);
+    uint8_t *mask = malloc((size_t)S * S);
+    int rc = image && mask ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory", s->file);
+    if (rc == C2_OK) {
+        double model_to_plane[3][3];
+        ingest_resize(c, j->image01, j->mask01, j->H, j->W, image, mask, model_to_plane);
+        mat3_mul(s->model_to_source, j->plane_to_source, model_to_plane);
+        s->has_mask = j->mask01 != NULL;
+        rc = ingest_add(c, s, image, j->mask01 ? mask : NULL, e);
+    }
+    free(image);
+    free(mask);
+    return rc;
+}
+
+/* Maps a NIfTI volume's intensities to [0,1] in place (HU window or min / max). */
+static void volume_to_unit(const ingest_ctx *c, nifti_volume *v)
+{
+    int64_t n = v->nx * v->ny * v->nz;
+    if (c->intensity == INTENSITY_HU)
+        window_apply(v->data, v->data, n, c->pp.window_center, c->pp.window_width);
+    else
+        intensity_scale(v->data, v->data, n, v->min_value, v->max_value);
+}
+
+static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask_path, c2_err *e)
+{
+    nifti_volume v = {0}, m = {0};
+    int rc = nifti_volume_read(path, 0, &v, e);
+    if (rc != C2_OK)
+        return rc;
+    if (v.nt > 1)
+        c2_warn("%s: 4D file with %lld volumes, only volume 0 is ingested", path, (long long)v.nt);
+    if (v.nonfinite_count)
+        c2_warn("%s: %lld NaN / Inf voxels set to the volume minimum %g", path, (long long)v.nonfinite_count,
+                v.min_value);
+    if (mask_path && (rc = nifti_volume_read(mask_path, 0, &m, e)) == C2_OK)
+        rc = nifti_same_grid(&v, path, &m, mask_path, 1e-3, e);
+    if (rc != C2_OK) {
+        nifti_volume_free(&v);
+        nifti_volume_free(&m);
+        return rc;
+    }
+    volume_to_unit(c, &v);
+    double dir[3][3];
+    int slice_axis = 0;
+    for (int a = 0; a < 3; a++) {
+        axis_direction(dir[a], v.voxel_to_lps, a);
+        if (fabs(dir[a][2]) > fabs(dir[slice_axis][2]))
+            slice_axis = a;
+    }
+    int ax_col = slice_axis == 0 ? 1 : 0, ax_row = slice_axis == 2 ? 1 : 2; /* in-plane axes, col faster */
+    int64_t dims[3] = {v.nx, v.ny, v.nz}, stride[3] = {1, v.nx, v.nx * v.ny};
+    int H = (int)dims[ax_row], W = (int)dims[ax_col], nslice = (int)dims[slice_axis];
+    orient_plan plan;
+    orient_plan_make(&plan, dir[ax_col], dir[ax_row]);
+    int Hc = plan.transpose ? W : H, Wc = plan.transpose ? H : W;
+    float *src = malloc((size_t)H * W * sizeof *src), *canon = malloc((size_t)H * W * sizeof *canon);
+    uint8_t *msrc = malloc((size_t)H * W), *mcanon = malloc((size_t)H * W);
+    if (!src || !canon || !msrc || !mcanon)
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    char case_id[256];
+    snprintf(case_id, sizeof case_id, "%s", c2_basename(path));
+    nifti_stem(case_id, sizeof case_id, case_id);
+    double orient_m[3][3];
+    orient_model_to_source(orient_m, H, W, &plan);
+    for (int t = 0; t < nslice && rc == C2_OK; t++) {
+        int k = dir[slice_axis][2] >= 0 ? t : nslice - 1 - t; /* inferior -> superior */
+        for (int r = 0; r < H; r++)
+            for (int q = 0; q < W; q++) {
+                int64_t at = (int64_t)r * stride[ax_row] + (int64_t)q * stride[ax_col] + (int64_t)k * stride[slice_axis];
+                src[(size_t)r * W + q] = v.data[at];
+                if (m.data)
+                    msrc[(size_t)r * W + q] = m.data[at] > 0;
+            }
+        orient_apply_f32(canon, src, H, W, &plan);
+        if (m.data)
+            orient_apply_u8(mcanon, msrc, H, W, &plan);
+        /* plane (row, col, 1) -> voxel (i, j, k): row on ax_row, col on ax_col, k fixed */
+        double to_voxel[3][3] = {{0}}, plane_to_source[3][3];
+        to_voxel[ax_row][0] = 1;
+        to_voxel[ax_col][1] = 1;
+        to_voxel[slice_axis][2] = k;
+        mat3_mul(plane_to_source, to_voxel, orient_m);
+        plane_job j = {canon, m.data ? mcanon : NULL, Hc, Wc, {{0}}};
+        memcpy(j.plane_to_source, plane_to_source, sizeof plane_to_source);
+        cache_sample s = {0};
+        s.file = path;
+        s.mask_file = mask_path;
+        s.slice_index = t;
+        s.case_id = case_id;
+        s.modality = "";
+        s.domain = c->intensity == INTENSITY_HU ? "ct_hu" : "raw";
+        s.source_rows = H;
+        s.source_cols = W;
+        memcpy(s.source_to_patient, v.voxel_to_lps, sizeof v.voxel_to_lps);
+        s.has_patient_geometry = 1;
+        s.nonfinite_count = t == 0 ? v.nonfinite_count : 0;
+        rc = plane_ingest(c, &j, &s, e);
+        c->n_slices++;
+    }
+    c->n_volumes += rc == C2_OK;
+    free(src);
+    free(canon);
+    free(msrc);
+    free(mcanon);
+    nifti_volume_free(&v);
+    nifti_volume_free(&m);
+    return rc;
+}
+
+void ingest_nifti(ingest_ctx *c)
+{
+    for (int i = 0; i < c->n_files; i++) {
+        ingest_file *f = &c->files[i];
+        if (f->state != FILE_PENDING || !nifti_path_is_nifti(f->path) || nifti_is_mask_name(f->path))
+            continue;
+        char mask[4200];
+        int has_mask = nifti_find_mask(c, f->path, mask, sizeof mask);
+        c2_err e = {0};
+        int rc = nifti_ingest_volume(c, f->path, has_mask ? mask : NULL, &e);
+        if (rc != C2_OK) {
+            ingest_report(c, f, e.msg);
+        } else {
+            ingest_done(c, f, FILE_DONE);
+        }
+        for (int k = 0; has_mask && k < c->n_files; k++)
+            if (c->files[k].state == FILE_PENDING && strcmp(c->files[k].path, mask) == 0)
+                ingest_done(c, &c->files[k], rc == C2_OK ? FILE_CONSUMED : FILE_FAILED);
+    }
+    for (int i = 0; i < c->n_files; i++)
+        if (c->files[i].state == FILE_PENDING && nifti_path_is_nifti(c->files[i].path))
+            ingest_report(c, &c->files[i], "NIfTI mask without a matching image volume beside it");
+}

@@ -1,0 +1,105 @@
+/* pipeline/predict: the parts of `c2seg predict` and `c2seg report` shared by their files.
+ *   predict_map.c      model-resolution probabilities -> the source grid (the exact
+ *                      inverse of preprocessing, through the sample's model_to_source)
+ *   predict_decode.c   text-guided decoding: drop components in zones the text rules out
+ *   predict_overlay.c  overlay pictures (mask outline on the model-resolution image)
+ *   predict_case.c     one case (a DICOM series, a NIfTI volume or a 2D image): batches,
+ *                      mapping, the mask output, the consistency records
+ *   stage_predict.c    options, input discovery (ingest's walker and readers), SR text,
+ *                      predictions.json
+ *   report_*.c, stage_report.c   `c2seg report`: report.json, report.html, SR documents */
+#ifndef C2SEG_PIPELINE_PREDICT_H
+#define C2SEG_PIPELINE_PREDICT_H
+
+#include "dicom-sr/dicom_sr.h"
+#include "io/io.h"
+#include "model/model.h"
+#include "pipeline/pipeline.h"
+#include "train/train.h"
+
+#include <stdint.h>
+
+struct cJSON;
+
+/* ---- predict_map.c ----------------------------------------------------------------- */
+/* A source voxel grid: sizes of the three source axes (a0, a1, a2) of model_to_source
+ * and their strides in the output array. DICOM frame / 2D image: dims (rows, cols, 1),
+ * strides (cols, 1, 0); NIfTI: dims (nx, ny, nz), strides (1, nx, nx*ny). */
+typedef struct source_grid {
+    int64_t dim[3];
+    int64_t stride[3];
+} source_grid;
+
+/* Writes the probabilities prob [S,S] of one model slice onto every source voxel of the
+ * plane it came from: each source voxel (a0, a1, a2) on that plane is taken back
+ * through the inverse of model_to_source to model (row, col) and prob is sampled there
+ * bilinearly (pixel centres at integers, edges clamped), which is torch's
+ * interpolate(align_corners=False) back to the source size for a plain resize, and
+ * follows any flip / transpose of the canonical orientation. out holds bytes
+ * round(255 * p). Fails (C2_EINVAL) when the map is not a plane of the grid. */
+int predict_map_slice(uint8_t *out, const source_grid *g, const float *prob, int S,
+                      const double model_to_source[3][3], c2_err *e);
+
+/* ---- predict_decode.c -------------------------------------------------------------- */
+/* Drops from mask [H,W] (0/1, in place) every 8-connected component lying entirely in
+ * zones that the text rules out: a text naming sides or zones allows only those
+ * (sides_only: only the sides, for axial slices whose rows are not cranio-caudal); a
+ * negative text ("no infection") allows none; an unparsed text allows everything.
+ * Zones follow rule (left half, cuts) and the mask's own row box. Returns the number of
+ * components dropped, or a negative C2_E* code. */
+int predict_text_decode(uint8_t *mask, int H, int W, const caption_attrs *text, const zone_rule *rule,
+                        int sides_only, c2_err *e);
+
+/* ---- predict_overlay.c ------------------------------------------------------------- */
+/* An RGB PNG of image [S,S] (in [0,1]) enlarged by an integer factor to at least 128
+ * pixels, with the outline of pred [S,S] in red and of gt [S,S] (or NULL) in green,
+ * written atomically. */
+int predict_overlay_write(const char *path, const float *image, const uint8_t *pred, const uint8_t *gt, int S,
+                          c2_err *e);
+
+/* ---- predict_case.c ---------------------------------------------------------------- */
+enum { CASE_DICOM = 0, CASE_NIFTI = 1, CASE_IMAGE = 2 };
+
+typedef struct predict_options {
+    const char *outdir;
+    const char *text;          /* --text, or NULL */
+    const char *convention;    /* --convention image|patient for --text, or NULL (by source) */
+    int batch;
+    int overlays, fractional, text_decode;
+    const char *uid_root;      /* --uid-root, or NULL */
+} predict_options;
+
+/* Study text found in SR documents among the inputs, by StudyInstanceUID. */
+typedef struct study_text {
+    char study_uid[65];
+    char sop_uid[65];
+    char *text;
+} study_text;
+
+typedef struct predict_case {
+    int kind;                  /* CASE_* */
+    char id[64];               /* "case-0001": a counter, never a tag value */
+    int64_t *idx;              /* cache samples of the case, in slice order */
+    int64_t n;
+} predict_case;
+
+typedef struct predict_run {
+    const predict_options *opt;
+    c2seg_model *model;
+    const checkpoint_meta *meta;
+    const cache *cache;
+    const study_text *sr;
+    int n_sr;
+    c2seg_workspace ws;        /* one batch of the model */
+    float *img, *tokens, *pooled; /* the batch's inputs [B,1,S,S], [B,24,512], [B,512] */
+    int32_t *tmask;            /* [B,24] */
+} predict_run;
+
+int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m, const checkpoint_meta *meta,
+                     const cache *c, const study_text *sr, int n_sr, c2_err *e);
+void predict_run_free(predict_run *r);
+/* Predicts one case, writes its outputs under opt->outdir and returns its JSON record
+ * in *out (also for a failed case: {"status":"failed","error":..}). */
+int predict_case_run(predict_run *r, const predict_case *pc, struct cJSON **out, c2_err *e);
+
+#endif

@@ -1,0 +1,542 @@
+/* pipeline/predict_case: one case of `c2seg predict` (a DICOM series, a NIfTI volume or a
+ * 2D image). Its slices go through the model in batches of opt->batch; each batch's
+ * probabilities are mapped onto the source grid at once (predict_map.c), so model-size
+ * probabilities never exist for more than one batch. What remains per case is the
+ * source-size mask (bytes), the model-size masks of one slice (2D) or the cranio-caudal
+ * projection [slices, S] of a volume (for the zones), and a few counters.
+ * Outputs: DICOM -> SEG (io/seg.h), NIfTI -> mask with the source affine, PNG / JPEG ->
+ * PNG mask of the source size; names are the case counter ("case-0001"), never tags. */
+#include "pipeline/predict.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m, const checkpoint_meta *meta,
+                     const cache *c, const study_text *sr, int n_sr, c2_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->opt = opt;
+    r->model = m;
+    r->meta = meta;
+    r->cache = c;
+    r->sr = sr;
+    r->n_sr = n_sr;
+    int B = opt->batch, S = c->size;
+    int rc = c2seg_workspace_create(&r->ws, m, B, e);
+    if (rc != C2_OK)
+        return rc;
+    r->img = malloc((size_t)B * S * S * sizeof *r->img);
+    r->tokens = malloc((size_t)B * TEXT_MAX_TOKENS * TEXT_DIM * sizeof *r->tokens);
+    r->pooled = malloc((size_t)B * TEXT_DIM * sizeof *r->pooled);
+    r->tmask = malloc((size_t)B * TEXT_MAX_TOKENS * sizeof *r->tmask);
+    if (!r->img || !r->tokens || !r->pooled || !r->tmask) {
+        predict_run_free(r);
+        return c2_fail(e, C2_ENOMEM, "out of memory for a batch of %d", B);
+    }
+    return C2_OK;
+}
+
+void predict_run_free(predict_run *r)
+{
+    if (r->ws.B)
+        c2seg_workspace_free(&r->ws);
+    free(r->img);
+    free(r->tokens);
+    free(r->pooled);
+    free(r->tmask);
+    memset(r, 0, sizeof *r);
+}
+
+/* The case's text: --text, else the study's SR, else the caption ingest attached. */
+typedef struct case_text {
+    const char *text;          /* NULL = none */
+    char source[160];
+    lr_convention conv;
+} case_text;
+
+static void case_text_find(const predict_run *r, const predict_case *pc, case_text *t)
+{
+    const cache_sample *s = &r->cache->samples[pc->idx[0]];
+    memset(t, 0, sizeof *t);
+    t->conv = pc->kind == CASE_IMAGE ? CONV_IMAGE : CONV_PATIENT;
+    if (r->opt->text) {
+        t->text = r->opt->text;
+        snprintf(t->source, sizeof t->source, "--text");
+        if (r->opt->convention)
+            t->conv = strcmp(r->opt->convention, "patient") == 0 ? CONV_PATIENT : CONV_IMAGE;
+        return;
+    }
+    for (int i = 0; s->study_uid && s->study_uid[0] && i < r->n_sr; i++)
+        if (strcmp(r->sr[i].study_uid, s->study_uid) == 0) {
+            t->text = r->sr[i].text;
+            snprintf(t->source, sizeof t->source, "SR %s", r->sr[i].sop_uid);
+            t->conv = CONV_PATIENT;
+            return;
+        }
+    if (s->caption && s->caption[0]) {
+        t->text = s->caption;
+        snprintf(t->source, sizeof t->source, "%s", s->text_source ? s->text_source : "caption table");
+        t->conv = s->text_convention && strcmp(s->text_convention, "patient") == 0 ? CONV_PATIENT : CONV_IMAGE;
+        return;
+    }
+    snprintf(t->source, sizeof t->source, "none");
+}
+
+/* Per-case state while its batches run. */
+typedef struct case_acc {
+    int S, n, volume;          /* volume: n > 1, zones from the projection */
+    uint8_t *raw, *dec, *gt;   /* 2D: [S,S]; volume: projection [n,S] (row 0 = most superior) */
+    uint8_t *best_pred, *best_gt; /* overlay slice [S,S] */
+    const float *best_img;
+    int64_t best_area;
+    int64_t inter_raw, inter_dec, sum_raw, sum_dec, sum_gt;
+    int has_gt;
+    int dropped;
+} case_acc;
+
+static void acc_free(case_acc *a)
+{
+    free(a->raw);
+    free(a->dec);
+    free(a->gt);
+    free(a->best_pred);
+    free(a->best_gt);
+}
+
+/* Adds slice t's model-size masks to the accumulators. */
+static void acc_add(case_acc *a, int t, const uint8_t *raw, const uint8_t *dec, const uint8_t *gt,
+                    const float *image)
+{
+    int S = a->S;
+    size_t px = (size_t)S * S;
+    int64_t area = 0;
+    for (size_t p = 0; p < px; p++) {
+        area += dec[p];
+        a->sum_raw += raw[p];
+        a->sum_dec += dec[p];
+        if (gt) {
+            a->sum_gt += gt[p] != 0;
+            a->inter_raw += raw[p] && gt[p];
+            a->inter_dec += dec[p] && gt[p];
+        }
+    }
+    if (!a->volume) {
+        memcpy(a->raw, raw, px);
+        memcpy(a->dec, dec, px);
+        if (gt)
+            memcpy(a->gt, gt, px);
+    } else {
+        uint8_t *pr = a->raw + (size_t)(a->n - 1 - t) * S, *pd = a->dec + (size_t)(a->n - 1 - t) * S,
+                *pg = a->gt + (size_t)(a->n - 1 - t) * S;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                size_t p = (size_t)y * S + x;
+                pr[x] |= raw[p];
+                pd[x] |= dec[p];
+                if (gt)
+                    pg[x] |= gt[p] != 0;
+            }
+    }
+    if (t == 0 || area > a->best_area) {
+        a->best_area = area;
+        memcpy(a->best_pred, dec, px);
+        if (gt)
+            memcpy(a->best_gt, gt, px);
+        a->best_img = image;
+    }
+}
+
+/* The source grid and (for DICOM) the SEG source of a case. */
+typedef struct case_out {
+    source_grid g;
+    uint8_t *mask;             /* source-size probabilities 0..255 */
+    int64_t n_bytes;
+    seg_source seg;
+    int has_seg;
+    int *slice_of;             /* DICOM: source slice of each case slice */
+    double voxel_to_lps[4][4]; /* NIfTI */
+} case_out;
+
+static void out_free(case_out *o)
+{
+    free(o->mask);
+    free(o->slice_of);
+    if (o->has_seg)
+        seg_source_free(&o->seg);
+}
+
+/* The path seg_source_load needs: the multi-frame or single file, else the series folder. */
+static void dicom_source_path(const cache *c, const predict_case *pc, char *out, size_t cap)
+{
+    const char *first = c->samples[pc->idx[0]].file;
+    int same = 1;
+    for (int64_t k = 1; k < pc->n; k++)
+        same &= strcmp(c->samples[pc->idx[k]].file, first) == 0;
+    if (same) {
+        snprintf(out, cap, "%s", first);
+        return;
+    }
+    snprintf(out, cap, "%s", first);
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(out, cap, ".");
+}
+
+static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o, c2_err *e)
+{
+    const cache *c = r->cache;
+    const cache_sample *s0 = &c->samples[pc->idx[0]];
+    memset(o, 0, sizeof *o);
+    int rc = C2_OK;
+    if (pc->kind == CASE_NIFTI) {
+        nifti_volume v = {0};
+        if ((rc = nifti_volume_read_header(s0->file, &v, e)) != C2_OK)
+            return rc;
+        int64_t d[3] = {v.nx, v.ny, v.nz};
+        memcpy(o->voxel_to_lps, v.voxel_to_lps, sizeof o->voxel_to_lps);
+        nifti_volume_free(&v);
+        o->g = (source_grid){{d[0], d[1], d[2]}, {1, d[0], d[0] * d[1]}};
+    } else if (pc->kind == CASE_IMAGE) {
+        o->g = (source_grid){{s0->source_rows, s0->source_cols, 1}, {s0->source_cols, 1, 0}};
+    } else {
+        char path[4096];
+        dicom_source_path(c, pc, path, sizeof path);
+        if ((rc = seg_source_load(path, &o->seg, e)) != C2_OK)
+            return rc;
+        o->has_seg = 1;
+        if (o->seg.rows != s0->source_rows || o->seg.cols != s0->source_cols)
+            return c2_fail(e, C2_EMISMATCH, "%s: SEG source grid %dx%d differs from the series %dx%d", path,
+                           o->seg.rows, o->seg.cols, s0->source_rows, s0->source_cols);
+        o->slice_of = malloc((size_t)pc->n * sizeof *o->slice_of);
+        if (!o->slice_of)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+        for (int64_t k = 0; k < pc->n; k++) {
+            const cache_sample *s = &c->samples[pc->idx[k]];
+            o->slice_of[k] = -1;
+            for (int q = 0; q < o->seg.n_slices; q++) {
+                const seg_slice *sl = &o->seg.slices[q];
+                int frame_ok = o->seg.multiframe ? sl->frame == s->frame + 1 : 1;
+                if (frame_ok && s->sop_uid && strcmp(sl->sop_instance, s->sop_uid) == 0)
+                    o->slice_of[k] = q;
+            }
+            if (o->slice_of[k] < 0)
+                return c2_fail(e, C2_EMISMATCH, "%s: slice %lld of the series is not among the SEG source images",
+                               path, (long long)k);
+        }
+        o->g = (source_grid){{o->seg.rows, o->seg.cols, 1}, {o->seg.cols, 1, 0}};
+    }
+    int64_t slices = pc->kind == CASE_DICOM ? o->seg.n_slices : 1;
+    if ((rc = c2_check_dims(e, s0->file, o->g.dim[2] * slices, o->g.dim[0], o->g.dim[1], 1)) != C2_OK)
+        return rc;
+    o->n_bytes = o->g.dim[0] * o->g.dim[1] * o->g.dim[2] * slices;
+    o->mask = calloc((size_t)o->n_bytes, 1);
+    if (!o->mask)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    return C2_OK;
+}
+
+/* Source voxel size: mm^3 for volumes, mm^2 for one plane, 0 when unknown. */
+static double voxel_size(const cache *c, const predict_case *pc, const case_out *o, int *is_volume)
+{
+    const cache_sample *s0 = &c->samples[pc->idx[0]];
+    *is_volume = pc->n > 1;
+    if (pc->kind == CASE_NIFTI) {
+        const double(*A)[4] = o->voxel_to_lps;
+        double det = A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) -
+                     A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0]) +
+                     A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
+        *is_volume = 1;
+        return fabs(det);
+    }
+    if (!s0->has_patient_geometry)
+        return 0;
+    double sy = 0, sx = 0;
+    for (int k = 0; k < 3; k++) {
+        sy += s0->source_to_patient[k][0] * s0->source_to_patient[k][0];
+        sx += s0->source_to_patient[k][1] * s0->source_to_patient[k][1];
+    }
+    double area = sqrt(sy) * sqrt(sx);
+    if (pc->n < 2)
+        return area;
+    const cache_sample *s1 = &c->samples[pc->idx[1]];
+    double d2 = 0;
+    for (int k = 0; k < 3; k++) {
+        double d = s1->source_to_patient[k][3] - s0->source_to_patient[k][3];
+        d2 += d * d;
+    }
+    return area * sqrt(d2);
+}
+
+/* Runs the model over the case's slices and fills the accumulators and the source mask. */
+static int case_predict(predict_run *r, const predict_case *pc, const case_text *ct, const caption_attrs *text,
+                        case_acc *a, case_out *o, c2_err *e)
+{
+    const cache *c = r->cache;
+    int S = c->size, B = r->opt->batch;
+    size_t px = (size_t)S * S, tk = (size_t)TEXT_MAX_TOKENS * TEXT_DIM;
+    const text_encoder *te = text_encoder_hash512();
+    int rc = te->encode(te, ct->text ? ct->text : "", r->tokens, r->tmask, r->pooled, e);
+    if (rc < 0)
+        return rc;
+    for (int b = 1; b < B; b++) {
+        memcpy(r->tokens + b * tk, r->tokens, tk * sizeof *r->tokens);
+        memcpy(r->tmask + (size_t)b * TEXT_MAX_TOKENS, r->tmask, TEXT_MAX_TOKENS * sizeof *r->tmask);
+    }
+    float *prob = malloc((size_t)B * px * sizeof *prob);
+    uint8_t *raw = malloc(px), *dec = malloc(px);
+    rc = prob && raw && dec ? C2_OK : c2_fail(e, C2_ENOMEM, "out of memory for a batch");
+    zone_rule rule = zone_rule_default();
+    cache_sample conv_sample = c->samples[pc->idx[0]];
+    conv_sample.text_convention = ct->conv == CONV_PATIENT ? "patient" : "image";
+    rule.left_half = evaluate_left_half(&conv_sample);
+    double mean = r->meta->preprocess.mean, sd = r->meta->preprocess.std > 0 ? r->meta->preprocess.std : 1;
+    for (int64_t s = 0; s < pc->n && rc == C2_OK; s += B) {
+        int nb = (int)(pc->n - s < B ? pc->n - s : B);
+        for (int b = 0; b < nb; b++) {
+            const float *src = c->images + (size_t)pc->idx[s + b] * px;
+            for (size_t p = 0; p < px; p++)
+                r->img[b * px + p] = (float)((src[p] - mean) / sd);
+        }
+        c2seg_forward(r->model, &r->ws, r->img, r->tokens, r->tmask, nb, 0);
+        for (size_t p = 0; p < (size_t)nb * px; p++)
+            prob[p] = 1.0f / (1.0f + expf(-r->ws.acts.logits[p]));
+        for (int b = 0; b < nb && rc == C2_OK; b++) {
+            int64_t t = s + b, i = pc->idx[t];
+            const cache_sample *smp = &c->samples[i];
+            float *pb = prob + b * px;
+            for (size_t p = 0; p < px; p++)
+                raw[p] = dec[p] = pb[p] > 0.5f;
+            if (r->opt->text_decode) {
+                int d = predict_text_decode(dec, S, S, text, &rule, a->volume, e);
+                if (d < 0) {
+                    rc = d;
+                    break;
+                }
+                a->dropped += d;
+                for (size_t p = 0; p < px; p++)
+                    if (raw[p] && !dec[p])
+                        pb[p] = 0;
+            }
+            const uint8_t *gt = smp->has_mask ? c->masks + i * px : NULL;
+            a->has_gt |= gt != NULL;
+            acc_add(a, (int)t, raw, dec, gt, c->images + i * px);
+            uint8_t *dst = o->mask + (pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0);
+            /* a 2D image / DICOM frame is its own plane: a2 is 0 by definition (ingest's 2D
+             * samples store the resize's homogeneous row (0, 0, 1) there) */
+            double M[3][3];
+            memcpy(M, smp->model_to_source, sizeof M);
+            if (pc->kind != CASE_NIFTI)
+                M[2][0] = M[2][1] = M[2][2] = 0;
+            rc = predict_map_slice(dst, &o->g, pb, S, (const double(*)[3])M, e);
+            if (rc != C2_OK)
+                c2_err_prefix(e, "%s", smp->file);
+        }
+    }
+    free(prob);
+    free(raw);
+    free(dec);
+    return rc;
+}
+
+/* Writes the source-size mask in the format of its source; fills the relative name. */
+static int case_write(const predict_run *r, const predict_case *pc, case_out *o, char *rel, size_t cap,
+                      int64_t *fg, c2_err *e)
+{
+    const predict_options *opt = r->opt;
+    char path[4200];
+    int rc;
+    *fg = 0;
+    for (int64_t p = 0; p < o->n_bytes; p++)
+        *fg += o->mask[p] >= 128;
+    if (pc->kind == CASE_DICOM) {
+        snprintf(rel, cap, "%s.seg.dcm", pc->id);
+        c2_path_join(path, sizeof path, opt->outdir, rel);
+        seg_write_opts so = {0};
+        so.fractional = opt->fractional;
+        so.uid_root = opt->uid_root;
+        so.description = opt->text_decode ? "c2seg prediction (text-decoded)" : "c2seg prediction";
+        return seg_write(&o->seg, o->mask, &so, path, NULL, e);
+    }
+    if (pc->kind == CASE_NIFTI) {
+        snprintf(rel, cap, "%s_mask.nii.gz", pc->id);
+        c2_path_join(path, sizeof path, opt->outdir, rel);
+        if (!opt->fractional) {
+            for (int64_t p = 0; p < o->n_bytes; p++)
+                o->mask[p] = o->mask[p] >= 128;
+            return nifti_volume_write(path, o->mask, 2, o->g.dim[0], o->g.dim[1], o->g.dim[2],
+                                      (const double(*)[4])o->voxel_to_lps, e);
+        }
+        float *v = malloc((size_t)o->n_bytes * sizeof *v);
+        if (!v)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+        for (int64_t p = 0; p < o->n_bytes; p++)
+            v[p] = o->mask[p] / 255.0f;
+        rc = nifti_volume_write(path, v, 16, o->g.dim[0], o->g.dim[1], o->g.dim[2],
+                                (const double(*)[4])o->voxel_to_lps, e);
+        free(v);
+        return rc;
+    }
+    snprintf(rel, cap, "%s_mask.png", pc->id);
+    c2_path_join(path, sizeof path, opt->outdir, rel);
+    if (!opt->fractional)
+        for (int64_t p = 0; p < o->n_bytes; p++)
+            o->mask[p] = o->mask[p] >= 128 ? 255 : 0;
+    return image2d_write_png8(path, o->mask, (int)o->g.dim[0], (int)o->g.dim[1], e);
+}
+
+static double dice_of(int64_t inter, int64_t a, int64_t b)
+{
+    return a + b ? 2.0 * (double)inter / (double)(a + b) : 1.0;
+}
+
+static const char *kind_name(int kind)
+{
+    return kind == CASE_DICOM ? "dicom" : kind == CASE_NIFTI ? "nifti" : "image";
+}
+
+/* The consistency records and the ground-truth block of the case's JSON. */
+static int case_records(const predict_run *r, const predict_case *pc, const case_text *ct, const case_acc *a,
+                        cJSON *o, c2_err *e)
+{
+    const cache_sample *s0 = &r->cache->samples[pc->idx[0]];
+    cache_sample conv_sample = *s0;
+    conv_sample.text_convention = ct->conv == CONV_PATIENT ? "patient" : "image";
+    zone_rule rule = zone_rule_default();
+    rule.left_half = evaluate_left_half(&conv_sample);
+    cJSON_AddStringToObject(o, "left_half", rule.left_half == HALF_IMAGE_LEFT ? "image-left" : "image-right");
+    cJSON_AddStringToObject(o, "zones_from", a->volume ? "cranio-caudal projection of the slices"
+                                                      : "model-resolution mask");
+    int H = a->volume ? a->n : a->S, W = a->S;
+    const char *txt = ct->text ? ct->text : "";
+    consistency_record pred = {0}, dec = {0}, gt = {0};
+    double d_raw = a->has_gt ? dice_of(a->inter_raw, a->sum_raw, a->sum_gt) : -1;
+    double d_dec = a->has_gt ? dice_of(a->inter_dec, a->sum_dec, a->sum_gt) : -1;
+    int rc = consistency_evaluate(&pred, pc->id, txt, ct->conv, a->raw, H, W, NULL, &rule, d_raw, e);
+    if (rc == C2_OK && r->opt->text_decode)
+        rc = consistency_evaluate(&dec, pc->id, txt, ct->conv, a->dec, H, W, NULL, &rule, d_dec, e);
+    if (rc == C2_OK && a->has_gt)
+        rc = consistency_evaluate(&gt, pc->id, txt, ct->conv, a->gt, H, W, NULL, &rule, -1, e);
+    if (rc == C2_OK) {
+        cJSON_AddItemToObject(o, "consistency", consistency_record_json(&pred));
+        if (r->opt->text_decode) {
+            cJSON_AddItemToObject(o, "consistency_decoded", consistency_record_json(&dec));
+            cJSON_AddNumberToObject(o, "components_dropped", a->dropped);
+        }
+        if (a->has_gt) {
+            cJSON *g = cJSON_AddObjectToObject(o, "ground_truth");
+            cJSON_AddStringToObject(g, "mask_file", s0->mask_file ? s0->mask_file : "");
+            cJSON_AddNumberToObject(g, "dice", d_raw);
+            if (r->opt->text_decode)
+                cJSON_AddNumberToObject(g, "dice_decoded", d_dec);
+            cJSON_AddItemToObject(g, "consistency", consistency_record_json(&gt));
+            cJSON *pg = cJSON_AddObjectToObject(g, "prediction_vs_ground_truth");
+            cJSON_AddBoolToObject(pg, "laterality_exact", pred.mask.lat == gt.mask.lat);
+            cJSON_AddBoolToObject(pg, "zone_exact", memcmp(pred.mask.zones, gt.mask.zones, ZONE_COUNT) == 0);
+            cJSON_AddNumberToObject(pg, "zone_jaccard", zones_jaccard(pred.mask.zones, gt.mask.zones));
+            cJSON_AddBoolToObject(pg, "count_exact_zones", pred.mask.n_zones == gt.mask.n_zones);
+        } else {
+            cJSON_AddNullToObject(o, "ground_truth");
+        }
+    }
+    consistency_record_free(&pred);
+    consistency_record_free(&dec);
+    consistency_record_free(&gt);
+    return rc;
+}
+
+int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err *e)
+{
+    const cache *c = r->cache;
+    const cache_sample *s0 = &c->samples[pc->idx[0]];
+    int S = c->size;
+    cJSON *o = cJSON_CreateObject();
+    *out = o;
+    cJSON_AddStringToObject(o, "id", pc->id);
+    cJSON_AddStringToObject(o, "kind", kind_name(pc->kind));
+    cJSON *in = cJSON_AddArrayToObject(o, "inputs");
+    for (int64_t k = 0; k < pc->n; k++) {
+        const char *f = c->samples[pc->idx[k]].file;
+        if (k == 0 || strcmp(f, c->samples[pc->idx[k - 1]].file) != 0)
+            cJSON_AddItemToArray(in, cJSON_CreateString(f));
+    }
+    cJSON_AddNumberToObject(o, "slices", (double)pc->n);
+    cJSON_AddStringToObject(o, "modality", s0->modality ? s0->modality : "");
+    cJSON_AddStringToObject(o, "study_uid", s0->study_uid ? s0->study_uid : "");
+    cJSON_AddStringToObject(o, "series_uid", s0->series_uid ? s0->series_uid : "");
+    case_text ct;
+    case_text_find(r, pc, &ct);
+    cJSON *t = cJSON_AddObjectToObject(o, "text");
+    if (ct.text)
+        cJSON_AddStringToObject(t, "text", ct.text);
+    else
+        cJSON_AddNullToObject(t, "text");
+    cJSON_AddStringToObject(t, "source", ct.source);
+    cJSON_AddStringToObject(t, "convention", convention_name(ct.conv));
+    caption_attrs text;
+    caption_parse(ct.text, ct.conv, &text);
+
+    case_acc a = {0};
+    case_out co;
+    memset(&co, 0, sizeof co);
+    a.S = S;
+    a.n = (int)pc->n;
+    a.volume = pc->n > 1;
+    size_t zpx = a.volume ? (size_t)pc->n * S : (size_t)S * S;
+    int rc = checkpoint_check_input(r->meta, s0->domain ? s0->domain : "", S, e);
+    if (rc == C2_OK) {
+        a.raw = calloc(zpx, 1), a.dec = calloc(zpx, 1), a.gt = calloc(zpx, 1);
+        a.best_pred = calloc((size_t)S * S, 1), a.best_gt = calloc((size_t)S * S, 1);
+        if (!a.raw || !a.dec || !a.gt || !a.best_pred || !a.best_gt)
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", s0->file);
+    } else {
+        c2_err_prefix(e, "%s", s0->file);
+    }
+    if (rc == C2_OK)
+        rc = out_prepare(r, pc, &co, e);
+    if (rc == C2_OK)
+        rc = case_predict(r, pc, &ct, &text, &a, &co, e);
+    char rel[256] = "";
+    int64_t fg = 0;
+    if (rc == C2_OK)
+        rc = case_write(r, pc, &co, rel, sizeof rel, &fg, e);
+    if (rc == C2_OK) {
+        cJSON *outs = cJSON_AddObjectToObject(o, "outputs");
+        cJSON_AddStringToObject(outs, "mask", rel);
+        cJSON_AddStringToObject(outs, "mask_type", pc->kind == CASE_DICOM ? "dicom-seg"
+                                                   : pc->kind == CASE_NIFTI ? "nifti" : "png");
+        if (r->opt->overlays) {
+            char orel[256], opath[4400];
+            snprintf(orel, sizeof orel, "overlays/%s.png", pc->id);
+            c2_path_join(opath, sizeof opath, r->opt->outdir, orel);
+            rc = predict_overlay_write(opath, a.best_img, a.best_pred, a.has_gt ? a.best_gt : NULL, S, e);
+            if (rc == C2_OK)
+                cJSON_AddStringToObject(outs, "overlay", orel);
+        }
+    }
+    if (rc == C2_OK) {
+        cJSON *m = cJSON_AddObjectToObject(o, "source_mask");
+        cJSON *grid = cJSON_AddArrayToObject(m, "grid");
+        for (int k = 0; k < 3; k++)
+            cJSON_AddItemToArray(grid, cJSON_CreateNumber((double)co.g.dim[k]));
+        if (pc->kind == CASE_DICOM)
+            cJSON_AddItemToArray(grid, cJSON_CreateNumber(co.seg.n_slices));
+        cJSON_AddNumberToObject(m, "foreground_voxels", (double)fg);
+        int is_volume;
+        double vs = voxel_size(c, pc, &co, &is_volume);
+        if (vs > 0 && is_volume)
+            cJSON_AddNumberToObject(m, "volume_ml", fg * vs / 1000.0);
+        else if (vs > 0)
+            cJSON_AddNumberToObject(m, "area_mm2", fg * vs);
+        rc = case_records(r, pc, &ct, &a, o, e);
+    }
+    cJSON_AddStringToObject(o, "status", rc == C2_OK ? "ok" : "failed");
+    if (rc != C2_OK)
+        cJSON_AddStringToObject(o, "error", e->msg);
+    acc_free(&a);
+    out_free(&co);
+    return rc;
+}

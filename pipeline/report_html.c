@@ -1,0 +1,206 @@
+/* pipeline/report_html: report.html, one self-contained page: the cohort tables, one row
+ * per case (sortable by clicking a column head, a checkbox that shows only the
+ * inconsistent cases) and each case's overlay thumbnail embedded as a base64 PNG data
+ * URI, so the page can be mailed or archived alone. A small inline script sorts, filters
+ * and, once the page has loaded, records in body[data-images] how many images decoded
+ * ("loaded/total"), which the headless-browser test reads. */
+#include "pipeline/report.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void html_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void base64_write(FILE *f, const uint8_t *d, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+        fputc(tab[v >> 18 & 63], f);
+        fputc(tab[v >> 12 & 63], f);
+        fputc(i + 1 < n ? tab[v >> 6 & 63] : '=', f);
+        fputc(i + 2 < n ? tab[v & 63] : '=', f);
+    }
+}
+
+static void num_cell(FILE *f, const cJSON *v)
+{
+    if (cJSON_IsNumber(v))
+        fprintf(f, "<td data-v=\"%.6f\">%.3f</td>", v->valuedouble, v->valuedouble);
+    else if (cJSON_IsBool(v))
+        fprintf(f, "<td data-v=\"%d\">%s</td>", cJSON_IsTrue(v), cJSON_IsTrue(v) ? "yes" : "no");
+    else
+        fputs("<td data-v=\"-1\">&ndash;</td>", f);
+}
+
+static void zones_cell(FILE *f, const cJSON *attrs)
+{
+    const cJSON *z = cJSON_GetObjectItemCaseSensitive(attrs, "zones");
+    static const char *const names[6] = {"LU", "LM", "LL", "RU", "RM", "RL"};
+    fputs("<td>", f);
+    int i = 0, any = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, z)
+    {
+        if (i < 6 && cJSON_IsNumber(v) && v->valueint) {
+            fprintf(f, "%s%s", any ? " " : "", names[i]);
+            any = 1;
+        }
+        i++;
+    }
+    fputs(any ? "</td>" : "&ndash;</td>", f);
+}
+
+static void cohort_table(FILE *f, const char *title, const cJSON *r)
+{
+    if (!cJSON_IsObject(r))
+        return;
+    fprintf(f, "<tr><th>");
+    html_text(f, title);
+    fputs("</th>", f);
+    static const char *const cols[] = {"n", "laterality_exact", "zone_exact", "zone_jaccard", "count_exact_zones",
+                                       "count_exact_components"};
+    for (int k = 0; k < 6; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, cols[k]);
+        if (k == 0 && cJSON_IsNumber(v))
+            fprintf(f, "<td>%d</td>", v->valueint);
+        else if (cJSON_IsNumber(v))
+            fprintf(f, "<td>%.3f</td>", v->valuedouble);
+        else
+            fputs("<td>&ndash;</td>", f);
+    }
+    fputs("</tr>\n", f);
+}
+
+static const char page_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>c2seg report</title>\n"
+    "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}"
+    "td,th{border:1px solid #bbb;padding:3px 7px;font-size:13px}th{background:#eee}"
+    "#cases th{cursor:pointer}tr.inconsistent td{background:#fff0f0}img{display:block}</style></head>\n"
+    "<body data-images=\"pending\">\n<h1>c2seg text-mask consistency report</h1>\n";
+
+static const char page_script[] =
+    "<script>\n"
+    "function sortBy(col){var t=document.getElementById('cases'),b=t.tBodies[0],rows=[].slice.call(b.rows);"
+    "var dir=t.getAttribute('data-col')==col&&t.getAttribute('data-dir')=='1'?-1:1;"
+    "rows.sort(function(x,y){var a=x.cells[col],c=y.cells[col];"
+    "var u=a.getAttribute('data-v'),w=c.getAttribute('data-v');"
+    "if(u!==null&&w!==null)return dir*(parseFloat(u)-parseFloat(w));"
+    "return dir*a.textContent.localeCompare(c.textContent);});"
+    "rows.forEach(function(r){b.appendChild(r);});t.setAttribute('data-col',col);"
+    "t.setAttribute('data-dir',dir==1?'1':'0');}\n"
+    "function filterRows(){var only=document.getElementById('only').checked;"
+    "[].forEach.call(document.querySelectorAll('#cases tbody tr'),function(r){"
+    "r.style.display=only&&!r.classList.contains('inconsistent')?'none':'';});}\n"
+    "window.addEventListener('load',function(){var im=document.images,ok=0;"
+    "for(var i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)ok++;"
+    "document.body.setAttribute('data-images',ok+'/'+im.length);});\n"
+    "</script>\n";
+
+static void case_row(FILE *f, const char *outdir, const cJSON *c)
+{
+    int ok = strcmp(report_str(c, "status"), "ok") == 0;
+    const cJSON *cons = cJSON_GetObjectItemCaseSensitive(c, "consistency");
+    const cJSON *agr = cJSON_GetObjectItemCaseSensitive(cons, "agreement");
+    int consistent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agr, "consistent"));
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(c, "ground_truth");
+    fprintf(f, "<tr class=\"%s\" data-case=\"", ok && consistent ? "consistent" : "inconsistent");
+    html_text(f, report_str(c, "id"));
+    fputs("\"><td>", f);
+    html_text(f, report_str(c, "id"));
+    fputs("</td><td>", f);
+    html_text(f, report_str(c, "kind"));
+    fputs("</td><td>", f);
+    html_text(f, ok ? report_str(report_path_get(c, "text", NULL), "text") : report_str(c, "error"));
+    fputs("</td><td>", f);
+    html_text(f, report_str(report_path_get(cons, "text", NULL), "laterality"));
+    fputs("</td><td>", f);
+    html_text(f, report_str(report_path_get(cons, "mask", NULL), "laterality"));
+    fputs("</td>", f);
+    zones_cell(f, report_path_get(cons, "text", NULL));
+    zones_cell(f, report_path_get(cons, "mask", NULL));
+    num_cell(f, cJSON_GetObjectItemCaseSensitive(agr, "consistent"));
+    num_cell(f, cJSON_GetObjectItemCaseSensitive(agr, "zone_jaccard"));
+    num_cell(f, cJSON_GetObjectItemCaseSensitive(g, "dice"));
+    fputs("<td>", f);
+    const char *overlay = report_str(report_path_get(c, "outputs", NULL), "overlay");
+    char path[4400];
+    uint8_t *png = NULL;
+    size_t n = 0;
+    c2_err e = {0};
+    if (overlay[0] && c2_path_join(path, sizeof path, outdir, overlay) == 0 &&
+        c2_read_file(path, 16u << 20, &png, &n, &e) == C2_OK) {
+        fputs("<img alt=\"overlay\" width=\"128\" src=\"data:image/png;base64,", f);
+        base64_write(f, png, n);
+        fputs("\">", f);
+    }
+    free(png);
+    fputs("</td></tr>\n", f);
+}
+
+int report_html_write(const char *outdir, const cJSON *cases, const cJSON *cohort, c2_err *e)
+{
+    char path[4200];
+    c2_path_join(path, sizeof path, outdir, "report.html");
+    c2_atomic a;
+    int rc = c2_atomic_open(&a, path, e);
+    if (rc != C2_OK)
+        return rc;
+    FILE *f = a.f;
+    fputs(page_head, f);
+    fprintf(f, "<p>%d cases, %d predicted, %d with text, %d consistent with their text.</p>\n",
+            (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cohort, "cases")),
+            (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cohort, "cases_ok")),
+            (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cohort, "cases_with_text")),
+            (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cohort, "cases_consistent")));
+    fputs("<h2>Cohort agreement</h2>\n<table id=\"cohort\"><thead><tr><th>comparison</th><th>n</th>"
+          "<th>laterality exact</th><th>zones exact</th><th>zone Jaccard</th><th>count = zones</th>"
+          "<th>count = components</th></tr></thead><tbody>\n", f);
+    cohort_table(f, "prediction vs text", cJSON_GetObjectItemCaseSensitive(cohort, "prediction_vs_text"));
+    cohort_table(f, "text-decoded prediction vs text", cJSON_GetObjectItemCaseSensitive(cohort, "decoded_vs_text"));
+    cohort_table(f, "prediction vs ground truth", cJSON_GetObjectItemCaseSensitive(cohort, "prediction_vs_ground_truth"));
+    cohort_table(f, "ground truth vs text (ceiling)", cJSON_GetObjectItemCaseSensitive(cohort, "ground_truth_vs_text"));
+    fputs("</tbody></table>\n<h2>Dice</h2>\n<table id=\"dice\"><thead><tr><th>cases</th><th>n</th><th>mean Dice</th>"
+          "</tr></thead><tbody>\n", f);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(cohort, "dice");
+    static const char *const rows[3][3] = {{"all with ground truth", "n", "mean"},
+                                           {"consistent with the text", "n_consistent", "consistent"},
+                                           {"inconsistent with the text", "n_inconsistent", "inconsistent"}};
+    for (int k = 0; k < 3; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, rows[k][2]);
+        fprintf(f, "<tr><td>%s</td><td>%d</td>", rows[k][0],
+                (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, rows[k][1])));
+        num_cell(f, v);
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody></table>\n<h2>Cases</h2>\n<label><input type=\"checkbox\" id=\"only\" onchange=\"filterRows()\"> "
+          "only cases inconsistent with their text</label>\n<table id=\"cases\"><thead><tr>", f);
+    static const char *const heads[] = {"case", "kind", "text", "text side", "mask side", "text zones",
+                                        "mask zones", "consistent", "zone Jaccard", "Dice", "overlay"};
+    for (int k = 0; k < 11; k++)
+        fprintf(f, "<th onclick=\"sortBy(%d)\">%s</th>", k, heads[k]);
+    fputs("</tr></thead><tbody>\n", f);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases) case_row(f, outdir, c);
+    fputs("</tbody></table>\n", f);
+    fputs(page_script, f);
+    fputs("</body></html>\n", f);
+    if (ferror(f)) {
+        c2_atomic_abort(&a);
+        return c2_fail(e, C2_EIO, "%s: write failed", path);
+    }
+    return c2_atomic_commit(&a, e);
+}

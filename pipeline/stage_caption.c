@@ -1,0 +1,166 @@
+/* `c2seg caption`: the clinical-text parser and the caption generator on the command line.
+ *   caption parse <file|->           one JSON object per caption (attributes, status, problems)
+ *   caption from-mask <masks...> --convention image|patient [--size N]
+ *                                    a derived caption per mask from its zones */
+#include "dicom-sr/dicom_sr.h"
+#include "pipeline/pipeline.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: c2seg caption parse <file|->\n"
+               "       c2seg caption from-mask <mask files...> --convention image|patient [--size N]\n\n"
+               "parse: reads a CSV with a Description column, an LViT xlsx, an SGSeg annotation.json\n"
+               "  or one caption per line ('-' = stdin) and prints one JSON object per caption.\n"
+               "from-mask: zones of each mask (METHOD.md section 7) -> a caption marked derived.\n"
+               "  --convention image: the caption's left is the image's left half (QaTa captions);\n"
+               "  patient: the patient's left, shown on the image's right half (PA / AP chest, axial LPS).\n"
+               "  --size N resizes the mask to NxN (nearest) first, as the small preset (128) does.\n");
+}
+
+/* stdin into a temporary file, so every format goes through caption_table_load. */
+static int stdin_to_file(char *path, size_t cap)
+{
+    snprintf(path, cap, "/tmp/c2seg-caption-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    char buf[65536];
+    size_t n;
+    int ok = 1;
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+        ok &= write(fd, buf, n) == (ssize_t)n;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+static int caption_parse_cmd(int argc, char **argv)
+{
+    if (argc != 1) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char tmp[64] = "";
+    const char *path = argv[0];
+    if (strcmp(path, "-") == 0) {
+        if (stdin_to_file(tmp, sizeof tmp) != 0) {
+            cli_error("cannot buffer stdin");
+            return EXIT_FAILED;
+        }
+        path = tmp;
+    }
+    caption_table *t;
+    c2_err e = {0};
+    int rc = caption_table_load(path, NULL, &t, &e);
+    if (tmp[0])
+        unlink(tmp);
+    if (rc != C2_OK) {
+        cli_error("%s", e.msg);
+        return EXIT_FAILED;
+    }
+    int counts[4] = {0};
+    for (int i = 0; i < t->n; i++) {
+        caption_attrs a;
+        caption_parse(t->rows[i].caption, t->convention, &a);
+        counts[a.status]++;
+        cJSON *o = cJSON_CreateObject();
+        if (t->rows[i].file[0])
+            cJSON_AddStringToObject(o, "file", t->rows[i].file);
+        if (t->rows[i].split[0])
+            cJSON_AddStringToObject(o, "split", t->rows[i].split);
+        cJSON_AddStringToObject(o, "text", t->rows[i].caption);
+        cJSON_AddItemToObject(o, "attributes", caption_attrs_json(&a));
+        if (t->rows[i].has_pseudo) {
+            int z[ZONE_COUNT];
+            for (int k = 0; k < ZONE_COUNT; k++)
+                z[k] = t->rows[i].pseudo[k];
+            cJSON_AddItemToObject(o, "pseudo_label", cJSON_CreateIntArray(z, ZONE_COUNT));
+            cJSON_AddBoolToObject(o, "zones_equal_pseudo_label", memcmp(a.zones, t->rows[i].pseudo, ZONE_COUNT) == 0);
+        }
+        cli_print_json(o);
+    }
+    cli_log("%d captions from %s (%s): %d ok, %d contradiction, %d partial, %d unparsed", t->n, path,
+            caption_format_name(t->format), counts[CAPTION_OK], counts[CAPTION_CONTRADICTION],
+            counts[CAPTION_PARTIAL], counts[CAPTION_UNPARSED]);
+    caption_table_free(t);
+    return EXIT_OK;
+}
+
+static int caption_from_mask_cmd(int argc, char **argv)
+{
+    int conv = -1, size = 0, nfiles = 0;
+    char **files = calloc(argc > 0 ? argc : 1, sizeof *files);
+    if (!files)
+        return EXIT_FAILED;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--convention") == 0 && i + 1 < argc) {
+            i++;
+            conv = strcmp(argv[i], "image") == 0 ? CONV_IMAGE : strcmp(argv[i], "patient") == 0 ? CONV_PATIENT : -2;
+        } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
+            size = atoi(argv[++i]);
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            conv = -2;
+        } else {
+            files[nfiles++] = argv[i];
+        }
+    }
+    if (conv < 0 || nfiles == 0 || size < 0 || size > 65535) {
+        free(files);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    zone_rule rule = zone_rule_default();
+    rule.left_half = conv == CONV_PATIENT ? HALF_IMAGE_RIGHT : HALF_IMAGE_LEFT;
+    int failed = 0;
+    for (int i = 0; i < nfiles; i++) {
+        uint8_t *m;
+        int H, W;
+        c2_err e = {0};
+        mask_zones z;
+        if (mask_read_binary(files[i], size, &m, &H, &W, &e) != C2_OK ||
+            mask_zones_compute(m, H, W, NULL, &rule, &z, &e) != C2_OK) {
+            if (e.msg[0] && !strstr(e.msg, files[i]))
+                c2_err_prefix(&e, "%s", files[i]);
+            cli_error("%s", e.msg);
+            free(m);
+            failed++;
+            continue;
+        }
+        free(m);
+        caption_attrs a;
+        caption_attrs_from_zones(&z, (lr_convention)conv, &a);
+        char text[256];
+        caption_generate(&a, text, sizeof text);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", files[i]);
+        cJSON_AddStringToObject(o, "caption", text);
+        cJSON_AddBoolToObject(o, "derived", 1);
+        cJSON_AddStringToObject(o, "convention", convention_name((lr_convention)conv));
+        cJSON_AddNumberToObject(o, "rows", H);
+        cJSON_AddNumberToObject(o, "cols", W);
+        cJSON_AddNumberToObject(o, "components", z.n_components);
+        cJSON_AddItemToObject(o, "attributes", caption_attrs_json(&a));
+        cli_print_json(o);
+        mask_zones_free(&z);
+    }
+    free(files);
+    return failed == 0 ? EXIT_OK : failed < nfiles ? EXIT_PARTIAL : EXIT_FAILED;
+}
+
+int stage_caption(int argc, char **argv)
+{
+    if (argc < 2 || cli_wants_help(argc, argv)) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "parse") == 0)
+        return caption_parse_cmd(argc - 2, argv + 2);
+    if (strcmp(argv[1], "from-mask") == 0)
+        return caption_from_mask_cmd(argc - 2, argv + 2);
+    cli_error("unknown subcommand '%s' (parse, from-mask)", argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,401 @@
+/* `c2seg predict`: a checkpoint applied to DICOM series, NIfTI volumes and 2D images.
+ * Inputs are found and preprocessed by ingest's own walker and readers (pipeline/
+ * ingest*.c) into OUTDIR/inputs.h5 with the checkpoint's size and window; SR documents
+ * among the inputs are read first and give the text of their study (by
+ * StudyInstanceUID). Each case (one series / volume / image) is then predicted and
+ * written by pipeline/predict_case.c; one failed case never stops the others.
+ * OUTDIR/predictions.json records every case (docs/predict.md). */
+#include "pipeline/ingest.h"
+#include "pipeline/predict.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: c2seg predict MODEL.ckpt <folder|file>... -o OUTDIR [options]\n"
+            "\n"
+            "Predicts lesion masks for DICOM series, NIfTI volumes and PNG / JPEG images (found as c2seg ingest\n"
+            "finds them) and writes them in the geometry of their source: DICOM -> OUTDIR/case-NNNN.seg.dcm (SEG),\n"
+            "NIfTI -> case-NNNN_mask.nii.gz (source affine), images -> case-NNNN_mask.png (source size).\n"
+            "Text: --text, else a DICOM SR of the same study among the inputs, else the caption table.\n"
+            "\n"
+            "options:\n"
+            "  -o, --output DIR     output folder (required); predictions.json lists every case\n"
+            "  --text \"...\"         one report text for every case\n"
+            "  --convention image|patient  which 'left' --text means (default: image for PNG / JPEG,\n"
+            "                       patient for DICOM / NIfTI)\n"
+            "  --captions FILE      caption table for 2D images (annotation.json, *.xlsx, *.csv)\n"
+            "  --masks DIR          NIfTI ground-truth masks named like their images (for Dice)\n"
+            "  --batch N            slices per forward pass (default 8); memory does not grow with a series\n"
+            "  --overlays           OUTDIR/overlays/case-NNNN.png: mask outline on the image\n"
+            "  --fractional         probabilities (fractional SEG, float NIfTI, gray PNG) instead of binary\n"
+            "  --text-decode        drop predicted components lying only in zones the text rules out\n"
+            "                       (both raw and decoded agreement are reported)\n"
+            "  --uid-root ROOT      UID root for new DICOM UIDs (default 2.25.<random>)\n"
+            "  -q, --quiet          no progress or info lines\n"
+            "\n"
+            "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
+}
+
+/* SR documents among the pending inputs: their text by study, the files consumed. */
+static void sr_collect(ingest_ctx *c, study_text **out, int *n_out)
+{
+    study_text *list = NULL;
+    int n = 0;
+    for (int i = 0; i < c->n_files; i++) {
+        ingest_file *f = &c->files[i];
+        if (f->state != FILE_PENDING || nifti_path_is_nifti(f->path) || image2d_path_is_image(f->path) ||
+            !dicom_probe(f->path))
+            continue;
+        dicom_object o;
+        c2_err e = {0};
+        memset(&o, 0, sizeof o);
+        if (dicom_read_meta(f->path, &o, &e) != C2_OK)
+            continue;
+        int is_sr = o.kind == DICOM_KIND_SR;
+        dicom_object_free(&o);
+        if (!is_sr)
+            continue;
+        sr_document d;
+        if (sr_read_text(f->path, &d, &e) != C2_OK) {
+            ingest_report(c, f, e.msg);
+            continue;
+        }
+        /* the findings / impression items, else every text item */
+        size_t len = 1;
+        for (int pass = 0; pass < 2 && len == 1; pass++)
+            for (int k = 0; k < d.n_items; k++)
+                if (pass || strstr(d.items[k].path, "Finding") || strstr(d.items[k].path, "Impression"))
+                    len += strlen(d.items[k].text) + 1;
+        int all = 0;
+        if (len == 1)
+            all = 1;
+        char *text = malloc(len + 1);
+        study_text *grown = realloc(list, (size_t)(n + 1) * sizeof *list);
+        if (!text || !grown) {
+            free(text);
+            list = grown ? grown : list;
+            sr_document_free(&d);
+            ingest_report(c, f, "out of memory reading the SR text");
+            continue;
+        }
+        list = grown;
+        text[0] = 0;
+        for (int pass = all ? 1 : 0; pass < 2 && !text[0]; pass++)
+            for (int k = 0; k < d.n_items; k++)
+                if (pass || strstr(d.items[k].path, "Finding") || strstr(d.items[k].path, "Impression")) {
+                    if (text[0])
+                        strcat(text, " ");
+                    strcat(text, d.items[k].text);
+                }
+        study_text *st = &list[n++];
+        snprintf(st->study_uid, sizeof st->study_uid, "%s", d.study_uid);
+        snprintf(st->sop_uid, sizeof st->sop_uid, "%s", d.sop_uid);
+        st->text = text;
+        sr_document_free(&d);
+        ingest_done(c, f, FILE_CONSUMED);
+    }
+    *out = list;
+    *n_out = n;
+}
+
+static const char *str_or_empty(const char *s) { return s ? s : ""; }
+
+/* Groups the cache's samples into cases: DICOM by series, NIfTI and images by file. */
+static int cases_make(const cache *c, predict_case **out, int *n_out, c2_err *e)
+{
+    predict_case *cs = calloc((size_t)(c->n ? c->n : 1), sizeof *cs);
+    int64_t *idx = malloc((size_t)(c->n ? c->n : 1) * sizeof *idx);
+    int *of = malloc((size_t)(c->n ? c->n : 1) * sizeof *of);
+    int64_t *first = malloc((size_t)(c->n ? c->n : 1) * sizeof *first);
+    if (!cs || !idx || !of || !first) {
+        free(cs);
+        free(idx);
+        free(of);
+        free(first);
+        return c2_fail(e, C2_ENOMEM, "out of memory grouping %lld samples", (long long)c->n);
+    }
+    int n = 0;
+    for (int64_t i = 0; i < c->n; i++) {
+        const cache_sample *s = &c->samples[i];
+        int dicom = str_or_empty(s->series_uid)[0] != 0;
+        int g = -1;
+        for (int k = n - 1; k >= 0 && g < 0; k--) {
+            const cache_sample *f = &c->samples[first[k]];
+            if (dicom ? strcmp(str_or_empty(f->series_uid), s->series_uid) == 0
+                      : !str_or_empty(f->series_uid)[0] && strcmp(f->file, s->file) == 0)
+                g = k;
+        }
+        if (g < 0) {
+            g = n++;
+            cs[g].kind = dicom ? CASE_DICOM : nifti_path_is_nifti(s->file) ? CASE_NIFTI : CASE_IMAGE;
+            snprintf(cs[g].id, sizeof cs[g].id, "case-%04d", n);
+            first[g] = i;
+        }
+        of[i] = g;
+        cs[g].n++;
+    }
+    /* lay the indices out per case, in cache order (ingest writes slices in order) */
+    int64_t at = 0;
+    for (int g = 0; g < n; g++) {
+        cs[g].idx = idx + at;
+        at += cs[g].n;
+        cs[g].n = 0;
+    }
+    for (int64_t i = 0; i < c->n; i++)
+        cs[of[i]].idx[cs[of[i]].n++] = i;
+    free(of);
+    free(first);
+    *out = cs;
+    *n_out = n;
+    return C2_OK;
+}
+
+/* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
+static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
+                      const char **inputs, int *n_inputs)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
+                    strcmp(a, "--captions") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--masks") == 0 ||
+                    strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0;
+        if (takes && !v) {
+            cli_error("%s needs a value (see c2seg predict --help)", a);
+            return EXIT_USAGE;
+        }
+        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
+            opt->outdir = v;
+        else if (strcmp(a, "--text") == 0)
+            opt->text = v;
+        else if (strcmp(a, "--captions") == 0)
+            c->captions_path = v;
+        else if (strcmp(a, "--masks") == 0)
+            c->masks_dir = v;
+        else if (strcmp(a, "--uid-root") == 0)
+            opt->uid_root = v;
+        else if (strcmp(a, "--convention") == 0) {
+            if (strcmp(v, "image") != 0 && strcmp(v, "patient") != 0) {
+                cli_error("invalid value '%s' for --convention (image or patient)", v);
+                return EXIT_USAGE;
+            }
+            opt->convention = v;
+        } else if (strcmp(a, "--batch") == 0) {
+            char *end;
+            long b = strtol(v, &end, 10);
+            if (*end || b < 1 || b > 1024) {
+                cli_error("invalid value '%s' for --batch (1..1024)", v);
+                return EXIT_USAGE;
+            }
+            opt->batch = (int)b;
+        } else if (strcmp(a, "--overlays") == 0 || strcmp(a, "--fractional") == 0 ||
+                   strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            opt->overlays |= strcmp(a, "--overlays") == 0;
+            opt->fractional |= strcmp(a, "--fractional") == 0;
+            opt->text_decode |= strcmp(a, "--text-decode") == 0;
+            continue;
+        } else if (a[0] == '-' && a[1]) {
+            cli_error("unknown option %s (see c2seg predict --help)", a);
+            return EXIT_USAGE;
+        } else {
+            if (!*model)
+                *model = a;
+            else
+                inputs[(*n_inputs)++] = a;
+            continue;
+        }
+        i++;
+    }
+    if (!opt->outdir || !*model || *n_inputs == 0) {
+        cli_error(!opt->outdir ? "no output folder given (-o OUTDIR)"
+                  : !*model    ? "no checkpoint given"
+                               : "no input folder or file given");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* Ingests the inputs into OUTDIR/inputs.h5 (ingest's walker and readers). */
+static int inputs_ingest(ingest_ctx *c, const char **inputs, int n_inputs, const char *cache_path,
+                         study_text **sr, int *n_sr, c2_err *e)
+{
+    char report_path[4300];
+    snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
+    c2_atomic report;
+    int rc = c2_atomic_open(&report, report_path, e);
+    if (rc != C2_OK)
+        return rc;
+    c->report = report.f;
+    fprintf(c->report, "file\treason\n");
+    for (int i = 0; i < n_inputs && rc == C2_OK; i++)
+        rc = ingest_walk(c, inputs[i], e);
+    if (rc == C2_OK)
+        rc = cache_writer_open(&c->writer, cache_path, c->pp.size, "{\"by\":\"c2seg predict\"}", e);
+    if (rc != C2_OK) {
+        c2_atomic_abort(&report);
+        c->report = NULL;
+        return rc;
+    }
+    progress_start(&c->prog, "files", c->n_files);
+    sr_collect(c, sr, n_sr);
+    ingest_slices(c);
+    ingest_nifti(c);
+    ingest_dicom(c);
+    progress_finish(&c->prog);
+    if (cache_writer_count(c->writer) == 0) {
+        cache_writer_abort(c->writer);
+        rc = c2_fail(e, C2_ENOTFOUND, "no image, volume or series was found in the inputs");
+    } else {
+        rc = cache_writer_close(c->writer, NULL, e);
+    }
+    c2_err re = {0};
+    if (c2_atomic_commit(&report, &re) != C2_OK)
+        cli_error("%s", re.msg);
+    c->report = NULL;
+    return rc;
+}
+
+static void ingest_ctx_free(ingest_ctx *c)
+{
+    for (int i = 0; i < c->n_tables; i++)
+        caption_table_free(c->tables[i].table);
+    for (int i = 0; i < c->n_files; i++)
+        free(c->files[i].path);
+    free(c->files);
+}
+
+int stage_predict(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    predict_options opt = {0};
+    opt.batch = 8;
+    ingest_ctx c = {0};
+    preprocess_params_default(&c.pp);
+    c.max_depth = c2_limits_get()->max_depth;
+    const char *model_path = NULL;
+    const char **inputs = calloc((size_t)argc, sizeof *inputs);
+    int n_inputs = 0;
+    if (!inputs)
+        return EXIT_FAILED;
+    int ex = parse_args(argc, argv, &opt, &c, &model_path, inputs, &n_inputs);
+    if (ex != EXIT_OK) {
+        free(inputs);
+        return ex;
+    }
+    double t0 = now_seconds();
+    c2_err e = {0};
+    c2seg_model m;
+    checkpoint_meta meta;
+    memset(&m, 0, sizeof m);
+    int rc = checkpoint_load(model_path, &m, &meta, NULL, &e);
+    if (rc == C2_OK && strcmp(meta.text_encoder, text_encoder_hash512()->name) != 0)
+        rc = c2_fail(&e, C2_EUNSUPPORTED, "%s: text encoder '%s' is not available (this build has '%s')",
+                     model_path, meta.text_encoder, text_encoder_hash512()->name);
+    char overlays[4200], cache_path[4200];
+    c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
+    c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
+    if (rc == C2_OK)
+        rc = c2_mkdirs(opt.overlays ? overlays : opt.outdir, &e);
+    c.pp.size = meta.preprocess.size;
+    c.pp.window_center = meta.preprocess.window_center;
+    c.pp.window_width = meta.preprocess.window_width;
+    c.intensity = strcmp(meta.preprocess.intensity_domain, "raw") == 0 ? INTENSITY_RAW : INTENSITY_HU;
+    study_text *sr = NULL;
+    int n_sr = 0;
+    if (rc == C2_OK)
+        rc = inputs_ingest(&c, inputs, n_inputs, cache_path, &sr, &n_sr, &e);
+    cache ch;
+    memset(&ch, 0, sizeof ch);
+    if (rc == C2_OK)
+        rc = cache_read(cache_path, 1, &ch, &e);
+    predict_case *cases = NULL;
+    int n_cases = 0, n_ok = 0;
+    if (rc == C2_OK)
+        rc = cases_make(&ch, &cases, &n_cases, &e);
+    predict_run run;
+    memset(&run, 0, sizeof run);
+    if (rc == C2_OK)
+        rc = predict_run_init(&run, &opt, &m, &meta, &ch, sr, n_sr, &e);
+    if (rc != C2_OK) {
+        cli_error("%s", e.msg);
+        free(cases ? cases[0].idx : NULL);
+        free(cases);
+        if (ch.samples)
+            cache_free(&ch);
+        for (int i = 0; i < n_sr; i++)
+            free(sr[i].text);
+        free(sr);
+        if (m.params)
+            c2seg_model_free(&m);
+        ingest_ctx_free(&c);
+        free(inputs);
+        return EXIT_FAILED;
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "tool", "c2seg predict");
+    cJSON_AddStringToObject(doc, "version", c2_version());
+    cJSON_AddStringToObject(doc, "checkpoint", model_path);
+    cJSON_AddStringToObject(doc, "preset", m.cfg.preset);
+    cJSON_AddStringToObject(doc, "fusion", c2seg_fusion_name(m.cfg.fusion));
+    cJSON_AddStringToObject(doc, "intensity_domain", meta.preprocess.intensity_domain);
+    cJSON_AddNumberToObject(doc, "size", meta.preprocess.size);
+    cJSON_AddBoolToObject(doc, "fractional", opt.fractional);
+    cJSON_AddBoolToObject(doc, "text_decode", opt.text_decode);
+    cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");
+    cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
+    progress p;
+    progress_start(&p, "cases", n_cases);
+    for (int k = 0; k < n_cases; k++) {
+        cJSON *one = NULL;
+        c2_err ce = {0};
+        if (predict_case_run(&run, &cases[k], &one, &ce) == C2_OK)
+            n_ok++;
+        else
+            cli_error("%s: %s", cases[k].id, ce.msg);
+        cJSON_AddItemToArray(arr, one);
+        progress_step(&p, 1, cases[k].id);
+    }
+    progress_finish(&p);
+    char *text = cJSON_Print(doc);
+    char json_path[4200];
+    c2_path_join(json_path, sizeof json_path, opt.outdir, "predictions.json");
+    rc = text ? c2_write_file(json_path, text, strlen(text), &e) : c2_fail(&e, C2_ENOMEM, "out of memory");
+    if (rc != C2_OK)
+        cli_error("%s", e.msg);
+    cJSON_free(text);
+    cJSON_Delete(doc);
+
+    cJSON *sum = cJSON_CreateObject();
+    cJSON_AddStringToObject(sum, "stage", "predict");
+    cJSON_AddStringToObject(sum, "output", opt.outdir);
+    cJSON_AddStringToObject(sum, "predictions", rc == C2_OK ? json_path : "");
+    cJSON_AddNumberToObject(sum, "cases", n_cases);
+    cJSON_AddNumberToObject(sum, "cases_written", n_ok);
+    cJSON_AddNumberToObject(sum, "cases_failed", n_cases - n_ok);
+    cJSON_AddNumberToObject(sum, "files_reported", c.n_failed);
+    cJSON_AddNumberToObject(sum, "sr_documents", n_sr);
+    cJSON_AddNumberToObject(sum, "slices", (double)ch.n);
+    double seconds = now_seconds() - t0;
+    cJSON_AddNumberToObject(sum, "seconds", seconds);
+    cli_print_json(sum);
+
+    predict_run_free(&run);
+    free(cases[0].idx);
+    free(cases);
+    cache_free(&ch);
+    for (int i = 0; i < n_sr; i++)
+        free(sr[i].text);
+    free(sr);
+    c2seg_model_free(&m);
+    ingest_ctx_free(&c);
+    free(inputs);
+    if (rc != C2_OK || n_ok == 0)
+        return EXIT_FAILED;
+    return n_ok < n_cases || c.n_failed ? EXIT_PARTIAL : EXIT_OK;
+}

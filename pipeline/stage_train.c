@@ -1,0 +1,298 @@
+/* `c2seg pretrain`, `c2seg train` and `c2seg eval`: option parsing, progress and the
+ * JSON summary around the loops of train/fit.c and train/evaluate.c. */
+#include "pipeline/pipeline.h"
+
+#include "io/cache.h"
+#include "model/threads.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/fit.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *train_help =
+    "usage: c2seg train COHORT.h5 -o MODEL.ckpt [options]\n"
+    "Stage II: segmentation training with BCE + Dice (METHOD.md §6).\n"
+    "  -o, --output FILE      best checkpoint (HDF5); FILE.resume.ckpt and FILE.log.{csv,json,svg} beside it\n"
+    "      --init FILE        start from a Stage-I checkpoint (c2seg pretrain)\n"
+    "      --preset NAME      small (128x128, default) | full (224x224) | tiny (32x32, tests)\n"
+    "      --fusion NAME      bcam_kgate (default) | bcam | duala | vision\n"
+    "      --epochs N         default 60\n"
+    "      --batch N          default 16\n"
+    "      --lr X             AdamW learning rate, default 3e-4 (encoder at 0.1x)\n"
+    "      --weight-decay X   default 1e-2\n"
+    "      --clip X           clip the global gradient norm at X (default off)\n"
+    "      --seed N           default 0 (shuffling, split, initialisation)\n"
+    "      --threads N        BLAS threads (default: all cores)\n"
+    "      --max-steps N      stop after N optimizer steps (smoke runs)\n"
+    "      --resume           continue an interrupted run from FILE.resume.ckpt\n"
+    "  -q, --quiet            no progress output\n"
+    "Split: the cache's own train / valid labels when present, else a seeded 80/20 split by case.\n";
+
+static const char *pretrain_help =
+    "usage: c2seg pretrain COHORT.h5 -o STAGE1.ckpt [options]\n"
+    "Stage I: contrastive alignment of image and text embeddings (CaCL or HardCL, METHOD.md §6).\n"
+    "  -o, --output FILE      checkpoint (encoder + projection heads); FILE.log.{csv,json,svg} beside it\n"
+    "      --objective NAME   cacl (default) | hardcl\n"
+    "      --preset NAME      small (default) | full | tiny\n"
+    "      --epochs N         default 20\n"
+    "      --batch N          default 256 (capped at the training-set size; one forward per batch)\n"
+    "      --lr X             default 3e-4;  --weight-decay X default 1e-2\n"
+    "      --seed N, --threads N, --max-steps N, --resume, -q   as for train\n";
+
+static const char *eval_help =
+    "usage: c2seg eval MODEL.ckpt COHORT.h5 [--split valid|test|train] [-o CASES.csv]\n"
+    "Per-image Dice, IoU and HD95 (pixels, and mm when the spacing is known), and the text-mask\n"
+    "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
+    "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
+    "      --batch N          default 16;  --threads N\n";
+
+typedef struct progress_ctx {
+    progress bar;
+    int started;
+    const char *stage;
+} progress_ctx;
+
+static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t total, double loss, double lr,
+                    double ips, int epoch_done, double val)
+{
+    progress_ctx *p = user;
+    if (!p->started) {
+        progress_start(&p->bar, p->stage, total);
+        p->bar.done = step - 1;
+        p->started = 1;
+    }
+    char note[160];
+    if (epoch_done) {
+        progress_finish(&p->bar);
+        cli_log("epoch %d/%d  loss %.4f  %s %.4f  %.1f img/s", epoch, epochs, loss,
+                strcmp(p->stage, "pretrain") == 0 ? "retrieval" : "val Dice", val, ips);
+        int64_t done = p->bar.done;
+        progress_start(&p->bar, p->stage, total);
+        p->bar.done = done;
+        return;
+    }
+    snprintf(note, sizeof note, "ep %d loss %.4f lr %.2e %.1f img/s", epoch, loss, lr, ips);
+    progress_step(&p->bar, step - p->bar.done, note);
+}
+
+enum { OPT_INIT = 1000, OPT_PRESET, OPT_FUSION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_CLIP, OPT_SEED,
+       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT };
+
+static const struct option long_opts[] = {
+    {"output", required_argument, 0, 'o'},      {"init", required_argument, 0, OPT_INIT},
+    {"preset", required_argument, 0, OPT_PRESET}, {"fusion", required_argument, 0, OPT_FUSION},
+    {"epochs", required_argument, 0, OPT_EPOCHS}, {"batch", required_argument, 0, OPT_BATCH},
+    {"lr", required_argument, 0, OPT_LR},         {"weight-decay", required_argument, 0, OPT_WD},
+    {"clip", required_argument, 0, OPT_CLIP},     {"seed", required_argument, 0, OPT_SEED},
+    {"threads", required_argument, 0, OPT_THREADS}, {"max-steps", required_argument, 0, OPT_MAXSTEPS},
+    {"resume", no_argument, 0, OPT_RESUME},       {"objective", required_argument, 0, OPT_OBJECTIVE},
+    {"split", required_argument, 0, OPT_SPLIT},   {"quiet", no_argument, 0, 'q'},
+    {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+
+static int parse_positive(const char *s, const char *what, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v <= 0) {
+        cli_error("%s must be a positive integer, not '%s'", what, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses the shared options into o; positional arguments into pos[]. Returns 0, or an
+ * exit code. */
+static int parse(int argc, char **argv, fit_options *o, int *threads, const char **split, const char **pos, int *npos,
+                 int maxpos, const char *help)
+{
+    optind = 1;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "o:qh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out_path = optarg; break;
+        case 'q': cli_set_quiet(1); break;
+        case 'h': fputs(help, stdout); return -1;
+        case OPT_INIT: o->init_path = optarg; break;
+        case OPT_PRESET: snprintf(o->preset, sizeof o->preset, "%s", optarg); break;
+        case OPT_FUSION: snprintf(o->fusion, sizeof o->fusion, "%s", optarg); break;
+        case OPT_OBJECTIVE: snprintf(o->stage1, sizeof o->stage1, "%s", optarg); break;
+        case OPT_EPOCHS: if (parse_positive(optarg, "--epochs", &v)) return EXIT_USAGE; o->epochs = (int)v; break;
+        case OPT_BATCH: if (parse_positive(optarg, "--batch", &v)) return EXIT_USAGE; o->batch = (int)v; break;
+        case OPT_THREADS: if (parse_positive(optarg, "--threads", &v)) return EXIT_USAGE; *threads = (int)v; break;
+        case OPT_MAXSTEPS: if (parse_positive(optarg, "--max-steps", &v)) return EXIT_USAGE; o->max_steps = v; break;
+        case OPT_SEED: o->seed = strtoull(optarg, NULL, 10); break;
+        case OPT_LR: o->lr = atof(optarg); break;
+        case OPT_WD: o->weight_decay = atof(optarg); break;
+        case OPT_CLIP: o->clip_norm = atof(optarg); break;
+        case OPT_RESUME: o->resume = 1; break;
+        case OPT_SPLIT: *split = optarg; break;
+        default: fputs(help, stderr); return EXIT_USAGE;
+        }
+    }
+    *npos = 0;
+    for (int i = optind; i < argc; i++) {
+        if (*npos == maxpos) {
+            cli_error("unexpected argument '%s'", argv[i]);
+            return EXIT_USAGE;
+        }
+        pos[(*npos)++] = argv[i];
+    }
+    if (!(o->lr > 0) || o->weight_decay < 0) {
+        cli_error("--lr must be positive and --weight-decay not negative");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static cJSON *result_json(const char *stage, const fit_options *o, const fit_result *r)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "stage", stage);
+    cJSON_AddStringToObject(j, "checkpoint", o->out_path);
+    cJSON_AddStringToObject(j, "preset", o->preset);
+    cJSON_AddStringToObject(j, "fusion", o->fusion);
+    cJSON_AddStringToObject(j, "split", r->split_policy);
+    cJSON_AddNumberToObject(j, "n_train", r->n_train);
+    cJSON_AddNumberToObject(j, "n_valid", r->n_valid);
+    cJSON_AddNumberToObject(j, "epochs_run", r->epochs_run);
+    cJSON_AddNumberToObject(j, "steps", (double)r->steps);
+    cJSON_AddNumberToObject(j, "final_loss", r->final_loss);
+    cJSON_AddNumberToObject(j, "best_epoch", r->best_epoch);
+    if (isfinite(r->best_val_dice))
+        cJSON_AddNumberToObject(j, strcmp(stage, "pretrain") == 0 ? "retrieval_accuracy" : "best_val_dice",
+                                r->best_val_dice);
+    if (strcmp(stage, "train") == 0 && isfinite(r->best_val_iou))
+        cJSON_AddNumberToObject(j, "best_val_iou", r->best_val_iou);
+    cJSON_AddNumberToObject(j, "images_per_s", r->images_per_s);
+    cJSON_AddNumberToObject(j, "seconds", r->seconds);
+    return j;
+}
+
+static int run_fit(int argc, char **argv, int pretrain)
+{
+    fit_options o;
+    fit_options_default(&o);
+    if (pretrain) {
+        o.epochs = 20;
+        o.batch = 256;
+    }
+    int threads = 0, npos = 0;
+    const char *split = NULL, *pos[1];
+    const char *help = pretrain ? pretrain_help : train_help;
+    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 1, help);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (npos != 1 || !o.out_path) {
+        fputs(help, stderr);
+        return EXIT_USAGE;
+    }
+    threads_init(threads);
+    c2_err e = {0};
+    cache c;
+    cli_log("reading %s", pos[0]);
+    if (cache_read(pos[0], 1, &c, &e)) {
+        cli_error("%s", e.msg);
+        return EXIT_FAILED;
+    }
+    progress_ctx pc = {.stage = pretrain ? "pretrain" : "train"};
+    o.on_step = on_step;
+    o.user = &pc;
+    fit_result r;
+    cli_log("%s: preset %s, fusion %s, %d epochs, batch %d, lr %g, %d BLAS threads%s", pc.stage, o.preset, o.fusion,
+            o.epochs, o.batch, o.lr, threads_count(), o.resume ? ", resuming" : "");
+    rc = pretrain ? fit_pretrain(&c, &o, &r, &e) : fit_segmentation(&c, &o, &r, &e);
+    if (pc.started)
+        progress_finish(&pc.bar);
+    cache_free(&c);
+    if (rc) {
+        cli_error("%s", e.msg);
+        return EXIT_FAILED;
+    }
+    cli_log("split: %s (%d train, %d valid)", r.split_policy, r.n_train, r.n_valid);
+    if (!pretrain)
+        cli_log("best epoch %d: val Dice %.4f IoU %.4f; wrote %s", r.best_epoch, r.best_val_dice, r.best_val_iou,
+                o.out_path);
+    cli_print_json(result_json(pc.stage, &o, &r));
+    return EXIT_OK;
+}
+
+int stage_train(int argc, char **argv) { return run_fit(argc, argv, 0); }
+int stage_pretrain(int argc, char **argv) { return run_fit(argc, argv, 1); }
+
+int stage_eval(int argc, char **argv)
+{
+    fit_options o;
+    fit_options_default(&o);
+    int threads = 0, npos = 0;
+    const char *split = "valid", *pos[2];
+    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 2, eval_help);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (npos != 2) {
+        fputs(eval_help, stderr);
+        return EXIT_USAGE;
+    }
+    int want = cache_split_parse(split);
+    if (want < 0) {
+        cli_error("unknown split '%s' (train, valid, test)", split);
+        return EXIT_USAGE;
+    }
+    threads_init(threads);
+    c2_err e = {0};
+    c2seg_model m;
+    checkpoint_meta meta;
+    if (checkpoint_load(pos[0], &m, &meta, NULL, &e)) {
+        cli_error("%s", e.msg);
+        return EXIT_FAILED;
+    }
+    cache c;
+    if (cache_read(pos[1], 1, &c, &e)) {
+        cli_error("%s", e.msg);
+        c2seg_model_free(&m);
+        return EXIT_FAILED;
+    }
+    rc = EXIT_FAILED;
+    fit_split sp = {0};
+    const char *domain = c.n ? c.samples[0].domain : "";
+    if (checkpoint_check_input(&meta, domain, c.size, &e) || fit_split_make(&c, o.seed, &sp, &e)) {
+        cli_error("%s", e.msg);
+        goto out;
+    }
+    const int64_t *idx = want == CACHE_SPLIT_TRAIN ? sp.train : want == CACHE_SPLIT_TEST ? sp.test : sp.valid;
+    int64_t n = want == CACHE_SPLIT_TRAIN ? sp.n_train : want == CACHE_SPLIT_TEST ? sp.n_test : sp.n_valid;
+    if (n == 0) {
+        cli_error("%s: the %s split is empty (split policy: %s)", pos[1], split, sp.policy);
+        goto out;
+    }
+    char csv[4200];
+    if (o.out_path)
+        snprintf(csv, sizeof csv, "%s", o.out_path);
+    else
+        snprintf(csv, sizeof csv, "%s.eval-%s.csv", pos[0], split);
+    cJSON *summary = NULL;
+    cli_log("evaluating %lld %s samples", (long long)n, split);
+    if (evaluate_split(&m, &c, idx, n, o.batch, csv, &summary, &e)) {
+        cli_error("%s", e.msg);
+        goto out;
+    }
+    cJSON_AddStringToObject(summary, "split", split);
+    cJSON_AddStringToObject(summary, "split_policy", sp.policy);
+    cli_log("Dice %.4f  IoU %.4f  HD95 %.2f px; per-case rows in %s",
+            cJSON_GetObjectItem(summary, "dice")->valuedouble, cJSON_GetObjectItem(summary, "iou")->valuedouble,
+            cJSON_GetObjectItem(summary, "hd95_px")->valuedouble, csv);
+    cli_print_json(summary);
+    rc = EXIT_OK;
+out:
+    fit_split_free(&sp);
+    cache_free(&c);
+    c2seg_model_free(&m);
+    return rc;
+}

@@ -1,0 +1,296 @@
+/* `c2seg predict` on real inputs with a random-weight tiny checkpoint (32 x 32), judged by
+ * independent readers: dciodvfy for the SEG, nifti_tool for the NIfTI affine, the PNG
+ * header bytes for the mask size. The geometry mapping is tested directly: a synthetic
+ * blob in the model's top-left must land in the matching corner of a non-square source,
+ * and a marker written into a NIfTI with a flipped axis must come back onto its own
+ * voxels after ingest -> model grid -> predict_map_slice. */
+#include "pipeline/predict.h"
+#include "tests/support/check.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char ckpt_ct[4200], ckpt_xray[4200];
+
+/* A random-weight tiny checkpoint of the given intensity domain. */
+static int make_checkpoint(const char *path, const char *domain)
+{
+    c2_err e = {0};
+    c2seg_config cfg;
+    c2seg_model m;
+    if (c2seg_config_make(&cfg, "tiny", "bcam_kgate", &e) || c2seg_model_create(&m, &cfg, &e))
+        return -1;
+    c2seg_model_init_weights(&m, 7);
+    checkpoint_meta meta;
+    checkpoint_meta_default(&meta, &cfg);
+    snprintf(meta.preprocess.intensity_domain, sizeof meta.preprocess.intensity_domain, "%s", domain);
+    int rc = checkpoint_save(path, &m, &meta, NULL, &e);
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
+    c2seg_model_free(&m);
+    return rc;
+}
+
+static int file_exists(const char *dir, const char *name)
+{
+    char p[4400];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+/* Bounding box of the foreground (>= 128) of out [H,W]. */
+static void fg_box(const uint8_t *out, int H, int W, int *r0, int *r1, int *c0, int *c1)
+{
+    *r0 = *c0 = 1 << 30;
+    *r1 = *c1 = -1;
+    for (int r = 0; r < H; r++)
+        for (int c = 0; c < W; c++)
+            if (out[(size_t)r * W + c] >= 128) {
+                *r0 = r < *r0 ? r : *r0, *r1 = r > *r1 ? r : *r1;
+                *c0 = c < *c0 ? c : *c0, *c1 = c > *c1 ? c : *c1;
+            }
+}
+
+static void map_blob_lands_in_the_matching_corner(void)
+{
+    enum { S = 32, H = 40, W = 64 };
+    static float prob[S * S];
+    static uint8_t out[H * W];
+    for (int r = 0; r < 8; r++)
+        for (int c = 0; c < 8; c++)
+            prob[r * S + c] = 1;
+    /* plain resize (non-square): model (y, x) -> source ((y + .5) H / S - .5, (x + .5) W / S - .5) */
+    double M[3][3] = {{(double)H / S, 0, 0.5 * H / S - 0.5}, {0, (double)W / S, 0.5 * W / S - 0.5}, {0, 0, 0}};
+    source_grid g = {{H, W, 1}, {W, 1, 0}};
+    c2_err e = {0};
+    CHECK(predict_map_slice(out, &g, prob, S, M, &e) == C2_OK);
+    int r0, r1, c0, c1;
+    fg_box(out, H, W, &r0, &r1, &c0, &c1);
+    /* 8 of 32 model rows = 10 of 40 source rows, 8 of 32 columns = 16 of 64 */
+    CHECK(r0 == 0 && c0 == 0);
+    CHECK_MSG(r1 >= 8 && r1 <= 10, "last row %d", r1);
+    CHECK_MSG(c1 >= 14 && c1 <= 16, "last column %d", c1);
+    /* canonical display flipped left-right from the source: the blob must land top-right */
+    double F[3][3] = {{(double)H / S, 0, 0.5 * H / S - 0.5}, {0, -(double)W / S, W - 1 - (0.5 * W / S - 0.5)},
+                      {0, 0, 0}};
+    memset(out, 0, sizeof out);
+    CHECK(predict_map_slice(out, &g, prob, S, F, &e) == C2_OK);
+    fg_box(out, H, W, &r0, &r1, &c0, &c1);
+    CHECK(r0 == 0 && c1 == W - 1);
+    CHECK_MSG(c0 >= W - 17 && c0 <= W - 15, "first column %d", c0);
+    CHECK(out[(size_t)(H - 1) * W] == 0 && out[0] == 0);
+    /* a map that is not a plane of the grid is refused */
+    double bad[3][3] = {{1, 0, 0}, {2, 0, 0}, {0, 0, 0}};
+    CHECK(predict_map_slice(out, &g, prob, S, bad, &e) == C2_EINVAL);
+}
+
+/* NIfTI with a flipped first axis and a non-square grid: a bright marker block must
+ * come back on its own voxels through ingest's stored model_to_source. */
+static void map_nifti_marker_round_trip(void)
+{
+    enum { NX = 40, NY = 24, NZ = 3 };
+    static float vol[NZ][NY][NX];
+    for (int k = 0; k < NZ; k++)
+        for (int j = 0; j < NY; j++)
+            for (int i = 0; i < NX; i++)
+                vol[k][j][i] = (k == 1 && i < 12 && j < 8) ? 1000.0f : -1000.0f;
+    double A[4][4] = {{-2, 0, 0, 40}, {0, 1.5, 0, -20}, {0, 0, 3, 5}, {0, 0, 0, 1}};
+    char nii[4200], cache_path[4200];
+    snprintf(nii, sizeof nii, "%s/flip.nii.gz", test_tmpdir());
+    snprintf(cache_path, sizeof cache_path, "%s/flip.h5", test_tmpdir());
+    c2_err e = {0};
+    CHECK(nifti_volume_write(nii, vol, 16, NX, NY, NZ, A, &e) == C2_OK);
+    CHECK(run_cmd("'%s' ingest '%s' --size 32 -o '%s' -q > /dev/null", c2seg_bin(), nii, cache_path) == 0);
+    cache c;
+    if (cache_read(cache_path, 1, &c, &e) != C2_OK) {
+        CHECK_MSG(0, "%s", e.msg);
+        return;
+    }
+    static uint8_t out[NZ][NY][NX];
+    static float prob[32 * 32];
+    source_grid g = {{NX, NY, NZ}, {1, NX, NX * NY}};
+    for (int64_t s = 0; s < c.n; s++) {
+        for (int p = 0; p < 32 * 32; p++)
+            prob[p] = c.images[s * 32 * 32 + p] > 0.6f;
+        CHECK(predict_map_slice(&out[0][0][0], &g, prob, 32, c.samples[s].model_to_source, &e) == C2_OK);
+    }
+    int inter = 0, in_marker = 0, in_out = 0;
+    for (int k = 0; k < NZ; k++)
+        for (int j = 0; j < NY; j++)
+            for (int i = 0; i < NX; i++) {
+                int m = k == 1 && i < 12 && j < 8, o = out[k][j][i] >= 128;
+                inter += m && o;
+                in_marker += m;
+                in_out += o;
+            }
+    double dice = 2.0 * inter / (in_marker + in_out);
+    CHECK_MSG(dice > 0.85, "marker Dice %.3f (%d in marker, %d mapped)", dice, in_marker, in_out);
+    cache_free(&c);
+}
+
+static void predict_ct_series_writes_a_valid_seg(void)
+{
+    char out[4200];
+    snprintf(out, sizeof out, "%s/ct", test_tmpdir());
+    int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' --batch 2 --overlays --text 'right lower lobe opacity' -q "
+                     "> /dev/null",
+                     c2seg_bin(), ckpt_ct, shared_path("data/dicom/ct_series/dcmqi_ct-3slice"), out);
+    CHECK_MSG(rc == 0, "exit %d", rc);
+    CHECK(file_exists(out, "case-0001.seg.dcm"));
+    CHECK(file_exists(out, "overlays/case-0001.png"));
+    CHECK(file_exists(out, "predictions.json"));
+    if (have_tool("dciodvfy")) {
+        char *log = run_capture("dciodvfy '%s/case-0001.seg.dcm' 2>&1", out);
+        CHECK(log && strstr(log, "Segmentation") != NULL);
+        CHECK_MSG(log && strstr(log, "Error") == NULL, "%s", log ? log : "");
+        free(log);
+    }
+    char *frames = run_capture("dcmdump +P NumberOfFrames '%s/case-0001.seg.dcm'", out);
+    CHECK_MSG(frames && strstr(frames, "[3]") != NULL, "%s", frames ? frames : "");
+    free(frames);
+    char *json = run_capture("cat '%s/predictions.json'", out);
+    CHECK(json && strstr(json, "\"source\":\t\"--text\"") != NULL);
+    CHECK(json && strstr(json, "\"convention\":\t\"patient\"") != NULL);
+    free(json);
+}
+
+/* A Basic Text SR of the series' study among the inputs gives the case its text. */
+static void predict_takes_the_text_from_the_study_sr(void)
+{
+    char *uid = run_capture("dcmdump +P StudyInstanceUID '%s/01.dcm' | sed 's/.*\\[\\(.*\\)\\].*/\\1/'",
+                            shared_path("data/dicom/ct_series/dcmqi_ct-3slice"));
+    CHECK(uid && strlen(uid) > 5);
+    if (!uid)
+        return;
+    uid[strcspn(uid, "\n")] = 0;
+    char dir[4200], sr[4400], out[4200];
+    snprintf(dir, sizeof dir, "%s/srdir", test_tmpdir());
+    snprintf(sr, sizeof sr, "%s/report.dcm", dir);
+    snprintf(out, sizeof out, "%s/ct_sr", test_tmpdir());
+    c2_err e = {0};
+    CHECK(c2_mkdirs(dir, &e) == C2_OK);
+    sr_write_info info = {0};
+    info.study_uid = uid;
+    CHECK(sr_write_basic_text(sr, &info, "Opacity in the left lower lobe.", &e) == C2_OK);
+    int rc = run_cmd("'%s' predict '%s' '%s' '%s' -o '%s' -q > /dev/null", c2seg_bin(), ckpt_ct,
+                     shared_path("data/dicom/ct_series/dcmqi_ct-3slice"), dir, out);
+    CHECK_MSG(rc == 0, "exit %d", rc);
+    char *json = run_capture("cat '%s/predictions.json'", out);
+    CHECK(json && strstr(json, "Opacity in the left lower lobe.") != NULL);
+    CHECK(json && strstr(json, "\"source\":\t\"SR ") != NULL);
+    free(json);
+    free(uid);
+}
+
+/* The affine of a NIfTI as nifti_tool prints it (sform when set, else qform). */
+static char *nifti_affine(const char *path)
+{
+    char *code = run_capture("nifti_tool -disp_hdr -field sform_code -infiles '%s' | tail -1 | awk '{print $NF}'", path);
+    int sform = code && atoi(code) > 0;
+    free(code);
+    return run_capture("nifti_tool -disp_nim -field %s -field dim -infiles '%s' | tail -2 | "
+                       "awk '{for(i=4;i<=NF;i++) printf \"%%g \", $i+0; print \"\"}'",
+                       sform ? "sto_xyz" : "qto_xyz", path);
+}
+
+static void predict_nifti_keeps_the_source_affine(void)
+{
+    char out[4200], mask[4400];
+    snprintf(out, sizeof out, "%s/nii", test_tmpdir());
+    const char *src = shared_path("data/nifti/anatomical.nii");
+    int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' -q > /dev/null", c2seg_bin(), ckpt_ct, src, out);
+    CHECK_MSG(rc == 0, "exit %d", rc);
+    snprintf(mask, sizeof mask, "%s/case-0001_mask.nii.gz", out);
+    CHECK(file_exists(out, "case-0001_mask.nii.gz"));
+    if (!have_tool("nifti_tool"))
+        return;
+    char *a = nifti_affine(src), *b = nifti_affine(mask);
+    CHECK_MSG(a && b && strcmp(a, b) == 0, "source %s mask %s", a ? a : "", b ? b : "");
+    free(a);
+    free(b);
+    char *json = run_capture("cat '%s/predictions.json'", out);
+    CHECK(json && strstr(json, "anatomical_label.nii.gz") != NULL); /* ingest's mask pairing */
+    CHECK(json && strstr(json, "\"dice\":\t") != NULL);
+    free(json);
+}
+
+/* Width and height from the PNG IHDR bytes (big-endian at offsets 16 and 20). */
+static int png_size(const char *path, int *w, int *h)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char b[24];
+    int ok = f && fread(b, 1, 24, f) == 24 && memcmp(b + 1, "PNG", 3) == 0;
+    if (f)
+        fclose(f);
+    *w = ok ? (b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19] : 0;
+    *h = ok ? (b[20] << 24) | (b[21] << 16) | (b[22] << 8) | b[23] : 0;
+    return ok;
+}
+
+static void predict_png_masks_have_the_source_size(void)
+{
+    char out[4200], p[4400];
+    snprintf(out, sizeof out, "%s/png", test_tmpdir());
+    int rc = run_cmd("'%s' predict '%s' '%s' --captions '%s' -o '%s' --text-decode --overlays -q > /dev/null",
+                     c2seg_bin(), ckpt_xray, shared_path("data/qata/valid"),
+                     shared_path("data/text/sgseg_qata/annotation.json"), out);
+    CHECK_MSG(rc == 0, "exit %d", rc);
+    char *list = run_capture("ls '%s/data/qata/valid/images'", getenv("C2SEG_SHARED"));
+    int n = 0;
+    for (char *name = list ? strtok(list, "\n") : NULL; name; name = strtok(NULL, "\n"), n++) {
+        char src[4400];
+        int sw, sh, mw, mh;
+        snprintf(src, sizeof src, "%s", shared_path("data/qata/valid/images"));
+        snprintf(src + strlen(src), sizeof src - strlen(src), "/%s", name);
+        snprintf(p, sizeof p, "%s/case-%04d_mask.png", out, n + 1);
+        CHECK(png_size(src, &sw, &sh));
+        CHECK_MSG(png_size(p, &mw, &mh) && mw == sw && mh == sh, "%s: %dx%d vs %dx%d", p, mw, mh, sw, sh);
+    }
+    free(list);
+    CHECK(n >= 2);
+    char *json = run_capture("cat '%s/predictions.json'", out);
+    CHECK(json && strstr(json, "\"consistency_decoded\"") != NULL);
+    CHECK(json && strstr(json, "\"dice_decoded\"") != NULL);
+    CHECK(json && strstr(json, "annotation.json") != NULL);
+    free(json);
+}
+
+static void predict_refuses_another_domain_but_does_the_rest(void)
+{
+    char out[4200];
+    snprintf(out, sizeof out, "%s/mixed", test_tmpdir());
+    char *log = run_capture("'%s' predict '%s' '%s' '%s' -o '%s' 2>&1 >/dev/null; echo rc=$?", c2seg_bin(),
+                            ckpt_xray, shared_path("data/dicom/ct_series/dcmqi_ct-3slice"),
+                            shared_path("data/qata/valid/images"), out);
+    CHECK_MSG(log && strstr(log, "refuses 'ct_hu' input") != NULL, "%s", log ? log : "");
+    CHECK_MSG(log && strstr(log, "rc=1") != NULL, "%s", log ? log : "");
+    free(log);
+    CHECK(!file_exists(out, "case-0001.seg.dcm"));
+    char *json = run_capture("grep -c '\"status\":\t\"ok\"' '%s/predictions.json'", out);
+    CHECK(json && atoi(json) >= 2);
+    free(json);
+    /* nothing usable at all: exit 3 */
+    CHECK(run_cmd("'%s' predict '%s' '%s' -o '%s/none' -q 2>/dev/null >/dev/null", c2seg_bin(), ckpt_xray,
+                  shared_path("data/dicom/ct_series/dcmqi_ct-3slice"), test_tmpdir()) == 3);
+    CHECK(run_cmd("'%s' predict '%s' -o x 2>/dev/null", c2seg_bin(), ckpt_xray) == 2);
+}
+
+int main(void)
+{
+    snprintf(ckpt_ct, sizeof ckpt_ct, "%s/tiny_ct.ckpt", test_tmpdir());
+    snprintf(ckpt_xray, sizeof ckpt_xray, "%s/tiny_xray.ckpt", test_tmpdir());
+    if (make_checkpoint(ckpt_ct, "ct_hu") || make_checkpoint(ckpt_xray, "xray")) {
+        fprintf(stderr, "could not create the test checkpoints\n");
+        return 1;
+    }
+    RUN_TEST(map_blob_lands_in_the_matching_corner);
+    RUN_TEST(map_nifti_marker_round_trip);
+    RUN_TEST(predict_ct_series_writes_a_valid_seg);
+    RUN_TEST(predict_takes_the_text_from_the_study_sr);
+    RUN_TEST(predict_nifti_keeps_the_source_affine);
+    RUN_TEST(predict_png_masks_have_the_source_size);
+    RUN_TEST(predict_refuses_another_domain_but_does_the_rest);
+    return test_summary();
+}

@@ -1,0 +1,74 @@
+#!/bin/sh
+# `c2seg report` on a predict folder of real inputs (QaTa PNGs with their captions and
+# ground truth, the CR / DX DICOM images -> SEG) with the imported tiny golden model:
+# report.json cohort numbers against a recount of predictions.json by python3, the HTML
+# page opened in headless Chromium (table rows present, every thumbnail decoded, a
+# screenshot taken) and every SR checked by dciodvfy (no Error lines).
+set -u
+fail=0
+check() { if eval "$1"; then :; else echo "  CHECK failed: $1" >&2; fail=1; fi; }
+T="$C2SEG_BUILD/test-tmp/report.$$"
+rm -rf "$T"; mkdir -p "$T/imgs"
+B="$C2SEG_BIN"; S="$C2SEG_SHARED"
+"$B" import-torch "$S/reference/golden_tiny_eval" -o "$T/tiny.ckpt" >/dev/null 2>&1 || { echo "import failed"; exit 1; }
+# three QaTa images with their masks in the SGSeg layout (links, no copies of shared data)
+mkdir -p "$T/qata/valid/images" "$T/qata/valid/masks"
+for f in $(ls "$S/data/qata/valid/images" | head -3); do
+    ln -s "$S/data/qata/valid/images/$f" "$T/qata/valid/images/$f"
+    ln -s "$S/data/qata/valid/masks/mask_$f" "$T/qata/valid/masks/mask_$f"
+done
+"$B" predict "$T/tiny.ckpt" "$T/qata" "$S/data/dicom/xray" --captions "$S/data/text/sgseg_qata/annotation.json" \
+    -o "$T/out" --overlays --text-decode -q >/dev/null
+check '[ $? -eq 0 ]'
+"$B" report "$T/out" -q > "$T/summary.json"
+check '[ $? -eq 0 ]'
+check '[ -s "$T/out/report.json" ] && [ -s "$T/out/report.html" ]'
+
+# the cohort numbers, recounted independently from predictions.json
+python3 - "$T/out" <<'EOF' || fail=1
+import json, sys
+d = sys.argv[1]
+cases = json.load(open(d + "/predictions.json"))["cases"]
+rep = json.load(open(d + "/report.json"))["cohort"]
+ok = [c for c in cases if c["status"] == "ok"]
+txt = [c for c in ok if c["text"]["text"] is not None]
+lat = sum(c["consistency"]["agreement"]["laterality_exact"] for c in txt) / len(txt)
+gt = [c for c in ok if c["ground_truth"]]
+dice = sum(c["ground_truth"]["dice"] for c in gt) / len(gt)
+ceil = sum(c["ground_truth"]["consistency"]["agreement"]["zone_exact"] for c in gt) / len(gt)
+errs = []
+if rep["cases"] != len(cases): errs.append("cases")
+if abs(rep["prediction_vs_text"]["laterality_exact"] - lat) > 1e-9: errs.append("laterality rate")
+if len(gt) != 3 or abs(rep["dice"]["mean"] - dice) > 1e-9: errs.append("dice")
+if abs(rep["ground_truth_vs_text"]["zone_exact"] - ceil) > 1e-9: errs.append("ceiling")
+if rep["dice"]["n_consistent"] + rep["dice"]["n_inconsistent"] != len(gt): errs.append("dice split")
+if "decoded_vs_text" not in rep: errs.append("decoded block")
+if errs: print("  report.json disagrees with predictions.json:", errs); sys.exit(1)
+EOF
+
+if command -v chromium >/dev/null; then
+    dom=$(timeout 120 chromium --headless --disable-gpu --no-sandbox --virtual-time-budget=5000 --dump-dom \
+          "file://$T/out/report.html" 2>/dev/null)
+    n_cases=$(python3 -c "import json;print(len(json.load(open('$T/out/predictions.json'))['cases']))")
+    rows=$(printf '%s' "$dom" | grep -o 'data-case="case-[0-9]*"' | wc -l)
+    check '[ "$rows" -eq "$n_cases" ]'
+    check 'printf "%s" "$dom" | grep -q "data-images=\"$n_cases/$n_cases\""'
+    timeout 120 chromium --headless --disable-gpu --no-sandbox --window-size=1200,900 \
+        --screenshot="$T/out/report.png" "file://$T/out/report.html" >/dev/null 2>&1
+    check '[ -s "$T/out/report.png" ] && head -c 8 "$T/out/report.png" | grep -q PNG'
+else
+    echo "  chromium not installed (scripts/install-deps): HTML checks skipped" >&2
+fi
+
+n_sr=0
+for f in "$T"/out/sr/*.sr.dcm; do
+    [ -e "$f" ] || continue
+    n_sr=$((n_sr + 1))
+    dciodvfy "$f" 2> "$T/v.log"
+    check '[ $? -eq 0 ] && ! grep -q "^Error" "$T/v.log" && grep -q ComprehensiveSR "$T/v.log"'
+    seg=$(dsrdump -q "$f" | grep -c "Referenced Segment")
+    check '[ "$seg" -ge 1 ]'
+done
+check '[ "$n_sr" -eq 4 ]'    # one per DICOM SEG (four x-ray images)
+if [ $fail -eq 0 ]; then echo "1 passed, 0 failed"; rm -rf "$T"; else echo "0 passed, 1 failed"; fi
+exit $fail

@@ -1,0 +1,195 @@
+/* model/layers: the fast kernels (im2col + sgemm convolution, sgemm linear) against
+ * their plain-loop twins, forward and backward (with accumulation into non-zero
+ * gradients), and hand-computed values for the layers whose semantics are easy to get
+ * subtly wrong (bilinear align_corners = False, BN's unbiased running variance,
+ * max-pool ties, the token transposes), plus the arena.
+ *
+ * Fast vs simple tolerance: max |fast - simple| <= 1e-5 * max |simple| per tensor; both
+ * are float with different summation orders over K <= 3*3*40 = 360 terms, where the
+ * expected difference is ~1e-7 relative. */
+#include "model/arena.h"
+#include "model/layers.h"
+#include "tests/support/check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned rng = 12345u;
+
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+}
+
+static float *rand_floats(size_t n)
+{
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = frand();
+    return v;
+}
+
+static float *copy_floats(const float *src, size_t n)
+{
+    float *v = malloc(n * sizeof *v);
+    memcpy(v, src, n * sizeof *v);
+    return v;
+}
+
+static double max_abs(const float *a, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+static void check_close(const char *what, const float *fast, const float *simple, size_t n)
+{
+    double err = 0.0, scale = max_abs(simple, n);
+    for (size_t i = 0; i < n; i++)
+        err = fmax(err, fabs((double)fast[i] - simple[i]));
+    CHECK_MSG(err <= 1e-5 * scale, "%s: max error %.3g, max |simple| %.3g", what, err, scale);
+}
+
+static void compare_conv(int B, int C, int H, int W, int OC, int K, int stride)
+{
+    int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    size_t ni = (size_t)B * C * H * W, nw = (size_t)OC * C * K * K, no = (size_t)B * OC * Ho * Wo;
+    float *x = rand_floats(ni), *w = rand_floats(nw), *b = rand_floats(OC), *dy = rand_floats(no);
+    float *scratch = malloc((conv2d_scratch_floats(C, H, W, K, stride) + 1) * sizeof(float));
+    float *y1 = malloc(no * sizeof(float)), *y2 = malloc(no * sizeof(float));
+    conv2d_forward(y1, scratch, x, w, b, B, C, H, W, OC, K, stride);
+    conv2d_forward_reference(y2, x, w, b, B, C, H, W, OC, K, stride);
+    check_close("conv2d forward", y1, y2, no);
+    /* gradients start non-zero: backward must add to them */
+    float *dx1 = rand_floats(ni), *dw1 = rand_floats(nw), *db1 = rand_floats(OC);
+    float *dx2 = copy_floats(dx1, ni), *dw2 = copy_floats(dw1, nw), *db2 = copy_floats(db1, OC);
+    conv2d_backward(dx1, dw1, db1, scratch, dy, x, w, B, C, H, W, OC, K, stride);
+    conv2d_backward_reference(dx2, dw2, db2, dy, x, w, B, C, H, W, OC, K, stride);
+    check_close("conv2d dinp", dx1, dx2, ni);
+    check_close("conv2d dweight", dw1, dw2, nw);
+    check_close("conv2d dbias", db1, db2, OC);
+    free(x), free(w), free(b), free(dy), free(scratch), free(y1), free(y2);
+    free(dx1), free(dw1), free(db1), free(dx2), free(dw2), free(db2);
+}
+
+static void conv2d_fast_matches_reference(void)
+{
+    compare_conv(2, 3, 9, 7, 5, 3, 1);
+    compare_conv(2, 40, 8, 8, 6, 3, 1);
+    compare_conv(3, 4, 9, 10, 6, 3, 2); /* odd side: the last row has one tap in the pad */
+    compare_conv(2, 6, 5, 4, 3, 1, 1);
+    compare_conv(1, 1, 16, 16, 2, 3, 1); /* enc1.conv1: one input channel */
+}
+
+static void linear_fast_matches_reference(void)
+{
+    int M = 37, C = 19, OC = 11;
+    float *x = rand_floats((size_t)M * C), *w = rand_floats((size_t)OC * C), *b = rand_floats(OC);
+    float *dy = rand_floats((size_t)M * OC);
+    float y1[37 * 11], y2[37 * 11];
+    linear_forward(y1, x, w, b, M, C, OC);
+    linear_forward_reference(y2, x, w, b, M, C, OC);
+    check_close("linear forward", y1, y2, (size_t)M * OC);
+    float *dx1 = rand_floats((size_t)M * C), *dw1 = rand_floats((size_t)OC * C), *db1 = rand_floats(OC);
+    float *dx2 = copy_floats(dx1, (size_t)M * C), *dw2 = copy_floats(dw1, (size_t)OC * C);
+    float *db2 = copy_floats(db1, OC);
+    linear_backward(dx1, dw1, db1, dy, x, w, M, C, OC);
+    linear_backward_reference(dx2, dw2, db2, dy, x, w, M, C, OC);
+    check_close("linear dinp", dx1, dx2, (size_t)M * C);
+    check_close("linear dweight", dw1, dw2, (size_t)OC * C);
+    check_close("linear dbias", db1, db2, OC);
+    free(x), free(w), free(b), free(dy), free(dx1), free(dw1), free(db1), free(dx2), free(dw2),
+        free(db2);
+}
+
+/* torch: F.interpolate([[1,2],[3,4]], scale 2, bilinear, align_corners=False) */
+static void upsample2_matches_torch_on_2x2(void)
+{
+    const float x[4] = {1, 2, 3, 4};
+    const float want[16] = {1.0f, 1.25f, 1.75f, 2.0f, 1.5f, 1.75f, 2.25f, 2.5f,
+                            2.5f, 2.75f, 3.25f, 3.5f, 3.0f, 3.25f, 3.75f, 4.0f};
+    float y[16];
+    upsample2_forward(y, x, 1, 1, 2, 2);
+    for (int i = 0; i < 16; i++)
+        CHECK_NEAR(y[i], want[i], 1e-7);
+    /* backward of all-ones: each input receives 16/4 = 4 in total */
+    float ones[16], dx[4] = {0};
+    for (int i = 0; i < 16; i++)
+        ones[i] = 1.0f;
+    upsample2_backward(dx, ones, 1, 1, 2, 2);
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(dx[i], 4.0, 1e-6);
+}
+
+/* x = 1,2,3,4 in one channel: mean 2.5, biased var 1.25, unbiased 5/3. */
+static void batchnorm_train_updates_running_stats_with_unbiased_variance(void)
+{
+    const float x[4] = {1, 2, 3, 4}, gamma[1] = {2}, beta[1] = {0.5f};
+    float y[4], mean[1], rstd[1], rm[1] = {0}, rv[1] = {1};
+    int32_t nbt = 7;
+    batchnorm_forward(y, mean, rstd, x, gamma, beta, rm, rv, &nbt, 1, 2, 1, 2);
+    CHECK_NEAR(mean[0], 2.5, 1e-7);
+    CHECK_NEAR(rm[0], 0.25, 1e-7);
+    CHECK_NEAR(rv[0], 0.9 + 0.1 * 5.0 / 3.0, 1e-6);
+    CHECK(nbt == 8);
+    CHECK_NEAR(y[0], 2.0 * (1 - 2.5) / sqrt(1.25 + 1e-5) + 0.5, 1e-5);
+    /* eval mode normalises with the running statistics and updates nothing */
+    float rm2[1] = {1}, rv2[1] = {4};
+    batchnorm_forward(y, mean, rstd, x, gamma, beta, rm2, rv2, &nbt, 0, 2, 1, 2);
+    CHECK_NEAR(y[3], 2.0 * (4 - 1) / sqrt(4 + 1e-5) + 0.5, 1e-5);
+    CHECK(rm2[0] == 1 && rv2[0] == 4 && nbt == 8);
+}
+
+static void maxpool2_routes_gradient_to_first_maximum(void)
+{
+    const float x[4] = {3, 3, 1, 3}; /* a tie: torch's CPU kernel keeps the first */
+    float y[1], dx[4] = {0}, dy[1] = {1};
+    maxpool2_forward(y, x, 1, 1, 2, 2);
+    maxpool2_backward(dx, dy, x, 1, 1, 2, 2);
+    CHECK(y[0] == 3 && dx[0] == 1 && dx[1] == 0 && dx[3] == 0);
+}
+
+static void tokens_and_maps_are_transposes(void)
+{
+    float map[2 * 3 * 4], tok[2 * 4 * 3], back[2 * 3 * 4];
+    for (int i = 0; i < 24; i++)
+        map[i] = (float)i;
+    map_to_tokens_forward(tok, map, 2, 3, 4);
+    CHECK(tok[(1 * 4 + 2) * 3 + 1] == map[(1 * 3 + 1) * 4 + 2]); /* b1, p2, c1 */
+    tokens_to_map_forward(back, tok, 2, 3, 4);
+    CHECK(memcmp(back, map, sizeof map) == 0);
+}
+
+static void arena_plans_then_takes_aligned_tensors(void)
+{
+    arena a;
+    c2_err e = {0};
+    arena_plan(&a, "test");
+    CHECK(arena_take(&a, 3) == NULL);
+    arena_take(&a, 100);
+    size_t need = a.used;
+    CHECK(need >= 103);
+    CHECK(arena_alloc(&a, "test", need, &e) == C2_OK);
+    float *p = arena_take(&a, 3), *q = arena_take(&a, 100);
+    CHECK(p && q && ((uintptr_t)q % 64) == 0 && q >= p + 3);
+    CHECK(arena_take(&a, 1) == NULL); /* full: a layout bug is caught, not overrun */
+    q[99] = 5;
+    arena_zero(&a);
+    CHECK(q[99] == 0);
+    arena_free(&a);
+}
+
+int main(void)
+{
+    RUN_TEST(conv2d_fast_matches_reference);
+    RUN_TEST(linear_fast_matches_reference);
+    RUN_TEST(upsample2_matches_torch_on_2x2);
+    RUN_TEST(batchnorm_train_updates_running_stats_with_unbiased_variance);
+    RUN_TEST(maxpool2_routes_gradient_to_first_maximum);
+    RUN_TEST(tokens_and_maps_are_transposes);
+    RUN_TEST(arena_plans_then_takes_aligned_tensors);
+    return test_summary();
+}

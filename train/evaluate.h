@@ -1,0 +1,29 @@
+/* evaluate: metrics and text-mask consistency of a model's predictions on a split of a
+ * cohort cache (`c2seg eval`). Per image: Dice, IoU, HD95 in pixels (and mm when the
+ * cache knows the pixel spacing), and the consistency record (dicom-sr/consistency.h)
+ * of the prediction against its text, of the ground truth against its text (the
+ * ceiling), and the prediction's zones against the ground truth's zones. */
+#ifndef C2SEG_TRAIN_EVALUATE_H
+#define C2SEG_TRAIN_EVALUATE_H
+
+#include "base/base.h"
+#include "io/cache.h"
+#include "model/c2seg.h"
+
+struct cJSON;
+
+/* Which image half a sample's "left" is, from its text convention and geometry:
+ * image-convention captions mean the image's left half; patient-convention text
+ * means patient left, located through the cache's source-to-patient geometry
+ * (standard PA / axial display, patient left on the image's right, when unknown). */
+int evaluate_left_half(const cache_sample *s);
+
+/* Model pixel spacing (row, column) in mm from the cache geometry; 0 when unknown. */
+void evaluate_spacing(const cache_sample *s, double *sy, double *sx);
+
+/* Predicts idx[0..n) and writes a per-case CSV to csv_path (atomically); returns a
+ * JSON summary (caller deletes) in *summary. */
+int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, const char *csv_path,
+                   struct cJSON **summary, c2_err *e);
+
+#endif

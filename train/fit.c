@@ -1,0 +1,740 @@
+/* Training loops (Stage I and Stage II), the split policy and batch assembly.
+ * See fit.h for the recipe; c2seg_ref.py `train_cmd` / `train_stage1` is the exact
+ * definition this follows step for step (schedule, shuffling, dropped last batch). */
+#include "train/fit.h"
+
+#include "model/cacl.h"
+#include "model/losses.h"
+#include "model/optim.h"
+#include "model/text_encoder.h"
+#include "train/trainlog.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define IMG_MEAN 0.5f
+#define IMG_STD 0.25f
+
+void fit_options_default(fit_options *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->preset, sizeof o->preset, "small");
+    snprintf(o->fusion, sizeof o->fusion, "bcam_kgate");
+    snprintf(o->stage1, sizeof o->stage1, "cacl");
+    o->epochs = 60;
+    o->batch = 16;
+    o->lr = 3e-4;
+    o->weight_decay = 1e-2;
+    o->encoder_lr_scale = 0.1;
+    o->warmup_frac = 0.05;
+    o->seed = 0;
+}
+
+static double wall_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* ---- the run's random stream: xoshiro256** (state saved in checkpoints) ---------- */
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(uint64_t s[4])
+{
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}
+
+static void rng_seed(uint64_t s[4], uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) { /* splitmix64 expansion of the seed */
+        uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        s[i] = z ^ (z >> 31);
+    }
+}
+
+static void shuffle(int64_t *v, int64_t n, uint64_t s[4])
+{
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(rng_next(s) % (uint64_t)(i + 1));
+        int64_t t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* Batches per epoch for n samples: a last batch of one sample is dropped. */
+static int64_t batches_per_epoch(int64_t n, int bs)
+{
+    int64_t k = (n + bs - 1) / bs;
+    if (k > 1 && n % bs == 1)
+        k--;
+    return k;
+}
+
+/* ---- split --------------------------------------------------------------------- */
+static int push(int64_t **v, int64_t *n, int64_t x)
+{
+    int64_t *t = realloc(*v, (size_t)(*n + 1) * sizeof **v);
+    if (!t)
+        return C2_ENOMEM;
+    t[(*n)++] = x;
+    *v = t;
+    return C2_OK;
+}
+
+static uint64_t hash_string(const char *s, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ull ^ seed;
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h ^= h >> 29;
+    return h * 0xBF58476D1CE4E5B9ull;
+}
+
+int fit_split_make(const cache *c, uint64_t seed, fit_split *s, c2_err *e)
+{
+    memset(s, 0, sizeof *s);
+    int64_t has_train = 0, has_case = 0;
+    for (int64_t i = 0; i < c->n; i++) {
+        has_train += c->samples[i].split == CACHE_SPLIT_TRAIN;
+        has_case += c->samples[i].case_id && c->samples[i].case_id[0];
+    }
+    int rc = C2_OK;
+    if (has_train) {
+        snprintf(s->policy, sizeof s->policy, "the dataset's own split");
+        for (int64_t i = 0; i < c->n && !rc; i++) {
+            int sp = c->samples[i].split;
+            if (sp == CACHE_SPLIT_TRAIN)
+                rc = push(&s->train, &s->n_train, i);
+            else if (sp == CACHE_SPLIT_VALID)
+                rc = push(&s->valid, &s->n_valid, i);
+            else if (sp == CACHE_SPLIT_TEST)
+                rc = push(&s->test, &s->n_test, i);
+        }
+    } else {
+        /* 80 / 20 by a seeded hash of the case id, so every slice of a study or
+         * patient lands on the same side; by sample when no ids exist */
+        int by_case = has_case == c->n;
+        snprintf(s->policy, sizeof s->policy, by_case ? "seeded 80/20 split by case (seed %llu)"
+                                                      : "seeded 80/20 split by sample (no case ids; seed %llu)",
+                 (unsigned long long)seed);
+        for (int64_t i = 0; i < c->n && !rc; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "%lld", (long long)i);
+            uint64_t h = hash_string(by_case ? c->samples[i].case_id : key, seed);
+            rc = (h % 100 < 80) ? push(&s->train, &s->n_train, i) : push(&s->valid, &s->n_valid, i);
+        }
+    }
+    if (rc) {
+        fit_split_free(s);
+        return c2_fail(e, C2_ENOMEM, "out of memory building the split");
+    }
+    return C2_OK;
+}
+
+void fit_split_free(fit_split *s)
+{
+    free(s->train);
+    free(s->valid);
+    free(s->test);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- batches ------------------------------------------------------------------- */
+int fit_batch_create(fit_batch *b, int cap, int S, c2_err *e)
+{
+    memset(b, 0, sizeof *b);
+    b->cap = cap;
+    b->S = S;
+    size_t px = (size_t)cap * S * S, tk = (size_t)cap * TEXT_MAX_TOKENS * TEXT_DIM;
+    b->img = malloc(px * sizeof(float));
+    b->gt = malloc(px * sizeof(float));
+    b->tokens = malloc(tk * sizeof(float));
+    b->pooled = malloc((size_t)cap * TEXT_DIM * sizeof(float));
+    b->tmask = malloc((size_t)cap * TEXT_MAX_TOKENS * sizeof(int32_t));
+    b->empty_tokens = malloc((size_t)TEXT_MAX_TOKENS * TEXT_DIM * sizeof(float));
+    b->empty_pooled = malloc(TEXT_DIM * sizeof(float));
+    b->empty_mask = malloc(TEXT_MAX_TOKENS * sizeof(int32_t));
+    if (!b->img || !b->gt || !b->tokens || !b->pooled || !b->tmask || !b->empty_tokens || !b->empty_pooled ||
+        !b->empty_mask) {
+        fit_batch_free(b);
+        return c2_fail(e, C2_ENOMEM, "out of memory for a batch of %d", cap);
+    }
+    hash_text_encode("", b->empty_tokens, b->empty_mask, b->empty_pooled);
+    return C2_OK;
+}
+
+void fit_batch_free(fit_batch *b)
+{
+    free(b->img);
+    free(b->gt);
+    free(b->tokens);
+    free(b->pooled);
+    free(b->tmask);
+    free(b->empty_tokens);
+    free(b->empty_pooled);
+    free(b->empty_mask);
+    memset(b, 0, sizeof *b);
+}
+
+void fit_batch_fill(fit_batch *b, const cache *c, const int64_t *idx, int n)
+{
+    size_t px = (size_t)b->S * b->S, tk = (size_t)TEXT_MAX_TOKENS * TEXT_DIM;
+    for (int k = 0; k < n; k++) {
+        int64_t i = idx[k];
+        const float *src = c->images + (size_t)i * px;
+        const uint8_t *msk = c->masks + (size_t)i * px;
+        for (size_t p = 0; p < px; p++) {
+            b->img[k * px + p] = (src[p] - IMG_MEAN) / IMG_STD;
+            b->gt[k * px + p] = msk[p] ? 1.0f : 0.0f;
+        }
+        int32_t t = c->caption_index ? c->caption_index[i] : -1;
+        int have = c->has_embeddings && t >= 0 && t < c->n_captions;
+        memcpy(b->tokens + k * tk, have ? c->text_tokens + (size_t)t * tk : b->empty_tokens, tk * sizeof(float));
+        memcpy(b->pooled + (size_t)k * TEXT_DIM, have ? c->text_pooled + (size_t)t * TEXT_DIM : b->empty_pooled,
+               TEXT_DIM * sizeof(float));
+        memcpy(b->tmask + (size_t)k * TEXT_MAX_TOKENS,
+               have ? c->text_mask + (size_t)t * TEXT_MAX_TOKENS : b->empty_mask, TEXT_MAX_TOKENS * sizeof(int32_t));
+    }
+}
+
+/* ---- prediction and metrics --------------------------------------------------- */
+int fit_predict(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, uint8_t *pred,
+                float *prob, c2_err *e)
+{
+    int S = c->size;
+    size_t px = (size_t)S * S;
+    c2seg_workspace w;
+    fit_batch b;
+    int rc = c2seg_workspace_create(&w, m, batch, e);
+    if (rc)
+        return rc;
+    if ((rc = fit_batch_create(&b, batch, S, e))) {
+        c2seg_workspace_free(&w);
+        return rc;
+    }
+    for (int64_t s = 0; s < n; s += batch) {
+        int B = (int)(n - s < batch ? n - s : batch);
+        fit_batch_fill(&b, c, idx + s, B);
+        c2seg_forward(m, &w, b.img, b.tokens, b.tmask, B, 0);
+        const float *lg = w.acts.logits;
+        for (size_t p = 0; p < (size_t)B * px; p++) {
+            pred[(size_t)s * px + p] = lg[p] > 0.0f;
+            if (prob)
+                prob[(size_t)s * px + p] = 1.0f / (1.0f + expf(-lg[p]));
+        }
+    }
+    fit_batch_free(&b);
+    c2seg_workspace_free(&w);
+    return C2_OK;
+}
+
+void fit_dice_iou(const cache *c, const int64_t *idx, int64_t n, const uint8_t *pred, double *dice, double *iou)
+{
+    size_t px = (size_t)c->size * c->size;
+    double sd = 0, si = 0;
+    for (int64_t k = 0; k < n; k++) {
+        const uint8_t *g = c->masks + (size_t)idx[k] * px, *p = pred + (size_t)k * px;
+        int64_t inter = 0, sp = 0, sg = 0;
+        for (size_t q = 0; q < px; q++) {
+            inter += p[q] && g[q];
+            sp += p[q] != 0;
+            sg += g[q] != 0;
+        }
+        int64_t uni = sp + sg - inter;
+        sd += (sp + sg) ? 2.0 * inter / (double)(sp + sg) : 1.0;
+        si += uni ? (double)inter / (double)uni : 1.0;
+    }
+    *dice = n ? sd / n : NAN;
+    *iou = n ? si / n : NAN;
+}
+
+/* ---- shared training state ------------------------------------------------------ */
+typedef struct run_state {
+    c2seg_model m;
+    checkpoint_meta meta;
+    float *opt_state;
+    adamw opt;
+    param_group groups[2];
+    int n_groups;
+    uint64_t rng[4];
+    int64_t step;
+    int model_ready;
+} run_state;
+
+static void run_state_free(run_state *st)
+{
+    if (st->model_ready)
+        c2seg_model_free(&st->m);
+    free(st->opt_state);
+    memset(st, 0, sizeof *st);
+}
+
+static int save_state(run_state *st, const char *path, int with_optimizer, c2_err *e)
+{
+    st->meta.step = st->step;
+    memcpy(st->meta.rng_state, st->rng, sizeof st->rng);
+    checkpoint_optim o = {.step = st->opt.step, .m = st->opt.m, .v = st->opt.v, .n = st->opt.n};
+    snprintf(o.type, sizeof o.type, "adamw");
+    return checkpoint_save(path, &st->m, &st->meta, with_optimizer ? &o : NULL, e);
+}
+
+/* Restores the history of an interrupted run (OUT.log.json) into l and the best. */
+static void history_restore(trainlog *l, const char *prefix, int upto_epoch, fit_result *r)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.json", prefix);
+    uint8_t *text = NULL;
+    size_t n = 0;
+    c2_err e = {0};
+    if (c2_read_file(path, (size_t)64 << 20, &text, &n, &e))
+        return;
+    cJSON *j = cJSON_Parse((const char *)text);
+    free(text);
+    const cJSON *ep;
+    cJSON_ArrayForEach(ep, cJSON_GetObjectItem(j, "epochs"))
+    {
+        trainlog_row row = {0};
+        row.epoch = cJSON_GetObjectItem(ep, "epoch")->valueint;
+        if (row.epoch > upto_epoch)
+            break;
+        const char *keys[] = {"loss", "lr", "val_dice", "val_iou", "images_per_s", "seconds"};
+        double *dst[] = {&row.loss, &row.lr, &row.val_dice, &row.val_iou, &row.images_per_s, &row.seconds};
+        for (int k = 0; k < 6; k++) {
+            const cJSON *v = cJSON_GetObjectItem(ep, keys[k]);
+            *dst[k] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+        }
+        row.step = (int64_t)cJSON_GetObjectItem(ep, "step")->valuedouble;
+        trainlog_add(l, &row, &e);
+        if (isfinite(row.val_dice) && row.val_dice > r->best_val_dice) {
+            r->best_val_dice = row.val_dice;
+            r->best_val_iou = row.val_iou;
+            r->best_epoch = row.epoch;
+        }
+    }
+    cJSON_Delete(j);
+}
+
+/* Opens the model: from --resume's state, from --init, or freshly initialised. */
+static int run_state_open(run_state *st, const cache *c, const fit_options *o, const char *resume_path,
+                          int *resumed, c2_err *e)
+{
+    memset(st, 0, sizeof *st);
+    *resumed = 0;
+    int rc;
+    checkpoint_optim saved = {0};
+    FILE *f = o->resume ? fopen(resume_path, "rb") : NULL;
+    if (f) {
+        fclose(f);
+        if ((rc = checkpoint_load(resume_path, &st->m, &st->meta, &saved, e)))
+            return rc;
+        st->model_ready = 1;
+        *resumed = 1;
+    } else if (o->init_path) {
+        if ((rc = checkpoint_load(o->init_path, &st->m, &st->meta, NULL, e)))
+            return rc;
+        st->model_ready = 1;
+        c2seg_config want;
+        if ((rc = c2seg_config_make(&want, st->m.cfg.preset, o->fusion, e)))
+            return rc;
+        if (want.fusion != st->m.cfg.fusion) {
+            /* a Stage-I checkpoint carries the encoder only: copy it into a model of
+             * the requested fusion (every tensor whose name exists in both) */
+            c2seg_model fresh;
+            if ((rc = c2seg_model_create(&fresh, &want, e)))
+                return rc;
+            c2seg_model_init_weights(&fresh, o->seed);
+            for (int i = 0; i < fresh.n_tensors; i++) {
+                const c2seg_tensor_info *t = &fresh.tensors[i], *s = c2seg_tensor_find(&st->m, t->name);
+                if (!s || t->kind == C2SEG_COUNTER || s->numel != t->numel)
+                    continue;
+                const char *top = t->name;
+                int encoder = t->group == C2SEG_GROUP_ENCODER || t->group == C2SEG_GROUP_HEADS ||
+                              strncmp(top, "enc", 3) == 0 || strncmp(top, "pe", 2) == 0 ||
+                              strncmp(top, "block", 5) == 0 || strncmp(top, "norm", 4) == 0;
+                if (encoder)
+                    memcpy(c2seg_tensor_data(&fresh, t), c2seg_tensor_data(&st->m, s), (size_t)t->numel * 4);
+            }
+            c2seg_model_free(&st->m);
+            st->m = fresh;
+        }
+    } else {
+        c2seg_config cfg;
+        if ((rc = c2seg_config_make(&cfg, o->preset, o->fusion, e)))
+            return rc;
+        if ((rc = c2seg_model_create(&st->m, &cfg, e)))
+            return rc;
+        st->model_ready = 1;
+        c2seg_model_init_weights(&st->m, o->seed);
+        checkpoint_meta_default(&st->meta, &cfg);
+    }
+    if (st->m.cfg.img != c->size)
+        return c2_fail(e, C2_EMISMATCH, "the cache holds %dx%d samples but the %s preset takes %dx%d; re-ingest with --preset %s",
+                       c->size, c->size, st->m.cfg.preset, st->m.cfg.img, st->m.cfg.img, st->m.cfg.preset);
+    /* the intensity domain of the data, recorded for prediction to check */
+    if (c->n > 0 && c->samples[0].domain)
+        snprintf(st->meta.preprocess.intensity_domain, sizeof st->meta.preprocess.intensity_domain, "%s",
+                 c->samples[0].domain);
+    st->meta.preprocess.size = c->size;
+    size_t n = st->m.n_params;
+    st->opt_state = calloc(adamw_state_floats(n), sizeof(float));
+    if (!st->opt_state)
+        return c2_fail(e, C2_ENOMEM, "out of memory for the optimizer state");
+    adamw_init(&st->opt, st->opt_state, n);
+    rng_seed(st->rng, o->seed);
+    if (*resumed) {
+        st->step = st->meta.step;
+        memcpy(st->rng, st->meta.rng_state, sizeof st->rng);
+        if (saved.m && saved.n == n) {
+            memcpy(st->opt.m, saved.m, n * sizeof(float));
+            memcpy(st->opt.v, saved.v, n * sizeof(float));
+            st->opt.step = (long)saved.step;
+        }
+        free(saved.m);
+        free(saved.v);
+    }
+    return C2_OK;
+}
+
+static int check_all_finite(const cache *c, const int64_t *idx, int64_t n, c2_err *e)
+{
+    size_t px = (size_t)c->size * c->size;
+    for (int64_t k = 0; k < n; k++)
+        for (size_t p = 0; p < px; p++)
+            if (!isfinite(c->images[(size_t)idx[k] * px + p]))
+                return c2_fail(e, C2_EINVAL, "sample %lld (%s) has a non-finite pixel in the cache",
+                               (long long)idx[k], c->samples[idx[k]].file ? c->samples[idx[k]].file : "?");
+    return C2_OK;
+}
+
+/* ---- Stage II ------------------------------------------------------------------ */
+int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->best_val_dice = -1;
+    if (!c->images || !c->masks)
+        return c2_fail(e, C2_EINVAL, "the cache was read without pixels");
+    fit_split sp;
+    int rc = fit_split_make(c, o->seed, &sp, e);
+    if (rc)
+        return rc;
+    snprintf(r->split_policy, sizeof r->split_policy, "%s", sp.policy);
+    r->n_train = (int)sp.n_train;
+    r->n_valid = (int)sp.n_valid;
+    if (sp.n_train < 2) {
+        fit_split_free(&sp);
+        return c2_fail(e, C2_EINVAL, "the training split has %lld samples; at least 2 are needed",
+                       (long long)sp.n_train);
+    }
+    if ((rc = check_all_finite(c, sp.train, sp.n_train, e))) {
+        fit_split_free(&sp);
+        return rc;
+    }
+    char resume_path[4200], log_prefix[4200];
+    snprintf(resume_path, sizeof resume_path, "%s.resume.ckpt", o->out_path);
+    snprintf(log_prefix, sizeof log_prefix, "%s.log", o->out_path);
+    run_state st;
+    int resumed;
+    if ((rc = run_state_open(&st, c, o, resume_path, &resumed, e)))
+        goto out_state;
+    snprintf(st.meta.stage1, sizeof st.meta.stage1, "%s", o->init_path ? st.meta.stage1 : "none");
+    st.groups[0] = (param_group){st.m.group_begin[C2SEG_GROUP_ENCODER],
+                                 st.m.group_begin[C2SEG_GROUP_ENCODER + 1] - st.m.group_begin[C2SEG_GROUP_ENCODER],
+                                 (float)(o->lr * o->encoder_lr_scale), (float)o->weight_decay};
+    st.groups[1] = (param_group){st.m.group_begin[C2SEG_GROUP_REST],
+                                 st.m.group_begin[C2SEG_GROUP_REST + 1] - st.m.group_begin[C2SEG_GROUP_REST],
+                                 (float)o->lr, (float)o->weight_decay};
+    st.n_groups = 2;
+
+    int B = o->batch;
+    int64_t per_epoch = batches_per_epoch(sp.n_train, B);
+    int64_t total = (int64_t)o->epochs * per_epoch;
+    if (o->max_steps > 0 && o->max_steps < total)
+        total = o->max_steps;
+    int64_t warm = (int64_t)llround(o->warmup_frac * (double)total);
+    if (warm < 1)
+        warm = 1;
+    int S = c->size;
+    size_t px = (size_t)S * S;
+    c2seg_workspace w;
+    fit_batch b;
+    float *dlogits = NULL;
+    uint8_t *vpred = NULL;
+    int64_t *order = NULL;
+    trainlog log;
+    trainlog_init(&log, "train");
+    if ((rc = c2seg_workspace_create(&w, &st.m, B, e)))
+        goto out_ws;
+    memset(&b, 0, sizeof b);
+    if ((rc = fit_batch_create(&b, B, S, e)))
+        goto out_ws;
+    dlogits = malloc((size_t)B * px * sizeof(float));
+    vpred = malloc(((size_t)sp.n_valid + 1) * px);
+    order = malloc((size_t)sp.n_train * sizeof(int64_t));
+    if (!dlogits || !vpred || !order) {
+        rc = c2_fail(e, C2_ENOMEM, "out of memory for training buffers");
+        goto out_all;
+    }
+    int start_epoch = 1;
+    if (resumed) {
+        start_epoch = (int)(st.step / per_epoch) + 1;
+        history_restore(&log, log_prefix, start_epoch - 1, r);
+    }
+    double t_run = wall_seconds(), t_train = 0;
+    int64_t n_img = 0;
+    for (int ep = start_epoch; ep <= o->epochs && st.step < total; ep++) {
+        double t0 = wall_seconds(), loss_sum = 0;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < sp.n_train; i++)
+            order[i] = sp.train[i];
+        shuffle(order, sp.n_train, st.rng);
+        for (int64_t bi = 0; bi < per_epoch && st.step < total; bi++) {
+            int nb = (int)((bi + 1) * B <= sp.n_train ? B : sp.n_train - bi * B);
+            double f = lr_schedule(st.step, total, warm);
+            fit_batch_fill(&b, c, order + bi * B, nb);
+            c2seg_forward(&st.m, &w, b.img, b.tokens, b.tmask, nb, 1);
+            float bce, dice;
+            float loss = seg_loss_forward(&bce, &dice, w.acts.logits, b.gt, nb, px);
+            if (!isfinite(loss)) {
+                rc = c2_fail(e, C2_EINVAL,
+                             "the loss became %s at epoch %d, step %lld; training stopped, the last good state "
+                             "is %s (epoch %d) and the best weights are %s",
+                             isnan(loss) ? "NaN" : "infinite", ep, (long long)st.step, resume_path, ep - 1,
+                             o->out_path);
+                goto out_all;
+            }
+            c2seg_zero_grads(&st.m, &w);
+            memset(dlogits, 0, (size_t)nb * px * sizeof(float));
+            seg_loss_backward(dlogits, w.acts.logits, b.gt, nb, px, 1.0f);
+            c2seg_backward(&st.m, &w, dlogits, b.tmask, nb, 1);
+            if (o->clip_norm > 0)
+                grad_clip_norm(st.m.grads, st.groups, st.n_groups, o->clip_norm);
+            adamw_step(&st.opt, st.m.params, st.m.grads, st.groups, st.n_groups, (float)f);
+            st.step++;
+            loss_sum += (double)loss * nb;
+            cnt += nb;
+            if (o->on_step) {
+                double el = wall_seconds() - t0;
+                o->on_step(o->user, ep, o->epochs, st.step, total, loss, o->lr * f, el > 0 ? cnt / el : 0, 0, NAN);
+            }
+        }
+        double dt_train = wall_seconds() - t0;
+        if (cnt == 0)
+            break;
+        t_train += dt_train;
+        n_img += cnt;
+        double vd = NAN, vi = NAN;
+        if (sp.n_valid > 0) {
+            if ((rc = fit_predict(&st.m, c, sp.valid, sp.n_valid, B, vpred, NULL, e)))
+                goto out_all;
+            fit_dice_iou(c, sp.valid, sp.n_valid, vpred, &vd, &vi);
+        }
+        trainlog_row row = {.epoch = ep, .step = st.step, .loss = loss_sum / cnt,
+                            .lr = o->lr * lr_schedule(st.step > 0 ? st.step - 1 : 0, total, warm),
+                            .val_dice = vd, .val_iou = vi, .images_per_s = cnt / dt_train,
+                            .seconds = wall_seconds() - t0};
+        trainlog_add(&log, &row, e);
+        r->final_loss = row.loss;
+        /* the best epoch (or, without validation, the latest) is the output */
+        int better = sp.n_valid > 0 ? vd > r->best_val_dice : 1;
+        if (better) {
+            r->best_val_dice = sp.n_valid > 0 ? vd : NAN;
+            r->best_val_iou = vi;
+            r->best_epoch = ep;
+            if ((rc = save_state(&st, o->out_path, 0, e)))
+                goto out_all;
+        }
+        if ((rc = save_state(&st, resume_path, 1, e)) || (rc = trainlog_write(&log, log_prefix, e)))
+            goto out_all;
+        r->epochs_run = ep;
+        if (o->on_step)
+            o->on_step(o->user, ep, o->epochs, st.step, total, row.loss, row.lr, row.images_per_s, 1, vd);
+    }
+    r->steps = st.step;
+    r->images_per_s = t_train > 0 ? n_img / t_train : 0;
+    r->seconds = wall_seconds() - t_run;
+    if (r->best_epoch == 0)
+        rc = c2_fail(e, C2_EINVAL, "no epoch was completed (the resume state is already at the end?)");
+out_all:
+    free(dlogits);
+    free(vpred);
+    free(order);
+    fit_batch_free(&b);
+out_ws:
+    c2seg_workspace_free(&w);
+    trainlog_free(&log);
+out_state:
+    run_state_free(&st);
+    fit_split_free(&sp);
+    return rc;
+}
+
+/* ---- Stage I ------------------------------------------------------------------- */
+int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
+{
+    memset(r, 0, sizeof *r);
+    trainlog log;
+    trainlog_init(&log, "pretrain");
+    int hard = strcmp(o->stage1, "hardcl") == 0;
+    if (!hard && strcmp(o->stage1, "cacl") != 0)
+        return c2_fail(e, C2_EINVAL, "unknown Stage-I objective '%s' (cacl or hardcl)", o->stage1);
+    if (!c->has_embeddings || !c->images)
+        return c2_fail(e, C2_EINVAL, "the cache has no text embeddings or pixels; Stage I needs both");
+    fit_split sp;
+    int rc = fit_split_make(c, o->seed, &sp, e);
+    if (rc)
+        return rc;
+    c2seg_workspace w;
+    fit_batch b;
+    int64_t *order = NULL;
+    float *buf = NULL;
+    memset(&w, 0, sizeof w);
+    memset(&b, 0, sizeof b);
+    snprintf(r->split_policy, sizeof r->split_policy, "%s", sp.policy);
+    r->n_train = (int)sp.n_train;
+    char resume_path[4200], log_prefix[4200];
+    snprintf(resume_path, sizeof resume_path, "%s.resume.ckpt", o->out_path);
+    snprintf(log_prefix, sizeof log_prefix, "%s.log", o->out_path);
+    run_state st;
+    int resumed;
+    fit_options oo = *o;
+    oo.init_path = NULL;
+    if ((rc = run_state_open(&st, c, &oo, resume_path, &resumed, e)))
+        goto out_state;
+    snprintf(st.meta.stage1, sizeof st.meta.stage1, "%s", o->stage1);
+    /* encoder and heads at the full rate; the rest untouched */
+    st.groups[0] = (param_group){st.m.group_begin[C2SEG_GROUP_ENCODER],
+                                 st.m.group_begin[C2SEG_GROUP_ENCODER + 1] - st.m.group_begin[C2SEG_GROUP_ENCODER],
+                                 (float)o->lr, (float)o->weight_decay};
+    st.groups[1] = (param_group){st.m.group_begin[C2SEG_GROUP_HEADS],
+                                 st.m.group_begin[C2SEG_GROUP_HEADS + 1] - st.m.group_begin[C2SEG_GROUP_HEADS],
+                                 (float)o->lr, (float)o->weight_decay};
+    st.n_groups = 2;
+    int B = (int)(sp.n_train < o->batch ? sp.n_train : o->batch);
+    if (B < 2) {
+        rc = c2_fail(e, C2_EINVAL, "Stage I needs at least 2 training samples");
+        goto out_state;
+    }
+    int64_t per_epoch = batches_per_epoch(sp.n_train, B);
+    int64_t total = (int64_t)o->epochs * per_epoch;
+    if (o->max_steps > 0 && o->max_steps < total)
+        total = o->max_steps;
+    int64_t warm = (int64_t)llround(o->warmup_frac * (double)total);
+    if (warm < 1)
+        warm = 1;
+    int D = st.m.cfg.proj;
+    order = malloc((size_t)sp.n_train * sizeof(int64_t));
+    size_t bb = (size_t)B * B, bd = (size_t)B * D;
+    buf = malloc((4 * bb + 4 * bd + contrastive_scratch_floats(B, D)) * sizeof(float));
+    if ((rc = c2seg_workspace_create(&w, &st.m, B, e)))
+        goto out_all;
+    if (!order || !buf || (rc = fit_batch_create(&b, B, c->size, e))) {
+        if (!rc)
+            rc = c2_fail(e, C2_ENOMEM, "out of memory for Stage I buffers");
+        goto out_all;
+    }
+    float *Y = buf, *M = Y + bb, *Mp = M + bb, *Yhat = Mp + bb, *s = Yhat + bb, *v = s + bb, *l = v + bd,
+          *dv = l + bd, *dl = dv + bd, *scratch = dl + bd;
+    (void)s;
+    int start_epoch = resumed ? (int)(st.step / per_epoch) + 1 : 1;
+    if (resumed)
+        history_restore(&log, log_prefix, start_epoch - 1, r);
+    double t_run = wall_seconds(), t_train = 0;
+    int64_t n_img = 0;
+    for (int ep = start_epoch; ep <= o->epochs && st.step < total; ep++) {
+        double t0 = wall_seconds(), loss_sum = 0, correct = 0;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < sp.n_train; i++)
+            order[i] = sp.train[i];
+        shuffle(order, sp.n_train, st.rng);
+        for (int64_t bi = 0; bi < per_epoch && st.step < total; bi++) {
+            int nb = (int)((bi + 1) * B <= sp.n_train ? B : sp.n_train - bi * B);
+            double f = lr_schedule(st.step, total, warm);
+            fit_batch_fill(&b, c, order + bi * B, nb);
+            c2seg_stage1_forward(&st.m, &w, b.img, b.pooled, nb, 1);
+            if (hard) {
+                memset(Y, 0, (size_t)nb * nb * sizeof(float));
+                for (int i = 0; i < nb; i++)
+                    Y[i * nb + i] = 1;
+            } else {
+                cacl_targets(Y, M, Mp, Yhat, b.pooled, nb, TEXT_DIM, (float)CACL_TAU, (float)CACL_RHO);
+            }
+            float l12[2];
+            float loss = contrastive_forward(&l12[0], &l12[1], s, v, l, w.acts.v_raw, w.acts.l_raw, Y, nb, D,
+                                             (float)CACL_TAU);
+            if (!isfinite(loss)) {
+                rc = c2_fail(e, C2_EINVAL, "the Stage-I loss became non-finite at epoch %d, step %lld", ep,
+                             (long long)st.step);
+                goto out_all;
+            }
+            /* in-batch retrieval accuracy: image i's most similar text is its own */
+            for (int i = 0; i < nb; i++) {
+                int best = 0;
+                for (int j = 1; j < nb; j++)
+                    if (s[i * nb + j] > s[i * nb + best])
+                        best = j;
+                correct += best == i || (b.pooled && memcmp(b.pooled + (size_t)best * TEXT_DIM,
+                                                             b.pooled + (size_t)i * TEXT_DIM,
+                                                             TEXT_DIM * sizeof(float)) == 0);
+            }
+            c2seg_zero_grads(&st.m, &w);
+            memset(dv, 0, 2 * bd * sizeof(float));
+            contrastive_backward(dv, dl, 1.0f, s, v, l, w.acts.v_raw, w.acts.l_raw, Y, nb, D, (float)CACL_TAU,
+                                 scratch);
+            c2seg_stage1_backward(&st.m, &w, dv, dl, b.pooled, nb, 1);
+            adamw_step(&st.opt, st.m.params, st.m.grads, st.groups, st.n_groups, (float)f);
+            st.step++;
+            loss_sum += (double)loss * nb;
+            cnt += nb;
+            if (o->on_step) {
+                double el = wall_seconds() - t0;
+                o->on_step(o->user, ep, o->epochs, st.step, total, loss, o->lr * f, el > 0 ? cnt / el : 0, 0, NAN);
+            }
+        }
+        double dt = wall_seconds() - t0;
+        if (cnt == 0)
+            break;
+        t_train += dt;
+        n_img += cnt;
+        /* the "val_dice" column of a pretraining log holds the in-batch retrieval accuracy */
+        trainlog_row row = {.epoch = ep, .step = st.step, .loss = loss_sum / cnt,
+                            .lr = o->lr * lr_schedule(st.step - 1, total, warm), .val_dice = correct / cnt,
+                            .val_iou = NAN, .images_per_s = cnt / dt, .seconds = dt};
+        trainlog_add(&log, &row, e);
+        r->final_loss = row.loss;
+        r->best_val_dice = row.val_dice;
+        r->best_epoch = ep;
+        r->epochs_run = ep;
+        if ((rc = save_state(&st, o->out_path, 0, e)) || (rc = save_state(&st, resume_path, 1, e)) ||
+            (rc = trainlog_write(&log, log_prefix, e)))
+            goto out_all;
+        if (o->on_step)
+            o->on_step(o->user, ep, o->epochs, st.step, total, row.loss, row.lr, row.images_per_s, 1, row.val_dice);
+    }
+    r->steps = st.step;
+    r->images_per_s = t_train > 0 ? n_img / t_train : 0;
+    r->seconds = wall_seconds() - t_run;
+out_all:
+    fit_batch_free(&b);
+    c2seg_workspace_free(&w);
+out_state:
+    free(order);
+    free(buf);
+    trainlog_free(&log);
+    run_state_free(&st);
+    fit_split_free(&sp);
+    return rc;
+}
