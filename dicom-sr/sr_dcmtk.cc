@@ -42,6 +42,35 @@ std::string strip_escapes(const std::string &s)
     return out;
 }
 
+/* Keeps well-formed UTF-8 sequences and replaces every other byte by U+FFFD, so that a
+ * value iconv could not convert still honours the header's "UTF-8 value" promise. */
+std::string utf8_repair(const std::string &s)
+{
+    std::string out;
+    const unsigned char *p = reinterpret_cast<const unsigned char *>(s.data());
+    size_t n = s.size();
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                                                         : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        bool ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (p[i + k] & 0xC0) == 0x80;
+        if (ok && len == 3) /* no overlong forms, no UTF-16 surrogates */
+            ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);
+        if (ok && len == 4)
+            ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90);
+        if (ok) {
+            out.append(s, i, len);
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";
+            i++;
+        }
+    }
+    return out;
+}
+
 struct text_item {
     std::string path, concept, text;
     int depth;
@@ -163,7 +192,7 @@ int read_document(const char *path, sr_document *out, c2_err *e)
                 it.concept = names[level - 1];
                 it.text = ci.getStringValue().c_str();
                 if (out->charset_failed)
-                    it.text = strip_escapes(it.text);
+                    it.text = utf8_repair(strip_escapes(it.text));
                 it.depth = (int)level - 1;
                 items.push_back(it);
             } else if (vt == DSRTypes::VT_Image || vt == DSRTypes::VT_Composite) {

@@ -150,8 +150,12 @@ int stage_sr_text(int argc, char **argv)
     }
     if (S_ISDIR(st.st_mode))
         walk(argv[1], 0, &w);
-    else
+    else if (S_ISREG(st.st_mode))
         read_one(argv[1], 0, &w);
+    else {
+        cli_error("%s: not a regular file or folder (a FIFO or device would block)", argv[1]);
+        return EXIT_FAILED;
+    }
     cli_log("%d SR documents, %d other files skipped, %d failed", w.documents, w.skipped, w.failed);
     return w.failed == 0 ? EXIT_OK : w.documents > 0 ? EXIT_PARTIAL : EXIT_FAILED;
 }

@@ -509,11 +509,17 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
             float bce, dice;
             float loss = seg_loss_forward(&bce, &dice, w.acts.logits, b.gt, nb, px);
             if (!isfinite(loss)) {
-                rc = c2_fail(e, C2_EINVAL,
-                             "the loss became %s at epoch %d, step %lld; training stopped, the last good state "
-                             "is %s (epoch %d) and the best weights are %s",
-                             isnan(loss) ? "NaN" : "infinite", ep, (long long)st.step, resume_path, ep - 1,
-                             o->out_path);
+                if (r->best_epoch > 0)
+                    rc = c2_fail(e, C2_EINVAL,
+                                 "the loss became %s at epoch %d, step %lld; training stopped, the last good state "
+                                 "is %s (epoch %d) and the best weights are %s",
+                                 isnan(loss) ? "NaN" : "infinite", ep, (long long)st.step, resume_path, ep - 1,
+                                 o->out_path);
+                else
+                    rc = c2_fail(e, C2_EINVAL,
+                                 "the loss became %s at epoch %d, step %lld, before any epoch completed; nothing "
+                                 "was written (try a lower --lr)",
+                                 isnan(loss) ? "NaN" : "infinite", ep, (long long)st.step);
                 goto out_all;
             }
             c2seg_zero_grads(&st.m, &w);
@@ -638,7 +644,7 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     int D = st.m.cfg.proj;
     order = malloc((size_t)sp.n_train * sizeof(int64_t));
     size_t bb = (size_t)B * B, bd = (size_t)B * D;
-    buf = malloc((4 * bb + 4 * bd + contrastive_scratch_floats(B, D)) * sizeof(float));
+    buf = malloc((5 * bb + 4 * bd + contrastive_scratch_floats(B, D)) * sizeof(float));
     if ((rc = c2seg_workspace_create(&w, &st.m, B, e)))
         goto out_all;
     if (!order || !buf || (rc = fit_batch_create(&b, B, c->size, e))) {
