@@ -101,7 +101,7 @@ static void eta_text(char *buf, size_t cap, double seconds)
 static void progress_draw(progress *p, const char *note, int final)
 {
     double t = now_seconds(), el = t - p->t0;
-    double rate = el > 0 ? p->done / el : 0;
+    double rate = el > 0 ? (p->done - p->base) / el : 0;
     char eta[32];
     eta_text(eta, sizeof eta, (p->total > 0 && rate > 0) ? (p->total - p->done) / rate : -1);
     if (p->tty) {

@@ -39,6 +39,7 @@ int cli_wants_help(int argc, char **argv);
 typedef struct progress {
     const char *what;
     int64_t total, done, every, last_line;
+    int64_t base;         /* items already done before this run (a resumed run): not in the rate */
     double t0, last_draw;
     int tty;
 } progress;
@@ -59,5 +60,6 @@ int stage_import(int argc, char **argv);
 int stage_parity(int argc, char **argv);
 int stage_predict(int argc, char **argv);
 int stage_report(int argc, char **argv);
+int stage_run(int argc, char **argv);
 
 #endif
