@@ -5,8 +5,11 @@
  * words of 5+ letters. A zone phrase is a side word (left / right) with the zone words
  * directly before it ("upper middle left lung", QaTa) or after it ("right lower lobe",
  * prose), or "both" / "bilateral" + zone words + a region noun ("both lower zones").
- * No zone word means the whole side. Lobes map onto zones by name (upper lobe = upper
- * zone; lingula = left middle). */
+ * Lobes map onto zones by name (upper lobe = upper zone; lingula = left middle).
+ * A region without zone words ("left lung", "both lungs") states laterality; it means the
+ * whole side (both sides) only when the text names no zone of that side (no zone at all)
+ * elsewhere, so that a summary ("Impression: bilateral pulmonary infection, both lungs")
+ * does not widen the zones the findings located. */
 #include "dicom-sr/caption_parse.h"
 
 #include <cjson/cJSON.h>
@@ -243,6 +246,7 @@ void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
     for (int i = 0; i < n; i++)
         word_classify(&w[i], a);
     int said_bilateral = 0, said_left = 0, said_right = 0, stop = 0, count_seen = 0;
+    int whole_side[2] = {0, 0}, whole_both = 0; /* regions named without zone words */
     for (int i = 0; i < n; i++) {
         word_kind k = w[i].kind;
         if (k == W_BILATERAL || k == W_BOTH) {
@@ -250,8 +254,12 @@ void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
             int end, zw = zones_after(w, n, i, &end);
             /* "both lungs", "bilateral lower zones": a region noun must follow */
             if (end > i + 1 && w[end - 1].kind == W_REGION) {
-                mark_side(a, 0, zw);
-                mark_side(a, 1, zw);
+                if (zw) {
+                    mark_side(a, 0, zw);
+                    mark_side(a, 1, zw);
+                } else {
+                    whole_both = 1;
+                }
                 stop = end;
                 i = end - 1;
             }
@@ -260,8 +268,11 @@ void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
         } else if (k == W_LEFT || k == W_RIGHT) {
             int side = k == W_LEFT ? 0 : 1;
             *(side ? &said_right : &said_left) = 1;
-            int end, zb = zones_before(w, i, stop), za = zones_after(w, n, i, &end);
-            mark_side(a, side, zb | za);
+            int end, zw = zones_before(w, i, stop) | zones_after(w, n, i, &end);
+            if (zw)
+                mark_side(a, side, zw);
+            else
+                whole_side[side] = 1;
             stop = end;
             i = end - 1;
         } else if (k == W_LINGULA) {
@@ -287,6 +298,13 @@ void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
         } else if (k == W_NEGATIVE) {
             a->negative = 1;
         }
+    }
+    for (int side = 0; side < 2; side++)
+        if (whole_side[side] && zones_side_runs(a->zones + 3 * side) == 0)
+            mark_side(a, side, 0);
+    if (whole_both && !a->zones_stated) {
+        mark_side(a, 0, 0);
+        mark_side(a, 1, 0);
     }
     /* what the keywords say */
     if (said_bilateral || (said_left && said_right))

@@ -1,7 +1,8 @@
 /* captions: caption tables (SGSeg annotation.json, LViT xlsx, GuideDecoder csv, plain
  * lines) loaded into one row list, and the file-name matcher. The xlsx reader opens the
- * zip with libzip and reads the first worksheet and the shared strings with libxml2
- * (network and entity expansion off). */
+ * zip with libzip and reads the first worksheet (the first <sheet> of xl/workbook.xml,
+ * found through its relationships; Excel need not name it sheet1.xml) and the shared
+ * strings with libxml2 (network and entity expansion off). */
 #include "dicom-sr/captions.h"
 
 #include <cjson/cJSON.h>
@@ -328,17 +329,88 @@ static void shared_strings_free(shared_strings *ss)
     free(ss->s);
 }
 
+/* The parsed XML of zip entry `name` -> *doc: 0 ok, 1 absent (or over the size limit),
+ * -1 not well-formed. */
+static int zip_read_xml(zip_t *z, const char *name, xmlDoc **doc)
+{
+    char *data;
+    size_t n;
+    *doc = NULL;
+    if (zip_read_entry(z, name, &data, &n) != 0)
+        return 1;
+    *doc = xmlReadMemory(data, (int)n, name, NULL,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE);
+    free(data);
+    if (*doc && !xmlDocGetRootElement(*doc)) {
+        xmlFreeDoc(*doc);
+        *doc = NULL;
+    }
+    return *doc ? 0 : -1;
+}
+
+static const char *const RELATIONSHIP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+/* Target of relationship `id` in the parsed .rels document, or NULL (xmlFree it). */
+static xmlChar *relationship_target(xmlDoc *rels, const xmlChar *id)
+{
+    for (const xmlNode *k = xmlDocGetRootElement(rels)->children; k; k = k->next) {
+        if (!is_elem(k, "Relationship"))
+            continue;
+        xmlChar *kid = xmlGetProp(k, (const xmlChar *)"Id");
+        int hit = kid && xmlStrcmp(kid, id) == 0;
+        xmlFree(kid);
+        if (hit)
+            return xmlGetProp(k, (const xmlChar *)"Target");
+    }
+    return NULL;
+}
+
+/* Zip entry name of the workbook's first sheet -> out: the first <sheet> of xl/workbook.xml,
+ * resolved through its r:id in xl/_rels/workbook.xml.rels (targets are relative to xl/ or
+ * absolute from the package root). Workbooks without xl/workbook.xml: xl/worksheets/sheet1.xml. */
+static int first_sheet_name(zip_t *z, char *out, size_t cap, const char *path, c2_err *e)
+{
+    snprintf(out, cap, "xl/worksheets/sheet1.xml");
+    xmlDoc *wb, *rels = NULL;
+    int st = zip_read_xml(z, "xl/workbook.xml", &wb);
+    if (st > 0)
+        return C2_OK;
+    if (st < 0)
+        return c2_fail(e, C2_EINVAL, "%s: xl/workbook.xml is not well-formed XML", path);
+    xmlChar *rid = NULL, *target = NULL;
+    for (const xmlNode *k = xmlDocGetRootElement(wb)->children; k && !rid; k = k->next)
+        for (const xmlNode *sh = is_elem(k, "sheets") ? k->children : NULL; sh && !rid; sh = sh->next)
+            if (is_elem(sh, "sheet"))
+                rid = xmlGetNsProp(sh, (const xmlChar *)"id", (const xmlChar *)RELATIONSHIP_NS);
+    xmlFreeDoc(wb);
+    int rc = C2_OK;
+    if (!rid)
+        rc = c2_fail(e, C2_EINVAL, "%s: xl/workbook.xml names no sheet (no <sheet r:id>)", path);
+    else if ((st = zip_read_xml(z, "xl/_rels/workbook.xml.rels", &rels)) != 0)
+        rc = c2_fail(e, C2_EINVAL, "%s: xl/_rels/workbook.xml.rels is %s", path,
+                     st > 0 ? "missing" : "not well-formed XML");
+    else if (!(target = relationship_target(rels, rid)))
+        rc = c2_fail(e, C2_EINVAL, "%s: the first sheet's relationship %s is not in xl/_rels/workbook.xml.rels", path,
+                     (const char *)rid);
+    else if (target[0] == '/')
+        snprintf(out, cap, "%s", (const char *)target + 1);
+    else
+        snprintf(out, cap, "xl/%s", (const char *)target);
+    xmlFree(target);
+    xmlFree(rid);
+    if (rels)
+        xmlFreeDoc(rels);
+    return rc;
+}
+
 static int shared_strings_load(zip_t *z, shared_strings *ss, const char *path, c2_err *e)
 {
     memset(ss, 0, sizeof *ss);
-    char *data;
-    size_t n;
-    if (zip_read_entry(z, "xl/sharedStrings.xml", &data, &n) != 0)
+    xmlDoc *doc;
+    int st = zip_read_xml(z, "xl/sharedStrings.xml", &doc);
+    if (st > 0)
         return C2_OK; /* a workbook with inline strings only */
-    xmlDoc *doc = xmlReadMemory(data, (int)n, "sharedStrings.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                                          XML_PARSE_NOWARNING);
-    free(data);
-    if (!doc)
+    if (st < 0)
         return c2_fail(e, C2_EINVAL, "%s: xl/sharedStrings.xml is not well-formed XML", path);
     int cap = 0;
     for (const xmlNode *si = xmlDocGetRootElement(doc)->children; si; si = si->next) {
@@ -409,19 +481,15 @@ static int load_xlsx(caption_table *t, const char *data, size_t n, c2_err *e)
     zip_error_fini(&ze);
     shared_strings ss;
     int rc = shared_strings_load(z, &ss, t->path, e);
-    char *sheet = NULL;
-    size_t ns = 0;
-    if (rc == C2_OK && zip_read_entry(z, "xl/worksheets/sheet1.xml", &sheet, &ns) != 0)
-        rc = c2_fail(e, C2_EINVAL, "%s: no first worksheet (xl/worksheets/sheet1.xml)", t->path);
-    zip_close(z);
+    char sheet[512];
+    if (rc == C2_OK)
+        rc = first_sheet_name(z, sheet, sizeof sheet, t->path, e);
     xmlDoc *doc = NULL;
-    if (rc == C2_OK) {
-        doc = xmlReadMemory(sheet, (int)ns, "sheet1.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                                     XML_PARSE_NOWARNING | XML_PARSE_HUGE);
-        if (!doc)
-            rc = c2_fail(e, C2_EINVAL, "%s: worksheet XML is not well-formed", t->path);
-    }
-    free(sheet);
+    int st = rc == C2_OK ? zip_read_xml(z, sheet, &doc) : 0;
+    if (st)
+        rc = c2_fail(e, C2_EINVAL, "%s: first worksheet %s is %s", t->path, sheet,
+                     st > 0 ? "missing" : "not well-formed XML");
+    zip_close(z);
     int col_img = -1, col_txt = -1, header = 1, cap = 0;
     const xmlNode *sd = NULL;
     if (doc)

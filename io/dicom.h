@@ -79,6 +79,7 @@ typedef struct dicom_object {
     char modality[DICOM_SHORT_CAP];        /* "CT", "MR", "CR", "DX", ... */
     char image_type[128];                  /* ImageType values joined by '\\' */
     char photometric[DICOM_SHORT_CAP];     /* PhotometricInterpretation as stored */
+    char patient_orientation[DICOM_LONG_CAP]; /* PatientOrientation as stored, e.g. "L\\F"; "" when absent */
     int is_localizer;                      /* ImageType contains LOCALIZER or SCOUT */
     int is_xray;                           /* modality CR, DX or MG (projection images) */
 
@@ -132,6 +133,9 @@ int dicom_probe(const char *path);
  * NumberOfFrames), C2_ELIMIT (dimensions over c2_limits). */
 int dicom_read_meta(const char *path, dicom_object *o, c2_err *e);
 void dicom_object_free(dicom_object *o);
+/* Reads DCMTK's data dictionary now instead of on first use, so that parsers in fork()ed
+ * children (pipeline/sandbox.h) inherit it rather than each reading the 700 KB file again. */
+void dicom_dictionary_preload(void);
 
 /* Decodes frames [first_frame, first_frame + n_frames) of o (0-based) into out,
  * shape [n_frames, rows, cols] row-major, float modality values as described at the

@@ -12,6 +12,7 @@
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcpixel.h"
@@ -306,6 +307,7 @@ static int meta_fill(DcmFileFormat &ff, const char *path, dicom_object *o, c2_er
     get_string(ds, DCM_Modality, o->modality, sizeof o->modality);
     get_string(ds, DCM_ImageType, o->image_type, sizeof o->image_type);
     get_string(ds, DCM_PhotometricInterpretation, o->photometric, sizeof o->photometric);
+    get_string(ds, DCM_PatientOrientation, o->patient_orientation, sizeof o->patient_orientation);
     o->is_localizer = has_value(o->image_type, "LOCALIZER") || has_value(o->image_type, "SCOUT");
     o->is_xray = !strcmp(o->modality, "CR") || !strcmp(o->modality, "DX") || !strcmp(o->modality, "MG");
     o->has_pixel_data = ds->tagExists(DCM_PixelData);
@@ -671,4 +673,13 @@ extern "C" int dicom_xray_display(const dicom_object *o, const float *in, float 
         out01[i] = (float)(o->monochrome1 ? 1 - y : y);
     }
     return C2_OK;
+}
+
+extern "C" void dicom_dictionary_preload(void)
+{
+    try {
+        dcmDataDict.rdlock();
+        dcmDataDict.rdunlock();
+    } catch (...) {
+    }
 }

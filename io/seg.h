@@ -53,9 +53,12 @@ typedef struct seg_source {
 } seg_source;
 
 /* Loads the metadata (not the pixels) of a source: a folder holding one image series
- * (not recursive; hidden and non-DICOM files skipped), a multi-frame file, or one
- * single-frame image (CR / DX / one CT slice). Fails with C2_EMISMATCH when a folder
- * holds several series or grids, C2_EUNSUPPORTED for SEG / SR / non-image objects. */
+ * (not recursive; hidden and non-DICOM files skipped; SEG / SR / localizers in it are
+ * left out as dicom_series_group does), a multi-frame file, or one single-frame image
+ * (CR / DX / one CT slice). Slices are sorted by io/dicom_series.c. Fails with
+ * C2_EMISMATCH when a folder holds several series or grids, C2_EUNSUPPORTED when no
+ * source image is left (a SEG / SR / non-image object), C2_EINVAL for duplicate
+ * slice positions (io/seg_source.c). */
 int seg_source_load(const char *path, seg_source *src, c2_err *e);
 void seg_source_free(seg_source *src);
 

@@ -1,7 +1,7 @@
-/* The DCMTK side of DICOM SEG (io/seg.h): source geometry (metadata only), SEG
- * writing through dcmseg with the DICOM_NOTES §2.1 workarounds, and SEG reading
- * straight from the dataset (dcmseg's frame accessors unpack wrongly). C++17;
- * every entry point is extern "C", catches everything and reports through c2_err. */
+/* The DCMTK side of DICOM SEG (io/seg.h): SEG writing through dcmseg with the
+ * DICOM_NOTES §2.1 workarounds, and SEG reading straight from the dataset (dcmseg's
+ * frame accessors unpack wrongly); the source geometry is read by io/seg_source.c.
+ * C++17; every entry point is extern "C", catches everything and reports through c2_err. */
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -24,15 +24,11 @@ extern "C" {
 #include "io/seg.h"
 }
 
-#include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 namespace {
@@ -84,207 +80,6 @@ DcmItem *sub(DcmItem *it, const DcmTagKey &seq, long idx = 0)
 void copy_str(char *dst, size_t cap, const std::string &s)
 {
     snprintf(dst, cap, "%s", s.c_str());
-}
-
-/* One source file's metadata. */
-struct src_file {
-    std::string path, sop_class, sop_instance, series, for_uid, modality, orientation;
-    int rows = 0, cols = 0, frames = 1;
-    double iop[6] = {0};
-    bool has_iop = false;
-    double spacing[2] = {0};
-    bool has_spacing = false;
-    double thickness = 0;
-    std::vector<std::array<double, 3>> ipp;   /* per frame, empty when absent */
-};
-
-int load_src_file(const std::string &path, src_file &f, c2_err *e)
-{
-    DcmFileFormat ff;
-    /* metadata only: long values (Pixel Data) stay on disk */
-    OFCondition st = ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 1024);
-    if (st.bad())
-        return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path.c_str(), st.text());
-    DcmDataset *ds = ff.getDataset();
-    f.path = path;
-    f.sop_class = get_str(ds, DCM_SOPClassUID);
-    f.sop_instance = get_str(ds, DCM_SOPInstanceUID);
-    f.series = get_str(ds, DCM_SeriesInstanceUID);
-    f.for_uid = get_str(ds, DCM_FrameOfReferenceUID);
-    f.modality = get_str(ds, DCM_Modality);
-    f.orientation = get_str(ds, DCM_PatientOrientation);
-    if (f.sop_class == SEG_SOP_CLASS || f.sop_class == LABELMAP_SOP_CLASS)
-        return c2_fail(e, C2_EUNSUPPORTED, "%s: is a segmentation, not a source image", path.c_str());
-    if (f.sop_class.rfind("1.2.840.10008.5.1.4.1.1.88.", 0) == 0)
-        return c2_fail(e, C2_EUNSUPPORTED, "%s: is a structured report, not a source image", path.c_str());
-    Uint16 r = 0, c = 0;
-    if (ds->findAndGetUint16(DCM_Rows, r).bad() || ds->findAndGetUint16(DCM_Columns, c).bad() || r == 0 || c == 0)
-        return c2_fail(e, C2_EUNSUPPORTED, "%s: not an image (no Rows / Columns)", path.c_str());
-    if (f.sop_instance.empty() || f.sop_class.empty())
-        return c2_fail(e, C2_EINVAL, "%s: SOP Class / Instance UID missing", path.c_str());
-    f.rows = r;
-    f.cols = c;
-    Sint32 nf = 1;
-    if (ds->findAndGetSint32(DCM_NumberOfFrames, nf).good() && nf > 1)
-        f.frames = nf;
-    if (f.frames > 65535)
-        return c2_fail(e, C2_ELIMIT, "%s: %d frames exceed the limit", path.c_str(), f.frames);
-
-    DcmItem *shared = sub(ds, DCM_SharedFunctionalGroupsSequence);
-    DcmItem *pf0 = sub(ds, DCM_PerFrameFunctionalGroupsSequence, 0);
-    f.has_iop = get_f64(sub(shared, DCM_PlaneOrientationSequence), DCM_ImageOrientationPatient, f.iop, 6) ||
-                get_f64(sub(pf0, DCM_PlaneOrientationSequence), DCM_ImageOrientationPatient, f.iop, 6) ||
-                get_f64(ds, DCM_ImageOrientationPatient, f.iop, 6);
-    DcmItem *pm = sub(shared, DCM_PixelMeasuresSequence);
-    if (!pm)
-        pm = sub(pf0, DCM_PixelMeasuresSequence);
-    f.has_spacing = get_f64(pm, DCM_PixelSpacing, f.spacing, 2) || get_f64(ds, DCM_PixelSpacing, f.spacing, 2);
-    if (!get_f64(pm, DCM_SliceThickness, &f.thickness, 1))
-        get_f64(ds, DCM_SliceThickness, &f.thickness, 1);
-    if (f.frames > 1) {
-        for (int k = 0; k < f.frames; k++) {
-            std::array<double, 3> p;
-            if (!get_f64(sub(sub(ds, DCM_PerFrameFunctionalGroupsSequence, k), DCM_PlanePositionSequence),
-                         DCM_ImagePositionPatient, p.data(), 3)) {
-                f.ipp.clear();
-                break;
-            }
-            f.ipp.push_back(p);
-        }
-    } else {
-        std::array<double, 3> p;
-        if (get_f64(ds, DCM_ImagePositionPatient, p.data(), 3))
-            f.ipp.push_back(p);
-    }
-    return C2_OK;
-}
-
-bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* DICOM by content: "DICM" at 128, or a plausible group 0002 / 0008 first tag. */
-bool looks_dicom(const std::string &p)
-{
-    FILE *fp = fopen(p.c_str(), "rb");
-    if (!fp)
-        return false;
-    unsigned char b[132];
-    size_t n = fread(b, 1, sizeof b, fp);
-    fclose(fp);
-    if (n == 132 && memcmp(b + 128, "DICM", 4) == 0)
-        return true;
-    return n >= 4 && (b[0] == 0x02 || b[0] == 0x08) && b[1] == 0x00;
-}
-
-int fill_source(std::vector<src_file> &files, seg_source *src, c2_err *e)
-{
-    const src_file &f0 = files[0];
-    for (const src_file &f : files) {
-        if (f.series != f0.series)
-            return c2_fail(e, C2_EMISMATCH, "%s: holds more than one series (%s and %s); pass one series",
-                           c2_basename(f.path.c_str()), f0.series.c_str(), f.series.c_str());
-        if (f.rows != f0.rows || f.cols != f0.cols)
-            return c2_fail(e, C2_EMISMATCH, "%s: grid %dx%d differs from %s's %dx%d", f.path.c_str(), f.cols, f.rows,
-                           f0.path.c_str(), f0.cols, f0.rows);
-    }
-    int total = 0;
-    for (const src_file &f : files)
-        total += f.frames;
-    bool positions = f0.has_iop;
-    for (const src_file &f : files)
-        positions = positions && (int)f.ipp.size() == f.frames;
-    src->rows = f0.rows;
-    src->cols = f0.cols;
-    src->projection = f0.for_uid.empty() || !positions;
-    if (src->projection && total != 1)
-        return c2_fail(e, C2_EUNSUPPORTED,
-                       "%s: %d frames without a frame of reference or plane positions: cannot order them",
-                       f0.path.c_str(), total);
-    src->n_slices = total;
-    src->multiframe = files.size() == 1 && f0.frames > 1;
-    src->slices = (seg_slice *)calloc((size_t)total, sizeof(seg_slice));
-    src->files = (char **)calloc(files.size(), sizeof(char *));
-    if (!src->slices || !src->files)
-        return c2_fail(e, C2_ENOMEM, "%s: out of memory", f0.path.c_str());
-    src->n_files = (int)files.size();
-    for (size_t i = 0; i < files.size(); i++) {
-        src->files[i] = strdup(files[i].path.c_str());
-        if (!src->files[i])
-            return c2_fail(e, C2_ENOMEM, "%s: out of memory", f0.path.c_str());
-    }
-    int k = 0;
-    for (size_t i = 0; i < files.size(); i++)
-        for (int fr = 0; fr < files[i].frames; fr++, k++) {
-            seg_slice *s = &src->slices[k];
-            s->file = (int)i;
-            s->frame = files[i].frames > 1 ? fr + 1 : 0;
-            copy_str(s->sop_class, sizeof s->sop_class, files[i].sop_class);
-            copy_str(s->sop_instance, sizeof s->sop_instance, files[i].sop_instance);
-            if ((int)files[i].ipp.size() == files[i].frames) {
-                memcpy(s->ipp, files[i].ipp[fr].data(), sizeof s->ipp);
-                s->has_ipp = 1;
-            }
-        }
-    memcpy(src->iop, f0.iop, sizeof src->iop);
-    src->has_iop = f0.has_iop;
-    memcpy(src->spacing, f0.spacing, sizeof src->spacing);
-    src->has_spacing = f0.has_spacing;
-    src->thickness = f0.thickness;
-    copy_str(src->modality, sizeof src->modality, f0.modality);
-    copy_str(src->patient_orientation, sizeof src->patient_orientation, f0.orientation);
-    copy_str(src->series_uid, sizeof src->series_uid, f0.series);
-    copy_str(src->for_uid, sizeof src->for_uid, f0.for_uid);
-    if (!src->projection) {
-        /* sort along the slice normal n = row x col: key = n . ipp */
-        const double *o = src->iop;
-        double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
-        auto key = [&](const seg_slice &s) { return n[0] * s.ipp[0] + n[1] * s.ipp[1] + n[2] * s.ipp[2]; };
-        std::stable_sort(src->slices, src->slices + total,
-                         [&](const seg_slice &a, const seg_slice &b) { return key(a) < key(b); });
-        for (int i = 1; i < total; i++)
-            if (std::fabs(key(src->slices[i]) - key(src->slices[i - 1])) < 1e-4)
-                return c2_fail(e, C2_EINVAL, "%s: two slices at the same position (%.3f mm along the normal)",
-                               f0.path.c_str(), key(src->slices[i]));
-    }
-    return C2_OK;
-}
-
-int source_load(const char *path, seg_source *src, c2_err *e)
-{
-    std::vector<std::string> paths;
-    if (is_dir(path)) {
-        DIR *d = opendir(path);
-        if (!d)
-            return c2_fail(e, C2_EIO, "%s: cannot list the folder", path);
-        while (struct dirent *de = readdir(d)) {
-            if (de->d_name[0] == '.')
-                continue;
-            std::string p = std::string(path) + "/" + de->d_name;
-            struct stat st;
-            if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && strcmp(de->d_name, "DICOMDIR") != 0 &&
-                looks_dicom(p))
-                paths.push_back(p);
-        }
-        closedir(d);
-        std::sort(paths.begin(), paths.end());
-        if (paths.empty())
-            return c2_fail(e, C2_ENOTFOUND, "%s: no DICOM files in the folder", path);
-        if ((int64_t)paths.size() > c2_limits_get()->max_dim)
-            return c2_fail(e, C2_ELIMIT, "%s: %zu files exceed the slice limit", path, paths.size());
-    } else {
-        paths.push_back(path);
-    }
-    std::vector<src_file> files(paths.size());
-    for (size_t i = 0; i < paths.size(); i++) {
-        int rc = load_src_file(paths[i], files[i], e);
-        if (rc)
-            return rc;
-    }
-    int rc = fill_source(files, src, e);
-    return rc ? c2_err_prefix(e, "%s", path) : rc;
 }
 
 /* ---- writing ---- */
@@ -724,31 +519,6 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
 }
 
 } // namespace
-
-extern "C" int seg_source_load(const char *path, seg_source *src, c2_err *e)
-{
-    memset(src, 0, sizeof *src);
-    int rc;
-    try {
-        rc = source_load(path, src, e);
-    } catch (...) {
-        rc = c2_fail(e, C2_EINVAL, "%s: unexpected failure while reading the source geometry", path);
-    }
-    if (rc)
-        seg_source_free(src);
-    return rc;
-}
-
-extern "C" void seg_source_free(seg_source *src)
-{
-    if (!src)
-        return;
-    for (int i = 0; i < src->n_files && src->files; i++)
-        free(src->files[i]);
-    free(src->files);
-    free(src->slices);
-    memset(src, 0, sizeof *src);
-}
 
 extern "C" int seg_write(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
                          seg_write_info *info, c2_err *e)

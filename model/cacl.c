@@ -1,17 +1,22 @@
 /* cacl: CaCL / HardCL forward and backward (see cacl.h, METHOD.md §6).
- * Compiled once per precision by including itself (as model/norm.c). */
+ * Compiled once per precision by including itself (as model/norm.c). The B x D x B
+ * products go through cblas_sgemm in the float path (training, B up to 256); the double
+ * path keeps plain loops with double accumulation as the reference for gradient checks. */
 #ifndef C2_REAL
 
 #include "model/cacl.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #define C2_REAL float
 #define C2_FN(name) name
+#define C2_BLAS_GEMM cblas_sgemm
 #include "model/cacl.c"
 #undef C2_REAL
 #undef C2_FN
+#undef C2_BLAS_GEMM
 #define C2_REAL double
 #define C2_FN(name) name##_f64
 #include "model/cacl.c"
@@ -35,17 +40,24 @@ static void C2_FN(rows_normalize)(C2_REAL *out, C2_REAL *norms, const C2_REAL *x
     }
 }
 
-/* out [B,B] = a bᵀ · scale, a, b [B,D] */
-static void C2_FN(gram)(C2_REAL *out, const C2_REAL *a, const C2_REAL *b, int B, int D,
-                        C2_REAL scale)
+/* c [M,N] = alpha · op(a) op(b), row-major; op(a) [M,K] is a [M,K] or, when ta, aᵀ of
+ * a [K,M]; op(b) [K,N] is b [K,N] or, when tb, bᵀ of b [N,K]. */
+static void C2_FN(gemm)(C2_REAL *c, const C2_REAL *a, const C2_REAL *b, int ta, int tb, int M, int N,
+                        int K, C2_REAL alpha)
 {
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < B; j++) {
+#ifdef C2_BLAS_GEMM
+    C2_BLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, a,
+                 ta ? M : K, b, tb ? K : N, 0, c, N);
+#else
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
             double acc = 0;
-            for (int d = 0; d < D; d++)
-                acc += (double)a[(size_t)i * D + d] * b[(size_t)j * D + d];
-            out[(size_t)i * B + j] = (C2_REAL)acc / scale;
+            for (int k = 0; k < K; k++)
+                acc += (double)(ta ? a[(size_t)k * M + i] : a[(size_t)i * K + k]) *
+                       (tb ? b[(size_t)j * K + k] : b[(size_t)k * N + j]);
+            c[(size_t)i * N + j] = (C2_REAL)(acc * alpha);
         }
+#endif
 }
 
 void C2_FN(cacl_targets)(C2_REAL *Y, C2_REAL *M, C2_REAL *Mp, C2_REAL *Yhat,
@@ -60,14 +72,11 @@ void C2_FN(cacl_targets)(C2_REAL *Y, C2_REAL *M, C2_REAL *Mp, C2_REAL *Yhat,
         C2_REAL n = (C2_REAL)sqrt(ss);
         den[i] = n > (C2_REAL)1e-12 ? n : (C2_REAL)1e-12;
     }
+    /* M = diag(1/den) P Pᵀ diag(1/den): the cosines without a normalised copy of P */
+    C2_FN(gemm)(M, pooled, pooled, 0, 1, B, B, D, 1);
     for (int i = 0; i < B; i++)
-        for (int j = 0; j < B; j++) {
-            double acc = 0;
-            for (int d = 0; d < D; d++)
-                acc += (double)(pooled[(size_t)i * D + d] / den[i]) *
-                       (pooled[(size_t)j * D + d] / den[j]);
-            M[(size_t)i * B + j] = (C2_REAL)acc;
-        }
+        for (int j = 0; j < B; j++)
+            M[(size_t)i * B + j] = (C2_REAL)((double)M[(size_t)i * B + j] / ((double)den[i] * den[j]));
     for (int i = 0; i < B; i++) {
         const C2_REAL *m = M + (size_t)i * B;
         double mu = 0;
@@ -117,7 +126,7 @@ C2_REAL C2_FN(contrastive_forward)(C2_REAL *loss_v2l, C2_REAL *loss_l2v, C2_REAL
 {
     C2_FN(rows_normalize)(v, NULL, v_raw, B, D);
     C2_FN(rows_normalize)(l, NULL, l_raw, B, D);
-    C2_FN(gram)(s, v, l, B, D, tau);
+    C2_FN(gemm)(s, v, l, 0, 1, B, B, D, 1 / tau);
     double v2l = 0, l2v = 0;
     for (int i = 0; i < B; i++) {
         double row = C2_FN(lse)(s, B, i, 0);
@@ -187,16 +196,8 @@ void C2_FN(contrastive_backward)(C2_REAL *dv_raw, C2_REAL *dl_raw, C2_REAL dloss
                                                     C2_FN(target)(Y, B, j, i)));
     }
     /* s = v lᵀ/τ: dv = ds l/τ, dl = dsᵀ v/τ */
-    for (int i = 0; i < B; i++)
-        for (int d = 0; d < D; d++) {
-            double av = 0, al = 0;
-            for (int j = 0; j < B; j++) {
-                av += (double)ds[(size_t)i * B + j] * l[(size_t)j * D + d];
-                al += (double)ds[(size_t)j * B + i] * v[(size_t)j * D + d];
-            }
-            dv[(size_t)i * D + d] = (C2_REAL)(av / tau);
-            dl[(size_t)i * D + d] = (C2_REAL)(al / tau);
-        }
+    C2_FN(gemm)(dv, ds, l, 0, 0, B, D, B, 1 / tau);
+    C2_FN(gemm)(dl, ds, v, 1, 0, B, D, B, 1 / tau);
     C2_FN(rows_normalize_backward)(dv_raw, dv, v, v_raw, B, D);
     C2_FN(rows_normalize_backward)(dl_raw, dl, l, l_raw, B, D);
 }

@@ -135,9 +135,13 @@ static void token_vector(const char **words, int n, int i, float t[TEXT_DIM])
     const char *right = i + 1 < n ? words[i + 1] : "</s>";
     feature_add_str(acc, "b:", left, strlen(left), w, W_BIGRAM);
     feature_add_str(acc, "b:", w, lw, right, W_BIGRAM);
-    int64_t ss = 0;
+    /* The reference sums squares in numpy int64, which wraps on overflow (only reachable
+     * with words thousands of bytes long); unsigned arithmetic wraps the same way
+     * without undefined behaviour, and the two's-complement result is identical. */
+    uint64_t uss = 0;
     for (int j = 0; j < TEXT_DIM; j++)
-        ss += acc[j] * acc[j];
+        uss += (uint64_t)acc[j] * (uint64_t)acc[j];
+    int64_t ss = (int64_t)uss;
     double norm = sqrt((double)ss);
     for (int j = 0; j < TEXT_DIM; j++)
         t[j] = (float)((double)acc[j] / norm);

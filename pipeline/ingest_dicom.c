@@ -8,6 +8,7 @@
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
  * their own: consumed silently when a slice-dataset layout used them, else with a warning. */
 #include "pipeline/ingest.h"
+#include "pipeline/sandbox.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -193,7 +194,7 @@ void ingest_dicom(ingest_ctx *c)
             continue;
         }
         c2_err e = {0};
-        if (dicom_read_meta(f->path, &objs[n], &e) != C2_OK) {
+        if (sandbox_dicom_read_meta(f->path, &objs[n], NULL, &e) != C2_OK) {
             ingest_report(c, f, e.msg);
             continue;
         }

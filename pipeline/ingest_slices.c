@@ -176,6 +176,7 @@ static int slice_ingest(ingest_ctx *c, const char *image_path, const char *mask_
             g[i] = msk.pixels[i] > msk.maxval / 2;
         cache_sample s = {0};
         ingest_resize(c, x, g, img.rows, img.cols, image, mask, s.model_to_source);
+        s.model_to_source[2][2] = 0; /* a 2D image is its own plane: a2 = 0 (io/cache.h) */
         char case_id[256];
         snprintf(case_id, sizeof case_id, "%s", c2_basename(image_path));
         char *dot = strrchr(case_id, '.');

@@ -15,10 +15,9 @@
  * caption regenerated from the parsed attributes (caption_parse + caption_generate, patient
  * convention), or the raw text with --sr-caption raw, or when the parser finds nothing
  * (a canonical "No infection." for text it cannot read would be a false statement).
- * The zones are taken from the findings (Findings items, each cut before an "Impression"
- * label) when those name any, else from the whole text: the findings name the locations,
- * the impression summarises them ("bilateral ..., both lungs"), and a summary must not
- * widen the located zones to whole lungs;
+ * The zones are parsed from the whole selected text: a summary such as "Impression:
+ * bilateral ..., both lungs" states laterality and does not widen the zones the findings
+ * name (dicom-sr/caption_parse.c);
  * text_source = "SR <SOP Instance UID> <content path>[; <content path>...]";
  * text_convention = "patient". SRs linked to no ingested image are reported. */
 #include "dicom-sr/dicom_sr.h"
@@ -108,34 +107,6 @@ static int sr_select(const sr_document *d, char **raw, char **source)
     return 0;
 }
 
-/* The findings of d: Findings items, each cut before an "impression" label ("" if none). */
-static void findings_text(const sr_document *d, char *out, size_t cap)
-{
-    size_t n = 0;
-    out[0] = 0;
-    for (int i = 0; i < d->n_items && n + 1 < cap; i++) {
-        const sr_text_item *it = &d->items[i];
-        if (!contains_ci(it->concept, "finding") && !contains_ci(it->path, "finding"))
-            continue;
-        const char *cut = find_ci(it->text, "impression");
-        size_t len = cut ? (size_t)(cut - it->text) : strlen(it->text);
-        n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "\n" : "", (int)len, it->text);
-    }
-}
-
-/* Attributes of the report: from the findings when they locate anything, else the whole text. */
-static void report_attrs(const sr_document *d, const char *raw, caption_attrs *a)
-{
-    char findings[4096];
-    findings_text(d, findings, sizeof findings);
-    if (findings[0]) {
-        caption_parse(findings, CONV_PATIENT, a);
-        if (a->status != CAPTION_UNPARSED && (a->zones_stated || a->negative))
-            return;
-    }
-    caption_parse(raw, CONV_PATIENT, a);
-}
-
 int ingest_sr_add(ingest_ctx *c, int file, c2_err *e)
 {
     const char *path = c->files[file].path;
@@ -163,7 +134,7 @@ int ingest_sr_add(ingest_ctx *c, int file, c2_err *e)
         return c2_fail(e, C2_EINVAL, "%s: Structured Report without report text (no TEXT item other than names and identifiers)", path);
     }
     caption_attrs a;
-    report_attrs(&s->doc, s->raw, &a);
+    caption_parse(s->raw, CONV_PATIENT, &a);
     char canonical[512];
     int use_raw = c->sr_caption_raw || a.status == CAPTION_UNPARSED;
     if (!use_raw)

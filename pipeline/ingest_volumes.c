@@ -20,7 +20,8 @@ static const char *const mask_suffixes[] = {"_mask", "_label", NULL};
 /* The file name without its NIfTI extension, into out. */
 static void nifti_stem(char *out, size_t cap, const char *path)
 {
-    snprintf(out, cap, "%s", path);
+    if (out != path) /* in place is allowed: snprintf must not copy onto its own source */
+        snprintf(out, cap, "%s", path);
     for (int i = 0; nifti_exts[i]; i++)
         if (c2_ends_with_ci(out, nifti_exts[i])) {
             out[strlen(out) - strlen(nifti_exts[i])] = 0;

@@ -110,7 +110,8 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, name_compare);
+    if (n > 1) /* qsort must not get the NULL array of an empty folder */
+        qsort(names, n, sizeof *names, name_compare);
     for (int i = 0; i < n; i++) {
         char child[4096];
         if (rc == C2_OK && c2_path_join(child, sizeof child, path, names[i]) == C2_OK)

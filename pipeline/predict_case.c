@@ -325,13 +325,7 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             a->has_gt |= gt != NULL;
             acc_add(a, (int)t, raw, dec, gt, c->images + i * px);
             uint8_t *dst = o->mask + (pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0);
-            /* a 2D image / DICOM frame is its own plane: a2 is 0 by definition (ingest's 2D
-             * samples store the resize's homogeneous row (0, 0, 1) there) */
-            double M[3][3];
-            memcpy(M, smp->model_to_source, sizeof M);
-            if (pc->kind != CASE_NIFTI)
-                M[2][0] = M[2][1] = M[2][2] = 0;
-            rc = predict_map_slice(dst, &o->g, pb, S, (const double(*)[3])M, e);
+            rc = predict_map_slice(dst, &o->g, pb, S, smp->model_to_source, e);
             if (rc != C2_OK)
                 c2_err_prefix(e, "%s", smp->file);
         }

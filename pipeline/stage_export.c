@@ -1,5 +1,6 @@
 /* `c2seg export`: a mask (NIfTI volume or PNG image) becomes a DICOM SEG of its
  * source images (io/seg.h). The mask must lie on the source grid; see docs/export.md. */
+#include "io/deidentify.h"
 #include "io/image2d.h"
 #include "io/nifti.h"
 #include "io/seg.h"
@@ -24,6 +25,8 @@ static void export_usage(FILE *f)
             "  --uid-root ROOT      UID root for new UIDs (default: 2.25.<random 128 bits>)\n"
             "  --label TEXT         Segment Label (default \"Lesion\"; cut to 64 characters)\n"
             "  --description TEXT   Series / Content / Segment Description (cut to 64 characters)\n"
+            "  --deidentify         apply the DICOM basic confidentiality profile to the SEG (docs/reliability.md);\n"
+            "                       UIDs and PatientID are remapped with the key in $C2SEG_DEIDENTIFY_KEY\n"
             "Mask values: a maximum <= 1 means probabilities or 0/1 labels; a larger maximum means\n"
             "0..255 probabilities with --fractional (8-bit masks), else any nonzero label.\n"
             "Prints a JSON summary (frames, side of the patient, foreground pixels, UIDs) on stdout.\n");
@@ -83,6 +86,7 @@ int stage_export(int argc, char **argv)
     }
     const char *mask_path = NULL, *ref = NULL, *out = NULL;
     seg_write_opts opt = {0};
+    int deidentify = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
@@ -92,6 +96,8 @@ int stage_export(int argc, char **argv)
             out = argv[++i];
         else if (!strcmp(a, "--fractional"))
             opt.fractional = 1;
+        else if (!strcmp(a, "--deidentify"))
+            deidentify = 1;
         else if (!strcmp(a, "--omit-empty-frames"))
             opt.omit_empty_frames = 1;
         else if (!strcmp(a, "--uid-root") && has_val)
@@ -126,6 +132,11 @@ int stage_export(int argc, char **argv)
     seg_write_info info = {0};
     if (!rc)
         rc = seg_write(&src, mask, &opt, out, &info, &e);
+    deidentify_opts deid = {getenv("C2SEG_DEIDENTIFY_KEY")};
+    if (!rc && deidentify && (rc = deidentify_file(out, &deid, &e)) == C2_OK) {
+        deidentify_uid(&deid, info.sop_instance, info.sop_instance);
+        deidentify_uid(&deid, info.series_uid, info.series_uid);
+    }
     if (rc) {
         cli_error("%s", e.msg);
         free(mask);

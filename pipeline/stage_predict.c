@@ -348,6 +348,8 @@ int stage_predict(int argc, char **argv)
     cJSON_AddBoolToObject(doc, "fractional", opt.fractional);
     cJSON_AddBoolToObject(doc, "text_decode", opt.text_decode);
     cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");
+    if (opt.uid_root)
+        cJSON_AddStringToObject(doc, "uid_root", opt.uid_root); /* c2seg report's SRs use it too */
     cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
     progress p;
     progress_start(&p, "cases", n_cases);

@@ -14,6 +14,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT]\n"
+               "  --uid-root ROOT  UID root of the SRs (default: the one `c2seg predict --uid-root` recorded in\n"
+               "                   predictions.json, else DCMTK's)\n"
                "\n"
                "OUTDIR is a `c2seg predict` output folder. Writes OUTDIR/report.json (per case and cohort:\n"
                "laterality / zone / count agreement of prediction vs text, prediction vs ground truth and ground\n"
@@ -109,6 +111,8 @@ int stage_report(int argc, char **argv)
         cJSON_Delete(pred);
         return EXIT_FAILED;
     }
+    if (!uid_root && report_str(pred, "uid_root")[0])
+        uid_root = report_str(pred, "uid_root");
     int n_sr = 0, n_sr_failed = 0;
     char srdir[4200];
     c2_path_join(srdir, sizeof srdir, outdir, "sr");

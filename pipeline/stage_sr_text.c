@@ -116,7 +116,8 @@ static void walk(const char *dir, int depth, sr_walk *w)
         names[n++] = strdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);   /* deterministic order */
+    if (n > 1) /* deterministic order; an empty folder has no array to sort */
+        qsort(names, n, sizeof *names, name_cmp);
     for (int i = 0; i < n; i++) {
         char path[4096];
         struct stat st;

@@ -5,6 +5,7 @@
 #include "io/cache.h"
 #include "model/threads.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 #include "train/evaluate.h"
 #include "train/fit.h"
 
@@ -31,8 +32,12 @@ static const char *train_help =
     "      --threads N        BLAS threads (default: all cores)\n"
     "      --max-steps N      stop after N optimizer steps (smoke runs)\n"
     "      --resume           continue an interrupted run from FILE.resume.ckpt\n"
+    "      --shards K         compute each batch as K shards in turn, gradients summed (default 1);\n"
+    "                         the single-process twin of K MPI ranks\n"
     "  -q, --quiet            no progress output\n"
-    "Split: the cache's own train / valid labels when present, else a seeded 80/20 split by case.\n";
+    "Split: the cache's own train / valid labels when present, else a seeded 80/20 split by case.\n"
+    "Data-parallel: mpirun -np N c2seg train ... splits every --batch across the N ranks\n"
+    "(docs/scale-out.md); rank 0 prints and writes.\n";
 
 static const char *pretrain_help =
     "usage: c2seg pretrain COHORT.h5 -o STAGE1.ckpt [options]\n"
@@ -43,7 +48,8 @@ static const char *pretrain_help =
     "      --epochs N         default 20\n"
     "      --batch N          default 256 (capped at the training-set size; one forward per batch)\n"
     "      --lr X             default 3e-4;  --weight-decay X default 1e-2\n"
-    "      --seed N, --threads N, --max-steps N, --resume, -q   as for train\n";
+    "      --seed N, --threads N, --max-steps N, --resume, --shards K, -q   as for train\n"
+    "Data-parallel: mpirun -np N c2seg pretrain ...; the CaCL loss sees the whole batch.\n";
 
 static const char *eval_help =
     "usage: c2seg eval MODEL.ckpt COHORT.h5 [--split valid|test|train] [-o CASES.csv]\n"
@@ -58,31 +64,31 @@ typedef struct progress_ctx {
     const char *stage;
 } progress_ctx;
 
+/* One progress display for the whole run (steps, rate, ETA, the current loss and
+ * learning rate), plus one log line per finished epoch. */
 static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t total, double loss, double lr,
                     double ips, int epoch_done, double val)
 {
     progress_ctx *p = user;
     if (!p->started) {
         progress_start(&p->bar, p->stage, total);
-        p->bar.done = step - 1;
+        p->bar.done = p->bar.base = p->bar.last_line = step - 1; /* a resumed run starts part-way */
         p->started = 1;
     }
-    char note[160];
     if (epoch_done) {
-        progress_finish(&p->bar);
+        if (p->bar.tty)
+            fputs("\r\033[K", stderr);
         cli_log("epoch %d/%d  loss %.4f  %s %.4f  %.1f img/s", epoch, epochs, loss,
                 strcmp(p->stage, "pretrain") == 0 ? "retrieval" : "val Dice", val, ips);
-        int64_t done = p->bar.done;
-        progress_start(&p->bar, p->stage, total);
-        p->bar.done = done;
         return;
     }
+    char note[160];
     snprintf(note, sizeof note, "ep %d loss %.4f lr %.2e %.1f img/s", epoch, loss, lr, ips);
     progress_step(&p->bar, step - p->bar.done, note);
 }
 
 enum { OPT_INIT = 1000, OPT_PRESET, OPT_FUSION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_CLIP, OPT_SEED,
-       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT };
+       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},      {"init", required_argument, 0, OPT_INIT},
@@ -93,6 +99,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, 0, OPT_THREADS}, {"max-steps", required_argument, 0, OPT_MAXSTEPS},
     {"resume", no_argument, 0, OPT_RESUME},       {"objective", required_argument, 0, OPT_OBJECTIVE},
     {"split", required_argument, 0, OPT_SPLIT},   {"quiet", no_argument, 0, 'q'},
+    {"shards", required_argument, 0, OPT_SHARDS},
     {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
 
 static int parse_positive(const char *s, const char *what, long *out)
@@ -127,6 +134,7 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
         case OPT_EPOCHS: if (parse_positive(optarg, "--epochs", &v)) return EXIT_USAGE; o->epochs = (int)v; break;
         case OPT_BATCH: if (parse_positive(optarg, "--batch", &v)) return EXIT_USAGE; o->batch = (int)v; break;
         case OPT_THREADS: if (parse_positive(optarg, "--threads", &v)) return EXIT_USAGE; *threads = (int)v; break;
+        case OPT_SHARDS: if (parse_positive(optarg, "--shards", &v)) return EXIT_USAGE; o->shards = (int)v; break;
         case OPT_MAXSTEPS: if (parse_positive(optarg, "--max-steps", &v)) return EXIT_USAGE; o->max_steps = v; break;
         case OPT_SEED: o->seed = strtoull(optarg, NULL, 10); break;
         case OPT_LR: o->lr = atof(optarg); break;
@@ -196,26 +204,43 @@ static int run_fit(int argc, char **argv, int pretrain)
     }
     threads_init(threads);
     c2_err e = {0};
+    /* under mpirun: join the ranks; rank 0 alone logs, shows progress and prints JSON */
+    if (dist_init(&e)) {
+        cli_error("%s", e.msg);
+        return EXIT_FAILED;
+    }
+    int rank = dist_rank();
+    if (rank != 0)
+        cli_set_quiet(1);
     cache c;
     cli_log("reading %s", pos[0]);
     if (cache_read(pos[0], 1, &c, &e)) {
         cli_error("%s", e.msg);
+        dist_finalize();
         return EXIT_FAILED;
     }
     progress_ctx pc = {.stage = pretrain ? "pretrain" : "train"};
-    o.on_step = on_step;
+    o.on_step = rank == 0 ? on_step : NULL;
     o.user = &pc;
     fit_result r;
     cli_log("%s: preset %s, fusion %s, %d epochs, batch %d, lr %g, %d BLAS threads%s", pc.stage, o.preset, o.fusion,
             o.epochs, o.batch, o.lr, threads_count(), o.resume ? ", resuming" : "");
+    if (dist_size() > 1 || o.shards > 1)
+        cli_log("data-parallel: %d ranks x %d shards per batch of %d", dist_size(), o.shards, o.batch);
     rc = pretrain ? fit_pretrain(&c, &o, &r, &e) : fit_segmentation(&c, &o, &r, &e);
     if (pc.started)
         progress_finish(&pc.bar);
     cache_free(&c);
+    dist_finalize();
     if (rc) {
-        cli_error("%s", e.msg);
+        if (rank == 0)
+            cli_error("%s", e.msg);
+        else if (!strstr(e.msg, "another rank failed"))
+            cli_error("rank %d: %s", rank, e.msg);
         return EXIT_FAILED;
     }
+    if (rank != 0)
+        return EXIT_OK;
     cli_log("split: %s (%d train, %d valid)", r.split_policy, r.n_train, r.n_valid);
     if (!pretrain)
         cli_log("best epoch %d: val Dice %.4f IoU %.4f; wrote %s", r.best_epoch, r.best_val_dice, r.best_val_iou,

@@ -7,13 +7,18 @@
 #include "model/losses.h"
 #include "model/optim.h"
 #include "model/text_encoder.h"
+#include "train/dist.h"
 #include "train/trainlog.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define IMG_MEAN 0.5f
 #define IMG_STD 0.25f
@@ -31,6 +36,7 @@ void fit_options_default(fit_options *o)
     o->encoder_lr_scale = 0.1;
     o->warmup_frac = 0.05;
     o->seed = 0;
+    o->shards = 1;
 }
 
 static double wall_seconds(void)
@@ -75,13 +81,98 @@ static void shuffle(int64_t *v, int64_t n, uint64_t s[4])
     }
 }
 
-/* Batches per epoch for n samples: a last batch of one sample is dropped. */
-static int64_t batches_per_epoch(int64_t n, int bs)
+/* Batches per epoch for n samples: a last batch smaller than min_last is dropped
+ * (2 for one shard: train-mode BatchNorm needs two samples; 2 per shard otherwise). */
+static int64_t batches_per_epoch(int64_t n, int bs, int min_last)
 {
     int64_t k = (n + bs - 1) / bs;
-    if (k > 1 && n % bs == 1)
+    if (k > 1 && n - (k - 1) * bs < min_last)
         k--;
     return k;
+}
+
+/* ---- data parallelism ------------------------------------------------------------
+ * A global batch of nb samples is cut into G = ranks x L shards, shard g being samples
+ * [g*nb/G, (g+1)*nb/G) of the batch. Rank r computes shards r*L .. r*L+L-1 (contiguous
+ * rows of the batch) one after the other, each a forward / backward of its own: its
+ * BatchNorm layers normalise with the shard's statistics, as torch DDP without
+ * SyncBatchNorm. Gradients of the shards are summed (in shard order, into acc when
+ * L > 1), then over ranks by one MPI_Allreduce of the contiguous gradient arena. The
+ * BatchNorm running statistics kept are those of the rank's first shard (torch DDP
+ * broadcasts rank 0's buffers), so rank 0's model is the one written. */
+typedef struct shard_plan {
+    int G, L, rank, ranks;
+    int cap;                  /* the largest shard of a full batch */
+    float *acc;               /* [n_params] gradient sum over local shards (L > 1) */
+    float *bn_keep;           /* [n_buffers] buffers after the first shard (L > 1) */
+    int32_t *counters_keep;   /* [n_counters] */
+    int *gather;              /* [4][ranks] Stage-I gather counts / displacements (ranks > 1) */
+} shard_plan;
+
+static int shard_begin(int nb, const shard_plan *p, int g) { return (int)((int64_t)g * nb / p->G); }
+
+static int shard_plan_create(shard_plan *p, const c2seg_model *m, int B, int shards, c2_err *e)
+{
+    memset(p, 0, sizeof *p);
+    p->L = shards > 0 ? shards : 1;
+    p->rank = dist_rank();
+    p->ranks = dist_size();
+    p->G = p->L * p->ranks;
+    p->cap = (B + p->G - 1) / p->G;
+    if (p->G > 1 && B < 2 * p->G)
+        return c2_fail(e, C2_EINVAL,
+                       "a batch of %d is too small for %d ranks x %d shards: every shard needs at least 2 samples "
+                       "(train-mode BatchNorm)", B, p->ranks, p->L);
+    if (p->L > 1) {
+        p->acc = malloc(m->n_params * sizeof(float));
+        p->bn_keep = malloc((m->n_buffers + 1) * sizeof(float));
+        p->counters_keep = malloc((m->n_counters + 1) * sizeof(int32_t));
+        if (!p->acc || !p->bn_keep || !p->counters_keep)
+            return c2_fail(e, C2_ENOMEM, "out of memory for the shard buffers");
+    }
+    if (p->ranks > 1 && !(p->gather = malloc((size_t)p->ranks * 4 * sizeof(int))))
+        return c2_fail(e, C2_ENOMEM, "out of memory for the shard buffers");
+    return C2_OK;
+}
+
+static void shard_plan_free(shard_plan *p)
+{
+    free(p->acc);
+    free(p->bn_keep);
+    free(p->counters_keep);
+    free(p->gather);
+    memset(p, 0, sizeof *p);
+}
+
+/* After local shard j's forward: keep the running statistics of shard 0, undo the rest. */
+static void shard_bn_keep(shard_plan *p, c2seg_model *m, int j, int last)
+{
+    if (p->L == 1)
+        return;
+    if (j == 0) {
+        memcpy(p->bn_keep, m->buffers, m->n_buffers * sizeof(float));
+        memcpy(p->counters_keep, m->counters, m->n_counters * sizeof(int32_t));
+    } else if (last) {
+        memcpy(m->buffers, p->bn_keep, m->n_buffers * sizeof(float));
+        memcpy(m->counters, p->counters_keep, m->n_counters * sizeof(int32_t));
+    }
+}
+
+/* After local shard j's backward (into zeroed m->grads): add its gradient to the sum;
+ * after the last shard m->grads holds the rank's sum, then the sum over ranks. */
+static void shard_grads_add(shard_plan *p, c2seg_model *m, int j)
+{
+    if (p->L > 1) {
+        if (j == 0)
+            memcpy(p->acc, m->grads, m->n_params * sizeof(float));
+        else
+            for (size_t i = 0; i < m->n_params; i++)
+                p->acc[i] += m->grads[i];
+        if (j < p->L - 1)
+            return;
+        memcpy(m->grads, p->acc, m->n_params * sizeof(float));
+    }
+    dist_sum_floats(m->grads, m->n_params);
 }
 
 /* ---- split --------------------------------------------------------------------- */
@@ -102,6 +193,14 @@ static uint64_t hash_string(const char *s, uint64_t seed)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
     h ^= h >> 29;
     return h * 0xBF58476D1CE4E5B9ull;
+}
+
+/* The split key of sample i: its case id, or its index when not every sample has one. */
+static uint64_t sample_hash(const cache *c, int64_t i, int by_case, uint64_t seed)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)i);
+    return hash_string(by_case ? c->samples[i].case_id : key, seed);
 }
 
 int fit_split_make(const cache *c, uint64_t seed, fit_split *s, c2_err *e)
@@ -131,11 +230,22 @@ int fit_split_make(const cache *c, uint64_t seed, fit_split *s, c2_err *e)
         snprintf(s->policy, sizeof s->policy, by_case ? "seeded 80/20 split by case (seed %llu)"
                                                       : "seeded 80/20 split by sample (no case ids; seed %llu)",
                  (unsigned long long)seed);
+        /* With few cases the hash can send every one of them to training; then the case
+         * with the largest hash becomes the validation set, so a small cohort still
+         * gets a validation Dice (and never the only case). */
+        uint64_t hmax = 0, hmin = UINT64_MAX;
+        int64_t n_val = 0;
+        for (int64_t i = 0; i < c->n; i++) {
+            uint64_t h = sample_hash(c, i, by_case, seed);
+            n_val += h % 100 >= 80;
+            hmax = h > hmax ? h : hmax;
+            hmin = h < hmin ? h : hmin;
+        }
+        int force = n_val == 0 && hmin != hmax;
         for (int64_t i = 0; i < c->n && !rc; i++) {
-            char key[32];
-            snprintf(key, sizeof key, "%lld", (long long)i);
-            uint64_t h = hash_string(by_case ? c->samples[i].case_id : key, seed);
-            rc = (h % 100 < 80) ? push(&s->train, &s->n_train, i) : push(&s->valid, &s->n_valid, i);
+            uint64_t h = sample_hash(c, i, by_case, seed);
+            int valid = force ? h == hmax : h % 100 >= 80;
+            rc = valid ? push(&s->valid, &s->n_valid, i) : push(&s->train, &s->n_train, i);
         }
     }
     if (rc) {
@@ -328,6 +438,39 @@ static void history_restore(trainlog *l, const char *prefix, int upto_epoch, fit
     cJSON_Delete(j);
 }
 
+/* Removes OUT*.tmp.PID files that a killed run of this output left (PID no longer
+ * alive): the crash-recovery counterpart of the atomic writes. */
+static void remove_stale_temporaries(const char *out_path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", out_path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : out_path;
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t nb = strlen(base);
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        const char *t = strstr(ent->d_name, ".tmp.");
+        if (strncmp(ent->d_name, base, nb) != 0 || !t)
+            continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[8400];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (remove(path) == 0)
+            c2_warn("removed %s, left by an interrupted run", path);
+    }
+    closedir(d);
+}
+
 /* Opens the model: from --resume's state, from --init, or freshly initialised. */
 static int run_state_open(run_state *st, const cache *c, const fit_options *o, const char *resume_path,
                           int *resumed, c2_err *e)
@@ -336,6 +479,8 @@ static int run_state_open(run_state *st, const cache *c, const fit_options *o, c
     *resumed = 0;
     int rc;
     checkpoint_optim saved = {0};
+    if (o->resume && dist_rank() == 0)
+        remove_stale_temporaries(o->out_path);
     FILE *f = o->resume ? fopen(resume_path, "rb") : NULL;
     if (f) {
         fclose(f);
@@ -409,6 +554,33 @@ static int run_state_open(run_state *st, const cache *c, const fit_options *o, c
     return C2_OK;
 }
 
+/* Stage I: rows [begin(r*L), begin((r+1)*L)) of v_raw, l_raw [nb,D] and pooled [nb,512]
+ * are rank r's; after this every rank holds all rows. */
+static void gather_rows(const shard_plan *p, int nb, int D, float *v_raw, float *l_raw, float *pooled)
+{
+    int *cnt = p->gather, *dsp = cnt + p->ranks, *cnt_t = dsp + p->ranks, *dsp_t = cnt_t + p->ranks;
+    for (int r = 0; r < p->ranks; r++) {
+        int k0 = shard_begin(nb, p, r * p->L), k1 = shard_begin(nb, p, (r + 1) * p->L);
+        cnt[r] = (k1 - k0) * D;
+        dsp[r] = k0 * D;
+        cnt_t[r] = (k1 - k0) * TEXT_DIM;
+        dsp_t[r] = k0 * TEXT_DIM;
+    }
+    dist_gather_floats(v_raw, cnt, dsp);
+    dist_gather_floats(l_raw, cnt, dsp);
+    dist_gather_floats(pooled, cnt_t, dsp_t);
+}
+
+/* Every rank learns of a failure on any rank (rank 0's writes); the ranks that did not
+ * fail themselves say so. */
+static int agree_on(int rc, int rank, c2_err *e)
+{
+    int all = dist_agree(rc);
+    if (all && !rc)
+        c2_fail(e, all, "rank %d stops because another rank failed (rank 0 reports why)", rank);
+    return all;
+}
+
 static int check_all_finite(const cache *c, const int64_t *idx, int64_t n, c2_err *e)
 {
     size_t px = (size_t)c->size * c->size;
@@ -460,7 +632,10 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
     st.n_groups = 2;
 
     int B = o->batch;
-    int64_t per_epoch = batches_per_epoch(sp.n_train, B);
+    shard_plan plan;
+    if ((rc = shard_plan_create(&plan, &st.m, B, o->shards, e)))
+        goto out_plan;
+    int64_t per_epoch = batches_per_epoch(sp.n_train, B, plan.G > 1 ? 2 * plan.G : 2);
     int64_t total = (int64_t)o->epochs * per_epoch;
     if (o->max_steps > 0 && o->max_steps < total)
         total = o->max_steps;
@@ -476,12 +651,12 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
     int64_t *order = NULL;
     trainlog log;
     trainlog_init(&log, "train");
-    if ((rc = c2seg_workspace_create(&w, &st.m, B, e)))
-        goto out_ws;
     memset(&b, 0, sizeof b);
-    if ((rc = fit_batch_create(&b, B, S, e)))
+    if ((rc = c2seg_workspace_create(&w, &st.m, plan.cap, e)))
         goto out_ws;
-    dlogits = malloc((size_t)B * px * sizeof(float));
+    if ((rc = fit_batch_create(&b, plan.cap, S, e)))
+        goto out_ws;
+    dlogits = malloc((size_t)plan.cap * px * sizeof(float));
     vpred = malloc(((size_t)sp.n_valid + 1) * px);
     order = malloc((size_t)sp.n_train * sizeof(int64_t));
     if (!dlogits || !vpred || !order) {
@@ -504,10 +679,26 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
         for (int64_t bi = 0; bi < per_epoch && st.step < total; bi++) {
             int nb = (int)((bi + 1) * B <= sp.n_train ? B : sp.n_train - bi * B);
             double f = lr_schedule(st.step, total, warm);
-            fit_batch_fill(&b, c, order + bi * B, nb);
-            c2seg_forward(&st.m, &w, b.img, b.tokens, b.tmask, nb, 1);
-            float bce, dice;
-            float loss = seg_loss_forward(&bce, &dice, w.acts.logits, b.gt, nb, px);
+            /* the loss is a mean over the global batch: shard k adds (n_k / nb) x its own
+             * mean loss, and the same factor scales its gradient */
+            double loss_part = 0;
+            for (int j = 0; j < plan.L; j++) {
+                int g = plan.rank * plan.L + j, k0 = shard_begin(nb, &plan, g);
+                int nk = shard_begin(nb, &plan, g + 1) - k0;
+                fit_batch_fill(&b, c, order + bi * B + k0, nk);
+                c2seg_forward(&st.m, &w, b.img, b.tokens, b.tmask, nk, 1);
+                shard_bn_keep(&plan, &st.m, j, j == plan.L - 1);
+                float bce, dice;
+                float lk = seg_loss_forward(&bce, &dice, w.acts.logits, b.gt, nk, px);
+                loss_part += (double)lk * nk / nb;
+                c2seg_zero_grads(&st.m, &w);
+                memset(dlogits, 0, (size_t)nk * px * sizeof(float));
+                seg_loss_backward(dlogits, w.acts.logits, b.gt, nk, px, (float)nk / (float)nb);
+                c2seg_backward(&st.m, &w, dlogits, b.tmask, nk, 1);
+                shard_grads_add(&plan, &st.m, j);
+            }
+            dist_sum_doubles(&loss_part, 1);
+            float loss = (float)loss_part;
             if (!isfinite(loss)) {
                 if (r->best_epoch > 0)
                     rc = c2_fail(e, C2_EINVAL,
@@ -522,10 +713,6 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
                                  isnan(loss) ? "NaN" : "infinite", ep, (long long)st.step);
                 goto out_all;
             }
-            c2seg_zero_grads(&st.m, &w);
-            memset(dlogits, 0, (size_t)nb * px * sizeof(float));
-            seg_loss_backward(dlogits, w.acts.logits, b.gt, nb, px, 1.0f);
-            c2seg_backward(&st.m, &w, dlogits, b.tmask, nb, 1);
             if (o->clip_norm > 0)
                 grad_clip_norm(st.m.grads, st.groups, st.n_groups, o->clip_norm);
             adamw_step(&st.opt, st.m.params, st.m.grads, st.groups, st.n_groups, (float)f);
@@ -542,8 +729,9 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
             break;
         t_train += dt_train;
         n_img += cnt;
+        /* rank 0 alone validates and writes; every rank learns whether that failed */
         double vd = NAN, vi = NAN;
-        if (sp.n_valid > 0) {
+        if (plan.rank == 0 && sp.n_valid > 0) {
             if ((rc = fit_predict(&st.m, c, sp.valid, sp.n_valid, B, vpred, NULL, e)))
                 goto out_all;
             fit_dice_iou(c, sp.valid, sp.n_valid, vpred, &vd, &vi);
@@ -555,15 +743,19 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
         trainlog_add(&log, &row, e);
         r->final_loss = row.loss;
         /* the best epoch (or, without validation, the latest) is the output */
-        int better = sp.n_valid > 0 ? vd > r->best_val_dice : 1;
+        int better = sp.n_valid > 0 && plan.rank == 0 ? vd > r->best_val_dice : 1;
         if (better) {
             r->best_val_dice = sp.n_valid > 0 ? vd : NAN;
             r->best_val_iou = vi;
             r->best_epoch = ep;
-            if ((rc = save_state(&st, o->out_path, 0, e)))
-                goto out_all;
+            if (plan.rank == 0)
+                rc = save_state(&st, o->out_path, 0, e);
         }
-        if ((rc = save_state(&st, resume_path, 1, e)) || (rc = trainlog_write(&log, log_prefix, e)))
+        /* the resume state is written last: it is the commit point of the epoch, and the
+         * history (which --resume reads for the best so far) must not lag behind it */
+        if (plan.rank == 0 && !rc && !(rc = trainlog_write(&log, log_prefix, e)))
+            rc = save_state(&st, resume_path, 1, e);
+        if ((rc = agree_on(rc, plan.rank, e)))
             goto out_all;
         r->epochs_run = ep;
         if (o->on_step)
@@ -582,6 +774,8 @@ out_all:
 out_ws:
     c2seg_workspace_free(&w);
     trainlog_free(&log);
+out_plan:
+    shard_plan_free(&plan);
 out_state:
     run_state_free(&st);
     fit_split_free(&sp);
@@ -603,12 +797,12 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     int rc = fit_split_make(c, o->seed, &sp, e);
     if (rc)
         return rc;
-    c2seg_workspace w;
-    fit_batch b;
+    c2seg_workspace *ws = NULL;   /* one per local shard: each is kept until its backward */
+    fit_batch *bs = NULL;
+    shard_plan plan;
     int64_t *order = NULL;
     float *buf = NULL;
-    memset(&w, 0, sizeof w);
-    memset(&b, 0, sizeof b);
+    memset(&plan, 0, sizeof plan);
     snprintf(r->split_policy, sizeof r->split_policy, "%s", sp.policy);
     r->n_train = (int)sp.n_train;
     char resume_path[4200], log_prefix[4200];
@@ -634,7 +828,9 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
         rc = c2_fail(e, C2_EINVAL, "Stage I needs at least 2 training samples");
         goto out_state;
     }
-    int64_t per_epoch = batches_per_epoch(sp.n_train, B);
+    if ((rc = shard_plan_create(&plan, &st.m, B, o->shards, e)))
+        goto out_state;
+    int64_t per_epoch = batches_per_epoch(sp.n_train, B, plan.G > 1 ? 2 * plan.G : 2);
     int64_t total = (int64_t)o->epochs * per_epoch;
     if (o->max_steps > 0 && o->max_steps < total)
         total = o->max_steps;
@@ -644,17 +840,21 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     int D = st.m.cfg.proj;
     order = malloc((size_t)sp.n_train * sizeof(int64_t));
     size_t bb = (size_t)B * B, bd = (size_t)B * D;
-    buf = malloc((5 * bb + 4 * bd + contrastive_scratch_floats(B, D)) * sizeof(float));
-    if ((rc = c2seg_workspace_create(&w, &st.m, B, e)))
-        goto out_all;
-    if (!order || !buf || (rc = fit_batch_create(&b, B, c->size, e))) {
-        if (!rc)
-            rc = c2_fail(e, C2_ENOMEM, "out of memory for Stage I buffers");
+    /* + the global batch's v_raw, l_raw [B,D] and pooled [B,512], gathered from the shards */
+    buf = malloc((5 * bb + 6 * bd + (size_t)B * TEXT_DIM + contrastive_scratch_floats(B, D)) * sizeof(float));
+    ws = calloc((size_t)plan.L, sizeof *ws);
+    bs = calloc((size_t)plan.L, sizeof *bs);
+    if (!order || !buf || !ws || !bs) {
+        rc = c2_fail(e, C2_ENOMEM, "out of memory for Stage I buffers");
         goto out_all;
     }
+    for (int j = 0; j < plan.L; j++)
+        if ((rc = c2seg_workspace_create(&ws[j], &st.m, plan.cap, e)) ||
+            (rc = fit_batch_create(&bs[j], plan.cap, c->size, e)))
+            goto out_all;
     float *Y = buf, *M = Y + bb, *Mp = M + bb, *Yhat = Mp + bb, *s = Yhat + bb, *v = s + bb, *l = v + bd,
-          *dv = l + bd, *dl = dv + bd, *scratch = dl + bd;
-    (void)s;
+          *dv = l + bd, *dl = dv + bd, *v_raw = dl + bd, *l_raw = v_raw + bd, *pooled = l_raw + bd,
+          *scratch = pooled + (size_t)B * TEXT_DIM;
     int start_epoch = resumed ? (int)(st.step / per_epoch) + 1 : 1;
     if (resumed)
         history_restore(&log, log_prefix, start_epoch - 1, r);
@@ -669,18 +869,28 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
         for (int64_t bi = 0; bi < per_epoch && st.step < total; bi++) {
             int nb = (int)((bi + 1) * B <= sp.n_train ? B : sp.n_train - bi * B);
             double f = lr_schedule(st.step, total, warm);
-            fit_batch_fill(&b, c, order + bi * B, nb);
-            c2seg_stage1_forward(&st.m, &w, b.img, b.pooled, nb, 1);
+            /* every shard's embeddings into the global batch's rows, then from every rank */
+            for (int j = 0; j < plan.L; j++) {
+                int g = plan.rank * plan.L + j, k0 = shard_begin(nb, &plan, g);
+                int nk = shard_begin(nb, &plan, g + 1) - k0;
+                fit_batch_fill(&bs[j], c, order + bi * B + k0, nk);
+                c2seg_stage1_forward(&st.m, &ws[j], bs[j].img, bs[j].pooled, nk, 1);
+                shard_bn_keep(&plan, &st.m, j, j == plan.L - 1);
+                memcpy(v_raw + (size_t)k0 * D, ws[j].acts.v_raw, (size_t)nk * D * sizeof(float));
+                memcpy(l_raw + (size_t)k0 * D, ws[j].acts.l_raw, (size_t)nk * D * sizeof(float));
+                memcpy(pooled + (size_t)k0 * TEXT_DIM, bs[j].pooled, (size_t)nk * TEXT_DIM * sizeof(float));
+            }
+            if (plan.ranks > 1)
+                gather_rows(&plan, nb, D, v_raw, l_raw, pooled);
             if (hard) {
                 memset(Y, 0, (size_t)nb * nb * sizeof(float));
                 for (int i = 0; i < nb; i++)
                     Y[i * nb + i] = 1;
             } else {
-                cacl_targets(Y, M, Mp, Yhat, b.pooled, nb, TEXT_DIM, (float)CACL_TAU, (float)CACL_RHO);
+                cacl_targets(Y, M, Mp, Yhat, pooled, nb, TEXT_DIM, (float)CACL_TAU, (float)CACL_RHO);
             }
             float l12[2];
-            float loss = contrastive_forward(&l12[0], &l12[1], s, v, l, w.acts.v_raw, w.acts.l_raw, Y, nb, D,
-                                             (float)CACL_TAU);
+            float loss = contrastive_forward(&l12[0], &l12[1], s, v, l, v_raw, l_raw, Y, nb, D, (float)CACL_TAU);
             if (!isfinite(loss)) {
                 rc = c2_fail(e, C2_EINVAL, "the Stage-I loss became non-finite at epoch %d, step %lld", ep,
                              (long long)st.step);
@@ -692,15 +902,20 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
                 for (int j = 1; j < nb; j++)
                     if (s[i * nb + j] > s[i * nb + best])
                         best = j;
-                correct += best == i || (b.pooled && memcmp(b.pooled + (size_t)best * TEXT_DIM,
-                                                             b.pooled + (size_t)i * TEXT_DIM,
-                                                             TEXT_DIM * sizeof(float)) == 0);
+                correct += best == i || memcmp(pooled + (size_t)best * TEXT_DIM, pooled + (size_t)i * TEXT_DIM,
+                                               TEXT_DIM * sizeof(float)) == 0;
             }
-            c2seg_zero_grads(&st.m, &w);
+            /* every rank holds dL/d(v_raw, l_raw) of the whole batch; each back-propagates
+             * its own rows (the loss is global, so no per-shard scaling) */
             memset(dv, 0, 2 * bd * sizeof(float));
-            contrastive_backward(dv, dl, 1.0f, s, v, l, w.acts.v_raw, w.acts.l_raw, Y, nb, D, (float)CACL_TAU,
-                                 scratch);
-            c2seg_stage1_backward(&st.m, &w, dv, dl, b.pooled, nb, 1);
+            contrastive_backward(dv, dl, 1.0f, s, v, l, v_raw, l_raw, Y, nb, D, (float)CACL_TAU, scratch);
+            for (int j = 0; j < plan.L; j++) {
+                int k0 = shard_begin(nb, &plan, plan.rank * plan.L + j);
+                int nk = shard_begin(nb, &plan, plan.rank * plan.L + j + 1) - k0;
+                c2seg_zero_grads(&st.m, &ws[j]);
+                c2seg_stage1_backward(&st.m, &ws[j], dv + (size_t)k0 * D, dl + (size_t)k0 * D, bs[j].pooled, nk, 1);
+                shard_grads_add(&plan, &st.m, j);
+            }
             adamw_step(&st.opt, st.m.params, st.m.grads, st.groups, st.n_groups, (float)f);
             st.step++;
             loss_sum += (double)loss * nb;
@@ -724,8 +939,9 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
         r->best_val_dice = row.val_dice;
         r->best_epoch = ep;
         r->epochs_run = ep;
-        if ((rc = save_state(&st, o->out_path, 0, e)) || (rc = save_state(&st, resume_path, 1, e)) ||
-            (rc = trainlog_write(&log, log_prefix, e)))
+        if (plan.rank == 0 && !(rc = save_state(&st, o->out_path, 0, e)) && !(rc = trainlog_write(&log, log_prefix, e)))
+            rc = save_state(&st, resume_path, 1, e);
+        if ((rc = agree_on(rc, plan.rank, e)))
             goto out_all;
         if (o->on_step)
             o->on_step(o->user, ep, o->epochs, st.step, total, row.loss, row.lr, row.images_per_s, 1, row.val_dice);
@@ -734,9 +950,14 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     r->images_per_s = t_train > 0 ? n_img / t_train : 0;
     r->seconds = wall_seconds() - t_run;
 out_all:
-    fit_batch_free(&b);
-    c2seg_workspace_free(&w);
+    for (int j = 0; ws && bs && j < plan.L; j++) {
+        fit_batch_free(&bs[j]);
+        c2seg_workspace_free(&ws[j]);
+    }
+    free(ws);
+    free(bs);
 out_state:
+    shard_plan_free(&plan);
     free(order);
     free(buf);
     trainlog_free(&log);

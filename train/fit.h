@@ -10,15 +10,23 @@
  * - evaluate_split: eval-mode prediction of a split, per-image metrics and the text-mask
  *   consistency records (dicom-sr/consistency.h), for `c2seg eval`.
  *
+ * Data parallelism (train/dist.h, docs/scale-out.md): under `mpirun -np N` each rank
+ * computes its shard of every global batch (same seeded order on all ranks), gradients
+ * are summed with one allreduce per step, the CaCL embeddings are gathered so the loss
+ * sees the global batch, and rank 0 alone validates and writes. --shards K runs K
+ * shards one after the other in one process: the exact single-process twin of K ranks.
+ *
  * Splits: the cache's own split labels when it has train samples; otherwise a seeded
  * split by case (patient / study / volume id), 80 / 20; by sample (with a warning)
  * when no case ids exist.
  *
  * Crash safety and resume: after every epoch the full training state (weights,
  * AdamW moments, step, RNG state) is written atomically to OUT.resume.ckpt and the
- * history to OUT.log.{csv,json,svg}; the best weights go to OUT. --resume continues
- * from OUT.resume.ckpt at the next epoch and ends with the same weights as an
- * uninterrupted run (same seed and thread count). */
+ * history to OUT.log.{csv,json,svg}; the best weights go to OUT. The order is OUT, the
+ * history, then OUT.resume.ckpt (the epoch's commit point: the history --resume reads
+ * for the best so far never lags behind it). --resume removes temporaries that a killed
+ * run of OUT left, continues from OUT.resume.ckpt at the next epoch and ends with the
+ * same weights as an uninterrupted run (same seed and thread count). */
 #ifndef C2SEG_TRAIN_FIT_H
 #define C2SEG_TRAIN_FIT_H
 
@@ -40,6 +48,10 @@ typedef struct fit_options {
     double clip_norm;         /* 0 = no clipping (the reference does not clip) */
     uint64_t seed;
     int64_t max_steps;        /* 0 = no cap */
+    int shards;               /* data parallelism (docs/scale-out.md): each global batch is cut into
+                               * ranks x shards contiguous shards, every one a forward / backward of
+                               * its own (own BatchNorm statistics) with gradients summed; this
+                               * process computes `shards` of them in turn. 1 (default) = whole batch */
     int resume;
     const char *init_path;    /* Stage-I checkpoint to start from (Stage II) */
     const char *out_path;     /* best checkpoint */

@@ -8,5 +8,6 @@
 #include "train/trainlog.h"
 #include "train/fit.h"
 #include "train/evaluate.h"
+#include "train/dist.h"
 
 #endif

@@ -123,6 +123,57 @@ static void quoted_csv_and_bad_files(void)
     CHECK(caption_table_load(path, NULL, &t, &e) == C2_EINVAL && strstr(e.msg, "bad.json"));
 }
 
+/* An xlsx (written by python3's zipfile) whose first sheet is worksheets/data.xml, listed
+ * before a decoy sheet1.xml: the rows come from the workbook's first sheet. A workbook
+ * whose first sheet's relationship is missing is refused with the reason. */
+static void xlsx_first_sheet_from_workbook(void)
+{
+    char script[4096], good[4096], broken[4096];
+    c2_path_join(script, sizeof script, test_tmpdir(), "make_xlsx.py");
+    c2_path_join(good, sizeof good, test_tmpdir(), "order.xlsx");
+    c2_path_join(broken, sizeof broken, test_tmpdir(), "norel.xlsx");
+    const char *py =
+        "import sys, zipfile\n"
+        "R = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships'\n"
+        "def sheet(rows):\n"
+        "    x = ''.join('<row>' + ''.join('<c t=\"inlineStr\"><is><t>%s</t></is></c>' % v for v in r) + '</row>'\n"
+        "                for r in rows)\n"
+        "    return ('<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">'\n"
+        "            '<sheetData>%s</sheetData></worksheet>' % x)\n"
+        "def book(path, rels_ids):\n"
+        "    with zipfile.ZipFile(path, 'w') as z:\n"
+        "        z.writestr('xl/workbook.xml', '<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/"
+        "2006/main\" xmlns:r=\"%s\"><sheets><sheet name=\"Captions\" sheetId=\"2\" r:id=\"rId7\"/>'\n"
+        "                   '<sheet name=\"Old\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>' % R)\n"
+        "        rel = {'rId7': 'worksheets/data.xml', 'rId1': '/xl/worksheets/sheet1.xml'}\n"
+        "        z.writestr('xl/_rels/workbook.xml.rels', '<Relationships xmlns=\"http://schemas.openxmlformats.org/"
+        "package/2006/relationships\">' + ''.join('<Relationship Id=\"%s\" Type=\"%s/worksheet\" Target=\"%s\"/>'\n"
+        "                   % (i, R, rel[i]) for i in rels_ids) + '</Relationships>')\n"
+        "        z.writestr('xl/worksheets/data.xml', sheet([('Image', 'Description'), ('a.png', 'No infection.'),\n"
+        "                   ('b.png', 'Unilateral pulmonary infection, one infected area, upper left lung.')]))\n"
+        "        z.writestr('xl/worksheets/sheet1.xml', sheet([('Image', 'Description'), ('decoy.png', 'Decoy.')]))\n"
+        "book(sys.argv[1], ['rId1', 'rId7'])\n"
+        "book(sys.argv[2], ['rId1'])\n";
+    c2_err e = {0};
+    CHECK(c2_write_file(script, py, strlen(py), &e) == C2_OK);
+    int rc = run_cmd("/usr/bin/python3 '%s' '%s' '%s'", script, good, broken);
+    CHECK_MSG(rc == 0, "python3 make_xlsx.py exited %d", rc);
+    if (rc)
+        return;
+    caption_table *t;
+    rc = caption_table_load(good, NULL, &t, &e);
+    CHECK_MSG(rc == C2_OK, "%s", e.msg);
+    if (rc == C2_OK) {
+        CHECK_MSG(t->n == 2 && t->format == CAPTIONS_XLSX, "%d rows", t->n);
+        CHECK(caption_table_find(t, "decoy.png") == NULL);
+        const caption_row *b = caption_table_find(t, "b.png");
+        CHECK(b && strcmp(b->caption, "Unilateral pulmonary infection, one infected area, upper left lung.") == 0);
+        caption_table_free(t);
+    }
+    CHECK(caption_table_load(broken, NULL, &t, &e) == C2_EINVAL && strstr(e.msg, "norel.xlsx") &&
+          strstr(e.msg, "rId7"));
+}
+
 /* Zones of the GT masks (128x128, nearest) against pseudo_label, as c2seg_ref.py pseudo_label_agreement. */
 static void zone_agreement(const char *split, double want_exact, double want_lat)
 {
@@ -186,6 +237,7 @@ int main(void)
     RUN_TEST(annotation_json_parses_and_matches_pseudo_label);
     RUN_TEST(lvit_xlsx_matches_python);
     RUN_TEST(quoted_csv_and_bad_files);
+    RUN_TEST(xlsx_first_sheet_from_workbook);
     RUN_TEST(qata_zone_agreement_reproduces_method);
     return test_summary();
 }

@@ -142,6 +142,11 @@ assert len(anat) == 25, len(anat)
 assert all(has[i] == 1 for i in anat)
 std = [i for i, f in enumerate(files) if f.endswith('/standard.nii.gz')]
 assert len(std) == 7 and all(has[i] == 0 for i in std), std
+# each volume is its own case (the split by case keeps a volume's slices together)
+cid = subprocess.run(['h5dump', '-y', '-w', '0', '-d', '/samples/case_id', h5], capture_output=True, text=True).stdout
+cases = re.findall(r'"([^"]*)"', cid.split('DATA {')[1])
+assert all(cases[i] == 'anatomical' for i in anat), set(cases[i] for i in anat)
+assert all(cases[i] == 'standard' for i in std), set(cases[i] for i in std)
 EOF
 
 # --- DICOM broken files: one clear line each, no crash, partial ---

@@ -18,7 +18,7 @@ for f in $(ls "$S/data/qata/valid/images" | head -3); do
     ln -s "$S/data/qata/valid/masks/mask_$f" "$T/qata/valid/masks/mask_$f"
 done
 "$B" predict "$T/tiny.ckpt" "$T/qata" "$S/data/dicom/xray" --captions "$S/data/text/sgseg_qata/annotation.json" \
-    -o "$T/out" --overlays --text-decode -q >/dev/null
+    -o "$T/out" --overlays --text-decode --uid-root 1.2.826.0.1.3680043.10.999 -q >/dev/null
 check '[ $? -eq 0 ]'
 "$B" report "$T/out" -q > "$T/summary.json"
 check '[ $? -eq 0 ]'
@@ -68,6 +68,9 @@ for f in "$T"/out/sr/*.sr.dcm; do
     check '[ $? -eq 0 ] && ! grep -q "^Error" "$T/v.log" && grep -q ComprehensiveSR "$T/v.log"'
     seg=$(dsrdump -q "$f" | grep -c "Referenced Segment")
     check '[ "$seg" -ge 1 ]'
+    # predict's --uid-root reaches the SR through predictions.json (dcmdump reads the UIDs)
+    uids=$(dcmdump -q "$f" | grep -E '^\((0008,0018|0020,000e)\)' | grep -c '\[1\.2\.826\.0\.1\.3680043\.10\.999\.')
+    check '[ "$uids" -eq 2 ]'
 done
 check '[ "$n_sr" -eq 4 ]'    # one per DICOM SEG (four x-ray images)
 if [ $fail -eq 0 ]; then echo "1 passed, 0 failed"; rm -rf "$T"; else echo "0 passed, 1 failed"; fi

@@ -1,0 +1,38 @@
+/* fuzz/fuzz_support: temporary input files and lowered limits for the harnesses. */
+#include "fuzz/fuzz_support.h"
+
+#include "base/base.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static void drop_warning(void *user, const char *msg)
+{
+    (void)user;
+    (void)msg;
+}
+
+void fuzz_setup(void)
+{
+    c2_limits l = *c2_limits_get();
+    l.max_dim = 16384;
+    l.max_pixels = (int64_t)16 << 20;   /* 16 Mpixel: a 4096 x 4096 image */
+    l.max_bytes = (int64_t)256 << 20;   /* 256 MiB per allocation of input data */
+    l.max_depth = 32;
+    c2_limits_set(&l);
+    c2_set_warn_sink(drop_warning, NULL);
+}
+
+const char *fuzz_write_temp(const uint8_t *data, size_t size, const char *ext)
+{
+    static char path[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/c2seg-fuzz-%ld%s", dir && dir[0] ? dir : "/tmp", (long)getpid(), ext);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return NULL;
+    int ok = fwrite(data, 1, size, f) == size;
+    ok = fclose(f) == 0 && ok;
+    return ok ? path : NULL;
+}

@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""Generates the hostile-input corpus (docs/reliability.md) into OUT from real files in
+SHARED/data. Nothing here is copied into the repository; tests/io/test_hostile.sh runs it
+into the build folder at test time and feeds every case to the c2seg stages.
+
+    make_hostile.py SHARED OUT
+
+Each case is a folder OUT/<case>/ (a cohort to ingest) or a single file. The DICOM
+manipulations go through pydicom and a small explicit-VR walker written here, so the
+corpus does not depend on the code under test."""
+import gzip
+import io
+import json
+import os
+import shutil
+import struct
+import sys
+import zipfile
+import zlib
+
+import numpy as np
+import pydicom
+
+SHARED, OUT = sys.argv[1], sys.argv[2]
+D = os.path.join(SHARED, "data")
+CT_SMALL = os.path.join(D, "dicom/ct_single/CT_small.dcm")
+CT2 = os.path.join(D, "dicom/ct_series/pydicom_CT2_16x16")
+CT3 = os.path.join(D, "dicom/ct_series/dcmqi_ct-3slice")
+SR = os.path.join(D, "dicom/sr/reportsi.dcm")
+
+
+def case(name):
+    p = os.path.join(OUT, name)
+    os.makedirs(p, exist_ok=True)
+    return p
+
+
+def element_boundaries(raw):
+    """Offsets where an element starts or ends in an explicit VR little endian file
+    (preamble + meta + dataset), descending into sequences of undefined length."""
+    long_vrs = {b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV"}
+    out, pos = [132], 132
+    while pos + 8 <= len(raw):
+        group, elem = struct.unpack_from("<HH", raw, pos)
+        if group == 0xFFFE:                      # item / delimiters: tag + 4-byte length
+            length = struct.unpack_from("<I", raw, pos + 4)[0]
+            pos += 8
+            if elem == 0xE000 and length != 0xFFFFFFFF:
+                pos += length
+            out.append(pos)
+            continue
+        vr = raw[pos + 4:pos + 6]
+        if vr in long_vrs:
+            length = struct.unpack_from("<I", raw, pos + 8)[0]
+            head = 12
+        else:
+            length = struct.unpack_from("<H", raw, pos + 6)[0]
+            head = 8
+        pos += head
+        if length != 0xFFFFFFFF:
+            pos += length
+        out.append(min(pos, len(raw)))
+    return sorted(set(o for o in out if 0 < o < len(raw)))
+
+
+def truncations():
+    raw = open(CT_SMALL, "rb").read()
+    d = case("dicom_truncated")
+    cuts = set()
+    for b in element_boundaries(raw):
+        cuts.update((b, b + 1, b + 6))            # at, inside the tag, inside the length
+    cuts = sorted(c for c in cuts if c < len(raw))
+    for c in cuts:
+        open(os.path.join(d, "cut_%06d.dcm" % c), "wb").write(raw[:c])
+    return len(cuts)
+
+
+def save(ds, path):
+    ds.save_as(path, write_like_original=True)
+
+
+def set_raw(ds, tag, vr, value):
+    """An attribute with a value pydicom would refuse for its real VR (kept as text)."""
+    ds[tag] = pydicom.DataElement(tag, vr, value)
+
+
+def dicom_variants():
+    d = case("dicom_bad_values")
+    base = pydicom.dcmread(CT_SMALL)
+    variants = {
+        "rows_65535.dcm": lambda ds: (setattr(ds, "Rows", 65535), setattr(ds, "Columns", 65535)),
+        "rows_0.dcm": lambda ds: setattr(ds, "Rows", 0),
+        "bits_allocated_64.dcm": lambda ds: setattr(ds, "BitsAllocated", 64),
+        "bits_stored_0.dcm": lambda ds: setattr(ds, "BitsStored", 0),
+        "frames_huge.dcm": lambda ds: setattr(ds, "NumberOfFrames", "999999999"),
+        "frames_text.dcm": lambda ds: set_raw(ds, 0x00280008, "LO", "abc"),
+        "spacing_zero.dcm": lambda ds: setattr(ds, "PixelSpacing", [0, 0]),
+        "spacing_negative.dcm": lambda ds: setattr(ds, "PixelSpacing", [-1, -0.5]),
+        "thickness_negative.dcm": lambda ds: setattr(ds, "SliceThickness", -5),
+        "orientation_zero.dcm": lambda ds: setattr(ds, "ImageOrientationPatient", [0, 0, 0, 0, 0, 0]),
+        "orientation_nan.dcm": lambda ds: set_raw(ds, 0x00200037, "LO", "nan\\nan\\nan\\nan\\nan\\nan"),
+        "slope_zero.dcm": lambda ds: setattr(ds, "RescaleSlope", 0),
+        "slope_inf.dcm": lambda ds: set_raw(ds, 0x00281053, "LO", "inf"),
+        "samples_7.dcm": lambda ds: setattr(ds, "SamplesPerPixel", 7),
+        "pixeldata_short.dcm": lambda ds: setattr(ds, "PixelData", ds.PixelData[:100]),
+        "pixeldata_empty.dcm": lambda ds: setattr(ds, "PixelData", b""),
+    }
+    for name, change in variants.items():
+        ds = pydicom.dcmread(CT_SMALL)
+        ds.SeriesInstanceUID = ds.SeriesInstanceUID + "." + str(len(name))
+        change(ds)
+        save(ds, os.path.join(d, name))
+    raw = open(CT_SMALL, "rb").read()
+    # wrong VR and lengths, byte-patched: Rows (0028,0010) US 2 -> "DS", length 0xFFFF, length 1
+    i = raw.find(b"\x28\x00\x10\x00US")
+    for name, patch in [("rows_vr_ds.dcm", b"DS\x02\x00"), ("rows_len_ffff.dcm", b"US\xff\xff"),
+                        ("rows_len_1.dcm", b"US\x01\x00"), ("rows_vr_garbage.dcm", b"\x00\xff\x02\x00")]:
+        open(os.path.join(d, name), "wb").write(raw[:i + 4] + patch + raw[i + 8:])
+    # Pixel Data (7FE0,0010) OW with a length beyond the end of the file
+    j = raw.find(b"\xe0\x7f\x10\x00OW")
+    open(os.path.join(d, "pixel_len_beyond_eof.dcm"), "wb").write(
+        raw[:j + 8] + struct.pack("<I", 0x7FFFFFF0) + raw[j + 12:])
+    shutil.copy(os.path.join(D, "dicom/broken/badVR.dcm"), os.path.join(d, "badVR.dcm"))
+    return len(variants) + 6
+
+
+def png_gray8(path, rows, cols, value):
+    raw = b"".join(b"\x00" + bytes([value]) * cols for _ in range(rows))
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", cols, rows, 8, 0, 0, 0, 0))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+
+
+def names_with_paths():
+    """Tag values that would escape the output folder if they reached a file name, and a
+    16 x 16 mask to export as a SEG of one of those images."""
+    png_gray8(os.path.join(OUT, "mask16.png"), 16, 16, 255)
+    d = case("dicom_path_tags")
+    evil = "../../../../../../tmp/c2seg-escape"
+    for k, f in enumerate(sorted(os.listdir(CT2))):
+        ds = pydicom.dcmread(os.path.join(CT2, f))
+        ds.PatientID = evil
+        ds.PatientName = evil
+        ds.StudyID = "../../x"
+        ds.AccessionNumber = "/etc/passwd"
+        ds.SeriesDescription = evil
+        ds.StudyDescription = evil
+        ds.ProtocolName = evil
+        save(ds, os.path.join(d, f + ".dcm"))
+
+
+def series_cases():
+    files = sorted(os.listdir(CT2))
+    d = case("series_duplicate_missing")
+    for f in files[:1] + files[2:]:                  # the second slice is missing
+        shutil.copy(os.path.join(CT2, f), os.path.join(d, f + ".dcm"))
+    shutil.copy(os.path.join(CT2, files[0]), os.path.join(d, files[0] + "_copy.dcm"))  # duplicate
+    d = case("series_mixed")
+    for f in files:
+        shutil.copy(os.path.join(CT2, f), os.path.join(d, "a_" + f + ".dcm"))
+    for f in sorted(os.listdir(CT3)):
+        shutil.copy(os.path.join(CT3, f), os.path.join(d, "b_" + f))
+
+
+def nifti1(path, data, pixdim=(1, 1, 1), dims=None, datatype=16):
+    """A NIfTI-1 single file written byte by byte (348-byte header + 4 bytes + data)."""
+    h = bytearray(348)
+    struct.pack_into("<i", h, 0, 348)
+    shape = dims if dims else data.shape[::-1]
+    dim = [len(shape)] + list(shape) + [1] * (7 - len(shape))
+    struct.pack_into("<8h", h, 40, *dim)
+    bitpix = {2: 8, 4: 16, 16: 32}[datatype]
+    struct.pack_into("<hh", h, 70, datatype, bitpix)
+    struct.pack_into("<8f", h, 76, 1.0, *pixdim, 1, 1, 1, 1)
+    struct.pack_into("<f", h, 108, 352.0)                 # vox_offset
+    struct.pack_into("<f", h, 112, 1.0)                   # scl_slope
+    h[344:348] = b"n+1\x00"
+    raw = bytes(h) + b"\x00" * 4 + data.tobytes()
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(raw)
+
+
+def nifti_cases():
+    d = case("nifti_bad")
+    v = np.zeros((4, 8, 8), np.float32)
+    v[1, 2:5, 2:5] = 300
+    w = v.copy()
+    w[0, 0, :4] = [np.nan, np.inf, -np.inf, np.nan]
+    nifti1(os.path.join(d, "nan_inf.nii"), w)
+    nifti1(os.path.join(d, "spacing_zero.nii"), v, pixdim=(0, 0, 0))
+    nifti1(os.path.join(d, "spacing_negative.nii"), v, pixdim=(-1, -1, -2))
+    nifti1(os.path.join(d, "huge_dims.nii"), v[:1, :1, :1], dims=(32767, 32767, 4))   # int16 dims: the largest
+    nifti1(os.path.join(d, "negative_dims.nii"), v, dims=(-8, 8, 4))
+    nifti1(os.path.join(d, "truncated.nii.gz"), v)
+    raw = gzip.open(os.path.join(d, "truncated.nii.gz")).read()
+    with gzip.open(os.path.join(d, "truncated.nii.gz"), "wb") as f:
+        f.write(raw[:400])
+    open(os.path.join(d, "header_only.nii"), "wb").write(raw[:200])
+
+
+def png_chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def image_cases():
+    """Inf-Net layout (Imgs/ + GT/) so that the 2D readers are reached."""
+    root = case("images_bad")
+    d = os.path.join(root, "Imgs")
+    os.makedirs(os.path.join(root, "GT"), exist_ok=True)
+    os.makedirs(d, exist_ok=True)
+    sig = b"\x89PNG\r\n\x1a\n"
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 65535, 65535, 8, 0, 0, 0, 0))
+    idat = png_chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+    open(os.path.join(d, "huge_65535.png"), "wb").write(sig + ihdr + idat + png_chunk(b"IEND", b""))
+    real = open(os.path.join(D, "covid_ct_slices/GT/1.png"), "rb").read()
+    open(os.path.join(d, "truncated.png"), "wb").write(real[:len(real) // 2])
+    jpg = open(os.path.join(D, "covid_ct_slices/Imgs/1.jpg"), "rb").read()
+    open(os.path.join(d, "truncated.jpg"), "wb").write(jpg[:len(jpg) // 3])
+    open(os.path.join(d, "not_an_image.png"), "wb").write(b"hello, I am text")
+    for f in os.listdir(d):
+        shutil.copy(os.path.join(D, "covid_ct_slices/GT/1.png"), os.path.join(root, "GT", os.path.splitext(f)[0] + ".png"))
+
+
+def sr_cases():
+    """Non-UTF-8 bytes under a UTF-8 charset, right-to-left text, and a deep tree."""
+    d = case("sr_text")
+
+    def text_items(ds):
+        for it in ds.get("ContentSequence", []):
+            if it.ValueType == "TEXT":
+                yield it
+            yield from text_items(it)
+
+    ds = pydicom.dcmread(SR)
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    for it in text_items(ds):
+        it["TextValue"].value = b"bad \xff\xfe\xc3 utf-8 \xed\xa0\x80 surrogate"
+    save(ds, os.path.join(d, "invalid_utf8.dcm"))
+    ds = pydicom.dcmread(SR)
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    for it in text_items(ds):
+        it.TextValue = "\u202eright lower lobe \u05d3\u05dc\u05e7\u05ea \u0627\u0644\u0631\u0626\u0629 \u202c"
+    save(ds, os.path.join(d, "right_to_left.dcm"))
+    ds = pydicom.dcmread(SR)
+    ds.SpecificCharacterSet = "ISO 2022 IR 87"
+    for it in text_items(ds):
+        it["TextValue"].value = b"\x1b$B\x30\x21\x1b(B abc \x1b$B"   # unterminated escape
+    save(ds, os.path.join(d, "iso2022_broken.dcm"))
+    ds = pydicom.dcmread(SR)
+    item = next(text_items(ds))
+    node = item
+    for _ in range(200):                                 # a 200-level deep content tree
+        child = pydicom.Dataset()
+        child.RelationshipType = "CONTAINS"
+        child.ValueType = "TEXT"
+        code = pydicom.Dataset()
+        code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "121071", "DCM", "Finding"
+        child.ConceptNameCodeSequence = pydicom.Sequence([code])
+        child.TextValue = "deeper"
+        node.ContentSequence = pydicom.Sequence([child])
+        node = child
+    save(ds, os.path.join(d, "deep_tree.dcm"))
+
+
+def caption_cases():
+    d = case("captions_bad")
+    # zip bomb: sharedStrings.xml of 1 GiB of spaces, about 1 MiB compressed
+    with zipfile.ZipFile(os.path.join(d, "bomb_text.xlsx"), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook><sheets><sheet name='a' r:id='rId1'/></sheets></workbook>")
+        with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as f:
+            f.write(b"<sst><si><t>")
+            block = b" " * (1 << 20)
+            for _ in range(768):                           # 768 MiB: over the 512 MiB entry limit
+                f.write(block)
+            f.write(b"</t></si></sst>")
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet><sheetData/></worksheet>")
+    open(os.path.join(d, "not_a_zip.xlsx"), "wb").write(b"PK\x03\x04" + b"\xff" * 200)
+    open(os.path.join(d, "bad.json"), "w").write('{"train": [{"image_path": "../../../etc/passwd", "caption": ' * 50)
+    open(os.path.join(d, "deep.json"), "w").write("[" * 100000 + "]" * 100000)
+    open(os.path.join(d, "paths.csv"), "w").write(
+        'Image,Description\n"../../../../tmp/c2seg-escape.png","Bilateral pulmonary infection"\n'
+        '"/etc/passwd","\xff\xfe"\n"a""b,c","unterminated\n')
+    with open(os.path.join(d, "binary.csv"), "wb") as f:
+        f.write(b"Image,Description\n" + bytes(range(256)) * 4)
+
+
+def filesystem_cases():
+    d = case("fs_odd")
+    os.makedirs(os.path.join(d, "loop"), exist_ok=True)
+    for name, target in [("loop/again", ".."), ("self", "self"), ("dangling.dcm", "no/such/file")]:
+        p = os.path.join(d, name)
+        if not os.path.lexists(p):
+            os.symlink(target, p)
+    os.makedirs(os.path.join(d, "directory.dcm"), exist_ok=True)   # a folder named like a file
+    fifo = os.path.join(d, "fifo.dcm")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)                                             # open() would block forever
+    open(os.path.join(d, "empty.dcm"), "wb").close()
+    shutil.copy(os.path.join(CT2, sorted(os.listdir(CT2))[0]), os.path.join(d, "one_good.dcm"))
+
+
+if __name__ == "__main__":
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT)
+    n = truncations()
+    dicom_variants()
+    names_with_paths()
+    series_cases()
+    nifti_cases()
+    image_cases()
+    sr_cases()
+    caption_cases()
+    filesystem_cases()
+    print(json.dumps({"truncations": n, "cases": sorted(os.listdir(OUT))}))

@@ -1,0 +1,175 @@
+/* pipeline/sandbox: a parse in a child process returns its result, and a crash, a hang
+ * or a memory blow-up of the child becomes one error while this process goes on. */
+#include "pipeline/pipeline.h"
+#include "pipeline/sandbox.h"
+#include "tests/support/check.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fn_echo(void *arg, sandbox_out *out, c2_err *e)
+{
+    (void)e;
+    const char *s = arg;
+    return sandbox_out_append(out, s, strlen(s) + 1);
+}
+
+static int fn_fail(void *arg, sandbox_out *out, c2_err *e)
+{
+    (void)arg;
+    sandbox_out_append(out, "ignored", 7);
+    return c2_fail(e, C2_EUNSUPPORTED, "x.dcm: transfer syntax 1.2.3 is not supported");
+}
+
+static int fn_abort(void *arg, sandbox_out *out, c2_err *e)
+{
+    (void)arg;
+    (void)out;
+    (void)e;
+    abort();
+}
+
+static int fn_killed(void *arg, sandbox_out *out, c2_err *e)
+{
+    (void)arg;
+    (void)out;
+    (void)e;
+    kill(getpid(), SIGKILL);
+    return C2_OK;
+}
+
+static int fn_hang(void *arg, sandbox_out *out, c2_err *e)
+{
+    (void)arg;
+    (void)out;
+    (void)e;
+    sleep(3600);
+    return C2_OK;
+}
+
+/* Tries to take 2 GiB, as a hostile header that declares a huge image would. */
+static int fn_big_alloc(void *arg, sandbox_out *out, c2_err *e)
+{
+    (void)arg;
+    size_t n = (size_t)2 << 30;
+    char *p = malloc(n);
+    if (!p)
+        return c2_fail(e, C2_ENOMEM, "out of memory for %zu bytes", n);
+    memset(p, 1, n);
+    int rc = sandbox_out_append(out, p, 1);
+    free(p);
+    return rc;
+}
+
+/* Several MiB, more than a pipe buffer holds: the parent must drain while the child writes. */
+static int fn_large_result(void *arg, sandbox_out *out, c2_err *e)
+{
+    (void)arg;
+    (void)e;
+    for (int i = 0; i < 3 << 20; i++) {
+        uint8_t b = (uint8_t)(i * 7);
+        if (sandbox_out_append(out, &b, 1) != C2_OK)
+            return C2_ENOMEM;
+    }
+    return C2_OK;
+}
+
+static void result_comes_back_through_the_pipe(void)
+{
+    sandbox_out r;
+    c2_err e = {0};
+    CHECK(sandbox_run("x", "test parser", fn_echo, "hello", NULL, &r, &e) == C2_OK);
+    CHECK(r.n == 6 && memcmp(r.data, "hello", 6) == 0);
+    sandbox_out_free(&r);
+    CHECK(sandbox_run("x", "test parser", fn_large_result, NULL, NULL, &r, &e) == C2_OK);
+    CHECK(r.n == (size_t)3 << 20);
+    int same = r.n == (size_t)3 << 20;
+    for (size_t i = 0; same && i < r.n; i += 4099)
+        same = r.data[i] == (uint8_t)(i * 7);
+    CHECK(same);
+    sandbox_out_free(&r);
+}
+
+static void child_error_keeps_code_and_message(void)
+{
+    sandbox_out r;
+    c2_err e = {0};
+    CHECK(sandbox_run("x.dcm", "test parser", fn_fail, NULL, NULL, &r, &e) == C2_EUNSUPPORTED);
+    CHECK(strcmp(e.msg, "x.dcm: transfer syntax 1.2.3 is not supported") == 0);
+    CHECK(r.n == 0 && r.data == NULL);
+}
+
+static void crash_becomes_an_error_naming_the_file_and_signal(void)
+{
+    sandbox_out r;
+    c2_err e = {0};
+    CHECK(sandbox_run("bad.dcm", "DICOM parser", fn_abort, NULL, NULL, &r, &e) == C2_EINVAL);
+    CHECK_MSG(strstr(e.msg, "bad.dcm: the DICOM parser crashed (signal 6") == e.msg, "%s", e.msg);
+    CHECK(sandbox_run("bad.dcm", "DICOM parser", fn_killed, NULL, NULL, &r, &e) == C2_EINVAL);
+    CHECK_MSG(strstr(e.msg, "crashed (signal 9") != NULL, "%s", e.msg);
+    CHECK(r.n == 0);
+}
+
+static void hang_is_stopped_at_the_time_limit(void)
+{
+    sandbox_out r;
+    c2_err e = {0};
+    sandbox_limits lim = {0, 0.3};
+    double t0 = now_seconds();
+    CHECK(sandbox_run("slow.dcm", "DICOM parser", fn_hang, NULL, &lim, &r, &e) == C2_ELIMIT);
+    double dt = now_seconds() - t0;
+    CHECK_MSG(dt >= 0.29 && dt < 5, "took %.2f s", dt);
+    CHECK_MSG(strstr(e.msg, "slow.dcm: the DICOM parser did not finish within 0.3 s") == e.msg, "%s", e.msg);
+}
+
+static void memory_limit_makes_allocation_fail_in_the_child(void)
+{
+    if (!sandbox_memory_limit_enforced()) {
+        fprintf(stderr, "  (AddressSanitizer build: memory limit not applied, skipped)\n");
+        return;
+    }
+    sandbox_out r;
+    c2_err e = {0};
+    sandbox_limits lim = {(int64_t)512 << 20, 30};
+    CHECK(sandbox_run("big.dcm", "DICOM parser", fn_big_alloc, NULL, &lim, &r, &e) == C2_ENOMEM);
+    CHECK_MSG(strstr(e.msg, "out of memory") != NULL, "%s", e.msg);
+}
+
+/* The sandboxed metadata read gives the same object as the direct one; the facts are
+ * those measured by dcmdump in ../shared/data/README.md (CT_small: 128 x 128, RI -1024). */
+static void dicom_meta_in_child_matches_direct_read(void)
+{
+    const char *path = shared_path("data/dicom/ct_single/CT_small.dcm");
+    dicom_object a, b;
+    c2_err e = {0};
+    CHECK(sandbox_dicom_read_meta(path, &a, NULL, &e) == C2_OK);
+    CHECK(dicom_read_meta(path, &b, &e) == C2_OK);
+    CHECK(a.rows == 128 && a.cols == 128 && a.frames == 1);
+    CHECK(a.frame != NULL && a.frame[0].intercept == -1024);
+    CHECK(strcmp(a.sop_instance_uid, b.sop_instance_uid) == 0 && strcmp(a.modality, "CT") == 0);
+    CHECK(memcmp(a.frame, b.frame, sizeof *a.frame) == 0);
+    dicom_object_free(&a);
+    dicom_object_free(&b);
+
+    path = shared_path("data/dicom/multiframe/emri_small.dcm");
+    CHECK(sandbox_dicom_read_meta(path, &a, NULL, &e) == C2_OK);
+    CHECK(a.frames == 10 && a.rows == 64 && a.cols == 64);
+    dicom_object_free(&a);
+
+    CHECK(sandbox_dicom_read_meta(shared_path("data/dicom/broken/no_such_file.dcm"), &a, NULL, &e) != C2_OK);
+    CHECK(strstr(e.msg, "no_such_file.dcm") != NULL);
+    CHECK(a.frame == NULL && a.voi_lut == NULL);
+}
+
+int main(void)
+{
+    RUN_TEST(result_comes_back_through_the_pipe);
+    RUN_TEST(child_error_keeps_code_and_message);
+    RUN_TEST(crash_becomes_an_error_naming_the_file_and_signal);
+    RUN_TEST(hang_is_stopped_at_the_time_limit);
+    RUN_TEST(memory_limit_makes_allocation_fail_in_the_child);
+    RUN_TEST(dicom_meta_in_child_matches_direct_read);
+    return test_summary();
+}
