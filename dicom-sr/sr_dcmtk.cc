@@ -10,6 +10,7 @@
 #include "dcmtk/dcmsr/dsrdoc.h"
 
 #include "dicom-sr/sr.h"
+#include "dicom-sr/sr_save_dcmtk.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -240,7 +241,6 @@ int write_document(const char *path, const sr_write_info *info, const char *text
     std::strftime(now_time, sizeof now_time, "%H%M%S", &tmv);
     if (doc.createNewSeriesInStudy(info->study_uid).bad())
         return c2_fail(e, C2_EINVAL, "%s: invalid Study Instance UID '%s'", path, info->study_uid);
-    char uid[100];
     const char *root = info->uid_root && info->uid_root[0] ? info->uid_root : SITE_INSTANCE_UID_ROOT;
     doc.setPatientName(info->patient_name ? info->patient_name : "");
     doc.setPatientID(info->patient_id ? info->patient_id : "");
@@ -263,37 +263,9 @@ int write_document(const char *path, const sr_write_info *info, const char *text
                                         : DSRCodedEntryValue("121071", "DCM", "Finding"));
     if (t.getCurrentContentItem().setStringValue(text ? text : "").bad())
         return c2_fail(e, C2_EINVAL, "%s: the report text is not a valid UT value", path);
-    doc.completeDocument();
-    DcmFileFormat ff;
-    OFCondition st = doc.write(*ff.getDataset());
-    if (st.bad())
-        return c2_fail(e, C2_EINVAL, "%s: cannot build the SR dataset (%s)", path, st.text());
-    if (info->study_date && info->study_time) {
-        /* a caller that fixes the study date and time (the deterministic sample-data
-         * generator) gets the same instant for creation and content, so the same
-         * input always gives the same bytes */
-        DcmDataset *ds = ff.getDataset();
-        ds->putAndInsertString(DCM_InstanceCreationDate, info->study_date);
-        ds->putAndInsertString(DCM_InstanceCreationTime, info->study_time);
-        ds->putAndInsertString(DCM_ContentDate, info->study_date);
-        ds->putAndInsertString(DCM_ContentTime, info->study_time);
-    }
-    if (info->series_uid && info->series_uid[0])
-        ff.getDataset()->putAndInsertString(DCM_SeriesInstanceUID, info->series_uid);
-    else
-        ff.getDataset()->putAndInsertString(DCM_SeriesInstanceUID, dcmGenerateUniqueIdentifier(uid, root));
-    if (info->sop_uid && info->sop_uid[0])
-        ff.getDataset()->putAndInsertString(DCM_SOPInstanceUID, info->sop_uid);
-    else
-        ff.getDataset()->putAndInsertString(DCM_SOPInstanceUID, dcmGenerateUniqueIdentifier(uid, root));
-    char tmp[4200];
-    c2_temp_name(tmp, sizeof tmp, path);
-    st = ff.saveFile(tmp, EXS_LittleEndianExplicit);
-    if (st.bad()) {
-        std::remove(tmp);
-        return c2_fail(e, C2_EIO, "%s: cannot write (%s)", path, st.text());
-    }
-    return c2_rename_into_place(tmp, path, e);
+    /* a caller that fixes the study date and time (the deterministic sample-data
+     * generator) gets the same instant for creation and content */
+    return sr_document_save(doc, path, info->series_uid, info->sop_uid, root, info->study_date, info->study_time, e);
 }
 
 } // namespace

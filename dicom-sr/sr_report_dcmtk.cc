@@ -9,6 +9,7 @@
 #include "dcmtk/dcmsr/dsrdoc.h"
 
 #include "dicom-sr/sr_report.h"
+#include "dicom-sr/sr_save_dcmtk.h"
 
 #include <cstdio>
 #include <cstring>
@@ -155,21 +156,7 @@ int write_report(const char *path, const char *seg_path, const sr_finding *f, co
     }
     if (bad)
         return c2_fail(e, C2_EINVAL, "%s: a finding value is not valid for its SR item", path);
-    doc.completeDocument();
-    DcmFileFormat ff;
-    OFCondition st = doc.write(*ff.getDataset());
-    if (st.bad())
-        return c2_fail(e, C2_EINVAL, "%s: cannot build the SR dataset (%s)", path, st.text());
-    ff.getDataset()->putAndInsertString(DCM_SeriesInstanceUID, dcmGenerateUniqueIdentifier(uid, root));
-    ff.getDataset()->putAndInsertString(DCM_SOPInstanceUID, dcmGenerateUniqueIdentifier(uid, root));
-    char tmp[4200];
-    c2_temp_name(tmp, sizeof tmp, path);
-    st = ff.saveFile(tmp, EXS_LittleEndianExplicit);
-    if (st.bad()) {
-        std::remove(tmp);
-        return c2_fail(e, C2_EIO, "%s: cannot write (%s)", path, st.text());
-    }
-    return c2_rename_into_place(tmp, path, e);
+    return sr_document_save(doc, path, NULL, NULL, root, NULL, NULL, e);
 }
 
 } // namespace

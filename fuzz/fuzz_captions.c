@@ -4,14 +4,6 @@
 #include "dicom-sr/captions.h"
 #include "fuzz/fuzz_support.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *ext[4] = {".csv", ".json", ".xlsx", ".txt"};

@@ -5,14 +5,6 @@
 
 #include <stdlib.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
-
 static void decode_first_frame(dicom_object *o)
 {
     c2_err e = {0};

@@ -3,14 +3,6 @@
 #include "fuzz/fuzz_support.h"
 #include "io/nifti.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int gz = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;

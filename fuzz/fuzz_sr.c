@@ -2,14 +2,6 @@
 #include "dicom-sr/sr.h"
 #include "fuzz/fuzz_support.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_write_temp(data, size, ".dcm");

@@ -13,8 +13,10 @@ static void drop_warning(void *user, const char *msg)
     (void)msg;
 }
 
-void fuzz_setup(void)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc;
+    (void)argv;
     c2_limits l = *c2_limits_get();
     l.max_dim = 16384;
     l.max_pixels = (int64_t)16 << 20;   /* 16 Mpixel: a 4096 x 4096 image */
@@ -22,6 +24,7 @@ void fuzz_setup(void)
     l.max_depth = 32;
     c2_limits_set(&l);
     c2_set_warn_sink(drop_warning, NULL);
+    return 0;
 }
 
 const char *fuzz_write_temp(const uint8_t *data, size_t size, const char *ext)

@@ -10,8 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Lowers c2_limits and silences c2_warn; call from LLVMFuzzerInitialize. */
-void fuzz_setup(void);
+/* libFuzzer's start-up hook, the same for every harness (so they define only
+ * LLVMFuzzerTestOneInput): lowers c2_limits and silences c2_warn. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 /* Writes data to "<tmpdir>/c2seg-fuzz-<pid><ext>" and returns that path (static
  * buffer), or NULL when the write failed. */
 const char *fuzz_write_temp(const uint8_t *data, size_t size, const char *ext);

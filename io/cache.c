@@ -1,6 +1,7 @@
 /* io/cache: the HDF5 cohort cache (layout in docs/cache.md). The writer streams the
  * pixel tensors into extendible chunked datasets and keeps the per-sample metadata
- * in growable columns until close; the reader loads everything into one struct.
+ * in growable columns until close; the reader loads everything into one struct, and
+ * the pixel reader (cache_pixels_*) reads single samples' images and masks on demand.
  * Every HDF5 call's status is checked; failures name the file and the object. */
 #include "io/cache.h"
 
@@ -740,4 +741,90 @@ void cache_free(cache *c)
     free(c->text_pooled);
     free(c->parameters);
     memset(c, 0, sizeof *c);
+}
+
+/* ---- partial pixel reader ---- */
+
+struct cache_pixels {
+    hid_t file, images, masks;
+    int64_t n;                 /* N samples */
+    hsize_t size;              /* S */
+    char path[4096];
+};
+
+void cache_pixels_close(cache_pixels *r)
+{
+    if (!r)
+        return;
+    if (r->images >= 0)
+        H5Dclose(r->images);
+    if (r->masks >= 0)
+        H5Dclose(r->masks);
+    if (r->file >= 0)
+        H5Fclose(r->file);
+    free(r);
+}
+
+int cache_pixels_open(cache_pixels **out, const char *path, c2_err *e)
+{
+    *out = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    cache_pixels *r = calloc(1, sizeof *r);
+    if (!r)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    r->images = r->masks = -1;
+    snprintf(r->path, sizeof r->path, "%s", path);
+    if (H5Fis_hdf5(path) <= 0 || (r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        r->file = -1;
+        cache_pixels_close(r);
+        return c2_fail(e, C2_EINVAL, "%s: not a readable HDF5 file", path);
+    }
+    int64_t size = 0;
+    hsize_t di[3], dm[3];
+    if (attr_read_int(r->file, "image_size", &size) < 0 || size < 1 || dataset_dims(r->file, "/images", di) != 3 ||
+        dataset_dims(r->file, "/masks", dm) != 3 || di[1] != (hsize_t)size || di[2] != (hsize_t)size ||
+        memcmp(di, dm, sizeof di) != 0) {
+        cache_pixels_close(r);
+        return c2_fail(e, C2_EINVAL, "%s: /images and /masks are missing or not both [N,S,S] with S = image_size",
+                       path);
+    }
+    r->n = (int64_t)di[0];
+    r->size = (hsize_t)size;
+    r->images = H5Dopen2(r->file, "/images", H5P_DEFAULT);
+    r->masks = H5Dopen2(r->file, "/masks", H5P_DEFAULT);
+    if (r->images < 0 || r->masks < 0) {
+        cache_pixels_close(r);
+        return c2_fail(e, C2_EIO, "%s: cannot open /images or /masks", path);
+    }
+    *out = r;
+    return C2_OK;
+}
+
+/* Sample i of dataset d [N,S,S] into out [S,S] (mem_type): one hyperslab. */
+static int sample_read(const cache_pixels *r, hid_t d, hid_t mem_type, int64_t i, void *out)
+{
+    hsize_t start[3] = {(hsize_t)i, 0, 0}, count[3] = {1, r->size, r->size};
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(3, count, NULL);
+    herr_t st = fs < 0 || ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (st >= 0)
+        st = H5Dread(d, mem_type, ms, fs, H5P_DEFAULT, out);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return st < 0 ? -1 : 0;
+}
+
+int cache_pixels_read(cache_pixels *r, const int64_t *idx, int64_t n, float *images, uint8_t *masks, c2_err *e)
+{
+    size_t plane = (size_t)r->size * (size_t)r->size;
+    for (int64_t k = 0; k < n; k++) {
+        if (idx[k] < 0 || idx[k] >= r->n)
+            return c2_fail(e, C2_EINVAL, "%s: sample %lld is outside the cache's %lld samples", r->path,
+                           (long long)idx[k], (long long)r->n);
+        if ((images && sample_read(r, r->images, H5T_NATIVE_FLOAT, idx[k], images + (size_t)k * plane) < 0) ||
+            (masks && sample_read(r, r->masks, H5T_NATIVE_UINT8, idx[k], masks + (size_t)k * plane) < 0))
+            return c2_fail(e, C2_EIO, "%s: reading the pixels of sample %lld failed", r->path, (long long)idx[k]);
+    }
+    return C2_OK;
 }

@@ -110,6 +110,18 @@ typedef struct cache {
 int cache_read(const char *path, int load_pixels, cache *c, c2_err *e);
 void cache_free(cache *c);
 
+/* The pixels of chosen samples, for cohorts that need not fit in memory: read the
+ * metadata once with cache_read(path, 0, ...), then the images and masks of the samples
+ * in use through this reader (one chunk-sized hyperslab [1,S,S] per sample), so memory
+ * follows the caller's batch, not N. */
+typedef struct cache_pixels cache_pixels;
+/* Opens /images and /masks of path; fails unless both are [N,S,S] with S = image_size. */
+int cache_pixels_open(cache_pixels **r, const char *path, c2_err *e);
+/* images [n,S,S] f32 and masks [n,S,S] u8 (either may be NULL) of samples idx [n], in
+ * that order; every idx must lie in [0,N) (else C2_EINVAL). */
+int cache_pixels_read(cache_pixels *r, const int64_t *idx, int64_t n, float *images, uint8_t *masks, c2_err *e);
+void cache_pixels_close(cache_pixels *r);
+
 #ifdef __cplusplus
 }
 #endif

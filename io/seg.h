@@ -60,6 +60,10 @@ typedef struct seg_source {
  * source image is left (a SEG / SR / non-image object), C2_EINVAL for duplicate
  * slice positions (io/seg_source.c). */
 int seg_source_load(const char *path, seg_source *src, c2_err *e);
+/* The same from an exact list of n distinct files (e.g. the slices ingest could read,
+ * leaving out a broken file of the series folder); they must hold one image series.
+ * Positions of files not listed simply have no source slice. */
+int seg_source_load_files(const char *const *files, int n, seg_source *src, c2_err *e);
 void seg_source_free(seg_source *src);
 
 /* Side of the patient that a mask occupies, from the source geometry in PATIENT

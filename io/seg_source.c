@@ -168,6 +168,26 @@ static int source_from_objects(const char *path, dicom_object *objs, int n, seg_
     return rc;
 }
 
+/* Reads the metadata of paths [n] (taken over: freed here) and builds src from the one
+ * image series they hold; `what` names the input in messages. */
+static int source_from_paths(const char *what, char **paths, int n, seg_source *src, c2_err *e)
+{
+    dicom_object *objs = calloc((size_t)(n ? n : 1), sizeof *objs);
+    int rc = objs ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory for %d file descriptions", what, n);
+    int n_read = 0; /* a failed read leaves nothing to free */
+    while (rc == C2_OK && n_read < n && (rc = dicom_read_meta(paths[n_read], &objs[n_read], e)) == C2_OK)
+        n_read++;
+    if (rc == C2_OK)
+        rc = source_from_objects(what, objs, n, src, e);
+    for (int i = 0; i < n_read; i++)
+        dicom_object_free(&objs[i]);
+    free(objs);
+    free_paths(paths, n);
+    if (rc)
+        seg_source_free(src);
+    return rc;
+}
+
 int seg_source_load(const char *path, seg_source *src, c2_err *e)
 {
     memset(src, 0, sizeof *src);
@@ -177,26 +197,30 @@ int seg_source_load(const char *path, seg_source *src, c2_err *e)
         rc = list_dicom_files(path, &paths, &n, e);
     } else if (!(paths = malloc(sizeof(char *))) || !(paths[0] = strdup(path))) {
         free(paths);
-        paths = NULL;
         rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
     } else {
         n = 1;
     }
-    dicom_object *objs = rc ? NULL : calloc((size_t)n, sizeof *objs);
-    if (rc == C2_OK && !objs)
-        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for %d file descriptions", path, n);
-    int n_read = 0; /* a failed read leaves nothing to free */
-    while (rc == C2_OK && n_read < n && (rc = dicom_read_meta(paths[n_read], &objs[n_read], e)) == C2_OK)
-        n_read++;
-    if (rc == C2_OK)
-        rc = source_from_objects(path, objs, n, src, e);
-    for (int i = 0; i < n_read; i++)
-        dicom_object_free(&objs[i]);
-    free(objs);
-    free_paths(paths, n);
-    if (rc)
-        seg_source_free(src);
-    return rc;
+    return rc ? rc : source_from_paths(path, paths, n, src, e);
+}
+
+int seg_source_load_files(const char *const *files, int n, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    if (n < 1)
+        return c2_fail(e, C2_EINVAL, "no source file given for the SEG");
+    if (n > c2_limits_get()->max_dim)
+        return c2_fail(e, C2_ELIMIT, "%s: %d source files exceed the slice limit %lld", files[0], n,
+                       (long long)c2_limits_get()->max_dim);
+    char **paths = calloc((size_t)n, sizeof *paths);
+    if (!paths)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for %d file names", files[0], n);
+    for (int i = 0; i < n; i++)
+        if (!(paths[i] = strdup(files[i]))) {
+            free_paths(paths, i);
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for %d file names", files[0], n);
+        }
+    return source_from_paths(files[0], paths, n, src, e);
 }
 
 void seg_source_free(seg_source *src)

@@ -17,16 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define C2_REAL float
-#define C2_FN(name) name
-#include "model/attention.h"
-#undef C2_REAL
-#undef C2_FN
-#define C2_REAL double
-#define C2_FN(name) name##_f64
-#include "model/attention.h"
-#undef C2_REAL
-#undef C2_FN
+#define C2_REAL_TWICE "model/attention.h"
+#include "model/real_twice.h"
 
 #endif
 #else

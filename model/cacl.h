@@ -19,16 +19,8 @@
 #define CACL_TAU 0.07
 #define CACL_RHO 0.8
 
-#define C2_REAL float
-#define C2_FN(name) name
-#include "model/cacl.h"
-#undef C2_REAL
-#undef C2_FN
-#define C2_REAL double
-#define C2_FN(name) name##_f64
-#include "model/cacl.h"
-#undef C2_REAL
-#undef C2_FN
+#define C2_REAL_TWICE "model/cacl.h"
+#include "model/real_twice.h"
 
 #endif
 #else

@@ -171,16 +171,8 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
     }
 }
 
-#define C2_REAL float
-#define C2_FN(name) name
-#include "model/conv.c"
-#undef C2_REAL
-#undef C2_FN
-#define C2_REAL double
-#define C2_FN(name) name##_f64
-#include "model/conv.c"
-#undef C2_REAL
-#undef C2_FN
+#define C2_REAL_TWICE "model/conv.c"
+#include "model/real_twice.h"
 
 #else /* the simple kernels, once per precision */
 

@@ -57,15 +57,7 @@ void linear_backward(float *dinp, float *dweight, float *dbias, const float *dou
                      const float *inp, const float *weight, int M, int C, int OC);
 
 /* ---- the simple kernels, in float and in double (suffix _f64) ---- */
-#define C2_REAL float
-#define C2_FN(name) name
-#include "model/layers_real.h"
-#undef C2_REAL
-#undef C2_FN
-#define C2_REAL double
-#define C2_FN(name) name##_f64
-#include "model/layers_real.h"
-#undef C2_REAL
-#undef C2_FN
+#define C2_REAL_TWICE "model/layers_real.h"
+#include "model/real_twice.h"
 
 #endif

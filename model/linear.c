@@ -38,16 +38,8 @@ void linear_backward(float *dinp, float *dweight, float *dbias, const float *dou
         }
 }
 
-#define C2_REAL float
-#define C2_FN(name) name
-#include "model/linear.c"
-#undef C2_REAL
-#undef C2_FN
-#define C2_REAL double
-#define C2_FN(name) name##_f64
-#include "model/linear.c"
-#undef C2_REAL
-#undef C2_FN
+#define C2_REAL_TWICE "model/linear.c"
+#include "model/real_twice.h"
 
 #else /* the simple kernels, once per precision */
 

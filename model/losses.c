@@ -26,16 +26,8 @@ void seg_loss_backward(float *dlogits, const float *logits, const float *gt, int
     dice_backward(dlogits, logits, gt, B, n_per, dloss);
 }
 
-#define C2_REAL float
-#define C2_FN(name) name
-#include "model/losses.c"
-#undef C2_REAL
-#undef C2_FN
-#define C2_REAL double
-#define C2_FN(name) name##_f64
-#include "model/losses.c"
-#undef C2_REAL
-#undef C2_FN
+#define C2_REAL_TWICE "model/losses.c"
+#include "model/real_twice.h"
 
 #else
 

@@ -13,16 +13,8 @@
 
 #include <math.h>
 
-#define C2_REAL float
-#define C2_FN(name) name
-#include "model/norm.c"
-#undef C2_REAL
-#undef C2_FN
-#define C2_REAL double
-#define C2_FN(name) name##_f64
-#include "model/norm.c"
-#undef C2_REAL
-#undef C2_FN
+#define C2_REAL_TWICE "model/norm.c"
+#include "model/real_twice.h"
 
 #else
 

@@ -76,6 +76,13 @@ typedef struct study_text {
     char *text;
 } study_text;
 
+/* An input file that ingest reported (OUTDIR/inputs.h5.report.tsv): a slice that a
+ * series in the same folder may be missing. */
+typedef struct predict_failed {
+    char *path, *reason;
+    char series_uid[65];       /* "" when not DICOM by content or its metadata is unreadable */
+} predict_failed;
+
 typedef struct predict_case {
     int kind;                  /* CASE_* */
     char id[64];               /* "case-0001": a counter, never a tag value */
@@ -87,19 +94,27 @@ typedef struct predict_run {
     const predict_options *opt;
     c2seg_model *model;
     const checkpoint_meta *meta;
-    const cache *cache;
+    const cache *cache;        /* metadata only: pixels come from `pixels`, one batch at a time */
+    cache_pixels *pixels;
     const study_text *sr;
     int n_sr;
+    const predict_failed *failed;
+    int n_failed;
     c2seg_workspace ws;        /* one batch of the model */
     float *img, *tokens, *pooled; /* the batch's inputs [B,1,S,S], [B,24,512], [B,512] */
     int32_t *tmask;            /* [B,24] */
+    float *src_img;            /* the batch's cache images [B,S,S] in [0,1] */
+    uint8_t *src_gt;           /* the batch's cache masks [B,S,S] */
 } predict_run;
 
+/* c holds the cache's metadata (cache_read with load_pixels 0); px reads its pixels. */
 int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m, const checkpoint_meta *meta,
-                     const cache *c, const study_text *sr, int n_sr, c2_err *e);
+                     const cache *c, cache_pixels *px, const study_text *sr, int n_sr, c2_err *e);
 void predict_run_free(predict_run *r);
 /* Predicts one case, writes its outputs under opt->outdir and returns its JSON record
- * in *out (also for a failed case: {"status":"failed","error":..}). */
+ * in *out (also for a failed case: {"status":"failed","error":..}). A DICOM case's SEG
+ * source is exactly the files ingest read for it; r->failed files of its folder that
+ * may belong to the series are listed as "missing_slices". */
 int predict_case_run(predict_run *r, const predict_case *pc, struct cJSON **out, c2_err *e);
 
 #endif

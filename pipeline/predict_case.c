@@ -3,7 +3,9 @@
  * probabilities are mapped onto the source grid at once (predict_map.c), so model-size
  * probabilities never exist for more than one batch. What remains per case is the
  * source-size mask (bytes), the model-size masks of one slice (2D) or the cranio-caudal
- * projection [slices, S] of a volume (for the zones), and a few counters.
+ * projection [slices, S] of a volume (for the zones), and a few counters. The cache's
+ * pixels are read one batch at a time (cache_pixels), so neither the cohort nor the
+ * series length raises the model-size memory.
  * Outputs: DICOM -> SEG (io/seg.h), NIfTI -> mask with the source affine, PNG / JPEG ->
  * PNG mask of the source size; names are the case counter ("case-0001"), never tags. */
 #include "pipeline/predict.h"
@@ -14,13 +16,14 @@
 #include <string.h>
 
 int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m, const checkpoint_meta *meta,
-                     const cache *c, const study_text *sr, int n_sr, c2_err *e)
+                     const cache *c, cache_pixels *px, const study_text *sr, int n_sr, c2_err *e)
 {
     memset(r, 0, sizeof *r);
     r->opt = opt;
     r->model = m;
     r->meta = meta;
     r->cache = c;
+    r->pixels = px;
     r->sr = sr;
     r->n_sr = n_sr;
     int B = opt->batch, S = c->size;
@@ -31,7 +34,9 @@ int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m,
     r->tokens = malloc((size_t)B * TEXT_MAX_TOKENS * TEXT_DIM * sizeof *r->tokens);
     r->pooled = malloc((size_t)B * TEXT_DIM * sizeof *r->pooled);
     r->tmask = malloc((size_t)B * TEXT_MAX_TOKENS * sizeof *r->tmask);
-    if (!r->img || !r->tokens || !r->pooled || !r->tmask) {
+    r->src_img = malloc((size_t)B * S * S * sizeof *r->src_img);
+    r->src_gt = malloc((size_t)B * S * S);
+    if (!r->img || !r->tokens || !r->pooled || !r->tmask || !r->src_img || !r->src_gt) {
         predict_run_free(r);
         return c2_fail(e, C2_ENOMEM, "out of memory for a batch of %d", B);
     }
@@ -46,6 +51,8 @@ void predict_run_free(predict_run *r)
     free(r->tokens);
     free(r->pooled);
     free(r->tmask);
+    free(r->src_img);
+    free(r->src_gt);
     memset(r, 0, sizeof *r);
 }
 
@@ -89,7 +96,7 @@ typedef struct case_acc {
     int S, n, volume;          /* volume: n > 1, zones from the projection */
     uint8_t *raw, *dec, *gt;   /* 2D: [S,S]; volume: projection [n,S] (row 0 = most superior) */
     uint8_t *best_pred, *best_gt; /* overlay slice [S,S] */
-    const float *best_img;
+    float *best_img;           /* its image [S,S] */
     int64_t best_area;
     int64_t inter_raw, inter_dec, sum_raw, sum_dec, sum_gt;
     int has_gt;
@@ -103,6 +110,7 @@ static void acc_free(case_acc *a)
     free(a->gt);
     free(a->best_pred);
     free(a->best_gt);
+    free(a->best_img);
 }
 
 /* Adds slice t's model-size masks to the accumulators. */
@@ -144,7 +152,7 @@ static void acc_add(case_acc *a, int t, const uint8_t *raw, const uint8_t *dec, 
         memcpy(a->best_pred, dec, px);
         if (gt)
             memcpy(a->best_gt, gt, px);
-        a->best_img = image;
+        memcpy(a->best_img, image, px * sizeof *image);
     }
 }
 
@@ -167,23 +175,28 @@ static void out_free(case_out *o)
         seg_source_free(&o->seg);
 }
 
-/* The path seg_source_load needs: the multi-frame or single file, else the series folder. */
-static void dicom_source_path(const cache *c, const predict_case *pc, char *out, size_t cap)
+static int compare_strings(const void *a, const void *b)
 {
-    const char *first = c->samples[pc->idx[0]].file;
-    int same = 1;
-    for (int64_t k = 1; k < pc->n; k++)
-        same &= strcmp(c->samples[pc->idx[k]].file, first) == 0;
-    if (same) {
-        snprintf(out, cap, "%s", first);
-        return;
-    }
-    snprintf(out, cap, "%s", first);
-    char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(out, cap, ".");
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The SEG source of a DICOM case: exactly the distinct files of its samples (the files
+ * ingest could read), never the whole folder, so a broken neighbour cannot fail it. */
+static int dicom_source_load(const cache *c, const predict_case *pc, seg_source *src, c2_err *e)
+{
+    const char **files = malloc((size_t)pc->n * sizeof *files);
+    if (!files)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", c->samples[pc->idx[0]].file);
+    for (int64_t k = 0; k < pc->n; k++)
+        files[k] = c->samples[pc->idx[k]].file;
+    qsort(files, (size_t)pc->n, sizeof *files, compare_strings);
+    int n = 0;
+    for (int64_t k = 0; k < pc->n; k++)
+        if (n == 0 || strcmp(files[n - 1], files[k]) != 0)
+            files[n++] = files[k];
+    int rc = seg_source_load_files(files, n, src, e);
+    free(files);
+    return rc;
 }
 
 static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o, c2_err *e)
@@ -203,9 +216,8 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     } else if (pc->kind == CASE_IMAGE) {
         o->g = (source_grid){{s0->source_rows, s0->source_cols, 1}, {s0->source_cols, 1, 0}};
     } else {
-        char path[4096];
-        dicom_source_path(c, pc, path, sizeof path);
-        if ((rc = seg_source_load(path, &o->seg, e)) != C2_OK)
+        const char *path = s0->file;
+        if ((rc = dicom_source_load(c, pc, &o->seg, e)) != C2_OK)
             return rc;
         o->has_seg = 1;
         if (o->seg.rows != s0->source_rows || o->seg.cols != s0->source_cols)
@@ -296,8 +308,10 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
     double mean = r->meta->preprocess.mean, sd = r->meta->preprocess.std > 0 ? r->meta->preprocess.std : 1;
     for (int64_t s = 0; s < pc->n && rc == C2_OK; s += B) {
         int nb = (int)(pc->n - s < B ? pc->n - s : B);
+        if ((rc = cache_pixels_read(r->pixels, pc->idx + s, nb, r->src_img, r->src_gt, e)) != C2_OK)
+            break;
         for (int b = 0; b < nb; b++) {
-            const float *src = c->images + (size_t)pc->idx[s + b] * px;
+            const float *src = r->src_img + (size_t)b * px;
             for (size_t p = 0; p < px; p++)
                 r->img[b * px + p] = (float)((src[p] - mean) / sd);
         }
@@ -321,9 +335,9 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
                     if (raw[p] && !dec[p])
                         pb[p] = 0;
             }
-            const uint8_t *gt = smp->has_mask ? c->masks + i * px : NULL;
+            const uint8_t *gt = smp->has_mask ? r->src_gt + b * px : NULL;
             a->has_gt |= gt != NULL;
-            acc_add(a, (int)t, raw, dec, gt, c->images + i * px);
+            acc_add(a, (int)t, raw, dec, gt, r->src_img + b * px);
             uint8_t *dst = o->mask + (pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0);
             rc = predict_map_slice(dst, &o->g, pb, S, smp->model_to_source, e);
             if (rc != C2_OK)
@@ -442,6 +456,44 @@ static int case_records(const predict_run *r, const predict_case *pc, const case
     return rc;
 }
 
+/* Length of the folder part of path ("" -> 0). */
+static size_t folder_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (size_t)(slash - path) : 0;
+}
+
+/* "missing_slices": the reported files in the folder of the case's slices whose series
+ * is the case's ("same") or unknown (not DICOM by content or unreadable metadata); a
+ * file of another series (a SEG beside the images) is left out. Their positions have
+ * no source slice, so the SEG has no frame there. */
+static void missing_slices_add(const predict_run *r, const predict_case *pc, cJSON *o)
+{
+    const cache *c = r->cache;
+    const char *series = c->samples[pc->idx[0]].series_uid;
+    cJSON *arr = cJSON_AddArrayToObject(o, "missing_slices");
+    for (int i = 0; i < r->n_failed; i++) {
+        const predict_failed *f = &r->failed[i];
+        if (f->series_uid[0] && strcmp(f->series_uid, series ? series : "") != 0)
+            continue;
+        size_t fl = folder_len(f->path);
+        int near = 0;
+        for (int64_t k = 0; k < pc->n && !near; k++) {
+            const char *file = c->samples[pc->idx[k]].file;
+            if (k > 0 && strcmp(file, c->samples[pc->idx[k - 1]].file) == 0)
+                continue;
+            near = folder_len(file) == fl && strncmp(file, f->path, fl) == 0;
+        }
+        if (!near)
+            continue;
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "file", f->path);
+        cJSON_AddStringToObject(m, "reason", f->reason);
+        cJSON_AddStringToObject(m, "series", f->series_uid[0] ? "same" : "unknown");
+        cJSON_AddItemToArray(arr, m);
+    }
+}
+
 int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err *e)
 {
     const cache *c = r->cache;
@@ -461,6 +513,8 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
     cJSON_AddStringToObject(o, "modality", s0->modality ? s0->modality : "");
     cJSON_AddStringToObject(o, "study_uid", s0->study_uid ? s0->study_uid : "");
     cJSON_AddStringToObject(o, "series_uid", s0->series_uid ? s0->series_uid : "");
+    if (pc->kind == CASE_DICOM)
+        missing_slices_add(r, pc, o);
     case_text ct;
     case_text_find(r, pc, &ct);
     cJSON *t = cJSON_AddObjectToObject(o, "text");
@@ -484,7 +538,8 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
     if (rc == C2_OK) {
         a.raw = calloc(zpx, 1), a.dec = calloc(zpx, 1), a.gt = calloc(zpx, 1);
         a.best_pred = calloc((size_t)S * S, 1), a.best_gt = calloc((size_t)S * S, 1);
-        if (!a.raw || !a.dec || !a.gt || !a.best_pred || !a.best_gt)
+        a.best_img = calloc((size_t)S * S, sizeof *a.best_img);
+        if (!a.raw || !a.dec || !a.gt || !a.best_pred || !a.best_gt || !a.best_img)
             rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", s0->file);
     } else {
         c2_err_prefix(e, "%s", s0->file);

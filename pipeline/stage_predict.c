@@ -3,10 +3,14 @@
  * ingest*.c) into OUTDIR/inputs.h5 with the checkpoint's size and window; SR documents
  * among the inputs are read first and give the text of their study (by
  * StudyInstanceUID). Each case (one series / volume / image) is then predicted and
- * written by pipeline/predict_case.c; one failed case never stops the others.
+ * written by pipeline/predict_case.c; one failed case never stops the others. The
+ * cache is read as metadata once and its pixels one batch at a time, so the peak
+ * memory does not grow with the cohort. Reported DICOM files are kept (with their
+ * reason and series) so a case can list the slices its series is missing.
  * OUTDIR/predictions.json records every case (docs/predict.md). */
 #include "pipeline/ingest.h"
 #include "pipeline/predict.h"
+#include "pipeline/sandbox.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -150,6 +154,75 @@ static int cases_make(const cache *c, predict_case **out, int *n_out, c2_err *e)
     free(of);
     free(first);
     *out = cs;
+    *n_out = n;
+    return C2_OK;
+}
+
+static void failed_free(predict_failed *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(f[i].path);
+        free(f[i].reason);
+    }
+    free(f);
+}
+
+/* The reported files, each with its reason from the report (report_path:
+ * "file<TAB>reason" lines) and its series when it is DICOM with readable metadata (read
+ * in the sandbox: these files already failed once). */
+static int failed_collect(const ingest_ctx *c, const char *report_path, predict_failed **out, int *n_out, c2_err *e)
+{
+    *out = NULL;
+    *n_out = 0;
+    int n_failed = 0;
+    for (int i = 0; i < c->n_files; i++)
+        n_failed += c->files[i].state == FILE_FAILED;
+    if (n_failed == 0)
+        return C2_OK;
+    uint8_t *tsv = NULL;
+    size_t tsv_n = 0;
+    c2_err te = {0};
+    if (c2_read_file(report_path, (size_t)1 << 30, &tsv, &tsv_n, &te) != C2_OK)
+        cli_error("%s", te.msg); /* the reasons stay "" */
+    predict_failed *list = calloc((size_t)n_failed, sizeof *list);
+    int rc = list ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory", report_path);
+    int n = 0;
+    for (int i = 0; i < c->n_files && rc == C2_OK; i++) {
+        const ingest_file *f = &c->files[i];
+        if (f->state != FILE_FAILED)
+            continue;
+        const char *reason = "", *end;
+        size_t pl = strlen(f->path);
+        for (const char *at = (const char *)tsv; at && (at = strstr(at, f->path)) != NULL; at += pl)
+            if ((at == (const char *)tsv || at[-1] == '\n') && at[pl] == '\t') {
+                reason = at + pl + 1;
+                break;
+            }
+        end = reason + strcspn(reason, "\n");
+        predict_failed *pf = &list[n];
+        pf->path = strdup(f->path);
+        pf->reason = strndup(reason, (size_t)(end - reason));
+        if (!pf->path || !pf->reason) {
+            free(pf->path);
+            free(pf->reason);
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", report_path);
+            break;
+        }
+        dicom_object o;
+        c2_err me = {0};
+        memset(&o, 0, sizeof o);
+        if (dicom_probe(f->path) && sandbox_dicom_read_meta(f->path, &o, NULL, &me) == C2_OK) {
+            snprintf(pf->series_uid, sizeof pf->series_uid, "%s", o.series_uid);
+            dicom_object_free(&o);
+        }
+        n++;
+    }
+    free(tsv);
+    if (rc) {
+        failed_free(list, n);
+        return rc;
+    }
+    *out = list;
     *n_out = n;
     return C2_OK;
 }
@@ -310,10 +383,19 @@ int stage_predict(int argc, char **argv)
     int n_sr = 0;
     if (rc == C2_OK)
         rc = inputs_ingest(&c, inputs, n_inputs, cache_path, &sr, &n_sr, &e);
+    char report_path[4300];
+    snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
+    predict_failed *failed = NULL;
+    int n_failed = 0;
+    if (rc == C2_OK)
+        rc = failed_collect(&c, report_path, &failed, &n_failed, &e);
     cache ch;
     memset(&ch, 0, sizeof ch);
+    cache_pixels *px = NULL;
     if (rc == C2_OK)
-        rc = cache_read(cache_path, 1, &ch, &e);
+        rc = cache_read(cache_path, 0, &ch, &e);
+    if (rc == C2_OK)
+        rc = cache_pixels_open(&px, cache_path, &e);
     predict_case *cases = NULL;
     int n_cases = 0, n_ok = 0;
     if (rc == C2_OK)
@@ -321,9 +403,13 @@ int stage_predict(int argc, char **argv)
     predict_run run;
     memset(&run, 0, sizeof run);
     if (rc == C2_OK)
-        rc = predict_run_init(&run, &opt, &m, &meta, &ch, sr, n_sr, &e);
+        rc = predict_run_init(&run, &opt, &m, &meta, &ch, px, sr, n_sr, &e);
+    run.failed = failed;
+    run.n_failed = n_failed;
     if (rc != C2_OK) {
         cli_error("%s", e.msg);
+        cache_pixels_close(px);
+        failed_free(failed, n_failed);
         free(cases ? cases[0].idx : NULL);
         free(cases);
         if (ch.samples)
@@ -390,6 +476,8 @@ int stage_predict(int argc, char **argv)
     predict_run_free(&run);
     free(cases[0].idx);
     free(cases);
+    cache_pixels_close(px);
+    failed_free(failed, n_failed);
     cache_free(&ch);
     for (int i = 0; i < n_sr; i++)
         free(sr[i].text);

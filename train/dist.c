@@ -70,35 +70,23 @@ int dist_size(void) { return g_size; }
 #ifdef C2SEG_HAVE_MPI
 /* MPI counts are int: large buffers go in chunks of at most 2^30 elements. */
 #define DIST_CHUNK ((size_t)1 << 30)
-#endif
 
-void dist_sum_floats(float *buf, size_t n)
+/* buf [n] elements of `size` bytes and MPI type `type`, summed over the ranks in place. */
+static void sum_in_place(void *buf, size_t n, size_t size, MPI_Datatype type)
 {
-#ifdef C2SEG_HAVE_MPI
-    if (g_size > 1)
-        for (size_t o = 0; o < n; o += DIST_CHUNK) {
-            size_t k = n - o < DIST_CHUNK ? n - o : DIST_CHUNK;
-            MPI_Allreduce(MPI_IN_PLACE, buf + o, (int)k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-        }
-#else
-    (void)buf;
-    (void)n;
-#endif
+    for (size_t o = 0; g_size > 1 && o < n; o += DIST_CHUNK) {
+        size_t k = n - o < DIST_CHUNK ? n - o : DIST_CHUNK;
+        MPI_Allreduce(MPI_IN_PLACE, (char *)buf + o * size, (int)k, type, MPI_SUM, MPI_COMM_WORLD);
+    }
 }
 
-void dist_sum_doubles(double *buf, size_t n)
-{
-#ifdef C2SEG_HAVE_MPI
-    if (g_size > 1)
-        for (size_t o = 0; o < n; o += DIST_CHUNK) {
-            size_t k = n - o < DIST_CHUNK ? n - o : DIST_CHUNK;
-            MPI_Allreduce(MPI_IN_PLACE, buf + o, (int)k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-        }
+void dist_sum_floats(float *buf, size_t n) { sum_in_place(buf, n, sizeof *buf, MPI_FLOAT); }
+void dist_sum_doubles(double *buf, size_t n) { sum_in_place(buf, n, sizeof *buf, MPI_DOUBLE); }
 #else
-    (void)buf;
-    (void)n;
+/* one process: the sum over the ranks is the buffer itself */
+void dist_sum_floats(float *buf, size_t n) { (void)buf, (void)n; }
+void dist_sum_doubles(double *buf, size_t n) { (void)buf, (void)n; }
 #endif
-}
 
 void dist_gather_floats(float *all, const int *count, const int *displ)
 {

@@ -111,6 +111,14 @@ typedef struct shard_plan {
 
 static int shard_begin(int nb, const shard_plan *p, int g) { return (int)((int64_t)g * nb / p->G); }
 
+/* Local shard j of a global batch of nb: its first row (*k0) and its row count. */
+static int shard_rows(const shard_plan *p, int nb, int j, int *k0)
+{
+    int g = p->rank * p->L + j;
+    *k0 = shard_begin(nb, p, g);
+    return shard_begin(nb, p, g + 1) - *k0;
+}
+
 static int shard_plan_create(shard_plan *p, const c2seg_model *m, int B, int shards, c2_err *e)
 {
     memset(p, 0, sizeof *p);
@@ -383,6 +391,8 @@ typedef struct run_state {
     uint64_t rng[4];
     int64_t step;
     int model_ready;
+    char resume_path[4200];   /* OUT.resume.ckpt: the state --resume continues from */
+    char log_prefix[4200];    /* OUT.log: the history (.json, .csv) */
 } run_state;
 
 static void run_state_free(run_state *st)
@@ -472,19 +482,27 @@ static void remove_stale_temporaries(const char *out_path)
 }
 
 /* Opens the model: from --resume's state, from --init, or freshly initialised. */
-static int run_state_open(run_state *st, const cache *c, const fit_options *o, const char *resume_path,
-                          int *resumed, c2_err *e)
+/* The optimizer group of model group g (a contiguous range of the parameter arena). */
+static param_group group_of(const c2seg_model *m, int g, double lr, double weight_decay)
+{
+    return (param_group){m->group_begin[g], m->group_begin[g + 1] - m->group_begin[g], (float)lr,
+                         (float)weight_decay};
+}
+
+static int run_state_open(run_state *st, const cache *c, const fit_options *o, int *resumed, c2_err *e)
 {
     memset(st, 0, sizeof *st);
+    snprintf(st->resume_path, sizeof st->resume_path, "%s.resume.ckpt", o->out_path);
+    snprintf(st->log_prefix, sizeof st->log_prefix, "%s.log", o->out_path);
     *resumed = 0;
     int rc;
     checkpoint_optim saved = {0};
     if (o->resume && dist_rank() == 0)
         remove_stale_temporaries(o->out_path);
-    FILE *f = o->resume ? fopen(resume_path, "rb") : NULL;
+    FILE *f = o->resume ? fopen(st->resume_path, "rb") : NULL;
     if (f) {
         fclose(f);
-        if ((rc = checkpoint_load(resume_path, &st->m, &st->meta, &saved, e)))
+        if ((rc = checkpoint_load(st->resume_path, &st->m, &st->meta, &saved, e)))
             return rc;
         st->model_ready = 1;
         *resumed = 1;
@@ -592,6 +610,91 @@ static int check_all_finite(const cache *c, const int64_t *idx, int64_t n, c2_er
     return C2_OK;
 }
 
+/* ---- the loop both stages run: epochs of shuffled batches, one AdamW step a batch -- */
+typedef struct run_loop {
+    int64_t per_epoch, total, warm;   /* batches an epoch; steps of the run (--max-steps caps it); warm-up steps */
+    double t_run, t_train;            /* s: the run's start (monotonic); spent in the epochs' steps */
+    int64_t n_img;                    /* images stepped on by the completed epochs */
+    double t0, loss_sum;              /* the current epoch: its start; sum of loss x batch size */
+    int64_t cnt;                      /* the current epoch's images */
+} run_loop;
+
+static void run_loop_plan(run_loop *L, const fit_options *o, int64_t n_train, int B, const shard_plan *p)
+{
+    memset(L, 0, sizeof *L);
+    L->per_epoch = batches_per_epoch(n_train, B, p->G > 1 ? 2 * p->G : 2);
+    L->total = (int64_t)o->epochs * L->per_epoch;
+    if (o->max_steps > 0 && o->max_steps < L->total)
+        L->total = o->max_steps;
+    L->warm = (int64_t)llround(o->warmup_frac * (double)L->total);
+    if (L->warm < 1)
+        L->warm = 1;
+}
+
+/* The first epoch to run (after the resume state's last one, whose history is restored
+ * into l and r); starts the run's clock. */
+static int run_loop_start(run_loop *L, const run_state *st, int resumed, trainlog *l, fit_result *r)
+{
+    int start_epoch = resumed ? (int)(st->step / L->per_epoch) + 1 : 1;
+    if (resumed)
+        history_restore(l, st->log_prefix, start_epoch - 1, r);
+    L->t_run = wall_seconds();
+    return start_epoch;
+}
+
+/* order [n_train] = the training indices in this epoch's shuffled order. */
+static void run_loop_epoch_begin(run_loop *L, run_state *st, const fit_split *sp, int64_t *order)
+{
+    L->t0 = wall_seconds();
+    L->loss_sum = 0;
+    L->cnt = 0;
+    for (int64_t i = 0; i < sp->n_train; i++)
+        order[i] = sp->train[i];
+    shuffle(order, sp->n_train, st->rng);
+}
+
+/* After a global batch of nb with gradients in st->m.grads: the optimizer step at the
+ * schedule's factor f, the epoch's running loss, the progress callback. */
+static void run_loop_step(run_loop *L, run_state *st, const fit_options *o, int ep, float loss, int nb, double f)
+{
+    adamw_step(&st->opt, st->m.params, st->m.grads, st->groups, st->n_groups, (float)f);
+    st->step++;
+    L->loss_sum += (double)loss * nb;
+    L->cnt += nb;
+    if (o->on_step) {
+        double el = wall_seconds() - L->t0;
+        o->on_step(o->user, ep, o->epochs, st->step, L->total, loss, o->lr * f, el > 0 ? L->cnt / el : 0, 0, NAN);
+    }
+}
+
+/* The epoch's seconds of stepping, counted into the run's unless no step ran (then the
+ * caller stops: the schedule is spent). */
+static double run_loop_epoch_end(run_loop *L)
+{
+    double dt = wall_seconds() - L->t0;
+    if (L->cnt > 0) {
+        L->t_train += dt;
+        L->n_img += L->cnt;
+    }
+    return dt;
+}
+
+/* The progress callback for a completed (and committed) epoch. */
+static void run_loop_epoch_report(const run_loop *L, const run_state *st, const fit_options *o,
+                                  const trainlog_row *row)
+{
+    if (o->on_step)
+        o->on_step(o->user, row->epoch, o->epochs, st->step, L->total, row->loss, row->lr, row->images_per_s, 1,
+                   row->val_dice);
+}
+
+static void run_loop_finish(const run_loop *L, const run_state *st, fit_result *r)
+{
+    r->steps = st->step;
+    r->images_per_s = L->t_train > 0 ? L->n_img / L->t_train : 0;
+    r->seconds = wall_seconds() - L->t_run;
+}
+
 /* ---- Stage II ------------------------------------------------------------------ */
 int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
 {
@@ -615,33 +718,21 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
         fit_split_free(&sp);
         return rc;
     }
-    char resume_path[4200], log_prefix[4200];
-    snprintf(resume_path, sizeof resume_path, "%s.resume.ckpt", o->out_path);
-    snprintf(log_prefix, sizeof log_prefix, "%s.log", o->out_path);
     run_state st;
     int resumed;
-    if ((rc = run_state_open(&st, c, o, resume_path, &resumed, e)))
+    if ((rc = run_state_open(&st, c, o, &resumed, e)))
         goto out_state;
     snprintf(st.meta.stage1, sizeof st.meta.stage1, "%s", o->init_path ? st.meta.stage1 : "none");
-    st.groups[0] = (param_group){st.m.group_begin[C2SEG_GROUP_ENCODER],
-                                 st.m.group_begin[C2SEG_GROUP_ENCODER + 1] - st.m.group_begin[C2SEG_GROUP_ENCODER],
-                                 (float)(o->lr * o->encoder_lr_scale), (float)o->weight_decay};
-    st.groups[1] = (param_group){st.m.group_begin[C2SEG_GROUP_REST],
-                                 st.m.group_begin[C2SEG_GROUP_REST + 1] - st.m.group_begin[C2SEG_GROUP_REST],
-                                 (float)o->lr, (float)o->weight_decay};
+    st.groups[0] = group_of(&st.m, C2SEG_GROUP_ENCODER, o->lr * o->encoder_lr_scale, o->weight_decay);
+    st.groups[1] = group_of(&st.m, C2SEG_GROUP_REST, o->lr, o->weight_decay);
     st.n_groups = 2;
 
     int B = o->batch;
     shard_plan plan;
     if ((rc = shard_plan_create(&plan, &st.m, B, o->shards, e)))
         goto out_plan;
-    int64_t per_epoch = batches_per_epoch(sp.n_train, B, plan.G > 1 ? 2 * plan.G : 2);
-    int64_t total = (int64_t)o->epochs * per_epoch;
-    if (o->max_steps > 0 && o->max_steps < total)
-        total = o->max_steps;
-    int64_t warm = (int64_t)llround(o->warmup_frac * (double)total);
-    if (warm < 1)
-        warm = 1;
+    run_loop L;
+    run_loop_plan(&L, o, sp.n_train, B, &plan);
     int S = c->size;
     size_t px = (size_t)S * S;
     c2seg_workspace w;
@@ -663,28 +754,16 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
         rc = c2_fail(e, C2_ENOMEM, "out of memory for training buffers");
         goto out_all;
     }
-    int start_epoch = 1;
-    if (resumed) {
-        start_epoch = (int)(st.step / per_epoch) + 1;
-        history_restore(&log, log_prefix, start_epoch - 1, r);
-    }
-    double t_run = wall_seconds(), t_train = 0;
-    int64_t n_img = 0;
-    for (int ep = start_epoch; ep <= o->epochs && st.step < total; ep++) {
-        double t0 = wall_seconds(), loss_sum = 0;
-        int64_t cnt = 0;
-        for (int64_t i = 0; i < sp.n_train; i++)
-            order[i] = sp.train[i];
-        shuffle(order, sp.n_train, st.rng);
-        for (int64_t bi = 0; bi < per_epoch && st.step < total; bi++) {
+    for (int ep = run_loop_start(&L, &st, resumed, &log, r); ep <= o->epochs && st.step < L.total; ep++) {
+        run_loop_epoch_begin(&L, &st, &sp, order);
+        for (int64_t bi = 0; bi < L.per_epoch && st.step < L.total; bi++) {
             int nb = (int)((bi + 1) * B <= sp.n_train ? B : sp.n_train - bi * B);
-            double f = lr_schedule(st.step, total, warm);
+            double f = lr_schedule(st.step, L.total, L.warm);
             /* the loss is a mean over the global batch: shard k adds (n_k / nb) x its own
              * mean loss, and the same factor scales its gradient */
             double loss_part = 0;
             for (int j = 0; j < plan.L; j++) {
-                int g = plan.rank * plan.L + j, k0 = shard_begin(nb, &plan, g);
-                int nk = shard_begin(nb, &plan, g + 1) - k0;
+                int k0, nk = shard_rows(&plan, nb, j, &k0);
                 fit_batch_fill(&b, c, order + bi * B + k0, nk);
                 c2seg_forward(&st.m, &w, b.img, b.tokens, b.tmask, nk, 1);
                 shard_bn_keep(&plan, &st.m, j, j == plan.L - 1);
@@ -704,7 +783,7 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
                     rc = c2_fail(e, C2_EINVAL,
                                  "the loss became %s at epoch %d, step %lld; training stopped, the last good state "
                                  "is %s (epoch %d) and the best weights are %s",
-                                 isnan(loss) ? "NaN" : "infinite", ep, (long long)st.step, resume_path, ep - 1,
+                                 isnan(loss) ? "NaN" : "infinite", ep, (long long)st.step, st.resume_path, ep - 1,
                                  o->out_path);
                 else
                     rc = c2_fail(e, C2_EINVAL,
@@ -715,20 +794,11 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
             }
             if (o->clip_norm > 0)
                 grad_clip_norm(st.m.grads, st.groups, st.n_groups, o->clip_norm);
-            adamw_step(&st.opt, st.m.params, st.m.grads, st.groups, st.n_groups, (float)f);
-            st.step++;
-            loss_sum += (double)loss * nb;
-            cnt += nb;
-            if (o->on_step) {
-                double el = wall_seconds() - t0;
-                o->on_step(o->user, ep, o->epochs, st.step, total, loss, o->lr * f, el > 0 ? cnt / el : 0, 0, NAN);
-            }
+            run_loop_step(&L, &st, o, ep, loss, nb, f);
         }
-        double dt_train = wall_seconds() - t0;
-        if (cnt == 0)
+        double dt_train = run_loop_epoch_end(&L);
+        if (L.cnt == 0)
             break;
-        t_train += dt_train;
-        n_img += cnt;
         /* rank 0 alone validates and writes; every rank learns whether that failed */
         double vd = NAN, vi = NAN;
         if (plan.rank == 0 && sp.n_valid > 0) {
@@ -736,10 +806,10 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
                 goto out_all;
             fit_dice_iou(c, sp.valid, sp.n_valid, vpred, &vd, &vi);
         }
-        trainlog_row row = {.epoch = ep, .step = st.step, .loss = loss_sum / cnt,
-                            .lr = o->lr * lr_schedule(st.step > 0 ? st.step - 1 : 0, total, warm),
-                            .val_dice = vd, .val_iou = vi, .images_per_s = cnt / dt_train,
-                            .seconds = wall_seconds() - t0};
+        trainlog_row row = {.epoch = ep, .step = st.step, .loss = L.loss_sum / L.cnt,
+                            .lr = o->lr * lr_schedule(st.step > 0 ? st.step - 1 : 0, L.total, L.warm),
+                            .val_dice = vd, .val_iou = vi, .images_per_s = L.cnt / dt_train,
+                            .seconds = wall_seconds() - L.t0};
         trainlog_add(&log, &row, e);
         r->final_loss = row.loss;
         /* the best epoch (or, without validation, the latest) is the output */
@@ -753,17 +823,14 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
         }
         /* the resume state is written last: it is the commit point of the epoch, and the
          * history (which --resume reads for the best so far) must not lag behind it */
-        if (plan.rank == 0 && !rc && !(rc = trainlog_write(&log, log_prefix, e)))
-            rc = save_state(&st, resume_path, 1, e);
+        if (plan.rank == 0 && !rc && !(rc = trainlog_write(&log, st.log_prefix, e)))
+            rc = save_state(&st, st.resume_path, 1, e);
         if ((rc = agree_on(rc, plan.rank, e)))
             goto out_all;
         r->epochs_run = ep;
-        if (o->on_step)
-            o->on_step(o->user, ep, o->epochs, st.step, total, row.loss, row.lr, row.images_per_s, 1, vd);
+        run_loop_epoch_report(&L, &st, o, &row);
     }
-    r->steps = st.step;
-    r->images_per_s = t_train > 0 ? n_img / t_train : 0;
-    r->seconds = wall_seconds() - t_run;
+    run_loop_finish(&L, &st, r);
     if (r->best_epoch == 0)
         rc = c2_fail(e, C2_EINVAL, "no epoch was completed (the resume state is already at the end?)");
 out_all:
@@ -805,23 +872,16 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     memset(&plan, 0, sizeof plan);
     snprintf(r->split_policy, sizeof r->split_policy, "%s", sp.policy);
     r->n_train = (int)sp.n_train;
-    char resume_path[4200], log_prefix[4200];
-    snprintf(resume_path, sizeof resume_path, "%s.resume.ckpt", o->out_path);
-    snprintf(log_prefix, sizeof log_prefix, "%s.log", o->out_path);
     run_state st;
     int resumed;
     fit_options oo = *o;
     oo.init_path = NULL;
-    if ((rc = run_state_open(&st, c, &oo, resume_path, &resumed, e)))
+    if ((rc = run_state_open(&st, c, &oo, &resumed, e)))
         goto out_state;
     snprintf(st.meta.stage1, sizeof st.meta.stage1, "%s", o->stage1);
     /* encoder and heads at the full rate; the rest untouched */
-    st.groups[0] = (param_group){st.m.group_begin[C2SEG_GROUP_ENCODER],
-                                 st.m.group_begin[C2SEG_GROUP_ENCODER + 1] - st.m.group_begin[C2SEG_GROUP_ENCODER],
-                                 (float)o->lr, (float)o->weight_decay};
-    st.groups[1] = (param_group){st.m.group_begin[C2SEG_GROUP_HEADS],
-                                 st.m.group_begin[C2SEG_GROUP_HEADS + 1] - st.m.group_begin[C2SEG_GROUP_HEADS],
-                                 (float)o->lr, (float)o->weight_decay};
+    st.groups[0] = group_of(&st.m, C2SEG_GROUP_ENCODER, o->lr, o->weight_decay);
+    st.groups[1] = group_of(&st.m, C2SEG_GROUP_HEADS, o->lr, o->weight_decay);
     st.n_groups = 2;
     int B = (int)(sp.n_train < o->batch ? sp.n_train : o->batch);
     if (B < 2) {
@@ -830,13 +890,8 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     }
     if ((rc = shard_plan_create(&plan, &st.m, B, o->shards, e)))
         goto out_state;
-    int64_t per_epoch = batches_per_epoch(sp.n_train, B, plan.G > 1 ? 2 * plan.G : 2);
-    int64_t total = (int64_t)o->epochs * per_epoch;
-    if (o->max_steps > 0 && o->max_steps < total)
-        total = o->max_steps;
-    int64_t warm = (int64_t)llround(o->warmup_frac * (double)total);
-    if (warm < 1)
-        warm = 1;
+    run_loop L;
+    run_loop_plan(&L, o, sp.n_train, B, &plan);
     int D = st.m.cfg.proj;
     order = malloc((size_t)sp.n_train * sizeof(int64_t));
     size_t bb = (size_t)B * B, bd = (size_t)B * D;
@@ -855,24 +910,15 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     float *Y = buf, *M = Y + bb, *Mp = M + bb, *Yhat = Mp + bb, *s = Yhat + bb, *v = s + bb, *l = v + bd,
           *dv = l + bd, *dl = dv + bd, *v_raw = dl + bd, *l_raw = v_raw + bd, *pooled = l_raw + bd,
           *scratch = pooled + (size_t)B * TEXT_DIM;
-    int start_epoch = resumed ? (int)(st.step / per_epoch) + 1 : 1;
-    if (resumed)
-        history_restore(&log, log_prefix, start_epoch - 1, r);
-    double t_run = wall_seconds(), t_train = 0;
-    int64_t n_img = 0;
-    for (int ep = start_epoch; ep <= o->epochs && st.step < total; ep++) {
-        double t0 = wall_seconds(), loss_sum = 0, correct = 0;
-        int64_t cnt = 0;
-        for (int64_t i = 0; i < sp.n_train; i++)
-            order[i] = sp.train[i];
-        shuffle(order, sp.n_train, st.rng);
-        for (int64_t bi = 0; bi < per_epoch && st.step < total; bi++) {
+    for (int ep = run_loop_start(&L, &st, resumed, &log, r); ep <= o->epochs && st.step < L.total; ep++) {
+        double correct = 0;
+        run_loop_epoch_begin(&L, &st, &sp, order);
+        for (int64_t bi = 0; bi < L.per_epoch && st.step < L.total; bi++) {
             int nb = (int)((bi + 1) * B <= sp.n_train ? B : sp.n_train - bi * B);
-            double f = lr_schedule(st.step, total, warm);
+            double f = lr_schedule(st.step, L.total, L.warm);
             /* every shard's embeddings into the global batch's rows, then from every rank */
             for (int j = 0; j < plan.L; j++) {
-                int g = plan.rank * plan.L + j, k0 = shard_begin(nb, &plan, g);
-                int nk = shard_begin(nb, &plan, g + 1) - k0;
+                int k0, nk = shard_rows(&plan, nb, j, &k0);
                 fit_batch_fill(&bs[j], c, order + bi * B + k0, nk);
                 c2seg_stage1_forward(&st.m, &ws[j], bs[j].img, bs[j].pooled, nk, 1);
                 shard_bn_keep(&plan, &st.m, j, j == plan.L - 1);
@@ -910,45 +956,33 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
             memset(dv, 0, 2 * bd * sizeof(float));
             contrastive_backward(dv, dl, 1.0f, s, v, l, v_raw, l_raw, Y, nb, D, (float)CACL_TAU, scratch);
             for (int j = 0; j < plan.L; j++) {
-                int k0 = shard_begin(nb, &plan, plan.rank * plan.L + j);
-                int nk = shard_begin(nb, &plan, plan.rank * plan.L + j + 1) - k0;
+                int k0, nk = shard_rows(&plan, nb, j, &k0);
                 c2seg_zero_grads(&st.m, &ws[j]);
                 c2seg_stage1_backward(&st.m, &ws[j], dv + (size_t)k0 * D, dl + (size_t)k0 * D, bs[j].pooled, nk, 1);
                 shard_grads_add(&plan, &st.m, j);
             }
-            adamw_step(&st.opt, st.m.params, st.m.grads, st.groups, st.n_groups, (float)f);
-            st.step++;
-            loss_sum += (double)loss * nb;
-            cnt += nb;
-            if (o->on_step) {
-                double el = wall_seconds() - t0;
-                o->on_step(o->user, ep, o->epochs, st.step, total, loss, o->lr * f, el > 0 ? cnt / el : 0, 0, NAN);
-            }
+            run_loop_step(&L, &st, o, ep, loss, nb, f);
         }
-        double dt = wall_seconds() - t0;
-        if (cnt == 0)
+        double dt = run_loop_epoch_end(&L);
+        if (L.cnt == 0)
             break;
-        t_train += dt;
-        n_img += cnt;
         /* the "val_dice" column of a pretraining log holds the in-batch retrieval accuracy */
-        trainlog_row row = {.epoch = ep, .step = st.step, .loss = loss_sum / cnt,
-                            .lr = o->lr * lr_schedule(st.step - 1, total, warm), .val_dice = correct / cnt,
-                            .val_iou = NAN, .images_per_s = cnt / dt, .seconds = dt};
+        trainlog_row row = {.epoch = ep, .step = st.step, .loss = L.loss_sum / L.cnt,
+                            .lr = o->lr * lr_schedule(st.step - 1, L.total, L.warm), .val_dice = correct / L.cnt,
+                            .val_iou = NAN, .images_per_s = L.cnt / dt, .seconds = dt};
         trainlog_add(&log, &row, e);
         r->final_loss = row.loss;
         r->best_val_dice = row.val_dice;
         r->best_epoch = ep;
         r->epochs_run = ep;
-        if (plan.rank == 0 && !(rc = save_state(&st, o->out_path, 0, e)) && !(rc = trainlog_write(&log, log_prefix, e)))
-            rc = save_state(&st, resume_path, 1, e);
+        if (plan.rank == 0 && !(rc = save_state(&st, o->out_path, 0, e)) &&
+            !(rc = trainlog_write(&log, st.log_prefix, e)))
+            rc = save_state(&st, st.resume_path, 1, e);
         if ((rc = agree_on(rc, plan.rank, e)))
             goto out_all;
-        if (o->on_step)
-            o->on_step(o->user, ep, o->epochs, st.step, total, row.loss, row.lr, row.images_per_s, 1, row.val_dice);
+        run_loop_epoch_report(&L, &st, o, &row);
     }
-    r->steps = st.step;
-    r->images_per_s = t_train > 0 ? n_img / t_train : 0;
-    r->seconds = wall_seconds() - t_run;
+    run_loop_finish(&L, &st, r);
 out_all:
     for (int j = 0; ws && bs && j < plan.L; j++) {
         fit_batch_free(&bs[j]);

@@ -3,10 +3,12 @@
  * header bytes for the mask size. The geometry mapping is tested directly: a synthetic
  * blob in the model's top-left must land in the matching corner of a non-square source,
  * and a marker written into a NIfTI with a flipped axis must come back onto its own
- * voxels after ingest -> model grid -> predict_map_slice. */
+ * voxels after ingest -> model grid -> predict_map_slice. The partial cache reader is
+ * judged by h5dump, and a series with a truncated slice still gets its SEG. */
 #include "pipeline/predict.h"
 #include "tests/support/check.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -216,6 +218,105 @@ static void predict_nifti_keeps_the_source_affine(void)
     free(json);
 }
 
+/* Sample i of dataset dset [N,S,S] as h5dump prints it (9 significant digits) -> out [S*S];
+ * returns the number of values parsed. */
+static int h5dump_sample(const char *h5, const char *dset, int64_t i, int S, double *out)
+{
+    char *text = run_capture("h5dump -d %s -s '%lld,0,0' -c '1,%d,%d' -y -w 0 -O /dev/null -m '%%.9g' '%s' | "
+                             "grep -v '\"' | tr -s ', ' '\\n\\n' | grep -E '^-?[0-9]'",
+                             dset, (long long)i, S, S, h5);
+    int n = 0;
+    for (char *p = text, *end; p && *p && n < S * S; p = end) {
+        out[n] = strtod(p, &end);
+        if (end == p)
+            break;
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* cache_pixels reads the samples asked for, in the order asked, as h5dump sees them. */
+static void cache_pixels_reads_the_samples_asked(void)
+{
+    char h5[4400];
+    snprintf(h5, sizeof h5, "%s/nii/inputs.h5", test_tmpdir());
+    c2_err e = {0};
+    cache meta;
+    cache_pixels *px = NULL;
+    if (cache_read(h5, 0, &meta, &e) != C2_OK || cache_pixels_open(&px, h5, &e) != C2_OK) {
+        CHECK_MSG(0, "%s", e.msg);
+        return;
+    }
+    int S = meta.size;
+    int64_t idx[2] = {meta.n - 1, meta.n / 2}, bad = meta.n;
+    float *img = malloc(sizeof(float) * 2 * S * S);
+    uint8_t *msk = malloc((size_t)2 * S * S);
+    double *want = malloc(sizeof(double) * S * S);
+    CHECK(meta.images == NULL && meta.n > 2);
+    CHECK(cache_pixels_read(px, idx, 2, img, msk, &e) == C2_OK);
+    int mask_sum = 0;
+    for (int k = 0; k < 2; k++) {
+        CHECK(h5dump_sample(h5, "/images", idx[k], S, want) == S * S);
+        double worst = 0;
+        for (int p = 0; p < S * S; p++)
+            worst = fmax(worst, fabs(want[p] - img[(size_t)k * S * S + p]));
+        CHECK_MSG(worst < 1e-6, "sample %lld: image differs from h5dump by %g", (long long)idx[k], worst);
+        CHECK(h5dump_sample(h5, "/masks", idx[k], S, want) == S * S);
+        int same = 1;
+        for (int p = 0; p < S * S; p++) {
+            same &= (int)want[p] == msk[(size_t)k * S * S + p];
+            mask_sum += msk[(size_t)k * S * S + p];
+        }
+        CHECK_MSG(same, "sample %lld: mask differs from h5dump", (long long)idx[k]);
+    }
+    CHECK(cache_pixels_read(px, &bad, 1, img, NULL, &e) == C2_EINVAL);
+    CHECK(strstr(e.msg, "outside") != NULL);
+    CHECK_MSG(mask_sum > 0, "the samples compared hold no ground-truth pixel");
+    cache_pixels_close(px);
+    cache_free(&meta);
+    free(img);
+    free(msk);
+    free(want);
+    CHECK(cache_pixels_open(&px, shared_path("data/nifti/anatomical.nii"), &e) != C2_OK);
+}
+
+/* A series folder with a truncated extra slice: the study is still predicted from the
+ * three readable slices (exit 1: the broken file is reported), the SEG has 3 frames and
+ * passes dciodvfy, and predictions.json names the broken file as a missing slice. */
+static void predict_series_with_a_truncated_slice_keeps_the_rest(void)
+{
+    char dir[4200], out[4200];
+    snprintf(dir, sizeof dir, "%s/broken_series", test_tmpdir());
+    snprintf(out, sizeof out, "%s/broken_out", test_tmpdir());
+    const char *src = shared_path("data/dicom/ct_series/dcmqi_ct-3slice");
+    CHECK(run_cmd("rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.dcm '%s'/ && chmod u+w '%s'/*.dcm && "
+                  "head -c 200000 '%s/01.dcm' > '%s/04_truncated.dcm'",
+                  dir, dir, src, dir, dir, src, dir) == 0);
+    char *log = run_capture("'%s' predict '%s' '%s' -o '%s' -q 2>&1 >/dev/null; echo rc=$?", c2seg_bin(), ckpt_ct,
+                            dir, out);
+    CHECK_MSG(log && strstr(log, "rc=1") != NULL, "%s", log ? log : "");
+    CHECK_MSG(log && strstr(log, "04_truncated.dcm") != NULL, "%s", log ? log : "");
+    free(log);
+    CHECK(file_exists(out, "case-0001.seg.dcm"));
+    char *frames = run_capture("dcmdump +P NumberOfFrames '%s/case-0001.seg.dcm'", out);
+    CHECK_MSG(frames && strstr(frames, "[3]") != NULL, "%s", frames ? frames : "");
+    free(frames);
+    if (have_tool("dciodvfy")) {
+        char *v = run_capture("dciodvfy '%s/case-0001.seg.dcm' 2>&1", out);
+        CHECK(v && strstr(v, "Segmentation") != NULL);
+        CHECK_MSG(v && strstr(v, "Error") == NULL, "%s", v ? v : "");
+        free(v);
+    }
+    char *missing = run_capture("python3 -c \"import json,sys; d=json.load(open(sys.argv[1])); c=d['cases'][0]; "
+                                "print(c['status'], len(c['missing_slices']), "
+                                "[m['file'].split('/')[-1] for m in c['missing_slices']], "
+                                "all(m['reason'] for m in c['missing_slices']))\" '%s/predictions.json'",
+                                out);
+    CHECK_MSG(missing && strcmp(missing, "ok 1 ['04_truncated.dcm'] True\n") == 0, "%s", missing ? missing : "");
+    free(missing);
+}
+
 /* Width and height from the PNG IHDR bytes (big-endian at offsets 16 and 20). */
 static int png_size(const char *path, int *w, int *h)
 {
@@ -290,6 +391,8 @@ int main(void)
     RUN_TEST(predict_ct_series_writes_a_valid_seg);
     RUN_TEST(predict_takes_the_text_from_the_study_sr);
     RUN_TEST(predict_nifti_keeps_the_source_affine);
+    RUN_TEST(cache_pixels_reads_the_samples_asked);
+    RUN_TEST(predict_series_with_a_truncated_slice_keeps_the_rest);
     RUN_TEST(predict_png_masks_have_the_source_size);
     RUN_TEST(predict_refuses_another_domain_but_does_the_rest);
     return test_summary();

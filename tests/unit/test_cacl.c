@@ -3,18 +3,13 @@
  * tests/io/test_parity_fusion.c. */
 #include "model/cacl.h"
 #include "tests/support/check.h"
+#include "tests/support/gradcheck.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
-static double uniform(double lo, double hi)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return lo + (hi - lo) * (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
-}
+static double uniform(double lo, double hi) { return test_uniform(&rng_state, lo, hi); }
 
 enum { B = 6, D = 5, DP = 7 };
 
@@ -54,10 +49,15 @@ static void hardcl_of_orthonormal_pairs_is_the_textbook_value(void)
     CHECK_NEAR(a, b, 1e-15);
 }
 
-static double loss_at(const double *vr, const double *lr, const double *Y)
+typedef struct cacl_loss_ctx {
+    const double *vr, *lr, *Y;   /* [B,D], [B,D], targets [B,B] or NULL (HardCL) */
+} cacl_loss_ctx;
+
+static double cacl_loss(void *ctx)
 {
+    const cacl_loss_ctx *c = ctx;
     double s[B * B], v[B * D], l[B * D];
-    return contrastive_forward_f64(NULL, NULL, s, v, l, vr, lr, Y, B, D, CACL_TAU);
+    return contrastive_forward_f64(NULL, NULL, s, v, l, c->vr, c->lr, c->Y, B, D, CACL_TAU);
 }
 
 static void gradients_match_finite_differences_f64(void)
@@ -76,18 +76,8 @@ static void gradients_match_finite_differences_f64(void)
         double *scratch = malloc(contrastive_scratch_floats_f64(B, D) * sizeof(double));
         contrastive_forward_f64(NULL, NULL, s, v, l, vr, lr, T, B, D, CACL_TAU);
         contrastive_backward_f64(dv, dl, 1.0, s, v, l, vr, lr, T, B, D, CACL_TAU, scratch);
-        double worst = 0, h = 1e-6;
-        for (int which = 0; which < 2; which++)
-            for (int n = 0; n < B * D; n++) {
-                double *x = which ? lr : vr, keep = x[n];
-                x[n] = keep + h;
-                double lp = loss_at(vr, lr, T);
-                x[n] = keep - h;
-                double lm = loss_at(vr, lr, T);
-                x[n] = keep;
-                double an = which ? dl[n] : dv[n];
-                worst = fmax(worst, fabs((lp - lm) / (2 * h) - an) / fmax(fabs(an), 1.0));
-            }
+        cacl_loss_ctx c = {vr, lr, T};
+        double worst = fmax(fd_worst(cacl_loss, &c, vr, B * D, dv), fd_worst(cacl_loss, &c, lr, B * D, dl));
         fprintf(stderr, "  %s: worst FD error %.3g\n", hard ? "HardCL" : "CaCL", worst);
         CHECK(worst < 1e-7);
         free(scratch);

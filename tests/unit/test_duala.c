@@ -3,19 +3,14 @@
  * the float module (sgemm kernels) against its double composition. */
 #include "model/fusion.h"
 #include "tests/support/check.h"
+#include "tests/support/gradcheck.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
-static double uniform(double lo, double hi)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return lo + (hi - lo) * (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
-}
+static double uniform(double lo, double hi) { return test_uniform(&rng_state, lo, hi); }
 
 /* Points the 14 parameter tensors into buf in state-dict order; returns the count. */
 #define DUALA_CARVE(name, T, R)                                                         \
@@ -44,30 +39,14 @@ typedef struct duala_ctx {
 } duala_ctx;
 
 /* L = Σ out ⊙ R (random weights). */
-static double duala_loss(duala_ctx *c)
+static double duala_loss(void *ctx)
 {
+    duala_ctx *c = ctx;
     duala_forward_f64(&c->a, c->x, c->La, c->m, &c->p, &c->d);
     double L = 0;
     for (int i = 0; i < c->d.B * c->d.C * c->d.P; i++)
         L += c->a.out[i] * c->R[i];
     return L;
-}
-
-/* Worst |fd − an| / max(|an|, 1) over every entry of x (central, h = 1e-6). */
-static double fd_worst(duala_ctx *c, double *x, size_t n, const double *an)
-{
-    const double h = 1e-6;
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double keep = x[i];
-        x[i] = keep + h;
-        double lp = duala_loss(c);
-        x[i] = keep - h;
-        double lm = duala_loss(c);
-        x[i] = keep;
-        worst = fmax(worst, fabs((lp - lm) / (2 * h) - an[i]) / fmax(fabs(an[i]), 1.0));
-    }
-    return worst;
 }
 
 static void duala_matches_finite_differences_and_float(void)
@@ -105,7 +84,8 @@ static void duala_matches_finite_differences_and_float(void)
     for (size_t i = 0; i < np; i++) g[i] -= 0.25;
     for (size_t i = 0; i < nx; i++) dx[i] -= 0.25;
     for (size_t i = 0; i < nl; i++) dLa[i] -= 0.25;
-    double wx = fd_worst(&c, c.x, nx, dx), wl = fd_worst(&c, c.La, nl, dLa), wp = fd_worst(&c, c.params, np, g);
+    double wx = fd_worst(duala_loss, &c, c.x, nx, dx), wl = fd_worst(duala_loss, &c, c.La, nl, dLa),
+           wp = fd_worst(duala_loss, &c, c.params, np, g);
     fprintf(stderr, "  DualA f64 FD worst: dx %.3g dLa %.3g dparams %.3g (%zu params)\n", wx, wl, wp, np);
     CHECK(wx < 1e-7 && wl < 1e-7 && wp < 1e-7);
     /* a padding token is invisible to the pixels: no probability, no gradient into it */

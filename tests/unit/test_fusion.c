@@ -4,38 +4,14 @@
 #include "model/attention.h"
 #include "model/fusion.h"
 #include "tests/support/check.h"
+#include "tests/support/gradcheck.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static uint64_t rng_state = 0x13198A2E03707344ull;
-static double uniform(double lo, double hi)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return lo + (hi - lo) * (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
-}
-
-/* Central differences of L(x) = Σ f(x) ⊙ R over every entry of x, against an analytic
- * gradient; returns the worst |fd − an| / max(|an|, 1). */
-typedef double (*loss_fn)(void *ctx);
-static double fd_worst(loss_fn L, void *ctx, double *x, size_t n, const double *an)
-{
-    const double h = 1e-6;
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double keep = x[i];
-        x[i] = keep + h;
-        double lp = L(ctx);
-        x[i] = keep - h;
-        double lm = L(ctx);
-        x[i] = keep;
-        worst = fmax(worst, fabs((lp - lm) / (2 * h) - an[i]) / fmax(fabs(an[i]), 1.0));
-    }
-    return worst;
-}
+static double uniform(double lo, double hi) { return test_uniform(&rng_state, lo, hi); }
 
 enum { SB = 2, SR = 5, SN = 4 };
 typedef struct softmax_ctx {

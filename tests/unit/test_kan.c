@@ -2,19 +2,14 @@
  * (double), and the fused fast path against the reference (float). */
 #include "model/kan.h"
 #include "tests/support/check.h"
+#include "tests/support/gradcheck.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double uniform(double lo, double hi)   /* xorshift64*: reproducible across runs */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return lo + (hi - lo) * (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
-}
+static double uniform(double lo, double hi) { return test_uniform(&rng_state, lo, hi); }
 
 /* Inputs that stay at least `gap` away from every knot (finite differences must not cross
  * an interval boundary, where the third derivative jumps). */
@@ -214,14 +209,21 @@ static void fast_backward_matches_reference_and_accumulates(void)
     case_free(&c);
 }
 
-/* L = Σ y ⊙ R with fixed random R, so dL/dy = R; central differences with h = 1e-6. */
-static double loss_f64(const double *x, const kan_linear_params_f64 *p, const double *grid,
-                       const double *R, double *y, int M, int in, int out)
+/* L = Σ y ⊙ R with fixed random R, so dL/dy = R. */
+typedef struct kan_loss_ctx {
+    const double *x, *grid, *R;
+    const kan_linear_params_f64 *p;
+    double *y;
+    int M, in, out;
+} kan_loss_ctx;
+
+static double kan_loss(void *ctx)
 {
-    kan_linear_forward_reference_f64(y, x, p, grid, M, in, out);
+    kan_loss_ctx *c = ctx;
+    kan_linear_forward_reference_f64(c->y, c->x, c->p, c->grid, c->M, c->in, c->out);
     double L = 0;
-    for (int n = 0; n < M * out; n++)
-        L += y[n] * R[n];
+    for (int n = 0; n < c->M * c->out; n++)
+        L += c->y[n] * c->R[n];
     return L;
 }
 
@@ -242,26 +244,8 @@ static void reference_gradients_match_finite_differences_f64(void)
     for (size_t n = 0; n < 10 * io; n++)
         store[n] = uniform(-1, 1);
     kan_linear_backward_reference_f64(dx, &g, R, x, &p, grid, M, IN, OUT);
-    const double h = 1e-6;
-    double worst = 0;
-    for (int n = 0; n < M * IN; n++) {
-        double keep = x[n];
-        x[n] = keep + h;
-        double lp = loss_f64(x, &p, grid, R, y, M, IN, OUT);
-        x[n] = keep - h;
-        double lm = loss_f64(x, &p, grid, R, y, M, IN, OUT);
-        x[n] = keep;
-        worst = fmax(worst, fabs((lp - lm) / (2 * h) - dx[n]) / fmax(fabs(dx[n]), 1.0));
-    }
-    for (size_t n = 0; n < 10 * io; n++) {
-        double keep = store[n];
-        store[n] = keep + h;
-        double lp = loss_f64(x, &p, grid, R, y, M, IN, OUT);
-        store[n] = keep - h;
-        double lm = loss_f64(x, &p, grid, R, y, M, IN, OUT);
-        store[n] = keep;
-        worst = fmax(worst, fabs((lp - lm) / (2 * h) - grads[n]) / fmax(fabs(grads[n]), 1.0));
-    }
+    kan_loss_ctx c = {.x = x, .grid = grid, .R = R, .p = &p, .y = y, .M = M, .in = IN, .out = OUT};
+    double worst = fmax(fd_worst(kan_loss, &c, x, M * IN, dx), fd_worst(kan_loss, &c, store, 10 * io, grads));
     fprintf(stderr, "  f64 finite differences: worst error %.3g\n", worst);
     CHECK(worst < 1e-7);
 }

@@ -1,0 +1,21 @@
+/* sr_save_dcmtk: the last step both SR writers share (sr_dcmtk.cc's Basic Text SR,
+ * sr_report_dcmtk.cc's Comprehensive SR): complete the DSRDocument, give it its series
+ * and instance UIDs, and write it atomically. C++ only, for the *_dcmtk.cc shims of
+ * dicom-sr/; callers keep it inside their try / catch. */
+#ifndef C2SEG_DICOM_SR_SR_SAVE_DCMTK_H
+#define C2SEG_DICOM_SR_SR_SAVE_DCMTK_H
+
+#include "dcmtk/config/osconfig.h"
+
+#include "dcmtk/dcmsr/dsrdoc.h"
+
+#include "base/base.h"
+
+/* Writes doc (completed here) to path as Explicit VR Little Endian, via a temporary
+ * name in path's folder. series_uid / sop_uid: NULL or "" = a new UID under root.
+ * date (YYYYMMDD) and time (HHMMSS), when both are given, become the instance creation
+ * and content date and time, so a fixed input gives the same bytes. */
+int sr_document_save(DSRDocument &doc, const char *path, const char *series_uid, const char *sop_uid,
+                     const char *root, const char *date, const char *time, c2_err *e);
+
+#endif
