@@ -443,16 +443,22 @@ int cache_writer_close(cache_writer *w, const cache_encoder *enc, c2_err *e)
     return rc;
 }
 
+/* Closes the pixel datasets and the file (negative ids are "not open"). */
+static void pixel_handles_close(hid_t file, hid_t images, hid_t masks)
+{
+    if (images >= 0)
+        H5Dclose(images);
+    if (masks >= 0)
+        H5Dclose(masks);
+    if (file >= 0)
+        H5Fclose(file);
+}
+
 void cache_writer_abort(cache_writer *w)
 {
     if (!w)
         return;
-    if (w->images >= 0)
-        H5Dclose(w->images);
-    if (w->masks >= 0)
-        H5Dclose(w->masks);
-    if (w->file >= 0)
-        H5Fclose(w->file);
+    pixel_handles_close(w->file, w->images, w->masks);
     remove(w->tmp);
     writer_free(w);
 }
@@ -756,12 +762,7 @@ void cache_pixels_close(cache_pixels *r)
 {
     if (!r)
         return;
-    if (r->images >= 0)
-        H5Dclose(r->images);
-    if (r->masks >= 0)
-        H5Dclose(r->masks);
-    if (r->file >= 0)
-        H5Fclose(r->file);
+    pixel_handles_close(r->file, r->images, r->masks);
     free(r);
 }
 
