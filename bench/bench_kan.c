@@ -5,6 +5,7 @@
  * Prints a table and writes JSON (argv[1], default bench_kan.json). Not a test. */
 #include "base/base.h"
 #include "model/kan.h"
+#include "bench/peak.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -38,13 +39,6 @@ static double best_time(bench_fn fn, void *ctx, int reps)
     return best;
 }
 
-typedef struct sgemm_ctx { float *a, *b, *c; int n; } sgemm_ctx;
-static void run_sgemm(void *p)
-{
-    sgemm_ctx *s = p;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.0f, s->a, s->n, s->b,
-                s->n, 0.0f, s->c, s->n);
-}
 
 typedef struct kan_ctx {
     float *x, *y, *dy, *dx, *scratch;
@@ -71,14 +65,10 @@ static void run_reference_forward(void *p)
 int main(int argc, char **argv)
 {
     const char *json = argc > 1 ? argv[1] : "bench_kan.json";
+    int threads = threads_init(argc > 2 ? atoi(argv[2]) : 0);
     unsigned seed = 1;
-    int n = 2048;
-    sgemm_ctx s = {malloc(sizeof(float) * n * n), malloc(sizeof(float) * n * n),
-                   malloc(sizeof(float) * n * n), n};
-    fill(s.a, (size_t)n * n, -1, 1, &seed);
-    fill(s.b, (size_t)n * n, -1, 1, &seed);
-    double t_sgemm = best_time(run_sgemm, &s, 3);
-    double peak = 2.0 * n * n * (double)n / t_sgemm / 1e9;
+    double peak_openblas, peak_split, peak = sgemm_peak(threads, 3, &peak_openblas, &peak_split);
+    double t_sgemm = 2.0 * 2048 * 2048 * 2048.0 / peak / 1e9;
 
     kan_ctx k = {.M = 8 * 28 * 28, .in = 128, .out = 128};
     size_t np = kan_linear_param_count(k.in, k.out), io = (size_t)k.in * k.out;
@@ -100,8 +90,9 @@ int main(int argc, char **argv)
     double t_ref = best_time(run_reference_forward, &r, 1) * k.M / r.M;
 
     double gf = flop_f / t_f / 1e9, gb = 2 * flop_f / t_b / 1e9, gfb = 3 * flop_f / (t_f + t_b) / 1e9;
-    printf("KANLinear dblock2 shape: M=%d in=%d out=%d (K=9*in=%d), OpenBLAS threads %d\n", k.M, k.in,
-           k.out, 9 * k.in, openblas_get_num_threads());
+    printf("KANLinear dblock2 shape: M=%d in=%d out=%d (K=9*in=%d), threads %d; sgemm peak: OpenBLAS's "
+           "threads %.1f, the engine's split %.1f GFLOP/s\n", k.M, k.in, k.out, 9 * k.in, threads,
+           peak_openblas, peak_split);
     printf("%-26s %10s %10s %10s\n", "item", "ms", "GFLOP/s", "of peak");
     printf("%-26s %10.1f %10.1f %9.0f%%\n", "sgemm 2048^3", t_sgemm * 1e3, peak, 100.0);
     printf("%-26s %10.1f %10.1f %9.0f%%\n", "KAN forward (fused)", t_f * 1e3, gf, 100 * gf / peak);
@@ -112,18 +103,18 @@ int main(int argc, char **argv)
 
     char buf[1024];
     int len = snprintf(buf, sizeof buf,
-                       "{\"shape\": {\"M\": %d, \"in\": %d, \"out\": %d}, \"openblas_threads\": %d,\n"
+                       "{\"shape\": {\"M\": %d, \"in\": %d, \"out\": %d}, \"threads\": %d,\n"
                        " \"sgemm_2048_gflops\": %.2f,\n"
                        " \"forward_ms\": %.3f, \"forward_gflops\": %.2f,\n"
                        " \"backward_ms\": %.3f, \"backward_gflops\": %.2f,\n"
                        " \"fwd_bwd_gflops\": %.2f, \"fwd_bwd_fraction_of_sgemm\": %.3f,\n"
                        " \"reference_forward_ms\": %.1f}\n",
-                       k.M, k.in, k.out, openblas_get_num_threads(), peak, t_f * 1e3, gf, t_b * 1e3, gb,
+                       k.M, k.in, k.out, threads, peak, t_f * 1e3, gf, t_b * 1e3, gb,
                        gfb, gfb / peak, t_ref * 1e3);
     c2_err e = {0};
     if (c2_write_file(json, buf, (size_t)len, &e) != 0)
         fprintf(stderr, "bench_kan: %s\n", e.msg);
-    free(s.a); free(s.b); free(s.c); free(params); free(grads);
+    free(params); free(grads);
     free(k.x); free(k.dx); free(k.y); free(k.dy); free(k.scratch);
     return 0;
 }

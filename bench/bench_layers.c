@@ -6,6 +6,7 @@
  *
  *   bench_layers [out.json] [threads]      (threads default: all cores, model/threads.h) */
 #include "model/model.h"
+#include "bench/peak.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -49,25 +50,12 @@ static float *filled(size_t n, float v)
     return p;
 }
 
-static double sgemm_peak_gflops(void)
-{
-    int n = 2048;
-    float *a = filled((size_t)n * n, 1), *b = filled((size_t)n * n, 1), *c = filled((size_t)n * n, 0);
-    double best = 1e30;
-    for (int r = 0; r < BENCH_REPS; r++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        best = fmin(best, now() - t0);
-    }
-    free(a), free(b), free(c);
-    return 2.0 * n * n * n / best * 1e-9;
-}
 
 int main(int argc, char **argv)
 {
     const char *json_path = argc > 1 ? argv[1] : "bench_layers.json";
     int threads = threads_init(argc > 2 ? atoi(argv[2]) : 0);
-    double peak = sgemm_peak_gflops();
+    double peak = sgemm_peak(threads, BENCH_REPS, NULL, NULL);
     printf("threads %d, sgemm 2048^3 peak %.1f GFLOP/s\n", threads, peak);
     printf("%-12s %-22s %9s %9s %9s %9s %7s %7s\n", "layer", "shape (C>OC @H, s)", "GFLOP fwd",
            "fwd ms", "fwd GF/s", "bwd ms", "fwd %pk", "bwd %pk");

@@ -9,6 +9,7 @@
  *
  * usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] */
 #include "model/model.h"
+#include "bench/peak.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -49,25 +50,6 @@ static double peak_rss_mb(void)
     return u.ru_maxrss / 1024.0;
 }
 
-/* Best-of-5 2048³ sgemm, as the reference's sgemm_gflops (which averages 5). */
-static double sgemm_gflops(void)
-{
-    int n = 2048;
-    size_t nn = (size_t)n * n;
-    float *a = xmalloc(nn * sizeof(float)), *b = xmalloc(nn * sizeof(float)), *c = xmalloc(nn * sizeof(float));
-    uint64_t s = 7;
-    for (size_t i = 0; i < nn; i++)
-        a[i] = uniform(&s, -1, 1), b[i] = uniform(&s, -1, 1);
-    double best = 1e30;
-    for (int r = 0; r < 6; r++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        if (r)
-            best = fmin(best, now() - t0);
-    }
-    free(a), free(b), free(c);
-    return 2.0 * n * n * (double)n / best / 1e9;
-}
 
 /* CaCL targets (pooled [B,512]) + loss + backward (embeddings [B,D], D = proj) at
  * B = 256: ms per call (best of 5). */
@@ -128,7 +110,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_model: %s\n", e.msg[0] ? e.msg : "bad batch or iteration count");
         return 2;
     }
-    double sgemm = sgemm_gflops();
+    double sgemm = sgemm_peak(threads, 5, NULL, NULL);
     double rss0 = peak_rss_mb();
     c2seg_model_init_weights(&m, 0);
     if (c2seg_workspace_create(&w, &m, B, &e) != C2_OK) {

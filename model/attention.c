@@ -4,6 +4,7 @@
 #ifndef C2_REAL
 
 #include "model/attention.h"
+#include "model/threads.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -32,6 +33,7 @@
 void C2_FN(softmax_last_forward)(C2_REAL *out, const C2_REAL *inp, const int32_t *mask,
                                  int B, int R, int N)
 {
+    C2_OMP(parallel for schedule(static) if((size_t)B * R * N > C2_PAR_MIN))
     for (int b = 0; b < B; b++) {
         const int32_t *m = mask ? mask + (size_t)b * N : NULL;
         for (int r = 0; r < R; r++) {
@@ -54,7 +56,9 @@ void C2_FN(softmax_last_forward)(C2_REAL *out, const C2_REAL *inp, const int32_t
 void C2_FN(softmax_last_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *out,
                                   int B, int R, int N)
 {
-    for (size_t row = 0; row < (size_t)B * R; row++) {
+    size_t rows = (size_t)B * R;
+    C2_OMP(parallel for schedule(static) if(rows * N > C2_PAR_MIN))
+    for (size_t row = 0; row < rows; row++) {
         const C2_REAL *g = dout + row * N, *y = out + row * N;
         C2_REAL dot = 0;
         for (int n = 0; n < N; n++)
@@ -66,6 +70,7 @@ void C2_FN(softmax_last_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_R
 
 void C2_FN(softmax_middle_forward)(C2_REAL *out, const C2_REAL *inp, int B, int R, int N)
 {
+    C2_OMP(parallel for schedule(static) if((size_t)B * R * N > C2_PAR_MIN))
     for (int b = 0; b < B; b++) {
         const C2_REAL *x = inp + (size_t)b * R * N;
         C2_REAL *y = out + (size_t)b * R * N;
@@ -87,6 +92,7 @@ void C2_FN(softmax_middle_forward)(C2_REAL *out, const C2_REAL *inp, int B, int 
 void C2_FN(softmax_middle_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *out,
                                     int B, int R, int N)
 {
+    C2_OMP(parallel for schedule(static) if((size_t)B * R * N > C2_PAR_MIN))
     for (int b = 0; b < B; b++) {
         size_t base = (size_t)b * R * N;
         for (int n = 0; n < N; n++) {
@@ -104,6 +110,8 @@ void C2_FN(softmax_middle_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2
 void C2_FN(matmul_batched_forward)(C2_REAL *out, const C2_REAL *a, const C2_REAL *b,
                                    C2_REAL alpha, int b_transposed, int B, int M, int K, int N)
 {
+    /* one single-threaded GEMM per batch element, the elements in parallel */
+    C2_OMP(parallel for schedule(static) if(B > 1 && (size_t)M * N * K > C2_PAR_MIN))
     for (int i = 0; i < B; i++)
         C2_GEMM(CblasRowMajor, CblasNoTrans, b_transposed ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, a + (size_t)i * M * K, K, b + (size_t)i * K * N, b_transposed ? K : N,
@@ -114,6 +122,7 @@ void C2_FN(matmul_batched_backward)(C2_REAL *da, C2_REAL *db, const C2_REAL *dou
                                     const C2_REAL *a, const C2_REAL *b, C2_REAL alpha,
                                     int b_transposed, int B, int M, int K, int N)
 {
+    C2_OMP(parallel for schedule(static) if(B > 1 && (size_t)M * N * K > C2_PAR_MIN))
     for (int i = 0; i < B; i++) {
         const C2_REAL *ai = a + (size_t)i * M * K, *bi = b + (size_t)i * K * N;
         const C2_REAL *gi = dout + (size_t)i * M * N;

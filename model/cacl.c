@@ -5,6 +5,7 @@
 #ifndef C2_REAL
 
 #include "model/cacl.h"
+#include "model/threads.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -12,7 +13,7 @@
 
 #define C2_REAL float
 #define C2_FN(name) name
-#define C2_BLAS_GEMM cblas_sgemm
+#define C2_BLAS_GEMM par_sgemm
 #include "model/cacl.c"
 #undef C2_REAL
 #undef C2_FN

@@ -12,6 +12,7 @@
 #ifndef C2_REAL
 
 #include "model/layers.h"
+#include "model/threads.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -52,6 +53,7 @@ static void conv2d_valid_span(int *lo, int *hi, int W, int Wo, int kx, int pad, 
 static void im2col(float *col, const float *inp, int C, int H, int W, int K, int stride)
 {
     int pad = K / 2, Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    C2_OMP(parallel for schedule(static) if((size_t)C * K * K * Ho * Wo > C2_PAR_MIN))
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
@@ -83,7 +85,8 @@ static void im2col(float *col, const float *inp, int C, int H, int W, int K, int
 static void col2im_add(float *dinp, const float *col, int C, int H, int W, int K, int stride)
 {
     int pad = K / 2, Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
-    for (int c = 0; c < C; c++)
+    C2_OMP(parallel for schedule(static) if((size_t)C * K * K * Ho * Wo > C2_PAR_MIN))
+    for (int c = 0; c < C; c++)   /* each channel scatters into its own plane */
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
                 const float *row = col + ((size_t)(c * K + ky) * K + kx) * Ho * Wo;
@@ -121,9 +124,10 @@ void conv2d_forward(float *out, float *scratch, const float *inp, const float *w
             col = scratch;
         }
         /* y (OC,P) = weight (OC,CKK) col (CKK,P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight, CKK,
-                    col, P, 0.0f, y, P);
+        par_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight, CKK,
+                  col, P, 0.0f, y, P);
         if (bias)
+            C2_OMP(parallel for schedule(static) if((size_t)OC * P > C2_PAR_MIN))
             for (int o = 0; o < OC; o++)
                 for (int p = 0; p < P; p++)
                     y[(size_t)o * P + p] += bias[o];
@@ -146,9 +150,10 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
             col = scratch;
         }
         /* dweight (OC,CKK) += dy (OC,P) col^T (P,CKK) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, P, 1.0f, dy, P, col, P,
-                    1.0f, dweight, CKK);
+        par_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, P, 1.0f, dy, P, col, P,
+                  1.0f, dweight, CKK);
         if (dbias)
+            C2_OMP(parallel for schedule(static) if((size_t)OC * P > C2_PAR_MIN))
             for (int o = 0; o < OC; o++) {
                 double s = 0.0;
                 for (int p = 0; p < P; p++)
@@ -160,12 +165,12 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
         float *dx = dinp + (size_t)b * C * H * W;
         if (pointwise) {
             /* dx (C,P) += weight^T (C,OC) dy (OC,P) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, P, OC, 1.0f, weight, C, dy,
-                        P, 1.0f, dx, P);
+            par_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, P, OC, 1.0f, weight, C, dy,
+                      P, 1.0f, dx, P);
         } else {
             /* dcol (CKK,P) = weight^T (CKK,OC) dy (OC,P), then scattered into dx */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, P, OC, 1.0f, weight, CKK,
-                        dy, P, 0.0f, scratch, P);
+            par_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, P, OC, 1.0f, weight, CKK,
+                      dy, P, 0.0f, scratch, P);
             col2im_add(dx, scratch, C, H, W, K, stride);
         }
     }
@@ -243,31 +248,32 @@ void C2_FN(conv2d_backward_reference)(C2_REAL *dinp, C2_REAL *dweight, C2_REAL *
 void C2_FN(dwconv3_forward)(C2_REAL *out, const C2_REAL *inp, const C2_REAL *weight,
                             const C2_REAL *bias, int B, int C, int H, int W)
 {
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const C2_REAL *x = inp + ((size_t)b * C + c) * H * W;
-            const C2_REAL *w = weight + (size_t)c * 9;
-            C2_REAL *y = out + ((size_t)b * C + c) * H * W;
-            for (int oy = 0; oy < H; oy++)
-                for (int ox = 0; ox < W; ox++) {
-                    C2_REAL s = bias ? bias[c] : 0;
-                    for (int ky = 0; ky < 3; ky++)
-                        for (int kx = 0; kx < 3; kx++) {
-                            long at;
-                            s += w[ky * 3 + kx] * C2_FN(conv_tap)(x, H, W, oy + ky - 1,
-                                                                  ox + kx - 1, &at);
-                        }
-                    y[(size_t)oy * W + ox] = s;
-                }
-        }
+    C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
+    for (int bc = 0; bc < B * C; bc++) {
+        int c = bc % C;
+        const C2_REAL *x = inp + (size_t)bc * H * W;
+        const C2_REAL *w = weight + (size_t)c * 9;
+        C2_REAL *y = out + (size_t)bc * H * W;
+        for (int oy = 0; oy < H; oy++)
+            for (int ox = 0; ox < W; ox++) {
+                C2_REAL s = bias ? bias[c] : 0;
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        long at;
+                        s += w[ky * 3 + kx] * C2_FN(conv_tap)(x, H, W, oy + ky - 1, ox + kx - 1, &at);
+                    }
+                y[(size_t)oy * W + ox] = s;
+            }
+    }
 }
 
 void C2_FN(dwconv3_backward)(C2_REAL *dinp, C2_REAL *dweight, C2_REAL *dbias,
                              const C2_REAL *dout, const C2_REAL *inp, const C2_REAL *weight,
                              int B, int C, int H, int W)
 {
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
+    C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
+    for (int c = 0; c < C; c++)   /* per channel, images in order: dweight / dbias sums as serial */
+        for (int b = 0; b < B; b++) {
             size_t plane = ((size_t)b * C + c) * H * W;
             const C2_REAL *w = weight + (size_t)c * 9;
             for (int oy = 0; oy < H; oy++)

@@ -5,6 +5,7 @@
 #ifndef C2_REAL
 
 #include "model/layers.h"
+#include "model/threads.h"
 
 #include <math.h>
 
@@ -36,6 +37,7 @@ static C2_REAL C2_FN(sigmoid_of)(C2_REAL x)
 
 void C2_FN(relu_forward)(C2_REAL *out, const C2_REAL *inp, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         out[i] = inp[i] > 0 ? inp[i] : 0;
 }
@@ -44,12 +46,14 @@ void C2_FN(relu_forward)(C2_REAL *out, const C2_REAL *inp, size_t n)
  * mispredicted branch per element made this the costliest elementwise loop of training. */
 void C2_FN(relu_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         dinp[i] += inp[i] > 0 ? dout[i] : 0;
 }
 
 void C2_FN(silu_forward)(C2_REAL *out, const C2_REAL *inp, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         out[i] = inp[i] * C2_FN(sigmoid_of)(inp[i]);
 }
@@ -57,6 +61,7 @@ void C2_FN(silu_forward)(C2_REAL *out, const C2_REAL *inp, size_t n)
 /* d/dx x*s(x) = s(x) * (1 + x*(1 - s(x))) */
 void C2_FN(silu_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++) {
         C2_REAL s = C2_FN(sigmoid_of)(inp[i]);
         dinp[i] += dout[i] * s * (1 + inp[i] * (1 - s));
@@ -65,36 +70,42 @@ void C2_FN(silu_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp
 
 void C2_FN(tanh_forward)(C2_REAL *out, const C2_REAL *inp, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         out[i] = C2_TANH(inp[i]);
 }
 
 void C2_FN(tanh_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *out, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         dinp[i] += dout[i] * (1 - out[i] * out[i]);
 }
 
 void C2_FN(sigmoid_forward)(C2_REAL *out, const C2_REAL *inp, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         out[i] = C2_FN(sigmoid_of)(inp[i]);
 }
 
 void C2_FN(sigmoid_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *out, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         dinp[i] += dout[i] * out[i] * (1 - out[i]);
 }
 
 void C2_FN(add_forward)(C2_REAL *out, const C2_REAL *a, const C2_REAL *b, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];
 }
 
 void C2_FN(add_backward)(C2_REAL *da, C2_REAL *db, const C2_REAL *dout, size_t n)
 {
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
     for (size_t i = 0; i < n; i++) {
         da[i] += dout[i];
         db[i] += dout[i];
@@ -143,6 +154,7 @@ static size_t C2_FN(maxpool2_argmax)(const C2_REAL *plane, int W, int oy, int ox
 void C2_FN(maxpool2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
 {
     int Ho = H / 2, Wo = W / 2;
+    C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         const C2_REAL *x = inp + bc * H * W;
         for (int oy = 0; oy < Ho; oy++)
@@ -155,6 +167,7 @@ void C2_FN(maxpool2_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL 
                               int B, int C, int H, int W)
 {
     int Ho = H / 2, Wo = W / 2;
+    C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         const C2_REAL *x = inp + bc * H * W;
         for (int oy = 0; oy < Ho; oy++)
@@ -180,6 +193,7 @@ static void C2_FN(upsample2_taps)(int dst, int n_in, int *i0, int *i1, C2_REAL *
 void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
 {
     int Ho = 2 * H, Wo = 2 * W;
+    C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         const C2_REAL *x = inp + bc * H * W;
         C2_REAL *y = out + bc * Ho * Wo;
@@ -202,6 +216,7 @@ void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, in
 void C2_FN(upsample2_backward)(C2_REAL *dinp, const C2_REAL *dout, int B, int C, int H, int W)
 {
     int Ho = 2 * H, Wo = 2 * W;
+    C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         C2_REAL *dx = dinp + bc * H * W;
         const C2_REAL *dy = dout + bc * Ho * Wo;
@@ -225,14 +240,15 @@ void C2_FN(upsample2_backward)(C2_REAL *dinp, const C2_REAL *dout, int B, int C,
 /* out[b,p,c] (+)= inp[b,c,p]; the one transpose both directions use. */
 static void C2_FN(transpose_cp)(C2_REAL *out, const C2_REAL *inp, int B, int C, int P, int add)
 {
-    for (int b = 0; b < B; b++) {
+    C2_OMP(parallel for schedule(static) if((size_t)B * C * P > C2_PAR_MIN))
+    for (int bc = 0; bc < B * C; bc++) {   /* each (b, c) writes its own column of y */
+        int b = bc / C, c = bc % C;
         const C2_REAL *x = inp + (size_t)b * C * P;
         C2_REAL *y = out + (size_t)b * C * P;
-        for (int c = 0; c < C; c++)
-            for (int p = 0; p < P; p++) {
-                C2_REAL v = x[(size_t)c * P + p];
-                y[(size_t)p * C + c] = add ? y[(size_t)p * C + c] + v : v;
-            }
+        for (int p = 0; p < P; p++) {
+            C2_REAL v = x[(size_t)c * P + p];
+            y[(size_t)p * C + c] = add ? y[(size_t)p * C + c] + v : v;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 /* kan: KANLinear forward / backward, the reference (Cox–de Boor) and the fused fast path.
  * See kan.h for the contract and docs/kan.md for the closed-form bases. */
 #include "model/kan.h"
+#include "model/threads.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -15,9 +16,14 @@
 const float kan_default_grid[KAN_NKNOTS] = {-2.2f, -1.8f, -1.4f, -1.0f, -0.6f, -0.2f,
                                             0.2f,  0.6f,  1.0f,  1.4f,  1.8f,  2.2f};
 
-/* Rows of the X9 operand built per sgemm call: 256 rows of 9·in floats stay near the L2
- * size at in = 128 while keeping each sgemm large enough to run at full speed. */
-#define KAN_BLOCK_ROWS 256
+/* The fast path cuts the M rows into KAN_LANES contiguous lanes, run in parallel (a thread
+ * takes whole lanes). A lane builds its X9 operand KAN_BLOCK_ROWS rows at a time and calls
+ * a single-threaded sgemm on the block while it is still in the thread's cache; in backward
+ * each lane sums its own dWf, and the lanes' sums are added in lane order. The cut depends
+ * on M only, so results are the same for every thread count. 128 rows of 9·in floats stay
+ * near the L2 size at in = 128 and keep each sgemm large enough to run at full speed. */
+#define KAN_BLOCK_ROWS 128
+#define KAN_LANES 8
 
 size_t kan_linear_param_count(int in, int out)
 {
@@ -94,16 +100,36 @@ static float silu_of(float x)
     return x / (1.0f + expf(-x));
 }
 
+/* Rows [*lo, *hi) of lane `lane`: cuts at multiples of 16 rows, so that every sgemm row
+ * block starts on a kernel tile as an uncut call's would (OpenBLAS's tail kernels round
+ * differently; tiny M leaves the last lanes empty). */
+static void lane_rows(int *lo, int *hi, int M, int lane)
+{
+    long per = ((long)M + KAN_LANES - 1) / KAN_LANES;
+    per = (per + 15) / 16 * 16;
+    *lo = (int)(per * lane < M ? per * lane : M);
+    *hi = (int)(per * (lane + 1) < M ? per * (lane + 1) : M);
+}
+
+/* Scratch: Wf [outc, 9in], then per lane an X9 and a dX9 block and a dWf [outc, 9in]. */
 size_t kan_scratch_floats(int M, int in, int outc)
 {
-    size_t k9 = (size_t)KAN_FUSED * (size_t)in;
+    size_t k9 = (size_t)KAN_FUSED * (size_t)in, w = (size_t)outc * k9;
     size_t rows = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS);
-    return 2 * (size_t)outc * k9 + 2 * rows * k9;
+    return w + KAN_LANES * (2 * rows * k9 + w);
+}
+
+static float *lane_scratch(float *scratch, int M, int in, int outc, int lane)
+{
+    size_t k9 = (size_t)KAN_FUSED * (size_t)in, w = (size_t)outc * k9;
+    size_t rows = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS);
+    return scratch + w + (size_t)lane * (2 * rows * k9 + w);
 }
 
 /* Wf [outc, 9·in]: Wf[o,9i] = Wb[o,i], Wf[o,9i+1+k] = Ws[o,i,k]·S[o,i] (torch's product). */
 static void fused_weight_build(float *wf, const kan_linear_params *p, int in, int outc)
 {
+    C2_OMP(parallel for schedule(static) if((size_t)outc * in * KAN_FUSED > C2_PAR_MIN))
     for (int o = 0; o < outc; o++)
         for (int i = 0; i < in; i++) {
             size_t oi = (size_t)o * in + i;
@@ -141,13 +167,19 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
                         const float grid[KAN_NKNOTS], int M, int in, int outc, float *scratch)
 {
     int k9 = KAN_FUSED * in;
-    float *wf = scratch, *x9 = scratch + 2 * (size_t)outc * k9;
-    fused_weight_build(wf, p, in, outc);
-    for (int r0 = 0; r0 < M; r0 += KAN_BLOCK_ROWS) {
-        int rows = M - r0 < KAN_BLOCK_ROWS ? M - r0 : KAN_BLOCK_ROWS;
-        operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, outc, k9, 1.0f, x9, k9, wf, k9,
-                    0.0f, out + (size_t)r0 * outc, outc);
+    const float *wf = scratch;
+    fused_weight_build(scratch, p, in, outc);
+    C2_OMP(parallel for schedule(static, 1) if((size_t)M * in * outc > C2_PAR_MIN))
+    for (int lane = 0; lane < KAN_LANES; lane++) {
+        float *x9 = lane_scratch(scratch, M, in, outc, lane);
+        int lo, hi;
+        lane_rows(&lo, &hi, M, lane);
+        for (int r0 = lo; r0 < hi; r0 += KAN_BLOCK_ROWS) {
+            int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;
+            operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, outc, k9, 1.0f, x9, k9, wf,
+                        k9, 0.0f, out + (size_t)r0 * outc, outc);
+        }
     }
 }
 
@@ -156,7 +188,8 @@ static void operand_backward(float *dinp, const float *dx9, const float *inp, in
                              const float *grid)
 {
     float inv_step = grid_inv_step(grid);
-    for (size_t n = 0; n < (size_t)rows * in; n++) {
+    size_t n_all = (size_t)rows * in;
+    for (size_t n = 0; n < n_all; n++) {
         float x = inp[n], b4[4], db4[4];
         const float *g = dx9 + n * KAN_FUSED;
         float sig = 1.0f / (1.0f + expf(-x));
@@ -176,28 +209,40 @@ void kan_linear_backward(float *dinp, const kan_linear_params *dp, const float *
                          const float grid[KAN_NKNOTS], int M, int in, int outc, float *scratch)
 {
     int k9 = KAN_FUSED * in;
-    size_t wsize = (size_t)outc * k9;
-    float *wf = scratch, *dwf = scratch + wsize, *x9 = scratch + 2 * wsize;
-    float *dx9 = x9 + (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS) * k9;
-    fused_weight_build(wf, p, in, outc);
-    memset(dwf, 0, wsize * sizeof(float));
-    for (int r0 = 0; r0 < M; r0 += KAN_BLOCK_ROWS) {
-        int rows = M - r0 < KAN_BLOCK_ROWS ? M - r0 : KAN_BLOCK_ROWS;
-        const float *dy = dout + (size_t)r0 * outc;
-        operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
-        /* dWf [outc, 9in] += dYᵀ [outc, rows] · X9 [rows, 9in] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, outc, k9, rows, 1.0f, dy, outc, x9, k9,
-                    1.0f, dwf, k9);
-        if (dinp) {
-            /* dX9 [rows, 9in] = dY [rows, outc] · Wf [outc, 9in] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, k9, outc, 1.0f, dy, outc, wf,
-                        k9, 0.0f, dx9, k9);
-            operand_backward(dinp + (size_t)r0 * in, dx9, inp + (size_t)r0 * in, rows, in, grid);
+    size_t wsize = (size_t)outc * k9, block = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS) * k9;
+    const float *wf = scratch;
+    fused_weight_build(scratch, p, in, outc);
+    C2_OMP(parallel for schedule(static, 1) if((size_t)M * in * outc > C2_PAR_MIN))
+    for (int lane = 0; lane < KAN_LANES; lane++) {
+        float *x9 = lane_scratch(scratch, M, in, outc, lane), *dx9 = x9 + block, *dwf = dx9 + block;
+        int lo, hi;
+        lane_rows(&lo, &hi, M, lane);
+        memset(dwf, 0, wsize * sizeof(float));
+        for (int r0 = lo; r0 < hi; r0 += KAN_BLOCK_ROWS) {
+            int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;
+            const float *dy = dout + (size_t)r0 * outc;
+            operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
+            /* dWf [outc, 9in] += dYᵀ [outc, rows] · X9 [rows, 9in] */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, outc, k9, rows, 1.0f, dy, outc, x9,
+                        k9, 1.0f, dwf, k9);
+            if (dinp) {
+                /* dX9 [rows, 9in] = dY [rows, outc] · Wf [outc, 9in] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, k9, outc, 1.0f, dy, outc,
+                            wf, k9, 0.0f, dx9, k9);
+                operand_backward(dinp + (size_t)r0 * in, dx9, inp + (size_t)r0 * in, rows, in, grid);
+            }
         }
     }
     /* chain rule through Wf = (Wb, Ws·S) */
-    for (size_t oi = 0; oi < (size_t)outc * in; oi++) {
-        const float *g = dwf + oi * KAN_FUSED;
+    size_t n_oi = (size_t)outc * in;
+    C2_OMP(parallel for schedule(static) if(n_oi * KAN_FUSED > C2_PAR_MIN))
+    for (size_t oi = 0; oi < n_oi; oi++) {
+        float g[KAN_FUSED] = {0};   /* the lanes' dWf summed in lane order */
+        for (int lane = 0; lane < KAN_LANES; lane++) {
+            const float *gl = lane_scratch(scratch, M, in, outc, lane) + 2 * block + oi * KAN_FUSED;
+            for (int k = 0; k < KAN_FUSED; k++)
+                g[k] += gl[k];
+        }
         dp->base_weight[oi] += g[0];
         float ds = 0;
         for (int k = 0; k < KAN_NBASES; k++) {

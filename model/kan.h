@@ -69,9 +69,10 @@ void kan_linear_backward_reference_f64(double *dinp, const kan_linear_params_f64
                                        const kan_linear_params_f64 *p,
                                        const double grid[KAN_NKNOTS], int M, int in, int outc);
 
-/* Fast path scratch: floats the caller provides to kan_linear_forward / _backward
- * (the fused weight, its gradient and two operand blocks). Independent of M beyond
- * the block size, so one buffer sized for the largest layer serves every call. */
+/* Fast path scratch: floats the caller provides to kan_linear_forward / _backward (the
+ * fused weight, then per lane two operand blocks and a fused-weight gradient; kan.c).
+ * Independent of M beyond the block size and of the thread count, so one buffer sized
+ * for the largest layer serves every call. */
 size_t kan_scratch_floats(int M, int in, int outc);
 
 /* Fast: inp [M,in] -> out [M,out] (out is overwritten). */

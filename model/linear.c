@@ -4,6 +4,7 @@
 #ifndef C2_REAL
 
 #include "model/layers.h"
+#include "model/threads.h"
 
 #include <cblas.h>
 
@@ -11,9 +12,10 @@ void linear_forward(float *out, const float *inp, const float *weight, const flo
                     int M, int C, int OC)
 {
     /* out (M,OC) = inp (M,C) weight^T (C,OC) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, C, 1.0f, inp, C, weight, C,
-                0.0f, out, OC);
+    par_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, C, 1.0f, inp, C, weight, C,
+              0.0f, out, OC);
     if (bias)
+        C2_OMP(parallel for schedule(static) if((size_t)M * OC > C2_PAR_MIN))
         for (int m = 0; m < M; m++)
             for (int o = 0; o < OC; o++)
                 out[(size_t)m * OC + o] += bias[o];
@@ -24,12 +26,13 @@ void linear_backward(float *dinp, float *dweight, float *dbias, const float *dou
 {
     /* dinp (M,C) += dout (M,OC) weight (OC,C) */
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, OC, 1.0f, dout, OC,
-                    weight, C, 1.0f, dinp, C);
+        par_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, OC, 1.0f, dout, OC,
+                  weight, C, 1.0f, dinp, C);
     /* dweight (OC,C) += dout^T (OC,M) inp (M,C) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, M, 1.0f, dout, OC, inp, C,
-                1.0f, dweight, C);
+    par_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, M, 1.0f, dout, OC, inp, C,
+              1.0f, dweight, C);
     if (dbias)
+        C2_OMP(parallel for schedule(static) if((size_t)M * OC > C2_PAR_MIN))
         for (int o = 0; o < OC; o++) {
             double s = 0.0;
             for (int m = 0; m < M; m++)

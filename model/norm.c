@@ -10,6 +10,7 @@
 #ifndef C2_REAL
 
 #include "model/layers.h"
+#include "model/threads.h"
 
 #include <math.h>
 
@@ -24,7 +25,8 @@ void C2_FN(batchnorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const 
                               int32_t *num_batches_tracked, int train, int B, int C, int HW)
 {
     size_t n = (size_t)B * HW;
-    for (int c = 0; c < C; c++) {
+    C2_OMP(parallel for schedule(static) if(n * C > C2_PAR_MIN))
+    for (int c = 0; c < C; c++) {   /* channels in parallel; each channel's sums in order */
         if (train) {
             double s = 0.0, ss = 0.0;
             for (int b = 0; b < B; b++)
@@ -63,6 +65,7 @@ void C2_FN(batchnorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,
                                int B, int C, int HW)
 {
     size_t n = (size_t)B * HW;
+    C2_OMP(parallel for schedule(static) if(n * C > C2_PAR_MIN))
     for (int c = 0; c < C; c++) {
         /* sum_d = sum dout, sum_dx = sum dout * xhat */
         double sum_d = 0.0, sum_dx = 0.0;
@@ -91,6 +94,7 @@ void C2_FN(batchnorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,
 void C2_FN(layernorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const C2_REAL *inp,
                               const C2_REAL *gamma, const C2_REAL *beta, int M, int C)
 {
+    C2_OMP(parallel for schedule(static) if((size_t)M * C > C2_PAR_MIN))
     for (int m = 0; m < M; m++) {
         const C2_REAL *x = inp + (size_t)m * C;
         C2_REAL *y = out + (size_t)m * C;
@@ -111,22 +115,30 @@ void C2_FN(layernorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,
                                const C2_REAL *dout, const C2_REAL *inp, const C2_REAL *mean,
                                const C2_REAL *rstd, const C2_REAL *gamma, int M, int C)
 {
+    /* dgamma / dbeta: sums over the rows, in row order (serial) */
     for (int m = 0; m < M; m++) {
         const C2_REAL *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
-        /* mean over c of dxhat and of dxhat * xhat, where dxhat = dout * gamma */
+        for (int c = 0; c < C; c++) {
+            double xhat = ((double)x[c] - mean[m]) * rstd[m];
+            dgamma[c] += (C2_REAL)(dy[c] * xhat);
+            dbeta[c] += dy[c];
+        }
+    }
+    if (!dinp)
+        return;
+    /* dinp: rows in parallel; mean over c of dxhat and of dxhat * xhat, dxhat = dout * gamma */
+    C2_OMP(parallel for schedule(static) if((size_t)M * C > C2_PAR_MIN))
+    for (int m = 0; m < M; m++) {
+        const C2_REAL *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
         double mean_d = 0.0, mean_dx = 0.0;
         for (int c = 0; c < C; c++) {
             double xhat = ((double)x[c] - mean[m]) * rstd[m];
             double dxhat = (double)dy[c] * gamma[c];
             mean_d += dxhat;
             mean_dx += dxhat * xhat;
-            dgamma[c] += (C2_REAL)(dy[c] * xhat);
-            dbeta[c] += dy[c];
         }
         mean_d /= C;
         mean_dx /= C;
-        if (!dinp)
-            continue;
         for (int c = 0; c < C; c++) {
             double xhat = ((double)x[c] - mean[m]) * rstd[m];
             double dxhat = (double)dy[c] * gamma[c];

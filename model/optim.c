@@ -2,6 +2,7 @@
  * schedule, over parameter groups of the flat arenas (optim.h). Single-threaded loops:
  * they are a few passes over memory per step, negligible next to the GEMMs. */
 #include "model/optim.h"
+#include "model/threads.h"
 
 #include <math.h>
 #include <string.h>
@@ -46,8 +47,9 @@ void adamw_step(adamw *opt, float *params, const float *grads, const param_group
         float lr = groups[g].lr * lr_factor;
         float step_size = (float)(lr / bc1);
         float decay = 1.0f - lr * groups[g].weight_decay;
-        size_t o = groups[g].offset;
-        for (size_t i = o; i < o + groups[g].count; i++) {
+        size_t o = groups[g].offset, end = o + groups[g].count;
+        C2_OMP(parallel for schedule(static) if(groups[g].count > C2_PAR_MIN))
+        for (size_t i = o; i < end; i++) {
             float d = grads[i];
             params[i] *= decay;
             opt->m[i] = b1 * opt->m[i] + (1.0f - b1) * d;
@@ -67,9 +69,12 @@ double grad_clip_norm(float *grads, const param_group *groups, int n_groups, dou
     double norm = sqrt(ss);
     double coef = max_norm / (norm + 1e-6);
     if (coef < 1.0)
-        for (int g = 0; g < n_groups; g++)
-            for (size_t i = groups[g].offset; i < groups[g].offset + groups[g].count; i++)
+        for (int g = 0; g < n_groups; g++) {
+            size_t o = groups[g].offset, end = o + groups[g].count;
+            C2_OMP(parallel for schedule(static) if(groups[g].count > C2_PAR_MIN))
+            for (size_t i = o; i < end; i++)
                 grads[i] = (float)(grads[i] * coef);
+        }
     return norm;
 }
 

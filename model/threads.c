@@ -1,9 +1,12 @@
-/* threads: OpenBLAS owns the worker threads, our loops stay on the caller (threads.h). */
+/* threads: one pool (OpenMP's) for our loops and our GEMM blocks; OpenBLAS single-threaded
+ * (threads.h). */
 #include "model/threads.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 int threads_init(int n)
 {
@@ -15,11 +18,55 @@ int threads_init(int n)
         n = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n <= 0)
         n = 1;
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
     return threads_count();
 }
 
 int threads_count(void)
 {
-    return openblas_get_num_threads();
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Below this many multiply-adds a GEMM is not worth splitting. */
+#define PAR_GEMM_MIN_MACS (1 << 21)
+/* Blocks start at multiples of this (the sgemm kernels' tile sizes divide it). */
+#define PAR_GEMM_ALIGN 16
+
+void par_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+               float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+               float *C, int ldc)
+{
+    int T = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel())
+        T = omp_get_max_threads();
+#endif
+    int split_rows = M >= N, len = split_rows ? M : N;
+    int chunk = (len + T - 1) / T;
+    chunk = (chunk + PAR_GEMM_ALIGN - 1) / PAR_GEMM_ALIGN * PAR_GEMM_ALIGN;
+    if (T <= 1 || (double)M * N * K < PAR_GEMM_MIN_MACS || chunk >= len || order != CblasRowMajor) {
+        cblas_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int blocks = (len + chunk - 1) / chunk;
+    C2_OMP(parallel for schedule(static, 1) num_threads(blocks))
+    for (int t = 0; t < blocks; t++) {
+        int lo = t * chunk, n = len - lo < chunk ? len - lo : chunk;
+        if (split_rows) {   /* rows lo.. of C and of op(A) */
+            const float *a = ta == CblasNoTrans ? A + (size_t)lo * lda : A + lo;
+            cblas_sgemm(CblasRowMajor, ta, tb, n, N, K, alpha, a, lda, B, ldb, beta,
+                        C + (size_t)lo * ldc, ldc);
+        } else {            /* columns lo.. of C and of op(B) */
+            const float *b = tb == CblasNoTrans ? B + lo : B + (size_t)lo * ldb;
+            cblas_sgemm(CblasRowMajor, ta, tb, M, n, K, alpha, A, lda, b, ldb, beta, C + lo,
+                        ldc);
+        }
+    }
 }

@@ -1,20 +1,44 @@
 /* threads: the engine's one threading scheme.
  *
- * Our own loops (im2col, norms, activations, losses, optimizers) run on the calling
- * thread; all parallelism comes from OpenBLAS's own worker pool inside cblas_sgemm, which
- * does the bulk of the FLOPs (convolutions, linear, KAN). There is exactly one level of
- * parallelism, so the cores are never oversubscribed, and for a fixed thread count
- * OpenBLAS splits every GEMM the same way, so results are bit-identical run to run.
- * Callers must not call engine functions from several threads at once.
+ * All parallelism is ours, and there is one pool of workers: OpenMP's. OpenBLAS always
+ * runs with one thread. Two kinds of parallel work, never nested:
+ * - loops over independent rows, channels or planes (C2_OMP(parallel for ...) with static
+ *   schedules): every element, and every per-channel reduction, is computed by one thread
+ *   in the same order as the serial loop, so these results do not depend on the count;
+ * - GEMMs (par_sgemm): the output is cut into one block of rows (or columns) per thread
+ *   and each block is one single-threaded cblas_sgemm call. The cut depends only on the
+ *   shape and the count, so results are identical run to run for a fixed count.
+ * Nothing runs OpenBLAS's threads and ours at the same time, so the cores are never
+ * oversubscribed. Callers must not call engine functions from several threads at once.
  *
  * The count: threads_init(n) with n > 0, else $C2SEG_THREADS, else the number of online
- * CPUs. (OPENBLAS_NUM_THREADS is overridden on purpose: one knob.) */
+ * CPUs (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are overridden on purpose: one knob).
+ * Built without OpenMP, everything runs on the caller's thread. */
 #ifndef C2SEG_MODEL_THREADS_H
 #define C2SEG_MODEL_THREADS_H
 
-/* Sets OpenBLAS's thread count; returns the count in effect. */
+#include <cblas.h>
+
+/* Sets the engine's thread count (and OpenBLAS's to 1); returns the count in effect. */
 int threads_init(int n);
-/* The count in effect (OpenBLAS's own report). */
+/* The count in effect. */
 int threads_count(void);
+
+/* C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN)): an OpenMP directive, or nothing
+ * when the build has no OpenMP. Loops below C2_PAR_MIN elements stay serial (the fork / join
+ * costs more than the work). */
+#define C2_PAR_MIN 16384
+#define C2_PRAGMA_STR(x) _Pragma(#x)
+#ifdef _OPENMP
+#define C2_OMP(directive) C2_PRAGMA_STR(omp directive)
+#else
+#define C2_OMP(directive)
+#endif
+
+/* cblas_sgemm, same arguments, with the output split over the threads as described above;
+ * a call inside a parallel region, below a few MFLOP or column-major is one plain call. */
+void par_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+               float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+               float *C, int ldc);
 
 #endif

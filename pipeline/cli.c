@@ -1,5 +1,6 @@
 /* CLI plumbing shared by every stage: the dispatcher, log lines, JSON summary
  * and the progress display. */
+#include "model/threads.h"
 #include "pipeline/pipeline.h"
 
 #include <cjson/cJSON.h>
@@ -165,6 +166,7 @@ int c2seg_main(int argc, char **argv)
     for (const stage_def *s = c2seg_stages; s->name; s++) {
         if (strcmp(s->name, argv[1]) == 0) {
             cli_set_stage(s->name);
+            threads_init(0);   /* stages with --threads set it again */
             return s->run(argc - 1, argv + 1);
         }
     }
