@@ -1,9 +1,10 @@
 /* pipeline/report_html: report.html, one self-contained page: the cohort tables, one row
  * per case (sortable by clicking a column head, a checkbox that shows only the
- * inconsistent cases) and each case's overlay thumbnail embedded as a base64 PNG data
- * URI, so the page can be mailed or archived alone. A small inline script sorts, filters
- * and, once the page has loaded, records in body[data-images] how many images decoded
- * ("loaded/total"), which the headless-browser test reads. */
+ * inconsistent cases; a merged report's cases labelled "PART/case-NNNN") and each case's
+ * overlay thumbnail embedded as a base64 PNG data URI, so the page can be mailed or
+ * archived alone. A small inline script sorts, filters and, once the page has loaded,
+ * records in body[data-images] how many images decoded ("loaded/total"), which the
+ * headless-browser test reads. */
 #include "pipeline/report.h"
 
 #include <cjson/cJSON.h>
@@ -117,10 +118,12 @@ static void case_row(FILE *f, const char *outdir, const cJSON *c)
     const cJSON *agr = cJSON_GetObjectItemCaseSensitive(cons, "agreement");
     int consistent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agr, "consistent"));
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(c, "ground_truth");
+    char label[600];
+    report_case_label(label, sizeof label, c);
     fprintf(f, "<tr class=\"%s\" data-case=\"", ok && consistent ? "consistent" : "inconsistent");
-    html_text(f, report_str(c, "id"));
+    html_text(f, label);
     fputs("\"><td>", f);
-    html_text(f, report_str(c, "id"));
+    html_text(f, label);
     fputs("</td><td>", f);
     html_text(f, report_str(c, "kind"));
     fputs("</td><td>", f);

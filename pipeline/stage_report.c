@@ -2,8 +2,12 @@
  * writes OUTDIR/report.json (per case + cohort, pipeline/report_cohort.c),
  * OUTDIR/report.html (pipeline/report_html.c) and, for every case whose mask is a DICOM
  * SEG, a Comprehensive SR with its findings in OUTDIR/sr/case-NNNN.sr.dcm
- * (dicom-sr/sr_report.h). One SR that cannot be written does not stop the others. */
+ * (dicom-sr/sr_report.h). One SR that cannot be written does not stop the others.
+ * `c2seg report --merge MERGED PART...`: the same report over the cases of several predict
+ * folders of one cohort (pipeline/report_merge.c), written into MERGED together with the
+ * merged MERGED/predictions.json and one status table MERGED/status.tsv (pipeline/cohort.h). */
 #include "dicom-sr/dicom_sr.h"
+#include "pipeline/cohort.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/report.h"
 
@@ -14,13 +18,22 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT]\n"
+               "       c2seg report --merge MERGED PART... [--uid-root ROOT]\n"
                "  --uid-root ROOT  UID root of the SRs (default: the one `c2seg predict --uid-root` recorded in\n"
                "                   predictions.json, else DCMTK's)\n"
+               "  --merge MERGED   report the cases of the predict folders PART... (one cohort predicted in parts\n"
+               "                   by the same model, e.g. a Slurm array) as one cohort, written into MERGED\n"
                "\n"
                "OUTDIR is a `c2seg predict` output folder. Writes OUTDIR/report.json (per case and cohort:\n"
                "laterality / zone / count agreement of prediction vs text, prediction vs ground truth and ground\n"
                "truth vs text, Dice split by consistent / inconsistent cases), OUTDIR/report.html (self-contained,\n"
                "overlay thumbnails embedded) and OUTDIR/sr/case-NNNN.sr.dcm (Comprehensive SR) per DICOM SEG.\n"
+               "With --merge the same files go to MERGED (SRs as MERGED/sr/PART_case-NNNN.sr.dcm, PART = the part\n"
+               "folder's name), plus MERGED/predictions.json (every case of every part with its \"part\", output\n"
+               "paths relative to MERGED, summed counts) and MERGED/status.tsv (one row per case and skipped file).\n"
+               "The parts' files stay where predict wrote them. Refused: a part without predictions.json, a part\n"
+               "given twice or two parts with the same folder name, MERGED being a part or a predict folder, parts\n"
+               "predicted with different checkpoints or settings.\n"
                "exit codes: 0 ok, 1 partial (some SR failed), 2 usage, 3 failed.\n");
 }
 
@@ -39,13 +52,18 @@ static void agreement_sentence(const cJSON *c, char *out, size_t cap)
              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(agr, "zone_jaccard")));
 }
 
-/* The SR of one DICOM case; fills rel with its path relative to outdir. */
+/* The SR of one DICOM case; fills rel with its path relative to outdir. The SEG is the
+ * case's mask: predict's own record names a file in outdir (made a safe name, so an edited
+ * record cannot point elsewhere); a merged record (with "part") names it relative to
+ * outdir, in its part's folder. The SR is named after the case's label, so the cases of
+ * different parts never share a name. */
 static int case_sr(const char *outdir, const cJSON *c, const char *uid_root, char *rel, size_t cap, c2_err *e)
 {
     const cJSON *mask = report_path_get(report_path_get(c, "consistency", NULL), "mask", NULL);
     sr_finding f = {0};
-    char id[64], seg[4400], path[4400], sentence[300];
-    c2_safe_name(id, sizeof id, report_str(c, "id"));
+    char label[600], id[600], seg[4400], path[4400], sentence[300];
+    report_case_label(label, sizeof label, c);
+    c2_safe_name(id, sizeof id, label);
     f.case_id = id;
     f.laterality = report_str(mask, "laterality");
     const cJSON *z = cJSON_GetObjectItemCaseSensitive(mask, "zones");
@@ -64,53 +82,31 @@ static int case_sr(const char *outdir, const cJSON *c, const char *uid_root, cha
     f.text = cJSON_IsString(text) ? text->valuestring : NULL;
     agreement_sentence(c, sentence, sizeof sentence);
     f.agreement = sentence;
+    const char *segfile = report_str(report_path_get(c, "outputs", NULL), "mask");
     char segname[256];
-    c2_safe_name(segname, sizeof segname, report_str(report_path_get(c, "outputs", NULL), "mask"));
-    c2_path_join(seg, sizeof seg, outdir, segname);
+    c2_safe_name(segname, sizeof segname, segfile);
+    c2_path_join(seg, sizeof seg, outdir, report_str(c, "part")[0] ? segfile : segname);
     snprintf(rel, cap, "sr/%s.sr.dcm", id);
     c2_path_join(path, sizeof path, outdir, rel);
     return sr_report_write(path, seg, &f, uid_root, e);
 }
 
-int stage_report(int argc, char **argv)
+/* Writes doc as dir/name (atomically). */
+static int json_write(const char *dir, const char *name, const cJSON *doc, c2_err *e)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return EXIT_OK;
-    }
-    const char *outdir = NULL, *uid_root = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--uid-root") == 0 && i + 1 < argc)
-            uid_root = argv[++i];
-        else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
-            continue;
-        else if (argv[i][0] == '-' || outdir) {
-            cli_error("unexpected argument %s (see c2seg report --help)", argv[i]);
-            return EXIT_USAGE;
-        } else
-            outdir = argv[i];
-    }
-    if (!outdir) {
-        cli_error("no predict output folder given");
-        return EXIT_USAGE;
-    }
-    c2_err e = {0};
     char path[4200];
-    c2_path_join(path, sizeof path, outdir, "predictions.json");
-    uint8_t *data = NULL;
-    size_t n = 0;
-    if (c2_read_file(path, (size_t)1 << 30, &data, &n, &e) != C2_OK) {
-        cli_error("%s", e.msg);
-        return EXIT_FAILED;
-    }
-    cJSON *pred = cJSON_ParseWithLength((const char *)data, n);
-    free(data);
+    c2_path_join(path, sizeof path, dir, name);
+    char *text = cJSON_Print(doc);
+    int rc = text ? c2_write_file(path, text, strlen(text), e) : c2_fail(e, C2_ENOMEM, "out of memory");
+    cJSON_free(text);
+    return rc;
+}
+
+/* The report of outdir from its predictions document pred (a predict folder's, or a
+ * merge's): the SRs, report.json, report.html and the JSON summary; returns the exit code. */
+static int report_write(const char *outdir, cJSON *pred, const char *uid_root)
+{
     cJSON *cases = cJSON_GetObjectItemCaseSensitive(pred, "cases");
-    if (!cJSON_IsArray(cases)) {
-        cli_error("%s: not a c2seg predictions file (no \"cases\" array)", path);
-        cJSON_Delete(pred);
-        return EXIT_FAILED;
-    }
     if (!uid_root && report_str(pred, "uid_root")[0])
         uid_root = report_str(pred, "uid_root");
     int n_sr = 0, n_sr_failed = 0;
@@ -122,7 +118,7 @@ int stage_report(int argc, char **argv)
         if (strcmp(report_str(c, "status"), "ok") != 0 ||
             strcmp(report_str(report_path_get(c, "outputs", NULL), "mask_type"), "dicom-seg") != 0)
             continue;
-        char rel[256];
+        char rel[700], label[600];
         c2_err se = {0};
         int rc = c2_mkdirs(srdir, &se);
         if (rc == C2_OK)
@@ -131,21 +127,23 @@ int stage_report(int argc, char **argv)
             cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(c, "outputs"), "sr", rel);
             n_sr++;
         } else {
-            cli_error("%s: %s", report_str(c, "id"), se.msg);
+            report_case_label(label, sizeof label, c);
+            cli_error("%s: %s", label, se.msg);
             n_sr_failed++;
         }
     }
+    c2_err e = {0};
     cJSON *cohort = report_cohort_json(cases);
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "tool", "c2seg report");
     cJSON_AddStringToObject(doc, "version", c2_version());
     cJSON_AddStringToObject(doc, "checkpoint", report_str(pred, "checkpoint"));
+    cJSON *parts = cJSON_GetObjectItemCaseSensitive(pred, "parts");
+    if (parts)
+        cJSON_AddItemReferenceToObject(doc, "parts", parts);
     cJSON_AddItemToObject(doc, "cohort", cohort);
     cJSON_AddItemReferenceToObject(doc, "cases", cases);
-    char *text = cJSON_Print(doc);
-    c2_path_join(path, sizeof path, outdir, "report.json");
-    int rc = text ? c2_write_file(path, text, strlen(text), &e) : c2_fail(&e, C2_ENOMEM, "out of memory");
-    cJSON_free(text);
+    int rc = json_write(outdir, "report.json", doc, &e);
     if (rc == C2_OK)
         rc = report_html_write(outdir, cases, cohort, &e);
     if (rc != C2_OK)
@@ -153,14 +151,102 @@ int stage_report(int argc, char **argv)
     cJSON *sum = cJSON_CreateObject();
     cJSON_AddStringToObject(sum, "stage", "report");
     cJSON_AddStringToObject(sum, "output", outdir);
+    if (parts)
+        cJSON_AddNumberToObject(sum, "parts", cJSON_GetArraySize(parts));
     cJSON_AddNumberToObject(sum, "cases", cJSON_GetArraySize(cases));
     cJSON_AddNumberToObject(sum, "sr_written", n_sr);
     cJSON_AddNumberToObject(sum, "sr_failed", n_sr_failed);
     cJSON_AddItemToObject(sum, "cohort", cJSON_Duplicate(cohort, 1));
     cli_print_json(sum);
     cJSON_Delete(doc);
-    cJSON_Delete(pred);
     if (rc != C2_OK)
         return EXIT_FAILED;
     return n_sr_failed ? EXIT_PARTIAL : EXIT_OK;
+}
+
+/* `--merge`: joins the parts into merged's predictions.json and status.tsv; *pred is the
+ * merged document (new). Returns an exit code (EXIT_OK to go on to the report). */
+static int merge_write(const char *merged, char **part_dirs, int n_parts, int uid_root_given, cJSON **pred)
+{
+    c2_err e = {0};
+    report_part *parts = calloc((size_t)n_parts, sizeof *parts);
+    if (!parts) {
+        cli_error("out of memory");
+        return EXIT_FAILED;
+    }
+    for (int i = 0; i < n_parts; i++)
+        parts[i].dir = part_dirs[i];
+    int rc = report_parts_resolve(parts, n_parts, merged, &e);
+    if (rc != C2_OK) {
+        cli_error("%s", e.msg);
+        free(parts);
+        return EXIT_USAGE;
+    }
+    cohort_table status = {0};
+    char path[4200];
+    rc = report_merge_predictions(parts, n_parts, merged, uid_root_given, &status, pred, &e);
+    if (rc == C2_OK)
+        rc = json_write(merged, "predictions.json", *pred, &e);
+    if (rc == C2_OK && c2_path_join(path, sizeof path, merged, "predictions.json") == C2_OK)
+        rc = cohort_add_predictions(&status, path, &e);
+    if (rc == C2_OK && c2_path_join(path, sizeof path, merged, "status.tsv") == C2_OK)
+        rc = cohort_write_tsv(&status, path, &e);
+    if (rc == C2_OK)
+        cli_log("%d parts: status %d done, %d skipped, %d failed (%s)", n_parts, status.count[COHORT_DONE],
+                status.count[COHORT_SKIPPED], status.count[COHORT_FAILED], path);
+    else
+        cli_error("%s", e.msg);
+    cohort_free(&status);
+    free(parts);
+    return rc == C2_OK ? EXIT_OK : EXIT_FAILED;
+}
+
+int stage_report(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    const char *uid_root = NULL, *merged = NULL;
+    char **dirs = calloc((size_t)argc, sizeof *dirs); /* OUTDIR, or the parts with --merge */
+    int n_dirs = 0;
+    if (!dirs) {
+        cli_error("out of memory");
+        return EXIT_FAILED;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--uid-root") == 0 && i + 1 < argc)
+            uid_root = argv[++i];
+        else if (strcmp(argv[i], "--merge") == 0 && i + 1 < argc && !merged)
+            merged = argv[++i];
+        else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+            continue;
+        else if (argv[i][0] == '-') {
+            cli_error("unexpected argument %s (see c2seg report --help)", argv[i]);
+            free(dirs);
+            return EXIT_USAGE;
+        } else
+            dirs[n_dirs++] = argv[i];
+    }
+    int code = EXIT_OK;
+    if (!merged && n_dirs > 1) {
+        cli_error("unexpected argument %s (see c2seg report --help)", dirs[1]);
+        code = EXIT_USAGE;
+    } else if (!n_dirs) {
+        cli_error("%s", merged ? "no part folder given to merge" : "no predict output folder given");
+        code = EXIT_USAGE;
+    }
+    cJSON *pred = NULL;
+    c2_err e = {0};
+    if (code == EXIT_OK && merged)
+        code = merge_write(merged, dirs, n_dirs, uid_root != NULL, &pred);
+    else if (code == EXIT_OK && report_predictions_read(dirs[0], &pred, &e) != C2_OK) {
+        cli_error("%s", e.msg);
+        code = EXIT_FAILED;
+    }
+    if (code == EXIT_OK)
+        code = report_write(merged ? merged : dirs[0], pred, uid_root);
+    cJSON_Delete(pred);
+    free(dirs);
+    return code;
 }

@@ -14,7 +14,7 @@ const stage_def c2seg_stages[] = {
     {"train", "Stage II: segmentation training from a cache (BCE + Dice, AdamW, cosine)", stage_train},
     {"eval", "Dice / IoU / HD95 and text-mask consistency of a checkpoint on a cache split", stage_eval},
     {"predict", "predict masks for DICOM / NIfTI / images and write them as SEG / NIfTI / PNG", stage_predict},
-    {"report", "report.json / report.html / DICOM SR of a predict folder: text-mask consistency", stage_report},
+    {"report", "report.json / report.html / DICOM SR of a predict folder (or of several, --merge): text-mask consistency", stage_report},
     {"run", "the whole chain (ingest .. report) for a cohort from a config file; skips up-to-date stages", stage_run},
     {NULL, NULL, NULL},
 };
