@@ -47,38 +47,54 @@ static void conv2d_valid_span(int *lo, int *hi, int W, int Wo, int kx, int pad, 
         *lo = *hi;
 }
 
-/* col (C*K*K, Ho*Wo) <- one image inp (C,H,W); taps outside the image are 0. The interior
- * of each row is a branch-free copy (memcpy for stride 1): im2col is single-threaded and
- * is the largest non-GEMM cost of the 16/32-channel layers at 112² and 224². */
-static void im2col(float *col, const float *inp, int C, int H, int W, int K, int stride)
+/* Columns p0..p1-1 (output pixels in row-major order) of the im2col matrix (C*K*K, Ho*Wo)
+ * of one image inp (C,H,W), into col with leading dimension ld; taps outside the image
+ * are 0. The interior of each output row is a branch-free copy (memcpy for stride 1). */
+static void im2col_cols(float *col, size_t ld, const float *inp, int C, int H, int W, int K,
+                        int stride, size_t p0, size_t p1)
 {
-    int pad = K / 2, Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
-    C2_OMP(parallel for schedule(static) if((size_t)C * K * K * Ho * Wo > C2_PAR_MIN))
+    int pad = K / 2, Wo = conv2d_out_size(W, K, stride);
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
-                float *row = col + ((size_t)(c * K + ky) * K + kx) * Ho * Wo;
+                float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
                 int lo, hi;
                 conv2d_valid_span(&lo, &hi, W, Wo, kx, pad, stride);
-                for (int oy = 0; oy < Ho; oy++) {
+                for (size_t p = p0; p < p1;) {
+                    int oy = (int)(p / (size_t)Wo), a = (int)(p % (size_t)Wo);
+                    int z = (size_t)(Wo - a) < p1 - p ? Wo : a + (int)(p1 - p);   /* ox in [a, z) */
                     int iy = oy * stride + ky - pad;
-                    float *dst = row + (size_t)oy * Wo;
+                    float *dst = row + (p - p0) - (size_t)a;   /* dst[ox] for ox in [a, z) */
+                    p += (size_t)(z - a);
                     if (iy < 0 || iy >= H) {
-                        memset(dst, 0, sizeof(float) * Wo);
+                        memset(dst + a, 0, sizeof(float) * (size_t)(z - a));
                         continue;
                     }
                     const float *src = inp + ((size_t)c * H + iy) * W;
-                    for (int ox = 0; ox < lo; ox++)
+                    int l = lo > a ? lo : a, h = hi < z ? hi : z;
+                    if (h < l)
+                        h = l;
+                    for (int ox = a; ox < l && ox < z; ox++)
                         dst[ox] = 0.0f;
                     if (stride == 1)
-                        memcpy(dst + lo, src + lo + kx - pad, sizeof(float) * (size_t)(hi - lo));
+                        memcpy(dst + l, src + l + kx - pad, sizeof(float) * (size_t)(h - l));
                     else
-                        for (int ox = lo; ox < hi; ox++)
+                        for (int ox = l; ox < h; ox++)
                             dst[ox] = src[ox * stride + kx - pad];
-                    for (int ox = hi; ox < Wo; ox++)
+                    for (int ox = h > a ? h : a; ox < z; ox++)
                         dst[ox] = 0.0f;
                 }
             }
+}
+
+/* The whole im2col matrix (C*K*K, Ho*Wo) of one image, channels in parallel. */
+static void im2col(float *col, const float *inp, int C, int H, int W, int K, int stride)
+{
+    int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    size_t P = (size_t)Ho * Wo, plane = (size_t)K * K * P;
+    C2_OMP(parallel for schedule(static) if((size_t)C * plane > C2_PAR_MIN))
+    for (int c = 0; c < C; c++)
+        im2col_cols(col + (size_t)c * plane, P, inp + (size_t)c * H * W, 1, H, W, K, stride, 0, P);
 }
 
 /* dinp (C,H,W) += the scatter of col (C*K*K, Ho*Wo); the transpose of im2col. */
@@ -110,22 +126,57 @@ static void col2im_add(float *dinp, const float *col, int C, int H, int W, int K
             }
 }
 
+/* Forward, im2col path: the output pixels are cut into one band per thread, at multiples
+ * of 16; a band builds its columns of the im2col matrix in its own slice of the scratch
+ * (the slices tile the whole matrix) and multiplies them at once, single-threaded, while
+ * they are in that core's cache. OpenBLAS rounds a cut GEMM's elements slightly differently
+ * from an uncut one's (last bits, ~1e-6 relative), so results depend on the thread count;
+ * maps under 2 x CONV_BAND_MIN pixels are not cut (the fork costs more than it saves there,
+ * and the tiny preset, whose 1x1 fuse5 map amplifies rounding, keeps its uncut numbers). */
+#define CONV_BAND_MIN 1024
+static void conv2d_forward_bands(float *out, float *scratch, const float *inp, const float *weight,
+                                 const float *bias, int B, int C, int H, int W, int OC, int K,
+                                 int stride)
+{
+    int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
+    size_t CKK = (size_t)C * K * K, P = (size_t)Ho * Wo, T = (size_t)threads_count();
+    size_t chunk = (P + T - 1) / T;
+    chunk = (chunk + 15) / 16 * 16;
+    if (chunk < CONV_BAND_MIN)
+        chunk = P;
+    int bands = (int)((P + chunk - 1) / chunk);
+    C2_OMP(parallel for schedule(static, 1) if(bands > 1))
+    for (int band = 0; band < bands; band++) {
+        size_t p0 = (size_t)band * chunk, p1 = p0 + chunk < P ? p0 + chunk : P, n = p1 - p0;
+        float *col = scratch + CKK * p0;
+        for (int b = 0; b < B; b++) {
+            float *y = out + (size_t)b * OC * P + p0;
+            im2col_cols(col, n, inp + (size_t)b * C * H * W, C, H, W, K, stride, p0, p1);
+            /* y (OC, band) = weight (OC,CKK) col (CKK, band) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)n, (int)CKK, 1.0f,
+                        weight, (int)CKK, col, (int)n, 0.0f, y, (int)P);
+            if (bias)
+                for (int o = 0; o < OC; o++)
+                    for (size_t p = 0; p < n; p++)
+                        y[(size_t)o * P + p] += bias[o];
+        }
+    }
+}
+
 void conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
                     const float *bias, int B, int C, int H, int W, int OC, int K, int stride)
 {
-    int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
-    int CKK = C * K * K, P = Ho * Wo;
+    if (!conv2d_is_pointwise(K, stride)) {
+        conv2d_forward_bands(out, scratch, inp, weight, bias, B, C, H, W, OC, K, stride);
+        return;
+    }
+    int P = H * W;
     for (int b = 0; b < B; b++) {
-        const float *x = inp + (size_t)b * C * H * W;
+        const float *x = inp + (size_t)b * C * P;
         float *y = out + (size_t)b * OC * P;
-        const float *col = x;
-        if (!conv2d_is_pointwise(K, stride)) {
-            im2col(scratch, x, C, H, W, K, stride);
-            col = scratch;
-        }
-        /* y (OC,P) = weight (OC,CKK) col (CKK,P) */
-        par_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight, CKK,
-                  col, P, 0.0f, y, P);
+        /* y (OC,P) = weight (OC,C) x (C,P) */
+        par_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, C, 1.0f, weight, C, x, P, 0.0f,
+                  y, P);
         if (bias)
             C2_OMP(parallel for schedule(static) if((size_t)OC * P > C2_PAR_MIN))
             for (int o = 0; o < OC; o++)

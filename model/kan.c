@@ -18,12 +18,17 @@ const float kan_default_grid[KAN_NKNOTS] = {-2.2f, -1.8f, -1.4f, -1.0f, -0.6f, -
 
 /* The fast path cuts the M rows into KAN_LANES contiguous lanes, run in parallel (a thread
  * takes whole lanes). A lane builds its X9 operand KAN_BLOCK_ROWS rows at a time and calls
- * a single-threaded sgemm on the block while it is still in the thread's cache; in backward
- * each lane sums its own dWf, and the lanes' sums are added in lane order. The cut depends
- * on M only, so results are the same for every thread count. 128 rows of 9·in floats stay
+ * a single-threaded sgemm on the block while it is still in the thread's cache (forward;
+ * dX9 and the input gradient in backward). The cuts depend on M and in only, so results
+ * are the same for every thread count. 128 rows of 9·in floats stay
  * near the L2 size at in = 128 and keep each sgemm large enough to run at full speed. */
 #define KAN_BLOCK_ROWS 128
 #define KAN_LANES 8
+/* The backward's dWf is cut by input channels instead: KAN_GROUPS fixed groups, each
+ * building its own columns of X9 for KAN_GROUP_ROWS rows at a time, so dWf needs no
+ * per-thread copies and its sums run over the rows in order, whatever the thread count. */
+#define KAN_GROUPS 4
+#define KAN_GROUP_ROWS 512
 
 size_t kan_linear_param_count(int in, int out)
 {
@@ -111,19 +116,21 @@ static void lane_rows(int *lo, int *hi, int M, int lane)
     *hi = (int)(per * (lane + 1) < M ? per * (lane + 1) : M);
 }
 
-/* Scratch: Wf [outc, 9in], then per lane an X9 and a dX9 block and a dWf [outc, 9in]. */
+/* Scratch: Wf [outc, 9in], one operand block per lane (X9 in forward, dX9 in backward),
+ * then the backward's dWf [outc, 9in] and its KAN_GROUPS X9 column blocks. */
 size_t kan_scratch_floats(int M, int in, int outc)
 {
     size_t k9 = (size_t)KAN_FUSED * (size_t)in, w = (size_t)outc * k9;
     size_t rows = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS);
-    return w + KAN_LANES * (2 * rows * k9 + w);
+    size_t grows = (size_t)(M < KAN_GROUP_ROWS ? M : KAN_GROUP_ROWS);
+    return 2 * w + KAN_LANES * rows * k9 + grows * k9;
 }
 
 static float *lane_scratch(float *scratch, int M, int in, int outc, int lane)
 {
-    size_t k9 = (size_t)KAN_FUSED * (size_t)in, w = (size_t)outc * k9;
+    size_t k9 = (size_t)KAN_FUSED * (size_t)in;
     size_t rows = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS);
-    return scratch + w + (size_t)lane * (2 * rows * k9 + w);
+    return scratch + (size_t)outc * k9 + (size_t)lane * rows * k9;
 }
 
 /* Wf [outc, 9·in]: Wf[o,9i] = Wb[o,i], Wf[o,9i+1+k] = Ws[o,i,k]·S[o,i] (torch's product). */
@@ -140,27 +147,28 @@ static void fused_weight_build(float *wf, const kan_linear_params *p, int in, in
         }
 }
 
-/* X9 rows [rows, 9·in] for inp rows [rows, in]: SiLU(x), then the 8 bases (4 non-zero).
- * One pass that writes each 9-float group whole (no separate memset pass over X9). */
-static void operand_build(float *x9, const float *inp, int rows, int in, const float *grid)
+/* X9 [rows, 9·(i1−i0)] for the inputs i0..i1−1 of inp rows [rows, in]: SiLU(x), then the
+ * 8 bases (4 non-zero). One pass that writes each 9-float group whole. */
+static void operand_build(float *x9, const float *inp, int rows, int in, int i0, int i1,
+                          const float *grid)
 {
     float inv_step = grid_inv_step(grid);
-    size_t n_all = (size_t)rows * in;
-    for (size_t n = 0; n < n_all; n++) {
-        float x = inp[n], b4[4];
-        float *row = x9 + n * KAN_FUSED;
-        row[0] = silu_of(x);
-        for (int k = 1; k < KAN_FUSED; k++)
-            row[k] = 0.0f;
-        int j = bases_closed_form(b4, NULL, x, grid, inv_step);
-        if (j < 0)
-            continue;
-        for (int r = 0; r < 4; r++) {
-            int k = j - 3 + r;
-            if (k >= 0 && k < KAN_NBASES)
-                row[1 + k] = b4[r];
+    for (int m = 0; m < rows; m++)
+        for (int i = i0; i < i1; i++) {
+            float x = inp[(size_t)m * in + i], b4[4];
+            float *row = x9 + ((size_t)m * (i1 - i0) + (i - i0)) * KAN_FUSED;
+            row[0] = silu_of(x);
+            for (int k = 1; k < KAN_FUSED; k++)
+                row[k] = 0.0f;
+            int j = bases_closed_form(b4, NULL, x, grid, inv_step);
+            if (j < 0)
+                continue;
+            for (int r = 0; r < 4; r++) {
+                int k = j - 3 + r;
+                if (k >= 0 && k < KAN_NBASES)
+                    row[1 + k] = b4[r];
+            }
         }
-    }
 }
 
 void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p,
@@ -176,7 +184,7 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
         lane_rows(&lo, &hi, M, lane);
         for (int r0 = lo; r0 < hi; r0 += KAN_BLOCK_ROWS) {
             int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;
-            operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
+            operand_build(x9, inp + (size_t)r0 * in, rows, in, 0, in, grid);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, outc, k9, 1.0f, x9, k9, wf,
                         k9, 0.0f, out + (size_t)r0 * outc, outc);
         }
@@ -209,40 +217,48 @@ void kan_linear_backward(float *dinp, const kan_linear_params *dp, const float *
                          const float grid[KAN_NKNOTS], int M, int in, int outc, float *scratch)
 {
     int k9 = KAN_FUSED * in;
-    size_t wsize = (size_t)outc * k9, block = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS) * k9;
+    size_t wsize = (size_t)outc * k9;
     const float *wf = scratch;
+    float *dwf = lane_scratch(scratch, M, in, outc, KAN_LANES), *x9g = dwf + wsize;
     fused_weight_build(scratch, p, in, outc);
-    C2_OMP(parallel for schedule(static, 1) if((size_t)M * in * outc > C2_PAR_MIN))
+    int par = (size_t)M * in * outc > C2_PAR_MIN;
+    /* dX9 [rows, 9in] = dY [rows, outc] · Wf [outc, 9in], then dinp; lanes of rows */
+    C2_OMP(parallel for schedule(static, 1) if(par && dinp))
     for (int lane = 0; lane < KAN_LANES; lane++) {
-        float *x9 = lane_scratch(scratch, M, in, outc, lane), *dx9 = x9 + block, *dwf = dx9 + block;
+        if (!dinp)
+            continue;
+        float *dx9 = lane_scratch(scratch, M, in, outc, lane);
         int lo, hi;
         lane_rows(&lo, &hi, M, lane);
-        memset(dwf, 0, wsize * sizeof(float));
         for (int r0 = lo; r0 < hi; r0 += KAN_BLOCK_ROWS) {
             int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;
-            const float *dy = dout + (size_t)r0 * outc;
-            operand_build(x9, inp + (size_t)r0 * in, rows, in, grid);
-            /* dWf [outc, 9in] += dYᵀ [outc, rows] · X9 [rows, 9in] */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, outc, k9, rows, 1.0f, dy, outc, x9,
-                        k9, 1.0f, dwf, k9);
-            if (dinp) {
-                /* dX9 [rows, 9in] = dY [rows, outc] · Wf [outc, 9in] */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, k9, outc, 1.0f, dy, outc,
-                            wf, k9, 0.0f, dx9, k9);
-                operand_backward(dinp + (size_t)r0 * in, dx9, inp + (size_t)r0 * in, rows, in, grid);
-            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, k9, outc, 1.0f,
+                        dout + (size_t)r0 * outc, outc, wf, k9, 0.0f, dx9, k9);
+            operand_backward(dinp + (size_t)r0 * in, dx9, inp + (size_t)r0 * in, rows, in, grid);
+        }
+    }
+    /* dWf [outc, 9in] = dYᵀ [outc, M] · X9 [M, 9in]; groups of input channels (columns) */
+    int grows_max = M < KAN_GROUP_ROWS ? M : KAN_GROUP_ROWS;
+    C2_OMP(parallel for schedule(static, 1) if(par))
+    for (int g = 0; g < KAN_GROUPS; g++) {
+        int i0 = (int)((long)in * g / KAN_GROUPS), i1 = (int)((long)in * (g + 1) / KAN_GROUPS);
+        int ng = KAN_FUSED * (i1 - i0);
+        if (ng == 0)
+            continue;
+        float *xg = x9g + (size_t)grows_max * KAN_FUSED * i0;   /* the groups tile one block */
+        for (int r0 = 0; r0 < M; r0 += KAN_GROUP_ROWS) {
+            int rows = M - r0 < KAN_GROUP_ROWS ? M - r0 : KAN_GROUP_ROWS;
+            operand_build(xg, inp + (size_t)r0 * in, rows, in, i0, i1, grid);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, outc, ng, rows, 1.0f,
+                        dout + (size_t)r0 * outc, outc, xg, ng, r0 ? 1.0f : 0.0f,
+                        dwf + (size_t)KAN_FUSED * i0, k9);
         }
     }
     /* chain rule through Wf = (Wb, Ws·S) */
     size_t n_oi = (size_t)outc * in;
     C2_OMP(parallel for schedule(static) if(n_oi * KAN_FUSED > C2_PAR_MIN))
     for (size_t oi = 0; oi < n_oi; oi++) {
-        float g[KAN_FUSED] = {0};   /* the lanes' dWf summed in lane order */
-        for (int lane = 0; lane < KAN_LANES; lane++) {
-            const float *gl = lane_scratch(scratch, M, in, outc, lane) + 2 * block + oi * KAN_FUSED;
-            for (int k = 0; k < KAN_FUSED; k++)
-                g[k] += gl[k];
-        }
+        const float *g = dwf + oi * KAN_FUSED;
         dp->base_weight[oi] += g[0];
         float ds = 0;
         for (int k = 0; k < KAN_NBASES; k++) {

@@ -9,6 +9,7 @@
  * expected difference is ~1e-7 relative. */
 #include "model/arena.h"
 #include "model/layers.h"
+#include "model/threads.h"
 #include "tests/support/check.h"
 
 #include <stdlib.h>
@@ -82,14 +83,32 @@ static void conv2d_fast_matches_reference(void)
     compare_conv(3, 4, 9, 10, 6, 3, 2); /* odd side: the last row has one tap in the pad */
     compare_conv(2, 6, 5, 4, 3, 1, 1);
     compare_conv(1, 1, 16, 16, 2, 3, 1); /* enc1.conv1: one input channel */
+    /* maps of >= 2048 pixels run in bands (one per thread, cut mid-row here): 1, 2, 3 threads */
+    for (int t = 1; t <= 3; t++) {
+        threads_init(t);
+        compare_conv(2, 3, 67, 45, 5, 3, 1);
+        compare_conv(2, 4, 97, 90, 6, 3, 2);
+    }
+    threads_init(0);
 }
+
+static void linear_case(int M, int C, int OC);
 
 static void linear_fast_matches_reference(void)
 {
-    int M = 37, C = 19, OC = 11;
+    linear_case(37, 19, 11);
+    for (int t = 1; t <= 3; t++) {   /* above 2 M multiply-adds the GEMMs are cut per thread */
+        threads_init(t);
+        linear_case(300, 150, 70);
+    }
+    threads_init(0);
+}
+
+static void linear_case(int M, int C, int OC)
+{
     float *x = rand_floats((size_t)M * C), *w = rand_floats((size_t)OC * C), *b = rand_floats(OC);
     float *dy = rand_floats((size_t)M * OC);
-    float y1[37 * 11], y2[37 * 11];
+    float *y1 = malloc((size_t)M * OC * sizeof(float)), *y2 = malloc((size_t)M * OC * sizeof(float));
     linear_forward(y1, x, w, b, M, C, OC);
     linear_forward_reference(y2, x, w, b, M, C, OC);
     check_close("linear forward", y1, y2, (size_t)M * OC);
@@ -102,7 +121,7 @@ static void linear_fast_matches_reference(void)
     check_close("linear dweight", dw1, dw2, (size_t)OC * C);
     check_close("linear dbias", db1, db2, OC);
     free(x), free(w), free(b), free(dy), free(dx1), free(dw1), free(db1), free(dx2), free(dw2),
-        free(db2);
+        free(db2), free(y1), free(y2);
 }
 
 /* torch: F.interpolate([[1,2],[3,4]], scale 2, bilinear, align_corners=False) */
