@@ -41,6 +41,7 @@ typedef struct ingest_ctx {
     int intensity;              /* INTENSITY_HU or INTENSITY_RAW for NIfTI */
     const char *masks_dir;      /* --masks, or NULL */
     const char *captions_path;  /* --captions: a caption table for every 2D image, or NULL */
+    int captions_patient;       /* --caption-convention patient: the tables' left is the patient's */
     struct caption_source {     /* caption tables loaded so far, by path and split */
         char path[4096], split[16];
         caption_table *table;   /* NULL when loading failed (reported once) */

@@ -148,7 +148,7 @@ static void caption_attach(ingest_ctx *c, cache_sample *s, const char *image_pat
         snprintf(source, cap, "%s%s%s", c2_basename(cand[i]), lower[0] ? ":" : "", lower);
         s->caption = s->text_raw = row->caption;
         s->text_source = source;
-        s->text_convention = "image";
+        s->text_convention = c->captions_patient ? "patient" : "image";
         return;
     }
 }

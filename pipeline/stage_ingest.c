@@ -29,6 +29,8 @@ static void usage(FILE *f)
             "  --masks DIR          folder with NIfTI masks named like their images\n"
             "  --captions FILE      caption table for 2D images (annotation.json, *_text.xlsx, *.csv); without\n"
             "                       it, ROOT/annotation.json, SPLIT/SPLIT_text.xlsx and ROOT/prompt/SPLIT.csv are used\n"
+            "  --caption-convention image|patient  which 'left' the 2D caption tables mean: the image's left\n"
+            "                       (default; QaTa, MosMedData+) or the patient's (axial CT shown radiologically)\n"
             "  --sr-caption canonical|raw  text fed to the model for DICOM SR reports: the canonical caption\n"
             "                       regenerated from the parsed report (default) or the report text itself\n"
             "  --max-depth N        folder levels to descend (default 64)\n"
@@ -128,6 +130,7 @@ static char *params_json(const ingest_ctx *c, const char *preset)
     cJSON_AddStringToObject(o, "intensity", c->intensity == INTENSITY_HU ? "hu" : "raw");
     cJSON_AddStringToObject(o, "masks", c->masks_dir ? c->masks_dir : "");
     cJSON_AddStringToObject(o, "captions", c->captions_path ? c->captions_path : "");
+    cJSON_AddStringToObject(o, "caption_convention", c->captions_patient ? "patient" : "image");
     cJSON_AddStringToObject(o, "sr_caption", c->sr_caption_raw ? "raw" : "canonical");
     cJSON_AddNumberToObject(o, "max_depth", c->max_depth);
     cJSON_AddStringToObject(o, "resize_image", "bilinear, align_corners=False, no antialias");
@@ -156,7 +159,7 @@ int stage_ingest(int argc, char **argv)
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--preset") == 0 ||
                     strcmp(a, "--size") == 0 || strcmp(a, "--window") == 0 || strcmp(a, "--intensity") == 0 ||
                     strcmp(a, "--masks") == 0 || strcmp(a, "--max-depth") == 0 || strcmp(a, "--captions") == 0 ||
-                    strcmp(a, "--sr-caption") == 0;
+                    strcmp(a, "--sr-caption") == 0 || strcmp(a, "--caption-convention") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg ingest --help)", a);
             free(inputs);
@@ -189,7 +192,10 @@ int stage_ingest(int argc, char **argv)
             c.masks_dir = v;
         else if (strcmp(a, "--captions") == 0)
             c.captions_path = v;
-        else if (strcmp(a, "--sr-caption") == 0) {
+        else if (strcmp(a, "--caption-convention") == 0) {
+            bad = strcmp(v, "image") != 0 && strcmp(v, "patient") != 0;
+            c.captions_patient = strcmp(v, "patient") == 0;
+        } else if (strcmp(a, "--sr-caption") == 0) {
             bad = strcmp(v, "canonical") != 0 && strcmp(v, "raw") != 0;
             c.sr_caption_raw = strcmp(v, "raw") == 0;
         } else if (strcmp(a, "--max-depth") == 0)

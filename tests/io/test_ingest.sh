@@ -41,6 +41,25 @@ assert (val('/samples/source_rows'), val('/samples/source_cols')) == (h, w), (h,
 assert h != w
 EOF
 
+# --- a caption table in the patient's convention (axial CT): --caption-convention patient ---
+printf 'Image,Description\n0.jpg,left lung infection\n1.jpg,"bilateral pulmonary infection, two infected areas."\n' >"$T/ct.csv"
+"$BIN" ingest "$S/covid_ct_slices" -o "$T/covid_p.h5" --preset small -q --captions "$T/ct.csv" \
+    --caption-convention patient >"$T/covid_p.json" 2>"$T/covid_p.err"
+check "caption-convention exit 0" $?
+$PY - "$T/covid_p.h5" <<'EOF' ; check "captioned samples say patient, the rest nothing" $?
+import subprocess, sys, re
+def strings(ds):
+    out = subprocess.run(['h5dump', '-y', '-w', '0', '-d', ds, sys.argv[1]], capture_output=True, text=True).stdout
+    return re.findall(r'"([^"]*)"', out.split('DATA {')[1])
+files, conv, raw = strings('/samples/file'), strings('/text/convention'), strings('/text/raw')
+by = {f.rsplit('/', 1)[1]: (c, r) for f, c, r in zip(files, conv, raw)}
+assert by['0.jpg'] == ('patient', 'left lung infection'), by['0.jpg']
+assert by['1.jpg'][0] == 'patient', by['1.jpg']
+assert all(c == '' for n, (c, r) in by.items() if n not in ('0.jpg', '1.jpg')), by
+EOF
+"$BIN" ingest "$S/covid_ct_slices" -o "$T/covid_x.h5" --caption-convention left -q >/dev/null 2>"$T/conv_bad.err"
+check "bad --caption-convention is a usage error" "$([ $? -eq 2 ] && grep -q caption-convention "$T/conv_bad.err"; echo $?)"
+
 # --- QaTa train / valid: split labels and counts ---
 "$BIN" ingest "$S/qata" -o "$T/qata.h5" --preset small -q >"$T/qata.json" 2>"$T/qata.err"
 check "qata exit 0" $?

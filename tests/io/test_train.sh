@@ -6,7 +6,8 @@
 set -u
 BIN="$C2SEG_BIN"
 SHARED="$C2SEG_SHARED"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/train.XXXXXX")
+mkdir -p "$C2SEG_BUILD/test-tmp"
+T=$(mktemp -d "$C2SEG_BUILD/test-tmp/train.XXXXXX") || exit 1
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
 bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
