@@ -38,7 +38,7 @@ const run_key run_keys[] = {
     {"weight_decay", KEY_NUMBER, S(RUN_TRAIN), "--weight-decay", NULL, "Stage-II weight decay"},
     {"clip", KEY_NUMBER, S(RUN_TRAIN), "--clip", NULL, "clip the global gradient norm"},
     {"seed", KEY_INT, S(RUN_PRETRAIN) | S(RUN_TRAIN), "--seed", NULL, "shuffling, split and initialisation"},
-    {"threads", KEY_INT, S(RUN_PRETRAIN) | S(RUN_TRAIN) | S(RUN_EVAL), "--threads", NULL, "BLAS threads"},
+    {"threads", KEY_INT, S(RUN_PRETRAIN) | S(RUN_TRAIN) | S(RUN_EVAL), "--threads", NULL, "engine threads"},
     {"max_steps", KEY_INT, S(RUN_PRETRAIN) | S(RUN_TRAIN), "--max-steps", NULL,
      "stop each training stage after N optimizer steps (smoke runs)"},
     {"eval_split", KEY_CHOICE, S(RUN_EVAL), "--split", "valid|test|train", "the cache split eval scores"},

@@ -29,7 +29,7 @@ static const char *train_help =
     "      --weight-decay X   default 1e-2\n"
     "      --clip X           clip the global gradient norm at X (default off)\n"
     "      --seed N           default 0 (shuffling, split, initialisation)\n"
-    "      --threads N        BLAS threads (default: all cores)\n"
+    "      --threads N        engine threads (default: all cores; docs/engine.md)\n"
     "      --max-steps N      stop after N optimizer steps (smoke runs)\n"
     "      --resume           continue an interrupted run from FILE.resume.ckpt\n"
     "      --shards K         compute each batch as K shards in turn, gradients summed (default 1);\n"
@@ -223,7 +223,7 @@ static int run_fit(int argc, char **argv, int pretrain)
     o.on_step = rank == 0 ? on_step : NULL;
     o.user = &pc;
     fit_result r;
-    cli_log("%s: preset %s, fusion %s, %d epochs, batch %d, lr %g, %d BLAS threads%s", pc.stage, o.preset, o.fusion,
+    cli_log("%s: preset %s, fusion %s, %d epochs, batch %d, lr %g, %d threads%s", pc.stage, o.preset, o.fusion,
             o.epochs, o.batch, o.lr, threads_count(), o.resume ? ", resuming" : "");
     if (dist_size() > 1 || o.shards > 1)
         cli_log("data-parallel: %d ranks x %d shards per batch of %d", dist_size(), o.shards, o.batch);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Data-parallel training over MPI (docs/scale-out.md), tiny preset on 200 QaTa images at
-# 32x32, one BLAS thread per rank:
+# 32x32, one engine thread per rank:
 # - `mpirun -np 2 c2seg train --batch 8` gives the same loss curve AND the same weights,
 #   bit for bit, as one process with `--shards 2` (the same two shards of every batch,
 #   each with its own BatchNorm statistics, gradients summed): for two ranks the
