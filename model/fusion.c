@@ -8,6 +8,7 @@
 
 #include "model/attention.h"
 #include "model/layers.h"
+#include "model/threads.h"
 
 #include <math.h>
 #include <string.h>
@@ -112,6 +113,7 @@ static void C2_FN(kgate_forward)(C2_REAL *cat, int off, C2_REAL *h, C2_REAL *r, 
     C2_FN(relu_forward)(r, h, (size_t)BP * (C / 4));
     KAN_FORWARD(g, r, k2, grid, BP, C / 4, C, scratch);
     C2_FN(tanh_forward)(g, g, (size_t)BP * C);
+    C2_OMP(parallel for schedule(static) if((size_t)BP * C > C2_PAR_MIN))
     for (size_t m = 0; m < (size_t)BP; m++)
         for (int c = 0; c < C; c++)
             cat[m * 2 * C + off + c] = F[m * C + c] * g[m * C + c];
@@ -127,6 +129,7 @@ static void C2_FN(kgate_backward)(C2_REAL *dF, const C2_KAN *dk1, const C2_KAN *
                                   C2_REAL *scratch)
 {
     size_t nh = (size_t)BP * (C / 4);
+    C2_OMP(parallel for schedule(static) if((size_t)BP * C > C2_PAR_MIN))
     for (size_t m = 0; m < (size_t)BP; m++)
         for (int c = 0; c < C; c++) {
             size_t i = m * C + c;
@@ -164,11 +167,15 @@ void C2_FN(bcam_forward)(C2_FN(bcam_acts) *a, const C2_REAL *x, const C2_REAL *L
         for (int n = 0; n < N; n++)
             nval += m[(size_t)b * N + n] != 0;
         C2_REAL scale = nval ? (C2_REAL)P / (C2_REAL)nval : 0;
-        for (size_t i = (size_t)b * P * N; i < (size_t)(b + 1) * P * N; i++)
+        size_t i0 = (size_t)b * P * N, i1 = (size_t)(b + 1) * P * N;
+        C2_OMP(parallel for schedule(static) if(i1 - i0 > C2_PAR_MIN))
+        for (size_t i = i0; i < i1; i++)
             a->Wl[i] = a->Sl[i] * (C2_REAL)(m[(size_t)b * N + i % N] != 0) * scale;
     }
     C2_FN(matmul_batched_forward)(a->G, a->Wl, a->Lv, 1, 0, B, P, N, C);
-    for (size_t i = 0; i < (size_t)BP * C; i++)
+    size_t nPC = (size_t)BP * C;
+    C2_OMP(parallel for schedule(static) if(nPC > C2_PAR_MIN))
+    for (size_t i = 0; i < nPC; i++)
         a->Fl[i] = a->Vv[i] * a->G[i];
     if (d->kgate) {
         C2_FN(kgate_forward)(a->cat, 0, a->hv, a->rv, a->gv, a->Fv, &p->gate_v1, &p->gate_v2,
@@ -202,6 +209,7 @@ void C2_FN(bcam_backward)(C2_REAL *dx, C2_REAL *dLa, const C2_FN(bcam_params) *g
     C2_REAL *dLk = dA + nPN, *dLv = dLk + nNC, *dLn = dLv + nNC, *dr = dLn + (size_t)BN * d->ca;
     C2_REAL *dh1 = dr + (size_t)BP * (C / 4), *kscratch = dh1 + (size_t)BP * (C / 4);
 
+    C2_OMP(parallel for schedule(static) if(nPC > C2_PAR_MIN))
     for (size_t i = 0; i < nPC; i++)   /* residual: out = x + conv(...) */
         dx[i] += dout[i];
     C2_FN(map_to_tokens_forward)(dy, dout, B, C, P);
@@ -221,6 +229,7 @@ void C2_FN(bcam_backward)(C2_REAL *dx, C2_REAL *dLa, const C2_FN(bcam_params) *g
     /* Fv = Sv Lv */
     C2_FN(matmul_batched_backward)(dSv, dLv, dFv, a->Sv, a->Lv, 1, 0, B, P, N, C);
     /* Fl = Vv ⊙ G, G = Wl Lv, Wl = Sl·m·P/n_valid */
+    C2_OMP(parallel for schedule(static) if(nPC > C2_PAR_MIN))
     for (size_t i = 0; i < nPC; i++) {
         dVv[i] += dFl[i] * a->G[i];
         dG[i] = dFl[i] * a->Vv[i];
@@ -231,7 +240,9 @@ void C2_FN(bcam_backward)(C2_REAL *dx, C2_REAL *dLa, const C2_FN(bcam_params) *g
         for (int n = 0; n < N; n++)
             nval += m[(size_t)b * N + n] != 0;
         C2_REAL scale = nval ? (C2_REAL)P / (C2_REAL)nval : 0;
-        for (size_t i = (size_t)b * P * N; i < (size_t)(b + 1) * P * N; i++)
+        size_t i0 = (size_t)b * P * N, i1 = (size_t)(b + 1) * P * N;
+        C2_OMP(parallel for schedule(static) if(i1 - i0 > C2_PAR_MIN))
+        for (size_t i = i0; i < i1; i++)
             dWl[i] *= (C2_REAL)(m[(size_t)b * N + i % N] != 0) * scale;
     }
     C2_FN(softmax_last_backward)(dA, dSv, a->Sv, B, P, N);
