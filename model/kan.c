@@ -105,15 +105,28 @@ static float silu_of(float x)
     return x / (1.0f + expf(-x));
 }
 
-/* Rows [*lo, *hi) of lane `lane`: cuts at multiples of 16 rows, so that every sgemm row
- * block starts on a kernel tile as an uncut call's would (OpenBLAS's tail kernels round
+/* Rows per lane: M / KAN_LANES rounded up to a multiple of 16, so that every sgemm row block
+ * starts on a kernel tile as an uncut call's would (OpenBLAS's tail kernels round
  * differently; tiny M leaves the last lanes empty). */
-static void lane_rows(int *lo, int *hi, int M, int lane)
+static long lane_span(int M)
 {
     long per = ((long)M + KAN_LANES - 1) / KAN_LANES;
-    per = (per + 15) / 16 * 16;
+    return (per + 15) / 16 * 16;
+}
+
+/* Rows [*lo, *hi) of lane `lane`. */
+static void lane_rows(int *lo, int *hi, int M, int lane)
+{
+    long per = lane_span(M);
     *lo = (int)(per * lane < M ? per * lane : M);
     *hi = (int)(per * (lane + 1) < M ? per * (lane + 1) : M);
+}
+
+/* Rows of one lane's operand block: at most KAN_BLOCK_ROWS, at most the lane's span. */
+static size_t lane_block_rows(int M)
+{
+    long per = lane_span(M);
+    return (size_t)(per < KAN_BLOCK_ROWS ? per : KAN_BLOCK_ROWS);
 }
 
 /* Scratch: Wf [outc, 9in], one operand block per lane (X9 in forward, dX9 in backward),
@@ -121,16 +134,14 @@ static void lane_rows(int *lo, int *hi, int M, int lane)
 size_t kan_scratch_floats(int M, int in, int outc)
 {
     size_t k9 = (size_t)KAN_FUSED * (size_t)in, w = (size_t)outc * k9;
-    size_t rows = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS);
     size_t grows = (size_t)(M < KAN_GROUP_ROWS ? M : KAN_GROUP_ROWS);
-    return 2 * w + KAN_LANES * rows * k9 + grows * k9;
+    return 2 * w + KAN_LANES * lane_block_rows(M) * k9 + grows * k9;
 }
 
 static float *lane_scratch(float *scratch, int M, int in, int outc, int lane)
 {
     size_t k9 = (size_t)KAN_FUSED * (size_t)in;
-    size_t rows = (size_t)(M < KAN_BLOCK_ROWS ? M : KAN_BLOCK_ROWS);
-    return scratch + (size_t)outc * k9 + (size_t)lane * rows * k9;
+    return scratch + (size_t)outc * k9 + (size_t)lane * lane_block_rows(M) * k9;
 }
 
 /* Wf [outc, 9·in]: Wf[o,9i] = Wb[o,i], Wf[o,9i+1+k] = Ws[o,i,k]·S[o,i] (torch's product). */
@@ -183,7 +194,7 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
         int lo, hi;
         lane_rows(&lo, &hi, M, lane);
         for (int r0 = lo; r0 < hi; r0 += KAN_BLOCK_ROWS) {
-            int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;
+            int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;   /* <= lane_block_rows */
             operand_build(x9, inp + (size_t)r0 * in, rows, in, 0, in, grid);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, outc, k9, 1.0f, x9, k9, wf,
                         k9, 0.0f, out + (size_t)r0 * outc, outc);
@@ -231,7 +242,7 @@ void kan_linear_backward(float *dinp, const kan_linear_params *dp, const float *
         int lo, hi;
         lane_rows(&lo, &hi, M, lane);
         for (int r0 = lo; r0 < hi; r0 += KAN_BLOCK_ROWS) {
-            int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;
+            int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;   /* <= lane_block_rows */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, k9, outc, 1.0f,
                         dout + (size_t)r0 * outc, outc, wf, k9, 0.0f, dx9, k9);
             operand_backward(dinp + (size_t)r0 * in, dx9, inp + (size_t)r0 * in, rows, in, grid);

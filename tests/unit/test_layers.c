@@ -54,25 +54,48 @@ static void check_close(const char *what, const float *fast, const float *simple
     CHECK_MSG(err <= 1e-5 * scale, "%s: max error %.3g, max |simple| %.3g", what, err, scale);
 }
 
+static double *to_f64(const float *a, size_t n)
+{
+    double *d = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        d[i] = a[i];
+    return d;
+}
+
+static float *to_f32(const double *a, size_t n)
+{
+    float *f = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        f[i] = (float)a[i];
+    return f;
+}
+
+/* The fast float kernels against the plain loops in double (a float reference would carry
+ * its own rounding: its bias gradient sums thousands of terms in float). */
 static void compare_conv(int B, int C, int H, int W, int OC, int K, int stride)
 {
     int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
     size_t ni = (size_t)B * C * H * W, nw = (size_t)OC * C * K * K, no = (size_t)B * OC * Ho * Wo;
     float *x = rand_floats(ni), *w = rand_floats(nw), *b = rand_floats(OC), *dy = rand_floats(no);
+    double *xd = to_f64(x, ni), *wd = to_f64(w, nw), *bd = to_f64(b, OC), *dyd = to_f64(dy, no);
     float *scratch = malloc((conv2d_scratch_floats(C, H, W, K, stride) + 1) * sizeof(float));
-    float *y1 = malloc(no * sizeof(float)), *y2 = malloc(no * sizeof(float));
+    float *y1 = malloc(no * sizeof(float));
+    double *y2d = malloc(no * sizeof(double));
     conv2d_forward(y1, scratch, x, w, b, B, C, H, W, OC, K, stride);
-    conv2d_forward_reference(y2, x, w, b, B, C, H, W, OC, K, stride);
+    conv2d_forward_reference_f64(y2d, xd, wd, bd, B, C, H, W, OC, K, stride);
+    float *y2 = to_f32(y2d, no);
     check_close("conv2d forward", y1, y2, no);
     /* gradients start non-zero: backward must add to them */
     float *dx1 = rand_floats(ni), *dw1 = rand_floats(nw), *db1 = rand_floats(OC);
-    float *dx2 = copy_floats(dx1, ni), *dw2 = copy_floats(dw1, nw), *db2 = copy_floats(db1, OC);
+    double *dx2d = to_f64(dx1, ni), *dw2d = to_f64(dw1, nw), *db2d = to_f64(db1, OC);
     conv2d_backward(dx1, dw1, db1, scratch, dy, x, w, B, C, H, W, OC, K, stride);
-    conv2d_backward_reference(dx2, dw2, db2, dy, x, w, B, C, H, W, OC, K, stride);
+    conv2d_backward_reference_f64(dx2d, dw2d, db2d, dyd, xd, wd, B, C, H, W, OC, K, stride);
+    float *dx2 = to_f32(dx2d, ni), *dw2 = to_f32(dw2d, nw), *db2 = to_f32(db2d, OC);
     check_close("conv2d dinp", dx1, dx2, ni);
     check_close("conv2d dweight", dw1, dw2, nw);
     check_close("conv2d dbias", db1, db2, OC);
-    free(x), free(w), free(b), free(dy), free(scratch), free(y1), free(y2);
+    free(x), free(w), free(b), free(dy), free(scratch), free(y1), free(y2), free(y2d);
+    free(xd), free(wd), free(bd), free(dyd), free(dx2d), free(dw2d), free(db2d);
     free(dx1), free(dw1), free(db1), free(dx2), free(dw2), free(db2);
 }
 
@@ -83,11 +106,14 @@ static void conv2d_fast_matches_reference(void)
     compare_conv(3, 4, 9, 10, 6, 3, 2); /* odd side: the last row has one tap in the pad */
     compare_conv(2, 6, 5, 4, 3, 1, 1);
     compare_conv(1, 1, 16, 16, 2, 3, 1); /* enc1.conv1: one input channel */
-    /* maps of >= 2048 pixels run in bands (one per thread, cut mid-row here): 1, 2, 3 threads */
+    /* maps of >= 2048 pixels run in bands (one per thread, cut mid-row here), and
+     * bigger maps with odd sides and strides: 1, 2, 3 threads */
     for (int t = 1; t <= 3; t++) {
         threads_init(t);
         compare_conv(2, 3, 67, 45, 5, 3, 1);
         compare_conv(2, 4, 97, 90, 6, 3, 2);
+        compare_conv(1, 2, 70, 61, 3, 3, 1);
+        compare_conv(1, 2, 150, 130, 3, 3, 2);
     }
     threads_init(0);
 }
