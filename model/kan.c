@@ -234,10 +234,8 @@ void kan_linear_backward(float *dinp, const kan_linear_params *dp, const float *
     fused_weight_build(scratch, p, in, outc);
     int par = (size_t)M * in * outc > C2_PAR_MIN;
     /* dX9 [rows, 9in] = dY [rows, outc] · Wf [outc, 9in], then dinp; lanes of rows */
-    C2_OMP(parallel for schedule(static, 1) if(par && dinp))
-    for (int lane = 0; lane < KAN_LANES; lane++) {
-        if (!dinp)
-            continue;
+    C2_OMP(parallel for schedule(static, 1) if(par))
+    for (int lane = 0; lane < (dinp ? KAN_LANES : 0); lane++) {
         float *dx9 = lane_scratch(scratch, M, in, outc, lane);
         int lo, hi;
         lane_rows(&lo, &hi, M, lane);
