@@ -20,7 +20,8 @@ static const char *train_help =
     "usage: c2seg train COHORT.h5 -o MODEL.ckpt [options]\n"
     "Stage II: segmentation training with BCE + Dice (METHOD.md §6).\n"
     "  -o, --output FILE      best checkpoint (HDF5); FILE.resume.ckpt and FILE.log.{csv,json,svg} beside it\n"
-    "      --init FILE        start from a Stage-I checkpoint (c2seg pretrain)\n"
+    "      --init FILE        start from a Stage-I checkpoint (c2seg pretrain) or imported weights\n"
+    "                         (c2seg import-torch); without it, a seeded initialisation\n"
     "      --preset NAME      small (128x128, default) | full (224x224) | tiny (32x32, tests)\n"
     "      --fusion NAME      bcam_kgate (default) | bcam | duala | vision\n"
     "      --epochs N         default 60\n"
@@ -42,12 +43,14 @@ static const char *train_help =
 static const char *pretrain_help =
     "usage: c2seg pretrain COHORT.h5 -o STAGE1.ckpt [options]\n"
     "Stage I: contrastive alignment of image and text embeddings (CaCL or HardCL, METHOD.md §6).\n"
-    "  -o, --output FILE      checkpoint (encoder + projection heads); FILE.log.{csv,json,svg} beside it\n"
+    "  -o, --output FILE      checkpoint of the whole model (Stage I trains the encoder and projection\n"
+    "                         heads); FILE.log.{csv,json,svg} beside it\n"
     "      --objective NAME   cacl (default) | hardcl\n"
     "      --preset NAME      small (default) | full | tiny\n"
     "      --epochs N         default 20\n"
     "      --batch N          default 256 (capped at the training-set size; one forward per batch)\n"
     "      --lr X             default 3e-4;  --weight-decay X default 1e-2\n"
+    "      --init FILE        start from a checkpoint, e.g. weights from c2seg import-torch\n"
     "      --seed N, --threads N, --max-steps N, --resume, --shards K, -q   as for train\n"
     "Data-parallel: mpirun -np N c2seg pretrain ...; the CaCL loss sees the whole batch.\n";
 

@@ -874,9 +874,7 @@ int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
     r->n_train = (int)sp.n_train;
     run_state st;
     int resumed;
-    fit_options oo = *o;
-    oo.init_path = NULL;
-    if ((rc = run_state_open(&st, c, &oo, &resumed, e)))
+    if ((rc = run_state_open(&st, c, o, &resumed, e)))
         goto out_state;
     snprintf(st.meta.stage1, sizeof st.meta.stage1, "%s", o->stage1);
     /* encoder and heads at the full rate; the rest untouched */

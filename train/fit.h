@@ -53,7 +53,7 @@ typedef struct fit_options {
                                * its own (own BatchNorm statistics) with gradients summed; this
                                * process computes `shards` of them in turn. 1 (default) = whole batch */
     int resume;
-    const char *init_path;    /* Stage-I checkpoint to start from (Stage II) */
+    const char *init_path;    /* checkpoint to start from: Stage I's, or imported weights */
     const char *out_path;     /* best checkpoint */
     /* progress callback: one call per optimizer step and one per epoch (epoch_done 1) */
     void (*on_step)(void *user, int epoch, int epochs, int64_t step, int64_t total, double loss, double lr,

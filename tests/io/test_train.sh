@@ -63,6 +63,15 @@ rc=$?
     ok "pretrain then train --init" || bad "pretrain / init: $(cat "$T/s1.err")"
 python3 -c "import json,sys; d=json.load(open('$T/s1.json')); sys.exit(0 if d['stage']=='pretrain' and 0<=d['retrieval_accuracy']<=1 else 1)" &&
     ok "pretrain summary reports retrieval accuracy" || bad "pretrain summary"
+# pretrain --init starts from the given weights: one step at a vanishing learning rate leaves
+# the encoder's convolution weights as they were; a seeded start differs from them
+w=/params/enc1.conv1.weight
+"$BIN" pretrain "$T/c.h5" --preset tiny --init "$T/s1.ckpt" -o "$T/s1i.ckpt" --max-steps 1 --lr 1e-30 --batch 64 -q \
+    >/dev/null 2>"$T/s1i.err" && h5diff "$T/s1.ckpt" "$T/s1i.ckpt" $w $w >/dev/null 2>&1 &&
+    ok "pretrain --init starts from the checkpoint's weights" || bad "pretrain --init: $(cat "$T/s1i.err")"
+"$BIN" pretrain "$T/c.h5" --preset tiny -o "$T/s1s.ckpt" --max-steps 1 --lr 1e-30 --batch 64 -q >/dev/null 2>&1 &&
+    ! h5diff "$T/s1.ckpt" "$T/s1s.ckpt" $w $w >/dev/null 2>&1 &&
+    ok "without --init, pretrain starts from the seeded initialisation" || bad "pretrain without --init"
 
 # 5. eval: one CSV row per validation case, summary with consistency
 "$BIN" eval "$T/a.ckpt" "$T/c.h5" -o "$T/cases.csv" >"$T/e.json" 2>"$T/e.err" && ok "eval runs" ||
