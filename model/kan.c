@@ -6,6 +6,9 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 /* The reference must reproduce torch's separate multiply and add roundings; clang would
  * otherwise contract a*b + c*d into fused multiply-adds (gcc does not in -std=c11 mode). */
@@ -100,11 +103,6 @@ int kan_bases_closed_form(float b4[4], float db4[4], float x, const float grid[K
     return bases_closed_form(b4, db4, x, grid, grid_inv_step(grid));
 }
 
-static float silu_of(float x)
-{
-    return x / (1.0f + expf(-x));
-}
-
 /* Rows per lane: M / KAN_LANES rounded up to a multiple of 16, so that every sgemm row block
  * starts on a kernel tile as an uncut call's would (OpenBLAS's tail kernels round
  * differently; tiny M leaves the last lanes empty). */
@@ -158,27 +156,89 @@ static void fused_weight_build(float *wf, const kan_linear_params *p, int in, in
         }
 }
 
+/* The bases of up to KAN_CHUNK consecutive inputs, computed without branches so that the
+ * loop vectorises: the interval j counts the inner knots at or below x (the same comparisons
+ * as the reference's B0, so the same interval as bases_closed_form), t_j and t_{j+1} are
+ * picked by selects, and the four values use bases_closed_form's expressions, so they are
+ * equal to its to the bit. x outside [t_0, t_11) or NaN gives zeros (and j = 3).
+ * derivative: b holds dB/dx and silu holds SiLU'(x) instead. */
+enum { KAN_CHUNK = 64 };
+typedef struct kan_chunk {
+    float silu[KAN_CHUNK], b[4][KAN_CHUNK];
+    int j[KAN_CHUNK];
+} kan_chunk;
+
+static void chunk_bases(kan_chunk *c, const float *x, int n, const float *grid, int derivative)
+{
+    const float s = 1.0f / 6.0f;
+    C2_OMP(simd)
+    for (int t = 0; t < n; t++) {
+        float xv = x[t], tj = grid[0], tj1 = grid[1];
+        int j = 0;
+#pragma GCC unroll 16
+        for (int k = 1; k < KAN_NKNOTS - 1; k++) {   /* the knots are sorted: x >= t_k up to k = j */
+            int ge = xv >= grid[k];
+            j += ge;
+            tj = ge ? grid[k] : tj;
+            tj1 = ge ? grid[k + 1] : tj1;
+        }
+        int ok = (xv >= grid[0]) & (xv < grid[KAN_NKNOTS - 1]);
+        float hj = tj1 - tj;
+        float u = (xv - tj) / hj, v = 1.0f - u;
+        float u2 = u * u, u3 = u2 * u, inv = 0.5f / hj;
+        float b0, b1, b2, b3;
+        if (derivative) {   /* loop-invariant: the compiler splits the loop on it */
+            b0 = -v * v * inv, b1 = (3.0f * u2 - 4.0f * u) * inv;
+            b2 = (-3.0f * u2 + 2.0f * u + 1.0f) * inv, b3 = u2 * inv;
+        } else {
+            b0 = v * v * v * s, b1 = (3.0f * u3 - 6.0f * u2 + 4.0f) * s;
+            b2 = (-3.0f * u3 + 3.0f * u2 + 3.0f * u + 1.0f) * s, b3 = u3 * s;
+        }
+        c->b[0][t] = ok ? b0 : 0.0f;
+        c->b[1][t] = ok ? b1 : 0.0f;
+        c->b[2][t] = ok ? b2 : 0.0f;
+        c->b[3][t] = ok ? b3 : 0.0f;
+        c->j[t] = ok ? j : 3;
+    }
+    for (int t = 0; t < n; t++) {
+        float e = expf(-x[t]), sig = 1.0f / (1.0f + e);
+        c->silu[t] = derivative ? sig * (1.0f + x[t] * (1.0f - sig)) : x[t] / (1.0f + e);
+    }
+}
+
+/* One 9-float group: SiLU(x), then B_{j−3..j} at spline columns j−3..j (those within 0..7),
+ * zeros elsewhere. With AVX2 one permute places the four values. */
+static inline void group_store(float *row, const kan_chunk *c, int t)
+{
+    row[0] = c->silu[t];
+#if defined(__AVX2__)
+    __m256 b = _mm256_castps128_ps256(_mm_setr_ps(c->b[0][t], c->b[1][t], c->b[2][t], c->b[3][t]));
+    b = _mm256_blend_ps(b, _mm256_setzero_ps(), 0xf0);
+    /* column k takes lane k − (j − 3) when that is 0..3, else lane 4 (a zero) */
+    __m256i idx = _mm256_sub_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(c->j[t] - 3));
+    idx = _mm256_min_epu32(idx, _mm256_set1_epi32(4));
+    _mm256_storeu_ps(row + 1, _mm256_permutevar8x32_ps(b, idx));
+#else
+    for (int k = 0; k < KAN_NBASES; k++) {
+        int r = k - (c->j[t] - 3);
+        row[1 + k] = r >= 0 && r < 4 ? c->b[r][t] : 0.0f;
+    }
+#endif
+}
+
 /* X9 [rows, 9·(i1−i0)] for the inputs i0..i1−1 of inp rows [rows, in]: SiLU(x), then the
- * 8 bases (4 non-zero). One pass that writes each 9-float group whole. */
+ * 8 bases (4 non-zero), each 9-float group written whole. */
 static void operand_build(float *x9, const float *inp, int rows, int in, int i0, int i1,
                           const float *grid)
 {
-    float inv_step = grid_inv_step(grid);
+    kan_chunk c;
     for (int m = 0; m < rows; m++)
-        for (int i = i0; i < i1; i++) {
-            float x = inp[(size_t)m * in + i], b4[4];
-            float *row = x9 + ((size_t)m * (i1 - i0) + (i - i0)) * KAN_FUSED;
-            row[0] = silu_of(x);
-            for (int k = 1; k < KAN_FUSED; k++)
-                row[k] = 0.0f;
-            int j = bases_closed_form(b4, NULL, x, grid, inv_step);
-            if (j < 0)
-                continue;
-            for (int r = 0; r < 4; r++) {
-                int k = j - 3 + r;
-                if (k >= 0 && k < KAN_NBASES)
-                    row[1 + k] = b4[r];
-            }
+        for (int c0 = i0; c0 < i1; c0 += KAN_CHUNK) {
+            int n = i1 - c0 < KAN_CHUNK ? i1 - c0 : KAN_CHUNK;
+            chunk_bases(&c, inp + (size_t)m * in + c0, n, grid, 0);
+            float *row = x9 + ((size_t)m * (i1 - i0) + (c0 - i0)) * KAN_FUSED;
+            for (int t = 0; t < n; t++)
+                group_store(row + (size_t)t * KAN_FUSED, &c, t);
         }
 }
 
@@ -202,24 +262,26 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
     }
 }
 
-/* dinp[m,i] += dX9[m,9i]·SiLU'(x) + Σ_k dX9[m,9i+1+k]·B'_k(x), over the 4 non-zero B'_k. */
+/* dinp[m,i] += dX9[m,9i]·SiLU'(x) + Σ_k dX9[m,9i+1+k]·B'_k(x), over the 4 non-zero B'_k
+ * (those with k in 0..7; the others are skipped by a select, not a branch). */
 static void operand_backward(float *dinp, const float *dx9, const float *inp, int rows, int in,
                              const float *grid)
 {
-    float inv_step = grid_inv_step(grid);
     size_t n_all = (size_t)rows * in;
-    for (size_t n = 0; n < n_all; n++) {
-        float x = inp[n], b4[4], db4[4];
-        const float *g = dx9 + n * KAN_FUSED;
-        float sig = 1.0f / (1.0f + expf(-x));
-        float acc = g[0] * (sig * (1.0f + x * (1.0f - sig)));
-        int j = bases_closed_form(b4, db4, x, grid, inv_step);
-        for (int r = 0; j >= 0 && r < 4; r++) {
-            int k = j - 3 + r;
-            if (k >= 0 && k < KAN_NBASES)
-                acc += g[1 + k] * db4[r];
+    kan_chunk c;
+    for (size_t n0 = 0; n0 < n_all; n0 += KAN_CHUNK) {
+        int nc = n_all - n0 < KAN_CHUNK ? (int)(n_all - n0) : KAN_CHUNK;
+        chunk_bases(&c, inp + n0, nc, grid, 1);
+        for (int t = 0; t < nc; t++) {
+            const float *g = dx9 + (n0 + t) * KAN_FUSED;
+            float acc = g[0] * c.silu[t];
+            for (int r = 0; r < 4; r++) {
+                int k = c.j[t] - 3 + r, kk = k < 0 ? 0 : k >= KAN_NBASES ? KAN_NBASES - 1 : k;
+                float term = g[1 + kk] * c.b[r][t];
+                acc += k == kk ? term : 0.0f;
+            }
+            dinp[n0 + t] += acc;
         }
-        dinp[n] += acc;
     }
 }
 

@@ -148,6 +148,56 @@ static double max_diff(const float *a, const float *b, size_t n)
     return m;
 }
 
+/* The fast path's operand, column by column, equals the closed form to the bit (its
+ * vectorised basis loop must pick the same interval and round the same way): with in = 1
+ * and a one-hot weight row, y is exactly one column of X9 and dx exactly its derivative.
+ * The inputs are every knot, its float neighbours, the range ends and random values. */
+static void fast_operand_equals_closed_form_bits(void)
+{
+    enum { M = 2000 };
+    kan_case c;
+    case_alloc(&c, M, 1, 1);
+    for (int n = 0; n < M; n++) {
+        int k = n / 3 % KAN_NKNOTS;
+        float t = kan_default_grid[k];
+        c.x[n] = n < 3 * KAN_NKNOTS ? (n % 3 == 0 ? t : nextafterf(t, n % 3 == 1 ? -INFINITY : INFINITY))
+                                    : (float)uniform(-2.7, 2.7);
+    }
+    float *dy = malloc(M * sizeof(float)), *dx = malloc(M * sizeof(float));
+    for (int n = 0; n < M; n++)
+        dy[n] = 1.0f;
+    int bad_y = 0, bad_dx = 0;
+    for (int col = 0; col < KAN_FUSED; col++) {   /* 0: SiLU, 1 + k: basis k */
+        c.p.base_weight[0] = col == 0;
+        c.p.spline_scaler[0] = 1.0f;
+        for (int k = 0; k < KAN_NBASES; k++)
+            c.p.spline_weight[k] = col == 1 + k;
+        kan_linear_forward(c.y_fast, c.x, &c.p, kan_default_grid, M, 1, 1, c.scratch);
+        memset(dx, 0, M * sizeof(float));
+        kan_linear_backward(dx, &c.g_fast, dy, c.x, &c.p, kan_default_grid, M, 1, 1, c.scratch);
+        for (int n = 0; n < M; n++) {
+            float x = c.x[n], b4[4], db4[4], want = 0.0f, dwant = 0.0f;
+            if (col == 0) {
+                float sig = 1.0f / (1.0f + expf(-x));
+                want = x / (1.0f + expf(-x));
+                dwant = sig * (1.0f + x * (1.0f - sig));
+            } else {
+                int j = kan_bases_closed_form(b4, db4, x, kan_default_grid), r = col - 1 - (j - 3);
+                if (j >= 0 && r >= 0 && r < 4)
+                    want = b4[r], dwant = db4[r];
+            }
+            bad_y += c.y_fast[n] != want;
+            bad_dx += dx[n] != dwant;
+        }
+    }
+    fprintf(stderr, "  operand columns vs closed form: %d values, %d derivatives differ (of %d)\n",
+            bad_y, bad_dx, M * KAN_FUSED);
+    CHECK(bad_y == 0);
+    CHECK(bad_dx == 0);
+    free(dy), free(dx);
+    case_free(&c);
+}
+
 static void fast_forward_matches_reference(void)
 {
     /* M = 300 crosses the 256-row block; the inputs include exact knots, values beyond
@@ -254,6 +304,7 @@ int main(void)
 {
     RUN_TEST(bases_are_a_partition_of_unity_inside_the_grid);
     RUN_TEST(closed_form_equals_cox_de_boor);
+    RUN_TEST(fast_operand_equals_closed_form_bits);
     RUN_TEST(fast_forward_matches_reference);
     RUN_TEST(fast_backward_matches_reference_and_accumulates);
     RUN_TEST(reference_gradients_match_finite_differences_f64);
