@@ -4,7 +4,8 @@
  * `c2seg_ref.py bench` measures torch:
  *   sgemm 2048³ GFLOP/s (best of 5), inference img/s (eval BN, warm-up + `iters` batches),
  *   training step img/s (train BN, forward + BCE/Dice + backward + SGD, first step not
- *   timed), peak RSS (ru_maxrss after training), CaCL + backward at B = 256, D = proj.
+ *   timed), peak RSS (ru_maxrss after training), CaCL + backward at B = 256, D = proj, and
+ *   the forward's per-module times (c2seg_module_times; extra untimed-for-throughput passes).
  * Prints one JSON object on stdout. Not a test.
  *
  * usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] */
@@ -137,6 +138,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < iters; i++)
         c2seg_forward(&m, &w, img, tok, mask, B, 0);
     double infer_s = (now() - t0) / iters;
+    /* the per-module breakdown in separate passes, so its clock reads do not touch the above */
+    c2seg_module_times times = {0};
+    w.times = &times;
+    for (int i = 0; i < iters; i++)
+        c2seg_forward(&m, &w, img, tok, mask, B, 0);
+    w.times = NULL;
     double rss_infer = peak_rss_mb();
 
     /* training step: train BN, loss, backward, SGD (lr 1e-3 everywhere as the reference) */
@@ -162,10 +169,13 @@ int main(int argc, char **argv)
            "\"sgemm_gflops\":%.2f,\"infer_img_per_s\":%.3f,\"infer_ms_per_batch\":%.1f,"
            "\"train_img_per_s\":%.3f,\"train_ms_per_step\":%.1f,\"rss_before_model_mb\":%.1f,"
            "\"rss_after_infer_mb\":%.1f,\"peak_rss_mb\":%.1f,\"cacl_b256_ms\":%.2f,\"cacl_dim\":%d,"
-           "\"activation_mb\":%.1f,\"loss\":%.6f}\n",
+           "\"activation_mb\":%.1f,\"loss\":%.6f,\"module_ms_per_batch\":{",
            preset, fusion, B, threads, iters, sgemm, B / infer_s, 1e3 * infer_s, B / train_s, 1e3 * train_s, rss0,
            rss_infer, rss_train, cacl, cfg.proj,
            (w.act_arena.used + w.grad_arena.used + w.scratch_floats) * 4.0 / 1048576.0, loss);
+    for (int i = 0; i < times.n; i++)
+        printf("%s\"%s\":%.3f", i ? "," : "", times.name[i], times.ms[i] / iters);
+    printf("}}\n");
     c2seg_workspace_free(&w);
     c2seg_model_free(&m);
     free(img), free(gt), free(dlogits), free(tok), free(mask);

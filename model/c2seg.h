@@ -198,6 +198,17 @@ typedef struct c2seg_acts {
     float *pooled5, *v_raw, *l_raw;    /* stage I: mean_hw(t5) [B,c2], heads [B,proj] */
 } c2seg_acts;
 
+/* Per-module forward wall times in ms, summed over forward calls, under the module names of
+ * c2seg_ref.py bench's breakdown (enc1 .. final). Collected only when workspace.times points
+ * to one (bench_model); NULL, the default, costs one test per module. */
+#define C2SEG_MAX_MODULES 32
+typedef struct c2seg_module_times {
+    int n;
+    const char *name[C2SEG_MAX_MODULES];
+    double ms[C2SEG_MAX_MODULES];
+    double last;   /* the clock at the previous module's end (internal) */
+} c2seg_module_times;
+
 /* The activation memory of one batch size: forward activations, their gradients and
  * the shared kernel scratch, each one allocation made once. */
 typedef struct c2seg_workspace {
@@ -207,6 +218,7 @@ typedef struct c2seg_workspace {
     size_t scratch_floats;
     c2seg_acts acts, grads;
     const float *img, *txt_tokens;     /* the last forward's inputs (backward reads them) */
+    c2seg_module_times *times;         /* optional, see above */
 } c2seg_workspace;
 
 int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e);

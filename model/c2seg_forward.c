@@ -5,11 +5,33 @@
 #include "model/model.h"
 
 #include <string.h>
+#include <time.h>
 
 static kan_linear_params kan_params(const c2seg_kan *k)
 {
     kan_linear_params p = {k->base_weight, k->spline_weight, k->spline_scaler};
     return p;
+}
+
+/* Charges the wall time since the previous lap to module `name` (when w->times is set). */
+static void lap(c2seg_workspace *w, const char *name)
+{
+    c2seg_module_times *t = w->times;
+    if (!t)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+    if (name) {
+        int i = 0;
+        while (i < t->n && strcmp(t->name[i], name) != 0)
+            i++;
+        if (i == t->n && t->n < C2SEG_MAX_MODULES)
+            t->name[t->n++] = name, t->ms[i] = 0;
+        if (i < t->n)
+            t->ms[i] += now - t->last;
+    }
+    t->last = now;
 }
 
 /* conv3x3 BN ReLU conv3x3 BN ReLU: inp (B,cin,H,W) -> a->out (B,cout,H,W). */
@@ -50,16 +72,21 @@ static void kanblock_forward(c2seg_kanblock_acts *a, const float *x, const c2seg
 }
 
 /* PatchEmbed(inp (B,cin,2h,2w)) -> KANBlock -> LN -> s->map (B,C,h,w). */
-static void stage_forward(c2seg_stage_acts *s, const float *inp, const c2seg_patchembed *pe, const c2seg_kanblock *blk,
-                          const c2seg_affine *norm, float *scratch, int B, int h, int train)
+static void stage_forward(c2seg_workspace *w, c2seg_stage_acts *s, const float *inp, const c2seg_patchembed *pe,
+                          const c2seg_kanblock *blk, const c2seg_affine *norm, int B, int h, int train,
+                          const char *names[3])
 {
     int C = pe->cout, P = h * h, M = B * P;
+    float *scratch = w->scratch;
     conv2d_forward(s->conv, scratch, inp, pe->proj.w, pe->proj.b, B, pe->cin, 2 * h, 2 * h, C, 3, 2);
     map_to_tokens_forward(s->tok, s->conv, B, C, P);
     layernorm_forward(s->pe, s->pe_mean, s->pe_rstd, s->tok, pe->norm.w, pe->norm.b, M, C);
+    lap(w, names[0]);
     kanblock_forward(&s->block, s->pe, blk, scratch, B, h, h, train);
+    lap(w, names[1]);
     layernorm_forward(s->norm, s->norm_mean, s->norm_rstd, s->block.out, norm->w, norm->b, M, C);
     tokens_to_map_forward(s->map, s->norm, B, C, P);
+    lap(w, names[2]);
 }
 
 /* enc1..enc3, pe3/block1/norm3, pe4/block2/norm4: img -> t1..t3, t4 = s4.map, t5 = s5.map. */
@@ -67,17 +94,21 @@ static void encode_forward(c2seg_model *m, c2seg_workspace *w, const float *img,
 {
     c2seg_acts *a = &w->acts;
     const c2seg_convlayer *enc[3] = {&m->enc1, &m->enc2, &m->enc3};
+    static const char *enc_name[3] = {"enc1", "enc2", "enc3"}, *s4_name[3] = {"pe3", "block1", "norm3"},
+                      *s5_name[3] = {"pe4", "block2", "norm4"};
     const float *in = img;
     int H = m->cfg.img;
+    lap(w, NULL);
     for (int i = 0; i < 3; i++) {
         int h = H >> i;
         convlayer_forward(&a->enc[i], in, enc[i], w->scratch, B, h, h, train);
         maxpool2_forward(a->pool[i], a->enc[i].out, B, enc[i]->cout, h, h);
         relu_forward(a->t[i], a->pool[i], (size_t)B * enc[i]->cout * (h / 2) * (h / 2));
         in = a->t[i];
+        lap(w, enc_name[i]);
     }
-    stage_forward(&a->s4, a->t[2], &m->pe3, &m->block1, &m->norm3, w->scratch, B, H / 16, train);
-    stage_forward(&a->s5, a->s4.map, &m->pe4, &m->block2, &m->norm4, w->scratch, B, H / 32, train);
+    stage_forward(w, &a->s4, a->t[2], &m->pe3, &m->block1, &m->norm3, B, H / 16, train, s4_name);
+    stage_forward(w, &a->s5, a->s4.map, &m->pe4, &m->block2, &m->norm4, B, H / 32, train, s5_name);
 }
 
 bcam_params c2seg_bcam_view(const c2seg_bcam_params *f, int grads)
@@ -142,16 +173,20 @@ static void dec_forward(c2seg_dec_acts *d, const float *in, const c2seg_convlaye
 }
 
 /* dec1 / dec2: the step above, then tokens -> KANBlock -> LN -> map. */
-static void dec_block_forward(c2seg_dec_acts *d, const float *in, const c2seg_convlayer *p, const float *skip,
-                              const c2seg_kanblock *blk, const c2seg_affine *norm, float *scratch, int B, int h,
-                              int train)
+static void dec_block_forward(c2seg_workspace *w, c2seg_dec_acts *d, const float *in, const c2seg_convlayer *p,
+                              const float *skip, const c2seg_kanblock *blk, const c2seg_affine *norm, int B, int h,
+                              int train, const char *names[3])
 {
+    float *scratch = w->scratch;
     dec_forward(d, in, p, skip, scratch, B, h, train);
     int C = p->cout, h2 = 2 * h, P = h2 * h2;
     map_to_tokens_forward(d->tok, d->out, B, C, P);
+    lap(w, names[0]);
     kanblock_forward(&d->block, d->tok, blk, scratch, B, h2, h2, train);
+    lap(w, names[1]);
     layernorm_forward(d->norm, d->norm_mean, d->norm_rstd, d->block.out, norm->w, norm->b, B * P, C);
     tokens_to_map_forward(d->map, d->norm, B, C, P);
+    lap(w, names[2]);
 }
 
 void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const float *tokens, const int32_t *mask,
@@ -166,24 +201,35 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     if (cfg->fusion != C2SEG_FUSION_VISION) {
         int M = B * cfg->ntok;
         layernorm_forward(a->txt_ln, a->txt_mean, a->txt_rstd, tokens, m->txt_ln.w, m->txt_ln.b, M, cfg->ct);
+        lap(w, "txt_ln");
         linear_forward(a->La, a->txt_ln, m->txt_adapt.w, m->txt_adapt.b, M, cfg->ct, cfg->ca);
+        lap(w, "txt_adapt");
         bcam_dims d4 = c2seg_bcam_dims(cfg, B, cfg->c1, h4), d5 = c2seg_bcam_dims(cfg, B, cfg->c2, h5);
         if (cfg->fusion == C2SEG_FUSION_DUALA) {
             duala_params p4 = c2seg_duala_view(&m->fuse4.duala, 0), p5 = c2seg_duala_view(&m->fuse5.duala, 0);
             duala_forward(&a->d4, a->s4.map, a->La, mask, &p4, &d4);
+            lap(w, "fuse4");
             duala_forward(&a->d5, a->s5.map, a->La, mask, &p5, &d5);
         } else {
             bcam_params p4 = c2seg_bcam_view(&m->fuse4.bcam, 0), p5 = c2seg_bcam_view(&m->fuse5.bcam, 0);
             bcam_forward(&a->f4, a->s4.map, a->La, mask, &p4, m->fuse4.bcam.v_key.grid, &d4, w->scratch);
+            lap(w, "fuse4");
             bcam_forward(&a->f5, a->s5.map, a->La, mask, &p5, m->fuse5.bcam.v_key.grid, &d5, w->scratch);
         }
+        lap(w, "fuse5");
     }
-    dec_block_forward(&a->dec[0], a->fuse5, &m->dec1, a->fuse4, &m->dblock1, &m->dnorm1, w->scratch, B, h5, train);
-    dec_block_forward(&a->dec[1], a->dec[0].map, &m->dec2, a->t[2], &m->dblock2, &m->dnorm2, w->scratch, B, h4, train);
+    static const char *d1_name[3] = {"dec1", "dblock1", "dnorm1"}, *d2_name[3] = {"dec2", "dblock2", "dnorm2"};
+    dec_block_forward(w, &a->dec[0], a->fuse5, &m->dec1, a->fuse4, &m->dblock1, &m->dnorm1, B, h5, train, d1_name);
+    dec_block_forward(w, &a->dec[1], a->dec[0].map, &m->dec2, a->t[2], &m->dblock2, &m->dnorm2, B, h4, train,
+                      d2_name);
     dec_forward(&a->dec[2], a->dec[1].map, &m->dec3, a->t[1], w->scratch, B, H / 8, train);
+    lap(w, "dec3");
     dec_forward(&a->dec[3], a->dec[2].out, &m->dec4, a->t[0], w->scratch, B, H / 4, train);
+    lap(w, "dec4");
     dec_forward(&a->dec[4], a->dec[3].out, &m->dec5, NULL, w->scratch, B, H / 2, train);
+    lap(w, "dec5");
     conv2d_forward(a->logits, w->scratch, a->dec[4].out, m->final.w, m->final.b, B, cfg->c0 / 8, H, H, 1, 1, 1);
+    lap(w, "final");
 }
 
 void c2seg_stage1_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const float *pooled, int B, int train)

@@ -114,8 +114,34 @@ static void conv2d_fast_matches_reference(void)
         compare_conv(2, 4, 97, 90, 6, 3, 2);
         compare_conv(1, 2, 70, 61, 3, 3, 1);
         compare_conv(1, 2, 150, 130, 3, 3, 2);
+        /* the direct 3x3 path (AVX2 builds: OC a multiple of 8, at most 32, >= 2048 pixels):
+         * a row tail of 5 pixels, rows of whole 8-pixel blocks, one input channel, OC 32 */
+        compare_conv(2, 3, 67, 45, 8, 3, 1);
+        compare_conv(1, 5, 48, 48, 16, 3, 1);
+        compare_conv(2, 1, 64, 64, 8, 3, 1);
+        compare_conv(1, 2, 40, 70, 32, 3, 1);
     }
     threads_init(0);
+}
+
+/* The forward of a layer on the direct path (or the banded one) gives the same bits for
+ * 1, 2 and 3 threads: each output is summed by one thread in a fixed order. */
+static void conv2d_direct_forward_is_thread_count_independent(void)
+{
+    int B = 2, C = 6, H = 50, W = 53, OC = 16;
+    size_t no = (size_t)B * OC * H * W;
+    float *x = rand_floats((size_t)B * C * H * W), *w = rand_floats((size_t)OC * C * 9), *b = rand_floats(OC);
+    float *scratch = malloc(conv2d_scratch_floats(C, H, W, 3, 1) * sizeof(float));
+    float *y[3];
+    for (int t = 1; t <= 3; t++) {
+        threads_init(t);
+        y[t - 1] = malloc(no * sizeof(float));
+        conv2d_forward(y[t - 1], scratch, x, w, b, B, C, H, W, OC, 3, 1);
+    }
+    threads_init(0);
+    CHECK(memcmp(y[0], y[1], no * sizeof(float)) == 0);
+    CHECK(memcmp(y[0], y[2], no * sizeof(float)) == 0);
+    free(x), free(w), free(b), free(scratch), free(y[0]), free(y[1]), free(y[2]);
 }
 
 static void linear_case(int M, int C, int OC);
@@ -230,6 +256,7 @@ static void arena_plans_then_takes_aligned_tensors(void)
 int main(void)
 {
     RUN_TEST(conv2d_fast_matches_reference);
+    RUN_TEST(conv2d_direct_forward_is_thread_count_independent);
     RUN_TEST(linear_fast_matches_reference);
     RUN_TEST(upsample2_matches_torch_on_2x2);
     RUN_TEST(batchnorm_train_updates_running_stats_with_unbiased_variance);
