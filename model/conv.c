@@ -27,11 +27,24 @@ static int conv2d_is_pointwise(int K, int stride)
     return K == 1 && stride == 1;
 }
 
+/* Maps of fewer than 2 x CONV_BAND_MIN output pixels are not cut into pixel bands (below);
+ * their images run in parallel instead, each in one of CONV_IMAGE_SLOTS im2col slices of the
+ * scratch. Every image is the same uncut GEMM whichever thread takes it, so the numbers do
+ * not depend on the thread count. */
+#define CONV_BAND_MIN 1024
+#define CONV_IMAGE_SLOTS 4
+
+static int conv2d_image_parallel(size_t out_pixels)
+{
+    return out_pixels < 2 * CONV_BAND_MIN;
+}
+
 size_t conv2d_scratch_floats(int C, int H, int W, int K, int stride)
 {
     if (conv2d_is_pointwise(K, stride))
         return 0;
-    return (size_t)C * K * K * conv2d_out_size(H, K, stride) * conv2d_out_size(W, K, stride);
+    size_t P = (size_t)conv2d_out_size(H, K, stride) * conv2d_out_size(W, K, stride);
+    return (size_t)C * K * K * P * (conv2d_image_parallel(P) ? CONV_IMAGE_SLOTS : 1);
 }
 
 /* The output columns [*lo, *hi) whose input column ix = ox*stride + kx - pad lies inside
@@ -133,13 +146,41 @@ static void col2im_add(float *dinp, const float *col, int C, int H, int W, int K
  * from an uncut one's (last bits, ~1e-6 relative), so results depend on the thread count;
  * maps under 2 x CONV_BAND_MIN pixels are not cut (the fork costs more than it saves there,
  * and the tiny preset, whose 1x1 fuse5 map amplifies rounding, keeps its uncut numbers). */
-#define CONV_BAND_MIN 1024
+/* Output pixels p0..p1-1 of one image x (C,H,W) into y (OC, P): their im2col columns in
+ * col, then y (OC, band) = weight (OC, CKK) col (CKK, band) + bias, single-threaded. */
+static void conv2d_forward_span(float *y, float *col, const float *x, const float *weight, const float *bias,
+                                int C, int H, int W, int OC, int K, int stride, size_t P, size_t p0, size_t p1)
+{
+    size_t n = p1 - p0, CKK = (size_t)C * K * K;
+    im2col_cols(col, n, x, C, H, W, K, stride, p0, p1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)n, (int)CKK, 1.0f, weight, (int)CKK, col,
+                (int)n, 0.0f, y + p0, (int)P);
+    if (bias)
+        for (int o = 0; o < OC; o++)
+            for (size_t p = p0; p < p1; p++)
+                y[(size_t)o * P + p] += bias[o];
+}
+
 static void conv2d_forward_bands(float *out, float *scratch, const float *inp, const float *weight,
                                  const float *bias, int B, int C, int H, int W, int OC, int K,
                                  int stride)
 {
     int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
     size_t CKK = (size_t)C * K * K, P = (size_t)Ho * Wo, T = (size_t)threads_count();
+    if (conv2d_image_parallel(P)) {   /* whole images, one scratch slot per thread */
+        int nt = (int)(T < CONV_IMAGE_SLOTS ? T : CONV_IMAGE_SLOTS);
+        nt = nt < B ? nt : B;
+        (void)nt;
+        C2_OMP(parallel num_threads(nt) if(nt > 1))
+        {
+            float *col = scratch + CKK * P * (size_t)thread_index();
+            C2_OMP(for schedule(static))
+            for (int b = 0; b < B; b++)
+                conv2d_forward_span(out + (size_t)b * OC * P, col, inp + (size_t)b * C * H * W, weight, bias, C, H,
+                                    W, OC, K, stride, P, 0, P);
+        }
+        return;
+    }
     size_t chunk = (P + T - 1) / T;
     chunk = (chunk + 15) / 16 * 16;
     if (chunk < CONV_BAND_MIN)
@@ -147,19 +188,10 @@ static void conv2d_forward_bands(float *out, float *scratch, const float *inp, c
     int bands = (int)((P + chunk - 1) / chunk);
     C2_OMP(parallel for schedule(static, 1) if(bands > 1))
     for (int band = 0; band < bands; band++) {
-        size_t p0 = (size_t)band * chunk, p1 = p0 + chunk < P ? p0 + chunk : P, n = p1 - p0;
-        float *col = scratch + CKK * p0;
-        for (int b = 0; b < B; b++) {
-            float *y = out + (size_t)b * OC * P + p0;
-            im2col_cols(col, n, inp + (size_t)b * C * H * W, C, H, W, K, stride, p0, p1);
-            /* y (OC, band) = weight (OC,CKK) col (CKK, band) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)n, (int)CKK, 1.0f,
-                        weight, (int)CKK, col, (int)n, 0.0f, y, (int)P);
-            if (bias)
-                for (int o = 0; o < OC; o++)
-                    for (size_t p = 0; p < n; p++)
-                        y[(size_t)o * P + p] += bias[o];
-        }
+        size_t p0 = (size_t)band * chunk, p1 = p0 + chunk < P ? p0 + chunk : P;
+        for (int b = 0; b < B; b++)
+            conv2d_forward_span(out + (size_t)b * OC * P, scratch + CKK * p0, inp + (size_t)b * C * H * W, weight,
+                                bias, C, H, W, OC, K, stride, P, p0, p1);
     }
 }
 

@@ -34,6 +34,15 @@ int threads_count(void)
 #endif
 }
 
+int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* Below this many multiply-adds a GEMM is not worth splitting. */
 #define PAR_GEMM_MIN_MACS (1 << 21)
 /* Blocks start at multiples of this (the sgemm kernels' tile sizes divide it). */

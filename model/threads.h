@@ -23,6 +23,8 @@
 int threads_init(int n);
 /* The count in effect. */
 int threads_count(void);
+/* The calling thread's number inside a parallel region (0 outside one, or without OpenMP). */
+int thread_index(void);
 
 /* C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN)): an OpenMP directive, or nothing
  * when the build has no OpenMP. Loops below C2_PAR_MIN elements stay serial (the fork / join

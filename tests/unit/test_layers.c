@@ -120,15 +120,17 @@ static void conv2d_fast_matches_reference(void)
         compare_conv(1, 5, 48, 48, 16, 3, 1);
         compare_conv(2, 1, 64, 64, 8, 3, 1);
         compare_conv(1, 2, 40, 70, 32, 3, 1);
+        /* maps under 2048 pixels: whole images in parallel, one scratch slot per thread */
+        compare_conv(5, 4, 20, 17, 6, 3, 1);
+        compare_conv(6, 3, 21, 19, 7, 3, 2);
     }
     threads_init(0);
 }
 
-/* The forward of a layer on the direct path (or the banded one) gives the same bits for
- * 1, 2 and 3 threads: each output is summed by one thread in a fixed order. */
-static void conv2d_direct_forward_is_thread_count_independent(void)
+/* The forward of a layer on the direct path, and of a small map whose images run in
+ * parallel, gives the same bits for 1, 2 and 3 threads. */
+static void conv_thread_case(int B, int C, int H, int W, int OC)
 {
-    int B = 2, C = 6, H = 50, W = 53, OC = 16;
     size_t no = (size_t)B * OC * H * W;
     float *x = rand_floats((size_t)B * C * H * W), *w = rand_floats((size_t)OC * C * 9), *b = rand_floats(OC);
     float *scratch = malloc(conv2d_scratch_floats(C, H, W, 3, 1) * sizeof(float));
@@ -142,6 +144,12 @@ static void conv2d_direct_forward_is_thread_count_independent(void)
     CHECK(memcmp(y[0], y[1], no * sizeof(float)) == 0);
     CHECK(memcmp(y[0], y[2], no * sizeof(float)) == 0);
     free(x), free(w), free(b), free(scratch), free(y[0]), free(y[1]), free(y[2]);
+}
+
+static void conv2d_forward_is_thread_count_independent(void)
+{
+    conv_thread_case(2, 6, 50, 53, 16);   /* direct path (AVX2 builds) */
+    conv_thread_case(7, 5, 30, 29, 12);   /* images in parallel */
 }
 
 static void linear_case(int M, int C, int OC);
@@ -256,7 +264,7 @@ static void arena_plans_then_takes_aligned_tensors(void)
 int main(void)
 {
     RUN_TEST(conv2d_fast_matches_reference);
-    RUN_TEST(conv2d_direct_forward_is_thread_count_independent);
+    RUN_TEST(conv2d_forward_is_thread_count_independent);
     RUN_TEST(linear_fast_matches_reference);
     RUN_TEST(upsample2_matches_torch_on_2x2);
     RUN_TEST(batchnorm_train_updates_running_stats_with_unbiased_variance);
