@@ -49,11 +49,15 @@ void C2_FN(batchnorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const 
             mean[c] = running_mean[c];
             rstd[c] = (C2_REAL)(1.0 / sqrt((double)running_var[c] + BN_EPS));
         }
-        for (int b = 0; b < B; b++)
-            for (int p = 0; p < HW; p++) {
-                size_t i = ((size_t)b * C + c) * HW + p;
-                out[i] = (inp[i] - mean[c]) * rstd[c] * gamma[c] + beta[c];
-            }
+        /* the channel's constants in locals: out may alias nothing, but the compiler cannot
+         * know that, and would re-load them for every element instead of vectorising */
+        C2_REAL m = mean[c], r = rstd[c], g = gamma[c], be = beta[c];
+        for (int b = 0; b < B; b++) {
+            const C2_REAL *x = inp + ((size_t)b * C + c) * HW;
+            C2_REAL *y = out + ((size_t)b * C + c) * HW;
+            for (int p = 0; p < HW; p++)
+                y[p] = (x[p] - m) * r * g + be;
+        }
     }
     if (train && num_batches_tracked)
         *num_batches_tracked += 1;
