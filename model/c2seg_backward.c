@@ -30,12 +30,12 @@ static void convlayer_backward(float *dinp, c2seg_convlayer_acts *g, const c2seg
                                const c2seg_convlayer *p, float *scratch, int B, int H, int W, int train)
 {
     int HW = H * W;
-    relu_backward(g->bn2, g->out, a->bn2, (size_t)B * p->cout * HW);
+    relu_backward_inplace(g->bn2, a->bn2, (size_t)B * p->cout * HW);   /* g->bn2 is g->out */
     batchnorm_backward(g->conv2, p->bn2.aff.dw, p->bn2.aff.db, g->bn2, a->conv2, a->mean2, a->rstd2, p->bn2.aff.w,
                        train, B, p->cout, HW);
     conv2d_backward(g->relu1, p->conv2.dw, p->conv2.db, scratch, g->conv2, a->relu1, p->conv2.w, B, p->mid, H, W,
                     p->cout, 3, 1);
-    relu_backward(g->bn1, g->relu1, a->bn1, (size_t)B * p->mid * HW);
+    relu_backward_inplace(g->bn1, a->bn1, (size_t)B * p->mid * HW);   /* g->bn1 is g->relu1 */
     batchnorm_backward(g->conv1, p->bn1.aff.dw, p->bn1.aff.db, g->bn1, a->conv1, a->mean1, a->rstd1, p->bn1.aff.w,
                        train, B, p->mid, HW);
     conv2d_backward(dinp, p->conv1.dw, p->conv1.db, scratch, g->conv1, inp, p->conv1.w, B, p->cin, H, W, p->mid, 3,
@@ -51,7 +51,7 @@ static void kanblock_backward(float *dx, c2seg_kanblock_acts *g, const c2seg_kan
     add_backward(dx, g->tok[2], g->out, n);
     for (int i = 2; i >= 0; i--) {
         map_to_tokens_backward(g->relu[i], g->tok[i], B, C, P);
-        relu_backward(g->bn[i], g->relu[i], a->bn[i], n);
+        relu_backward_inplace(g->bn[i], a->bn[i], n);   /* g->bn[i] is g->relu[i] */
         batchnorm_backward(g->dw[i], p->bn[i].aff.dw, p->bn[i].aff.db, g->bn[i], a->dw[i], a->bn_mean[i],
                            a->bn_rstd[i], p->bn[i].aff.w, train, B, C, P);
         dwconv3_backward(g->map[i], p->dw[i].dw, p->dw[i].db, g->dw[i], a->map[i], p->dw[i].w, B, C, h, w);
@@ -92,7 +92,7 @@ static void encode_backward(c2seg_model *m, c2seg_workspace *w, const float *img
     for (int i = 2; i >= 0; i--) {
         int h = H >> i;
         size_t n = (size_t)B * enc[i]->cout * (h / 2) * (h / 2);
-        relu_backward(g->pool[i], g->t[i], a->pool[i], n);
+        relu_backward_inplace(g->pool[i], a->pool[i], n);   /* g->pool[i] is g->t[i] */
         maxpool2_backward(g->enc[i].out, g->pool[i], a->enc[i].out, B, enc[i]->cout, h, h);
         convlayer_backward(i ? g->t[i - 1] : NULL, &g->enc[i], &a->enc[i], i ? a->t[i - 1] : img, enc[i], w->scratch,
                            B, h, h, train);
@@ -106,7 +106,7 @@ static void dec_backward(float *dinp, float *dskip, c2seg_dec_acts *g, const c2s
     size_t n = (size_t)B * p->cout * 4 * h * h;
     if (dskip)
         add_backward(g->relu, dskip, g->out, n);   /* without a skip, g->out is g->relu */
-    relu_backward(g->up, g->relu, a->up, n);
+    relu_backward_inplace(g->up, a->up, n);   /* g->up is g->relu */
     upsample2_backward(g->conv.out, g->up, B, p->cout, h, h);
     convlayer_backward(dinp, &g->conv, &a->conv, inp, p, scratch, B, h, h, train);
 }

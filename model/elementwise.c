@@ -51,6 +51,15 @@ void C2_FN(relu_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp
         dinp[i] += inp[i] > 0 ? dout[i] : 0;
 }
 
+/* d holds dL/d(out) on entry and dL/d(in) on return: for a ReLU whose input and output
+ * gradients share one buffer (c2seg_acts.c). */
+void C2_FN(relu_backward_inplace)(C2_REAL *d, const C2_REAL *inp, size_t n)
+{
+    C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))
+    for (size_t i = 0; i < n; i++)
+        d[i] = inp[i] > 0 ? d[i] : 0;
+}
+
 void C2_FN(silu_forward)(C2_REAL *out, const C2_REAL *inp, size_t n)
 {
     C2_OMP(parallel for schedule(static) if(n > C2_PAR_MIN))

@@ -60,6 +60,8 @@ void C2_FN(layernorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,
 /* out = max(inp, 0); backward uses inp (gradient 0 at inp <= 0, as torch). */
 void C2_FN(relu_forward)(C2_REAL *out, const C2_REAL *inp, size_t n);
 void C2_FN(relu_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp, size_t n);
+/* In place: d = dL/d(out) on entry, dL/d(inp) on return (out and inp gradients sharing d). */
+void C2_FN(relu_backward_inplace)(C2_REAL *d, const C2_REAL *inp, size_t n);
 /* out = inp * sigmoid(inp); backward uses inp. */
 void C2_FN(silu_forward)(C2_REAL *out, const C2_REAL *inp, size_t n);
 void C2_FN(silu_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp, size_t n);
