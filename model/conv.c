@@ -139,13 +139,6 @@ static void col2im_add(float *dinp, const float *col, int C, int H, int W, int K
             }
 }
 
-/* Forward, im2col path: the output pixels are cut into one band per thread, at multiples
- * of 16; a band builds its columns of the im2col matrix in its own slice of the scratch
- * (the slices tile the whole matrix) and multiplies them at once, single-threaded, while
- * they are in that core's cache. OpenBLAS rounds a cut GEMM's elements slightly differently
- * from an uncut one's (last bits, ~1e-6 relative), so results depend on the thread count;
- * maps under 2 x CONV_BAND_MIN pixels are not cut (the fork costs more than it saves there,
- * and the tiny preset, whose 1x1 fuse5 map amplifies rounding, keeps its uncut numbers). */
 /* Output pixels p0..p1-1 of one image x (C,H,W) into y (OC, P): their im2col columns in
  * col, then y (OC, band) = weight (OC, CKK) col (CKK, band) + bias, single-threaded. */
 static void conv2d_forward_span(float *y, float *col, const float *x, const float *weight, const float *bias,
@@ -161,6 +154,14 @@ static void conv2d_forward_span(float *y, float *col, const float *x, const floa
                 y[(size_t)o * P + p] += bias[o];
 }
 
+/* Forward, im2col path: the output pixels are cut into one band per thread, at multiples
+ * of 16; a band builds its columns of the im2col matrix in its own slice of the scratch
+ * (the slices tile the whole matrix) and multiplies them at once, single-threaded, while
+ * they are in that core's cache. OpenBLAS rounds a cut GEMM's elements slightly differently
+ * from an uncut one's (last bits, ~1e-6 relative), so results depend on the thread count.
+ * Maps under 2 x CONV_BAND_MIN pixels are not cut: their images run in parallel instead,
+ * each an uncut GEMM (the tiny preset, whose 1x1 fuse5 map amplifies rounding, keeps its
+ * numbers). */
 static void conv2d_forward_bands(float *out, float *scratch, const float *inp, const float *weight,
                                  const float *bias, int B, int C, int H, int W, int OC, int K,
                                  int stride)
@@ -170,7 +171,7 @@ static void conv2d_forward_bands(float *out, float *scratch, const float *inp, c
     if (conv2d_image_parallel(P)) {   /* whole images, one scratch slot per thread */
         int nt = (int)(T < CONV_IMAGE_SLOTS ? T : CONV_IMAGE_SLOTS);
         nt = nt < B ? nt : B;
-        (void)nt;
+        (void)nt;   /* unused when built without OpenMP */
         C2_OMP(parallel num_threads(nt) if(nt > 1))
         {
             float *col = scratch + CKK * P * (size_t)thread_index();
@@ -209,8 +210,7 @@ static void conv2d_forward_bands(float *out, float *scratch, const float *inp, c
  * enc1.conv2 (16>16 @224) 50 -> 23 ms, enc2.conv2 (32>32 @112) 20 -> 16 ms, dec5.conv1
  * (16>16 @112) 5.7 -> 4.1 ms; 128-channel layers were slower than sgemm (72 vs 52 ms). */
 #define DIRECT_OC 8
-#define DIRECT_XV 1
-#define DIRECT_X (8 * DIRECT_XV)
+#define DIRECT_X 8   /* pixels per block: one ymm vector */
 /* Layers with at most this many output channels take the direct path, on maps of at least
  * CONV_DIRECT_MIN_PX pixels (smaller maps, the tiny preset's included, keep the sgemm path). */
 #define CONV_DIRECT_MAX_OC 32
@@ -229,45 +229,34 @@ static int conv2d_direct_ok(int C, int H, int W, int OC, int K, int stride)
            (size_t)C * (H + 2) * direct_wp(W) <= conv2d_scratch_floats(C, H, W, K, stride);
 }
 
-/* Output rows of channels o0 .. o0+3 of one image from its padded planes pad (C, H+2, Wp):
- * padded (r, q) holds input (r-1, q-1), so tap (ky, kx) of output (y, x) is padded (y+ky, x+kx). */
+/* Output row y of channels o0 .. o0+DIRECT_OC-1 of one image from its padded planes
+ * pad (C, H+2, Wp): padded (r, q) holds input (r-1, q-1), so tap (ky, kx) of output (y, x)
+ * is padded (y+ky, x+kx). */
 static void direct_row(float *out, const float *pad, const float *weight, const float *bias, int C,
                        int H, int W, int Wp, int o0, int y)
 {
     size_t HW = (size_t)H * W, cw = (size_t)C * 9;
     for (int x0 = 0; x0 < W; x0 += DIRECT_X) {
-        __m256 acc[DIRECT_OC][DIRECT_XV];
+        __m256 acc[DIRECT_OC];
 #pragma GCC unroll 8
         for (int o = 0; o < DIRECT_OC; o++)
-#pragma GCC unroll 4
-            for (int v = 0; v < DIRECT_XV; v++)
-                acc[o][v] = _mm256_set1_ps(bias ? bias[o0 + o] : 0.0f);
+            acc[o] = _mm256_set1_ps(bias ? bias[o0 + o] : 0.0f);
         for (int c = 0; c < C; c++) {
             const float *src = pad + ((size_t)c * (H + 2) + y) * Wp + x0;
             const float *w = weight + (size_t)o0 * cw + (size_t)c * 9;
 #pragma GCC unroll 9
             for (int t = 0; t < 9; t++) {
-                const float *s = src + (t / 3) * Wp + t % 3;
-                __m256 in[DIRECT_XV];
-#pragma GCC unroll 4
-                for (int v = 0; v < DIRECT_XV; v++)
-                    in[v] = _mm256_loadu_ps(s + 8 * v);
+                __m256 in = _mm256_loadu_ps(src + (t / 3) * Wp + t % 3);
 #pragma GCC unroll 8
-                for (int o = 0; o < DIRECT_OC; o++) {
-                    __m256 wv = _mm256_broadcast_ss(w + o * cw + t);
-#pragma GCC unroll 4
-                    for (int v = 0; v < DIRECT_XV; v++)
-                        acc[o][v] = _mm256_fmadd_ps(wv, in[v], acc[o][v]);
-                }
+                for (int o = 0; o < DIRECT_OC; o++)
+                    acc[o] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + o * cw + t), in, acc[o]);
             }
         }
         int n = W - x0 < DIRECT_X ? W - x0 : DIRECT_X;
         for (int o = 0; o < DIRECT_OC; o++) {
             float *dst = out + (size_t)(o0 + o) * HW + (size_t)y * W + x0, tmp[DIRECT_X];
-            float *to = n == DIRECT_X ? dst : tmp;
-            for (int v = 0; v < DIRECT_XV; v++)
-                _mm256_storeu_ps(to + 8 * v, acc[o][v]);
-            if (to == tmp)
+            _mm256_storeu_ps(n == DIRECT_X ? dst : tmp, acc[o]);
+            if (n < DIRECT_X)
                 memcpy(dst, tmp, (size_t)n * sizeof(float));
         }
     }
