@@ -114,7 +114,7 @@ static void conv2d_fast_matches_reference(void)
         compare_conv(2, 4, 97, 90, 6, 3, 2);
         compare_conv(1, 2, 70, 61, 3, 3, 1);
         compare_conv(1, 2, 150, 130, 3, 3, 2);
-        /* the direct 3x3 path (AVX2 builds: OC a multiple of 8, at most 32, >= 2048 pixels):
+        /* the direct 3x3 path (AVX2 builds: OC a multiple of 8, at most 32, >= 1024 pixels):
          * a row tail of 5 pixels, rows of whole 8-pixel blocks, one input channel, OC 32 */
         compare_conv(2, 3, 67, 45, 8, 3, 1);
         compare_conv(1, 5, 48, 48, 16, 3, 1);
