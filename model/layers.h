@@ -35,10 +35,12 @@
 /* Output side of a KxK convolution with padding K/2 (K = 1 or 3): (H + 2*(K/2) - K)/stride + 1. */
 int conv2d_out_size(int H, int K, int stride);
 /* Floats of scratch that conv2d_forward / conv2d_backward need: one image's im2col
- * matrix (C*K*K, Ho*Wo), or 0 for a 1x1 stride-1 convolution (which needs none). */
+ * matrix (C*K*K, Ho*Wo) (four images' for maps under 2048 output pixels, which run whole
+ * images in parallel), or 0 for a 1x1 stride-1 convolution (which needs none). */
 size_t conv2d_scratch_floats(int C, int H, int W, int K, int stride);
 /* out (B,OC,Ho,Wo) = conv(inp (B,C,H,W), weight (OC,C,K,K)) + bias (OC, or NULL);
- * padding K/2, groups 1. One im2col + sgemm per image. */
+ * padding K/2, groups 1. im2col + sgemm (pixel bands, or whole images for small maps), or a
+ * direct 3x3 kernel for thin layers on AVX2 builds (model/conv.c, docs/engine.md). */
 void conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
                     const float *bias, int B, int C, int H, int W, int OC, int K, int stride);
 /* dinp (B,C,H,W) or NULL, dweight (OC,C,K,K), dbias (OC) or NULL: all +=.
