@@ -212,6 +212,12 @@ static void C2_FN(upsample2_taps)(int dst, int n_in, int *i0, int *i1, C2_REAL *
 void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
 {
     int Ho = 2 * H, Wo = 2 * W;
+    /* the column taps are the same for every row and plane: computed once when they fit */
+    enum { TAPS_MAX = 2048 };
+    int cx0[TAPS_MAX], cx1[TAPS_MAX], tabled = Wo <= TAPS_MAX;
+    C2_REAL clx[TAPS_MAX];
+    for (int ox = 0; tabled && ox < Wo; ox++)
+        C2_FN(upsample2_taps)(ox, W, &cx0[ox], &cx1[ox], &clx[ox]);
     C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         const C2_REAL *x = inp + bc * H * W;
@@ -220,13 +226,16 @@ void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, in
             int y0, y1;
             C2_REAL ly;
             C2_FN(upsample2_taps)(oy, H, &y0, &y1, &ly);
+            const C2_REAL *r0 = x + (size_t)y0 * W, *r1 = x + (size_t)y1 * W;
+            C2_REAL *yr = y + (size_t)oy * Wo;
             for (int ox = 0; ox < Wo; ox++) {
                 int x0, x1;
                 C2_REAL lx;
-                C2_FN(upsample2_taps)(ox, W, &x0, &x1, &lx);
-                y[(size_t)oy * Wo + ox] =
-                    (1 - ly) * ((1 - lx) * x[(size_t)y0 * W + x0] + lx * x[(size_t)y0 * W + x1]) +
-                    ly * ((1 - lx) * x[(size_t)y1 * W + x0] + lx * x[(size_t)y1 * W + x1]);
+                if (tabled)
+                    x0 = cx0[ox], x1 = cx1[ox], lx = clx[ox];
+                else
+                    C2_FN(upsample2_taps)(ox, W, &x0, &x1, &lx);
+                yr[ox] = (1 - ly) * ((1 - lx) * r0[x0] + lx * r0[x1]) + ly * ((1 - lx) * r1[x0] + lx * r1[x1]);
             }
         }
     }
