@@ -18,24 +18,19 @@ typedef struct layout {
 
 static float *take(layout *l, size_t n) { return arena_take(l->a, n); }
 
-/* The input of a ReLU, which backward reads only through its sign: it shares the ReLU's
- * output buffer (the ReLU runs in place; max(x,0) > 0 iff x > 0), which saves about a quarter
- * of the activation arena. In the gradient layout the two gradients share one buffer too:
- * backward masks d(out) in place into d(in) (relu_backward_inplace), since nothing else
- * reads d(out) afterwards. */
-static float *take_relu_input(layout *l, float *relu_out, size_t n)
-{
-    (void)l, (void)n;
-    return relu_out;
-}
+/* A ReLU's input, which backward reads only through its sign, shares the ReLU's output
+ * buffer (the ReLU runs in place; max(x,0) > 0 iff x > 0), which saves about a quarter of the
+ * activation arena; in the gradient layout the two gradients share one buffer the same way
+ * (backward masks d(out) in place into d(in), relu_backward_inplace). Below: bn1 = relu1,
+ * bn2 = out, bn[i] = relu[i], up = relu, pool[i] = t[i]. */
 
 /* A ConvLayer at H x W. */
 static void lay_convlayer(layout *l, c2seg_convlayer_acts *c, const c2seg_convlayer *p, int HW)
 {
     size_t nm = (size_t)l->B * p->mid * HW, no = (size_t)l->B * p->cout * HW;
-    c->conv1 = take(l, nm), c->relu1 = take(l, nm), c->bn1 = take_relu_input(l, c->relu1, nm);
+    c->conv1 = take(l, nm), c->relu1 = take(l, nm), c->bn1 = c->relu1;
     c->mean1 = take(l, p->mid), c->rstd1 = take(l, p->mid);
-    c->conv2 = take(l, no), c->out = take(l, no), c->bn2 = take_relu_input(l, c->out, no);
+    c->conv2 = take(l, no), c->out = take(l, no), c->bn2 = c->out;
     c->mean2 = take(l, p->cout), c->rstd2 = take(l, p->cout);
 }
 
@@ -46,7 +41,7 @@ static void lay_kanblock(layout *l, c2seg_kanblock_acts *k, int C, int P)
     for (int i = 0; i < 3; i++) {
         k->fc[i] = take(l, n), k->map[i] = take(l, n), k->dw[i] = take(l, n);
         k->bn_mean[i] = take(l, C), k->bn_rstd[i] = take(l, C);
-        k->relu[i] = take(l, n), k->bn[i] = take_relu_input(l, k->relu[i], n), k->tok[i] = take(l, n);
+        k->relu[i] = take(l, n), k->bn[i] = k->relu[i], k->tok[i] = take(l, n);
     }
     k->out = take(l, n);
 }
@@ -69,7 +64,7 @@ static void lay_dec(layout *l, c2seg_dec_acts *d, const c2seg_convlayer *p, int 
     lay_convlayer(l, &d->conv, p, H * W);
     int P = 4 * H * W;
     size_t n = (size_t)l->B * p->cout * P, M = (size_t)l->B * P;
-    d->relu = take(l, n), d->up = take_relu_input(l, d->relu, n);
+    d->relu = take(l, n), d->up = d->relu;
     d->out = skip ? take(l, n) : d->relu;
     if (!block)
         return;
@@ -105,7 +100,7 @@ static void lay_model(layout *l, c2seg_acts *x, const c2seg_model *m)
         int h = H >> i;
         lay_convlayer(l, &x->enc[i], enc[i], h * h);
         size_t n = (size_t)B * enc[i]->cout * (h / 2) * (h / 2);
-        x->t[i] = take(l, n), x->pool[i] = take_relu_input(l, x->t[i], n);
+        x->t[i] = take(l, n), x->pool[i] = x->t[i];
     }
     int h4 = H / 16, h5 = H / 32;
     lay_stage(l, &x->s4, cfg->c1, h4 * h4);

@@ -58,51 +58,6 @@ size_t kan_linear_param_count(int in, int out)
 #undef KAN_REF
 #undef KAN_REF_PARAMS
 
-/* Uniform cubic B-spline on the interval [t_j, t_{j+1}) with u = (x − t_j)/(t_{j+1} − t_j):
- *   B_{j-3} = (1−u)³/6, B_{j-2} = (3u³ − 6u² + 4)/6, B_{j-1} = (−3u³ + 3u² + 3u + 1)/6, B_j = u³/6.
- * The interval is found with the same comparisons as the reference's B0 (t_j <= x < t_{j+1}),
- * so both paths always agree on it for the same x; the values differ by float rounding only. */
-/* The interval guess from 1/step is only a starting point; the knot comparisons decide. */
-static inline int bases_closed_form(float b4[4], float *db4, float x, const float *grid,
-                                    float inv_step)
-{
-    if (!(x >= grid[0] && x < grid[KAN_NKNOTS - 1]))
-        return -1;
-    int j = (int)((x - grid[0]) * inv_step);
-    if (j > KAN_NKNOTS - 2)
-        j = KAN_NKNOTS - 2;
-    while (j > 0 && x < grid[j])
-        j--;
-    while (j < KAN_NKNOTS - 2 && x >= grid[j + 1])
-        j++;
-    float hj = grid[j + 1] - grid[j];
-    float u = (x - grid[j]) / hj, v = 1.0f - u;
-    float u2 = u * u, u3 = u2 * u;
-    const float s = 1.0f / 6.0f;
-    b4[0] = v * v * v * s;
-    b4[1] = (3.0f * u3 - 6.0f * u2 + 4.0f) * s;
-    b4[2] = (-3.0f * u3 + 3.0f * u2 + 3.0f * u + 1.0f) * s;
-    b4[3] = u3 * s;
-    if (db4) {
-        float inv = 0.5f / hj;   /* d/dx = (1/h) d/du, and every d/du carries a factor 1/2 */
-        db4[0] = -v * v * inv;
-        db4[1] = (3.0f * u2 - 4.0f * u) * inv;
-        db4[2] = (-3.0f * u2 + 2.0f * u + 1.0f) * inv;
-        db4[3] = u2 * inv;
-    }
-    return j;
-}
-
-static float grid_inv_step(const float *grid)
-{
-    return (float)(KAN_NKNOTS - 1) / (grid[KAN_NKNOTS - 1] - grid[0]);
-}
-
-int kan_bases_closed_form(float b4[4], float db4[4], float x, const float grid[KAN_NKNOTS])
-{
-    return bases_closed_form(b4, db4, x, grid, grid_inv_step(grid));
-}
-
 /* Rows per lane: M / KAN_LANES rounded up to a multiple of 16, so that every sgemm row block
  * starts on a kernel tile as an uncut call's would (OpenBLAS's tail kernels round
  * differently; tiny M leaves the last lanes empty). */
@@ -156,11 +111,14 @@ static void fused_weight_build(float *wf, const kan_linear_params *p, int in, in
         }
 }
 
-/* The bases of up to KAN_CHUNK consecutive inputs, computed without branches so that the
- * loop vectorises: the interval j counts the inner knots at or below x (the same comparisons
- * as the reference's B0, so the same interval as bases_closed_form), t_j and t_{j+1} are
- * picked by selects, and the four values use bases_closed_form's expressions, so they are
- * equal to its to the bit. x outside [t_0, t_11) or NaN gives zeros (and j = 3).
+/* The closed form: the uniform cubic B-spline on the interval [t_j, t_{j+1}) with
+ * u = (x − t_j)/(t_{j+1} − t_j):
+ *   B_{j-3} = (1−u)³/6, B_{j-2} = (3u³ − 6u² + 4)/6, B_{j-1} = (−3u³ + 3u² + 3u + 1)/6, B_j = u³/6,
+ * derivatives d/dx = (1/h) d/du. For up to KAN_CHUNK consecutive inputs, without branches so
+ * that the loop vectorises: the interval j counts the inner knots at or below x (the same
+ * comparisons as the reference's B0, t_j <= x < t_{j+1}, so both paths always agree on it;
+ * the values differ by float rounding only), and t_j, t_{j+1} are picked by selects.
+ * x outside [t_0, t_11) or NaN gives zeros (and j = 3).
  * derivative: b holds dB/dx and silu holds SiLU'(x) instead. */
 enum { KAN_CHUNK = 64 };
 typedef struct kan_chunk {
@@ -185,7 +143,7 @@ static void chunk_bases(kan_chunk *c, const float *x, int n, const float *grid, 
         int ok = (xv >= grid[0]) & (xv < grid[KAN_NKNOTS - 1]);
         float hj = tj1 - tj;
         float u = (xv - tj) / hj, v = 1.0f - u;
-        float u2 = u * u, u3 = u2 * u, inv = 0.5f / hj;
+        float u2 = u * u, u3 = u2 * u, inv = 0.5f / hj;   /* every d/du carries a factor 1/2 */
         float b0, b1, b2, b3;
         if (derivative) {   /* loop-invariant: the compiler splits the loop on it */
             b0 = -v * v * inv, b1 = (3.0f * u2 - 4.0f * u) * inv;
@@ -204,6 +162,16 @@ static void chunk_bases(kan_chunk *c, const float *x, int n, const float *grid, 
         float e = expf(-x[t]), sig = 1.0f / (1.0f + e);
         c->silu[t] = derivative ? sig * (1.0f + x[t] * (1.0f - sig)) : x[t] / (1.0f + e);
     }
+}
+
+int kan_bases_closed_form(float b4[4], float db4[4], float x, const float grid[KAN_NKNOTS])
+{
+    kan_chunk v, d;
+    chunk_bases(&v, &x, 1, grid, 0);
+    chunk_bases(&d, &x, 1, grid, 1);
+    for (int r = 0; r < 4; r++)
+        b4[r] = v.b[r][0], db4[r] = d.b[r][0];
+    return x >= grid[0] && x < grid[KAN_NKNOTS - 1] ? v.j[0] : -1;
 }
 
 /* One 9-float group: SiLU(x), then B_{j−3..j} at spline columns j−3..j (those within 0..7),
