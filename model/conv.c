@@ -162,9 +162,9 @@ static void conv2d_forward_span(float *y, float *col, const float *x, const floa
  * Maps under 2 x CONV_BAND_MIN pixels are not cut: their images run in parallel instead,
  * each an uncut GEMM (the tiny preset, whose 1x1 fuse5 map amplifies rounding, keeps its
  * numbers). */
-static void conv2d_forward_bands(float *out, float *scratch, const float *inp, const float *weight,
-                                 const float *bias, int B, int C, int H, int W, int OC, int K,
-                                 int stride)
+static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, const float *weight,
+                                  const float *bias, int B, int C, int H, int W, int OC, int K,
+                                  int stride)
 {
     int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
     size_t CKK = (size_t)C * K * K, P = (size_t)Ho * Wo, T = (size_t)threads_count();
@@ -294,7 +294,7 @@ void conv2d_forward(float *out, float *scratch, const float *inp, const float *w
     }
 #endif
     if (!conv2d_is_pointwise(K, stride)) {
-        conv2d_forward_bands(out, scratch, inp, weight, bias, B, C, H, W, OC, K, stride);
+        conv2d_forward_im2col(out, scratch, inp, weight, bias, B, C, H, W, OC, K, stride);
         return;
     }
     int P = H * W;
