@@ -11,6 +11,7 @@
 
 #include "dicom-sr/sr.h"
 #include "dicom-sr/sr_save_dcmtk.h"
+#include "io/dicom_deflate.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -125,6 +126,9 @@ char *dup(const std::string &s)
 int read_document(const char *path, sr_document *out, c2_err *e)
 {
     DcmFileFormat ff;
+    int rc = dicom_deflate_check(path, e);
+    if (rc)
+        return rc;
     OFCondition st = ff.loadFile(path);
     if (st.bad())
         return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, st.text());

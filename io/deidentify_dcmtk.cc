@@ -12,6 +12,7 @@
 #include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dcvrui.h"
 
+#include "io/dicom_deflate.h"
 #include "io/deidentify.h"
 
 #include <cstdint>
@@ -292,6 +293,9 @@ extern "C" int deidentify_file(const char *path, const deidentify_opts *opt, c2_
 {
     try {
         DcmFileFormat ff;
+        int rc = dicom_deflate_check(path, e);
+        if (rc)
+            return rc;
         OFCondition st = ff.loadFile(path);
         if (st.bad())
             return c2_fail(e, C2_EINVAL, "%s: cannot read as DICOM for de-identification: %s", path, st.text());

@@ -24,6 +24,7 @@
 #include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include "io/dicom_deflate.h"
 #include "io/dicom.h"
 #include "io/jpeg2000.h"
 
@@ -182,6 +183,9 @@ static int is_jpeg2000(const char *ts)
 static int file_load(DcmFileFormat &ff, const char *path, c2_err *e)
 {
     codecs_register();
+    int rc = dicom_deflate_check(path, e);
+    if (rc)
+        return rc;
     OFCondition c = ff.loadFile(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
     if (c.bad())
         return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, c.text());
@@ -578,6 +582,9 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
     DcmElement *el = NULL;
     if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
         return c2_fail(e, C2_EINVAL, "%s: Pixel Data missing", o->path);
+    if (el->ident() != EVR_PixelData)   /* another VR gives another class: no downcast */
+        return c2_fail(e, C2_EINVAL, "%s: Pixel Data has VR %s, not OB or OW", o->path,
+                       DcmVR(el->getVR()).getVRName());
     DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
     size_t n = (size_t)o->rows * (size_t)o->cols, samples = n * (size_t)o->samples_per_pixel;
     std::vector<int32_t> stored(samples);

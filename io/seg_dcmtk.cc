@@ -20,6 +20,7 @@
 #include "dcmtk/dcmseg/segment.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include "io/dicom_deflate.h"
 extern "C" {
 #include "io/seg.h"
 }
@@ -376,6 +377,10 @@ int read_rle(const char *path, DcmDataset *ds, int nf, size_t fbytes, std::vecto
     DcmElement *el = NULL;
     if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
         return c2_fail(e, C2_EINVAL, "%s: no Pixel Data", path);
+    /* another VR gives another class: no downcast (DCMTK 3.6.7 already refuses a top-level
+     * Pixel Data of explicit length in a compressed transfer syntax when loading) */
+    if (el->ident() != EVR_PixelData)
+        return c2_fail(e, C2_EINVAL, "%s: Pixel Data has VR %s, not OB or OW", path, DcmVR(el->getVR()).getVRName());
     DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
     DcmPixelSequence *seq = NULL;
     E_TransferSyntax xs = ds->getOriginalXfer();
@@ -408,6 +413,9 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
     quiet_dcmtk_log();
     memset(s, 0, sizeof *s);
     DcmFileFormat ff;
+    int rc = dicom_deflate_check(path, e);
+    if (rc)
+        return rc;
     OFCondition st = ff.loadFile(path);
     if (st.bad())
         return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, st.text());
@@ -425,7 +433,7 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
     ds->findAndGetSint32(DCM_NumberOfFrames, nf);
     if (r == 0 || c == 0 || nf < 1)
         return c2_fail(e, C2_EINVAL, "%s: Rows / Columns / Number of Frames missing or zero", path);
-    int rc = c2_check_dims(e, path, r, c, nf, 1);
+    rc = c2_check_dims(e, path, r, c, nf, 1);
     if (rc)
         return rc;
     std::string type = get_str(ds, DCM_SegmentationType);

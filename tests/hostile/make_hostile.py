@@ -120,8 +120,61 @@ def dicom_variants():
     j = raw.find(b"\xe0\x7f\x10\x00OW")
     open(os.path.join(d, "pixel_len_beyond_eof.dcm"), "wb").write(
         raw[:j + 8] + struct.pack("<I", 0x7FFFFFF0) + raw[j + 12:])
+    # Pixel Data with a VR no pixel data has: DCMTK then makes a plain element of that VR, not
+    # its pixel-data class (fuzz_dicom found the unchecked downcast). Long VRs keep the 4-byte
+    # length; SS / LO take a 2-byte one (CT_small's 32768 bytes fit).
+    n_px = struct.unpack_from("<I", raw, j + 8)[0]
+    for vr in (b"UN", b"UT", b"OF", b"OL"):
+        open(os.path.join(d, "pixel_vr_%s.dcm" % vr.decode().lower()), "wb").write(raw[:j + 4] + vr + raw[j + 6:])
+    for vr in (b"SS", b"LO"):
+        open(os.path.join(d, "pixel_vr_%s.dcm" % vr.decode().lower()), "wb").write(
+            raw[:j + 4] + vr + struct.pack("<H", n_px) + raw[j + 12:])
     shutil.copy(os.path.join(D, "dicom/broken/badVR.dcm"), os.path.join(d, "badVR.dcm"))
-    return len(variants) + 6
+    return len(variants) + 12
+
+
+def deflate_cases():
+    """Deflated Explicit VR Little Endian files (from image_dfl.dcm) whose elements claim more
+    bytes than the inflated dataset holds: at top level, inside a sequence and item of
+    undefined length, and inside a defined-length item; plus a valid one re-deflated and one
+    whose deflate stream is cut. DCMTK allocates such a claim before it reads (fuzz_dicom)."""
+    d = case("dicom_deflate")
+    raw = open(os.path.join(D, "dicom/compressed/image_dfl.dcm"), "rb").read()
+    at = 132
+    while struct.unpack_from("<H", raw, at)[0] == 0x0002:
+        vr = raw[at + 4:at + 6]
+        if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
+            at += 12 + struct.unpack_from("<I", raw, at + 8)[0]
+        else:
+            at += 8 + struct.unpack_from("<H", raw, at + 6)[0]
+    meta, body = raw[:at], zlib.decompress(raw[at:], -15)
+
+    def deflated(name, dataset):
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        open(os.path.join(d, name), "wb").write(meta + c.compress(dataset) + c.flush())
+
+    def elem(group, el, vr, value, length=None):
+        n = len(value) if length is None else length
+        if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
+            return struct.pack("<HH", group, el) + vr + b"\0\0" + struct.pack("<I", n) + value
+        return struct.pack("<HH", group, el) + vr + struct.pack("<H", n) + value
+
+    item = lambda value, n=None: struct.pack("<HHI", 0xFFFE, 0xE000, len(value) if n is None else n) + value
+    item_end = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+    seq_end = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    huge = 0xDBBBBBBC
+    bomb = elem(0x0029, 0x1010, b"OB", b"\1\2\3\4", huge)
+    deflated("valid_redeflated.dcm", body)
+    deflated("top_level_claim.dcm", body + elem(0x7FE1, 0x0010, b"OB", b"\1\2\3\4", huge))
+    # (0008,1140) Referenced Image Sequence, inserted at the start of the dataset
+    deflated("undefined_item_claim.dcm",
+             elem(0x0008, 0x1140, b"SQ", item(bomb + item_end, 0xFFFFFFFF) + seq_end, 0xFFFFFFFF) + body)
+    inner = elem(0x0008, 0x1150, b"UI", b"1.2.3\0") + bomb
+    deflated("defined_item_claim.dcm", elem(0x0008, 0x1140, b"SQ", item(inner)) + body)
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    z = c.compress(body) + c.flush()
+    open(os.path.join(d, "stream_cut.dcm"), "wb").write(meta + z[:len(z) // 2])
+    open(os.path.join(d, "stream_garbage.dcm"), "wb").write(meta + z[:40] + bytes(range(256)) * 8)
 
 
 def png_gray8(path, rows, cols, value):
@@ -305,6 +358,7 @@ if __name__ == "__main__":
     os.makedirs(OUT)
     n = truncations()
     dicom_variants()
+    deflate_cases()
     names_with_paths()
     series_cases()
     nifti_cases()

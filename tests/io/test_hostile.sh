@@ -72,11 +72,30 @@ expect badvalues 'rows_65535\.dcm: .*(limit|65535)'
 expect badvalues 'samples_7\.dcm: '
 expect badvalues 'rows_len_ffff\.dcm: '
 expect badvalues 'pixel_len_beyond_eof\.dcm: '
+for vr in un ut of ol ss lo; do expect badvalues "pixel_vr_$vr\\.dcm: .*VR"; done
 for f in "$H"/dicom_bad_values/*.dcm; do
     n=$(basename "$f" .dcm)
     run "sr_$n" "$B" sr-text "$f"
     expect_rc "sr_$n" 0 1 3
 done
+
+# ---- deflated datasets whose elements claim more than the stream holds (DCMTK would
+# allocate the claim before reading: io/dicom_deflate.h) ----
+run deflate "$B" ingest "$H/dicom_deflate" -o "$T/out/deflate.h5" -q
+expect_rc deflate 0 1
+expect deflate 'top_level_claim\.dcm: an element is longer than the deflated dataset \(element \(7FE1,0010\)'
+expect deflate 'undefined_item_claim\.dcm: an element is longer than the deflated dataset \(element \(0029,1010\)'
+expect deflate 'defined_item_claim\.dcm: .*surrounding item'
+expect deflate 'stream_garbage\.dcm: the deflated dataset is damaged'
+expect deflate 'stream_cut\.dcm: '
+grep -q '"samples":1,' "$T/logs/deflate.out" || fail "deflate: the valid re-deflated file was not ingested"
+for f in "$H"/dicom_deflate/*.dcm; do
+    n=$(basename "$f" .dcm)
+    run "sr_deflate_$n" "$B" sr-text "$f"
+    expect_rc "sr_deflate_$n" 0 1 3
+done
+run sr_deflate_claim "$B" sr-text "$H/dicom_deflate/top_level_claim.dcm"
+expect sr_deflate_claim 'top_level_claim\.dcm: an element is longer than the deflated dataset'
 
 # ---- series: duplicate + missing slice, two series in one folder ----
 run dupmiss "$B" ingest "$H/series_duplicate_missing" -o "$T/out/dupmiss.h5" -q
