@@ -218,6 +218,7 @@ typedef struct c2seg_workspace {
     size_t scratch_floats;
     c2seg_acts acts, grads;
     const float *img, *txt_tokens;     /* the last forward's inputs (backward reads them) */
+    int train_forward;                 /* the last c2seg_forward ran in train mode (backward needs it) */
     c2seg_module_times *times;         /* optional, see above */
 } c2seg_workspace;
 
@@ -231,7 +232,8 @@ void c2seg_workspace_free(c2seg_workspace *w);
 void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const float *tokens,
                    const int32_t *mask, int B, int train);
 /* Gradients of the segmentation forward's inputs (everything saved by the last
- * c2seg_forward) for dlogits [B,1,H,W]; ACCUMULATES into m->grads (zero them first,
+ * c2seg_forward, which must have run with train != 0: an eval forward keeps only what
+ * inference needs) for dlogits [B,1,H,W]; ACCUMULATES into m->grads (zero them first,
  * with c2seg_zero_grads). */
 void c2seg_backward(c2seg_model *m, c2seg_workspace *w, const float *dlogits, const int32_t *mask, int B,
                     int train);
@@ -239,7 +241,7 @@ void c2seg_backward(c2seg_model *m, c2seg_workspace *w, const float *dlogits, co
  * w->acts.v_raw, w->acts.l_raw [B,proj]. */
 void c2seg_stage1_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const float *pooled, int B,
                           int train);
-/* dv_raw, dl_raw [B,proj] -> += encoder and head gradients. */
+/* dv_raw, dl_raw [B,proj] -> += encoder and head gradients (after a train-mode stage-I forward). */
 void c2seg_stage1_backward(c2seg_model *m, c2seg_workspace *w, const float *dv_raw, const float *dl_raw,
                            const float *pooled, int B, int train);
 /* Zeroes m->grads and the workspace's activation gradients. */

@@ -5,6 +5,7 @@
  * copies. The caller zeroes both gradient arenas first (c2seg_zero_grads). */
 #include "model/model.h"
 
+#include <assert.h>
 #include <string.h>
 
 static kan_linear_params kan_params(const c2seg_kan *k)
@@ -129,6 +130,7 @@ void c2seg_backward(c2seg_model *m, c2seg_workspace *w, const float *dlogits, co
     const c2seg_config *cfg = &m->cfg;
     c2seg_acts *a = &w->acts, *g = &w->grads;
     int H = cfg->img, h4 = H / 16, h5 = H / 32;
+    assert(w->train_forward && "c2seg_backward after an eval-mode forward");
     conv2d_backward(g->dec[4].out, m->final.dw, m->final.db, w->scratch, dlogits, a->dec[4].out, m->final.w, B,
                     cfg->c0 / 8, H, H, 1, 1, 1);
     dec_backward(g->dec[3].out, NULL, &g->dec[4], &a->dec[4], a->dec[3].out, &m->dec5, w->scratch, B, H / 2, train);
@@ -169,6 +171,7 @@ void c2seg_stage1_backward(c2seg_model *m, c2seg_workspace *w, const float *dv_r
     const c2seg_config *cfg = &m->cfg;
     c2seg_acts *a = &w->acts, *g = &w->grads;
     int C = cfg->c2, P = (cfg->img / 32) * (cfg->img / 32);
+    assert(w->train_forward && "c2seg_stage1_backward after an eval-mode forward");
     linear_backward(g->pooled5, m->head_v.dw, m->head_v.db, dv_raw, a->pooled5, m->head_v.w, B, C, cfg->proj);
     linear_backward(NULL, m->head_l.dw, m->head_l.db, dl_raw, pooled, m->head_l.w, B, cfg->ct, cfg->proj);
     for (int b = 0; b < B; b++)

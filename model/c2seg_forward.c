@@ -34,11 +34,23 @@ static void lap(c2seg_workspace *w, const char *name)
     t->last = now;
 }
 
-/* conv3x3 BN ReLU conv3x3 BN ReLU: inp (B,cin,H,W) -> a->out (B,cout,H,W). */
+/* conv3x3 BN ReLU conv3x3 BN ReLU: inp (B,cin,H,W) -> a->out (B,cout,H,W). In eval mode
+ * BN + ReLU run inside each convolution's store (conv2d_forward_bn_relu, bit-identical), and
+ * only relu1, out and the statistics are written: the rest is for backward. */
 static void convlayer_forward(c2seg_convlayer_acts *a, const float *inp, const c2seg_convlayer *p, float *scratch,
                               int B, int H, int W, int train)
 {
     size_t HW = (size_t)H * W;
+    if (!train) {
+        batchnorm_eval_stats(a->mean1, a->rstd1, p->bn1.running_mean, p->bn1.running_var, p->mid);
+        batchnorm_eval_stats(a->mean2, a->rstd2, p->bn2.running_mean, p->bn2.running_var, p->cout);
+        conv_bn_relu bn1 = {a->mean1, a->rstd1, p->bn1.aff.w, p->bn1.aff.b};
+        conv_bn_relu bn2 = {a->mean2, a->rstd2, p->bn2.aff.w, p->bn2.aff.b};
+        conv2d_forward_bn_relu(a->relu1, scratch, inp, p->conv1.w, p->conv1.b, &bn1, B, p->cin, H, W, p->mid, 3, 1);
+        conv2d_forward_bn_relu(a->out, scratch, a->relu1, p->conv2.w, p->conv2.b, &bn2, B, p->mid, H, W, p->cout, 3,
+                               1);
+        return;
+    }
     conv2d_forward(a->conv1, scratch, inp, p->conv1.w, p->conv1.b, B, p->cin, H, W, p->mid, 3, 1);
     batchnorm_forward(a->bn1, a->mean1, a->rstd1, a->conv1, p->bn1.aff.w, p->bn1.aff.b, p->bn1.running_mean,
                       p->bn1.running_var, p->bn1.num_batches_tracked, train, B, p->mid, (int)HW);
@@ -49,7 +61,8 @@ static void convlayer_forward(c2seg_convlayer_acts *a, const float *inp, const c
     relu_forward(a->out, a->bn2, (size_t)B * p->cout * HW);
 }
 
-/* x (B,P,C) tokens on an h x w grid -> a->out = x + DW3(fc3(DW2(fc2(DW1(fc1(LN(x))))))). */
+/* x (B,P,C) tokens on an h x w grid -> a->out = x + DW3(fc3(DW2(fc2(DW1(fc1(LN(x))))))).
+ * In eval mode each DW-BN-ReLU runs on the tokens in one pass (dwconv3_bn_relu_tokens). */
 static void kanblock_forward(c2seg_kanblock_acts *a, const float *x, const c2seg_kanblock *p, float *scratch, int B,
                              int h, int w, int train)
 {
@@ -60,6 +73,13 @@ static void kanblock_forward(c2seg_kanblock_acts *a, const float *x, const c2seg
     for (int i = 0; i < 3; i++) {
         kan_linear_params kp = kan_params(&p->fc[i]);
         kan_linear_forward(a->fc[i], in, &kp, p->fc[i].grid, M, C, C, scratch);
+        if (!train) {   /* DW-BN-ReLU on the tokens, bit-identical; map, dw and relu are for backward */
+            batchnorm_eval_stats(a->bn_mean[i], a->bn_rstd[i], p->bn[i].running_mean, p->bn[i].running_var, C);
+            conv_bn_relu bn = {a->bn_mean[i], a->bn_rstd[i], p->bn[i].aff.w, p->bn[i].aff.b};
+            dwconv3_bn_relu_tokens(a->tok[i], a->fc[i], p->dw[i].w, p->dw[i].b, &bn, B, C, h, w);
+            in = a->tok[i];
+            continue;
+        }
         tokens_to_map_forward(a->map[i], a->fc[i], B, C, P);
         dwconv3_forward(a->dw[i], a->map[i], p->dw[i].w, p->dw[i].b, B, C, h, w);
         batchnorm_forward(a->bn[i], a->bn_mean[i], a->bn_rstd[i], a->dw[i], p->bn[i].aff.w, p->bn[i].aff.b,
@@ -197,6 +217,7 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     int H = cfg->img, h4 = H / 16, h5 = H / 32;
     w->img = img;
     w->txt_tokens = tokens;
+    w->train_forward = train != 0;
     encode_forward(m, w, img, B, train);
     if (cfg->fusion != C2SEG_FUSION_VISION) {
         int M = B * cfg->ntok;
@@ -238,6 +259,7 @@ void c2seg_stage1_forward(c2seg_model *m, c2seg_workspace *w, const float *img, 
     c2seg_acts *a = &w->acts;
     int C = cfg->c2, P = (cfg->img / 32) * (cfg->img / 32);
     w->img = img;
+    w->train_forward = train != 0;
     encode_forward(m, w, img, B, train);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++) {

@@ -139,19 +139,46 @@ static void col2im_add(float *dinp, const float *col, int C, int H, int W, int K
             }
 }
 
+/* y[0..n) of output channel o += bias[o] (bias may be NULL), then, with post, the eval
+ * BatchNorm and ReLU: the expressions of batchnorm_forward and relu_forward, on the float
+ * each of them would read, so the result is theirs to the bit (ISO C: no contraction). */
+static void conv2d_store_post(float *y, size_t n, const float *bias, const conv_bn_relu *post, int o)
+{
+    if (!post) {
+        if (bias)
+            for (size_t p = 0; p < n; p++)
+                y[p] += bias[o];
+        return;
+    }
+    float m = post->mean[o], r = post->rstd[o], g = post->gamma[o], be = post->beta[o];
+    if (bias) {
+        float bo = bias[o];
+        for (size_t p = 0; p < n; p++) {
+            float v = y[p] + bo;
+            v = (v - m) * r * g + be;
+            y[p] = v > 0 ? v : 0;
+        }
+    } else {
+        for (size_t p = 0; p < n; p++) {
+            float v = (y[p] - m) * r * g + be;
+            y[p] = v > 0 ? v : 0;
+        }
+    }
+}
+
 /* Output pixels p0..p1-1 of one image x (C,H,W) into y (OC, P): their im2col columns in
- * col, then y (OC, band) = weight (OC, CKK) col (CKK, band) + bias, single-threaded. */
+ * col, then y (OC, band) = weight (OC, CKK) col (CKK, band) + bias (and post), single-threaded. */
 static void conv2d_forward_span(float *y, float *col, const float *x, const float *weight, const float *bias,
-                                int C, int H, int W, int OC, int K, int stride, size_t P, size_t p0, size_t p1)
+                                const conv_bn_relu *post, int C, int H, int W, int OC, int K, int stride, size_t P,
+                                size_t p0, size_t p1)
 {
     size_t n = p1 - p0, CKK = (size_t)C * K * K;
     im2col_cols(col, n, x, C, H, W, K, stride, p0, p1);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)n, (int)CKK, 1.0f, weight, (int)CKK, col,
                 (int)n, 0.0f, y + p0, (int)P);
-    if (bias)
+    if (bias || post)
         for (int o = 0; o < OC; o++)
-            for (size_t p = p0; p < p1; p++)
-                y[(size_t)o * P + p] += bias[o];
+            conv2d_store_post(y + (size_t)o * P + p0, n, bias, post, o);
 }
 
 /* Forward, im2col path: the output pixels are cut into one band per thread, at multiples
@@ -163,8 +190,8 @@ static void conv2d_forward_span(float *y, float *col, const float *x, const floa
  * each an uncut GEMM (the tiny preset, whose 1x1 fuse5 map amplifies rounding, keeps its
  * numbers). */
 static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, const float *weight,
-                                  const float *bias, int B, int C, int H, int W, int OC, int K,
-                                  int stride)
+                                  const float *bias, const conv_bn_relu *post, int B, int C, int H, int W, int OC,
+                                  int K, int stride)
 {
     int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
     size_t CKK = (size_t)C * K * K, P = (size_t)Ho * Wo, T = (size_t)threads_count();
@@ -177,8 +204,8 @@ static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, 
             float *col = scratch + CKK * P * (size_t)thread_index();
             C2_OMP(for schedule(static))
             for (int b = 0; b < B; b++)
-                conv2d_forward_span(out + (size_t)b * OC * P, col, inp + (size_t)b * C * H * W, weight, bias, C, H,
-                                    W, OC, K, stride, P, 0, P);
+                conv2d_forward_span(out + (size_t)b * OC * P, col, inp + (size_t)b * C * H * W, weight, bias, post,
+                                    C, H, W, OC, K, stride, P, 0, P);
         }
         return;
     }
@@ -192,7 +219,7 @@ static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, 
         size_t p0 = (size_t)band * chunk, p1 = p0 + chunk < P ? p0 + chunk : P;
         for (int b = 0; b < B; b++)
             conv2d_forward_span(out + (size_t)b * OC * P, scratch + CKK * p0, inp + (size_t)b * C * H * W, weight,
-                                bias, C, H, W, OC, K, stride, P, p0, p1);
+                                bias, post, C, H, W, OC, K, stride, P, p0, p1);
     }
 }
 
@@ -232,11 +259,13 @@ static int conv2d_direct_ok(int C, int H, int W, int OC, int K, int stride)
 
 /* Output row y of channels o0 .. o0+DIRECT_OC-1 of one image from its padded planes
  * pad (C, H+2, Wp): padded (r, q) holds input (r-1, q-1), so tap (ky, kx) of output (y, x)
- * is padded (y+ky, x+kx). */
-static void direct_row(float *out, const float *pad, const float *weight, const float *bias, int C,
-                       int H, int W, int Wp, int o0, int y)
+ * is padded (y+ky, x+kx). With post, each vector gets BN's sub, mul, mul, add and ReLU's
+ * max with +0 (max_ps gives its second operand for a NaN or a -0, as `v > 0 ? v : 0`). */
+static void direct_row(float *out, const float *pad, const float *weight, const float *bias,
+                       const conv_bn_relu *post, int C, int H, int W, int Wp, int o0, int y)
 {
     size_t HW = (size_t)H * W, cw = (size_t)C * 9;
+    const __m256 zero = _mm256_setzero_ps();
     for (int x0 = 0; x0 < W; x0 += DIRECT_X) {
         __m256 acc[DIRECT_OC];
 #pragma GCC unroll 8
@@ -254,6 +283,14 @@ static void direct_row(float *out, const float *pad, const float *weight, const 
             }
         }
         int n = W - x0 < DIRECT_X ? W - x0 : DIRECT_X;
+        if (post)
+            for (int o = 0; o < DIRECT_OC; o++) {
+                __m256 v = _mm256_sub_ps(acc[o], _mm256_set1_ps(post->mean[o0 + o]));
+                v = _mm256_mul_ps(v, _mm256_set1_ps(post->rstd[o0 + o]));
+                v = _mm256_mul_ps(v, _mm256_set1_ps(post->gamma[o0 + o]));
+                v = _mm256_add_ps(v, _mm256_set1_ps(post->beta[o0 + o]));
+                acc[o] = _mm256_max_ps(v, zero);
+            }
         for (int o = 0; o < DIRECT_OC; o++) {
             float *dst = out + (size_t)(o0 + o) * HW + (size_t)y * W + x0, tmp[DIRECT_X];
             _mm256_storeu_ps(n == DIRECT_X ? dst : tmp, acc[o]);
@@ -264,7 +301,7 @@ static void direct_row(float *out, const float *pad, const float *weight, const 
 }
 
 static void conv2d_forward_direct(float *out, float *scratch, const float *inp, const float *weight,
-                                  const float *bias, int B, int C, int H, int W, int OC)
+                                  const float *bias, const conv_bn_relu *post, int B, int C, int H, int W, int OC)
 {
     int Wp = direct_wp(W), Hp = H + 2, blocks = OC / DIRECT_OC;
     size_t plane = (size_t)Hp * Wp;
@@ -279,22 +316,23 @@ static void conv2d_forward_direct(float *out, float *scratch, const float *inp, 
         float *y = out + (size_t)b * OC * H * W;
         C2_OMP(parallel for schedule(static) if((size_t)OC * H * W > C2_PAR_MIN))
         for (int task = 0; task < blocks * H; task++)
-            direct_row(y, scratch, weight, bias, C, H, W, Wp, task / H * DIRECT_OC, task % H);
+            direct_row(y, scratch, weight, bias, post, C, H, W, Wp, task / H * DIRECT_OC, task % H);
     }
 }
 #endif
 
-void conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
-                    const float *bias, int B, int C, int H, int W, int OC, int K, int stride)
+static void conv2d_forward_post(float *out, float *scratch, const float *inp, const float *weight,
+                                const float *bias, const conv_bn_relu *post, int B, int C, int H, int W, int OC,
+                                int K, int stride)
 {
 #if defined(__AVX2__) && defined(__FMA__)
     if (conv2d_direct_ok(C, H, W, OC, K, stride)) {
-        conv2d_forward_direct(out, scratch, inp, weight, bias, B, C, H, W, OC);
+        conv2d_forward_direct(out, scratch, inp, weight, bias, post, B, C, H, W, OC);
         return;
     }
 #endif
     if (!conv2d_is_pointwise(K, stride)) {
-        conv2d_forward_im2col(out, scratch, inp, weight, bias, B, C, H, W, OC, K, stride);
+        conv2d_forward_im2col(out, scratch, inp, weight, bias, post, B, C, H, W, OC, K, stride);
         return;
     }
     int P = H * W;
@@ -304,11 +342,75 @@ void conv2d_forward(float *out, float *scratch, const float *inp, const float *w
         /* y (OC,P) = weight (OC,C) x (C,P) */
         par_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, C, 1.0f, weight, C, x, P, 0.0f,
                   y, P);
-        if (bias)
+        if (bias || post)
             C2_OMP(parallel for schedule(static) if((size_t)OC * P > C2_PAR_MIN))
             for (int o = 0; o < OC; o++)
-                for (int p = 0; p < P; p++)
-                    y[(size_t)o * P + p] += bias[o];
+                conv2d_store_post(y + (size_t)o * P, (size_t)P, bias, post, o);
+    }
+}
+
+void conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
+                    const float *bias, int B, int C, int H, int W, int OC, int K, int stride)
+{
+    conv2d_forward_post(out, scratch, inp, weight, bias, NULL, B, C, H, W, OC, K, stride);
+}
+
+void conv2d_forward_bn_relu(float *out, float *scratch, const float *inp, const float *weight, const float *bias,
+                            const conv_bn_relu *bn, int B, int C, int H, int W, int OC, int K, int stride)
+{
+    conv2d_forward_post(out, scratch, inp, weight, bias, bn, B, C, H, W, OC, K, stride);
+}
+
+/* Channels innermost: DWTOK_C channels of one output pixel are summed over the 9 taps in a
+ * fixed-size local array that the compiler keeps in vector registers (s += w * x per tap,
+ * then the BN + ReLU of the store); k holds the block's taps as (9, DWTOK_C). */
+#define DWTOK_C 32
+static void dwtok_pixel(float *y, const float *x, const float *k, const float *bias, const conv_bn_relu *bn, int C,
+                        int c0, int nc, int H, int W, int oy, int ox)
+{
+    float s[DWTOK_C];
+    for (int c = 0; c < DWTOK_C; c++)
+        s[c] = bias && c < nc ? bias[c0 + c] : 0;
+    for (int t = 0; t < 9; t++) {
+        int iy = oy + t / 3 - 1, ix = ox + t % 3 - 1;
+        const float *kt = k + t * DWTOK_C;
+        if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+            for (int c = 0; c < DWTOK_C; c++)
+                s[c] += kt[c] * 0.0f;
+            continue;
+        }
+        const float *xt = x + ((size_t)iy * W + ix) * C + c0;
+        if (nc == DWTOK_C)
+            for (int c = 0; c < DWTOK_C; c++)
+                s[c] += kt[c] * xt[c];
+        else
+            for (int c = 0; c < nc; c++)
+                s[c] += kt[c] * xt[c];
+    }
+    const float *m = bn->mean + c0, *r = bn->rstd + c0, *g = bn->gamma + c0, *be = bn->beta + c0;
+    for (int c = 0; c < nc; c++) {
+        float v = (s[c] - m[c]) * r[c] * g[c] + be[c];
+        y[c0 + c] = v > 0 ? v : 0;
+    }
+}
+
+void dwconv3_bn_relu_tokens(float *out, const float *inp, const float *weight, const float *bias,
+                            const conv_bn_relu *bn, int B, int C, int H, int W)
+{
+    size_t P = (size_t)H * W;
+    C2_OMP(parallel for schedule(static) if((size_t)B * P * C > C2_PAR_MIN))
+    for (int by = 0; by < B * H; by++) {
+        int b = by / H, oy = by % H;
+        for (int c0 = 0; c0 < C; c0 += DWTOK_C) {
+            int nc = C - c0 < DWTOK_C ? C - c0 : DWTOK_C;
+            float k[9 * DWTOK_C] = {0};
+            for (int t = 0; t < 9; t++)
+                for (int c = 0; c < nc; c++)
+                    k[t * DWTOK_C + c] = weight[(size_t)(c0 + c) * 9 + t];
+            for (int ox = 0; ox < W; ox++)
+                dwtok_pixel(out + ((size_t)b * P + (size_t)oy * W + ox) * C, inp + (size_t)b * P * C, k, bias, bn, C,
+                            c0, nc, H, W, oy, ox);
+        }
     }
 }
 

@@ -43,6 +43,25 @@ size_t conv2d_scratch_floats(int C, int H, int W, int K, int stride);
  * direct 3x3 kernel for thin layers on AVX2 builds (model/conv.c, docs/engine.md). */
 void conv2d_forward(float *out, float *scratch, const float *inp, const float *weight,
                     const float *bias, int B, int C, int H, int W, int OC, int K, int stride);
+/* Eval-mode BatchNorm (mean, rstd from batchnorm_eval_stats; gamma, beta) and ReLU, per
+ * output channel, applied by conv2d_forward_bn_relu as it stores each block of outputs. */
+typedef struct conv_bn_relu {
+    const float *mean, *rstd, *gamma, *beta;
+} conv_bn_relu;
+/* out = max((conv2d_forward(...) - mean[o]) * rstd[o] * gamma[o] + beta[o], 0): the same float
+ * operations in the same order as conv2d_forward, batchnorm_forward (train 0) and
+ * relu_forward run one after another, so the result is bit-identical to theirs, without the
+ * two passes over the map (and without the convolution's and BN's outputs: inference only). */
+void conv2d_forward_bn_relu(float *out, float *scratch, const float *inp, const float *weight, const float *bias,
+                            const conv_bn_relu *bn, int B, int C, int H, int W, int OC, int K, int stride);
+/* The eval-mode DW-BN-ReLU of a KANBlock on tokens: out (B,P,C) = max(BN(dwconv3_forward(
+ * tokens_to_map(inp (B,P,C)))), 0) back in token order, P = H*W; weight (C,1,3,3), bias (C)
+ * or NULL. The same float operations per output as dwconv3_forward (taps in the same order,
+ * a tap in the padding adding w * 0), batchnorm_forward (train 0) and relu_forward, so the
+ * result is bit-identical to those passes and the two transposes around them, which it
+ * replaces (vectorised over channels instead). out must not alias inp. */
+void dwconv3_bn_relu_tokens(float *out, const float *inp, const float *weight, const float *bias,
+                            const conv_bn_relu *bn, int B, int C, int H, int W);
 /* dinp (B,C,H,W) or NULL, dweight (OC,C,K,K), dbias (OC) or NULL: all +=.
  * dout (B,OC,Ho,Wo); inp and weight as in the forward. */
 void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,

@@ -42,6 +42,10 @@ void C2_FN(batchnorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const 
                               const C2_REAL *gamma, const C2_REAL *beta,
                               C2_REAL *running_mean, C2_REAL *running_var,
                               int32_t *num_batches_tracked, int train, int B, int C, int HW);
+/* The statistics eval mode normalises with: mean = running_mean, rstd = 1/sqrt(running_var
+ * + eps) (computed in double, as batchnorm_forward with train 0 does); all (C). */
+void C2_FN(batchnorm_eval_stats)(C2_REAL *mean, C2_REAL *rstd, const C2_REAL *running_mean,
+                                 const C2_REAL *running_var, int C);
 /* dinp (B,C,HW) or NULL, dgamma, dbeta (C); mean, rstd from the forward; train as in
  * the forward (in train mode the statistics depend on inp). */
 void C2_FN(batchnorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,

@@ -19,6 +19,15 @@
 
 #else
 
+void C2_FN(batchnorm_eval_stats)(C2_REAL *mean, C2_REAL *rstd, const C2_REAL *running_mean,
+                                 const C2_REAL *running_var, int C)
+{
+    for (int c = 0; c < C; c++) {
+        mean[c] = running_mean[c];
+        rstd[c] = (C2_REAL)(1.0 / sqrt((double)running_var[c] + BN_EPS));
+    }
+}
+
 void C2_FN(batchnorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const C2_REAL *inp,
                               const C2_REAL *gamma, const C2_REAL *beta,
                               C2_REAL *running_mean, C2_REAL *running_var,
@@ -46,8 +55,7 @@ void C2_FN(batchnorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const 
             running_var[c] =
                 (C2_REAL)((1.0 - BN_MOMENTUM) * running_var[c] + BN_MOMENTUM * unbiased);
         } else {
-            mean[c] = running_mean[c];
-            rstd[c] = (C2_REAL)(1.0 / sqrt((double)running_var[c] + BN_EPS));
+            C2_FN(batchnorm_eval_stats)(mean + c, rstd + c, running_mean + c, running_var + c, 1);
         }
         /* the channel's constants in locals: out may alias nothing, but the compiler cannot
          * know that, and would re-load them for every element instead of vectorising */

@@ -155,6 +155,99 @@ static void conv2d_forward_is_thread_count_independent(void)
     conv_thread_case(7, 5, 30, 29, 12);   /* images in parallel */
 }
 
+/* conv2d_forward_bn_relu against conv2d_forward, batchnorm_forward (eval) and relu_forward
+ * run one after another: the same bits on every path (direct, bands, whole images, 1x1),
+ * with and without a bias. Running statistics are drawn so that a good share of outputs is
+ * negative (ReLU's side matters) and some exactly zero after BN would be rare. */
+static void bn_relu_case(int B, int C, int H, int W, int OC, int K, int stride, int with_bias)
+{
+    int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride), P = Ho * Wo;
+    size_t no = (size_t)B * OC * P;
+    float *x = rand_floats((size_t)B * C * H * W), *w = rand_floats((size_t)OC * C * K * K);
+    float *b = with_bias ? rand_floats(OC) : NULL, *g = rand_floats(OC), *be = rand_floats(OC);
+    float *rm = rand_floats(OC), *rv = rand_floats(OC), mean[64], rstd[64], m2[64], r2[64];
+    for (int o = 0; o < OC; o++)
+        rv[o] = 0.5f + rv[o] * rv[o];
+    float *scratch = malloc((conv2d_scratch_floats(C, H, W, K, stride) + 1) * sizeof(float));
+    float *y1 = malloc(no * sizeof(float)), *y2 = malloc(no * sizeof(float)), *t = malloc(no * sizeof(float));
+    conv2d_forward(t, scratch, x, w, b, B, C, H, W, OC, K, stride);
+    batchnorm_forward(y1, m2, r2, t, g, be, rm, rv, NULL, 0, B, OC, P);
+    relu_forward(y1, y1, no);
+    batchnorm_eval_stats(mean, rstd, rm, rv, OC);
+    conv_bn_relu post = {mean, rstd, g, be};
+    conv2d_forward_bn_relu(y2, scratch, x, w, b, &post, B, C, H, W, OC, K, stride);
+    size_t differ = 0, zeros = 0;
+    for (size_t i = 0; i < no; i++)
+        differ += memcmp(&y1[i], &y2[i], sizeof(float)) != 0, zeros += y1[i] == 0;
+    CHECK_MSG(differ == 0, "B%d C%d %dx%d OC%d K%d s%d bias %d: %zu of %zu outputs differ", B, C, H, W, OC, K, stride,
+              with_bias, differ, no);
+    CHECK(zeros > no / 10 && zeros < no);   /* both sides of the ReLU were exercised */
+    CHECK(memcmp(mean, m2, OC * sizeof(float)) == 0 && memcmp(rstd, r2, OC * sizeof(float)) == 0);
+    free(x), free(w), free(b), free(g), free(be), free(rm), free(rv), free(scratch), free(y1), free(y2), free(t);
+}
+
+static void conv2d_bn_relu_is_bit_identical_to_three_passes(void)
+{
+    for (int t = 1; t <= 2; t++) {
+        threads_init(t);
+        for (int with_bias = 0; with_bias <= 1; with_bias++) {
+            bn_relu_case(2, 3, 67, 45, 8, 3, 1, with_bias);    /* direct (AVX2), row tails */
+            bn_relu_case(1, 2, 40, 70, 32, 3, 1, with_bias);   /* direct, OC 32 */
+            bn_relu_case(2, 3, 67, 45, 5, 3, 1, with_bias);    /* bands */
+            bn_relu_case(5, 4, 20, 17, 6, 3, 1, with_bias);    /* whole images in parallel */
+            bn_relu_case(3, 4, 9, 10, 6, 3, 2, with_bias);     /* stride 2 */
+            bn_relu_case(2, 6, 5, 4, 3, 1, 1, with_bias);      /* 1x1 */
+        }
+    }
+    threads_init(0);
+}
+
+/* dwconv3_bn_relu_tokens against tokens_to_map, dwconv3_forward, batchnorm_forward (eval),
+ * relu_forward and map_to_tokens: the same bits, borders, 1-pixel sides and channel chunks. */
+static void dw_tokens_case(int B, int C, int H, int W, int with_bias)
+{
+    size_t n = (size_t)B * C * H * W;
+    int P = H * W;
+    float *x = rand_floats(n), *w = rand_floats((size_t)C * 9), *b = with_bias ? rand_floats(C) : NULL;
+    float *g = rand_floats(C), *be = rand_floats(C), *rm = rand_floats(C), *rv = rand_floats(C);
+    float *mean = malloc(C * sizeof(float)), *rstd = malloc(C * sizeof(float));
+    float *m2 = malloc(C * sizeof(float)), *r2 = malloc(C * sizeof(float));
+    for (int c = 0; c < C; c++)
+        rv[c] = 0.5f + rv[c] * rv[c];
+    float *map = malloc(n * sizeof(float)), *dw = malloc(n * sizeof(float));
+    float *y1 = malloc(n * sizeof(float)), *y2 = malloc(n * sizeof(float));
+    tokens_to_map_forward(map, x, B, C, P);
+    dwconv3_forward(dw, map, w, b, B, C, H, W);
+    batchnorm_forward(dw, m2, r2, dw, g, be, rm, rv, NULL, 0, B, C, P);
+    relu_forward(dw, dw, n);
+    map_to_tokens_forward(y1, dw, B, C, P);
+    batchnorm_eval_stats(mean, rstd, rm, rv, C);
+    conv_bn_relu post = {mean, rstd, g, be};
+    dwconv3_bn_relu_tokens(y2, x, w, b, &post, B, C, H, W);
+    size_t differ = 0, zeros = 0;
+    for (size_t i = 0; i < n; i++)
+        differ += memcmp(&y1[i], &y2[i], sizeof(float)) != 0, zeros += y1[i] == 0;
+    CHECK_MSG(differ == 0, "B%d C%d %dx%d bias %d: %zu of %zu outputs differ", B, C, H, W, with_bias, differ, n);
+    CHECK(zeros > n / 10 && zeros < n);
+    free(x), free(w), free(b), free(g), free(be), free(rm), free(rv), free(mean), free(rstd), free(m2), free(r2);
+    free(map), free(dw), free(y1), free(y2);
+}
+
+static void dwconv3_bn_relu_tokens_is_bit_identical_to_five_passes(void)
+{
+    for (int t = 1; t <= 2; t++) {
+        threads_init(t);
+        for (int with_bias = 0; with_bias <= 1; with_bias++) {
+            dw_tokens_case(2, 12, 7, 5, with_bias);
+            dw_tokens_case(3, 64, 16, 16, with_bias);    /* parallel rows */
+            dw_tokens_case(1, 300, 4, 3, with_bias);     /* channels in two chunks */
+            dw_tokens_case(2, 9, 1, 6, with_bias);       /* one row: every tap row-clipped */
+            dw_tokens_case(2, 9, 5, 1, with_bias);
+        }
+    }
+    threads_init(0);
+}
+
 static void linear_case(int M, int C, int OC);
 
 static void linear_fast_matches_reference(void)
@@ -268,6 +361,8 @@ int main(void)
 {
     RUN_TEST(conv2d_fast_matches_reference);
     RUN_TEST(conv2d_forward_is_thread_count_independent);
+    RUN_TEST(conv2d_bn_relu_is_bit_identical_to_three_passes);
+    RUN_TEST(dwconv3_bn_relu_tokens_is_bit_identical_to_five_passes);
     RUN_TEST(linear_fast_matches_reference);
     RUN_TEST(upsample2_matches_torch_on_2x2);
     RUN_TEST(batchnorm_train_updates_running_stats_with_unbiased_variance);
