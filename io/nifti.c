@@ -70,11 +70,13 @@ static int header_fill(const char *path, nifti_volume *v, nifti_image **out, c2_
         nifti_image_free(nim);
         return c2_fail(e, C2_EINVAL, "%s: invalid dimensions in the header", path);
     }
-    int64_t extra = nim->nu * nim->nv * nim->nw; /* dims 5..7 must be 1: vector / tensor data is not an image */
-    if (extra != 1) {
+    /* dims 5..7 must be 1: vector / tensor data is not an image (compared one by one: their
+     * product can overflow; read before the header is freed) */
+    long long nu = (long long)nim->nu, nv = (long long)nim->nv, nw = (long long)nim->nw;
+    if (nu != 1 || nv != 1 || nw != 1) {
         nifti_image_free(nim);
         return c2_fail(e, C2_EUNSUPPORTED, "%s: 5D+ data (dims 5..7 = %lld x %lld x %lld) is not a volume", path,
-                       (long long)nim->nu, (long long)nim->nv, (long long)nim->nw);
+                       nu, nv, nw);
     }
     v->datatype = nim->datatype;
     v->nx = nim->nx;

@@ -244,6 +244,8 @@ def nifti_cases():
     nifti1(os.path.join(d, "spacing_negative.nii"), v, pixdim=(-1, -1, -2))
     nifti1(os.path.join(d, "huge_dims.nii"), v[:1, :1, :1], dims=(32767, 32767, 4))   # int16 dims: the largest
     nifti1(os.path.join(d, "negative_dims.nii"), v, dims=(-8, 8, 4))
+    # dims 5..7 not 1 (vector data): refused; its message once read the freed header (fuzz_nifti)
+    nifti1(os.path.join(d, "five_d.nii"), np.zeros((3, 1, 4, 8, 8), np.float32))
     nifti1(os.path.join(d, "truncated.nii.gz"), v)
     raw = gzip.open(os.path.join(d, "truncated.nii.gz")).read()
     with gzip.open(os.path.join(d, "truncated.nii.gz"), "wb") as f:

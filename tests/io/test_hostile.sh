@@ -134,6 +134,7 @@ expect_rc nifti 1
 expect nifti 'nan_inf\.nii: 4 NaN / Inf voxels'
 expect nifti 'huge_dims\.nii: .*limit'
 expect nifti 'negative_dims\.nii: '
+expect nifti 'five_d\.nii: 5D\+ data \(dims 5\.\.7 = 3 x 1 x 1\)'
 expect nifti 'truncated\.nii\.gz: '
 expect nifti 'header_only\.nii: '
 
