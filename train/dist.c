@@ -100,6 +100,37 @@ void dist_gather_floats(float *all, const int *count, const int *displ)
 #endif
 }
 
+void dist_broadcast_floats(float *buf, size_t n)
+{
+#ifdef C2SEG_HAVE_MPI
+    for (size_t o = 0; g_size > 1 && o < n; o += DIST_CHUNK) {
+        size_t k = n - o < DIST_CHUNK ? n - o : DIST_CHUNK;
+        MPI_Bcast(buf + o, (int)k, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    }
+#else
+    (void)buf;
+    (void)n;
+#endif
+}
+
+void dist_gather_rows(void *all, size_t row_bytes, const int *count, const int *displ)
+{
+#ifdef C2SEG_HAVE_MPI
+    if (g_size > 1 && row_bytes > 0) {   /* one MPI type per row, so counts stay small */
+        MPI_Datatype row;
+        MPI_Type_contiguous((int)row_bytes, MPI_BYTE, &row);
+        MPI_Type_commit(&row);
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, count, displ, row, MPI_COMM_WORLD);
+        MPI_Type_free(&row);
+    }
+#else
+    (void)all;
+    (void)row_bytes;
+    (void)count;
+    (void)displ;
+#endif
+}
+
 int dist_agree(int rc)
 {
 #ifdef C2SEG_HAVE_MPI

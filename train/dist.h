@@ -30,6 +30,11 @@ void dist_sum_doubles(double *buf, size_t n);
 /* all[displ[r] .. displ[r] + count[r]) = rank r's rows, for every r, where rank r
  * already holds its own rows there (in place); count / displ in floats, size dist_size(). */
 void dist_gather_floats(float *all, const int *count, const int *displ);
+/* buf[0..n) = rank 0's buf on every rank. */
+void dist_broadcast_floats(float *buf, size_t n);
+/* all[displ[r] .. displ[r] + count[r]) rows of row_bytes bytes = rank r's rows, for every r,
+ * where rank r already holds its own rows there (in place); count / displ in rows. */
+void dist_gather_rows(void *all, size_t row_bytes, const int *count, const int *displ);
 /* The lowest (most severe, C2_E* < 0) of every rank's rc: all ranks agree on failure. */
 int dist_agree(int rc);
 

@@ -599,6 +599,32 @@ static int agree_on(int rc, int rank, c2_err *e)
     return all;
 }
 
+/* The validation set's masks, predicted in shares: rank r predicts rows [n r/R, n (r+1)/R)
+ * with rank 0's BatchNorm running statistics (broadcast first: each rank kept those of its
+ * own first shard, and only rank 0's are written), then every rank holds all n masks in
+ * vpred, in the order one process predicts them, so the scores are one process's to the bit
+ * (tests/slow/test_mpi.sh compares the val_dice column). */
+static int validate_in_shares(shard_plan *p, c2seg_model *m, const cache *c, const fit_split *sp, int B,
+                              uint8_t *vpred, c2_err *e)
+{
+    int64_t n = sp->n_valid, lo = n * p->rank / p->ranks, hi = n * (p->rank + 1) / p->ranks;
+    size_t px = (size_t)c->size * c->size;
+    if (p->ranks > 1)
+        dist_broadcast_floats(m->buffers, m->n_buffers);
+    int rc = hi > lo ? fit_predict(m, c, sp->valid + lo, hi - lo, B, vpred + (size_t)lo * px, NULL, e) : C2_OK;
+    if ((rc = agree_on(rc, p->rank, e)))
+        return rc;
+    if (p->ranks > 1) {
+        int *cnt = p->gather, *dsp = cnt + p->ranks;
+        for (int r = 0; r < p->ranks; r++) {
+            dsp[r] = (int)(n * r / p->ranks);
+            cnt[r] = (int)(n * (r + 1) / p->ranks) - dsp[r];
+        }
+        dist_gather_rows(vpred, px, cnt, dsp);
+    }
+    return C2_OK;
+}
+
 static int check_all_finite(const cache *c, const int64_t *idx, int64_t n, c2_err *e)
 {
     size_t px = (size_t)c->size * c->size;
@@ -799,12 +825,14 @@ int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err
         double dt_train = run_loop_epoch_end(&L);
         if (L.cnt == 0)
             break;
-        /* rank 0 alone validates and writes; every rank learns whether that failed */
+        /* every rank predicts a share of the validation set; rank 0 scores it and writes,
+         * and every rank learns whether that failed */
         double vd = NAN, vi = NAN;
-        if (plan.rank == 0 && sp.n_valid > 0) {
-            if ((rc = fit_predict(&st.m, c, sp.valid, sp.n_valid, B, vpred, NULL, e)))
+        if (sp.n_valid > 0) {
+            if ((rc = validate_in_shares(&plan, &st.m, c, &sp, B, vpred, e)))
                 goto out_all;
-            fit_dice_iou(c, sp.valid, sp.n_valid, vpred, &vd, &vi);
+            if (plan.rank == 0)
+                fit_dice_iou(c, sp.valid, sp.n_valid, vpred, &vd, &vi);
         }
         trainlog_row row = {.epoch = ep, .step = st.step, .loss = L.loss_sum / L.cnt,
                             .lr = o->lr * lr_schedule(st.step > 0 ? st.step - 1 : 0, L.total, L.warm),
