@@ -262,7 +262,7 @@ static int conv2d_direct_ok(int C, int H, int W, int OC, int K, int stride)
  * is padded (y+ky, x+kx). With post, each vector gets BN's sub, mul, mul, add and ReLU's
  * max with +0 (max_ps gives its second operand for a NaN or a -0, as `v > 0 ? v : 0`). */
 static void direct_row(float *out, const float *pad, const float *weight, const float *bias,
-                       const conv_bn_relu *post, int C, int H, int W, int Wp, int o0, int y)
+                       const conv_bn_relu *post, int accumulate, int C, int H, int W, int Wp, int o0, int y)
 {
     size_t HW = (size_t)H * W, cw = (size_t)C * 9;
     const __m256 zero = _mm256_setzero_ps();
@@ -291,9 +291,12 @@ static void direct_row(float *out, const float *pad, const float *weight, const 
                 v = _mm256_add_ps(v, _mm256_set1_ps(post->beta[o0 + o]));
                 acc[o] = _mm256_max_ps(v, zero);
             }
-        for (int o = 0; o < DIRECT_OC; o++) {
-            float *dst = out + (size_t)(o0 + o) * HW + (size_t)y * W + x0, tmp[DIRECT_X];
-            _mm256_storeu_ps(n == DIRECT_X ? dst : tmp, acc[o]);
+        for (int o = 0; o < DIRECT_OC; o++) {   /* accumulate: out = out + sum, row tails via tmp */
+            float *dst = out + (size_t)(o0 + o) * HW + (size_t)y * W + x0, tmp[DIRECT_X] = {0};
+            float *at = n == DIRECT_X ? dst : tmp;
+            if (accumulate && n < DIRECT_X)
+                memcpy(tmp, dst, (size_t)n * sizeof(float));
+            _mm256_storeu_ps(at, accumulate ? _mm256_add_ps(_mm256_loadu_ps(at), acc[o]) : acc[o]);
             if (n < DIRECT_X)
                 memcpy(dst, tmp, (size_t)n * sizeof(float));
         }
@@ -301,7 +304,8 @@ static void direct_row(float *out, const float *pad, const float *weight, const 
 }
 
 static void conv2d_forward_direct(float *out, float *scratch, const float *inp, const float *weight,
-                                  const float *bias, const conv_bn_relu *post, int B, int C, int H, int W, int OC)
+                                  const float *bias, const conv_bn_relu *post, int accumulate, int B, int C, int H,
+                                  int W, int OC)
 {
     int Wp = direct_wp(W), Hp = H + 2, blocks = OC / DIRECT_OC;
     size_t plane = (size_t)Hp * Wp;
@@ -316,8 +320,32 @@ static void conv2d_forward_direct(float *out, float *scratch, const float *inp, 
         float *y = out + (size_t)b * OC * H * W;
         C2_OMP(parallel for schedule(static) if((size_t)OC * H * W > C2_PAR_MIN))
         for (int task = 0; task < blocks * H; task++)
-            direct_row(y, scratch, weight, bias, post, C, H, W, Wp, task / H * DIRECT_OC, task % H);
+            direct_row(y, scratch, weight, bias, post, accumulate, C, H, W, Wp, task / H * DIRECT_OC, task % H);
     }
+}
+
+/* Backward's input gradient of a thin 3x3 stride-1 layer (at most 32 channels each side; with
+ * 128 output channels, sgemm + col2im stayed faster in bench_layers): dinp is the
+ * convolution of dout (OC channels) with the transposed, flipped weight
+ * W'[c, o, 8 - t] = W[o, c, t] (padding 1), so the direct kernel computes it, adding into
+ * dinp, instead of dcol = W^T dout (a GEMM with K = OC) and its col2im scatter. W' and the
+ * padded dout planes share the scratch. */
+static int conv2d_direct_dinp_ok(int C, int H, int W, int OC, int K, int stride)
+{
+    return K == 3 && stride == 1 && C % DIRECT_OC == 0 && C <= CONV_DIRECT_MAX_OC && OC <= CONV_DIRECT_MAX_OC &&
+           (size_t)H * W >= CONV_DIRECT_MIN_PX &&
+           (size_t)C * OC * 9 + (size_t)OC * (H + 2) * direct_wp(W) <= conv2d_scratch_floats(C, H, W, K, stride);
+}
+
+static void conv2d_backward_dinp_direct(float *dinp, float *scratch, const float *dout, const float *weight, int B,
+                                        int C, int H, int W, int OC)
+{
+    float *wt = scratch;
+    for (int c = 0; c < C; c++)
+        for (int o = 0; o < OC; o++)
+            for (int t = 0; t < 9; t++)
+                wt[((size_t)c * OC + o) * 9 + 8 - t] = weight[((size_t)o * C + c) * 9 + t];
+    conv2d_forward_direct(dinp, scratch + (size_t)C * OC * 9, dout, wt, NULL, NULL, 1, B, OC, H, W, C);
 }
 #endif
 
@@ -327,7 +355,7 @@ static void conv2d_forward_post(float *out, float *scratch, const float *inp, co
 {
 #if defined(__AVX2__) && defined(__FMA__)
     if (conv2d_direct_ok(C, H, W, OC, K, stride)) {
-        conv2d_forward_direct(out, scratch, inp, weight, bias, post, B, C, H, W, OC);
+        conv2d_forward_direct(out, scratch, inp, weight, bias, post, 0, B, C, H, W, OC);
         return;
     }
 #endif
@@ -421,6 +449,11 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
     int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
     int CKK = C * K * K, P = Ho * Wo;
     int pointwise = conv2d_is_pointwise(K, stride);
+    float *dinp_later = NULL;
+#if defined(__AVX2__) && defined(__FMA__)
+    if (dinp && conv2d_direct_dinp_ok(C, H, W, OC, K, stride))
+        dinp_later = dinp, dinp = NULL;   /* after the weight gradient, from the same scratch */
+#endif
     for (int b = 0; b < B; b++) {
         const float *x = inp + (size_t)b * C * H * W;
         const float *dy = dout + (size_t)b * OC * P;
@@ -454,6 +487,12 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
             col2im_add(dx, scratch, C, H, W, K, stride);
         }
     }
+#if defined(__AVX2__) && defined(__FMA__)
+    if (dinp_later)
+        conv2d_backward_dinp_direct(dinp_later, scratch, dout, weight, B, C, H, W, OC);
+#else
+    (void)dinp_later;
+#endif
 }
 
 #define C2_REAL_TWICE "model/conv.c"

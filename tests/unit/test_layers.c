@@ -120,6 +120,12 @@ static void conv2d_fast_matches_reference(void)
         compare_conv(1, 5, 48, 48, 16, 3, 1);
         compare_conv(2, 1, 64, 64, 8, 3, 1);
         compare_conv(1, 2, 40, 70, 32, 3, 1);
+        /* the direct input gradient (AVX2 builds: C a multiple of 8, C and OC at most 32,
+         * >= 1024 pixels): a row tail, C 16 into OC 8, C 32; OC 64 stays on sgemm + col2im */
+        compare_conv(2, 8, 40, 33, 16, 3, 1);
+        compare_conv(1, 16, 32, 32, 8, 3, 1);
+        compare_conv(1, 32, 34, 31, 24, 3, 1);
+        compare_conv(1, 16, 32, 40, 64, 3, 1);
         /* maps under 2048 pixels: whole images in parallel, one scratch slot per thread */
         compare_conv(5, 4, 20, 17, 6, 3, 1);
         compare_conv(6, 3, 21, 19, 7, 3, 2);
