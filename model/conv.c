@@ -250,10 +250,17 @@ static int direct_wp(int W)
     return (W + DIRECT_X - 1) / DIRECT_X * DIRECT_X + 2;
 }
 
+/* The direct kernel's shapes: 3x3 stride 1, `out` output channels in whole register blocks
+ * (at most CONV_DIRECT_MAX_OC), maps of at least CONV_DIRECT_MIN_PX pixels. */
+static int direct_shape(int out, int H, int W, int K, int stride)
+{
+    return K == 3 && stride == 1 && out % DIRECT_OC == 0 && out <= CONV_DIRECT_MAX_OC &&
+           (size_t)H * W >= CONV_DIRECT_MIN_PX;
+}
+
 static int conv2d_direct_ok(int C, int H, int W, int OC, int K, int stride)
 {
-    return K == 3 && stride == 1 && OC % DIRECT_OC == 0 && OC <= CONV_DIRECT_MAX_OC &&
-           (size_t)H * W >= CONV_DIRECT_MIN_PX &&
+    return direct_shape(OC, H, W, K, stride) &&
            (size_t)C * (H + 2) * direct_wp(W) <= conv2d_scratch_floats(C, H, W, K, stride);
 }
 
@@ -332,8 +339,7 @@ static void conv2d_forward_direct(float *out, float *scratch, const float *inp, 
  * padded dout planes share the scratch. */
 static int conv2d_direct_dinp_ok(int C, int H, int W, int OC, int K, int stride)
 {
-    return K == 3 && stride == 1 && C % DIRECT_OC == 0 && C <= CONV_DIRECT_MAX_OC && OC <= CONV_DIRECT_MAX_OC &&
-           (size_t)H * W >= CONV_DIRECT_MIN_PX &&
+    return direct_shape(C, H, W, K, stride) && OC <= CONV_DIRECT_MAX_OC &&
            (size_t)C * OC * 9 + (size_t)OC * (H + 2) * direct_wp(W) <= conv2d_scratch_floats(C, H, W, K, stride);
 }
 

@@ -90,14 +90,7 @@ void dist_sum_doubles(double *buf, size_t n) { (void)buf, (void)n; }
 
 void dist_gather_floats(float *all, const int *count, const int *displ)
 {
-#ifdef C2SEG_HAVE_MPI
-    if (g_size > 1)
-        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, count, displ, MPI_FLOAT, MPI_COMM_WORLD);
-#else
-    (void)all;
-    (void)count;
-    (void)displ;
-#endif
+    dist_gather_rows(all, sizeof *all, count, displ);
 }
 
 void dist_broadcast_floats(float *buf, size_t n)

@@ -604,10 +604,12 @@ static int agree_on(int rc, int rank, c2_err *e)
  * own first shard, and only rank 0's are written), then every rank holds all n masks in
  * vpred, in the order one process predicts them, so the scores are one process's to the bit
  * (tests/slow/test_mpi.sh compares the val_dice column). */
+static int64_t share_begin(int64_t n, int r, int ranks) { return n * r / ranks; }
+
 static int validate_in_shares(shard_plan *p, c2seg_model *m, const cache *c, const fit_split *sp, int B,
                               uint8_t *vpred, c2_err *e)
 {
-    int64_t n = sp->n_valid, lo = n * p->rank / p->ranks, hi = n * (p->rank + 1) / p->ranks;
+    int64_t n = sp->n_valid, lo = share_begin(n, p->rank, p->ranks), hi = share_begin(n, p->rank + 1, p->ranks);
     size_t px = (size_t)c->size * c->size;
     if (p->ranks > 1)
         dist_broadcast_floats(m->buffers, m->n_buffers);
@@ -617,8 +619,8 @@ static int validate_in_shares(shard_plan *p, c2seg_model *m, const cache *c, con
     if (p->ranks > 1) {
         int *cnt = p->gather, *dsp = cnt + p->ranks;
         for (int r = 0; r < p->ranks; r++) {
-            dsp[r] = (int)(n * r / p->ranks);
-            cnt[r] = (int)(n * (r + 1) / p->ranks) - dsp[r];
+            dsp[r] = (int)share_begin(n, r, p->ranks);
+            cnt[r] = (int)share_begin(n, r + 1, p->ranks) - dsp[r];
         }
         dist_gather_rows(vpred, px, cnt, dsp);
     }
