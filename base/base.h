@@ -86,6 +86,9 @@ int c2_ends_with_ci(const char *s, const char *suffix);
 /* Version string of the toolkit ("0.1.0"). */
 const char *c2_version(void);
 
+/* Seconds on the monotonic clock (for durations and rates only). */
+double now_seconds(void);
+
 #ifdef __cplusplus
 }
 #endif

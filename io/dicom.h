@@ -134,7 +134,7 @@ int dicom_probe(const char *path);
 int dicom_read_meta(const char *path, dicom_object *o, c2_err *e);
 void dicom_object_free(dicom_object *o);
 /* Reads DCMTK's data dictionary now instead of on first use, so that parsers in fork()ed
- * children (pipeline/sandbox.h) inherit it rather than each reading the 700 KB file again. */
+ * children (pipeline/ingest/sandbox.h) inherit it rather than each reading the 700 KB file again. */
 void dicom_dictionary_preload(void);
 
 /* Decodes frames [first_frame, first_frame + n_frames) of o (0-based) into out,

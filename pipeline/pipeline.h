@@ -19,7 +19,7 @@ typedef struct stage_def {
     int (*run)(int argc, char **argv);
 } stage_def;
 
-/* The stage table (pipeline/stages.c), terminated by a {NULL} entry. */
+/* The stage table (pipeline/cli/stages.c), terminated by a {NULL} entry. */
 extern const stage_def c2seg_stages[];
 int c2seg_main(int argc, char **argv);
 
@@ -46,7 +46,6 @@ typedef struct progress {
 void progress_start(progress *p, const char *what, int64_t total);
 void progress_step(progress *p, int64_t n, const char *note);
 void progress_finish(progress *p);
-double now_seconds(void);
 
 /* Stages (one file each: pipeline/stage_NAME.c). */
 int stage_ingest(int argc, char **argv);

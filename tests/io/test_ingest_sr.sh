@@ -1,5 +1,5 @@
 #!/bin/sh
-# `c2seg ingest` links DICOM SR report text to images (pipeline/ingest_sr.c), judged by
+# `c2seg ingest` links DICOM SR report text to images (pipeline/ingest/ingest_sr.c), judged by
 # pydicom (Debian's python3-pydicom) and the generator's ground truth (truth/caseNN.json:
 # the study's SR UID, the report text and the zones drawn, which were never derived from
 # our parser). Also: caption tables are not reported, an input given twice is ingested once.

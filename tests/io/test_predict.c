@@ -5,7 +5,7 @@
  * and a marker written into a NIfTI with a flipped axis must come back onto its own
  * voxels after ingest -> model grid -> predict_map_slice. The partial cache reader is
  * judged by h5dump, and a series with a truncated slice still gets its SEG. */
-#include "pipeline/predict.h"
+#include "pipeline/predict/predict.h"
 #include "tests/support/check.h"
 
 #include <math.h>

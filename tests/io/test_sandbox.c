@@ -1,7 +1,7 @@
 /* pipeline/sandbox: a parse in a child process returns its result, and a crash, a hang
  * or a memory blow-up of the child becomes one error while this process goes on. */
 #include "pipeline/pipeline.h"
-#include "pipeline/sandbox.h"
+#include "pipeline/ingest/sandbox.h"
 #include "tests/support/check.h"
 
 #include <signal.h>

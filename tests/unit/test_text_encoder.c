@@ -3,7 +3,7 @@
  * dump in ../shared/reference, compared bit for bit. */
 #include "io/torch_dump.h"
 #include "model/model.h"
-#include "pipeline/pipeline.h"
+
 #include "tests/support/check.h"
 
 #include <cjson/cJSON.h>

@@ -5,7 +5,7 @@
  * the sample order of the cache does not depend on the file system. A file reached
  * twice (the same folder or file given twice, a folder and a file inside it, links)
  * is kept once, at its first place: files are identified by device and inode. */
-#include "pipeline/ingest.h"
+#include "pipeline/ingest/ingest.h"
 
 #include <dirent.h>
 #include <stdlib.h>

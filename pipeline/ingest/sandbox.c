@@ -2,7 +2,7 @@
  * pipe. Protocol on the pipe: one sandbox_header (the child's code and message, the
  * payload length), then the payload. A child that dies before the header and payload
  * are complete is a crash, whatever its exit status. */
-#include "pipeline/sandbox.h"
+#include "pipeline/ingest/sandbox.h"
 
 #include <errno.h>
 #include <poll.h>

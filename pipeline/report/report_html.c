@@ -1,11 +1,11 @@
-/* pipeline/report_html: report.html, one self-contained page: the cohort tables, one row
+/* pipeline/report/report.html: report.html, one self-contained page: the cohort tables, one row
  * per case (sortable by clicking a column head, a checkbox that shows only the
  * inconsistent cases; a merged report's cases labelled "PART/case-NNNN") and each case's
  * overlay thumbnail embedded as a base64 PNG data URI, so the page can be mailed or
  * archived alone. A small inline script sorts, filters and, once the page has loaded,
  * records in body[data-images] how many images decoded ("loaded/total"), which the
  * headless-browser test reads. */
-#include "pipeline/report.h"
+#include "pipeline/report/report.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

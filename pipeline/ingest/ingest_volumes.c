@@ -7,7 +7,7 @@
  * NIfTI masks: NAME_mask.nii[.gz] or NAME_label.nii[.gz] beside NAME.nii[.gz], or a
  * file of the same name in --masks DIR; the grid must equal the image's (dims and
  * affine within 1e-3 mm); voxels > 0 are lesion. Only volume 0 of a 4D file is read. */
-#include "pipeline/ingest.h"
+#include "pipeline/ingest/ingest.h"
 
 #include <math.h>
 #include <stdlib.h>

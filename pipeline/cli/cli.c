@@ -70,13 +70,6 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
-double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 void progress_start(progress *p, const char *what, int64_t total)
 {
     memset(p, 0, sizeof *p);

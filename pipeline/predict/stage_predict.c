@@ -3,14 +3,14 @@
  * ingest*.c) into OUTDIR/inputs.h5 with the checkpoint's size and window; SR documents
  * among the inputs are read first and give the text of their study (by
  * StudyInstanceUID). Each case (one series / volume / image) is then predicted and
- * written by pipeline/predict_case.c; one failed case never stops the others. The
+ * written by pipeline/predict/predict_case.c; one failed case never stops the others. The
  * cache is read as metadata once and its pixels one batch at a time, so the peak
  * memory does not grow with the cohort. Reported DICOM files are kept (with their
  * reason and series) so a case can list the slices its series is missing.
  * OUTDIR/predictions.json records every case (docs/predict.md). */
-#include "pipeline/ingest.h"
-#include "pipeline/predict.h"
-#include "pipeline/sandbox.h"
+#include "pipeline/ingest/ingest.h"
+#include "pipeline/predict/predict.h"
+#include "pipeline/ingest/sandbox.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

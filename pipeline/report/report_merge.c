@@ -8,8 +8,8 @@
  *   parts   per part: name, folder (relative to the merged folder), its counts
  *   counts  the parts' counts summed: cases, cases_written, cases_failed, files_reported
  * Parts predicted by different models or settings are refused: they are two cohorts. */
-#include "pipeline/cohort.h"
-#include "pipeline/report.h"
+#include "pipeline/run/cohort.h"
+#include "pipeline/report/report.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

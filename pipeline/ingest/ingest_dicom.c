@@ -4,11 +4,11 @@
  * MG through their VOI LUT or window (dicom_xray_display), other modalities by the
  * series' min / max ("raw"). Padding pixels (NaN) become 0 after the mapping and are
  * counted. SR documents give their report text to the images of their study
- * (pipeline/ingest_sr.c); SEG and other non-image objects are reported, not ingested.
+ * (pipeline/ingest/ingest_sr.c); SEG and other non-image objects are reported, not ingested.
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
  * their own: consumed silently when a slice-dataset layout used them, else with a warning. */
-#include "pipeline/ingest.h"
-#include "pipeline/sandbox.h"
+#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/sandbox.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The per-study status table of a cohort run, filled from the stages' own outputs
  * (predictions.json and the FILE.report.tsv of skipped files). See cohort.h. */
-#include "pipeline/cohort.h"
+#include "pipeline/run/cohort.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -21,7 +21,7 @@
  * text_source = "SR <SOP Instance UID> <content path>[; <content path>...]";
  * text_convention = "patient". SRs linked to no ingested image are reported. */
 #include "dicom-sr/dicom_sr.h"
-#include "pipeline/ingest.h"
+#include "pipeline/ingest/ingest.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The parser of `c2seg run` config files and the table of their keys (the format is
  * described in run_config.h and docs/run-config.md). */
-#include "pipeline/run_config.h"
+#include "pipeline/run/run_config.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -3,7 +3,7 @@
  * the outline of the predicted mask in red and of the ground truth in green. An outline
  * pixel is a mask pixel with a 4-neighbour outside the mask. Written with libpng as
  * RGB to a temporary name, then renamed. */
-#include "pipeline/predict.h"
+#include "pipeline/predict/predict.h"
 
 #include <png.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  *   ground_truth_vs_text   the ceiling: how often the ground truth itself agrees with its text
  *   dice                   mean Dice, and split by consistent / inconsistent prediction
  * Rates are means of 0/1 flags over the cases that have the inputs; null when none. */
-#include "pipeline/report.h"
+#include "pipeline/report/report.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * cohort cache (io/cache.h, docs/cache.md). Options, the per-file report (stderr
  * and COHORT.report.tsv beside the cache), the progress display and the JSON
  * summary live here; the readers are in pipeline/ingest_*.c. */
-#include "pipeline/ingest.h"
+#include "pipeline/ingest/ingest.h"
 #include "model/model.h"
 
 #include <cjson/cJSON.h>

@@ -1,5 +1,5 @@
 /* `c2seg run CONFIG`: the whole chain (ingest -> pretrain -> train -> eval -> predict ->
- * report) for one cohort, from a config file (pipeline/run_config.h, docs/run-config.md).
+ * report) for one cohort, from a config file (pipeline/run/run_config.h, docs/run-config.md).
  *
  * Each stage runs as its own `c2seg STAGE ...` process (the same binary), so a crash in
  * one stage is a failed stage, not a dead run, and every command can be copied from the
@@ -13,9 +13,9 @@
  * inputs, and its output still has the size and mtime the stamp recorded. A stage
  * that was started but never stamped (killed, crashed) with the same key is resumed
  * (--resume) when it is a training stage whose FILE.resume.ckpt exists. */
-#include "pipeline/cohort.h"
+#include "pipeline/run/cohort.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/run_config.h"
+#include "pipeline/run/run_config.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

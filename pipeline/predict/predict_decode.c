@@ -2,7 +2,7 @@
  * component survives when it touches at least one zone the text allows; the zones are
  * those of METHOD.md §7 (dicom-sr/zones.h) with the text's left half from its
  * convention. Off by default; predict reports the raw and the decoded agreement. */
-#include "pipeline/predict.h"
+#include "pipeline/predict/predict.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,15 +1,15 @@
 /* `c2seg report OUTDIR`: reads OUTDIR/predictions.json (written by `c2seg predict`) and
- * writes OUTDIR/report.json (per case + cohort, pipeline/report_cohort.c),
- * OUTDIR/report.html (pipeline/report_html.c) and, for every case whose mask is a DICOM
+ * writes OUTDIR/report.json (per case + cohort, pipeline/report/report_cohort.c),
+ * OUTDIR/report.html (pipeline/report/report.html.c) and, for every case whose mask is a DICOM
  * SEG, a Comprehensive SR with its findings in OUTDIR/sr/case-NNNN.sr.dcm
  * (dicom-sr/sr_report.h). One SR that cannot be written does not stop the others.
  * `c2seg report --merge MERGED PART...`: the same report over the cases of several predict
- * folders of one cohort (pipeline/report_merge.c), written into MERGED together with the
- * merged MERGED/predictions.json and one status table MERGED/status.tsv (pipeline/cohort.h). */
+ * folders of one cohort (pipeline/report/report_merge.c), written into MERGED together with the
+ * merged MERGED/predictions.json and one status table MERGED/status.tsv (pipeline/run/cohort.h). */
 #include "dicom-sr/dicom_sr.h"
-#include "pipeline/cohort.h"
+#include "pipeline/run/cohort.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/report.h"
+#include "pipeline/report/report.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * its rows vary in-plane; the third is the constant slice coordinate. Every source voxel
  * of that plane is taken back through the inverse 2x2 map, so no array-index assumption
  * (which axis is the slice, which way it runs) is made here. */
-#include "pipeline/predict.h"
+#include "pipeline/predict/predict.h"
 
 #include <math.h>
 

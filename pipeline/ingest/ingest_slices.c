@@ -10,7 +10,7 @@
  * test, or LViT's Train_Folder ...); other names give split "none". Images without
  * a mask are ingested with has_mask 0; masks without an image are reported.
  * Captions come from --captions or the publisher's table (see caption_attach). */
-#include "pipeline/ingest.h"
+#include "pipeline/ingest/ingest.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * series length raises the model-size memory.
  * Outputs: DICOM -> SEG (io/seg.h), NIfTI -> mask with the source affine, PNG / JPEG ->
  * PNG mask of the source size; names are the case counter ("case-0001"), never tags. */
-#include "pipeline/predict.h"
+#include "pipeline/predict/predict.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
