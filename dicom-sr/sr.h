@@ -50,6 +50,16 @@ typedef struct sr_document {
 int sr_read_text(const char *path, sr_document *out, c2_err *e);
 void sr_document_free(sr_document *d);
 
+/* The report text of a document: the one rule used by ingest (training), predict and
+ * sr-text (dicom-sr/sr_text.c). Selected items: findings / impression / conclusion /
+ * report text items (concept or path, ASCII case-insensitively), or, when a document has
+ * none of those, every TEXT item that is not a name or identifier (observer names,
+ * tracking identifiers, organisations, UIDs); empty values are skipped.
+ * *raw = the selected texts joined by "\n" (NULL when nothing is selected);
+ * *source = "SR <SOP Instance UID> <content path>[; <content path>...]".
+ * Both malloc'ed (caller frees). Returns C2_OK or C2_ENOMEM. */
+int sr_report_text(const sr_document *d, char **raw, char **source);
+
 typedef struct sr_write_info {
     const char *study_uid;        /* required: the study the report belongs to */
     const char *patient_id;       /* NULL = "" */

@@ -7,7 +7,7 @@
  * (pipeline/ingest/ingest_sr.c); SEG and other non-image objects are reported, not ingested.
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
  * their own: consumed silently when a slice-dataset layout used them, else with a warning. */
-#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/ingest_parts.h"
 #include "pipeline/ingest/sandbox.h"
 
 #include <math.h>
@@ -155,7 +155,7 @@ static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_objec
 }
 
 /* 1 when f is a caption table (by name); says whether a layout used it. */
-static int caption_table_skip(const ingest_ctx *c, const ingest_file *f)
+static int caption_table_skip(ingest_ctx *c, const ingest_file *f)
 {
     const char *name = c2_basename(f->path);
     if (c2_strcasecmp_ascii(name, "annotation.json") != 0 && !c2_ends_with_ci(name, ".xlsx") &&
@@ -166,7 +166,7 @@ static int caption_table_skip(const ingest_ctx *c, const ingest_file *f)
         if (c->tables[i].table && stat(c->tables[i].path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
             return 1;
     }
-    c2_warn("%s: caption table not used (no image of a slice-dataset layout beside it, no --captions)", f->path);
+    ingest_warn(c, "%s: caption table not used (no image of a slice-dataset layout beside it, no --captions)", f->path);
     return 1;
 }
 
@@ -176,7 +176,7 @@ void ingest_dicom(ingest_ctx *c)
     int *file_of = calloc(c->n_files ? c->n_files : 1, sizeof *file_of);
     int n = 0;
     if (!objs || !file_of) {
-        cli_error("out of memory reading DICOM metadata");
+        ingest_error(c, "out of memory reading DICOM metadata");
         free(objs);
         free(file_of);
         return;
@@ -217,7 +217,7 @@ void ingest_dicom(ingest_ctx *c)
     char(*skip)[160] = calloc(n ? n : 1, sizeof *skip);
     c2_err e = {0};
     if (!skip || dicom_series_group(objs, n, &series, &n_series, skip, &e) != C2_OK) {
-        cli_error("grouping DICOM series: %s", skip ? e.msg : "out of memory");
+        ingest_error(c, "grouping DICOM series: %s", skip ? e.msg : "out of memory");
         n_series = 0;
     }
     for (int k = 0; k < n && skip; k++)

@@ -10,7 +10,7 @@
  * test, or LViT's Train_Folder ...); other names give split "none". Images without
  * a mask are ingested with has_mask 0; masks without an image are reported.
  * Captions come from --captions or the publisher's table (see caption_attach). */
-#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/ingest_parts.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -102,7 +102,7 @@ static caption_table *table_get(ingest_ctx *c, const char *path, const char *spl
     snprintf(t->split, sizeof t->split, "%s", split);
     c2_err e = {0};
     if (caption_table_load(path, json && split[0] ? split : NULL, &t->table, &e) != C2_OK) {
-        cli_error("%s", e.msg);
+        ingest_error(c, "%s", e.msg);
         t->table = NULL;
     }
     return t->table;
@@ -211,7 +211,7 @@ void ingest_slices(ingest_ctx *c)
     mask_entry *masks = malloc((size_t)(c->n_files ? c->n_files : 1) * sizeof *masks);
     int n_masks = 0;
     if (!masks) {
-        cli_error("out of memory pairing slice datasets");
+        ingest_error(c, "out of memory pairing slice datasets");
         return;
     }
     for (int i = 0; i < c->n_files; i++) {
@@ -267,7 +267,7 @@ void ingest_slices(ingest_ctx *c)
     for (int i = 0; i < c->n_tables; i++) {
         int unmatched = c->tables[i].table ? caption_table_unmatched(c->tables[i].table) : 0;
         if (unmatched)
-            c2_warn("%s%s%s: %d of %d rows name no ingested image (not used)", c->tables[i].path,
+            ingest_warn(c, "%s%s%s: %d of %d rows name no ingested image (not used)", c->tables[i].path,
                     c->tables[i].split[0] ? ":" : "", c->tables[i].split, unmatched, c->tables[i].table->n);
     }
     free(masks);

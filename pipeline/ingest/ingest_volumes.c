@@ -7,7 +7,7 @@
  * NIfTI masks: NAME_mask.nii[.gz] or NAME_label.nii[.gz] beside NAME.nii[.gz], or a
  * file of the same name in --masks DIR; the grid must equal the image's (dims and
  * affine within 1e-3 mm); voxels > 0 are lesion. Only volume 0 of a 4D file is read. */
-#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/ingest_parts.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -119,9 +119,9 @@ static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask
     if (rc != C2_OK)
         return rc;
     if (v.nt > 1)
-        c2_warn("%s: 4D file with %lld volumes, only volume 0 is ingested", path, (long long)v.nt);
+        ingest_warn(c, "%s: 4D file with %lld volumes, only volume 0 is ingested", path, (long long)v.nt);
     if (v.nonfinite_count)
-        c2_warn("%s: %lld NaN / Inf voxels set to the volume minimum %g", path, (long long)v.nonfinite_count,
+        ingest_warn(c, "%s: %lld NaN / Inf voxels set to the volume minimum %g", path, (long long)v.nonfinite_count,
                 v.min_value);
     if (mask_path && (rc = nifti_volume_read(mask_path, 0, &m, e)) == C2_OK)
         rc = nifti_same_grid(&v, path, &m, mask_path, 1e-3, e);

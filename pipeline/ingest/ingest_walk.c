@@ -5,7 +5,7 @@
  * the sample order of the cache does not depend on the file system. A file reached
  * twice (the same folder or file given twice, a folder and a file inside it, links)
  * is kept once, at its first place: files are identified by device and inode. */
-#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/ingest_parts.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -51,6 +51,7 @@ static int file_add(ingest_ctx *c, const char *path, const struct stat *st, c2_e
     }
     if (!(c->files[c->n_files].path = strdup(path)))
         return c2_fail(e, C2_ENOMEM, "out of memory listing files");
+    c->files[c->n_files].reason = NULL;
     c->files[c->n_files].dev = st->st_dev;
     c->files[c->n_files].ino = st->st_ino;
     c->files[c->n_files++].state = FILE_PENDING;
@@ -66,7 +67,7 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        cli_error("%s: cannot open (missing file or broken link)", path);
+        ingest_error(c, "%s: cannot open (missing file or broken link)", path);
         c->n_failed++;
         return C2_OK;
     }
@@ -76,16 +77,16 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
     if (fresh < 0)
         return c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
     if (!fresh) {
-        c2_warn("%s: folder already visited (symbolic link loop?), not entered again", path);
+        ingest_warn(c, "%s: folder already visited (symbolic link loop?), not entered again", path);
         return C2_OK;
     }
     if (depth > c->max_depth) {
-        c2_warn("%s: deeper than --max-depth %d, not entered", path, c->max_depth);
+        ingest_warn(c, "%s: deeper than --max-depth %d, not entered", path, c->max_depth);
         return C2_OK;
     }
     DIR *d = opendir(path);
     if (!d) {
-        cli_error("%s: cannot list the folder", path);
+        ingest_error(c, "%s: cannot list the folder", path);
         c->n_failed++;
         return C2_OK;
     }
@@ -165,7 +166,7 @@ static int files_dedupe(ingest_ctx *c, c2_err *e)
     }
     c->n_files = n;
     if (dropped)
-        c2_warn("%d file(s) reached more than once (an input given twice, or links), ingested once", dropped);
+        ingest_warn(c, "%d file(s) reached more than once (an input given twice, or links), ingested once", dropped);
     free(idx);
     free(drop);
     return C2_OK;
