@@ -14,5 +14,6 @@
 #include "io/cache.h"
 #include "io/dicom.h"
 #include "io/dicom_write.h"
+#include "io/isolated.h"
 
 #endif

@@ -8,7 +8,6 @@
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
  * their own: consumed silently when a slice-dataset layout used them, else with a warning. */
 #include "pipeline/ingest/ingest_parts.h"
-#include "pipeline/ingest/sandbox.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -79,7 +78,7 @@ static void series_read_slices(ingest_ctx *c, const dicom_series *s, const dicom
     for (int k = 0; k < s->n_slices; k++) {
         const dicom_slice *sl = &s->slices[k];
         c2_err e = {0};
-        ok[k] = dicom_read_frames(&objs[sl->object], sl->frame, 1, v + k * plane, &e) == C2_OK;
+        ok[k] = dicom_read_frames_isolated(&objs[sl->object], sl->frame, 1, v + k * plane, &e) == C2_OK;
         if (!ok[k]) {
             for (int64_t i = 0; i < plane; i++)
                 v[k * plane + i] = NAN;
@@ -194,7 +193,7 @@ void ingest_dicom(ingest_ctx *c)
             continue;
         }
         c2_err e = {0};
-        if (sandbox_dicom_read_meta(f->path, &objs[n], NULL, &e) != C2_OK) {
+        if (dicom_read_meta_isolated(f->path, &objs[n], &e) != C2_OK) {
             ingest_report(c, f, e.msg);
             continue;
         }

@@ -39,7 +39,7 @@ int ingest_sr_add(ingest_ctx *c, int file, c2_err *e)
     }
     ingest_sr *s = &c->srs[c->n_srs];
     memset(s, 0, sizeof *s);
-    int rc = sr_read_text(path, &s->doc, e);
+    int rc = sr_read_text_isolated(path, &s->doc, e);
     if (rc != C2_OK)
         return rc;
     s->file = file;

@@ -191,7 +191,7 @@ static int dicom_source_load(const cache *c, const predict_case *pc, seg_source 
     for (int64_t k = 0; k < pc->n; k++)
         if (n == 0 || strcmp(files[n - 1], files[k]) != 0)
             files[n++] = files[k];
-    int rc = seg_source_load_files(files, n, src, e);
+    int rc = seg_source_load_files_isolated(files, n, src, e);
     free(files);
     return rc;
 }

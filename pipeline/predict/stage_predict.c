@@ -11,7 +11,6 @@
  * OUTDIR/predictions.json records every case (docs/predict.md). */
 #include "pipeline/ingest/ingest.h"
 #include "pipeline/predict/predict.h"
-#include "pipeline/ingest/sandbox.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -138,7 +137,7 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
         dicom_object o;
         c2_err me = {0};
         memset(&o, 0, sizeof o);
-        if (dicom_probe(f->path) && sandbox_dicom_read_meta(f->path, &o, NULL, &me) == C2_OK) {
+        if (dicom_probe(f->path) && dicom_read_meta_isolated(f->path, &o, &me) == C2_OK) {
             snprintf(pf->series_uid, sizeof pf->series_uid, "%s", o.series_uid);
             dicom_object_free(&o);
         }

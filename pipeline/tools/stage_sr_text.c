@@ -75,7 +75,7 @@ static void read_one(const char *path, int in_folder, sr_walk *w)
     }
     sr_document d;
     c2_err e = {0};
-    int rc = sr_read_text(path, &d, &e);
+    int rc = sr_read_text_isolated(path, &d, &e);
     if (rc != C2_OK) {
         if (in_folder && strstr(e.msg, "not a Structured Report")) {
             w->skipped++;

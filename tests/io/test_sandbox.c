@@ -1,7 +1,8 @@
 /* pipeline/sandbox: a parse in a child process returns its result, and a crash, a hang
  * or a memory blow-up of the child becomes one error while this process goes on. */
 #include "pipeline/pipeline.h"
-#include "pipeline/ingest/sandbox.h"
+#include "base/sandbox.h"
+#include "io/io.h"
 #include "tests/support/check.h"
 
 #include <signal.h>
@@ -144,7 +145,7 @@ static void dicom_meta_in_child_matches_direct_read(void)
     const char *path = shared_path("data/dicom/ct_single/CT_small.dcm");
     dicom_object a, b;
     c2_err e = {0};
-    CHECK(sandbox_dicom_read_meta(path, &a, NULL, &e) == C2_OK);
+    CHECK(dicom_read_meta_isolated(path, &a, &e) == C2_OK);
     CHECK(dicom_read_meta(path, &b, &e) == C2_OK);
     CHECK(a.rows == 128 && a.cols == 128 && a.frames == 1);
     CHECK(a.frame != NULL && a.frame[0].intercept == -1024);
@@ -154,11 +155,11 @@ static void dicom_meta_in_child_matches_direct_read(void)
     dicom_object_free(&b);
 
     path = shared_path("data/dicom/multiframe/emri_small.dcm");
-    CHECK(sandbox_dicom_read_meta(path, &a, NULL, &e) == C2_OK);
+    CHECK(dicom_read_meta_isolated(path, &a, &e) == C2_OK);
     CHECK(a.frames == 10 && a.rows == 64 && a.cols == 64);
     dicom_object_free(&a);
 
-    CHECK(sandbox_dicom_read_meta(shared_path("data/dicom/broken/no_such_file.dcm"), &a, NULL, &e) != C2_OK);
+    CHECK(dicom_read_meta_isolated(shared_path("data/dicom/broken/no_such_file.dcm"), &a, &e) != C2_OK);
     CHECK(strstr(e.msg, "no_such_file.dcm") != NULL);
     CHECK(a.frame == NULL && a.voi_lut == NULL);
 }
