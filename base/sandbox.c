@@ -219,13 +219,11 @@ static void fault_hook(const char *reader, const char *what)
         if (strcmp(tok, "hang") == 0)
             for (;;)
                 pause();
-        if (strcmp(tok, "oom") == 0) { /* as a C++ parser does: allocate until the limit, then abort */
-            for (;;) {
-                char *p = malloc((size_t)64 << 20);
-                if (!p || !sandbox_memory_limit_enforced())
-                    abort();
-                memset(p, 1, (size_t)64 << 20);
+        if (strcmp(tok, "oom") == 0) { /* as a C++ parser does: allocate until the address-space
+                                          limit refuses, then abort (std::bad_alloc -> terminate) */
+            while (sandbox_memory_limit_enforced() && malloc((size_t)64 << 20)) {
             }
+            abort();
         }
     }
 }
