@@ -89,6 +89,10 @@ const char *c2_version(void);
 /* Seconds on the monotonic clock (for durations and rates only). */
 double now_seconds(void);
 
+/* CPUs this process may use: its affinity mask capped by its cgroup CPU quota (v2 cpu.max,
+ * else v1 cfs quota), at least 1 (base/cpus.c). */
+int c2_cpus_available(void);
+
 #ifdef __cplusplus
 }
 #endif

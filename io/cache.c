@@ -288,6 +288,14 @@ int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *ima
     return C2_OK;
 }
 
+int cache_writer_set_nonfinite(cache_writer *w, int64_t i, int64_t count, c2_err *e)
+{
+    if (i < 0 || i >= w->n)
+        return c2_fail(e, C2_EINVAL, "%s: no sample %lld to update", w->path, (long long)i);
+    w->meta[i].nonfinite_count = count;
+    return C2_OK;
+}
+
 /* /samples and /text columns from the in-memory metadata. */
 static int metadata_write(cache_writer *w)
 {

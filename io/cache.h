@@ -82,6 +82,9 @@ int64_t cache_writer_count(const cache_writer *w);
  * closes and renames into place. Frees w in every case. */
 int cache_writer_close(cache_writer *w, const cache_encoder *enc, c2_err *e);
 /* Abandons the cache: removes the temporary file, frees w. */
+/* Sets the nonfinite_count of sample i already added (a series' count is known only
+ * after its last slice; it is stored on its first sample). C2_EINVAL when i is out of range. */
+int cache_writer_set_nonfinite(cache_writer *w, int64_t i, int64_t count, c2_err *e);
 void cache_writer_abort(cache_writer *w);
 
 /* A cache loaded into memory (cache_read). Arrays are row-major and owned. */

@@ -67,7 +67,10 @@ typedef struct ingest_ctx {
     int captions_patient;       /* --caption-convention patient: the tables' left is the patient's */
     int max_depth;
     int sr_caption_raw;         /* --sr-caption raw: feed the SR text itself, not its canonical caption */
+    int jobs;                   /* --jobs: threads reading, decoding and preprocessing (0 = the cores
+                                   this process may use, c2_cpus_available); the HDF5 writer is one */
     /* state of one run */
+    struct c2_pool *pool;       /* the jobs' threads (base/pool.h) */
     const ingest_sink *sink;
     int started;                /* the report and the cache writer were opened, the readers ran */
     struct caption_source {     /* caption tables loaded so far, by path and split */

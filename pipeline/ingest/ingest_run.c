@@ -2,6 +2,7 @@
  * writer, walks the inputs, runs the readers in a fixed order (slice datasets, NIfTI,
  * DICOM with its SRs) and closes both; keeps each file's state and reason and the
  * reason counts in the context, and sends every line and progress step to the sink. */
+#include "base/pool.h"
 #include "pipeline/ingest/ingest_parts.h"
 
 #include <stdarg.h>
@@ -136,12 +137,22 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         c->report = NULL;
         return rc;
     }
+    int jobs = c->jobs > 0 ? c->jobs : c2_cpus_available();
+    if ((rc = c2_pool_create(&c->pool, jobs, e)) != C2_OK) {
+        cache_writer_abort(c->writer);
+        c->writer = NULL;
+        c2_atomic_abort(&report);
+        c->report = NULL;
+        return rc;
+    }
     c->started = 1;
     if (sink && sink->progress_start)
         sink->progress_start(sink->user, c->n_files);
     ingest_slices(c);
     ingest_nifti(c);
     ingest_dicom(c);
+    c2_pool_free(c->pool);
+    c->pool = NULL;
     if (sink && sink->progress_finish)
         sink->progress_finish(sink->user);
     if (cache_writer_count(c->writer) == 0) {

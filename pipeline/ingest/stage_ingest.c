@@ -35,6 +35,8 @@ static void usage(FILE *f)
             "  --sr-caption canonical|raw  text fed to the model for DICOM SR reports: the canonical caption\n"
             "                       regenerated from the parsed report (default) or the report text itself\n"
             "  --max-depth N        folder levels to descend (default 64)\n"
+            "  --jobs N             threads reading, decoding and preprocessing (default: the cores this\n"
+            "                       process may use); one thread writes the cache, which is the same for any N\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "DICOM SR reports give their findings / impression text to the images they reference, else to every\n"
@@ -125,7 +127,8 @@ int stage_ingest(int argc, char **argv)
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--preset") == 0 ||
                     strcmp(a, "--size") == 0 || strcmp(a, "--window") == 0 || strcmp(a, "--intensity") == 0 ||
                     strcmp(a, "--masks") == 0 || strcmp(a, "--max-depth") == 0 || strcmp(a, "--captions") == 0 ||
-                    strcmp(a, "--sr-caption") == 0 || strcmp(a, "--caption-convention") == 0;
+                    strcmp(a, "--sr-caption") == 0 || strcmp(a, "--caption-convention") == 0 ||
+                    strcmp(a, "--jobs") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg ingest --help)", a);
             free(inputs);
@@ -164,7 +167,9 @@ int stage_ingest(int argc, char **argv)
         } else if (strcmp(a, "--sr-caption") == 0) {
             bad = strcmp(v, "canonical") != 0 && strcmp(v, "raw") != 0;
             c.sr_caption_raw = strcmp(v, "raw") == 0;
-        } else if (strcmp(a, "--max-depth") == 0)
+        } else if (strcmp(a, "--jobs") == 0)
+            bad = parse_int(v, 1, 1024, &c.jobs) < 0;
+        else if (strcmp(a, "--max-depth") == 0)
             bad = parse_int(v, 0, 4096, &c.max_depth) < 0;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             continue;
@@ -228,6 +233,7 @@ int stage_ingest(int argc, char **argv)
     cJSON *why = cJSON_AddObjectToObject(o, "reported_by_reason");
     for (int i = 0; i < c.n_reasons; i++)
         cJSON_AddNumberToObject(why, c.reasons[i].reason, c.reasons[i].n);
+    cJSON_AddNumberToObject(o, "jobs", c.jobs > 0 ? c.jobs : c2_cpus_available());
     cJSON_AddNumberToObject(o, "seconds", seconds);
     cJSON_AddNumberToObject(o, "slices_per_second", seconds > 0 ? slices / seconds : 0);
     cli_print_json(o);
