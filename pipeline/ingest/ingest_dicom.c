@@ -66,6 +66,7 @@ typedef struct slice_slot {
     int64_t nonfinite;
     float lo, hi;
     c2_err e;
+    cache_chunk chunk;          /* the encoded sample (the writer frees it) */
     float image[];
 } slice_slot;
 
@@ -116,6 +117,8 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
     double unused[3][3];
     int Hc = w->plan.transpose ? W : H, Wc = w->plan.transpose ? H : W;
     ingest_resize(c, canon, NULL, Hc, Wc, slot->image, NULL, unused);
+    if (cache_chunk_encode(c->pp.size, slot->image, NULL, &slot->chunk, &slot->e) != C2_OK)
+        slot->ok = 0;
 out:
     free(v);
     free(canon);
@@ -148,14 +151,18 @@ static void sample_done(void *user, int64_t k, void *slot_mem)
     const dicom_object *o = &w->objs[sl->object];
     if (w->unit != UNIT_RAW)
         w->ok[k] = (uint8_t)slot->ok;
+    if (w->unit == UNIT_RAW && w->ok[k] && !slot->ok)
+        w->ok[k] = 0; /* decoded in pass 0, failed in pass 1 */
     if (!w->ok[k]) {
         ingest_file *f = &c->files[w->file_of[sl->object]];
-        if (f->state == FILE_PENDING && w->unit != UNIT_RAW)
+        if (f->state == FILE_PENDING)
             ingest_report(c, f, slot->e.msg);
         return;
     }
-    if (w->rc != C2_OK)
+    if (w->rc != C2_OK) {
+        cache_chunk_free(&slot->chunk);
         return;
+    }
     int H = s->rows, W = s->cols;
     double orient_m[3][3], model_to_plane[3][3];
     orient_model_to_source(orient_m, H, W, &w->plan);
@@ -180,7 +187,8 @@ static void sample_done(void *user, int64_t k, void *slot_mem)
     ingest_sr_attach(c, &m);
     if (w->added == 0)
         w->first_sample = cache_writer_count(c->writer);
-    w->rc = ingest_add(c, &m, slot->image, NULL, &w->e);
+    w->rc = ingest_add_chunk(c, &m, &slot->chunk, &w->e);
+    cache_chunk_free(&slot->chunk);
     w->nonfinite += slot->nonfinite;
     c->n_slices++;
     w->added++;

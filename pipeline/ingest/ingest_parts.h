@@ -14,6 +14,8 @@ void ingest_error(ingest_ctx *c, const char *fmt, ...) __attribute__((format(pri
 void ingest_warn(ingest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes one preprocessed sample and counts it. */
 int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e);
+/* The same with pixels a pool job already encoded (cache_chunk_encode). */
+int ingest_add_chunk(ingest_ctx *c, const cache_sample *meta, const cache_chunk *chunk, c2_err *e);
 /* Marks a file as handled and advances the progress. */
 void ingest_done(ingest_ctx *c, ingest_file *f, int state);
 

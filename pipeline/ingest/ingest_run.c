@@ -105,14 +105,26 @@ void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason)
     ingest_done(c, f, FILE_FAILED);
 }
 
+static void sample_count(ingest_ctx *c, const cache_sample *meta)
+{
+    c->per_split[meta->split >= 0 && meta->split <= 3 ? meta->split : 0]++;
+    c->n_captioned += meta->caption && meta->caption[0];
+    c->n_samples++;
+}
+
+int ingest_add_chunk(ingest_ctx *c, const cache_sample *meta, const cache_chunk *chunk, c2_err *e)
+{
+    int rc = cache_writer_add_chunk(c->writer, meta, chunk, e);
+    if (rc == C2_OK)
+        sample_count(c, meta);
+    return rc;
+}
+
 int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
 {
     int rc = cache_writer_add(c->writer, meta, image, mask, e);
-    if (rc == C2_OK) {
-        c->per_split[meta->split >= 0 && meta->split <= 3 ? meta->split : 0]++;
-        c->n_captioned += meta->caption && meta->caption[0];
-        c->n_samples++;
-    }
+    if (rc == C2_OK)
+        sample_count(c, meta);
     return rc;
 }
 

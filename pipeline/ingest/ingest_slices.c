@@ -173,6 +173,7 @@ typedef struct pair_slot {
     int rc, has_mask, rows, cols;
     c2_err e;
     double model_to_source[3][3];
+    cache_chunk chunk;          /* the encoded sample (the writer frees it) */
     float image[];
 } pair_slot;
 
@@ -211,6 +212,7 @@ static void pair_job(void *user, int64_t i, void *slot_mem)
         slot->has_mask = g != NULL;
         slot->rows = img.rows;
         slot->cols = img.cols;
+        rc = cache_chunk_encode(S, slot->image, g ? mask : NULL, &slot->chunk, e);
     }
     slot->rc = rc;
     free(x);
@@ -235,7 +237,6 @@ static void pair_done(void *user, int64_t i, void *slot_mem)
     int rc = slot->rc;
     c2_err e = slot->e;
     if (rc == C2_OK) {
-        int S = c->pp.size;
         cache_sample s = {0};
         memcpy(s.model_to_source, slot->model_to_source, sizeof s.model_to_source);
         char case_id[256];
@@ -254,9 +255,10 @@ static void pair_done(void *user, int64_t i, void *slot_mem)
         s.source_cols = slot->cols;
         char source[4200];
         caption_attach(c, &s, f->path, en->split_name, source, sizeof source);
-        rc = ingest_add(c, &s, slot->image, slot->has_mask ? (uint8_t *)(slot->image + (size_t)S * S) : NULL, &e);
+        rc = ingest_add_chunk(c, &s, &slot->chunk, &e);
         c->n_images2d++;
     }
+    cache_chunk_free(&slot->chunk);
     if (rc != C2_OK)
         ingest_report(c, f, e.msg);
     else
