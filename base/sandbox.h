@@ -27,7 +27,8 @@
  *                     e.g. dicom-meta, dicom-frames, sr, seg-source) on a file whose name
  *                     contains TEXT crashes (ACTION crash: SIGSEGV), hangs (hang) or
  *                     allocates until the memory limit stops it (oom), as a hostile file
- *                     would make the parser do. */
+ *                     would make the parser do. A worker reads the environment it was
+ *                     forked with: set both before the process starts. */
 #ifndef C2SEG_BASE_SANDBOX_H
 #define C2SEG_BASE_SANDBOX_H
 

@@ -136,24 +136,34 @@ int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_fra
     return rc;
 }
 
-/* ---- seg_source: request = n, paths; answer = the struct, slices, file names ---- */
+/* ---- seg_source: request = n, paths (n = 0: one path for seg_source_load); answer = the
+ * struct, slices, file names ---- */
 
 static int seg_source_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
 {
     sandbox_in in = {req, n, 0, 0};
     int32_t count = 0;
     sandbox_in_read(&in, &count, sizeof count);
-    if (in.bad || count <= 0 || (size_t)count > n)
+    if (in.bad || count < 0 || (size_t)count > n)
         return c2_fail(e, C2_EINVAL, "bad SEG source request");
-    char **files = calloc((size_t)count, sizeof *files);
-    int rc = files ? C2_OK : c2_fail(e, C2_ENOMEM, "out of memory for %d source files", count);
+    seg_source src;
+    memset(&src, 0, sizeof src);
+    int rc = C2_OK;
+    char **files = NULL;
+    if (count == 0) {
+        char *path = sandbox_in_string(&in);
+        rc = path ? seg_source_load(path, &src, e) : c2_fail(e, C2_EINVAL, "bad SEG source request");
+        free(path);
+        goto answer;
+    }
+    files = calloc((size_t)count, sizeof *files);
+    rc = files ? C2_OK : c2_fail(e, C2_ENOMEM, "out of memory for %d source files", count);
     for (int i = 0; rc == C2_OK && i < count; i++)
         if (!(files[i] = sandbox_in_string(&in)))
             rc = c2_fail(e, C2_EINVAL, "bad SEG source request");
-    seg_source src;
-    memset(&src, 0, sizeof src);
     if (rc == C2_OK)
         rc = seg_source_load_files((const char *const *)files, count, &src, e);
+answer:
     if (rc == C2_OK) {
         rc = sandbox_out_append(out, &src, sizeof src);
         if (rc == C2_OK)
@@ -170,22 +180,15 @@ static int seg_source_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err
     return rc;
 }
 
-int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e)
+/* Sends a packed SEG source request and unpacks the answer into src. max_files bounds the
+ * file names an answer may hold. */
+static int seg_source_call(const char *what, sandbox_out *req, int max_files, seg_source *src, c2_err *e)
 {
-    memset(src, 0, sizeof *src);
-    const char *what = n > 0 ? files[0] : "SEG source";
-    sandbox_out req = {0}, r;
-    int32_t count = n;
-    int rc = sandbox_out_append(&req, &count, sizeof count);
-    for (int i = 0; rc == C2_OK && i < n; i++)
-        rc = sandbox_out_string(&req, files[i]);
-    if (rc != C2_OK) {
-        sandbox_out_free(&req);
-        return c2_fail(e, rc, "%s: out of memory", what);
-    }
     dicom_dictionary_preload();
-    rc = sandbox_call(what, "seg-source", "DICOM parser", seg_source_job, req.data, req.n, NULL, &r, e);
-    sandbox_out_free(&req);
+    sandbox_out r;
+    int n = max_files;
+    int rc = sandbox_call(what, "seg-source", "DICOM parser", seg_source_job, req->data, req->n, NULL, &r, e);
+    sandbox_out_free(req);
     if (rc == C2_OK) {
         sandbox_in in = {r.data, r.n, 0, 0};
         sandbox_in_read(&in, src, sizeof *src);
@@ -221,4 +224,35 @@ int seg_source_load_files_isolated(const char *const *files, int n, seg_source *
     }
     sandbox_out_free(&r);
     return rc;
+}
+
+int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    const char *what = n > 0 ? files[0] : "SEG source";
+    sandbox_out req = {0};
+    int32_t count = n;
+    int rc = n > 0 ? sandbox_out_append(&req, &count, sizeof count) : c2_fail(e, C2_EINVAL, "no source files given");
+    for (int i = 0; rc == C2_OK && i < n; i++)
+        rc = sandbox_out_string(&req, files[i]);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return rc == C2_EINVAL ? rc : c2_fail(e, rc, "%s: out of memory", what);
+    }
+    return seg_source_call(what, &req, n, src, e);
+}
+
+int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    sandbox_out req = {0};
+    int32_t zero = 0;
+    int rc = sandbox_out_append(&req, &zero, sizeof zero);
+    if (rc == C2_OK)
+        rc = sandbox_out_string(&req, path);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return c2_fail(e, rc, "%s: out of memory", path);
+    }
+    return seg_source_call(path, &req, c2_limits_get()->max_dim > 0 ? (int)c2_limits_get()->max_dim : 65535, src, e);
 }

@@ -19,8 +19,9 @@ extern "C" {
 int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e);
 /* dicom_read_frames in a worker: the pixels come back through the worker's socket. */
 int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e);
-/* seg_source_load_files in a worker. */
+/* seg_source_load_files / seg_source_load in a worker. */
 int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e);
+int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e);
 
 #ifdef __cplusplus
 }

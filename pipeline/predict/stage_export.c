@@ -2,6 +2,7 @@
  * source images (io/seg.h). The mask must lie on the source grid; see docs/export.md. */
 #include "io/deidentify.h"
 #include "io/image2d.h"
+#include "io/isolated.h"
 #include "io/nifti.h"
 #include "io/seg.h"
 #include "pipeline/pipeline.h"
@@ -122,7 +123,7 @@ int stage_export(int argc, char **argv)
     }
     c2_err e = {0};
     seg_source src;
-    int rc = seg_source_load(ref, &src, &e);
+    int rc = seg_source_load_isolated(ref, &src, &e); /* the reference is untrusted: a sandbox worker */
     if (rc) {
         cli_error("%s", e.msg);
         return EXIT_FAILED;

@@ -115,5 +115,11 @@ ok = [c for c in cases if c['status'] == 'ok'][0]
 assert any('17136' in m['file'] for m in ok.get('missing_slices', [])), ok.get('missing_slices')
 PYEOF
 check "predict 2: the 16x16 case written (its crashed slice listed missing), the SEG-source case failed" $?
+# --- export reads its reference in a worker too: a crash there is one error, nothing written ---
+$PY -c "import numpy as np, nibabel as nib; nib.save(nib.Nifti1Image(np.zeros((512, 512, 3), np.uint8), np.eye(4)), '$T/m.nii.gz')"
+C2SEG_FAULT="crash@seg-source:dcmqi_ct-3slice" "$B" export "$T/m.nii.gz" --reference "$A" -o "$T/e.seg.dcm" \
+    >/dev/null 2>"$T/e.err"
+check "export, reference reader crashed: exit 3, one line, no output" \
+    "$([ $? -eq 3 ] && once "$T/e.err" "the DICOM parser crashed" && [ ! -e "$T/e.seg.dcm" ]; echo $?)"
 [ "$fail" -eq 0 ] && echo "test_fault_isolation: passed"
 exit "$fail"
