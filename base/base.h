@@ -68,6 +68,8 @@ void c2_atomic_abort(c2_atomic *a);
 /* For libraries that write by name (HDF5, DCMTK): the temporary name to write to,
  * then c2_rename_into_place / remove(tmp). */
 void c2_temp_name(char *out, size_t cap, const char *final_path);
+/* The temporary name that process pid uses for final_path (e.g. a sandbox worker's). */
+void c2_temp_name_of(char *out, size_t cap, const char *final_path, long pid);
 int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e);
 /* Whole-file helpers. c2_write_file is atomic. c2_read_file refuses files larger than max. */
 int c2_write_file(const char *path, const void *data, size_t n, c2_err *e);

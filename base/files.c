@@ -11,9 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void c2_temp_name_of(char *out, size_t cap, const char *final_path, long pid)
+{
+    snprintf(out, cap, "%s.tmp.%ld", final_path, pid);
+}
+
 void c2_temp_name(char *out, size_t cap, const char *final_path)
 {
-    snprintf(out, cap, "%s.tmp.%ld", final_path, (long)getpid());
+    c2_temp_name_of(out, cap, final_path, (long)getpid());
 }
 
 int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e)

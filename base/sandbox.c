@@ -55,6 +55,9 @@ typedef struct worker {
 } worker;
 
 static _Thread_local worker thread_worker;
+static _Thread_local long last_worker_pid;
+
+long sandbox_last_worker_pid(void) { return last_worker_pid; }
 static atomic_llong workers_started;
 
 int sandbox_memory_limit_enforced(void) { return !SANDBOX_UNDER_ASAN; }
@@ -354,6 +357,7 @@ static int worker_call(worker *w, const char *what, const char *reader, const ch
         worker_kill(w);
     if (!w->pid && worker_start(w, lim->max_memory_bytes) != 0)
         return c2_fail(e, C2_EIO, "%s: cannot start a process for the %s: %s", what, parser, strerror(errno));
+    last_worker_pid = (long)w->pid;
     double deadline = lim->max_seconds > 0 ? monotonic_seconds() + lim->max_seconds : 0;
     call_header h;
     memset(&h, 0, sizeof h);
@@ -417,6 +421,7 @@ int sandbox_call(const char *what, const char *reader, const char *parser, sandb
     memset(result, 0, sizeof *result);
     int rc;
     if (!sandbox_enabled()) {
+        last_worker_pid = 0;
         rc = job(req, n, result, e);
     } else {
         rc = worker_call(&thread_worker, what, reader, parser, job, req, n, lim, result, e);

@@ -77,6 +77,11 @@ int sandbox_call(const char *what, const char *reader, const char *parser, sandb
  * end; the main thread's worker ends with the process. */
 void sandbox_worker_stop(void);
 
+/* The process id of the worker that ran this thread's last sandbox_call (0: none, or
+ * in-process): a caller whose job writes files can remove the worker's temporaries
+ * (c2_temp_name is per process) after a crash. */
+long sandbox_last_worker_pid(void);
+
 /* Workers started by this process so far (all threads): 1 + restarts per thread. */
 int64_t sandbox_workers_started(void);
 

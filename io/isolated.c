@@ -3,6 +3,7 @@
  * in an answer is checked against the answer's size before it is trusted. */
 #include "io/isolated.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +140,55 @@ int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_fra
 /* ---- seg_source: request = n, paths (n = 0: one path for seg_source_load); answer = the
  * struct, slices, file names ---- */
 
+static int seg_source_pack(sandbox_out *out, const seg_source *src)
+{
+    int rc = sandbox_out_append(out, src, sizeof *src);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(out, src->slices, (size_t)src->n_slices * sizeof *src->slices);
+    for (int i = 0; rc == C2_OK && i < src->n_files; i++)
+        rc = sandbox_out_string(out, src->files[i]);
+    return rc;
+}
+
+/* Rebuilds src from in (at most max_files file names), checking every count and index. */
+static int seg_source_unpack(sandbox_in *in, int max_files, const char *what, seg_source *src, c2_err *e)
+{
+    int rc = C2_OK;
+    sandbox_in_read(in, src, sizeof *src);
+    int n_slices = src->n_slices, n_files = src->n_files;
+    src->slices = NULL;
+    src->files = NULL;
+    src->n_slices = src->n_files = 0;
+    src->modality[sizeof src->modality - 1] = src->patient_orientation[sizeof src->patient_orientation - 1] = 0;
+    src->series_uid[sizeof src->series_uid - 1] = src->for_uid[sizeof src->for_uid - 1] = 0;
+    if (in->bad || n_slices < 0 || n_files < 0 || n_files > max_files ||
+        (size_t)n_slices > (in->n - in->at) / sizeof(seg_slice))
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
+    if (rc == C2_OK) {
+        src->slices = calloc((size_t)(n_slices ? n_slices : 1), sizeof *src->slices);
+        src->files = calloc((size_t)(n_files ? n_files : 1), sizeof *src->files);
+        if (!src->slices || !src->files)
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", what);
+    }
+    if (rc == C2_OK) {
+        sandbox_in_read(in, src->slices, (size_t)n_slices * sizeof *src->slices);
+        src->n_slices = n_slices;
+        for (int i = 0; i < n_files && !in->bad; i++) {
+            src->files[i] = sandbox_in_string(in);
+            src->n_files += src->files[i] != NULL;
+        }
+        for (int i = 0; i < src->n_slices && !in->bad; i++)
+            in->bad |= src->slices[i].file < 0 || src->slices[i].file >= src->n_files;
+        if (in->bad)
+            rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
+    }
+    if (rc != C2_OK) {
+        seg_source_free(src);
+        memset(src, 0, sizeof *src);
+    }
+    return rc;
+}
+
 static int seg_source_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
 {
     sandbox_in in = {req, n, 0, 0};
@@ -165,12 +215,7 @@ static int seg_source_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err
         rc = seg_source_load_files((const char *const *)files, count, &src, e);
 answer:
     if (rc == C2_OK) {
-        rc = sandbox_out_append(out, &src, sizeof src);
-        if (rc == C2_OK)
-            rc = sandbox_out_append(out, src.slices, (size_t)src.n_slices * sizeof *src.slices);
-        for (int i = 0; rc == C2_OK && i < src.n_files; i++)
-            rc = sandbox_out_string(out, src.files[i]);
-        if (rc != C2_OK)
+        if ((rc = seg_source_pack(out, &src)) != C2_OK)
             c2_fail(e, rc, "out of memory");
         seg_source_free(&src);
     }
@@ -191,35 +236,11 @@ static int seg_source_call(const char *what, sandbox_out *req, int max_files, se
     sandbox_out_free(req);
     if (rc == C2_OK) {
         sandbox_in in = {r.data, r.n, 0, 0};
-        sandbox_in_read(&in, src, sizeof *src);
-        int n_slices = src->n_slices, n_files = src->n_files;
-        src->slices = NULL;
-        src->files = NULL;
-        src->n_slices = src->n_files = 0;
-        if (in.bad || n_slices < 0 || n_files < 0 || n_files > n ||
-            (size_t)n_slices > (in.n - in.at) / sizeof(seg_slice))
-            rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
-        if (rc == C2_OK) {
-            src->slices = calloc((size_t)(n_slices ? n_slices : 1), sizeof *src->slices);
-            src->files = calloc((size_t)(n_files ? n_files : 1), sizeof *src->files);
-            if (!src->slices || !src->files)
-                rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", what);
-        }
-        if (rc == C2_OK) {
-            sandbox_in_read(&in, src->slices, (size_t)n_slices * sizeof *src->slices);
-            src->n_slices = n_slices;
-            for (int i = 0; i < n_files && !in.bad; i++) {
-                src->files[i] = sandbox_in_string(&in);
-                src->n_files += src->files[i] != NULL;
-            }
-            for (int i = 0; i < src->n_slices && !in.bad; i++)
-                in.bad |= src->slices[i].file < 0 || src->slices[i].file >= src->n_files;
-            if (in.bad || in.at != in.n)
-                rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
-        }
-        if (rc != C2_OK) {
+        rc = seg_source_unpack(&in, n, what, src, e);
+        if (rc == C2_OK && in.at != in.n) {
             seg_source_free(src);
             memset(src, 0, sizeof *src);
+            rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
         }
     }
     sandbox_out_free(&r);
@@ -255,4 +276,96 @@ int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e)
         return c2_fail(e, rc, "%s: out of memory", path);
     }
     return seg_source_call(path, &req, c2_limits_get()->max_dim > 0 ? (int)c2_limits_get()->max_dim : 65535, src, e);
+}
+
+/* ---- seg_write: request = the source, the options, the output path, the mask; answer =
+ * seg_write_info. The writer re-reads the first source file (DCMTK): a worker does it. ---- */
+
+static int opt_string(sandbox_out *o, const char *s)
+{
+    uint8_t has = s != NULL;
+    int rc = sandbox_out_append(o, &has, 1);
+    return rc == C2_OK ? sandbox_out_string(o, s) : rc;
+}
+
+static char *opt_unstring(sandbox_in *in, int *present)
+{
+    uint8_t has = 0;
+    sandbox_in_read(in, &has, 1);
+    *present = has != 0;
+    return sandbox_in_string(in);
+}
+
+static int seg_write_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    sandbox_in in = {req, n, 0, 0};
+    seg_source src;
+    memset(&src, 0, sizeof src);
+    int rc = seg_source_unpack(&in, 1 << 20, "SEG write request", &src, e);
+    int32_t flags[2] = {0, 0};
+    sandbox_in_read(&in, flags, sizeof flags);
+    int has_root = 0, has_label = 0, has_desc = 0, has_path = 0;
+    char *root = opt_unstring(&in, &has_root), *label = opt_unstring(&in, &has_label),
+         *desc = opt_unstring(&in, &has_desc), *path = opt_unstring(&in, &has_path);
+    size_t mask_n = (size_t)src.n_slices * (size_t)src.rows * (size_t)src.cols;
+    if (rc == C2_OK && (in.bad || !path || src.rows <= 0 || src.cols <= 0 || in.n - in.at != mask_n))
+        rc = c2_fail(e, C2_EINVAL, "bad SEG write request");
+    if (rc == C2_OK) {
+        seg_write_opts opt = {flags[0], flags[1], has_root ? root : NULL, has_label ? label : NULL,
+                              has_desc ? desc : NULL};
+        seg_write_info info;
+        memset(&info, 0, sizeof info);
+        rc = seg_write(&src, req + in.at, &opt, path, &info, e);
+        if (rc == C2_OK && (rc = sandbox_out_append(out, &info, sizeof info)) != C2_OK)
+            c2_fail(e, rc, "%s: out of memory", path);
+    }
+    free(root);
+    free(label);
+    free(desc);
+    free(path);
+    seg_source_free(&src);
+    return rc;
+}
+
+int seg_write_isolated(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+                       seg_write_info *info, c2_err *e)
+{
+    const char *what = src->n_files > 0 ? src->files[0] : out_path;
+    sandbox_out req = {0}, r;
+    int32_t flags[2] = {opt->fractional, opt->omit_empty_frames};
+    size_t mask_n = (size_t)src->n_slices * (size_t)src->rows * (size_t)src->cols;
+    int rc = seg_source_pack(&req, src);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(&req, flags, sizeof flags);
+    if (rc == C2_OK)
+        rc = opt_string(&req, opt->uid_root);
+    if (rc == C2_OK)
+        rc = opt_string(&req, opt->label);
+    if (rc == C2_OK)
+        rc = opt_string(&req, opt->description);
+    if (rc == C2_OK)
+        rc = opt_string(&req, out_path);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(&req, mask, mask_n);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return c2_fail(e, rc, "%s: out of memory", out_path);
+    }
+    dicom_dictionary_preload();
+    rc = sandbox_call(what, "seg-write", "DICOM SEG writer", seg_write_job, req.data, req.n, NULL, &r, e);
+    sandbox_out_free(&req);
+    long pid = sandbox_last_worker_pid();
+    if (rc != C2_OK && pid > 0) { /* a worker that died mid-write leaves its temporary */
+        char tmp[4200];
+        c2_temp_name_of(tmp, sizeof tmp, out_path, pid);
+        remove(tmp);
+    }
+    if (rc == C2_OK && r.n != sizeof(seg_write_info))
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM SEG writer returned an inconsistent result", out_path);
+    if (rc == C2_OK && info) {
+        memcpy(info, r.data, sizeof *info);
+        info->sop_instance[sizeof info->sop_instance - 1] = info->series_uid[sizeof info->series_uid - 1] = 0;
+    }
+    sandbox_out_free(&r);
+    return rc;
 }

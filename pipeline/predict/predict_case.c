@@ -364,7 +364,7 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
         so.fractional = opt->fractional;
         so.uid_root = opt->uid_root;
         so.description = opt->text_decode ? "c2seg prediction (text-decoded)" : "c2seg prediction";
-        return seg_write(&o->seg, o->mask, &so, path, NULL, e);
+        return seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
     }
     if (pc->kind == CASE_NIFTI) {
         snprintf(rel, cap, "%s_mask.nii.gz", pc->id);

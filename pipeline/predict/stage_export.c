@@ -132,7 +132,7 @@ int stage_export(int argc, char **argv)
     rc = export_load_mask(mask_path, &src, opt.fractional, &mask, &e);
     seg_write_info info = {0};
     if (!rc)
-        rc = seg_write(&src, mask, &opt, out, &info, &e);
+        rc = seg_write_isolated(&src, mask, &opt, out, &info, &e);
     deidentify_opts deid = {getenv("C2SEG_DEIDENTIFY_KEY")};
     if (!rc && deidentify && (rc = deidentify_file(out, &deid, &e)) == C2_OK) {
         deidentify_uid(&deid, info.sop_instance, info.sop_instance);

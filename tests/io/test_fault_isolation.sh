@@ -1,5 +1,6 @@
 #!/bin/sh
-# Every isolated reader (base/sandbox.h workers: dicom-meta, dicom-frames, sr, seg-source)
+# Every isolated reader (base/sandbox.h workers: dicom-meta, dicom-frames, sr, seg-source; and
+# seg-write, the SEG writer that re-reads its source)
 # crashed, hung and blown up on purpose through the test-only fault hook C2SEG_FAULT (honoured
 # only inside a worker), during `c2seg ingest` and during `c2seg predict`, on real files: the
 # CT series dcmqi_ct-3slice (3 slices) and pydicom_CT2_16x16 (4 slices) and an SR for the
@@ -115,6 +116,13 @@ ok = [c for c in cases if c['status'] == 'ok'][0]
 assert any('17136' in m['file'] for m in ok.get('missing_slices', [])), ok.get('missing_slices')
 PYEOF
 check "predict 2: the 16x16 case written (its crashed slice listed missing), the SEG-source case failed" $?
+# run 3: the SEG writer (it re-reads the source in a worker) crashes for the first series
+C2SEG_FAULT="crash@seg-write:3slice" "$B" predict "$T/tiny.ckpt" "$A" "$C" "$T/sr" -o "$T/p3" -q >/dev/null 2>"$T/p3.err"
+check "predict 3: exit 1 (partial)" "$([ $? -eq 1 ]; echo $?)"
+once "$T/p3.err" "the DICOM SEG writer crashed (signal 11"; check "predict 3: one line for the SEG writer crash" $?
+n_seg=$(ls "$T/p3" | grep -c '\.seg\.dcm'); n_tmp=$(ls "$T/p3" | grep -c '\.tmp\.')
+check "predict 3: one SEG written (the other case), no temporary left" "$([ "$n_seg" -eq 1 ] && [ "$n_tmp" -eq 0 ]; echo $?)"
+
 # --- export reads its reference in a worker too: a crash there is one error, nothing written ---
 $PY -c "import numpy as np, nibabel as nib; nib.save(nib.Nifti1Image(np.zeros((512, 512, 3), np.uint8), np.eye(4)), '$T/m.nii.gz')"
 C2SEG_FAULT="crash@seg-source:dcmqi_ct-3slice" "$B" export "$T/m.nii.gz" --reference "$A" -o "$T/e.seg.dcm" \
