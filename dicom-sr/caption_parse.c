@@ -11,6 +11,7 @@
  * elsewhere, so that a summary ("Impression: bilateral pulmonary infection, both lungs")
  * does not widen the zones the findings located. */
 #include "dicom-sr/caption_parse.h"
+#include "dicom-sr/prose_parse.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -235,7 +236,7 @@ static int zones_after(const word *w, int n, int i, int *end)
     return zw;
 }
 
-void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
+static void template_parse(const char *utf8, lr_convention conv, caption_attrs *a)
 {
     memset(a, 0, sizeof *a);
     a->convention = conv;
@@ -355,6 +356,83 @@ void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
     }
 }
 
+/* The templated captions' markers: "<N> infected area(s)", "pulmonary infection",
+ * "no infection" (typos included, as the template parser reads them). */
+int caption_is_template(const char *utf8)
+{
+    static _Thread_local word w[MAX_WORDS];
+    caption_attrs scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int n = tokenize(utf8 ? utf8 : "", w, MAX_WORDS);
+    for (int i = 0; i < n; i++)
+        word_classify(&w[i], &scratch);
+    for (int i = 0; i + 1 < n; i++) {
+        int infect_next = strncmp(w[i + 1].text, "infect", 6) == 0 ||
+                          (w[i + 1].kind == W_INFECTED && strncmp(w[i + 1].text, "inf", 3) == 0) ||
+                          edit_distance(w[i + 1].text, "infection") <= 1;
+        if (w[i].kind == W_INFECTED && strncmp(w[i].text, "inf", 3) == 0 && w[i + 1].kind == W_AREA &&
+            strncmp(w[i + 1].text, "area", 4) == 0)
+            return 1;
+        if ((strcmp(w[i].text, "pulmonary") == 0 || w[i].kind == W_NO) && infect_next)
+            return 1;
+    }
+    return 0;
+}
+
+/* Prose attributes onto the caption record: zones and laterality of the current lesions,
+ * a stated exact count (0..9), negative; status ok when located or negative, partial when a
+ * current lesion has no side, unparsed when no lung lesion is mentioned. */
+static void from_prose(const prose_attrs *p, lr_convention conv, caption_attrs *a)
+{
+    memset(a, 0, sizeof *a);
+    a->convention = conv;
+    a->prose = 1;
+    memcpy(a->zones, p->zones, sizeof a->zones);
+    a->zones_stated = p->located || p->negative;
+    a->n_zones = zones_count(a->zones);
+    a->runs[0] = zones_side_runs(a->zones);
+    a->runs[1] = zones_side_runs(a->zones + 3);
+    a->negative = p->negative;
+    a->count = p->count_lo >= 0 && p->count_lo == p->count_hi && p->count_lo <= 9 ? p->count_lo : -1;
+    if (p->negative && a->count < 0)
+        a->count = 0;
+    a->count_is_zones = a->count >= 0 && a->zones_stated && a->count == a->n_zones;
+    if (p->located || p->negative) {
+        a->lat = a->lat_stated = p->lat;
+        a->status = CAPTION_OK;
+    } else if (p->n_current > 0) {
+        a->lat = a->lat_stated = LAT_UNKNOWN;
+        a->status = CAPTION_PARTIAL;
+        add_problem(a, "a lung lesion without a side or zone");
+    } else {
+        a->lat = a->lat_stated = LAT_UNKNOWN;
+        a->status = CAPTION_UNPARSED;
+        add_problem(a, "no lung lesion, side or zone found");
+    }
+    if (p->n_typos)
+        add_problem(a, "%d word%s read as lexicon words (typos, see evidence)", p->n_typos, p->n_typos == 1 ? "" : "s");
+}
+
+int caption_parse_full(const char *utf8, lr_convention conv, caption_attrs *a, prose_attrs *prose)
+{
+    if (caption_is_template(utf8)) {
+        template_parse(utf8, conv, a);
+        if (prose)
+            memset(prose, 0, sizeof *prose);
+        return 0;
+    }
+    prose_attrs local;
+    prose_attrs *p = prose ? prose : &local;
+    prose_parse(utf8, p);
+    from_prose(p, conv, a);
+    return 1;
+}
+
+void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
+{
+    caption_parse_full(utf8, conv, a, NULL);
+}
+
 static const char *NUMBER_WORDS[] = {"no", "one", "two", "three", "four", "five", "six"};
 
 static void side_words(const uint8_t *z3, char *out, size_t cap)
@@ -436,6 +514,7 @@ cJSON *caption_attrs_json(const caption_attrs *a)
     cJSON_AddBoolToObject(o, "negative", a->negative);
     cJSON_AddStringToObject(o, "convention", convention_name(a->convention));
     cJSON_AddBoolToObject(o, "derived", a->derived);
+    cJSON_AddStringToObject(o, "parser", a->prose ? "prose" : "template");
     cJSON_AddStringToObject(o, "status", caption_status_name(a->status));
     cJSON *pr = cJSON_AddArrayToObject(o, "problems");
     for (int k = 0; k < a->n_problems; k++)
