@@ -407,6 +407,11 @@ static void phrases(parse_state *s)
             /* mid zone: level + region, nothing to do */
         } else if (W(s, i, "lung") && W(s, j, "markings")) {
             set(k, LX_NONE, 0, 0);
+        } else if ((W(s, i, "findings") || W(s, i, "finding")) && k->cls == LX_BOUNDARY && pv(s, i) >= 0 &&
+                   s->t[pv(s, i)].clause == k->clause && !(j >= 0 && s->t[j].clause != k->clause)) {
+            set(k, LX_GENERIC, PF_OTHER, 1);   /* "no acute findings" (a heading "Findings:" stays a boundary) */
+        } else if (W(s, i, "less") && (W(s, j, "likely") || W(s, j, "probable"))) {
+            s->t[j].absorbed = 1;              /* "atelectasis less likely": no hedge on the lesion */
         } else if ((W(s, i, "each") || W(s, i, "either")) && j >= 0 &&
                    (s->t[j].cls == LX_LEVEL || s->t[j].cls == LX_REGION)) {
             set(k, LX_SIDE, 3, 0);   /* "each upper lobe", "either lung" */
@@ -481,6 +486,7 @@ static void predominance(parse_state *s)
                     for (int r = i; r < j; r++)
                         if (s->t[r].cls == LX_MORE || s->t[r].cls == LX_SEVERITY)
                             s->t[r].absorbed = 1;
+                    q->predlev = 1;   /* "worse in the left lower zone": the worst place, not the only one */
                 }
                 found = 1;
                 break;
@@ -642,6 +648,10 @@ static void anatomy(parse_state *s)
             case LX_SIDE:
                 if (q->sub == 7)
                     r->predom = 1;
+                /* "right lung and left lower zone", "left apex and right base": a new place */
+                if (!p.closed && (p.sides & 3) && (p.region || p.levels) && (q->val & 3) != (p.sides & 3) &&
+                    q->val != 3)
+                    p.closed = 1;
                 if (p.closed) {
                     int pp = pv(s, j);
                     int post = (q->val == 3 && (W(s, j, "bilaterally") || W(s, j, "both"))) ||
@@ -779,8 +789,16 @@ static void anatomy(parse_state *s)
         r->t1 = last;
         /* "the largest in the right lower lobe": a place among others, not all of them */
         for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 5 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
-            if (W(s, q, "largest") || W(s, q, "biggest") || W(s, q, "dominant") || W(s, q, "index"))
-                r->predlev = 1;
+            if (W(s, q, "largest") || W(s, q, "biggest") || W(s, q, "dominant") || W(s, q, "index") ||
+                W(s, q, "now") || W(s, q, "also"))
+                r->predlev = 1;   /* a place among others: does not narrow the side */
+        /* "with sparing of the apex", "the apex is spared": not involved */
+        for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 4 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
+            if (W(s, q, "sparing") || W(s, q, "spared") || W(s, q, "sparring"))
+                r->negated = 1;
+        for (int q = nx(s, r->t1), st = 0; q >= 0 && st < 2 && s->t[q].chunk == s->t[r->t1].chunk; q = nx(s, q), st++)
+            if (W(s, q, "spared"))
+                r->negated = 1;
         if (r->zones || r->whole || p.any) {
             for (int q = r->t0; q <= r->t1; q++) {
                 s->t[q].run = s->nr;
@@ -1077,9 +1095,11 @@ static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap
             if (pass == 0 && k->chunk != chunk)
                 continue;
             if (pass == 1) {
+                /* time words: chunks without any finding; hedges: chunks without a lesion
+                 * ("opacity in the lingula, possibly atelectasis") */
                 int has = 0;
                 for (int g = 0; g < s->nf; g++)
-                    has |= s->t[s->f[g].t0].chunk == k->chunk;
+                    has |= s->t[s->f[g].t0].chunk == k->chunk && (cls != LX_UNCERTAIN || s->f[g].lesion);
                 if (has)
                     continue;
             }
@@ -1253,7 +1273,8 @@ static void severity(parse_state *s)
                     break;
                 }
                 if (!(s->t[j].cls == LX_MOD || s->t[j].cls == LX_SIDE || s->t[j].run >= 0 || s->t[j].cls == LX_DIST ||
-                      s->t[j].cls == LX_TO || s->t[j].cls == LX_SEVERITY || s->t[j].cls == LX_AND))
+                      s->t[j].cls == LX_TO || s->t[j].cls == LX_SEVERITY || s->t[j].cls == LX_AND ||
+                      s->t[j].cls == LX_NONE))
                     break;
             }
             if (!nonles) {
