@@ -356,14 +356,14 @@ static void template_parse(const char *utf8, lr_convention conv, caption_attrs *
     }
 }
 
-/* The templated captions' markers: "<N> infected area(s)", "pulmonary infection",
- * "no infection" (typos included, as the template parser reads them). */
-int caption_is_template(const char *utf8)
+/* One sentence holds a templated caption's marker: "<N> infected area(s)", "pulmonary
+ * infection", "no infection" (typos included, as the template parser reads them). */
+static int sentence_is_template(const char *sent)
 {
     static _Thread_local word w[MAX_WORDS];
     caption_attrs scratch;
     memset(&scratch, 0, sizeof scratch);
-    int n = tokenize(utf8 ? utf8 : "", w, MAX_WORDS);
+    int n = tokenize(sent, w, MAX_WORDS);
     for (int i = 0; i < n; i++)
         word_classify(&w[i], &scratch);
     for (int i = 0; i + 1 < n; i++) {
@@ -377,6 +377,35 @@ int caption_is_template(const char *utf8)
             return 1;
     }
     return 0;
+}
+
+/* A templated caption: every sentence (split at . ! ? and new lines) carries a marker. A
+ * report whose impression is worded like a caption ("Findings: ground-glass opacities in the
+ * right upper lobe. Impression: unilateral pulmonary infection, right lung.") is prose. */
+int caption_is_template(const char *utf8)
+{
+    const char *p = utf8 ? utf8 : "";
+    int sentences = 0;
+    while (*p) {
+        size_t len = strcspn(p, ".!?\n");
+        int text = 0;
+        for (size_t i = 0; i < len; i++)
+            text |= (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9');
+        if (text) {
+            char buf[2048];
+            if (len >= sizeof buf)
+                return 0;
+            memcpy(buf, p, len);
+            buf[len] = 0;
+            if (!sentence_is_template(buf))
+                return 0;
+            sentences++;
+        }
+        p += len;
+        if (*p)
+            p++;
+    }
+    return sentences > 0;
 }
 
 /* Prose attributes onto the caption record: zones and laterality of the current lesions,
@@ -408,6 +437,13 @@ static void from_prose(const prose_attrs *p, lr_convention conv, caption_attrs *
         a->lat = a->lat_stated = LAT_UNKNOWN;
         a->status = CAPTION_UNPARSED;
         add_problem(a, "no lung lesion, side or zone found");
+    }
+    int named = (a->zones[0] | a->zones[1] | a->zones[2] ? 1 : 0) | (a->zones[3] | a->zones[4] | a->zones[5] ? 2 : 0);
+    if (p->summary_sides & ~named) {
+        add_problem(a, "a summary names %s but the findings locate the %s side only",
+                    p->summary_sides == 3 ? "both lungs" : p->summary_sides == 1 ? "the left lung" : "the right lung",
+                    laterality_name(p->lat));
+        a->status = CAPTION_CONTRADICTION;
     }
     if (p->n_typos)
         add_problem(a, "%d word%s read as lexicon words (typos, see evidence)", p->n_typos, p->n_typos == 1 ? "" : "s");

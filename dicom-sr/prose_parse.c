@@ -1458,6 +1458,20 @@ static void collect(parse_state *s)
             r->whole = 0;
         }
     }
+    /* sentences that locate current lesions (a level on some side) */
+    static _Thread_local uint8_t sent_levels[MAX_TOKS];
+    int nsent = s->n ? s->t[s->n - 1].sent + 1 : 0, any_levels = 0;
+    memset(sent_levels, 0, (size_t)nsent);
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        if (r->negated || r->find < 0 || r->predlev || !(r->zones & 63))
+            continue;
+        finding *f = &s->f[r->find];
+        if (f->lesion && !f->negated && !f->resolved) {
+            sent_levels[s->t[r->t0].sent] = 1;
+            any_levels = 1;
+        }
+    }
     for (int pass = 0; pass < 2; pass++)
         for (int ri = 0; ri < s->nr; ri++) {
             run *r = &s->r[ri];
@@ -1493,7 +1507,12 @@ static void collect(parse_state *s)
                 for (int z = 0; z < ZONE_COUNT; z++)
                     if (r->zones & (1 << z))
                         a->zones[z] = 1;
-                whole |= r->whole;
+                /* a summary ("Impression: bilateral pneumonia") after located findings names
+                 * sides, it does not widen them */
+                if (r->whole && any_levels && !sent_levels[s->t[r->t0].sent])
+                    a->summary_sides |= r->whole;
+                else
+                    whole |= r->whole;
                 if (r->predlev == 2)
                     whole |= (uint8_t)((r->zones & 7 ? 1 : 0) | (r->zones & 56 ? 2 : 0));
             }

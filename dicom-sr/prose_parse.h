@@ -91,6 +91,9 @@ typedef struct prose_attrs {
     int findings;                 /* PF_* bits of current lesions */
     int nonlesion;                /* PN_* bits recognised (never zones) */
     int n_current;                /* current lesion mentions */
+    int summary_sides;            /* sides (1 left, 2 right) a summary sentence names without a level
+                                     while other sentences locate the lesions (not widened; a side
+                                     the findings never name is a contradiction for caption_parse) */
     int n_sentences, n_clauses;
     int n_typos;
     int n_spans;
