@@ -76,6 +76,7 @@ typedef struct run {
     int find;              /* attached finding, -1 */
     int predom;            /* from a predominance side word ("more on the right"): both sides */
     int cleared;           /* negated by "clear" / "normal" / "not seen" itself (not via a finding) */
+    int clear_t;           /* that trigger's token */
     uint8_t orphan;        /* levels named without a side ("in the lower lobe"): bits 1 2 4 */
     int predlev;           /* a predominance level phrase: 1 "predominantly in the lower lobes",
                               2 "lower zone predominant" (an adjective: its sides, whole) */
@@ -179,7 +180,7 @@ static void classify(parse_state *s)
         tok *k = &s->t[i];
         if (is_digit((unsigned char)k->w[0])) {
             k->cls = LX_NUMBER;
-            k->val = (int)k->num;
+            k->val = k->num > 1e6 ? 1000000 : (int)k->num;
             continue;
         }
         int typo = 0;
@@ -919,12 +920,39 @@ static void attach(parse_state *s)
 
 /* ---------------------------------------------------------------- negation */
 
-/* A chunk that continues a negated list: no anatomy, no description, no "there". */
-static int bare_chunk(const parse_state *s, int sent, int chunk)
+/* The token range [*b, *e] of the chunk (level 0), clause (1) or sentence (2) of token i:
+ * the ids only grow along the text, so the range is contiguous. */
+static void range_of(const parse_state *s, int i, int level, int *b, int *e)
 {
-    for (int i = 0; i < s->n; i++) {
+    int lo = i, hi = i;
+#define SAME(a, c) (level == 0 ? s->t[a].chunk == s->t[c].chunk : level == 1 ? s->t[a].clause == s->t[c].clause \
+                                                                             : s->t[a].sent == s->t[c].sent)
+    while (lo > 0 && SAME(lo - 1, i))
+        lo--;
+    while (hi + 1 < s->n && SAME(hi + 1, i))
+        hi++;
+#undef SAME
+    *b = lo;
+    *e = hi;
+}
+
+/* The chunk of token i holds a finding (a lesion when lesion_only). */
+static int chunk_has_finding(const parse_state *s, int i, int lesion_only)
+{
+    int b, e;
+    range_of(s, i, 0, &b, &e);
+    for (int j = b; j <= e; j++)
+        if (!s->t[j].absorbed && s->t[j].find >= 0 && (!lesion_only || s->f[s->t[j].find].lesion))
+            return 1;
+    return 0;
+}
+
+/* A chunk that continues a negated list: no anatomy, no description, no "there". */
+static int bare_chunk(const parse_state *s, int start)
+{
+    for (int i = start; i < s->n && s->t[i].chunk == s->t[start].chunk; i++) {
         const tok *k = &s->t[i];
-        if (k->sent != sent || k->chunk != chunk || k->absorbed)
+        if (k->absorbed)
             continue;
         if (k->run >= 0 || k->cls == LX_MOD || k->cls == LX_THERE || k->cls == LX_SEVERITY ||
             (k->cls == LX_TEMPORAL && k->val == PT_NEW) || k->cls == LX_UNCERTAIN || k->cls == LX_DIST)
@@ -933,25 +961,23 @@ static int bare_chunk(const parse_state *s, int sent, int chunk)
     return 1;
 }
 
-/* "X and Y" between finding tokens is a list; any other "and" / "with" stops a backward scope;
- * "otherwise" stops it for findings ("RLL consolidation otherwise clear"), not for regions
- * ("lungs otherwise unremarkable"). */
-static int back_blocked(const parse_state *s, int from, int to)
+/* Walking back from a post-trigger over token m: "X and Y" between findings is a list; any
+ * other "and" / "with" stops the scope (*all); "otherwise" stops it for findings ("RLL
+ * consolidation otherwise clear"), not for regions ("lungs otherwise unremarkable"). */
+static void back_block(const parse_state *s, int m, int *all, int *findings)
 {
-    int finding = s->t[from].find >= 0;
-    for (int m = from + 1; m < to; m++) {
-        if (s->t[m].absorbed)
-            continue;
-        if (s->t[m].cls == LX_AND) {
-            int a = pv(s, m), b = nx(s, m);
-            int fa = a >= 0 && s->t[a].find >= 0, fb = b >= 0 && s->t[b].find >= 0;
-            if (!(fa && fb))
-                return 1;
-        }
-        if (W(s, m, "with") || (finding && W(s, m, "otherwise")))
-            return 1;
+    if (s->t[m].absorbed)
+        return;
+    if (s->t[m].cls == LX_AND) {
+        int a = pv(s, m), b = nx(s, m);
+        int fa = a >= 0 && s->t[a].find >= 0, fb = b >= 0 && s->t[b].find >= 0;
+        if (!(fa && fb))
+            *all = 1;
     }
-    return 0;
+    if (W(s, m, "with"))
+        *all = 1;
+    if (W(s, m, "otherwise"))
+        *findings = 1;
 }
 
 static void negate_finding(parse_state *s, int fi, int trig)
@@ -974,8 +1000,10 @@ static void negation(parse_state *s)
             for (int j = i + 1; j < s->n && s->t[j].clause == k->clause; j++) {
                 if (s->t[j].absorbed)
                     continue;
+                if (s->t[j].cls == LX_NEG_PRE)
+                    break;   /* the next trigger covers the rest */
                 if (s->t[j].chunk != chunk) {
-                    if (!bare_chunk(s, k->sent, s->t[j].chunk))
+                    if (!bare_chunk(s, j))
                         break;
                     chunk = s->t[j].chunk;
                 }
@@ -991,18 +1019,20 @@ static void negation(parse_state *s)
                 }
             }
         } else if (k->cls == LX_NEG_POST || k->cls == LX_CLEAR) {
-            for (int j = i - 1; j >= 0 && s->t[j].chunk == k->chunk; j--) {
-                if (s->t[j].absorbed)
+            int blocked = 0, blocked_findings = 0;
+            for (int j = i - 1; j >= 0 && s->t[j].chunk == k->chunk && !blocked; j--) {
+                if (j + 1 < i)
+                    back_block(s, j + 1, &blocked, &blocked_findings);
+                if (s->t[j].absorbed || blocked)
                     continue;
-                if (back_blocked(s, j, i))
-                    break;
-                if (s->t[j].find >= 0) {
+                if (s->t[j].find >= 0 && !blocked_findings) {
                     negate_finding(s, s->t[j].find, i);
                     k->neg_trigger = 1;
                 }
                 if (s->t[j].run >= 0) {
                     s->r[s->t[j].run].negated = 1;
                     s->r[s->t[j].run].cleared = 1;
+                    s->r[s->t[j].run].clear_t = i;
                     k->neg_trigger = 1;
                 }
             }
@@ -1027,6 +1057,7 @@ static void negation(parse_state *s)
                     if (s->t[j].run >= 0) {
                         s->r[s->t[j].run].negated = 1;
                         s->r[s->t[j].run].cleared = 1;
+                    s->r[s->t[j].run].clear_t = i;
                         k->neg_trigger = 1;
                     }
                 }
@@ -1040,26 +1071,21 @@ static void negation(parse_state *s)
         tok *k = &s->t[i];
         if (k->absorbed || k->neg_trigger || k->cls != LX_CLEAR)
             continue;
-        int has_target = 0;
-        for (int j = 0; j < s->n; j++)
-            has_target |= s->t[j].chunk == k->chunk && (s->t[j].find >= 0 || s->t[j].run >= 0);
-        if (has_target)
+        int b, e, has_target = 0;
+        range_of(s, i, 0, &b, &e);
+        for (int j = b; j <= e; j++)
+            has_target |= s->t[j].find >= 0 || s->t[j].run >= 0;
+        if (has_target || b == 0 || s->t[b - 1].sent != k->sent)
             continue;
-        int pc = -1;
-        for (int j = i - 1; j >= 0 && s->t[j].sent == k->sent; j--)
-            if (s->t[j].chunk != k->chunk) {
-                pc = s->t[j].chunk;
-                break;
-            }
-        int finds = 0;
-        for (int j = 0; j < s->n; j++)
-            finds |= s->t[j].chunk == pc && s->t[j].find >= 0;
-        if (pc < 0 || finds)
+        int pb, pe;
+        range_of(s, b - 1, 0, &pb, &pe);
+        if (chunk_has_finding(s, pb, 0))
             continue;
-        for (int j = 0; j < s->n; j++)
-            if (s->t[j].chunk == pc && s->t[j].run >= 0) {
+        for (int j = pb; j <= pe; j++)
+            if (s->t[j].run >= 0) {
                 s->r[s->t[j].run].negated = 1;
                 s->r[s->t[j].run].cleared = 1;
+                    s->r[s->t[j].run].clear_t = i;
                 k->neg_trigger = 1;
             }
     }
@@ -1086,23 +1112,19 @@ static void negation(parse_state *s)
 static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap)
 {
     const finding *f = &s->f[fi];
-    int chunk = s->t[f->t0].chunk, clause = s->t[f->t0].clause, n = 0;
+    int chunk = s->t[f->t0].chunk, n = 0, b, e;
+    range_of(s, f->t0, 1, &b, &e);
     for (int pass = 0; pass < 2 && n == 0; pass++)
-        for (int i = 0; i < s->n && n < cap; i++) {
+        for (int i = b; i <= e && n < cap; i++) {
             const tok *k = &s->t[i];
-            if (k->absorbed || k->cls != cls || k->clause != clause)
+            if (k->absorbed || k->cls != cls)
                 continue;
             if (pass == 0 && k->chunk != chunk)
                 continue;
-            if (pass == 1) {
-                /* time words: chunks without any finding; hedges: chunks without a lesion
-                 * ("opacity in the lingula, possibly atelectasis") */
-                int has = 0;
-                for (int g = 0; g < s->nf; g++)
-                    has |= s->t[s->f[g].t0].chunk == k->chunk && (cls != LX_UNCERTAIN || s->f[g].lesion);
-                if (has)
-                    continue;
-            }
+            /* pass 1, time words: chunks without any finding; hedges: chunks without a lesion
+             * ("opacity in the lingula, possibly atelectasis") */
+            if (pass == 1 && chunk_has_finding(s, i, cls == LX_UNCERTAIN))
+                continue;
             idx[n++] = i;
         }
     return n;
@@ -1528,10 +1550,11 @@ static void collect(parse_state *s)
         tok *k = &s->t[i];
         if (k->absorbed || k->cls != LX_DIST)
             continue;
-        int near = 0;
-        for (int fi = 0; fi < s->nf; fi++) {
-            finding *f = &s->f[fi];
-            near |= f->lesion && !f->negated && !f->resolved && s->t[f->t0].clause == k->clause;
+        int near = 0, b, e;
+        range_of(s, i, 1, &b, &e);
+        for (int j = b; j <= e; j++) {
+            const finding *f = s->t[j].find >= 0 ? &s->f[s->t[j].find] : NULL;
+            near |= f && f->lesion && !f->negated && !f->resolved;
         }
         if (near) {
             a->distribution |= k->val;
@@ -1542,16 +1565,9 @@ static void collect(parse_state *s)
         for (int z = 0; z < ZONE_COUNT; z++)
             a->zones[z] = 1;
     /* negation evidence: triggers that cleared a region or negated a lesion */
-    for (int i = 0; i < s->n; i++)
-        if (s->t[i].neg_trigger) {
-            int lung = 0;
-            for (int fi = 0; fi < s->nf; fi++)
-                lung |= s->f[fi].lesion && s->f[fi].neg_t == i;
-            for (int ri = 0; ri < s->nr; ri++)
-                lung |= s->r[ri].negated && s->r[ri].find < 0 && s->t[s->r[ri].t0].chunk == s->t[i].chunk;
-            if (lung)
-                add_tok_span(s, PA_NEGATION, i, i);
-        }
+    for (int ri = 0; ri < s->nr; ri++)
+        if (s->r[ri].cleared && s->r[ri].clear_t >= 0)
+            add_tok_span(s, PA_NEGATION, s->r[ri].clear_t, s->r[ri].clear_t);
     a->located = zones_count(a->zones) > 0;
     a->lat = a->located ? zones_laterality(a->zones) : a->n_current > 0 ? LAT_UNKNOWN : LAT_NONE;
     a->negative = a->n_current == 0 && (neg_evidence || s->study_normal);
