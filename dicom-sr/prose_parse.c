@@ -1182,7 +1182,7 @@ static void counts(parse_state *s)
         int lo, hi;
         if (k->cls == LX_NUMBER) {
             int j = adj(s, i);
-            if (k->num != (double)(int)k->num || k->val < 1 || k->val > 20)
+            if (k->val < 1 || k->val > 20 || k->num != (double)(int)k->num)
                 continue;
             if (j >= 0 && (s->t[j].cls == LX_UNIT || s->t[j].cls == LX_PCT))
                 continue;
