@@ -137,6 +137,7 @@ static const lex_word LEX[] = {
     {"progressive", LX_TEMPORAL, PT_WORSE, 0}, {"progressing", LX_TEMPORAL, PT_WORSE, 0},
     {"progressed", LX_TEMPORAL, PT_WORSE, 0}, {"enlarging", LX_TEMPORAL, PT_WORSE, 0},
     {"enlarged", LX_TEMPORAL, PT_WORSE, 0}, {"extending", LX_TEMPORAL, PT_WORSE, 0},
+    {"extended", LX_TEMPORAL, PT_WORSE, 0}, {"extension", LX_TEMPORAL, PT_WORSE, 0}, {"spread", LX_TEMPORAL, PT_WORSE, 0},
     {"deterioration", LX_TEMPORAL, PT_WORSE, 0}, {"deteriorating", LX_TEMPORAL, PT_WORSE, 0},
     {"unchanged", LX_TEMPORAL, PT_STABLE, 0}, {"stable", LX_TEMPORAL, PT_STABLE, 0},
     {"persistent", LX_TEMPORAL, PT_STABLE, 0}, {"persisting", LX_TEMPORAL, PT_STABLE, 0},
@@ -308,6 +309,13 @@ const lex_word *prose_lexicon_lookup(const char *w, int *typo)
         if (lv < 5 || LEX[k].word[0] != w[0])
             continue;
         int allowed = lw >= 8 && lv >= 8 ? 2 : lw >= 5 ? 1 : 0;
+        /* words that flip a finding's polarity or time: one edit at most */
+        if (allowed > 1 && (LEX[k].cls == LX_CLEAR || LEX[k].cls == LX_NEG_PRE || LEX[k].cls == LX_NEG_POST ||
+                            LEX[k].cls == LX_TEMPORAL || LEX[k].cls == LX_UNCERTAIN))
+            allowed = 1;
+        /* four letters: one edit from a five-letter side or level word ("uppr", "rigt", "lowr") */
+        if (lw == 4 && lv == 5 && (LEX[k].cls == LX_SIDE || LEX[k].cls == LX_LEVEL))
+            allowed = 1;
         int d = allowed ? osa_distance(w, LEX[k].word) : 3;
         if (d > allowed && lw == 4 && squeezed_equal(w, LEX[k].word))
             d = 1;   /* "uper" = "upper": a doubled letter typed once */

@@ -78,6 +78,7 @@ typedef struct run {
     int cleared;           /* negated by "clear" / "normal" / "not seen" itself (not via a finding) */
     int clear_t;           /* that trigger's token */
     uint8_t orphan;        /* levels named without a side ("in the lower lobe"): bits 1 2 4 */
+    uint8_t implied;       /* levels whose sides (both) came from a plural ("in the lower lobes") */
     int predlev;           /* a predominance level phrase: 1 "predominantly in the lower lobes",
                               2 "lower zone predominant" (an adjective: its sides, whole) */
 } run;
@@ -588,8 +589,10 @@ static void sub_resolve(const sub_phrase *p, int prev_sides, run *r)
         levels = 7;
     if (!sides && p->inherit)
         sides = prev_sides;
-    if (!sides && levels && (p->plural || p->region == 0) && p->plural)
+    if (!sides && levels && p->plural) {
         sides = 3;
+        r->implied |= (uint8_t)levels;   /* a side named elsewhere for the finding may narrow it */
+    }
     if (!sides && levels == 2 && p->middle_lobe)
         sides = 2;
     if (!sides && !levels && p->plural && (p->region == 1 || p->region == 5 || p->region == 4))
@@ -1463,11 +1466,21 @@ static void collect(parse_state *s)
         uint8_t orph = 0, sides = 0;
         for (int ri = 0; ri < s->nr; ri++)
             if (s->r[ri].find == fi && !s->r[ri].negated && !s->r[ri].predlev) {
-                orph |= s->r[ri].orphan;
+                orph |= s->r[ri].orphan | s->r[ri].implied;
                 sides |= s->r[ri].whole;
             }
         if (!orph || !sides)
             continue;
+        /* "the right lung shows consolidation in the middle and lower lobes": the plural's
+         * "both sides" gives way to the side named for the same finding */
+        for (int ri = 0; ri < s->nr; ri++) {
+            run *r = &s->r[ri];
+            if (r->find != fi || r->negated || r->predlev || !r->implied)
+                continue;
+            for (int l = 0; l < 3; l++)
+                if (r->implied & (1 << l))
+                    r->zones &= (uint8_t)~((1 << l) | (1 << (3 + l)));
+        }
         for (int ri = 0; ri < s->nr; ri++) {
             run *r = &s->r[ri];
             if (r->find != fi || r->negated || !r->whole)
