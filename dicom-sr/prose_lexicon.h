@@ -52,7 +52,8 @@ typedef struct lex_word {
 } lex_word;
 
 /* The lexicon entry for the lower-case word w, or NULL. *typo = 1 when it was found
- * by the edit-distance match (then *canonical names the lexicon word). */
+ * by the edit-distance match (the entry's word is the reading). Polarity and time words
+ * accept one edit at most; four-letter words match five-letter side / level words. */
 const lex_word *prose_lexicon_lookup(const char *w, int *typo);
 
 #endif

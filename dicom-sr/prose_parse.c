@@ -344,9 +344,8 @@ static void phrases(parse_state *s)
                 s->t[m].absorbed = 1;
             set(k, LX_TEMPORAL, PT_STABLE, 0);
             k->end = s->t[last].end;
-        } else if ((W(s, i, "cannot") || W(s, i, "cant") || ((W(s, i, "can") || W(s, i, "could")) && W(s, j, "not")) ||
-                    W(s, i, "not")) &&
-                   1) {
+        } else if (W(s, i, "cannot") || W(s, i, "cant") || ((W(s, i, "can") || W(s, i, "could")) && W(s, j, "not")) ||
+                   W(s, i, "not")) {
             /* cannot / can't / can not / could not / not  [be]  excluded / ruled out / entirely excluded */
             int m = W(s, i, "can") || W(s, i, "could") ? adj(s, j) : j;
             if (W(s, m, "be"))
@@ -392,21 +391,15 @@ static void phrases(parse_state *s)
             int p = pv(s, i);
             if (!(W(s, p, "well") || W(s, p, "normally")))
                 set(k, LX_NONE, 0, 0);
-        } else if (W(s, i, "clear") && W(s, j, "of")) {
-            /* "clear of consolidation": clears the chunk (LX_CLEAR) */
         } else if (W(s, i, "x") && W(s, j, "ray")) {
             set(k, LX_NONE, 0, 0);
             s->t[j].absorbed = 1;
-        } else if (k->cls == LX_PCT && W(s, i, "percent")) {
-            /* percent */
         } else if (W(s, i, "per") && W(s, j, "cent")) {
             set(k, LX_PCT, 0, 0);
             s->t[j].absorbed = 1;
         } else if (W(s, i, "to") && W(s, j, "exclude")) {
             set(k, LX_UNCERTAIN, 0, 0);
             s->t[j].absorbed = 1;
-        } else if (k->cls == LX_REGION && k->val == 3 && W(s, pv(s, i), "mid")) {
-            /* mid zone: level + region, nothing to do */
         } else if (W(s, i, "lung") && W(s, j, "markings")) {
             set(k, LX_NONE, 0, 0);
         } else if ((W(s, i, "findings") || W(s, i, "finding")) && k->cls == LX_BOUNDARY && pv(s, i) >= 0 &&
@@ -425,9 +418,6 @@ static void phrases(parse_state *s)
                 s->t[adj(s, j)].absorbed = 1;
         }
     }
-    /* a finding word directly followed by "or"/"and" + finding is a list; consecutive finding
-     * words of the same class ("pleural effusion", "nodular opacities") are one finding (merged
-     * in the finding pass). "is clear" etc. need nothing here. */
 }
 
 /* ---------------------------------------------------------------- predominance */
@@ -1326,11 +1316,9 @@ static void severity(parse_state *s)
                     continue;
             }
             if (a->sev_lo == 0 || v < a->sev_lo)
-                a->sev_lo = a->sev_lo == 0 ? v : v;
+                a->sev_lo = v;
             if (v > a->sev_hi)
                 a->sev_hi = v;
-            if (a->sev_lo > v)
-                a->sev_lo = v;
             add_tok_span(s, PA_SEVERITY, i, i);
         } else if (k->cls == LX_CT) {
             int j = adj(s, i);
@@ -1385,7 +1373,6 @@ static void collect(parse_state *s)
 {
     prose_attrs *a = s->a;
     uint8_t side_levels = 0, whole = 0;
-    int any_zone_anat = 0;
     int neg_evidence = 0;
     /* current lesions */
     for (int fi = 0; fi < s->nf; fi++) {
@@ -1431,16 +1418,6 @@ static void collect(parse_state *s)
                               : a->count_hi + f->count_hi;
             add_tok_span(s, PA_COUNT, f->count_t, f->t1);
         }
-    }
-    /* a list "GGO and consolidation in the RLL": anatomy of one member is the list's */
-    for (int ri = 0; ri < s->nr; ri++) {
-        run *r = &s->r[ri];
-        if (r->negated || r->find < 0)
-            continue;
-        for (int g = list_prev(s, r->find); g >= 0; g = list_prev(s, g))
-            if (s->t[s->f[g].t0].clause == s->t[r->t0].clause) {
-                /* duplicate the run onto g via a second pass below */
-            }
     }
     /* anatomy phrases in clauses without findings go to the nearest lesion of their sentence */
     for (int ri = 0; ri < s->nr; ri++) {
@@ -1536,7 +1513,6 @@ static void collect(parse_state *s)
                 for (int sd = 0; sd < 2 && !r->predlev; sd++)
                     if (r->zones & (7 << (3 * sd)))
                         side_levels |= (uint8_t)(1 << sd);
-                any_zone_anat = 1;
                 add_tok_span(s, PA_ZONES, r->t0, r->t1);
             } else {
                 for (int z = 0; z < ZONE_COUNT; z++)
@@ -1552,8 +1528,6 @@ static void collect(parse_state *s)
                     whole |= (uint8_t)((r->zones & 7 ? 1 : 0) | (r->zones & 56 ? 2 : 0));
             }
         }
-    /* "diffuse" lesions without anatomy: both lungs */
-    (void)any_zone_anat;
     for (int sd = 0; sd < 2; sd++)
         if ((whole & (1 << sd)) && !(side_levels & (1 << sd)))
             for (int l = 0; l < 3; l++)
@@ -1584,8 +1558,6 @@ static void collect(parse_state *s)
     a->located = zones_count(a->zones) > 0;
     a->lat = a->located ? zones_laterality(a->zones) : a->n_current > 0 ? LAT_UNKNOWN : LAT_NONE;
     a->negative = a->n_current == 0 && (neg_evidence || s->study_normal);
-    if (a->negative)
-        a->temporal = a->temporal == PT_RESOLVED ? PT_RESOLVED : a->temporal;
     if (a->n_current == 0) {
         a->distribution = 0;
         a->predominance_side = LAT_NONE;
