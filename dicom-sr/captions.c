@@ -541,6 +541,52 @@ static int load_xlsx(caption_table *t, const char *data, size_t n, c2_err *e)
     return rc;
 }
 
+/* The kind of a caption file: its extension first (.json, .csv / .tsv, .xlsx, .txt); without
+ * one of those, its content: a zip signature is a workbook, a document that parses as JSON
+ * (object or array) as a whole is JSON, a first line naming an image and a text column is
+ * CSV, anything else plain lines. So a plain caption line that starts with '{' stays a line. */
+static caption_format input_kind(const char *path, const char *s, size_t n, size_t first, int zip)
+{
+    if (c2_ends_with_ci(path, ".json"))
+        return CAPTIONS_JSON;
+    if (c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".tsv"))
+        return CAPTIONS_CSV;
+    if (c2_ends_with_ci(path, ".xlsx"))
+        return CAPTIONS_XLSX;
+    if (c2_ends_with_ci(path, ".txt"))
+        return CAPTIONS_LINES;
+    if (zip)
+        return CAPTIONS_XLSX;
+    if (first < n && (s[first] == '{' || s[first] == '[')) {
+        cJSON *j = cJSON_ParseWithLength(s, n);
+        int ok = j && (cJSON_IsObject(j) || cJSON_IsArray(j));
+        cJSON_Delete(j);
+        if (ok)
+            return CAPTIONS_JSON;
+    }
+    /* "Image,Description" (any order, any of the accepted names) on the first line */
+    const char *eol = memchr(s, '\n', n);
+    size_t len = eol ? (size_t)(eol - s) : n;
+    char line[512];
+    if (len < sizeof line) {
+        memcpy(line, s, len);
+        line[len] = 0;
+        int img = 0, txt = 0, fields = 0;
+        for (char *save = NULL, *f = strtok_r(line, ",\r", &save); f; f = strtok_r(NULL, ",\r", &save), fields++) {
+            while (*f == ' ' || *f == '"')
+                f++;
+            size_t fl = strlen(f);
+            while (fl > 0 && (f[fl - 1] == ' ' || f[fl - 1] == '"'))
+                f[--fl] = 0;
+            img |= header_is(f, IMAGE_NAMES);
+            txt |= header_is(f, TEXT_NAMES);
+        }
+        if (img && txt && fields >= 2)
+            return CAPTIONS_CSV;
+    }
+    return CAPTIONS_LINES;
+}
+
 int caption_table_load(const char *path, const char *split, caption_table **out, c2_err *e)
 {
     *out = NULL;
@@ -558,21 +604,19 @@ int caption_table_load(const char *path, const char *split, caption_table **out,
         size_t i = skip;
         while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
             i++;
-        if (n >= 4 && memcmp(s, "PK\x03\x04", 4) == 0) {
-            t->format = CAPTIONS_XLSX;
-            rc = load_xlsx(t, s, n, e);
-        } else if (i < n && (s[i] == '{' || s[i] == '[')) {
-            t->format = CAPTIONS_JSON;
-            rc = load_json(t, s + skip, n - skip, split, e);
-        } else if (c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".tsv")) {
-            t->format = CAPTIONS_CSV;
-            rc = load_csv(t, s + skip, n - skip, e);
-        } else if (c2_ends_with_ci(path, ".xlsx")) {
+        int zip = n >= 4 && memcmp(s, "PK\x03\x04", 4) == 0;
+        caption_format fmt = input_kind(path, s + skip, n - skip, i - skip, zip);
+        t->format = fmt;
+        if (fmt == CAPTIONS_XLSX && !zip)
             rc = c2_fail(e, C2_EINVAL, "%s: .xlsx file without a zip signature", path);
-        } else {
-            t->format = CAPTIONS_LINES;
+        else if (fmt == CAPTIONS_XLSX)
+            rc = load_xlsx(t, s, n, e);
+        else if (fmt == CAPTIONS_JSON)
+            rc = load_json(t, s + skip, n - skip, split, e);
+        else if (fmt == CAPTIONS_CSV)
+            rc = load_csv(t, s + skip, n - skip, e);
+        else
             rc = load_lines(t, s + skip, n - skip, e);
-        }
     }
     free(data);
     if (rc != C2_OK) {
