@@ -61,11 +61,13 @@ struct cache_writer {
     char path[4096], tmp[4200];
     int size;
     hid_t file, images, masks;
-    int64_t n, cap;
-    cache_sample *meta;        /* [cap]; string fields point into strdup'd copies */
-    int32_t *caption_index;    /* [cap] */
+    int64_t n;
+    size_t cap_meta, cap_index;
+    cache_sample *meta;        /* [cap_meta]; string fields point into strdup'd copies */
+    int32_t *caption_index;    /* [cap_index] */
     char **captions;           /* [n_captions], unique, first-use order */
-    int64_t n_captions, cap_captions;
+    int64_t n_captions;
+    size_t cap_captions;
 };
 
 static char *string_copy(const char *s)
@@ -189,14 +191,8 @@ static int64_t caption_intern(cache_writer *w, const char *caption)
     for (int64_t i = 0; i < w->n_captions; i++)
         if (strcmp(w->captions[i], caption) == 0)
             return i;
-    if (w->n_captions == w->cap_captions) {
-        int64_t cap = w->cap_captions ? 2 * w->cap_captions : 64;
-        char **c = realloc(w->captions, (size_t)cap * sizeof *c);
-        if (!c)
-            return -2;
-        w->captions = c;
-        w->cap_captions = cap;
-    }
+    if (c2_grow(&w->captions, sizeof *w->captions, (size_t)w->n_captions + 1, &w->cap_captions))
+        return -2;
     if (!(w->captions[w->n_captions] = strdup(caption)))
         return -2;
     return w->n_captions++;
@@ -220,17 +216,9 @@ static int append_plane(hid_t d, int64_t row, int S, hid_t mem_type, const void 
 
 int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
 {
-    if (w->n == w->cap) {
-        int64_t cap = w->cap ? 2 * w->cap : 256;
-        cache_sample *m = realloc(w->meta, (size_t)cap * sizeof *m);
-        if (m)
-            w->meta = m;
-        int32_t *ci = m ? realloc(w->caption_index, (size_t)cap * sizeof *ci) : NULL;
-        if (!ci)
-            return c2_fail(e, C2_ENOMEM, "%s: out of memory for sample metadata", w->path);
-        w->caption_index = ci;
-        w->cap = cap;
-    }
+    if (c2_grow(&w->meta, sizeof *w->meta, (size_t)w->n + 1, &w->cap_meta) ||
+        c2_grow(&w->caption_index, sizeof *w->caption_index, (size_t)w->n + 1, &w->cap_index))
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for sample metadata", w->path);
     int S = w->size;
     uint8_t *zeros = NULL;
     int mask_absent = !mask;
@@ -438,19 +426,14 @@ void cache_writer_abort(cache_writer *w)
 /* The reader's string storage: every string of every column, in one list. */
 typedef struct string_store {
     char **all;
-    int64_t n, cap;
+    int64_t n;
+    size_t cap;
 } string_store;
 
 static char *store_keep(string_store *st, const char *s)
 {
-    if (st->n == st->cap) {
-        int64_t cap = st->cap ? 2 * st->cap : 1024;
-        char **a = realloc(st->all, (size_t)cap * sizeof *a);
-        if (!a)
-            return NULL;
-        st->all = a;
-        st->cap = cap;
-    }
+    if (c2_grow(&st->all, sizeof *st->all, (size_t)st->n + 1, &st->cap))
+        return NULL;
     char *c = strdup(s ? s : "");
     if (c)
         st->all[st->n++] = c;
