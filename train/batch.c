@@ -15,34 +15,29 @@ int fit_batch_create(fit_batch *b, int cap, int S, c2_err *e)
     memset(b, 0, sizeof *b);
     b->cap = cap;
     b->S = S;
-    size_t px = (size_t)cap * S * S, tk = (size_t)cap * TEXT_MAX_TOKENS * TEXT_DIM;
-    b->img = malloc(px * sizeof(float));
-    b->gt = malloc(px * sizeof(float));
-    b->tokens = malloc(tk * sizeof(float));
-    b->pooled = malloc((size_t)cap * TEXT_DIM * sizeof(float));
-    b->tmask = malloc((size_t)cap * TEXT_MAX_TOKENS * sizeof(int32_t));
-    b->empty_tokens = malloc((size_t)TEXT_MAX_TOKENS * TEXT_DIM * sizeof(float));
-    b->empty_pooled = malloc(TEXT_DIM * sizeof(float));
-    b->empty_mask = malloc(TEXT_MAX_TOKENS * sizeof(int32_t));
-    if (!b->img || !b->gt || !b->tokens || !b->pooled || !b->tmask || !b->empty_tokens || !b->empty_pooled ||
-        !b->empty_mask) {
+    /* one block of floats (img, gt, tokens, pooled, empty_tokens, empty_pooled) and one
+     * of ints (tmask, empty_mask) */
+    size_t px = (size_t)cap * S * S, tk = (size_t)TEXT_MAX_TOKENS * TEXT_DIM;
+    b->img = malloc((2 * px + (size_t)(cap + 1) * (tk + TEXT_DIM)) * sizeof(float));
+    b->tmask = malloc((size_t)(cap + 1) * TEXT_MAX_TOKENS * sizeof(int32_t));
+    if (!b->img || !b->tmask) {
         fit_batch_free(b);
         return c2_fail(e, C2_ENOMEM, "out of memory for a batch of %d", cap);
     }
+    b->gt = b->img + px;
+    b->tokens = b->gt + px;
+    b->pooled = b->tokens + (size_t)cap * tk;
+    b->empty_tokens = b->pooled + (size_t)cap * TEXT_DIM;
+    b->empty_pooled = b->empty_tokens + tk;
+    b->empty_mask = b->tmask + (size_t)cap * TEXT_MAX_TOKENS;
     hash_text_encode("", b->empty_tokens, b->empty_mask, b->empty_pooled);
     return C2_OK;
 }
 
 void fit_batch_free(fit_batch *b)
 {
-    free(b->img);
-    free(b->gt);
-    free(b->tokens);
-    free(b->pooled);
-    free(b->tmask);
-    free(b->empty_tokens);
-    free(b->empty_pooled);
-    free(b->empty_mask);
+    free(b->img); /* the float block */
+    free(b->tmask); /* the int block */
     memset(b, 0, sizeof *b);
 }
 

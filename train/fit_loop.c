@@ -183,8 +183,17 @@ static int run_epochs(fit_run *run, const fit_stage *stage, void *self, int resu
     return rc;
 }
 
-int fit_loop_run(const cache *c, const fit_options *o, fit_result *r, const fit_stage *stage, void *self,
-                 c2_err *e)
+int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
+{
+    return fit_loop_run(c, o, r, &fit_stage_train, e);
+}
+
+int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
+{
+    return fit_loop_run(c, o, r, &fit_stage_pretrain, e);
+}
+
+int fit_loop_run(const cache *c, const fit_options *o, fit_result *r, const fit_stage *stage, c2_err *e)
 {
     memset(r, 0, sizeof *r);
     r->best_val_dice = stage->validates ? -1 : NAN;
@@ -192,9 +201,14 @@ int fit_loop_run(const cache *c, const fit_options *o, fit_result *r, const fit_
     int rc = stage->check(c, o, e);
     if (rc)
         return rc;
+    void *self = calloc(1, stage->self_size);
+    if (!self)
+        return c2_fail(e, C2_ENOMEM, "out of memory for the training state");
     fit_run run = {.c = c, .o = o, .r = r};
-    if ((rc = fit_split_make(c, o->seed, &run.sp, e)))
+    if ((rc = fit_split_make(c, o->seed, &run.sp, e))) {
+        free(self);
         return rc;
+    }
     snprintf(r->split_policy, sizeof r->split_policy, "%s", run.sp.policy);
     r->n_train = (int)run.sp.n_train;
     int resumed = 0, allocated = 0;
@@ -211,5 +225,6 @@ int fit_loop_run(const cache *c, const fit_options *o, fit_result *r, const fit_
     shard_plan_free(&run.plan);
     run_state_free(&run.st);
     fit_split_free(&run.sp);
+    free(self);
     return rc;
 }

@@ -30,6 +30,7 @@ typedef struct fit_stage {
     const char *name;         /* "train" | "pretrain": the log's stage */
     int validates;            /* scores by validation Dice; no completed epoch is an error */
     int clips;                /* applies --clip-norm */
+    size_t self_size;         /* the stage's own state, zeroed, handed to every call as self */
     /* before anything is opened: what the stage needs of the cache and options */
     int (*check)(const cache *c, const fit_options *o, c2_err *e);
     /* with the split made (run->sp), before the model opens: the split's checks, B */
@@ -47,7 +48,8 @@ typedef struct fit_stage {
     void (*release)(fit_run *run, void *self);
 } fit_stage;
 
-int fit_loop_run(const cache *c, const fit_options *o, fit_result *r, const fit_stage *stage, void *self,
-                 c2_err *e);
+int fit_loop_run(const cache *c, const fit_options *o, fit_result *r, const fit_stage *stage, c2_err *e);
+
+extern const fit_stage fit_stage_train, fit_stage_pretrain;
 
 #endif

@@ -1,7 +1,7 @@
 /* Stage I (`c2seg pretrain`): CaCL or HardCL on enc1..norm4 + head_v + head_l, the
  * global batch in one loss so the soft targets and the similarity cover the batch (the
  * embeddings of every shard and rank gathered first). Its score is the in-batch
- * retrieval accuracy. Its batch and its score plugged into the skeleton of fit_loop.c. */
+ * retrieval accuracy: the stage fit_loop.c runs for fit_pretrain. */
 #include "train/fit_loop.h"
 
 #include "model/cacl.h"
@@ -159,11 +159,6 @@ static int cl_score(fit_run *run, void *self, int64_t cnt, trainlog_row *row, in
     return C2_OK;
 }
 
-int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
-{
-    static const fit_stage stage = {.name = "pretrain", .validates = 0, .clips = 0, .check = cl_check,
-                                    .prepare = cl_prepare, .groups = cl_groups, .alloc = cl_alloc,
-                                    .batch = cl_batch, .score = cl_score, .release = cl_release};
-    cl_stage s = {0};
-    return fit_loop_run(c, o, r, &stage, &s, e);
-}
+const fit_stage fit_stage_pretrain = {.name = "pretrain", .self_size = sizeof(cl_stage), .check = cl_check,
+                                      .prepare = cl_prepare, .groups = cl_groups, .alloc = cl_alloc,
+                                      .batch = cl_batch, .score = cl_score, .release = cl_release};

@@ -1,6 +1,6 @@
 /* Stage II (`c2seg train`): BCE + Dice on the segmentation output, the encoder at
  * encoder_lr_scale x the rate, validation Dice every epoch with the best epoch's
- * weights kept. Its batch and its score plugged into the skeleton of fit_loop.c. */
+ * weights kept: the stage fit_loop.c runs for fit_segmentation. */
 #include "train/fit_loop.h"
 
 #include "model/losses.h"
@@ -128,11 +128,6 @@ static int seg_score(fit_run *run, void *self, int64_t cnt, trainlog_row *row, i
     return C2_OK;
 }
 
-int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err *e)
-{
-    static const fit_stage stage = {.name = "train", .validates = 1, .clips = 1, .check = seg_check,
-                                    .prepare = seg_prepare, .groups = seg_groups, .alloc = seg_alloc,
-                                    .batch = seg_batch, .score = seg_score, .release = seg_release};
-    seg_stage s = {0};
-    return fit_loop_run(c, o, r, &stage, &s, e);
-}
+const fit_stage fit_stage_train = {.name = "train", .validates = 1, .clips = 1, .self_size = sizeof(seg_stage),
+                                   .check = seg_check, .prepare = seg_prepare, .groups = seg_groups,
+                                   .alloc = seg_alloc, .batch = seg_batch, .score = seg_score, .release = seg_release};

@@ -30,11 +30,11 @@ int shard_plan_create(shard_plan *p, const c2seg_model *m, int B, int shards, c2
                        "a batch of %d is too small for %d ranks x %d shards: every shard needs at least 2 samples "
                        "(train-mode BatchNorm)", B, p->ranks, p->L);
     if (p->L > 1) {
-        p->acc = malloc(m->n_params * sizeof(float));
-        p->bn_keep = malloc((m->n_buffers + 1) * sizeof(float));
+        p->acc = malloc((m->n_params + m->n_buffers + 1) * sizeof(float));
         p->counters_keep = malloc((m->n_counters + 1) * sizeof(int32_t));
-        if (!p->acc || !p->bn_keep || !p->counters_keep)
+        if (!p->acc || !p->counters_keep)
             return c2_fail(e, C2_ENOMEM, "out of memory for the shard buffers");
+        p->bn_keep = p->acc + m->n_params;
     }
     if (p->ranks > 1 && !(p->gather = malloc((size_t)p->ranks * 4 * sizeof(int))))
         return c2_fail(e, C2_ENOMEM, "out of memory for the shard buffers");
@@ -43,8 +43,7 @@ int shard_plan_create(shard_plan *p, const c2seg_model *m, int B, int shards, c2
 
 void shard_plan_free(shard_plan *p)
 {
-    free(p->acc);
-    free(p->bn_keep);
+    free(p->acc); /* and bn_keep */
     free(p->counters_keep);
     free(p->gather);
     memset(p, 0, sizeof *p);

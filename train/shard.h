@@ -18,7 +18,7 @@ typedef struct shard_plan {
     int G, L, rank, ranks;
     int cap;                  /* the largest shard of a full batch */
     float *acc;               /* [n_params] gradient sum over local shards (L > 1) */
-    float *bn_keep;           /* [n_buffers] buffers after the first shard (L > 1) */
+    float *bn_keep;           /* [n_buffers] buffers after the first shard (L > 1; in acc's block) */
     int32_t *counters_keep;   /* [n_counters] */
     int *gather;              /* [4][ranks] gather counts / displacements (ranks > 1) */
 } shard_plan;
