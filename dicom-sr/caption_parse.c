@@ -161,24 +161,8 @@ static void word_classify(word *w, caption_attrs *a)
 static int tokenize(const char *s, word *words, int max)
 {
     int n = 0;
-    size_t len = 0;
-    for (const unsigned char *p = (const unsigned char *)s;; p++) {
-        unsigned c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c += 32;
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (n < max && len + 1 < WORD_CAP)
-                words[n].text[len++] = (char)c;
-        } else {
-            if (len > 0 && n < max) {
-                words[n].text[len] = 0;
-                n++;
-            }
-            len = 0;
-            if (c == 0)
-                break;
-        }
-    }
+    while (n < max && c2_next_word(&s, words[n].text, WORD_CAP) > 0)
+        n++;
     return n;
 }
 

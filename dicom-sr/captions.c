@@ -22,17 +22,11 @@ const char *caption_format_name(caption_format f)
     return (unsigned)f <= CAPTIONS_LINES ? names[f] : "?";
 }
 
-static int row_add(caption_table *t, int *cap, const char *file, size_t nfile, const char *caption, size_t ncap,
+static int row_add(caption_table *t, size_t *cap, const char *file, size_t nfile, const char *caption, size_t ncap,
                    c2_err *e)
 {
-    if (t->n == *cap) {
-        int nc = *cap ? *cap * 2 : 256;
-        caption_row *r = realloc(t->rows, (size_t)nc * sizeof *r);
-        if (!r)
-            return c2_fail(e, C2_ENOMEM, "%s: out of memory for %d caption rows", t->path, nc);
-        t->rows = r;
-        *cap = nc;
-    }
+    if (c2_grow(&t->rows, sizeof *t->rows, (size_t)t->n + 1, cap))
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for %d caption rows", t->path, t->n + 1);
     caption_row *r = &t->rows[t->n];
     memset(r, 0, sizeof *r);
     r->file = strndup(file, nfile);
@@ -47,7 +41,7 @@ static int row_add(caption_table *t, int *cap, const char *file, size_t nfile, c
 }
 
 /* ---- annotation.json ---- */
-static int load_json_entries(caption_table *t, int *cap, const cJSON *arr, const char *split, c2_err *e)
+static int load_json_entries(caption_table *t, size_t *cap, const cJSON *arr, const char *split, c2_err *e)
 {
     const cJSON *it;
     int i = 0;
@@ -90,7 +84,8 @@ static int load_json(caption_table *t, const char *data, size_t n, const char *s
     if (!root)
         return c2_fail(e, C2_EINVAL, "%s: not valid JSON (near byte %ld)", t->path,
                        cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - data) : -1L);
-    int cap = 0, rc = C2_OK, found = 0;
+    size_t cap = 0;
+    int rc = C2_OK, found = 0;
     if (cJSON_IsArray(root)) {
         rc = load_json_entries(t, &cap, root, "", e);
         found = 1;
@@ -186,7 +181,8 @@ static const char *const TEXT_NAMES[] = {"description", "caption", "text", "repo
 static int load_csv(caption_table *t, const char *data, size_t n, c2_err *e)
 {
     const char *p = data, *end = data + n;
-    int col_img = -1, col_txt = -1, ncols = 0, eol = 0, cap = 0;
+    int col_img = -1, col_txt = -1, ncols = 0, eol = 0;
+    size_t cap = 0;
     while (!eol && p < end) {
         char *f = csv_field(&p, end, &eol);
         if (!f)
@@ -236,7 +232,7 @@ static int load_csv(caption_table *t, const char *data, size_t n, c2_err *e)
 
 static int load_lines(caption_table *t, const char *data, size_t n, c2_err *e)
 {
-    int cap = 0;
+    size_t cap = 0;
     const char *p = data, *end = data + n;
     while (p < end) {
         const char *q = memchr(p, '\n', (size_t)(end - p));
@@ -412,18 +408,13 @@ static int shared_strings_load(zip_t *z, shared_strings *ss, const char *path, c
         return C2_OK; /* a workbook with inline strings only */
     if (st < 0)
         return c2_fail(e, C2_EINVAL, "%s: xl/sharedStrings.xml is not well-formed XML", path);
-    int cap = 0;
+    size_t cap = 0;
     for (const xmlNode *si = xmlDocGetRootElement(doc)->children; si; si = si->next) {
         if (!is_elem(si, "si"))
             continue;
-        if (ss->n == cap) {
-            cap = cap ? cap * 2 : 256;
-            char **s = realloc(ss->s, (size_t)cap * sizeof *s);
-            if (!s) {
-                xmlFreeDoc(doc);
-                return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
-            }
-            ss->s = s;
+        if (c2_grow(&ss->s, sizeof *ss->s, (size_t)ss->n + 1, &cap)) {
+            xmlFreeDoc(doc);
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
         }
         ss->s[ss->n++] = xml_text(si);
     }
@@ -490,7 +481,8 @@ static int load_xlsx(caption_table *t, const char *data, size_t n, c2_err *e)
         rc = c2_fail(e, C2_EINVAL, "%s: first worksheet %s is %s", t->path, sheet,
                      st > 0 ? "missing" : "not well-formed XML");
     zip_close(z);
-    int col_img = -1, col_txt = -1, header = 1, cap = 0;
+    int col_img = -1, col_txt = -1, header = 1;
+    size_t cap = 0;
     const xmlNode *sd = NULL;
     if (doc)
         for (const xmlNode *k = xmlDocGetRootElement(doc)->children; k; k = k->next)
