@@ -71,6 +71,10 @@ void c2_temp_name(char *out, size_t cap, const char *final_path);
 /* The temporary name that process pid uses for final_path (e.g. a sandbox worker's). */
 void c2_temp_name_of(char *out, size_t cap, const char *final_path, long pid);
 int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e);
+/* The inverse of c2_temp_name, for crash recovery: removes the "<final_path>*.tmp.<pid>"
+ * files in final_path's folder whose process is gone (never this process's own, never
+ * a live one), warning once per file removed. Returns how many were removed. */
+int c2_remove_stale_temps(const char *final_path);
 /* Whole-file helpers. c2_write_file is atomic. c2_read_file refuses files larger than max. */
 int c2_write_file(const char *path, const void *data, size_t n, c2_err *e);
 int c2_read_file(const char *path, size_t max, uint8_t **data, size_t *n, c2_err *e);
@@ -84,6 +88,18 @@ void c2_safe_name(char *out, size_t cap, const char *in);
 const char *c2_basename(const char *path);
 int c2_strcasecmp_ascii(const char *a, const char *b);
 int c2_ends_with_ci(const char *s, const char *suffix);
+
+/* Words: lower-cased runs of ASCII letters and digits; every other byte (punctuation,
+ * space, UTF-8 sequences) separates them. c2_next_word finds the next word at or after
+ * *s, writes its first cap - 1 bytes NUL-terminated into out (nothing when cap is 0),
+ * moves *s past it and returns its full length; 0 when no word is left. */
+size_t c2_next_word(const char **s, char *out, size_t cap);
+
+/* Growable arrays: makes room for `need` items of `elem` bytes in the array whose
+ * pointer is at items_ptr (any T **) and whose capacity is *cap items, growing it
+ * geometrically (from 8 items). Returns C2_OK, or C2_ENOMEM leaving the array as it was.
+ * Typical use: if (c2_grow(&v, sizeof *v, n + 1, &cap)) fail; v[n++] = x; */
+int c2_grow(void *items_ptr, size_t elem, size_t need, size_t *cap);
 
 /* Version string of the toolkit ("0.1.0"). */
 const char *c2_version(void);

@@ -4,8 +4,10 @@
 #include "base/base.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +21,47 @@ void c2_temp_name_of(char *out, size_t cap, const char *final_path, long pid)
 void c2_temp_name(char *out, size_t cap, const char *final_path)
 {
     c2_temp_name_of(out, cap, final_path, (long)getpid());
+}
+
+/* The process id of a temporary of final_path's base name (base + anything + ".tmp." +
+ * digits), or 0 when name is not one. */
+static long temp_owner(const char *name, const char *base)
+{
+    size_t nb = strlen(base);
+    const char *t = strncmp(name, base, nb) == 0 ? strstr(name + nb, ".tmp.") : NULL;
+    if (!t)
+        return 0;
+    char *end;
+    long pid = strtol(t + 5, &end, 10);
+    return *end || pid <= 0 || t[5] < '0' || t[5] > '9' ? 0 : pid;
+}
+
+int c2_remove_stale_temps(const char *final_path)
+{
+    char dir[4096];
+    const char *base = c2_basename(final_path);
+    size_t nd = (size_t)(base - final_path);
+    snprintf(dir, sizeof dir, "%.*s", nd ? (int)(nd - 1) : 1, nd ? final_path : ".");
+    if (nd == 1)
+        snprintf(dir, sizeof dir, "/");
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int removed = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        long pid = temp_owner(ent->d_name, base);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[8400];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (remove(path) == 0) {
+            c2_warn("removed %s, left by an interrupted run", path);
+            removed++;
+        }
+    }
+    closedir(d);
+    return removed;
 }
 
 int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e)

@@ -83,18 +83,8 @@ void sandbox_limits_default(sandbox_limits *lim)
 
 int sandbox_out_append(sandbox_out *o, const void *p, size_t n)
 {
-    if (n > SIZE_MAX / 2 - o->n)
+    if (n > SIZE_MAX / 2 - o->n || c2_grow(&o->data, 1, o->n + n, &o->cap) != C2_OK)
         return C2_ENOMEM;
-    if (o->n + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (cap < o->n + n)
-            cap *= 2;
-        uint8_t *d = realloc(o->data, cap);
-        if (!d)
-            return C2_ENOMEM;
-        o->data = d;
-        o->cap = cap;
-    }
     if (n)
         memcpy(o->data + o->n, p, n);
     o->n += n;

@@ -11,6 +11,7 @@
  * elsewhere, so that a summary ("Impression: bilateral pulmonary infection, both lungs")
  * does not widen the zones the findings located. */
 #include "dicom-sr/caption_parse.h"
+#include "dicom-sr/prose_parse.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -160,24 +161,8 @@ static void word_classify(word *w, caption_attrs *a)
 static int tokenize(const char *s, word *words, int max)
 {
     int n = 0;
-    size_t len = 0;
-    for (const unsigned char *p = (const unsigned char *)s;; p++) {
-        unsigned c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c += 32;
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (n < max && len + 1 < WORD_CAP)
-                words[n].text[len++] = (char)c;
-        } else {
-            if (len > 0 && n < max) {
-                words[n].text[len] = 0;
-                n++;
-            }
-            len = 0;
-            if (c == 0)
-                break;
-        }
-    }
+    while (n < max && c2_next_word(&s, words[n].text, WORD_CAP) > 0)
+        n++;
     return n;
 }
 
@@ -235,7 +220,7 @@ static int zones_after(const word *w, int n, int i, int *end)
     return zw;
 }
 
-void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
+static void template_parse(const char *utf8, lr_convention conv, caption_attrs *a)
 {
     memset(a, 0, sizeof *a);
     a->convention = conv;
@@ -355,6 +340,119 @@ void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
     }
 }
 
+/* One sentence holds a templated caption's marker: "<N> infected area(s)", "pulmonary
+ * infection", "no infection" (typos included, as the template parser reads them). */
+static int sentence_is_template(const char *sent)
+{
+    static _Thread_local word w[MAX_WORDS];
+    caption_attrs scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int n = tokenize(sent, w, MAX_WORDS);
+    for (int i = 0; i < n; i++)
+        word_classify(&w[i], &scratch);
+    for (int i = 0; i + 1 < n; i++) {
+        int infect_next = strncmp(w[i + 1].text, "infect", 6) == 0 ||
+                          (w[i + 1].kind == W_INFECTED && strncmp(w[i + 1].text, "inf", 3) == 0) ||
+                          edit_distance(w[i + 1].text, "infection") <= 1;
+        if (w[i].kind == W_INFECTED && strncmp(w[i].text, "inf", 3) == 0 && w[i + 1].kind == W_AREA &&
+            strncmp(w[i + 1].text, "area", 4) == 0)
+            return 1;
+        if ((strcmp(w[i].text, "pulmonary") == 0 || w[i].kind == W_NO) && infect_next)
+            return 1;
+    }
+    return 0;
+}
+
+/* A templated caption: every sentence (split at . ! ? and new lines) carries a marker. A
+ * report whose impression is worded like a caption ("Findings: ground-glass opacities in the
+ * right upper lobe. Impression: unilateral pulmonary infection, right lung.") is prose. */
+int caption_is_template(const char *utf8)
+{
+    const char *p = utf8 ? utf8 : "";
+    int sentences = 0;
+    while (*p) {
+        size_t len = strcspn(p, ".!?\n");
+        int text = 0;
+        for (size_t i = 0; i < len; i++)
+            text |= (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9');
+        if (text) {
+            char buf[2048];
+            if (len >= sizeof buf)
+                return 0;
+            memcpy(buf, p, len);
+            buf[len] = 0;
+            if (!sentence_is_template(buf))
+                return 0;
+            sentences++;
+        }
+        p += len;
+        if (*p)
+            p++;
+    }
+    return sentences > 0;
+}
+
+/* Prose attributes onto the caption record: zones and laterality of the current lesions,
+ * a stated exact count (0..9), negative; status ok when located or negative, partial when a
+ * current lesion has no side, unparsed when no lung lesion is mentioned. */
+static void from_prose(const prose_attrs *p, lr_convention conv, caption_attrs *a)
+{
+    memset(a, 0, sizeof *a);
+    a->convention = conv;
+    a->prose = 1;
+    memcpy(a->zones, p->zones, sizeof a->zones);
+    a->zones_stated = p->located || p->negative;
+    a->n_zones = zones_count(a->zones);
+    a->runs[0] = zones_side_runs(a->zones);
+    a->runs[1] = zones_side_runs(a->zones + 3);
+    a->negative = p->negative;
+    a->count = p->count_lo >= 0 && p->count_lo == p->count_hi && p->count_lo <= 9 ? p->count_lo : -1;
+    if (p->negative && a->count < 0)
+        a->count = 0;
+    a->count_is_zones = a->count >= 0 && a->zones_stated && a->count == a->n_zones;
+    if (p->located || p->negative) {
+        a->lat = a->lat_stated = p->lat;
+        a->status = CAPTION_OK;
+    } else if (p->n_current > 0) {
+        a->lat = a->lat_stated = LAT_UNKNOWN;
+        a->status = CAPTION_PARTIAL;
+        add_problem(a, "a lung lesion without a side or zone");
+    } else {
+        a->lat = a->lat_stated = LAT_UNKNOWN;
+        a->status = CAPTION_UNPARSED;
+        add_problem(a, "no lung lesion, side or zone found");
+    }
+    int named = (a->zones[0] | a->zones[1] | a->zones[2] ? 1 : 0) | (a->zones[3] | a->zones[4] | a->zones[5] ? 2 : 0);
+    if (p->summary_sides & ~named) {
+        add_problem(a, "a summary names %s but the findings locate the %s side only",
+                    p->summary_sides == 3 ? "both lungs" : p->summary_sides == 1 ? "the left lung" : "the right lung",
+                    laterality_name(p->lat));
+        a->status = CAPTION_CONTRADICTION;
+    }
+    if (p->n_typos)
+        add_problem(a, "%d word%s read as lexicon words (typos, see evidence)", p->n_typos, p->n_typos == 1 ? "" : "s");
+}
+
+int caption_parse_full(const char *utf8, lr_convention conv, caption_attrs *a, prose_attrs *prose)
+{
+    if (caption_is_template(utf8)) {
+        template_parse(utf8, conv, a);
+        if (prose)
+            memset(prose, 0, sizeof *prose);
+        return 0;
+    }
+    prose_attrs local;
+    prose_attrs *p = prose ? prose : &local;
+    prose_parse(utf8, p);
+    from_prose(p, conv, a);
+    return 1;
+}
+
+void caption_parse(const char *utf8, lr_convention conv, caption_attrs *a)
+{
+    caption_parse_full(utf8, conv, a, NULL);
+}
+
 static const char *NUMBER_WORDS[] = {"no", "one", "two", "three", "four", "five", "six"};
 
 static void side_words(const uint8_t *z3, char *out, size_t cap)
@@ -436,6 +534,7 @@ cJSON *caption_attrs_json(const caption_attrs *a)
     cJSON_AddBoolToObject(o, "negative", a->negative);
     cJSON_AddStringToObject(o, "convention", convention_name(a->convention));
     cJSON_AddBoolToObject(o, "derived", a->derived);
+    cJSON_AddStringToObject(o, "parser", a->prose ? "prose" : "template");
     cJSON_AddStringToObject(o, "status", caption_status_name(a->status));
     cJSON *pr = cJSON_AddArrayToObject(o, "problems");
     for (int k = 0; k < a->n_problems; k++)

@@ -44,13 +44,24 @@ typedef struct caption_attrs {
     int negative;                   /* "no infection", "clear", "normal" */
     lr_convention convention;       /* of the source */
     int derived;                    /* generated from a mask, not written by a person */
+    int prose;                      /* parsed by the report-prose parser (prose_parse.h), not the template */
     caption_status status;
     int n_problems;
     char problems[CAPTION_MAX_PROBLEMS][120];
 } caption_attrs;
 
-/* Parses utf8 (NULL = ""). Never fails: unparseable text gives CAPTION_UNPARSED. */
+/* Parses utf8 (NULL = ""). Never fails: unparseable text gives CAPTION_UNPARSED.
+ * Templated captions (caption_is_template) take the exact template grammar; any other text
+ * is report prose (prose_parse.h: clauses, negation scope, time, uncertainty), whose
+ * current lesions give the zones, laterality, count and negative flag. */
 void caption_parse(const char *utf8, lr_convention conv, caption_attrs *out);
+/* The same; when prose != NULL it receives the prose record (with evidence spans), zeroed
+ * for a templated caption. Returns 1 when the prose parser was used, 0 for the template. */
+struct prose_attrs;
+int caption_parse_full(const char *utf8, lr_convention conv, caption_attrs *out, struct prose_attrs *prose);
+/* 1 when the text carries the templated captions' markers ("N infected area(s)",
+ * "pulmonary infection", "no infection"; typos as the template reads them). */
+int caption_is_template(const char *utf8);
 
 /* The canonical QaTa-style caption of the attributes (uses zones; lat/count follow from them):
  *   "Bilateral pulmonary infection, two infected areas, upper left lung and middle lower right lung."
@@ -62,7 +73,8 @@ int caption_generate(const caption_attrs *a, char *out, size_t cap);
 void caption_attrs_from_zones(const mask_zones *z, lr_convention conv, caption_attrs *out);
 
 /* {"laterality":..,"laterality_stated":..,"count":..,"zones":[6],"zone_names":[..],"runs":[2],
- *  "n_zones":..,"count_is_zones":..,"convention":..,"derived":..,"status":..,"problems":[..],
+ *  "n_zones":..,"count_is_zones":..,"convention":..,"derived":..,"parser":"template"|"prose",
+ *  "status":..,"problems":[..],
  *  "canonical":".."}  (new object; NULL on allocation failure) */
 struct cJSON *caption_attrs_json(const caption_attrs *a);
 const char *caption_status_name(caption_status s);   /* "ok" "contradiction" "partial" "unparsed" */

@@ -22,17 +22,11 @@ const char *caption_format_name(caption_format f)
     return (unsigned)f <= CAPTIONS_LINES ? names[f] : "?";
 }
 
-static int row_add(caption_table *t, int *cap, const char *file, size_t nfile, const char *caption, size_t ncap,
+static int row_add(caption_table *t, size_t *cap, const char *file, size_t nfile, const char *caption, size_t ncap,
                    c2_err *e)
 {
-    if (t->n == *cap) {
-        int nc = *cap ? *cap * 2 : 256;
-        caption_row *r = realloc(t->rows, (size_t)nc * sizeof *r);
-        if (!r)
-            return c2_fail(e, C2_ENOMEM, "%s: out of memory for %d caption rows", t->path, nc);
-        t->rows = r;
-        *cap = nc;
-    }
+    if (c2_grow(&t->rows, sizeof *t->rows, (size_t)t->n + 1, cap))
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for %d caption rows", t->path, t->n + 1);
     caption_row *r = &t->rows[t->n];
     memset(r, 0, sizeof *r);
     r->file = strndup(file, nfile);
@@ -47,7 +41,7 @@ static int row_add(caption_table *t, int *cap, const char *file, size_t nfile, c
 }
 
 /* ---- annotation.json ---- */
-static int load_json_entries(caption_table *t, int *cap, const cJSON *arr, const char *split, c2_err *e)
+static int load_json_entries(caption_table *t, size_t *cap, const cJSON *arr, const char *split, c2_err *e)
 {
     const cJSON *it;
     int i = 0;
@@ -90,7 +84,8 @@ static int load_json(caption_table *t, const char *data, size_t n, const char *s
     if (!root)
         return c2_fail(e, C2_EINVAL, "%s: not valid JSON (near byte %ld)", t->path,
                        cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - data) : -1L);
-    int cap = 0, rc = C2_OK, found = 0;
+    size_t cap = 0;
+    int rc = C2_OK, found = 0;
     if (cJSON_IsArray(root)) {
         rc = load_json_entries(t, &cap, root, "", e);
         found = 1;
@@ -186,7 +181,8 @@ static const char *const TEXT_NAMES[] = {"description", "caption", "text", "repo
 static int load_csv(caption_table *t, const char *data, size_t n, c2_err *e)
 {
     const char *p = data, *end = data + n;
-    int col_img = -1, col_txt = -1, ncols = 0, eol = 0, cap = 0;
+    int col_img = -1, col_txt = -1, ncols = 0, eol = 0;
+    size_t cap = 0;
     while (!eol && p < end) {
         char *f = csv_field(&p, end, &eol);
         if (!f)
@@ -236,7 +232,7 @@ static int load_csv(caption_table *t, const char *data, size_t n, c2_err *e)
 
 static int load_lines(caption_table *t, const char *data, size_t n, c2_err *e)
 {
-    int cap = 0;
+    size_t cap = 0;
     const char *p = data, *end = data + n;
     while (p < end) {
         const char *q = memchr(p, '\n', (size_t)(end - p));
@@ -412,18 +408,13 @@ static int shared_strings_load(zip_t *z, shared_strings *ss, const char *path, c
         return C2_OK; /* a workbook with inline strings only */
     if (st < 0)
         return c2_fail(e, C2_EINVAL, "%s: xl/sharedStrings.xml is not well-formed XML", path);
-    int cap = 0;
+    size_t cap = 0;
     for (const xmlNode *si = xmlDocGetRootElement(doc)->children; si; si = si->next) {
         if (!is_elem(si, "si"))
             continue;
-        if (ss->n == cap) {
-            cap = cap ? cap * 2 : 256;
-            char **s = realloc(ss->s, (size_t)cap * sizeof *s);
-            if (!s) {
-                xmlFreeDoc(doc);
-                return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
-            }
-            ss->s = s;
+        if (c2_grow(&ss->s, sizeof *ss->s, (size_t)ss->n + 1, &cap)) {
+            xmlFreeDoc(doc);
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
         }
         ss->s[ss->n++] = xml_text(si);
     }
@@ -490,7 +481,8 @@ static int load_xlsx(caption_table *t, const char *data, size_t n, c2_err *e)
         rc = c2_fail(e, C2_EINVAL, "%s: first worksheet %s is %s", t->path, sheet,
                      st > 0 ? "missing" : "not well-formed XML");
     zip_close(z);
-    int col_img = -1, col_txt = -1, header = 1, cap = 0;
+    int col_img = -1, col_txt = -1, header = 1;
+    size_t cap = 0;
     const xmlNode *sd = NULL;
     if (doc)
         for (const xmlNode *k = xmlDocGetRootElement(doc)->children; k; k = k->next)
@@ -541,6 +533,52 @@ static int load_xlsx(caption_table *t, const char *data, size_t n, c2_err *e)
     return rc;
 }
 
+/* The kind of a caption file: its extension first (.json, .csv / .tsv, .xlsx, .txt); without
+ * one of those, its content: a zip signature is a workbook, a document that parses as JSON
+ * (object or array) as a whole is JSON, a first line naming an image and a text column is
+ * CSV, anything else plain lines. So a plain caption line that starts with '{' stays a line. */
+static caption_format input_kind(const char *path, const char *s, size_t n, size_t first, int zip)
+{
+    if (c2_ends_with_ci(path, ".json"))
+        return CAPTIONS_JSON;
+    if (c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".tsv"))
+        return CAPTIONS_CSV;
+    if (c2_ends_with_ci(path, ".xlsx"))
+        return CAPTIONS_XLSX;
+    if (c2_ends_with_ci(path, ".txt"))
+        return CAPTIONS_LINES;
+    if (zip)
+        return CAPTIONS_XLSX;
+    if (first < n && (s[first] == '{' || s[first] == '[')) {
+        cJSON *j = cJSON_ParseWithLength(s, n);
+        int ok = j && (cJSON_IsObject(j) || cJSON_IsArray(j));
+        cJSON_Delete(j);
+        if (ok)
+            return CAPTIONS_JSON;
+    }
+    /* "Image,Description" (any order, any of the accepted names) on the first line */
+    const char *eol = memchr(s, '\n', n);
+    size_t len = eol ? (size_t)(eol - s) : n;
+    char line[512];
+    if (len < sizeof line) {
+        memcpy(line, s, len);
+        line[len] = 0;
+        int img = 0, txt = 0, fields = 0;
+        for (char *save = NULL, *f = strtok_r(line, ",\r", &save); f; f = strtok_r(NULL, ",\r", &save), fields++) {
+            while (*f == ' ' || *f == '"')
+                f++;
+            size_t fl = strlen(f);
+            while (fl > 0 && (f[fl - 1] == ' ' || f[fl - 1] == '"'))
+                f[--fl] = 0;
+            img |= header_is(f, IMAGE_NAMES);
+            txt |= header_is(f, TEXT_NAMES);
+        }
+        if (img && txt && fields >= 2)
+            return CAPTIONS_CSV;
+    }
+    return CAPTIONS_LINES;
+}
+
 int caption_table_load(const char *path, const char *split, caption_table **out, c2_err *e)
 {
     *out = NULL;
@@ -558,21 +596,19 @@ int caption_table_load(const char *path, const char *split, caption_table **out,
         size_t i = skip;
         while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
             i++;
-        if (n >= 4 && memcmp(s, "PK\x03\x04", 4) == 0) {
-            t->format = CAPTIONS_XLSX;
-            rc = load_xlsx(t, s, n, e);
-        } else if (i < n && (s[i] == '{' || s[i] == '[')) {
-            t->format = CAPTIONS_JSON;
-            rc = load_json(t, s + skip, n - skip, split, e);
-        } else if (c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".tsv")) {
-            t->format = CAPTIONS_CSV;
-            rc = load_csv(t, s + skip, n - skip, e);
-        } else if (c2_ends_with_ci(path, ".xlsx")) {
+        int zip = n >= 4 && memcmp(s, "PK\x03\x04", 4) == 0;
+        caption_format fmt = input_kind(path, s + skip, n - skip, i - skip, zip);
+        t->format = fmt;
+        if (fmt == CAPTIONS_XLSX && !zip)
             rc = c2_fail(e, C2_EINVAL, "%s: .xlsx file without a zip signature", path);
-        } else {
-            t->format = CAPTIONS_LINES;
+        else if (fmt == CAPTIONS_XLSX)
+            rc = load_xlsx(t, s, n, e);
+        else if (fmt == CAPTIONS_JSON)
+            rc = load_json(t, s + skip, n - skip, split, e);
+        else if (fmt == CAPTIONS_CSV)
+            rc = load_csv(t, s + skip, n - skip, e);
+        else
             rc = load_lines(t, s + skip, n - skip, e);
-        }
     }
     free(data);
     if (rc != C2_OK) {

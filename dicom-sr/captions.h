@@ -3,7 +3,9 @@
  *   LViT *_text.xlsx       first sheet, columns "Image" and "Description" (zip + sheet XML + shared strings)
  *   GuideDecoder *.csv     header "Image,Description" (any column order), RFC 4180 quoted fields, UTF-8
  *   plain text             one caption per line, no file names (for `caption parse`)
- * The format is chosen by content (zip magic, '{'), then by extension. These captions mean
+ * The format is chosen by extension (.json .csv .tsv .xlsx .txt), then by content (zip magic,
+ * a document that parses as JSON as a whole, an "Image,Description" header line), never by
+ * the first byte alone: a plain caption line starting with '{' is a line. These captions mean
  * the image's left half (CONV_IMAGE). Rows whose file is never matched are counted and
  * reported by the caller, not fatal (some workbooks list the whole dataset in every split). */
 #ifndef C2SEG_DICOM_SR_CAPTIONS_H

@@ -9,7 +9,10 @@
 #include "dicom-sr/captions.h"
 #include "dicom-sr/zones.h"
 #include "dicom-sr/caption_parse.h"
+#include "dicom-sr/prose_parse.h"
 #include "dicom-sr/consistency.h"
+#include "dicom-sr/lung_mask.h"
+#include "dicom-sr/severity.h"
 #include "dicom-sr/sr_report.h"
 
 #endif

@@ -11,7 +11,7 @@
 
 #include "dicom-sr/sr.h"
 #include "dicom-sr/sr_save_dcmtk.h"
-#include "io/dicom_deflate.h"
+#include "io/dicom_load_dcmtk.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -126,12 +126,9 @@ char *dup(const std::string &s)
 int read_document(const char *path, sr_document *out, c2_err *e)
 {
     DcmFileFormat ff;
-    int rc = dicom_deflate_check(path, e);
+    int rc = dicom_dcmtk_load(ff, path, e);
     if (rc)
         return rc;
-    OFCondition st = ff.loadFile(path);
-    if (st.bad())
-        return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, st.text());
     DcmDataset *ds = ff.getDataset();
     OFString s;
     if (ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, s).good())
@@ -140,7 +137,7 @@ int read_document(const char *path, sr_document *out, c2_err *e)
     copy_uid(out->sop_class_uid, s);
     if (!DSRTypes::sopClassUIDToDocumentType(s.c_str()))
         return c2_fail(e, C2_EINVAL, "%s: not a Structured Report (SOP Class UID '%s')", path, s.c_str());
-    st = ds->convertToUTF8();
+    OFCondition st = ds->convertToUTF8();
     if (st.bad()) {
         out->charset_failed = 1;
         c2_warn("%s: cannot convert Specific Character Set '%s' to UTF-8 (%s); values kept raw without escape "

@@ -2,6 +2,7 @@
  * identical to c2seg_ref.py mask_zones / count_components. See zones.h for the rule. */
 #include "dicom-sr/zones.h"
 #include "io/image2d.h"
+#include "io/preprocess.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -61,23 +62,6 @@ double zones_jaccard(const uint8_t a[ZONE_COUNT], const uint8_t b[ZONE_COUNT])
         uni += a[k] || b[k];
     }
     return uni == 0 ? 1.0 : (double)inter / uni;
-}
-
-void mask_resize_nearest(const uint8_t *in, int h, int w, uint8_t *out, int oh, int ow)
-{
-    /* torch 'nearest': src = min(floor(dst * (float)(in/out)), in-1), scale in float32 */
-    float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
-    for (int y = 0; y < oh; y++) {
-        int ys = (int)floorf((float)y * sy);
-        if (ys > h - 1)
-            ys = h - 1;
-        for (int x = 0; x < ow; x++) {
-            int xs = (int)floorf((float)x * sx);
-            if (xs > w - 1)
-                xs = w - 1;
-            out[(size_t)y * ow + x] = in[(size_t)ys * w + xs];
-        }
-    }
 }
 
 /* Union-find over horizontal runs: run r of the current row joins every run of the
@@ -291,7 +275,7 @@ int mask_read_binary(const char *path, int size, uint8_t **mask, int *H, int *W,
     *H = img.rows;
     *W = img.cols;
     if (size > 0) {
-        mask_resize_nearest(bin, img.rows, img.cols, out, size, size);
+        resize_nearest_u8(out, size, size, bin, img.rows, img.cols);
         free(bin);
         *H = *W = size;
     }

@@ -90,12 +90,9 @@ const char *zone_name(int zone);              /* "L-upper" ... "R-lower" */
 
 /* Reads a PNG / JPEG mask (io/image2d) and binarises it as the reference does: value > 127
  * for 8-bit (> maxval/2 otherwise), or value != 0 when the file holds only 0 and 1.
- * size > 0 resizes to size x size with mask_resize_nearest (the small preset uses 128).
+ * size > 0 resizes to size x size with io's resize_nearest_u8 (the small preset uses 128).
  * *mask is malloc'd [H*W] of 0/1. */
 int mask_read_binary(const char *path, int size, uint8_t **mask, int *H, int *W, c2_err *e);
-
-/* Torch 'nearest' resize of a byte mask: out[y,x] = in[floor(y*h/oh), floor(x*w/ow)]. */
-void mask_resize_nearest(const uint8_t *in, int h, int w, uint8_t *out, int oh, int ow);
 
 #ifdef __cplusplus
 }

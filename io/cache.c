@@ -4,6 +4,7 @@
  * the pixel reader (cache_pixels_*) reads single samples' images and masks on demand.
  * Every HDF5 call's status is checked; failures name the file and the object. */
 #include "io/cache.h"
+#include "io/h5.h"
 
 #include <hdf5.h>
 #include <zlib.h>
@@ -66,11 +67,13 @@ struct cache_writer {
     char path[4096], tmp[4200];
     int size;
     hid_t file, images, masks;
-    int64_t n, cap;
-    cache_sample *meta;        /* [cap]; string fields point into strdup'd copies */
-    int32_t *caption_index;    /* [cap] */
+    int64_t n;
+    size_t cap_meta, cap_index;
+    cache_sample *meta;        /* [cap_meta]; string fields point into strdup'd copies */
+    int32_t *caption_index;    /* [cap_index] */
     char **captions;           /* [n_captions], unique, first-use order */
-    int64_t n_captions, cap_captions;
+    int64_t n_captions;
+    size_t cap_captions;
 };
 
 static char *string_copy(const char *s)
@@ -87,37 +90,6 @@ static hid_t split_type_create(void)
         H5Tenum_insert(t, cache_split_name(s), &v);
     }
     return t;
-}
-
-static hid_t utf8_string_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
-}
-
-static int attr_write_string(hid_t obj, const char *name, const char *value)
-{
-    hid_t t = utf8_string_type(), sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, t, &value);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return st < 0 ? -1 : 0;
-}
-
-static int attr_write_int(hid_t obj, const char *name, int64_t value)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &value);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return st < 0 ? -1 : 0;
 }
 
 /* Creates a dataset of rank dims with chunking (chunk[0] along the sample axis),
@@ -173,7 +145,7 @@ static int dataset_write(hid_t file, const char *path, hid_t file_type, hid_t me
 
 static int strings_write(hid_t file, const char *path, const char *const *v, int64_t n)
 {
-    hid_t t = utf8_string_type();
+    hid_t t = h5_string_type();
     hsize_t dims[1] = {(hsize_t)n};
     int rc = dataset_write(file, path, t, t, 1, dims, v);
     H5Tclose(t);
@@ -203,13 +175,13 @@ int cache_writer_open(cache_writer **out, const char *path, int size, const char
     w->images = dataset_create(w->file, "/images", H5T_IEEE_F32LE, 3, dims, chunk, 1);
     w->masks = dataset_create(w->file, "/masks", H5T_STD_U8LE, 3, dims, chunk, 1);
     int bad = w->images < 0 || w->masks < 0;
-    bad |= attr_write_int(w->file, "schema_version", CACHE_SCHEMA_VERSION) < 0;
-    bad |= attr_write_string(w->file, "tool", "c2seg") < 0;
-    bad |= attr_write_string(w->file, "tool_version", c2_version()) < 0;
-    bad |= attr_write_string(w->file, "parameters", params_json ? params_json : "{}") < 0;
-    bad |= attr_write_int(w->file, "image_size", size) < 0;
-    bad |= attr_write_string(w->images, "range", "[0,1]; model input = (x - 0.5) / 0.25") < 0;
-    bad |= attr_write_string(w->masks, "values", "{0,1}") < 0;
+    bad |= h5_attr_write_i64(w->file, "schema_version", CACHE_SCHEMA_VERSION) < 0;
+    bad |= h5_attr_write_string(w->file, "tool", "c2seg") < 0;
+    bad |= h5_attr_write_string(w->file, "tool_version", c2_version()) < 0;
+    bad |= h5_attr_write_string(w->file, "parameters", params_json ? params_json : "{}") < 0;
+    bad |= h5_attr_write_i64(w->file, "image_size", size) < 0;
+    bad |= h5_attr_write_string(w->images, "range", "[0,1]; model input = (x - 0.5) / 0.25") < 0;
+    bad |= h5_attr_write_string(w->masks, "values", "{0,1}") < 0;
     if (bad) {
         cache_writer_abort(w);
         return c2_fail(e, C2_EIO, "%s: cannot create the cache datasets", path);
@@ -225,14 +197,8 @@ static int64_t caption_intern(cache_writer *w, const char *caption)
     for (int64_t i = 0; i < w->n_captions; i++)
         if (strcmp(w->captions[i], caption) == 0)
             return i;
-    if (w->n_captions == w->cap_captions) {
-        int64_t cap = w->cap_captions ? 2 * w->cap_captions : 64;
-        char **c = realloc(w->captions, (size_t)cap * sizeof *c);
-        if (!c)
-            return -2;
-        w->captions = c;
-        w->cap_captions = cap;
-    }
+    if (c2_grow(&w->captions, sizeof *w->captions, (size_t)w->n_captions + 1, &w->cap_captions))
+        return -2;
     if (!(w->captions[w->n_captions] = strdup(caption)))
         return -2;
     return w->n_captions++;
@@ -301,17 +267,9 @@ static int append_chunk(hid_t d, int64_t row, int S, const uint8_t *data, size_t
 
 int cache_writer_add_chunk(cache_writer *w, const cache_sample *meta, const cache_chunk *chunk, c2_err *e)
 {
-    if (w->n == w->cap) {
-        int64_t cap = w->cap ? 2 * w->cap : 256;
-        cache_sample *m = realloc(w->meta, (size_t)cap * sizeof *m);
-        if (m)
-            w->meta = m;
-        int32_t *ci = m ? realloc(w->caption_index, (size_t)cap * sizeof *ci) : NULL;
-        if (!ci)
-            return c2_fail(e, C2_ENOMEM, "%s: out of memory for sample metadata", w->path);
-        w->caption_index = ci;
-        w->cap = cap;
-    }
+    if (c2_grow(&w->meta, sizeof *w->meta, (size_t)w->n + 1, &w->cap_meta) ||
+        c2_grow(&w->caption_index, sizeof *w->caption_index, (size_t)w->n + 1, &w->cap_index))
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for sample metadata", w->path);
     int S = w->size;
     if (append_chunk(w->images, w->n, S, chunk->image, chunk->image_n) < 0 ||
         append_chunk(w->masks, w->n, S, chunk->mask, chunk->mask_n) < 0)
@@ -439,9 +397,9 @@ static int embeddings_write(cache_writer *w, const cache_encoder *enc, c2_err *e
         hid_t g = bad ? -1 : H5Gopen2(w->file, "/text", H5P_DEFAULT);
         bad |= g < 0;
         if (g >= 0) {
-            bad |= attr_write_string(g, "encoder_name", enc->name ? enc->name : "") < 0;
-            bad |= attr_write_string(g, "encoder_version", enc->version ? enc->version : "") < 0;
-            bad |= attr_write_string(g, "encoder_params", enc->params ? enc->params : "") < 0;
+            bad |= h5_attr_write_string(g, "encoder_name", enc->name ? enc->name : "") < 0;
+            bad |= h5_attr_write_string(g, "encoder_version", enc->version ? enc->version : "") < 0;
+            bad |= h5_attr_write_string(g, "encoder_params", enc->params ? enc->params : "") < 0;
             H5Gclose(g);
         }
         if (bad)
@@ -467,7 +425,7 @@ static int provenance_write(hid_t file)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int rc = attr_write_string(g, "created_utc", when);
+    int rc = h5_attr_write_string(g, "created_utc", when);
     H5Gclose(g);
     return rc;
 }
@@ -488,7 +446,7 @@ static void writer_free(cache_writer *w)
 int cache_writer_close(cache_writer *w, const cache_encoder *enc, c2_err *e)
 {
     int rc = C2_OK;
-    if (metadata_write(w) < 0 || attr_write_int(w->file, "n_samples", w->n) < 0 || provenance_write(w->file) < 0)
+    if (metadata_write(w) < 0 || h5_attr_write_i64(w->file, "n_samples", w->n) < 0 || provenance_write(w->file) < 0)
         rc = c2_fail(e, C2_EIO, "%s: writing the sample metadata failed", w->path);
     if (rc == C2_OK && enc)
         rc = embeddings_write(w, enc, e);
@@ -531,19 +489,14 @@ void cache_writer_abort(cache_writer *w)
 /* The reader's string storage: every string of every column, in one list. */
 typedef struct string_store {
     char **all;
-    int64_t n, cap;
+    int64_t n;
+    size_t cap;
 } string_store;
 
 static char *store_keep(string_store *st, const char *s)
 {
-    if (st->n == st->cap) {
-        int64_t cap = st->cap ? 2 * st->cap : 1024;
-        char **a = realloc(st->all, (size_t)cap * sizeof *a);
-        if (!a)
-            return NULL;
-        st->all = a;
-        st->cap = cap;
-    }
+    if (c2_grow(&st->all, sizeof *st->all, (size_t)st->n + 1, &st->cap))
+        return NULL;
     char *c = strdup(s ? s : "");
     if (c)
         st->all[st->n++] = c;
@@ -585,7 +538,7 @@ static int strings_read(hid_t file, const char *path, int64_t n, string_store *s
     if (n == 0)
         return 0;
     char **raw = calloc((size_t)n, sizeof *raw);
-    hid_t t = utf8_string_type();
+    hid_t t = h5_string_type();
     int rc = raw ? dataset_read(file, path, t, raw) : -1;
     for (int64_t i = 0; i < n && rc == 0; i++)
         if (!(out[i] = store_keep(st, raw[i])))
@@ -598,33 +551,6 @@ static int strings_read(hid_t file, const char *path, int64_t n, string_store *s
     H5Tclose(t);
     free(raw);
     return rc;
-}
-
-static int attr_read_string(hid_t obj, const char *name, char *out, size_t cap)
-{
-    out[0] = 0;
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = utf8_string_type();
-    char *v = NULL;
-    herr_t st = H5Aread(a, t, &v);
-    if (st >= 0 && v) {
-        snprintf(out, cap, "%s", v);
-        H5free_memory(v);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return st < 0 ? -1 : 0;
-}
-
-static int attr_read_int(hid_t obj, const char *name, int64_t *out)
-{
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    herr_t st = H5Aread(a, H5T_NATIVE_INT64, out);
-    H5Aclose(a);
-    return st < 0 ? -1 : 0;
 }
 
 static int metadata_read(hid_t file, cache *c, string_store *st)
@@ -704,8 +630,8 @@ static int embeddings_read(hid_t file, cache *c)
                   dataset_read(file, "/text/pooled", H5T_NATIVE_FLOAT, c->text_pooled) < 0))
         return -1;
     hid_t g = H5Gopen2(file, "/text", H5P_DEFAULT);
-    attr_read_string(g, "encoder_name", c->encoder_name, sizeof c->encoder_name);
-    attr_read_string(g, "encoder_version", c->encoder_version, sizeof c->encoder_version);
+    h5_attr_read_string(g, "encoder_name", c->encoder_name, sizeof c->encoder_name);
+    h5_attr_read_string(g, "encoder_version", c->encoder_version, sizeof c->encoder_version);
     H5Gclose(g);
     c->has_embeddings = 1;
     return 0;
@@ -725,7 +651,7 @@ int cache_read(const char *path, int load_pixels, cache *c, c2_err *e)
     int64_t v = 0, size = 0;
     int rc = C2_OK;
     hsize_t dims[3];
-    if (attr_read_int(file, "schema_version", &v) < 0 || attr_read_int(file, "image_size", &size) < 0) {
+    if (h5_attr_read_i64(file, "schema_version", &v) < 0 || h5_attr_read_i64(file, "image_size", &size) < 0) {
         rc = c2_fail(e, C2_EINVAL, "%s: not a c2seg cohort cache (no schema_version / image_size)", path);
         goto done;
     }
@@ -736,9 +662,9 @@ int cache_read(const char *path, int load_pixels, cache *c, c2_err *e)
         goto done;
     }
     c->size = (int)size;
-    attr_read_string(file, "tool_version", c->tool_version, sizeof c->tool_version);
+    h5_attr_read_string(file, "tool_version", c->tool_version, sizeof c->tool_version);
     char params[65536];
-    attr_read_string(file, "parameters", params, sizeof params);
+    h5_attr_read_string(file, "parameters", params, sizeof params);
     c->parameters = strdup(params);
     if (dataset_dims(file, "/images", dims) != 3 || dims[1] != (hsize_t)size || dims[2] != (hsize_t)size) {
         rc = c2_fail(e, C2_EINVAL, "%s: /images is missing or not [N,%lld,%lld]", path, (long long)size,
@@ -845,7 +771,7 @@ int cache_pixels_open(cache_pixels **out, const char *path, c2_err *e)
     }
     int64_t size = 0;
     hsize_t di[3], dm[3];
-    if (attr_read_int(r->file, "image_size", &size) < 0 || size < 1 || dataset_dims(r->file, "/images", di) != 3 ||
+    if (h5_attr_read_i64(r->file, "image_size", &size) < 0 || size < 1 || dataset_dims(r->file, "/images", di) != 3 ||
         dataset_dims(r->file, "/masks", dm) != 3 || di[1] != (hsize_t)size || di[2] != (hsize_t)size ||
         memcmp(di, dm, sizeof di) != 0) {
         cache_pixels_close(r);

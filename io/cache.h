@@ -60,6 +60,16 @@ typedef struct cache_sample {
     const char *caption, *text_raw, *text_source, *text_convention;
 } cache_sample;
 
+/* Geometry of a sample (io/sample_geometry.c), from model_to_source and
+ * source_to_patient. cache_sample_left_is_image_right: whether the sample's text "left"
+ * lies in the image's right half: image-convention text means the image's left half;
+ * patient-convention text means patient left, located through the source-to-patient
+ * geometry (standard PA / axial display, patient left on the image's right, when it is
+ * unknown). cache_sample_spacing: the model pixel spacing (row, column) in mm; 0 when
+ * the geometry is unknown. */
+int cache_sample_left_is_image_right(const cache_sample *s);
+void cache_sample_spacing(const cache_sample *s, double *sy, double *sx);
+
 /* A text encoder as the cache needs it (io/ does not know model/): fills
  * tokens [CACHE_TEXT_TOKENS*CACHE_TEXT_DIM], mask [CACHE_TEXT_TOKENS] (1 = valid),
  * pooled [CACHE_TEXT_DIM]; returns >= 0 or a negative C2_E* code with e filled. */

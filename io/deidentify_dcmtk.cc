@@ -12,7 +12,7 @@
 #include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dcvrui.h"
 
-#include "io/dicom_deflate.h"
+#include "io/dicom_load_dcmtk.h"
 #include "io/deidentify.h"
 
 #include <cstdint>
@@ -293,15 +293,12 @@ extern "C" int deidentify_file(const char *path, const deidentify_opts *opt, c2_
 {
     try {
         DcmFileFormat ff;
-        int rc = dicom_deflate_check(path, e);
+        int rc = dicom_dcmtk_load(ff, path, e);
         if (rc)
             return rc;
-        OFCondition st = ff.loadFile(path);
-        if (st.bad())
-            return c2_fail(e, C2_EINVAL, "%s: cannot read as DICOM for de-identification: %s", path, st.text());
         std::string key = key_of(opt);
         E_TransferSyntax xfer = ff.getDataset()->getOriginalXfer();
-        st = item_deidentify(ff.getDataset(), key, 0);
+        OFCondition st = item_deidentify(ff.getDataset(), key, 0);
         if (st.good())
             st = item_deidentify(ff.getMetaInfo(), key, 0);
         if (st.good())

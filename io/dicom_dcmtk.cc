@@ -24,7 +24,7 @@
 #include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/oflog/oflog.h"
 
-#include "io/dicom_deflate.h"
+#include "io/dicom_load_dcmtk.h"
 #include "io/dicom.h"
 #include "io/jpeg2000.h"
 
@@ -183,13 +183,7 @@ static int is_jpeg2000(const char *ts)
 static int file_load(DcmFileFormat &ff, const char *path, c2_err *e)
 {
     codecs_register();
-    int rc = dicom_deflate_check(path, e);
-    if (rc)
-        return rc;
-    OFCondition c = ff.loadFile(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
-    if (c.bad())
-        return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, c.text());
-    return C2_OK;
+    return dicom_dcmtk_load(ff, path, e);
 }
 
 /* ---- probe ---- */

@@ -12,6 +12,7 @@
 #include "io/image2d.h"
 #include "io/preprocess.h"
 #include "io/cache.h"
+#include "io/h5.h"
 #include "io/dicom.h"
 #include "io/dicom_write.h"
 #include "io/isolated.h"

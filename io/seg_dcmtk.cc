@@ -20,7 +20,7 @@
 #include "dcmtk/dcmseg/segment.h"
 #include "dcmtk/oflog/oflog.h"
 
-#include "io/dicom_deflate.h"
+#include "io/dicom_load_dcmtk.h"
 extern "C" {
 #include "io/seg.h"
 }
@@ -413,12 +413,9 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
     quiet_dcmtk_log();
     memset(s, 0, sizeof *s);
     DcmFileFormat ff;
-    int rc = dicom_deflate_check(path, e);
+    int rc = dicom_dcmtk_load(ff, path, e);
     if (rc)
         return rc;
-    OFCondition st = ff.loadFile(path);
-    if (st.bad())
-        return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, st.text());
     DcmDataset *ds = ff.getDataset();
     std::string cls = get_str(ds, DCM_SOPClassUID);
     if (cls != SEG_SOP_CLASS && cls != LABELMAP_SOP_CLASS)

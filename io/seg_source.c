@@ -37,7 +37,8 @@ static int list_dicom_files(const char *dir, char ***paths, int *n, c2_err *e)
     DIR *d = opendir(dir);
     if (!d)
         return c2_fail(e, C2_EIO, "%s: cannot list the folder", dir);
-    int cap = 0, rc = C2_OK;
+    size_t cap = 0;
+    int rc = C2_OK;
     struct dirent *de;
     while (rc == C2_OK && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.' || strcmp(de->d_name, "DICOMDIR") == 0)
@@ -53,15 +54,9 @@ static int list_dicom_files(const char *dir, char ***paths, int *n, c2_err *e)
                          (long long)c2_limits_get()->max_dim);
             break;
         }
-        if (*n == cap) {
-            int ncap = cap ? 2 * cap : 64;
-            char **grown = realloc(*paths, sizeof(char *) * (size_t)ncap);
-            if (!grown) {
-                rc = c2_fail(e, C2_ENOMEM, "%s: out of memory listing the folder", dir);
-                break;
-            }
-            *paths = grown;
-            cap = ncap;
+        if (c2_grow(paths, sizeof **paths, (size_t)*n + 1, &cap)) {
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory listing the folder", dir);
+            break;
         }
         if (!((*paths)[*n] = strdup(p)))
             rc = c2_fail(e, C2_ENOMEM, "%s: out of memory listing the folder", dir);

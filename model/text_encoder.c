@@ -74,28 +74,16 @@ int hash_text_tokenize(const char *utf8, char *buf, size_t cap, const char **wor
 {
     int n = 0;
     size_t used = 0;
-    int in_word = 0;
-    for (const unsigned char *p = (const unsigned char *)(utf8 ? utf8 : "");; p++) {
-        unsigned c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c += 32;
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (alnum) {
-            if (!in_word) {
-                in_word = 1;
-                if (n < max_words && used < cap)
-                    words[n] = buf + used;
-            }
-            if (n < max_words && used + 1 < cap)
-                buf[used++] = (char)c;
-        } else if (in_word) {
-            in_word = 0;
-            if (n < max_words && used < cap)
-                buf[used++] = 0;
-            n++;
-        }
-        if (c == 0)
+    const char *p = utf8;
+    for (;; n++) {
+        int keep = n < max_words && used < cap;
+        size_t len = c2_next_word(&p, keep ? buf + used : NULL, keep ? cap - used : 0);
+        if (len == 0)
             break;
+        if (keep) {
+            words[n] = buf + used;
+            used += (len < cap - used - 1 ? len : cap - used - 1) + 1;
+        }
     }
     return n;
 }

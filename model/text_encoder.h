@@ -40,7 +40,8 @@ const text_encoder *text_encoder_find(const char *name);
  * Returns the number of valid tokens (1..24), or C2_ENOMEM for a huge text. Thread-safe. */
 int hash_text_encode(const char *utf8, float tokens[TEXT_MAX_TOKENS * TEXT_DIM], int32_t mask[TEXT_MAX_TOKENS],
                      float pooled[TEXT_DIM]);
-/* The tokeniser of §1 step 1: lower-cased [a-z0-9] runs of `utf8`, written into `buf`
+/* The tokeniser of §1 step 1: the words of `utf8` (base's c2_next_word: lower-cased
+ * [a-z0-9] runs), written into `buf`
  * (NUL-separated words, at most `cap` bytes) with word starts in words[0..max_words).
  * Returns the number of words found before truncation to max_words (0 for none). */
 int hash_text_tokenize(const char *utf8, char *buf, size_t cap, const char **words, int max_words);

@@ -3,6 +3,8 @@
  * removes its temporary file, so the previous checkpoint stays intact. */
 #include "train/checkpoint.h"
 
+#include "io/h5.h"
+
 #include <cjson/cJSON.h>
 #include <hdf5.h>
 #include <stdlib.h>
@@ -40,63 +42,6 @@ static uint32_t state_checksum(const c2seg_model *m, const checkpoint_optim *opt
         crc = crc32(crc, (const Bytef *)opt->v, (uInt)(opt->n * sizeof(float)));
     }
     return (uint32_t)crc;
-}
-
-/* ---- attributes ------------------------------------------------------------------ */
-static int attr_write(hid_t obj, const char *name, hid_t mem_type, hid_t file_type, hsize_t n, const void *v)
-{
-    hid_t sp = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
-    hid_t a = H5Acreate2(obj, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, mem_type, v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return rc < 0 ? -1 : 0;
-}
-
-static int attr_write_str(hid_t obj, const char *name, const char *s)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(s) + 1);
-    int rc = attr_write(obj, name, t, t, 0, s);
-    H5Tclose(t);
-    return rc;
-}
-
-static int attr_write_i64(hid_t obj, const char *name, int64_t v)
-{
-    return attr_write(obj, name, H5T_NATIVE_INT64, H5T_STD_I64LE, 0, &v);
-}
-
-/* Reads a string attribute into out (cap bytes); -1 if absent or not a string. */
-static int attr_read_str(hid_t obj, const char *name, char *out, size_t cap)
-{
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t ft = H5Aget_type(a);
-    int rc = -1;
-    size_t n = H5Tget_size(ft);
-    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft) && n < cap) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
-        memset(out, 0, cap);
-        rc = H5Aread(a, mt, out) < 0 ? -1 : 0;
-        H5Tclose(mt);
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-    return rc;
-}
-
-static int attr_read(hid_t obj, const char *name, hid_t mem_type, void *v)
-{
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    int rc = H5Aread(a, mem_type, v) < 0 ? -1 : 0;
-    H5Aclose(a);
-    return rc;
 }
 
 /* ---- config / preprocess JSON ------------------------------------------------------ */
@@ -187,12 +132,12 @@ static int write_all(hid_t f, const c2seg_model *m, const checkpoint_meta *meta,
     char *cfg = config_json(&m->cfg, meta), *pre = preprocess_json(&meta->preprocess);
     char crc[16];
     snprintf(crc, sizeof crc, "%08x", state_checksum(m, opt));
-    int rc = attr_write_str(f, "format", FORMAT_NAME) | attr_write_i64(f, "schema_version", CHECKPOINT_SCHEMA_VERSION) |
-             attr_write_str(f, "config", cfg ? cfg : "") | attr_write_i64(f, "step", meta->step) |
-             attr_write(f, "rng_state", H5T_NATIVE_UINT64, H5T_STD_U64LE, 4, meta->rng_state) |
-             attr_write_str(f, "text_encoder", meta->text_encoder) |
-             attr_write_str(f, "text_encoder_version", meta->text_encoder_version) |
-             attr_write_str(f, "preprocess", pre ? pre : "") | attr_write_str(f, "checksum", crc);
+    int rc = h5_attr_write_string(f, "format", FORMAT_NAME) | h5_attr_write_i64(f, "schema_version", CHECKPOINT_SCHEMA_VERSION) |
+             h5_attr_write_string(f, "config", cfg ? cfg : "") | h5_attr_write_i64(f, "step", meta->step) |
+             h5_attr_write(f, "rng_state", H5T_NATIVE_UINT64, H5T_STD_U64LE, 4, meta->rng_state) |
+             h5_attr_write_string(f, "text_encoder", meta->text_encoder) |
+             h5_attr_write_string(f, "text_encoder_version", meta->text_encoder_version) |
+             h5_attr_write_string(f, "preprocess", pre ? pre : "") | h5_attr_write_string(f, "checksum", crc);
     cJSON_free(cfg);
     cJSON_free(pre);
     if (rc || !cfg || !pre)
@@ -216,7 +161,7 @@ static int write_all(hid_t f, const c2seg_model *m, const checkpoint_meta *meta,
     if (g < 0)
         return -1;
     hsize_t n = opt->n;
-    rc = attr_write_str(g, "type", opt->type) | attr_write_i64(g, "step", opt->step) |
+    rc = h5_attr_write_string(g, "type", opt->type) | h5_attr_write_i64(g, "step", opt->step) |
          dataset_write(g, "m", 1, &n, 0, opt->m) | dataset_write(g, "v", 1, &n, 0, opt->v);
     H5Gclose(g);
     return rc;
@@ -251,12 +196,13 @@ static int read_meta(hid_t f, const char *path, c2seg_config *cfg, checkpoint_me
 {
     char buf[1024];
     int64_t schema = -1;
-    if (attr_read_str(f, "format", buf, sizeof buf) != 0 || strcmp(buf, FORMAT_NAME) != 0)
+    if (h5_attr_read_string(f, "format", buf, sizeof buf) != 0 || strcmp(buf, FORMAT_NAME) != 0)
         return c2_fail(e, C2_EINVAL, "%s: not a c2seg checkpoint (no format attribute '%s')", path, FORMAT_NAME);
-    if (attr_read(f, "schema_version", H5T_NATIVE_INT64, &schema) != 0 || schema != CHECKPOINT_SCHEMA_VERSION)
-        return c2_fail(e, C2_EMISMATCH, "%s: checkpoint schema_version %lld, this build reads %d", path,
-                       (long long)schema, CHECKPOINT_SCHEMA_VERSION);
-    if (attr_read_str(f, "config", buf, sizeof buf) != 0)
+    if (h5_attr_read_i64(f, "schema_version", &schema) != 0 || schema < CHECKPOINT_SCHEMA_OLDEST ||
+        schema > CHECKPOINT_SCHEMA_VERSION)
+        return c2_fail(e, C2_EMISMATCH, "%s: checkpoint schema_version %lld, this build reads %d to %d", path,
+                       (long long)schema, CHECKPOINT_SCHEMA_OLDEST, CHECKPOINT_SCHEMA_VERSION);
+    if (h5_attr_read_string(f, "config", buf, sizeof buf) != 0)
         return c2_fail(e, C2_EINVAL, "%s: the config attribute is missing", path);
     cJSON *o = cJSON_Parse(buf);
     const char *preset = o ? json_str(o, "preset") : NULL, *fusion = o ? json_str(o, "fusion") : NULL;
@@ -270,11 +216,11 @@ static int read_meta(hid_t f, const char *path, c2seg_config *cfg, checkpoint_me
     cJSON_Delete(o);
     if (rc != C2_OK)
         return c2_err_prefix(e, "%s", path);
-    if (attr_read(f, "step", H5T_NATIVE_INT64, &meta->step) != 0 ||
-        attr_read(f, "rng_state", H5T_NATIVE_UINT64, meta->rng_state) != 0 ||
-        attr_read_str(f, "text_encoder", meta->text_encoder, sizeof meta->text_encoder) != 0 ||
-        attr_read_str(f, "text_encoder_version", meta->text_encoder_version, sizeof meta->text_encoder_version) != 0 ||
-        attr_read_str(f, "checksum", crc, 16) != 0 || attr_read_str(f, "preprocess", buf, sizeof buf) != 0)
+    if (h5_attr_read_i64(f, "step", &meta->step) != 0 ||
+        h5_attr_read(f, "rng_state", H5T_NATIVE_UINT64, meta->rng_state) != 0 ||
+        h5_attr_read_string(f, "text_encoder", meta->text_encoder, sizeof meta->text_encoder) != 0 ||
+        h5_attr_read_string(f, "text_encoder_version", meta->text_encoder_version, sizeof meta->text_encoder_version) != 0 ||
+        h5_attr_read_string(f, "checksum", crc, 16) != 0 || h5_attr_read_string(f, "preprocess", buf, sizeof buf) != 0)
         return c2_fail(e, C2_EINVAL, "%s: a root attribute (step, rng_state, text_encoder, preprocess, checksum) is missing",
                        path);
     o = cJSON_Parse(buf);
@@ -307,8 +253,8 @@ static int read_optim(hid_t f, const char *path, const c2seg_model *m, checkpoin
     opt->v = malloc(opt->n * sizeof(float));
     int shape[1] = {(int)opt->n};
     int rc = !opt->m || !opt->v ? c2_fail(e, C2_ENOMEM, "%s: cannot allocate the optimizer state", path)
-             : attr_read_str(g, "type", opt->type, sizeof opt->type) != 0 ||
-                     attr_read(g, "step", H5T_NATIVE_INT64, &opt->step) != 0
+             : h5_attr_read_string(g, "type", opt->type, sizeof opt->type) != 0 ||
+                     h5_attr_read_i64(g, "step", &opt->step) != 0
                  ? c2_fail(e, C2_EINVAL, "%s: /optimizer lacks its type or step", path)
                  : dataset_read(g, "m", 1, shape, 0, opt->m, e, path);
     if (rc == C2_OK)

@@ -1,7 +1,8 @@
 /* checkpoint: a C2Seg model and its training state in one HDF5 file, enough for
  * prediction to need nothing else and for --resume to continue exactly.
  *
- * Layout (schema_version 1; docs/model.md):
+ * Layout (schema_version 2; docs/model.md). String attributes are variable-length
+ * UTF-8 (io/h5.h); schema_version 1 files, whose strings are fixed-length, still load:
  *   /                       attributes: format = "c2seg-checkpoint", schema_version,
  *                           config (JSON: preset, fusion, stage1, size), step,
  *                           rng_state (uint64[4]), text_encoder, text_encoder_version,
@@ -21,7 +22,8 @@
 
 #include <stdint.h>
 
-#define CHECKPOINT_SCHEMA_VERSION 1
+#define CHECKPOINT_SCHEMA_VERSION 2   /* written; 2 = strings as variable-length UTF-8 */
+#define CHECKPOINT_SCHEMA_OLDEST 1    /* the oldest one read (1 = fixed-length strings) */
 
 /* How input pixels become the model's input (METHOD.md §6, io/preprocess.h). */
 typedef struct checkpoint_preprocess {

@@ -12,37 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int evaluate_left_half(const cache_sample *s)
-{
-    int patient = s->text_convention && strcmp(s->text_convention, "patient") == 0;
-    if (!patient)
-        return HALF_IMAGE_LEFT;
-    if (!s->has_patient_geometry)
-        return HALF_IMAGE_RIGHT;
-    /* x (LPS: towards patient left) change per model column */
-    double dx = 0;
-    for (int k = 0; k < 3; k++)
-        dx += s->source_to_patient[0][k] * s->model_to_source[k][1];
-    return dx > 0 ? HALF_IMAGE_RIGHT : HALF_IMAGE_LEFT;
-}
-
-void evaluate_spacing(const cache_sample *s, double *sy, double *sx)
-{
-    *sy = *sx = 0;
-    if (!s->has_patient_geometry)
-        return;
-    for (int axis = 0; axis < 2; axis++) {
-        double n2 = 0;
-        for (int r = 0; r < 3; r++) {
-            double d = 0;
-            for (int k = 0; k < 3; k++)
-                d += s->source_to_patient[r][k] * s->model_to_source[k][axis];
-            n2 += d * d;
-        }
-        *(axis == 0 ? sy : sx) = sqrt(n2);
-    }
-}
-
 static void csv_field(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -83,7 +52,7 @@ int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n
         const cache_sample *s = &c->samples[idx[k]];
         const uint8_t *p = pred + (size_t)k * px, *g = c->masks + (size_t)idx[k] * px;
         double sy, sx;
-        evaluate_spacing(s, &sy, &sx);
+        cache_sample_spacing(s, &sy, &sx);
         seg_metrics mt;
         if ((rc = metrics_image(&mt, p, g, c->size, c->size, sy, sx, e)))
             break;
@@ -95,7 +64,7 @@ int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n
             n_mm++;
         }
         zone_rule rule = zone_rule_default();
-        rule.left_half = evaluate_left_half(s);
+        rule.left_half = cache_sample_left_is_image_right(s) ? HALF_IMAGE_RIGHT : HALF_IMAGE_LEFT;
         mask_zones zp, zg;
         if ((rc = mask_zones_compute(p, c->size, c->size, NULL, &rule, &zp, e)))
             break;

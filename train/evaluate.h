@@ -12,15 +12,6 @@
 
 struct cJSON;
 
-/* Which image half a sample's "left" is, from its text convention and geometry:
- * image-convention captions mean the image's left half; patient-convention text
- * means patient left, located through the cache's source-to-patient geometry
- * (standard PA / axial display, patient left on the image's right, when unknown). */
-int evaluate_left_half(const cache_sample *s);
-
-/* Model pixel spacing (row, column) in mm from the cache geometry; 0 when unknown. */
-void evaluate_spacing(const cache_sample *s, double *sy, double *sx);
-
 /* Predicts idx[0..n) and writes a per-case CSV to csv_path (atomically); returns a
  * JSON summary (caller deletes) in *summary. */
 int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, const char *csv_path,

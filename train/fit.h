@@ -1,4 +1,5 @@
-/* fit: the training and evaluation loops over an HDF5 cohort cache.
+/* fit: the training loops over an HDF5 cohort cache (both run the one skeleton of
+ * train/fit_loop.c: fit_train.c is Stage II, fit_pretrain.c Stage I).
  *
  * - fit_segmentation (Stage II): BCE + Dice, AdamW (weight decay on every parameter,
  *   the encoder enc1..norm4 at encoder_lr_scale x the rate, the stage-I heads frozen),
@@ -7,8 +8,9 @@
  *   epoch, the best epoch's weights kept. Exactly the recipe of c2seg_ref.py `train`.
  * - fit_pretrain (Stage I): CaCL or HardCL on enc1..norm4 + head_v + head_l, batch
  *   min(256, n) in one forward so the soft targets and the similarity cover the batch.
- * - evaluate_split: eval-mode prediction of a split, per-image metrics and the text-mask
- *   consistency records (dicom-sr/consistency.h), for `c2seg eval`.
+ * Its parts: the random stream (rng.h), the shard plan (shard.h), the split policy
+ * (split.h), batch assembly (batch.h), the run state and history (run_state.h) and
+ * validation (validate.h); `c2seg eval` is train/evaluate.h.
  *
  * Data parallelism (train/dist.h, docs/scale-out.md): under `mpirun -np N` each rank
  * computes its shard of every global batch (same seeded order on all ranks), gradients
@@ -33,7 +35,10 @@
 #include "base/base.h"
 #include "io/cache.h"
 #include "model/c2seg.h"
+#include "train/batch.h"
 #include "train/checkpoint.h"
+#include "train/split.h"
+#include "train/validate.h"
 
 typedef struct fit_options {
     char preset[16];          /* full | small | tiny */
@@ -55,9 +60,10 @@ typedef struct fit_options {
     int resume;
     const char *init_path;    /* checkpoint to start from: Stage I's, or imported weights */
     const char *out_path;     /* best checkpoint */
-    /* progress callback: one call per optimizer step and one per epoch (epoch_done 1) */
+    /* progress callback: one call per optimizer step and one per epoch (epoch_done 1,
+     * with the epoch's score: validation Dice for train, retrieval accuracy for pretrain) */
     void (*on_step)(void *user, int epoch, int epochs, int64_t step, int64_t total, double loss, double lr,
-                    double images_per_s, int epoch_done, double val_dice);
+                    double images_per_s, int epoch_done, double score);
     void *user;
 } fit_options;
 
@@ -66,7 +72,8 @@ void fit_options_default(fit_options *o);
 typedef struct fit_result {
     int epochs_run;
     int best_epoch;
-    double best_val_dice, best_val_iou;
+    double best_val_dice, best_val_iou;  /* train; NAN for pretrain */
+    double retrieval_accuracy;           /* pretrain: the last epoch's in-batch retrieval accuracy */
     double final_loss;
     int64_t steps;
     double images_per_s;      /* training throughput */
@@ -77,38 +84,5 @@ typedef struct fit_result {
 
 int fit_segmentation(const cache *c, const fit_options *o, fit_result *r, c2_err *e);
 int fit_pretrain(const cache *c, const fit_options *o, fit_result *r, c2_err *e);
-
-/* Indices of the samples of each role: the cache's split, or the seeded case split. */
-typedef struct fit_split {
-    int64_t *train, *valid, *test;
-    int64_t n_train, n_valid, n_test;
-    char policy[96];
-} fit_split;
-int fit_split_make(const cache *c, uint64_t seed, fit_split *s, c2_err *e);
-void fit_split_free(fit_split *s);
-
-/* One model input batch gathered from the cache: images normalised (x - 0.5) / 0.25
- * [B,1,S,S], ground truth [B,1,S,S] in {0,1}, text tokens [B,24,512], mask [B,24],
- * pooled [B,512]. Samples without a caption get the encoding of the empty caption. */
-typedef struct fit_batch {
-    int cap, S;
-    float *img, *gt, *tokens, *pooled;
-    int32_t *tmask;
-    float *empty_tokens, *empty_pooled;
-    int32_t *empty_mask;
-} fit_batch;
-int fit_batch_create(fit_batch *b, int cap, int S, c2_err *e);
-void fit_batch_fill(fit_batch *b, const cache *c, const int64_t *idx, int n);
-void fit_batch_free(fit_batch *b);
-
-/* Eval-mode forward of samples idx[0..n) in batches of `batch`; writes the binary
- * prediction (logits > 0) of each into pred [n,S,S] and, when prob != NULL, the
- * sigmoid probabilities [n,S,S]. */
-int fit_predict(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, uint8_t *pred,
-                float *prob, c2_err *e);
-
-/* Per-image Dice / IoU means of pred against the cache's masks (METHOD.md §7). */
-void fit_dice_iou(const cache *c, const int64_t *idx, int64_t n, const uint8_t *pred, double *dice,
-                  double *iou);
 
 #endif

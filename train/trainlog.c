@@ -1,8 +1,9 @@
 /* Training history files. The SVG is drawn by hand (two panels: training loss and
- * validation Dice per epoch) so that a run's curves can be looked at in any browser
+ * the stage's score per epoch) so that a run's curves can be looked at in any browser
  * without a plotting dependency. */
 #include "train/trainlog.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,63 @@ void trainlog_free(trainlog *l)
 
 int trainlog_add(trainlog *l, const trainlog_row *row, c2_err *e)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        trainlog_row *r = realloc(l->rows, (size_t)cap * sizeof *r);
-        if (!r)
-            return c2_fail(e, C2_ENOMEM, "out of memory for the training log");
-        l->rows = r;
-        l->cap = cap;
-    }
+    if (c2_grow(&l->rows, sizeof *l->rows, (size_t)l->n + 1, &l->cap))
+        return c2_fail(e, C2_ENOMEM, "out of memory for the training log");
     l->rows[l->n++] = *row;
     return C2_OK;
+}
+
+static int is_pretrain(const trainlog *l) { return strcmp(l->stage, "pretrain") == 0; }
+
+/* The score a stage's log plots: validation Dice (train) or retrieval accuracy (pretrain). */
+static double row_score(const trainlog *l, const trainlog_row *r)
+{
+    return is_pretrain(l) ? r->retrieval_accuracy : r->val_dice;
+}
+
+static double json_number(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int trainlog_read(trainlog *l, const char *prefix, c2_err *e)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.json", prefix);
+    uint8_t *text = NULL;
+    size_t n = 0;
+    int rc = c2_read_file(path, (size_t)64 << 20, &text, &n, e);
+    if (rc)
+        return rc;
+    cJSON *j = cJSON_ParseWithLength((const char *)text, n);
+    free(text);
+    const cJSON *stage = cJSON_GetObjectItemCaseSensitive(j, "stage");
+    const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(j, "epochs");
+    if (!cJSON_IsString(stage) || !cJSON_IsArray(epochs)) {
+        cJSON_Delete(j);
+        return c2_fail(e, C2_EINVAL, "%s: not a training log (no stage and epochs)", path);
+    }
+    trainlog_init(l, stage->valuestring);
+    const cJSON *ep;
+    cJSON_ArrayForEach(ep, epochs)
+    {
+        trainlog_row row = {.epoch = (int)json_number(ep, "epoch"), .step = (int64_t)json_number(ep, "step"),
+                            .loss = json_number(ep, "loss"), .lr = json_number(ep, "lr"),
+                            .val_dice = json_number(ep, "val_dice"), .val_iou = json_number(ep, "val_iou"),
+                            .retrieval_accuracy = json_number(ep, "retrieval_accuracy"),
+                            .images_per_s = json_number(ep, "images_per_s"), .seconds = json_number(ep, "seconds")};
+        if (is_pretrain(l) && !cJSON_HasObjectItem(ep, "retrieval_accuracy")) { /* an earlier version's log */
+            row.retrieval_accuracy = row.val_dice;
+            row.val_dice = NAN;
+        }
+        if ((rc = trainlog_add(l, &row, e)))
+            break;
+    }
+    cJSON_Delete(j);
+    if (rc)
+        trainlog_free(l);
+    return rc;
 }
 
 /* A growable string for the text outputs. */
@@ -86,7 +134,7 @@ static void svg_panel(sbuf *b, const trainlog *l, int which, double x0, double y
 {
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < l->n; i++) {
-        double v = which == 0 ? l->rows[i].loss : l->rows[i].val_dice;
+        double v = which == 0 ? l->rows[i].loss : row_score(l, &l->rows[i]);
         if (isfinite(v)) {
             lo = fmin(lo, v);
             hi = fmax(hi, v);
@@ -110,7 +158,7 @@ static void svg_panel(sbuf *b, const trainlog *l, int which, double x0, double y
     int first = l->n ? l->rows[0].epoch : 0, last = l->n ? l->rows[l->n - 1].epoch : 1;
     double span = last > first ? last - first : 1;
     for (int i = 0; i < l->n; i++) {
-        double v = which == 0 ? l->rows[i].loss : l->rows[i].val_dice;
+        double v = which == 0 ? l->rows[i].loss : row_score(l, &l->rows[i]);
         if (!isfinite(v))
             continue;
         double px = x0 + w * (l->rows[i].epoch - first) / span;
@@ -127,7 +175,7 @@ int trainlog_svg(const trainlog *l, char **svg_out, c2_err *e)
                   "<svg xmlns='http://www.w3.org/2000/svg' width='720' height='300' viewBox='0 0 720 300'>\n"
                   "<rect width='720' height='300' fill='white'/>\n");
     svg_panel(&b, l, 0, 60, 40, 280, 220, "training loss", "#c0392b");
-    svg_panel(&b, l, 1, 420, 40, 280, 220, "validation Dice", "#2471a3");
+    svg_panel(&b, l, 1, 420, 40, 280, 220, is_pretrain(l) ? "retrieval accuracy" : "validation Dice", "#2471a3");
     sb_printf(&b, "</svg>\n");
     if (b.oom) {
         free(b.s);
@@ -141,24 +189,28 @@ int trainlog_write(const trainlog *l, const char *prefix, c2_err *e)
 {
     char path[4200];
     sbuf csv = {0}, js = {0};
-    sb_printf(&csv, "epoch,step,loss,lr,val_dice,val_iou,images_per_s,seconds\n");
+    int pre = is_pretrain(l);
+    sb_printf(&csv, pre ? "epoch,step,loss,lr,retrieval_accuracy,images_per_s,seconds\n"
+                        : "epoch,step,loss,lr,val_dice,val_iou,images_per_s,seconds\n");
     sb_printf(&js, "{\"stage\":\"%s\",\"epochs\":[", l->stage);
     for (int i = 0; i < l->n; i++) {
         const trainlog_row *r = &l->rows[i];
-        sb_printf(&csv, "%d,%lld,%.6g,%.6g,%.6g,%.6g,%.3f,%.3f\n", r->epoch, (long long)r->step, r->loss, r->lr,
-                  r->val_dice, r->val_iou, r->images_per_s, r->seconds);
-        sb_printf(&js, "%s{\"epoch\":%d,\"step\":%lld,\"loss\":", i ? "," : "", r->epoch, (long long)r->step);
-        json_num(&js, r->loss);
-        sb_printf(&js, ",\"lr\":");
-        json_num(&js, r->lr);
-        sb_printf(&js, ",\"val_dice\":");
-        json_num(&js, r->val_dice);
-        sb_printf(&js, ",\"val_iou\":");
-        json_num(&js, r->val_iou);
-        sb_printf(&js, ",\"images_per_s\":");
-        json_num(&js, r->images_per_s);
-        sb_printf(&js, ",\"seconds\":");
-        json_num(&js, r->seconds);
+        sb_printf(&csv, "%d,%lld,%.6g,%.6g,", r->epoch, (long long)r->step, r->loss, r->lr);
+        if (pre)
+            sb_printf(&csv, "%.6g,", r->retrieval_accuracy);
+        else
+            sb_printf(&csv, "%.6g,%.6g,", r->val_dice, r->val_iou);
+        sb_printf(&csv, "%.3f,%.3f\n", r->images_per_s, r->seconds);
+        sb_printf(&js, "%s{\"epoch\":%d,\"step\":%lld", i ? "," : "", r->epoch, (long long)r->step);
+        const char *keys[] = {"loss", "lr", "val_dice", "val_iou", "retrieval_accuracy", "images_per_s", "seconds"};
+        double v[] = {r->loss, r->lr, r->val_dice, r->val_iou, r->retrieval_accuracy, r->images_per_s, r->seconds};
+        for (int k = 0; k < 7; k++) {
+            int score = k >= 2 && k <= 4, validation = k == 2 || k == 3;
+            if (score && validation == pre)
+                continue; /* the other stage's score columns */
+            sb_printf(&js, ",\"%s\":", keys[k]);
+            json_num(&js, v[k]);
+        }
         sb_printf(&js, "}");
     }
     sb_printf(&js, "]}\n");

@@ -79,11 +79,13 @@ typedef struct ingest_ctx {
     } tables[16];
     int n_tables;
     ingest_sr *srs;
-    int n_srs, cap_srs;
+    int n_srs;
+    size_t cap_srs;
     int n_sr_documents;         /* SR documents read (used or not) */
     cache_writer *writer;
     ingest_file *files;
-    int n_files, cap_files;
+    int n_files;
+    size_t cap_files;
     FILE *report;               /* the TSV report beside the cache */
     int n_failed;               /* files reported */
     ingest_reason reasons[64];

@@ -29,14 +29,8 @@
 int ingest_sr_add(ingest_ctx *c, int file, c2_err *e)
 {
     const char *path = c->files[file].path;
-    if (c->n_srs == c->cap_srs) {
-        int cap = c->cap_srs ? 2 * c->cap_srs : 16;
-        ingest_sr *s = realloc(c->srs, (size_t)cap * sizeof *s);
-        if (!s)
-            return c2_fail(e, C2_ENOMEM, "%s: out of memory for SR text", path);
-        c->srs = s;
-        c->cap_srs = cap;
-    }
+    if (c2_grow(&c->srs, sizeof *c->srs, (size_t)c->n_srs + 1, &c->cap_srs) != C2_OK)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for SR text", path);
     ingest_sr *s = &c->srs[c->n_srs];
     memset(s, 0, sizeof *s);
     int rc = sr_read_text_isolated(path, &s->doc, e);

@@ -13,42 +13,29 @@
 #include <sys/stat.h>
 
 typedef struct visited {
-    dev_t *dev;
-    ino_t *ino;
-    int n, cap;
+    struct folder_id {
+        dev_t dev;
+        ino_t ino;
+    } *ids;
+    size_t n, cap;
 } visited;
 
 static int visited_add(visited *v, const struct stat *st)
 {
-    for (int i = 0; i < v->n; i++)
-        if (v->dev[i] == st->st_dev && v->ino[i] == st->st_ino)
+    for (size_t i = 0; i < v->n; i++)
+        if (v->ids[i].dev == st->st_dev && v->ids[i].ino == st->st_ino)
             return 0;
-    if (v->n == v->cap) {
-        int cap = v->cap ? 2 * v->cap : 64;
-        dev_t *d = realloc(v->dev, cap * sizeof *d);
-        if (d)
-            v->dev = d;
-        ino_t *i = d ? realloc(v->ino, cap * sizeof *i) : NULL;
-        if (!i)
-            return -1;
-        v->ino = i;
-        v->cap = cap;
-    }
-    v->dev[v->n] = st->st_dev;
-    v->ino[v->n++] = st->st_ino;
+    if (c2_grow(&v->ids, sizeof *v->ids, v->n + 1, &v->cap) != C2_OK)
+        return -1;
+    v->ids[v->n].dev = st->st_dev;
+    v->ids[v->n++].ino = st->st_ino;
     return 1;
 }
 
 static int file_add(ingest_ctx *c, const char *path, const struct stat *st, c2_err *e)
 {
-    if (c->n_files == c->cap_files) {
-        int cap = c->cap_files ? 2 * c->cap_files : 256;
-        ingest_file *f = realloc(c->files, cap * sizeof *f);
-        if (!f)
-            return c2_fail(e, C2_ENOMEM, "out of memory listing files");
-        c->files = f;
-        c->cap_files = cap;
-    }
+    if (c2_grow(&c->files, sizeof *c->files, (size_t)c->n_files + 1, &c->cap_files) != C2_OK)
+        return c2_fail(e, C2_ENOMEM, "out of memory listing files");
     if (!(c->files[c->n_files].path = strdup(path)))
         return c2_fail(e, C2_ENOMEM, "out of memory listing files");
     c->files[c->n_files].reason = NULL;
@@ -91,18 +78,14 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
         return C2_OK;
     }
     char **names = NULL;
-    int n = 0, cap = 0, rc = C2_OK;
+    int n = 0, rc = C2_OK;
+    size_t cap = 0;
     for (struct dirent *de; (de = readdir(d));) {
         if (de->d_name[0] == '.' || c2_strcasecmp_ascii(de->d_name, "DICOMDIR") == 0)
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
-                break;
-            }
-            names = nn;
+        if (c2_grow(&names, sizeof *names, (size_t)n + 1, &cap) != C2_OK) {
+            rc = c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
+            break;
         }
         if (!(names[n] = strdup(de->d_name))) {
             rc = c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
@@ -176,7 +159,6 @@ int ingest_walk(ingest_ctx *c, const char *path, c2_err *e)
 {
     visited v = {0};
     int rc = walk(c, &v, path, 0, e);
-    free(v.dev);
-    free(v.ino);
+    free(v.ids);
     return rc == C2_OK ? files_dedupe(c, e) : rc;
 }

@@ -301,7 +301,7 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
     zone_rule rule = zone_rule_default();
     cache_sample conv_sample = c->samples[pc->idx[0]];
     conv_sample.text_convention = ct->conv == CONV_PATIENT ? "patient" : "image";
-    rule.left_half = evaluate_left_half(&conv_sample);
+    rule.left_half = cache_sample_left_is_image_right(&conv_sample) ? HALF_IMAGE_RIGHT : HALF_IMAGE_LEFT;
     double mean = r->meta->preprocess.mean, sd = r->meta->preprocess.std > 0 ? r->meta->preprocess.std : 1;
     for (int64_t s = 0; s < pc->n && rc == C2_OK; s += B) {
         int nb = (int)(pc->n - s < B ? pc->n - s : B);
@@ -411,7 +411,7 @@ static int case_records(const predict_run *r, const predict_case *pc, const case
     cache_sample conv_sample = *s0;
     conv_sample.text_convention = ct->conv == CONV_PATIENT ? "patient" : "image";
     zone_rule rule = zone_rule_default();
-    rule.left_half = evaluate_left_half(&conv_sample);
+    rule.left_half = cache_sample_left_is_image_right(&conv_sample) ? HALF_IMAGE_RIGHT : HALF_IMAGE_LEFT;
     cJSON_AddStringToObject(o, "left_half", rule.left_half == HALF_IMAGE_LEFT ? "image-left" : "image-right");
     cJSON_AddStringToObject(o, "zones_from", a->volume ? "cranio-caudal projection of the slices"
                                                       : "model-resolution mask");

@@ -22,14 +22,8 @@ static char *field_dup(const char *s)
 int cohort_add(cohort_table *t, const char *stage, const char *item, int status, const char *reason,
                const char *outputs, c2_err *e)
 {
-    if (t->n == t->cap) {
-        int cap = t->cap ? 2 * t->cap : 64;
-        cohort_row *grown = realloc(t->rows, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return c2_fail(e, C2_ENOMEM, "out of memory for the status table");
-        t->rows = grown;
-        t->cap = cap;
-    }
+    if (c2_grow(&t->rows, sizeof *t->rows, (size_t)t->n + 1, &t->cap))
+        return c2_fail(e, C2_ENOMEM, "out of memory for the status table");
     cohort_row r = {field_dup(stage), field_dup(item), field_dup(reason), field_dup(outputs), status};
     if (!r.stage || !r.item || !r.reason || !r.outputs) {
         free(r.stage), free(r.item), free(r.reason), free(r.outputs);

@@ -22,7 +22,8 @@ typedef struct cohort_row {
 
 typedef struct cohort_table {
     cohort_row *rows;
-    int n, cap;
+    int n;
+    size_t cap;
     int count[COHORT_STATUS_COUNT];
 } cohort_table;
 

@@ -150,14 +150,8 @@ static char *trim(char *s)
 
 static int entry_add(run_config *c, int key, const char *value, int line)
 {
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 32;
-        run_entry *grown = realloc(c->entries, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return C2_ENOMEM;
-        c->entries = grown;
-        c->cap = cap;
-    }
+    if (c2_grow(&c->entries, sizeof *c->entries, (size_t)c->n + 1, &c->cap))
+        return C2_ENOMEM;
     char *copy = strdup(value);
     if (!copy)
         return C2_ENOMEM;

@@ -45,7 +45,8 @@ typedef struct run_entry {
 typedef struct run_config {
     char path[4096];       /* the config file as given */
     run_entry *entries;    /* n entries in file order (owned) */
-    int n, cap;
+    int n;
+    size_t cap;
 } run_config;
 
 /* Parses the file at path. Fails (C2_EINVAL) with "path:LINE: reason" on the first bad

@@ -1,5 +1,7 @@
 /* `c2seg caption`: the clinical-text parser and the caption generator on the command line.
- *   caption parse <file|->           one JSON object per caption (attributes, status, problems)
+ *   caption parse <file|-> [--convention image|patient]
+ *                                    one JSON object per caption (attributes, status, problems;
+ *                                    report prose also its prose record with evidence spans)
  *   caption from-mask <masks...> --convention image|patient [--size N]
  *                                    a derived caption per mask from its zones */
 #include "dicom-sr/dicom_sr.h"
@@ -12,10 +14,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: c2seg caption parse <file|->\n"
+    fprintf(f, "usage: c2seg caption parse <file|-> [--convention image|patient]\n"
                "       c2seg caption from-mask <mask files...> --convention image|patient [--size N]\n\n"
                "parse: reads a CSV with a Description column, an LViT xlsx, an SGSeg annotation.json\n"
                "  or one caption per line ('-' = stdin) and prints one JSON object per caption.\n"
+               "  The kind of input comes from the file name (.json .csv .tsv .xlsx .txt), then from\n"
+               "  the content (zip signature, a whole-file JSON document, an Image,Description header\n"
+               "  line, else plain lines): a plain line starting with '{' stays a line. Templated\n"
+               "  captions take the template grammar, other text the report-prose parser (its record\n"
+               "  and evidence spans under \"prose\").\n"
+               "  --convention: which left the text means; default from the source: the public caption\n"
+               "  tables (json, csv, xlsx) image, plain lines (report prose, SR text) patient.\n"
                "from-mask: zones of each mask (METHOD.md section 7) -> a caption marked derived.\n"
                "  --convention image: the caption's left is the image's left half (QaTa captions);\n"
                "  patient: the patient's left, shown on the image's right half (PA / AP chest, axial LPS).\n"
@@ -40,12 +49,26 @@ static int stdin_to_file(char *path, size_t cap)
 
 static int caption_parse_cmd(int argc, char **argv)
 {
-    if (argc != 1) {
+    const char *path = NULL;
+    int conv = -1, bad = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--convention") == 0 && i + 1 < argc) {
+            i++;
+            conv = strcmp(argv[i], "image") == 0 ? CONV_IMAGE : strcmp(argv[i], "patient") == 0 ? CONV_PATIENT : -2;
+            bad |= conv == -2;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            bad = 1;
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            bad = 1;
+        }
+    }
+    if (bad || !path) {
         usage(stderr);
         return EXIT_USAGE;
     }
     char tmp[64] = "";
-    const char *path = argv[0];
     if (strcmp(path, "-") == 0) {
         if (stdin_to_file(tmp, sizeof tmp) != 0) {
             cli_error("cannot buffer stdin");
@@ -62,10 +85,16 @@ static int caption_parse_cmd(int argc, char **argv)
         cli_error("%s", e.msg);
         return EXIT_FAILED;
     }
-    int counts[4] = {0};
+    /* public caption tables: the image's left; plain lines are report prose: the patient's */
+    lr_convention use = conv >= 0 ? (lr_convention)conv : t->format == CAPTIONS_LINES ? CONV_PATIENT : t->convention;
+    const char *source = conv >= 0 ? "--convention" : t->format == CAPTIONS_LINES ? "default: plain lines are report prose"
+                                                                                   : "default: public caption table";
+    int counts[4] = {0}, n_prose = 0;
     for (int i = 0; i < t->n; i++) {
         caption_attrs a;
-        caption_parse(t->rows[i].caption, t->convention, &a);
+        prose_attrs p;
+        int prose = caption_parse_full(t->rows[i].caption, use, &a, &p);
+        n_prose += prose;
         counts[a.status]++;
         cJSON *o = cJSON_CreateObject();
         if (t->rows[i].file[0])
@@ -74,6 +103,10 @@ static int caption_parse_cmd(int argc, char **argv)
             cJSON_AddStringToObject(o, "split", t->rows[i].split);
         cJSON_AddStringToObject(o, "text", t->rows[i].caption);
         cJSON_AddItemToObject(o, "attributes", caption_attrs_json(&a));
+        cJSON_AddStringToObject(o, "convention", convention_name(use));
+        cJSON_AddStringToObject(o, "convention_source", source);
+        if (prose)
+            cJSON_AddItemToObject(o, "prose", prose_attrs_json(&p, t->rows[i].caption));
         if (t->rows[i].has_pseudo) {
             int z[ZONE_COUNT];
             for (int k = 0; k < ZONE_COUNT; k++)
@@ -83,9 +116,11 @@ static int caption_parse_cmd(int argc, char **argv)
         }
         cli_print_json(o);
     }
-    cli_log("%d captions from %s (%s): %d ok, %d contradiction, %d partial, %d unparsed", t->n, path,
-            caption_format_name(t->format), counts[CAPTION_OK], counts[CAPTION_CONTRADICTION],
-            counts[CAPTION_PARTIAL], counts[CAPTION_UNPARSED]);
+    cli_log("%d captions from %s (%s, convention %s): %d ok, %d contradiction, %d partial, %d unparsed; %d as report "
+            "prose",
+            t->n, strcmp(path, tmp) == 0 ? "stdin" : path, caption_format_name(t->format), convention_name(use),
+            counts[CAPTION_OK], counts[CAPTION_CONTRADICTION], counts[CAPTION_PARTIAL], counts[CAPTION_UNPARSED],
+            n_prose);
     caption_table_free(t);
     return EXIT_OK;
 }

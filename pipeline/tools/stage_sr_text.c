@@ -110,18 +110,14 @@ static void walk(const char *dir, int depth, sr_walk *w)
         return;
     }
     char **names = NULL;
-    int n = 0, cap = 0;
+    int n = 0;
+    size_t cap = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, (size_t)cap * sizeof *nn);
-            if (!nn)
-                break;
-            names = nn;
-        }
+        if (c2_grow(&names, sizeof *names, (size_t)n + 1, &cap))
+            break;
         names[n++] = strdup(de->d_name);
     }
     closedir(d);

@@ -177,9 +177,10 @@ static cJSON *result_json(const char *stage, const fit_options *o, const fit_res
     cJSON_AddNumberToObject(j, "steps", (double)r->steps);
     cJSON_AddNumberToObject(j, "final_loss", r->final_loss);
     cJSON_AddNumberToObject(j, "best_epoch", r->best_epoch);
-    if (isfinite(r->best_val_dice))
-        cJSON_AddNumberToObject(j, strcmp(stage, "pretrain") == 0 ? "retrieval_accuracy" : "best_val_dice",
-                                r->best_val_dice);
+    if (strcmp(stage, "pretrain") == 0 && isfinite(r->retrieval_accuracy))
+        cJSON_AddNumberToObject(j, "retrieval_accuracy", r->retrieval_accuracy);
+    if (strcmp(stage, "train") == 0 && isfinite(r->best_val_dice))
+        cJSON_AddNumberToObject(j, "best_val_dice", r->best_val_dice);
     if (strcmp(stage, "train") == 0 && isfinite(r->best_val_iou))
         cJSON_AddNumberToObject(j, "best_val_iou", r->best_val_iou);
     cJSON_AddNumberToObject(j, "images_per_s", r->images_per_s);

@@ -338,6 +338,13 @@ def caption_cases():
         '"/etc/passwd","\xff\xfe"\n"a""b,c","unterminated\n')
     with open(os.path.join(d, "binary.csv"), "wb") as f:
         f.write(b"Image,Description\n" + bytes(range(256)) * 4)
+    # report prose (dicom-sr/prose_parse.c): a 32-digit number before a finding (fuzz_caption_parse:
+    # int overflow), a plain line starting with '{' (must stay a line), and one 12,000-word line
+    open(os.path.join(d, "prose_huge_number.txt"), "w").write("6" * 32 + " ground glass opacities in the upper lobes\n")
+    open(os.path.join(d, "prose_brace_line"), "w").write("{RLL} consolidation, no effusion\n")
+    words = ("no consolidation in the right lower lobe , and left upper lobes clear ; ground glass opacity "
+             "bilateral possibly new resolved two a few 30 % ct 2 otherwise with not seen").split()
+    open(os.path.join(d, "prose_long_line.txt"), "w").write(" ".join(words[(i * 7) % len(words)] for i in range(12000)) + "\n")
 
 
 def filesystem_cases():

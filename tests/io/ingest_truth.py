@@ -180,6 +180,11 @@ def check_xray(cache_path, shared):
     """CR / DX: one sample per file, no patient geometry, source size = Rows x Columns,
     MONOCHROME1 shown inverted: the display value falls where the stored value rises."""
     import pydicom
+    from pydicom.pixel_data_handlers import pillow_handler
+    # RG1_J2KI / RG3_J2KR are JPEG 2000: Debian's pydicom decodes them only through Pillow
+    # (python3-pil, scripts/install-deps); without it the judge is missing, which is a failure.
+    if not pillow_handler.is_available():
+        sys.exit('ingest_truth.py: the JPEG 2000 judge is missing: pydicom has no Pillow (install python3-pil)')
     c = Cache(cache_path)
     files, rows, cols = c.strings('/samples/file'), c.i32('/samples/source_rows'), c.i32('/samples/source_cols')
     dom, geo, imgs = c.strings('/samples/domain'), c.u8('/geometry/has_patient_geometry'), c.images()

@@ -1,7 +1,9 @@
 /* Tests of train/checkpoint.c and `c2seg import-torch`: a reference dump imported by
  * the CLI loads back bit-exact against the dump itself (the independent truth), h5dump
  * reads the same values, the optimizer state and meta round-trip, and corruption,
- * wrong schema and mismatched input are refused with clear messages. */
+ * wrong schema and mismatched input are refused with clear messages; strings are
+ * written variable-length UTF-8 (schema 2) and schema-1 files (fixed-length) still load. */
+#include "io/h5.h"
 #include "io/torch_dump.h"
 #include "tests/support/check.h"
 #include "train/train.h"
@@ -146,6 +148,63 @@ static void test_refuses_bad_files(void)
     CHECK(checkpoint_load(shared_path("reference/golden_tiny_eval/manifest.json"), &m, &meta, NULL, &e) == C2_EIO);
 }
 
+/* Rewrites the checkpoint as schema 1 wrote it: every root string attribute fixed-length. */
+static void make_schema1(const char *path)
+{
+    static const char *names[] = {"format", "config", "text_encoder", "text_encoder_version", "preprocess", "checksum"};
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    for (int i = 0; i < 6; i++) {
+        char v[1024];
+        CHECK(h5_attr_read_string(f, names[i], v, sizeof v) == 0);
+        H5Adelete(f, names[i]);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, strlen(v) + 1);
+        CHECK(h5_attr_write(f, names[i], t, t, 0, v) == 0);
+        H5Tclose(t);
+    }
+    int64_t one = 1;
+    hid_t a = H5Aopen(f, "schema_version", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, &one);
+    H5Aclose(a);
+    H5Fclose(f);
+}
+
+static int attr_is_variable_string(const char *path, const char *name)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a);
+    int v = H5Tis_variable_str(t) > 0;
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Fclose(f);
+    return v;
+}
+
+static void test_schema1_still_loads(void)
+{
+    c2seg_model m, m1;
+    checkpoint_meta meta, meta1;
+    c2_err e = {0};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/schema1.ckpt", test_tmpdir());
+    CHECK(run_cmd("cp %s %s", ckpt, path) == 0);
+    CHECK(attr_is_variable_string(path, "config") && attr_is_variable_string(path, "format"));
+    make_schema1(path);
+    CHECK(!attr_is_variable_string(path, "config"));
+    char *out = run_capture("h5dump -a /schema_version %s", path);
+    CHECK(out && strstr(out, "(0): 1"));
+    free(out);
+    CHECK(checkpoint_load(ckpt, &m, &meta, NULL, &e) == C2_OK);
+    int rc = checkpoint_load(path, &m1, &meta1, NULL, &e);
+    CHECK_MSG(rc == C2_OK, "%s", e.msg);
+    if (rc == C2_OK) {
+        CHECK(m1.n_params == m.n_params && memcmp(m1.params, m.params, m.n_params * sizeof(float)) == 0);
+        CHECK(strcmp(meta1.text_encoder, meta.text_encoder) == 0 && strcmp(meta1.stage1, meta.stage1) == 0);
+        CHECK(strcmp(meta1.preprocess.intensity_domain, "xray") == 0 && meta1.preprocess.size == 32);
+        c2seg_model_free(&m1);
+    }
+    c2seg_model_free(&m);
+}
+
 static void test_import_train_dump_needs_params(void)
 {
     char out[4200];
@@ -164,6 +223,7 @@ int main(void)
     RUN_TEST(test_import_loads_bit_exact);
     RUN_TEST(test_optimizer_and_meta_round_trip);
     RUN_TEST(test_refuses_bad_files);
+    RUN_TEST(test_schema1_still_loads);
     RUN_TEST(test_import_train_dump_needs_params);
     return test_summary();
 }

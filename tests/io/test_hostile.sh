@@ -163,6 +163,13 @@ for f in "$H"/captions_bad/*; do
 done
 expect cap_bad_json 'bad\.json: '
 expect cap_not_a_zip_xlsx 'not_a_zip\.xlsx: '
+# report prose: every one parses (exit 0, JSON lines); a line starting with '{' stays a prose line
+for n in prose_huge_number.txt prose_long_line.txt prose_brace_line; do
+    run "prose_$n" "$B" caption parse "$H/captions_bad/$n"
+    expect_rc "prose_$n" 0
+    expect_json "prose_$n"
+done
+grep -q '"parser":"prose"' "$T/logs/prose_prose_brace_line.out" || fail "prose_brace_line: a '{' line not read as prose"
 
 # ---- file system: symlink loops, dangling links, a FIFO, a folder named like a file ----
 run fs "$B" ingest "$H/fs_odd" -o "$T/out/fs.h5" -q

@@ -48,6 +48,13 @@ static void test_tight_tolerance_fails(void)
     CHECK(parity("reference/golden_tiny_eval", NULL, "--tolerance-scale 1e-3", 50) == 3);
 }
 
+/* The same on a train dump, whose tolerances follow the measured float32 noise floor
+ * (tiny: 10-100x the manifest's f64_check): that floor still rejects a hundredth of it. */
+static void test_tight_tolerance_fails_train(void)
+{
+    CHECK(parity("reference/golden_tiny_train", "reference/golden_tiny_eval", "--tolerance-scale 1e-2", 340) == 3);
+}
+
 static void test_train_dump_without_params_fails(void)
 {
     CHECK(run_cmd("%s parity %s >/dev/null 2>&1", c2seg_bin(), shared_path("reference/golden_tiny_train")) == 3);
@@ -60,6 +67,7 @@ int main(void)
     RUN_TEST(test_tiny_train);
     RUN_TEST(test_small_train);
     RUN_TEST(test_tight_tolerance_fails);
+    RUN_TEST(test_tight_tolerance_fails_train);
     RUN_TEST(test_train_dump_without_params_fails);
     return test_summary();
 }

@@ -104,13 +104,17 @@ ran=$(grep -o 'run: [a-z]*: running' "$T/run4.err" | awk '{print $2}' | tr -d : 
 "$BIN" run "$T/run.conf" --only nosuch >/dev/null 2>&1
 [ $? = 2 ] && ok || bad "--only nosuch is not a usage error"
 
-# 6. a killed training run resumes (same config: the key must match)
-sed -e 's/^epochs = 1/epochs = 60/' -e '/^max_steps/d' -e 's/^workdir = work/workdir = work2/' \
+# 6. a killed training run resumes (same config: the key must match). The kill waits for
+# the observable event (the resume file, written at the end of epoch 1, up to 120 s on a
+# slow machine); the run has 20 epochs (an epoch is 30-300 ms here), so the 19 left cannot
+# all finish in the 20 ms polling gap before the kill (a margin of 30x or more).
+sed -e 's/^epochs = 3$/epochs = 20/' -e '/^max_steps/d' -e 's/^workdir = work/workdir = work2/' \
     -e '/^predict/d' "$T/run.conf" >"$T/long.conf"
+grep -q '^epochs = 20$' "$T/long.conf" || bad "long.conf does not ask for 20 epochs"
 setsid "$BIN" run "$T/long.conf" >/dev/null 2>"$T/long1.err" &
 runner=$!
 i=0
-while [ ! -s "$T/work2/model.ckpt.resume.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -s "$T/work2/model.ckpt.resume.ckpt" ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i + 1)); done
 kill -TERM "-$runner" 2>/dev/null
 wait "$runner" 2>/dev/null
 if [ -s "$T/work2/model.ckpt.resume.ckpt" ] && [ ! -e "$T/work2/stamps/train.stamp" ]; then

@@ -14,6 +14,9 @@ ROUNDS="${C2SEG_KILL_ROUNDS:-3}"
 rm -rf "$T"
 mkdir -p "$T/ref"
 echo "kill seed $SEED, $ROUNDS rounds per stage"
+# The PNG judge is Pillow (python3-pil, scripts/install-deps): without it every PNG would
+# read as "incomplete", so a missing judge stops the test here with its own message.
+$PY -c 'from PIL import Image' 2>/dev/null || { echo "FAIL: the PNG judge is missing: $PY has no Pillow (python3-pil)"; exit 1; }
 failed=0
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 

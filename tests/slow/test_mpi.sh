@@ -59,7 +59,9 @@ python3 - "$T" <<'PY' && ok "loss curves: 2 ranks == --shards 2 exactly; vs one 
 import csv, json, sys
 t = sys.argv[1]
 def curve(name):
-    return [(int(r["step"]), float(r["loss"]), r["val_dice"]) for r in csv.DictReader(open(f"{t}/{name}.ckpt.log.csv"))]
+    # the score column: val_dice (train), retrieval_accuracy (pretrain)
+    return [(int(r["step"]), float(r["loss"]), r.get("val_dice", r.get("retrieval_accuracy")))
+            for r in csv.DictReader(open(f"{t}/{name}.ckpt.log.csv"))]
 for a, b, c, tol in (("m", "s", "p", 0.02), ("pm", "ps", "pp", 0.05)):
     ca, cb, cc = curve(a), curve(b), curve(c)
     assert len(ca) == 2 and ca == cb, (a, ca, cb)

@@ -1,6 +1,7 @@
 /* dicom-sr/zones: hand-made masks whose zones, sides, runs and components are known by
  * construction (cuts of a 30-row image at rows 10 and 12; midline at x = 10 of 20). */
 #include "dicom-sr/dicom_sr.h"
+#include "io/preprocess.h"
 #include "tests/support/check.h"
 
 #include <string.h>
@@ -74,7 +75,7 @@ static void lung_mask_sets_box_and_midline(void)
 static void nearest_resize_is_torch_nearest(void)
 {
     uint8_t in[5] = {0, 1, 2, 3, 4}, out[3];
-    mask_resize_nearest(in, 1, 5, out, 1, 3);   /* src = floor(dst * 5/3) = 0, 1, 3 */
+    resize_nearest_u8(out, 1, 3, in, 1, 5);     /* src = floor(dst * 5/3) = 0, 1, 3 */
     CHECK(out[0] == 0 && out[1] == 1 && out[2] == 3);
 }
 

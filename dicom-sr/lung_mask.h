@@ -1,0 +1,48 @@
+/* lung_mask: a lung mask from a CT volume in Hounsfield units, for the severity check
+ * (severity.h: lesion volume as a fraction of the lung). Rule (docs/consistency.md):
+ *   1. air = voxels with HU < air_hu (-320; NAN padding is not air);
+ *   2. 3-D 6-connected components of air; a component touching the volume's in-plane border
+ *      (first / last row or column of any slice) is the air around the patient, dropped;
+ *   3. the lungs = the largest remaining components, at most max_components (2: the two
+ *      lungs, or one when they touch through the airways), each at least min_frac of the
+ *      largest (smaller ones: trachea, bowel gas, emphysema outside the lung field);
+ *   4. holes filled slice by slice (vessels, airways walls and lesions enclosed by lung):
+ *      in-plane 4-connected regions of non-lung not reachable from the slice border.
+ * Lesions touching the chest wall are not enclosed: severity.h takes the union of this mask
+ * and the lesion mask as the lung. */
+#ifndef C2SEG_DICOM_SR_LUNG_MASK_H
+#define C2SEG_DICOM_SR_LUNG_MASK_H
+
+#include "base/base.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lung_mask_rule {
+    double air_hu;          /* -320 */
+    int max_components;     /* 2 */
+    double min_frac;        /* 0.1: a kept component is >= 10 % of the largest */
+} lung_mask_rule;
+
+lung_mask_rule lung_mask_rule_default(void);
+
+typedef struct lung_mask_stats {
+    int64_t air_voxels;        /* HU < air_hu */
+    int n_components;          /* inner air components (not touching the in-plane border) */
+    int n_kept;                /* kept as lung */
+    int64_t kept_voxels;       /* before hole filling */
+    int64_t lung_voxels;       /* after hole filling */
+} lung_mask_stats;
+
+/* hu [D][H][W] (slices of H rows x W columns), lung [D*H*W] written 0/1; rule NULL = default.
+ * Fails (C2_EINVAL) on bad sizes, C2_ENOMEM. */
+int lung_mask_from_hu(const float *hu, int D, int H, int W, const lung_mask_rule *rule, uint8_t *lung,
+                      lung_mask_stats *stats, c2_err *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1742 @@
+/* prose_parse: English report prose -> lesion attributes with evidence spans.
+ *
+ * 1. Tokens: [a-z0-9] runs (letters and digits split, "5mm" = 5 mm, "2.5" one number) with
+ *    their byte spans; '%' '<' '>' are tokens; '?' glued to a word is "query" (uncertain);
+ *    . ! ? and new lines end sentences; ; : end clauses; , ( ) end chunks.
+ * 2. Lexicon classes (prose_lexicon.c, typo tolerant), then phrases: "ground glass (opacity)",
+ *    "crazy paving", "air space (disease)", "no longer" (resolved), "no (interval) change"
+ *    (stable), "cannot be excluded" / "not excluded" / "rule out" (uncertain), "not seen /
+ *    identified / ..." (negation after the finding), "central line", "well aerated".
+ * 3. Clause words ("but", "however", "while", "except", "otherwise", "which", ...) split
+ *    clauses.
+ * 4. Predominance: "more pronounced on the right", "right-sided predominance", "R > L",
+ *    "right greater than left": bilateral with right predominance; the side word is not a
+ *    location. "predominantly in the lower lobes", "basal predominance": level predominance
+ *    (the anatomy stays a location).
+ * 5. Anatomy phrases: runs of side / level / lobe / zone words ("right upper and middle
+ *    lobes", "RUL and left lower lobe", "lower lobes bilaterally", "posterior basal segment of
+ *    the left lower lobe", "both lung bases") become zone masks, or "whole side" when no level
+ *    is named. Without a side: plural levels mean both sides ("lower lobes", "bases",
+ *    "apices"), "middle lobe" is right, otherwise the phrase has no side.
+ * 6. Findings: lung lesions (GGO, consolidation, crazy paving, infiltrate, opacity, nodule,
+ *    pneumonia, ...; generic "abnormality", "involved") and non-lesions (effusion,
+ *    cardiomegaly, devices, atelectasis, ...). Consecutive finding words are one finding;
+ *    "X and Y" lists share their anatomy.
+ * 7. Each anatomy phrase attaches to one finding of its clause: after a preposition ("in the
+ *    right lower lobe") the nearest finding before it, otherwise the nearest after it
+ *    ("right lower lobe consolidation"), else before; a phrase in a clause without a finding
+ *    goes to the nearest lesion of the sentence, unless its clause clears it.
+ * 8. Negation (NegEx): pre-triggers ("no", "without", "negative for", "free of", "absence
+ *    of") reach forward to the end of the clause, across commas only into bare lists
+ *    ("no consolidation, effusion or pneumothorax"); post-triggers ("not seen", "absent",
+ *    "excluded") reach back within the comma chunk, across "and" only inside a list;
+ *    "clear" / "normal" / "unremarkable" clear the findings and regions of their chunk.
+ * 9. Uncertainty and time apply to the findings of their chunk, or, when their chunk has no
+ *    finding, to the findings of their clause. Time: resolved (not current) > improving >
+ *    new / worse (first written) > stable > "previously" alone (not current).
+ * 10. Current lesions = lesion findings neither negated nor resolved. Their zones are the
+ *    union of their anatomy; "whole side" fills a side only when no current lesion names a
+ *    level on that side (so an impression's "both lungs" does not widen the findings).
+ *    Count = the sum of counts stated before current lesions ("two nodules", "a focus of",
+ *    "multiple" = 2+, "several" = 3+, "a few" = 2-4). Severity words before non-lesions
+ *    ("moderate cardiomegaly") are not the lesions' severity. */
+#include "dicom-sr/prose_parse.h"
+#include "dicom-sr/prose_lexicon.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TOKS 2048
+#define TOK_CAP 32
+#define MAX_RUNS 256
+#define MAX_FINDS 256
+
+typedef struct tok {
+    char w[TOK_CAP];
+    int start, end;
+    lex_class cls;
+    int val, sub;
+    int typo;
+    double num;        /* numbers */
+    int absorbed;      /* consumed by a phrase: no longer a word of its own */
+    int sent, clause, chunk;
+    int run;           /* anatomy run index, -1 */
+    int find;          /* finding index, -1 */
+    int neg_trigger;   /* this trigger negated something */
+    int predlev;       /* level word of a predominance phrase: 1 after the trigger, 2 before it */
+} tok;
+
+typedef struct run {
+    int t0, t1;            /* tokens [t0, t1] */
+    uint8_t zones;         /* 6-bit mask */
+    uint8_t whole;         /* sides named without a level: 1 left 2 right */
+    int negated;           /* the region is cleared */
+    int find;              /* attached finding, -1 */
+    int predom;            /* from a predominance side word ("more on the right"): both sides */
+    int cleared;           /* negated by "clear" / "normal" / "not seen" itself (not via a finding) */
+    int clear_t;           /* that trigger's token */
+    uint8_t orphan;        /* levels named without a side ("in the lower lobe"): bits 1 2 4 */
+    uint8_t implied;       /* levels whose sides (both) came from a plural ("in the lower lobes") */
+    int predlev;           /* a predominance level phrase: 1 "predominantly in the lower lobes",
+                              2 "lower zone predominant" (an adjective: its sides, whole) */
+} run;
+
+typedef struct finding {
+    int t0, t1;
+    int lesion;        /* 1 lung lesion, 0 non-lesion */
+    int kind;          /* PF_* or PN_* */
+    int plural;
+    int negated, resolved;
+    int uncertain;
+    prose_temporal temporal;
+    int count_lo, count_hi, count_t;   /* count_t: token of the count word, -1 */
+    int neg_t, unc_t, tmp_t;           /* evidence tokens, -1 */
+} finding;
+
+typedef struct parse_state {
+    const char *text;
+    tok t[MAX_TOKS];
+    int n;
+    run r[MAX_RUNS];
+    int nr;
+    finding f[MAX_FINDS];
+    int nf;
+    int study_normal;      /* "normal study", "unremarkable chest radiograph" */
+    prose_attrs *a;
+} parse_state;
+
+/* ---------------------------------------------------------------- tokens */
+
+static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+
+enum { BRK_NONE, BRK_CHUNK, BRK_CLAUSE, BRK_SENT };
+
+static void tokenize(parse_state *s)
+{
+    const unsigned char *p = (const unsigned char *)s->text;
+    int sent = 0, clause = 0, chunk = 0, pending = BRK_NONE;
+    s->n = 0;
+    for (int i = 0; p[i] && s->n < MAX_TOKS;) {
+        int c = p[i];
+        int brk = BRK_NONE;
+        if (is_alpha(c) || is_digit(c) || c == '%' || c == '<' || c == '>' || (c == '?' && is_alpha(p[i + 1])) ||
+            c == '&') {
+            tok *k = &s->t[s->n];
+            memset(k, 0, sizeof *k);
+            k->start = i;
+            int len = 0;
+            if (is_alpha(c)) {
+                while (is_alpha(p[i]) || (p[i] == '\'' && is_alpha(p[i + 1]) && len > 0)) {
+                    if (p[i] != '\'' && len + 1 < TOK_CAP)
+                        k->w[len++] = (char)(p[i] | 0x20);
+                    i++;
+                }
+            } else if (is_digit(c)) {
+                while (is_digit(p[i]) || (p[i] == '.' && is_digit(p[i + 1]) && len > 0)) {
+                    if (len + 1 < TOK_CAP)
+                        k->w[len++] = (char)p[i];
+                    i++;
+                }
+                k->num = atof(k->w);
+            } else {
+                k->w[len++] = (char)c;
+                i++;
+            }
+            k->w[len] = 0;
+            k->end = i;
+            if (pending != BRK_NONE) {
+                if (pending >= BRK_SENT && s->n > 0)
+                    sent++;
+                if (pending >= BRK_CLAUSE && s->n > 0)
+                    clause++;
+                if (s->n > 0)
+                    chunk++;
+                pending = BRK_NONE;
+            }
+            k->sent = sent;
+            k->clause = clause;
+            k->chunk = chunk;
+            k->run = k->find = -1;
+            s->n++;
+            continue;
+        }
+        if (c == '.' || c == '!' || c == '?' || c == '\n')
+            brk = BRK_SENT;
+        else if (c == ';' || c == ':')
+            brk = BRK_CLAUSE;
+        else if (c == ',' || c == '(' || c == ')' || c == '[' || c == ']')
+            brk = BRK_CHUNK;
+        if (brk > pending)
+            pending = brk;
+        i++;
+    }
+}
+
+static void classify(parse_state *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (is_digit((unsigned char)k->w[0])) {
+            k->cls = LX_NUMBER;
+            k->val = k->num > 1e6 ? 1000000 : (int)k->num;
+            continue;
+        }
+        int typo = 0;
+        const lex_word *lw = prose_lexicon_lookup(k->w, &typo);
+        if (lw) {
+            k->cls = lw->cls;
+            k->val = lw->val;
+            k->sub = lw->sub;
+            k->typo = typo;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int W(const parse_state *s, int i, const char *w)
+{
+    return i >= 0 && i < s->n && strcmp(s->t[i].w, w) == 0;
+}
+
+/* Next / previous non-absorbed token of the same sentence, or -1. */
+static int nx(const parse_state *s, int i)
+{
+    if (i < 0)
+        return -1;
+    for (int j = i + 1; j < s->n; j++) {
+        if (s->t[j].sent != s->t[i].sent)
+            return -1;
+        if (!s->t[j].absorbed)
+            return j;
+    }
+    return -1;
+}
+
+static int pv(const parse_state *s, int i)
+{
+    if (i < 0)
+        return -1;
+    for (int j = i - 1; j >= 0; j--) {
+        if (s->t[j].sent != s->t[i].sent)
+            return -1;
+        if (!s->t[j].absorbed)
+            return j;
+    }
+    return -1;
+}
+
+/* Next token of the same clause, or -1. */
+static int nxc(const parse_state *s, int i)
+{
+    int j = nx(s, i);
+    return j >= 0 && s->t[j].clause == s->t[i].clause ? j : -1;
+}
+
+/* Adjacent in the text: same chunk, next token. */
+static int adj(const parse_state *s, int i)
+{
+    int j = nx(s, i);
+    return j >= 0 && s->t[j].chunk == s->t[i].chunk ? j : -1;
+}
+
+static int anywhere(const parse_state *s, int i, const char *const *words)
+{
+    for (int k = 0; words[k]; k++)
+        if (W(s, i, words[k]))
+            return 1;
+    return 0;
+}
+
+static void set(tok *k, lex_class cls, int val, int sub)
+{
+    k->cls = cls;
+    k->val = val;
+    k->sub = sub;
+}
+
+static void add_span(prose_attrs *a, prose_attr attr, int start, int end)
+{
+    for (int k = 0; k < a->n_spans; k++)
+        if (a->spans[k].attr == attr && a->spans[k].start == start && a->spans[k].end == end)
+            return;
+    if (a->n_spans >= PROSE_MAX_SPANS)
+        return;
+    a->spans[a->n_spans].attr = (uint8_t)attr;
+    a->spans[a->n_spans].start = start;
+    a->spans[a->n_spans].end = end;
+    a->n_spans++;
+}
+
+static void add_tok_span(parse_state *s, prose_attr attr, int t0, int t1)
+{
+    if (t0 < 0 || t1 < t0)
+        return;
+    add_span(s->a, attr, s->t[t0].start, s->t[t1].end);
+}
+
+static int is_finding_cls(lex_class c) { return c == LX_LESION || c == LX_GENERIC || c == LX_NONLESION; }
+static int is_anat_cls(lex_class c)
+{
+    return c == LX_SIDE || c == LX_LEVEL || c == LX_ZONEWORD || c == LX_REGION || c == LX_ALL || c == LX_SEGNAME ||
+           c == LX_SEGMENT;
+}
+
+/* ---------------------------------------------------------------- phrases */
+
+static void phrases(parse_state *s)
+{
+    static const char *const GG_TAIL[] = {"opacity", "opacities", "opacification", "opacifications", "attenuation",
+                                          "change", "changes", "density", "densities", "shadowing", "opacity's",
+                                          "pattern", NULL};
+    static const char *const AIR_TAIL[] = {"disease", "opacity", "opacities", "opacification", "shadowing",
+                                           "consolidation", "change", "changes", NULL};
+    static const char *const SEEN[] = {"seen", "identified", "demonstrated", "visualised", "visualized", "present",
+                                       "evident", "appreciated", "detected", "visible", "shown", "noted", NULL};
+    static const char *const CHANGE_MOD[] = {"significant", "interval", "appreciable", "definite", "major", "real",
+                                             "substantial", NULL};
+    static const char *const CHANGE[] = {"change", "changes", "changed", NULL};
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed)
+            continue;
+        int j = adj(s, i);
+        if (W(s, i, "ground") && W(s, j, "glass")) {
+            set(k, LX_LESION, PF_GGO, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+            int m = adj(s, j);
+            if (m >= 0 && anywhere(s, m, GG_TAIL)) {
+                s->t[m].absorbed = 1;
+                k->end = s->t[m].end;
+                k->sub = s->t[m].w[strlen(s->t[m].w) - 1] == 's';
+            }
+        } else if (W(s, i, "crazy") && W(s, j, "paving")) {
+            set(k, LX_LESION, PF_CRAZY_PAVING, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if ((W(s, i, "air") && W(s, j, "space")) || W(s, i, "airspace")) {
+            set(k, LX_LESION, PF_OPACITY, 0);
+            int last = i;
+            if (W(s, i, "air")) {
+                s->t[j].absorbed = 1;
+                last = j;
+            }
+            int m = adj(s, last);
+            if (m >= 0 && anywhere(s, m, AIR_TAIL)) {
+                if (W(s, m, "consolidation"))
+                    k->val = PF_CONSOLIDATION;
+                s->t[m].absorbed = 1;
+                last = m;
+            }
+            k->end = s->t[last].end;
+        } else if (W(s, i, "no") && W(s, j, "longer")) {
+            set(k, LX_TEMPORAL, PT_RESOLVED, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if ((W(s, i, "no") || W(s, i, "without") || W(s, i, "not")) &&
+                   (anywhere(s, j, CHANGE) || (anywhere(s, j, CHANGE_MOD) && anywhere(s, adj(s, j), CHANGE)))) {
+            int last = anywhere(s, j, CHANGE) ? j : adj(s, j);
+            for (int m = j; m <= last; m++)
+                s->t[m].absorbed = 1;
+            set(k, LX_TEMPORAL, PT_STABLE, 0);
+            k->end = s->t[last].end;
+        } else if (W(s, i, "cannot") || W(s, i, "cant") || ((W(s, i, "can") || W(s, i, "could")) && W(s, j, "not")) ||
+                   W(s, i, "not")) {
+            /* cannot / can't / can not / could not / not  [be]  excluded / ruled out / entirely excluded */
+            int m = W(s, i, "can") || W(s, i, "could") ? adj(s, j) : j;
+            if (W(s, m, "be"))
+                m = adj(s, m);
+            if (W(s, m, "entirely") || W(s, m, "completely") || W(s, m, "definitely"))
+                m = adj(s, m);
+            if (W(s, m, "excluded") || W(s, m, "ruled") || W(s, m, "exclude") || W(s, m, "rule")) {
+                int last = m;
+                if (W(s, adj(s, m), "out"))
+                    last = adj(s, m);
+                for (int q = i + 1; q <= last; q++)
+                    s->t[q].absorbed = 1;
+                set(k, LX_UNCERTAIN, 0, 0);
+                k->end = s->t[last].end;
+            } else if (W(s, i, "not") && m >= 0 && anywhere(s, m, SEEN)) {
+                for (int q = i + 1; q <= m; q++)
+                    s->t[q].absorbed = 1;
+                set(k, LX_NEG_POST, 0, 0);
+                k->end = s->t[m].end;
+            }
+        } else if (W(s, i, "rule") && W(s, j, "out")) {
+            set(k, LX_UNCERTAIN, 0, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if (W(s, i, "ruled") && W(s, j, "out")) {
+            set(k, LX_NEG_POST, 0, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if (W(s, i, "central") &&
+                   (W(s, j, "line") || W(s, j, "venous") || W(s, j, "catheter") || W(s, j, "lines"))) {
+            set(k, LX_NONLESION, PN_DEVICE, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if (W(s, i, "covid") || W(s, i, "sars")) {
+            set(k, LX_LESION, PF_OTHER, 0);
+            int m = j;
+            while (m >= 0 && (s->t[m].cls == LX_NUMBER || W(s, m, "cov"))) {
+                s->t[m].absorbed = 1;
+                k->end = s->t[m].end;
+                m = adj(s, m);
+            }
+        } else if (k->cls == LX_CLEAR && (W(s, i, "aerated") || W(s, i, "expanded"))) {
+            int p = pv(s, i);
+            if (!(W(s, p, "well") || W(s, p, "normally")))
+                set(k, LX_NONE, 0, 0);
+        } else if (W(s, i, "x") && W(s, j, "ray")) {
+            set(k, LX_NONE, 0, 0);
+            s->t[j].absorbed = 1;
+        } else if (W(s, i, "per") && W(s, j, "cent")) {
+            set(k, LX_PCT, 0, 0);
+            s->t[j].absorbed = 1;
+        } else if (W(s, i, "to") && W(s, j, "exclude")) {
+            set(k, LX_UNCERTAIN, 0, 0);
+            s->t[j].absorbed = 1;
+        } else if (W(s, i, "lung") && W(s, j, "markings")) {
+            set(k, LX_NONE, 0, 0);
+        } else if ((W(s, i, "findings") || W(s, i, "finding")) && k->cls == LX_BOUNDARY && pv(s, i) >= 0 &&
+                   s->t[pv(s, i)].clause == k->clause && !(j >= 0 && s->t[j].clause != k->clause)) {
+            set(k, LX_GENERIC, PF_OTHER, 1);   /* "no acute findings" (a heading "Findings:" stays a boundary) */
+        } else if (W(s, i, "less") && (W(s, j, "likely") || W(s, j, "probable"))) {
+            s->t[j].absorbed = 1;              /* "atelectasis less likely": no hedge on the lesion */
+        } else if ((W(s, i, "each") || W(s, i, "either")) && j >= 0 &&
+                   (s->t[j].cls == LX_LEVEL || s->t[j].cls == LX_REGION)) {
+            set(k, LX_SIDE, 3, 0);   /* "each upper lobe", "either lung" */
+        } else if (W(s, i, "correction") || (W(s, i, "i") && W(s, j, "mean"))) {
+            set(k, LX_NONE, 0, 9);   /* dictation correction: drops the place said just before */
+        } else if (W(s, i, "a") && (W(s, j, "few") || W(s, j, "couple"))) {
+            k->absorbed = 1;
+            if (W(s, j, "couple") && W(s, adj(s, j), "of"))
+                s->t[adj(s, j)].absorbed = 1;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- predominance */
+
+static int side_lr(const tok *k) { return k->cls == LX_SIDE && (k->val == 1 || k->val == 2) ? k->val : 0; }
+
+static void predominance(parse_state *s)
+{
+    prose_attrs *a = s->a;
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed)
+            continue;
+        /* side > side, side greater/more than side */
+        if (side_lr(k)) {
+            int j = adj(s, i), m = -1;
+            if (j >= 0 && W(s, j, ">"))
+                m = adj(s, j);
+            else if (j >= 0 && (W(s, j, "greater") || W(s, j, "more")) && W(s, adj(s, j), "than"))
+                m = adj(s, adj(s, j));
+            if (m >= 0 && side_lr(&s->t[m]) && s->t[m].val != k->val) {
+                a->predominance_side = k->val == 1 ? LAT_LEFT : LAT_RIGHT;
+                add_tok_span(s, PA_PREDOMINANCE, i, m);
+                for (int q = i + 1; q <= m; q++)
+                    s->t[q].absorbed = 1;
+                k->val = 3;   /* both sides, as a location */
+                k->sub = 7;   /* marker: predominance side word */
+                continue;
+            }
+        }
+        if (W(s, i, "r") || W(s, i, "l")) {
+            int j = adj(s, i), m = j >= 0 && W(s, j, ">") ? adj(s, j) : -1;
+            if (m >= 0 && (W(s, m, "l") || W(s, m, "r")) && strcmp(s->t[m].w, k->w) != 0) {
+                a->predominance_side = k->w[0] == 'l' ? LAT_LEFT : LAT_RIGHT;
+                add_tok_span(s, PA_PREDOMINANCE, i, m);
+                s->t[j].absorbed = s->t[m].absorbed = 1;
+                set(k, LX_SIDE, 3, 7);
+                continue;
+            }
+        }
+        int trig = k->cls == LX_PREDOM || (k->cls == LX_MORE && k->val != 2);
+        if (!trig)
+            continue;
+        /* forward: "more pronounced on the right", "predominantly right-sided", "worse on the left" */
+        int found = 0;
+        for (int j = nx(s, i), steps = 0; j >= 0 && steps < 6 && s->t[j].clause == k->clause; j = nx(s, j), steps++) {
+            tok *q = &s->t[j];
+            int after = adj(s, j);
+            if (side_lr(q) && after >= 0 &&
+                (s->t[after].cls == LX_LEVEL || s->t[after].cls == LX_ZONEWORD ||
+                 (s->t[after].cls == LX_REGION && (s->t[after].val == 2 || s->t[after].val == 3)))) {
+                /* "predominantly the right lower lobe", "most marked in the right lower lobe": a place */
+                if (k->cls == LX_PREDOM) {
+                    a->predominance_levels |= s->t[after].cls == LX_LEVEL ? s->t[after].val : 0;
+                    add_tok_span(s, PA_PREDOMINANCE, i, after);
+                    q->predlev = 1;
+                } else {
+                    for (int r = i; r < j; r++)
+                        if (s->t[r].cls == LX_MORE || s->t[r].cls == LX_SEVERITY)
+                            s->t[r].absorbed = 1;
+                    q->predlev = 1;   /* "worse in the left lower zone": the worst place, not the only one */
+                }
+                found = 1;
+                break;
+            }
+            if (side_lr(q)) {
+                a->predominance_side = q->val == 1 ? LAT_LEFT : LAT_RIGHT;
+                add_tok_span(s, PA_PREDOMINANCE, i, j);
+                int end = j;
+                int m = adj(s, j);
+                if (m >= 0 && q->cls == LX_SIDE && (W(s, m, "side") || W(s, m, "sided") || W(s, m, "lung") ||
+                                                     W(s, m, "hemithorax")))
+                    end = m;
+                for (int r = i + 1; r <= end; r++)
+                    if (r != j)
+                        s->t[r].absorbed = 1;
+                q->val = 3;
+                q->sub = 7;
+                if (k->cls == LX_MORE)
+                    k->absorbed = 1;
+                found = 1;
+                break;
+            }
+            if (q->cls == LX_LEVEL || q->cls == LX_ZONEWORD) {
+                /* "predominantly in the lower lobes", "worse at the bases" */
+                a->predominance_levels |= q->cls == LX_LEVEL ? q->val : 0;
+                if (q->cls == LX_ZONEWORD)
+                    a->predominance_levels |= (q->val & 9 ? 1 : 0) | (q->val & 18 ? 2 : 0) | (q->val & 36 ? 4 : 0);
+                add_tok_span(s, PA_PREDOMINANCE, i, j);
+                q->predlev = 1;
+                if (k->cls == LX_MORE)
+                    k->absorbed = 1;
+                found = 1;
+                break;
+            }
+            if (!(q->cls == LX_MORE || q->cls == LX_PREP || q->cls == LX_THE || q->cls == LX_SEVERITY ||
+                  q->cls == LX_COPULA || (q->cls == LX_DIST && k->cls == LX_PREDOM) || q->cls == LX_AND || W(s, j, "slightly") || W(s, j, "somewhat") || W(s, j, "much") ||
+                  W(s, j, "marked") || W(s, j, "extensive") || W(s, j, "affected") || W(s, j, "involved") ||
+                  W(s, j, "severe")))
+                break;
+        }
+        if (found || k->cls != LX_PREDOM)
+            continue;
+        /* backward: "right-sided predominance", "right predominant", "lower zone predominance" */
+        for (int j = pv(s, i), steps = 0; j >= 0 && steps < 3 && s->t[j].clause == k->clause; j = pv(s, j), steps++) {
+            tok *q = &s->t[j];
+            if (side_lr(q)) {
+                a->predominance_side = q->val == 1 ? LAT_LEFT : LAT_RIGHT;
+                add_tok_span(s, PA_PREDOMINANCE, j, i);
+                for (int r = j + 1; r < i; r++)
+                    s->t[r].absorbed = 1;
+                q->val = 3;
+                q->sub = 7;
+                break;
+            }
+            if (q->cls == LX_LEVEL || q->cls == LX_ZONEWORD) {
+                a->predominance_levels |= q->cls == LX_LEVEL ? q->val : 0;
+                if (q->cls == LX_ZONEWORD)
+                    a->predominance_levels |= (q->val & 9 ? 1 : 0) | (q->val & 18 ? 2 : 0) | (q->val & 36 ? 4 : 0);
+                add_tok_span(s, PA_PREDOMINANCE, j, i);
+                q->predlev = 2;
+                break;
+            }
+            if (!(q->cls == LX_REGION || q->cls == LX_THE || W(s, j, "a") || W(s, j, "with")))
+                break;
+        }
+    }
+    /* "worse" not used for a side is a time word */
+    for (int i = 0; i < s->n; i++)
+        if (!s->t[i].absorbed && W(s, i, "worse") && s->t[i].cls == LX_MORE)
+            set(&s->t[i], LX_TEMPORAL, PT_WORSE, 0);
+}
+
+/* ---------------------------------------------------------------- anatomy */
+
+typedef struct sub_phrase {
+    int sides;       /* 1 left 2 right */
+    int levels;      /* 1 upper 2 middle 4 lower */
+    int zones;       /* from zone words */
+    int region;      /* region kind of the last region word, 0 none */
+    int plural;
+    int all;
+    int closed;
+    int seg_level;
+    int middle_lobe;
+    int inherit;
+    int any;
+} sub_phrase;
+
+static void sub_resolve(const sub_phrase *p, int prev_sides, run *r)
+{
+    if (!p->any)
+        return;
+    int sides = p->sides & 3;
+    int levels = p->levels;
+    if (!levels && p->seg_level)
+        levels = p->seg_level & 4 ? 4 : p->seg_level;   /* "posterior basal segment": lower lobe */
+    if (p->all)
+        levels = 7;
+    if (!sides && p->inherit)
+        sides = prev_sides;
+    if (!sides && levels && p->plural) {
+        sides = 3;
+        r->implied |= (uint8_t)levels;   /* a side named elsewhere for the finding may narrow it */
+    }
+    if (!sides && levels == 2 && p->middle_lobe)
+        sides = 2;
+    if (!sides && !levels && p->plural && (p->region == 1 || p->region == 5 || p->region == 4))
+        sides = 3;   /* "the lungs", "both hemithoraces" */
+    if (!sides && p->all && p->plural)
+        sides = 3;
+    r->zones |= (uint8_t)p->zones;
+    if (!sides) {
+        r->orphan |= (uint8_t)levels;
+        return;
+    }
+    if (!levels) {
+        r->whole |= (uint8_t)sides;
+        return;
+    }
+    for (int sd = 0; sd < 2; sd++)
+        if (sides & (1 << sd))
+            for (int l = 0; l < 3; l++)
+                if (levels & (1 << l))
+                    r->zones |= (uint8_t)(1 << (3 * sd + l));
+}
+
+/* Segment names count as such only before "segment(s)" (possibly after another name). */
+static int segname_here(const parse_state *s, int i)
+{
+    for (int j = i; j >= 0 && j < s->n && j <= i + 4; j = nx(s, j)) {
+        if (s->t[j].cls == LX_SEGMENT)
+            return 1;
+        if (!(s->t[j].cls == LX_SEGNAME || s->t[j].cls == LX_LEVEL || s->t[j].cls == LX_AND || W(s, j, "lingular")))
+            return 0;
+    }
+    return 0;
+}
+
+static void anatomy(parse_state *s)
+{
+    s->nr = 0;
+    for (int i = 0; i < s->n && s->nr < MAX_RUNS;) {
+        tok *k = &s->t[i];
+        /* a lone "pulmonary" is no anatomy ("pulmonary opacities"); after a side it is a region */
+        if (k->absorbed || !is_anat_cls(k->cls) || (k->cls == LX_SEGNAME && !segname_here(s, i)) ||
+            (k->cls == LX_REGION && k->val == 5)) {
+            i++;
+            continue;
+        }
+        run *r = &s->r[s->nr];
+        memset(r, 0, sizeof *r);
+        r->find = -1;
+        r->t0 = i;
+        sub_phrase p;
+        memset(&p, 0, sizeof p);
+        int prev_sides = 0, last = i, in_segment = 0;
+        for (int j = i; j >= 0 && s->t[j].clause == k->clause;) {
+            tok *q = &s->t[j];
+            int take = 1;
+            switch (q->cls) {
+            case LX_SIDE:
+                if (q->sub == 7)
+                    r->predom = 1;
+                /* "right lung and left lower zone", "left apex and right base": a new place */
+                if (!p.closed && (p.sides & 3) && (p.region || p.levels) && (q->val & 3) != (p.sides & 3) &&
+                    q->val != 3)
+                    p.closed = 1;
+                if (p.closed) {
+                    int pp = pv(s, j);
+                    int post = (q->val == 3 && (W(s, j, "bilaterally") || W(s, j, "both"))) ||
+                               W(s, pp, "the") || W(s, pp, "on");
+                    if (post && !(p.sides & 3)) {
+                        p.sides |= q->val;
+                        break;
+                    }
+                    sub_resolve(&p, prev_sides, r);
+                    prev_sides = p.sides ? p.sides : prev_sides;
+                    memset(&p, 0, sizeof p);
+                }
+                p.sides |= q->val;
+                p.any = 1;
+                break;
+            case LX_LEVEL:
+                if (segname_here(s, j) && !W(s, j, "basal") && !W(s, j, "apical")) {
+                    p.seg_level |= q->val;
+                    in_segment = 1;
+                    p.any = 1;
+                    break;
+                }
+                if (in_segment && (W(s, j, "basal") || W(s, j, "apical")) && segname_here(s, j)) {
+                    p.seg_level |= q->val;
+                    p.any = 1;
+                    break;
+                }
+                if (p.closed && !(p.region == 1 && (q->val == 1 || q->val == 4 || q->val == 2))) {
+                    sub_resolve(&p, prev_sides, r);
+                    prev_sides = p.sides ? p.sides : prev_sides;
+                    memset(&p, 0, sizeof p);
+                    p.inherit = 1;
+                }
+                p.levels |= q->val;
+                p.plural |= q->sub;
+                p.any = 1;
+                if (p.region)
+                    p.closed = 1;   /* "right lung base" is complete */
+                break;
+            case LX_ZONEWORD:
+                if (p.closed || p.levels || (p.sides && (p.sides & 3) != 3)) {
+                    if (p.closed || p.levels) {
+                        sub_resolve(&p, prev_sides, r);
+                        prev_sides = p.sides ? p.sides : prev_sides;
+                        memset(&p, 0, sizeof p);
+                    } else {
+                        p.sides = 0;   /* "right RLL" */
+                    }
+                }
+                if (W(s, j, "lingula") || W(s, j, "lingular")) {
+                    if (segname_here(s, j)) {
+                        p.zones |= q->val;
+                        p.any = 1;
+                        in_segment = 1;
+                        break;
+                    }
+                }
+                p.zones |= q->val;
+                p.closed = 1;
+                p.any = 1;
+                break;
+            case LX_REGION:
+                if (q->val == 5 && !p.any) {
+                    take = 0;
+                    break;
+                }
+                p.region = q->val;
+                p.plural |= q->sub;
+                if (q->val == 2 && p.levels == 2 && !(p.sides & 3))
+                    p.middle_lobe = 1;
+                if (q->val != 1 && q->val != 5)
+                    p.closed = 1;
+                p.any = 1;
+                break;
+            case LX_ALL:
+                p.all = 1;
+                p.any = 1;
+                break;
+            case LX_SEGNAME:
+                if (!segname_here(s, j)) {
+                    take = 0;
+                    break;
+                }
+                p.seg_level |= q->val;
+                in_segment = 1;
+                p.any = 1;
+                break;
+            case LX_SEGMENT:
+                in_segment = 1;
+                p.any = 1;
+                break;
+            case LX_NUMBER:
+                take = p.all && q->val <= 5 && s->t[nx(s, j) >= 0 ? nx(s, j) : j].cls == LX_REGION;
+                break;
+            case LX_AND:
+            case LX_THE:
+            case LX_PREP: {
+                /* glue only between anatomy words */
+                int m = nx(s, j);
+                while (m >= 0 && (s->t[m].cls == LX_THE || s->t[m].cls == LX_PREP) && s->t[m].clause == q->clause)
+                    m = nx(s, m);
+                int ok = m >= 0 && s->t[m].clause == q->clause && is_anat_cls(s->t[m].cls) &&
+                         !(s->t[m].cls == LX_SEGNAME && !segname_here(s, m)) && p.any &&
+                         !(s->t[m].cls == LX_REGION && s->t[m].val == 5);
+                if (q->cls == LX_PREP) {
+                    /* "segment of the RLL", "lower zone on the right", "lower lobe of the left lung" */
+                    ok = ok && (W(s, j, "of") || W(s, j, "on") || W(s, j, "in")) &&
+                         (in_segment || (side_lr(&s->t[m]) && !(p.sides & 3)) ||
+                          (s->t[m].cls == LX_REGION && s->t[m].val == 1 && !(p.sides & 3)) ||
+                          (W(s, m, "both") && !(p.sides & 3)));
+                    if (ok && side_lr(&s->t[m]) && !in_segment)
+                        p.closed = 1;
+                    if (ok && W(s, m, "both") && !in_segment)
+                        p.closed = 1;
+                }
+                if (q->cls == LX_AND && ok && s->t[m].chunk != q->chunk)
+                    ok = 0;
+                take = ok;
+                if (ok && q->cls == LX_PREP && in_segment)
+                    in_segment = 2;
+                break;
+            }
+            default:
+                take = 0;
+            }
+            if (!take)
+                break;
+            if (s->t[j].cls != LX_AND && s->t[j].cls != LX_THE && s->t[j].cls != LX_PREP)
+                last = j;
+            j = nx(s, j);
+            if (j >= 0 && s->t[j].chunk != q->chunk && q->cls != LX_AND)
+                break;
+        }
+        sub_resolve(&p, prev_sides, r);
+        r->t1 = last;
+        /* "the largest in the right lower lobe": a place among others, not all of them */
+        for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 5 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
+            if (W(s, q, "largest") || W(s, q, "biggest") || W(s, q, "dominant") || W(s, q, "index") ||
+                W(s, q, "now") || W(s, q, "also"))
+                r->predlev = 1;   /* a place among others: does not narrow the side */
+        /* "with sparing of the apex", "the apex is spared": not involved */
+        for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 4 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
+            if (W(s, q, "sparing") || W(s, q, "spared") || W(s, q, "sparring"))
+                r->negated = 1;
+        for (int q = nx(s, r->t1), st = 0; q >= 0 && st < 2 && s->t[q].chunk == s->t[r->t1].chunk; q = nx(s, q), st++)
+            if (W(s, q, "spared"))
+                r->negated = 1;
+        if (r->zones || r->whole || p.any) {
+            for (int q = r->t0; q <= r->t1; q++) {
+                s->t[q].run = s->nr;
+                if (s->t[q].predlev > r->predlev)
+                    r->predlev = s->t[q].predlev;
+            }
+            s->nr++;
+        }
+        i = last + 1;
+    }
+}
+
+/* ---------------------------------------------------------------- findings */
+
+static void findings(parse_state *s)
+{
+    s->nf = 0;
+    for (int i = 0; i < s->n && s->nf < MAX_FINDS; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed || !is_finding_cls(k->cls))
+            continue;
+        /* "pleural" alone before a non-lesion word is part of it; generic words that only
+         * modify ("involving") are prepositions in the lexicon */
+        finding *f = &s->f[s->nf];
+        memset(f, 0, sizeof *f);
+        f->t0 = i;
+        f->lesion = k->cls != LX_NONLESION;
+        f->kind = k->val;
+        f->plural = k->sub;
+        f->count_lo = f->count_hi = f->count_t = -1;
+        f->neg_t = f->unc_t = f->tmp_t = -1;
+        int last = i;
+        for (int j = adj(s, i); j >= 0 && is_finding_cls(s->t[j].cls) && s->t[j].run < 0; j = adj(s, j)) {
+            int les = s->t[j].cls != LX_NONLESION;
+            if (les != f->lesion) {
+                /* "nodular opacities" both lesions; "pleural thickening", "lesion ... effusion" differ:
+                 * a non-lesion head noun after a lesion adjective wins ("inflammatory effusion") */
+                if (!les && f->lesion && j == adj(s, last)) {
+                    f->lesion = 0;
+                    f->kind = s->t[j].val;
+                } else {
+                    break;
+                }
+            } else if (f->lesion && (f->kind == PF_OTHER || f->kind == PF_NODULE) && s->t[j].val != PF_OTHER) {
+                f->kind = s->t[j].val;   /* the head noun names it: "nodular opacity", "pneumonic consolidation" */
+            }
+            f->plural = s->t[j].sub;
+            last = j;
+        }
+        f->t1 = last;
+        for (int q = i; q <= last; q++)
+            s->t[q].find = s->nf;
+        s->nf++;
+        i = last;
+    }
+}
+
+/* The finding list that f belongs to: "GGO and consolidation" (joined by and / or / comma
+ * inside a chunk). Returns the first finding of the list ending at f going forward. */
+static int list_next(const parse_state *s, int fi)
+{
+    const finding *f = &s->f[fi];
+    int j = adj(s, f->t1);
+    if (j < 0 || s->t[j].cls != LX_AND)
+        return -1;
+    int m = adj(s, j);
+    while (m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
+                      s->t[m].cls == LX_TEMPORAL))
+        m = adj(s, m);
+    return m >= 0 && s->t[m].find >= 0 && s->t[m].find != fi ? s->t[m].find : -1;
+}
+
+static int list_prev(const parse_state *s, int fi)
+{
+    for (int g = 0; g < s->nf; g++)
+        if (g != fi && list_next(s, g) == fi)
+            return g;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- attach anatomy */
+
+static void attach(parse_state *s)
+{
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        int cl = s->t[r->t0].clause, before = -1, after = -1;
+        for (int fi = 0; fi < s->nf; fi++) {
+            finding *f = &s->f[fi];
+            if (s->t[f->t0].clause != cl)
+                continue;
+            if (f->t1 < r->t0)
+                before = fi;
+            else if (f->t0 > r->t1 && after < 0)
+                after = fi;
+        }
+        int p = pv(s, r->t0);
+        while (p >= 0 && (s->t[p].cls == LX_THE || W(s, p, "both")) && s->t[p].clause == cl)
+            p = pv(s, p);
+        int prep = p >= 0 && s->t[p].clause == cl && (s->t[p].cls == LX_PREP || W(s, p, "with") || W(s, p, "is") ||
+                                                       W(s, p, "are"));
+        int after_adj = after >= 0 && adj(s, r->t1) == s->f[after].t0;
+        int before_adj = before >= 0 && adj(s, s->f[before].t1) == r->t0;
+        if (r->predom)
+            r->find = before >= 0 ? before : after;
+        else if (after_adj)
+            r->find = after;          /* "right lower lobe consolidation" */
+        else if (before_adj)
+            r->find = before;         /* "consolidation right lower lobe" */
+        else if (prep && before >= 0)
+            r->find = before;         /* "consolidation in the right lower lobe" */
+        else if (after >= 0 && (s->t[s->f[after].t0].chunk == s->t[r->t1].chunk || before < 0))
+            r->find = after;
+        else
+            r->find = before >= 0 ? before : after;
+    }
+}
+
+/* ---------------------------------------------------------------- negation */
+
+/* The token range [*b, *e] of the chunk (level 0), clause (1) or sentence (2) of token i:
+ * the ids only grow along the text, so the range is contiguous. */
+static void range_of(const parse_state *s, int i, int level, int *b, int *e)
+{
+    int lo = i, hi = i;
+#define SAME(a, c) (level == 0 ? s->t[a].chunk == s->t[c].chunk : level == 1 ? s->t[a].clause == s->t[c].clause \
+                                                                             : s->t[a].sent == s->t[c].sent)
+    while (lo > 0 && SAME(lo - 1, i))
+        lo--;
+    while (hi + 1 < s->n && SAME(hi + 1, i))
+        hi++;
+#undef SAME
+    *b = lo;
+    *e = hi;
+}
+
+/* The chunk of token i holds a finding (a lesion when lesion_only). */
+static int chunk_has_finding(const parse_state *s, int i, int lesion_only)
+{
+    int b, e;
+    range_of(s, i, 0, &b, &e);
+    for (int j = b; j <= e; j++)
+        if (!s->t[j].absorbed && s->t[j].find >= 0 && (!lesion_only || s->f[s->t[j].find].lesion))
+            return 1;
+    return 0;
+}
+
+/* A chunk that continues a negated list: no anatomy, no description, no "there". */
+static int bare_chunk(const parse_state *s, int start)
+{
+    for (int i = start; i < s->n && s->t[i].chunk == s->t[start].chunk; i++) {
+        const tok *k = &s->t[i];
+        if (k->absorbed)
+            continue;
+        if (k->run >= 0 || k->cls == LX_MOD || k->cls == LX_THERE || k->cls == LX_SEVERITY ||
+            (k->cls == LX_TEMPORAL && k->val == PT_NEW) || k->cls == LX_UNCERTAIN || k->cls == LX_DIST)
+            return 0;
+    }
+    return 1;
+}
+
+/* Walking back from a post-trigger over token m: "X and Y" between findings is a list; any
+ * other "and" / "with" stops the scope (*all); "otherwise" stops it for findings ("RLL
+ * consolidation otherwise clear"), not for regions ("lungs otherwise unremarkable"). */
+static void back_block(const parse_state *s, int m, int *all, int *findings)
+{
+    if (s->t[m].absorbed)
+        return;
+    if (s->t[m].cls == LX_AND) {
+        int a = pv(s, m), b = nx(s, m);
+        int fa = a >= 0 && s->t[a].find >= 0, fb = b >= 0 && s->t[b].find >= 0;
+        if (!(fa && fb))
+            *all = 1;
+    }
+    if (W(s, m, "with"))
+        *all = 1;
+    if (W(s, m, "otherwise"))
+        *findings = 1;
+}
+
+static void negate_finding(parse_state *s, int fi, int trig)
+{
+    finding *f = &s->f[fi];
+    if (!f->negated) {
+        f->negated = 1;
+        f->neg_t = trig;
+    }
+}
+
+static void negation(parse_state *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed)
+            continue;
+        if (k->cls == LX_NEG_PRE) {
+            int chunk = k->chunk;
+            for (int j = i + 1; j < s->n && s->t[j].clause == k->clause; j++) {
+                if (s->t[j].absorbed)
+                    continue;
+                if (s->t[j].cls == LX_NEG_PRE)
+                    break;   /* the next trigger covers the rest */
+                if (s->t[j].chunk != chunk) {
+                    if (!bare_chunk(s, j))
+                        break;
+                    chunk = s->t[j].chunk;
+                }
+                if (s->t[j].cls == LX_THERE || (s->t[j].cls == LX_TEMPORAL && s->t[j].val == PT_STABLE))
+                    break;
+                if (s->t[j].find >= 0) {
+                    negate_finding(s, s->t[j].find, i);
+                    k->neg_trigger = 1;
+                }
+                if (s->t[j].run >= 0 && s->r[s->t[j].run].find < 0) {
+                    s->r[s->t[j].run].negated = 1;
+                    k->neg_trigger = 1;
+                }
+            }
+        } else if (k->cls == LX_NEG_POST || k->cls == LX_CLEAR) {
+            int blocked = 0, blocked_findings = 0;
+            for (int j = i - 1; j >= 0 && s->t[j].chunk == k->chunk && !blocked; j--) {
+                if (j + 1 < i)
+                    back_block(s, j + 1, &blocked, &blocked_findings);
+                if (s->t[j].absorbed || blocked)
+                    continue;
+                if (s->t[j].find >= 0 && !blocked_findings) {
+                    negate_finding(s, s->t[j].find, i);
+                    k->neg_trigger = 1;
+                }
+                if (s->t[j].run >= 0) {
+                    s->r[s->t[j].run].negated = 1;
+                    s->r[s->t[j].run].cleared = 1;
+                    s->r[s->t[j].run].clear_t = i;
+                    k->neg_trigger = 1;
+                }
+            }
+            if (k->cls == LX_CLEAR) {
+                static const char *const STUDY[] = {"study", "chest", "radiograph", "examination", "exam", "ct",
+                                                    "film", "scan", "ray", "appearances", "cxr", NULL};
+                for (int j = i - 2; j <= i + 3; j++)
+                    if (j >= 0 && j < s->n && s->t[j].chunk == k->chunk && anywhere(s, j, STUDY))
+                        s->study_normal = 1;
+                /* forward: "clear lungs", "normal heart size", "clear of consolidation" */
+                for (int j = i + 1; j < s->n && s->t[j].chunk == k->chunk; j++) {
+                    if (s->t[j].absorbed)
+                        continue;
+                    if (s->t[j].cls == LX_AND && !(W(s, pv(s, j), "heart") || s->t[pv(s, j)].find >= 0))
+                        break;
+                    if (s->t[j].cls == LX_THERE || W(s, j, "with"))
+                        break;
+                    if (s->t[j].find >= 0) {
+                        negate_finding(s, s->t[j].find, i);
+                        k->neg_trigger = 1;
+                    }
+                    if (s->t[j].run >= 0) {
+                        s->r[s->t[j].run].negated = 1;
+                        s->r[s->t[j].run].cleared = 1;
+                    s->r[s->t[j].run].clear_t = i;
+                        k->neg_trigger = 1;
+                    }
+                }
+            }
+        }
+    }
+    /* "Lungs: clear.", "Lungs are hyperinflated but clear.": a trigger that found nothing in
+     * its chunk clears the regions of the previous chunk of its sentence when that chunk
+     * holds no finding */
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed || k->neg_trigger || k->cls != LX_CLEAR)
+            continue;
+        int b, e, has_target = 0;
+        range_of(s, i, 0, &b, &e);
+        for (int j = b; j <= e; j++)
+            has_target |= s->t[j].find >= 0 || s->t[j].run >= 0;
+        if (has_target || b == 0 || s->t[b - 1].sent != k->sent)
+            continue;
+        int pb, pe;
+        range_of(s, b - 1, 0, &pb, &pe);
+        if (chunk_has_finding(s, pb, 0))
+            continue;
+        for (int j = pb; j <= pe; j++)
+            if (s->t[j].run >= 0) {
+                s->r[s->t[j].run].negated = 1;
+                s->r[s->t[j].run].cleared = 1;
+                    s->r[s->t[j].run].clear_t = i;
+                k->neg_trigger = 1;
+            }
+    }
+    /* dictation correction ("in the left, correction, right lower lobe"): the place before it goes */
+    for (int i = 0; i < s->n; i++) {
+        if (s->t[i].sub != 9 || s->t[i].cls != LX_NONE)
+            continue;
+        for (int j = i - 1; j >= 0 && s->t[j].sent == s->t[i].sent; j--)
+            if (s->t[j].run >= 0) {
+                s->r[s->t[j].run].negated = 1;
+                break;
+            }
+    }
+    /* anatomy attached to a negated finding is not a location */
+    for (int ri = 0; ri < s->nr; ri++)
+        if (s->r[ri].find >= 0 && s->f[s->r[ri].find].negated)
+            s->r[ri].negated = 1;
+}
+
+/* ---------------------------------------------------------------- modifiers */
+
+/* Tokens of class cls that apply to finding fi: in its chunk, else in finding-less chunks of
+ * its clause (the first of them in text order). Returns the count and fills idx. */
+static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap)
+{
+    const finding *f = &s->f[fi];
+    int chunk = s->t[f->t0].chunk, n = 0, b, e;
+    range_of(s, f->t0, 1, &b, &e);
+    for (int pass = 0; pass < 2 && n == 0; pass++)
+        for (int i = b; i <= e && n < cap; i++) {
+            const tok *k = &s->t[i];
+            if (k->absorbed || k->cls != cls)
+                continue;
+            if (pass == 0 && k->chunk != chunk)
+                continue;
+            /* pass 1, time words: chunks without any finding; hedges: chunks without a lesion
+             * ("opacity in the lingula, possibly atelectasis") */
+            if (pass == 1 && chunk_has_finding(s, i, cls == LX_UNCERTAIN))
+                continue;
+            idx[n++] = i;
+        }
+    return n;
+}
+
+static void modifiers(parse_state *s)
+{
+    int idx[32];
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        if (!f->lesion)
+            continue;
+        int n = scoped(s, fi, LX_UNCERTAIN, idx, 32);
+        if (n) {
+            f->uncertain = 1;
+            f->unc_t = idx[0];
+        }
+        n = scoped(s, fi, LX_TEMPORAL, idx, 32);
+        int resolved = -1, better = -1, nw = -1, stable = -1, prior = -1, partial = 0;
+        for (int q = 0; q < n; q++) {
+            const tok *k = &s->t[idx[q]];
+            if (k->sub == 2)
+                partial = 1;
+            if (k->val == PT_RESOLVED && k->sub == 1 && prior < 0)
+                prior = idx[q];
+            else if (k->val == PT_RESOLVED && resolved < 0)
+                resolved = idx[q];
+            else if (k->val == PT_BETTER && better < 0)
+                better = idx[q];
+            else if ((k->val == PT_NEW || k->val == PT_WORSE) && nw < 0)
+                nw = idx[q];
+            else if (k->val == PT_STABLE && stable < 0)
+                stable = idx[q];
+        }
+        if (resolved >= 0 && partial) {
+            better = better >= 0 ? better : resolved;
+            resolved = -1;
+        }
+        int t = resolved >= 0 ? resolved : better >= 0 ? better : nw >= 0 ? nw : stable >= 0 ? stable : prior;
+        if (t >= 0) {
+            f->tmp_t = t;
+            f->temporal = t == prior ? PT_RESOLVED : (prose_temporal)s->t[t].val;
+            if (f->temporal == PT_RESOLVED)
+                f->resolved = 1;
+        }
+    }
+}
+
+static void counts(parse_state *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed)
+            continue;
+        int lo, hi;
+        if (k->cls == LX_NUMBER) {
+            int j = adj(s, i);
+            if (k->val < 1 || k->val > 20 || k->num != (double)(int)k->num)
+                continue;
+            if (j >= 0 && (s->t[j].cls == LX_UNIT || s->t[j].cls == LX_PCT))
+                continue;
+            int p = pv(s, i);
+            if (p >= 0 && (s->t[p].cls == LX_CT || s->t[p].cls == LX_ALL || s->t[p].cls == LX_NUMBER))
+                continue;
+            lo = hi = k->val;
+        } else if (k->cls == LX_ARTICLE) {
+            lo = hi = 1;
+        } else if (k->cls == LX_QUANT) {
+            lo = k->val;
+            hi = k->sub;
+        } else {
+            continue;
+        }
+        int target = -1;
+        for (int j = nxc(s, i), steps = 0; j >= 0 && steps < 7; j = nxc(s, j), steps++) {
+            tok *q = &s->t[j];
+            if (q->find >= 0) {
+                target = s->f[q->find].lesion ? q->find : -1;
+                if (target >= 0 && k->cls == LX_ARTICLE && s->f[target].plural)
+                    target = -1;
+                break;
+            }
+            if (q->cls == LX_CONTAINER) {
+                if (k->cls == LX_ARTICLE && q->sub)
+                    break;
+                int m = adj(s, j);
+                if (W(s, m, "of")) {
+                    for (int r = adj(s, m), st2 = 0; r >= 0 && st2 < 5; r = adj(s, r), st2++) {
+                        if (s->t[r].find >= 0) {
+                            target = s->f[s->t[r].find].lesion ? s->t[r].find : -1;
+                            break;
+                        }
+                        if (!(s->t[r].cls == LX_MOD || s->t[r].cls == LX_SEVERITY || s->t[r].cls == LX_DIST ||
+                              s->t[r].cls == LX_TEMPORAL || s->t[r].cls == LX_UNCERTAIN))
+                            break;
+                    }
+                }
+                break;
+            }
+            if (!(q->cls == LX_MOD || q->cls == LX_SEVERITY || q->cls == LX_DIST || q->run >= 0 || q->cls == LX_REGION ||
+                  q->cls == LX_UNIT || q->cls == LX_TEMPORAL || q->cls == LX_UNCERTAIN ||
+                  (q->cls == LX_NUMBER && adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_UNIT) || W(s, j, "well") ||
+                  W(s, j, "sub") || W(s, j, "centimetre") || W(s, j, "subcentimetre") || W(s, j, "subcentimeter") ||
+                  W(s, j, "more") || W(s, j, "additional") || W(s, j, "further") || W(s, j, "other") ||
+                  q->cls == LX_AND))
+                break;
+        }
+        if (target >= 0 && s->f[target].count_t < 0) {
+            s->f[target].count_lo = lo;
+            s->f[target].count_hi = hi;
+            s->f[target].count_t = i;
+        }
+    }
+    /* "two areas of consolidation in the RLL and one in the LLL": the elliptical count adds to
+     * the nearest counted lesion before it */
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        int p = pv(s, i), j = adj(s, i);
+        if (k->absorbed || k->cls != LX_NUMBER || k->val < 1 || k->val > 20 || p < 0 || s->t[p].cls != LX_AND ||
+            j < 0 || s->t[j].cls != LX_PREP)
+            continue;
+        for (int fi = s->nf - 1; fi >= 0; fi--) {
+            finding *f = &s->f[fi];
+            if (f->t1 < i && f->lesion && s->t[f->t0].clause == k->clause) {
+                if (f->count_t >= 0) {
+                    f->count_lo += k->val;
+                    f->count_hi = f->count_hi >= PROSE_COUNT_OPEN ? PROSE_COUNT_OPEN : f->count_hi + k->val;
+                }
+                break;
+            }
+        }
+    }
+    /* "focus of consolidation", "small patch of ground glass": a singular container is one */
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed || k->cls != LX_CONTAINER || k->sub || !W(s, adj(s, i), "of"))
+            continue;
+        int r = adj(s, adj(s, i));
+        while (r >= 0 && (s->t[r].cls == LX_MOD || s->t[r].cls == LX_SEVERITY || s->t[r].cls == LX_DIST))
+            r = adj(s, r);
+        if (r < 0 || s->t[r].find < 0 || !s->f[s->t[r].find].lesion || s->f[s->t[r].find].count_t >= 0)
+            continue;
+        s->f[s->t[r].find].count_lo = s->f[s->t[r].find].count_hi = 1;
+        s->f[s->t[r].find].count_t = i;
+    }
+}
+
+/* ---------------------------------------------------------------- severity */
+
+static int pct_category(double v)
+{
+    return v <= 0 ? 0 : v < 25 ? 1 : v < 50 ? 2 : v < 75 ? 3 : 4;
+}
+
+static void severity(parse_state *s)
+{
+    prose_attrs *a = s->a;
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed)
+            continue;
+        if (k->cls == LX_SEVERITY) {
+            /* modifying a non-lesion ("moderate cardiomegaly", "small effusion")? */
+            int nonles = 0;
+            for (int j = adj(s, i), st = 0; j >= 0 && st < 4; j = adj(s, j), st++) {
+                if (s->t[j].find >= 0) {
+                    nonles = !s->f[s->t[j].find].lesion;
+                    break;
+                }
+                if (!(s->t[j].cls == LX_MOD || s->t[j].cls == LX_SIDE || s->t[j].run >= 0 || s->t[j].cls == LX_DIST ||
+                      s->t[j].cls == LX_TO || s->t[j].cls == LX_SEVERITY || s->t[j].cls == LX_AND ||
+                      s->t[j].cls == LX_NONE))
+                    break;
+            }
+            if (!nonles) {
+                /* or after one: "cardiomegaly is moderate" */
+                int p = pv(s, i);
+                while (p >= 0 && s->t[p].cls == LX_COPULA && s->t[p].chunk == k->chunk)
+                    p = pv(s, p);
+                if (p >= 0 && s->t[p].find >= 0 && !s->f[s->t[p].find].lesion && s->t[p].chunk == k->chunk)
+                    nonles = 1;
+            }
+            if (nonles)
+                continue;
+            int v = k->val;
+            int found_lesion = 0;
+            for (int fi = 0; fi < s->nf; fi++)
+                found_lesion |= s->f[fi].lesion && s->t[s->f[fi].t0].sent == k->sent;
+            if (!found_lesion && !W(s, i, "mild") && !W(s, i, "moderate") && !W(s, i, "severe"))
+                continue;
+            if (!found_lesion) {
+                /* "Severity: moderate." counts only with a severity word nearby */
+                int p = pv(s, i);
+                if (!(p >= 0 && (W(s, p, "severity") || W(s, p, "grade") || W(s, p, "category") || W(s, p, "is") ||
+                                 W(s, p, "degree"))))
+                    continue;
+            }
+            if (a->sev_lo == 0 || v < a->sev_lo)
+                a->sev_lo = v;
+            if (v > a->sev_hi)
+                a->sev_hi = v;
+            add_tok_span(s, PA_SEVERITY, i, i);
+        } else if (k->cls == LX_CT) {
+            int j = adj(s, i);
+            if (j >= 0 && s->t[j].cls == LX_NUMBER && s->t[j].num >= 0 && s->t[j].num <= 4 &&
+                s->t[j].num == (double)(int)s->t[j].num) {
+                a->ct_category = (int)s->t[j].num;
+                a->ct_stated = 1;
+                s->t[j].absorbed = 1;
+                add_tok_span(s, PA_SEVERITY, i, j);
+            }
+        } else if (k->cls == LX_NUMBER && adj(s, i) >= 0 && s->t[adj(s, i)].cls == LX_PCT && a->pct_lo < 0) {
+            int pct = adj(s, i);
+            double lo = k->num, hi = k->num;
+            int t0 = i;
+            int p = pv(s, i);
+            if (p >= 0 && (s->t[p].cls == LX_TO || s->t[p].cls == LX_NUMBER) && s->t[p].chunk == k->chunk &&
+                !(s->t[p].cls == LX_TO && s->t[p].val == 1)) {
+                int p2 = s->t[p].cls == LX_NUMBER ? p : pv(s, p);
+                if (p2 >= 0 && s->t[p2].cls == LX_NUMBER && s->t[p2].num < k->num) {
+                    lo = s->t[p2].num;
+                    t0 = p2;
+                    p = pv(s, p2);
+                } else if (s->t[p].cls == LX_TO && p2 >= 0 && W(s, p2, "up")) {
+                    lo = 0;
+                    t0 = p2;
+                    p = -1;
+                }
+            }
+            if (p >= 0 && s->t[p].cls == LX_TO && s->t[p].val == 1)
+                p = pv(s, p);   /* than */
+            if (p >= 0 && s->t[p].chunk == k->chunk && t0 == i) {
+                if (s->t[p].cls == LX_LESS) {
+                    lo = 0;
+                    t0 = p;
+                } else if (s->t[p].cls == LX_MORE || W(s, p, "over")) {
+                    hi = 100;
+                    t0 = p;
+                }
+            }
+            a->pct_lo = lo;
+            a->pct_hi = hi;
+            add_tok_span(s, PA_SEVERITY, t0, pct);
+        }
+    }
+    if (a->pct_lo >= 0 && !a->ct_stated)
+        a->ct_category = pct_category(a->pct_lo == a->pct_hi ? a->pct_lo : (a->pct_lo + a->pct_hi) / 2);
+}
+
+/* ---------------------------------------------------------------- the record */
+
+static void collect(parse_state *s)
+{
+    prose_attrs *a = s->a;
+    uint8_t side_levels = 0, whole = 0;
+    int neg_evidence = 0;
+    /* current lesions */
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        if (!f->lesion) {
+            a->nonlesion |= f->kind;
+            add_tok_span(s, PA_NONLESION, f->t0, f->t1);
+            continue;
+        }
+        if (f->negated) {
+            a->n_negated++;
+            neg_evidence = 1;
+            if (f->neg_t >= 0)
+                add_tok_span(s, PA_NEGATION, f->neg_t, f->neg_t);
+            continue;
+        }
+        if (f->resolved) {
+            neg_evidence = 1;
+            if (f->tmp_t >= 0)
+                add_tok_span(s, PA_TEMPORAL, f->tmp_t, f->tmp_t);
+            if (a->temporal == PT_NONE)
+                a->temporal = PT_RESOLVED;
+            continue;
+        }
+        a->n_current++;
+        a->findings |= f->kind;
+        add_tok_span(s, PA_FINDING, f->t0, f->t1);
+        if (f->uncertain) {
+            a->uncertain = 1;
+            add_tok_span(s, PA_UNCERTAINTY, f->unc_t, f->unc_t);
+        }
+        if (f->temporal != PT_NONE) {
+            if (a->temporal == PT_NONE || a->temporal == PT_RESOLVED)
+                a->temporal = f->temporal;
+            add_tok_span(s, PA_TEMPORAL, f->tmp_t, f->tmp_t);
+        }
+        if (f->count_t >= 0) {
+            if (a->count_lo < 0)
+                a->count_lo = a->count_hi = 0;
+            a->count_lo += f->count_lo;
+            a->count_hi = a->count_hi >= PROSE_COUNT_OPEN || f->count_hi >= PROSE_COUNT_OPEN
+                              ? PROSE_COUNT_OPEN
+                              : a->count_hi + f->count_hi;
+            add_tok_span(s, PA_COUNT, f->count_t, f->t1);
+        }
+    }
+    /* anatomy phrases in clauses without findings go to the nearest lesion of their sentence */
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        if (r->find >= 0 || r->negated)
+            continue;
+        int best = -1, bd = 1 << 30;
+        for (int fi = 0; fi < s->nf; fi++) {
+            finding *f = &s->f[fi];
+            if (!f->lesion || s->t[f->t0].sent != s->t[r->t0].sent)
+                continue;
+            int d = f->t1 < r->t0 ? r->t0 - f->t1 : f->t0 - r->t1 + 1;
+            if (d < bd) {
+                bd = d;
+                best = fi;
+            }
+        }
+        r->find = best;
+    }
+    /* "the right lung shows consolidation in the lower lobe", "perihilar haziness on the right":
+     * a side without a level and a level without a side on one finding make one place */
+    for (int fi = 0; fi < s->nf; fi++) {
+        uint8_t orph = 0, sides = 0;
+        for (int ri = 0; ri < s->nr; ri++)
+            if (s->r[ri].find == fi && !s->r[ri].negated && !s->r[ri].predlev) {
+                orph |= s->r[ri].orphan | s->r[ri].implied;
+                sides |= s->r[ri].whole;
+            }
+        if (!orph || !sides)
+            continue;
+        /* "the right lung shows consolidation in the middle and lower lobes": the plural's
+         * "both sides" gives way to the side named for the same finding */
+        for (int ri = 0; ri < s->nr; ri++) {
+            run *r = &s->r[ri];
+            if (r->find != fi || r->negated || r->predlev || !r->implied)
+                continue;
+            for (int l = 0; l < 3; l++)
+                if (r->implied & (1 << l))
+                    r->zones &= (uint8_t)~((1 << l) | (1 << (3 + l)));
+        }
+        for (int ri = 0; ri < s->nr; ri++) {
+            run *r = &s->r[ri];
+            if (r->find != fi || r->negated || !r->whole)
+                continue;
+            for (int sd = 0; sd < 2; sd++)
+                if (r->whole & (1 << sd))
+                    for (int l = 0; l < 3; l++)
+                        if (orph & (1 << l))
+                            r->zones |= (uint8_t)(1 << (3 * sd + l));
+            r->whole = 0;
+        }
+    }
+    /* sentences that locate current lesions (a level on some side) */
+    static _Thread_local uint8_t sent_levels[MAX_TOKS];
+    int nsent = s->n ? s->t[s->n - 1].sent + 1 : 0, any_levels = 0;
+    memset(sent_levels, 0, (size_t)nsent);
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        if (r->negated || r->find < 0 || r->predlev || !(r->zones & 63))
+            continue;
+        finding *f = &s->f[r->find];
+        if (f->lesion && !f->negated && !f->resolved) {
+            sent_levels[s->t[r->t0].sent] = 1;
+            any_levels = 1;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int ri = 0; ri < s->nr; ri++) {
+            run *r = &s->r[ri];
+            if (r->negated) {
+                if (pass == 0 && (r->find < 0 || r->cleared))
+                    neg_evidence = 1;
+                continue;
+            }
+            if (r->find < 0)
+                continue;
+            /* the run applies to its finding and the list around it */
+            int members[16], nm = 0;
+            int head = r->find;
+            while (list_prev(s, head) >= 0 && nm < 8)
+                head = list_prev(s, head), nm++;
+            nm = 0;
+            for (int g = head; g >= 0 && nm < 16; g = list_next(s, g))
+                members[nm++] = g;
+            int applies = 0;
+            for (int q = 0; q < nm; q++) {
+                finding *f = &s->f[members[q]];
+                applies |= f->lesion && !f->negated && !f->resolved;
+            }
+            if (!applies)
+                continue;
+            if (pass == 0) {
+                for (int sd = 0; sd < 2 && !r->predlev; sd++)
+                    if (r->zones & (7 << (3 * sd)))
+                        side_levels |= (uint8_t)(1 << sd);
+                add_tok_span(s, PA_ZONES, r->t0, r->t1);
+            } else {
+                for (int z = 0; z < ZONE_COUNT; z++)
+                    if (r->zones & (1 << z))
+                        a->zones[z] = 1;
+                /* a summary ("Impression: bilateral pneumonia") after located findings names
+                 * sides, it does not widen them */
+                if (r->whole && any_levels && !sent_levels[s->t[r->t0].sent])
+                    a->summary_sides |= r->whole;
+                else
+                    whole |= r->whole;
+                if (r->predlev == 2)
+                    whole |= (uint8_t)((r->zones & 7 ? 1 : 0) | (r->zones & 56 ? 2 : 0));
+            }
+        }
+    for (int sd = 0; sd < 2; sd++)
+        if ((whole & (1 << sd)) && !(side_levels & (1 << sd)))
+            for (int l = 0; l < 3; l++)
+                a->zones[3 * sd + l] = 1;
+    /* distribution of current lesions */
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed || k->cls != LX_DIST)
+            continue;
+        int near = 0, b, e;
+        range_of(s, i, 1, &b, &e);
+        for (int j = b; j <= e; j++) {
+            const finding *f = s->t[j].find >= 0 ? &s->f[s->t[j].find] : NULL;
+            near |= f && f->lesion && !f->negated && !f->resolved;
+        }
+        if (near) {
+            a->distribution |= k->val;
+            add_tok_span(s, PA_DISTRIBUTION, i, i);
+        }
+    }
+    if ((a->distribution & PD_DIFFUSE) && a->n_current > 0 && zones_count(a->zones) == 0)
+        for (int z = 0; z < ZONE_COUNT; z++)
+            a->zones[z] = 1;
+    /* negation evidence: triggers that cleared a region or negated a lesion */
+    for (int ri = 0; ri < s->nr; ri++)
+        if (s->r[ri].cleared && s->r[ri].clear_t >= 0)
+            add_tok_span(s, PA_NEGATION, s->r[ri].clear_t, s->r[ri].clear_t);
+    a->located = zones_count(a->zones) > 0;
+    a->lat = a->located ? zones_laterality(a->zones) : a->n_current > 0 ? LAT_UNKNOWN : LAT_NONE;
+    a->negative = a->n_current == 0 && (neg_evidence || s->study_normal);
+    if (a->n_current == 0) {
+        a->distribution = 0;
+        a->predominance_side = LAT_NONE;
+        a->predominance_levels = 0;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (s->t[i].typo && !s->t[i].absorbed && s->t[i].cls != LX_NONE) {
+            a->n_typos++;
+            add_tok_span(s, PA_TYPO, i, i);
+        }
+    int sents = 0, clauses = 0;
+    if (s->n > 0) {
+        sents = s->t[s->n - 1].sent + 1;
+        clauses = s->t[s->n - 1].clause + 1;
+    }
+    a->n_sentences = sents;
+    a->n_clauses = clauses;
+}
+
+/* clause words split clauses (after the tokenizer's punctuation) */
+static void clause_words(parse_state *s)
+{
+    int shift = 0, chunk_shift = 0;
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        int p = pv(s, i);
+        int boundary = !k->absorbed && k->cls == LX_BOUNDARY;
+        /* "..., and there is", "and the left lung is clear": "and" before "there" */
+        if (!k->absorbed && k->cls == LX_THERE && p >= 0 && s->t[p].cls == LX_AND)
+            boundary = 1;
+        if (boundary && p >= 0 && s->t[p].sent == k->sent) {
+            shift++;
+            chunk_shift++;
+        }
+        k->clause += shift;
+        k->chunk += chunk_shift;
+    }
+}
+
+void prose_parse(const char *utf8, prose_attrs *out)
+{
+    static _Thread_local parse_state st;
+    parse_state *s = &st;
+    memset(out, 0, sizeof *out);
+    out->count_lo = out->count_hi = -1;
+    out->ct_category = -1;
+    out->pct_lo = out->pct_hi = -1;
+    out->lat = LAT_NONE;
+    s->text = utf8 ? utf8 : "";
+    s->a = out;
+    s->study_normal = 0;
+    tokenize(s);
+    classify(s);
+    phrases(s);
+    clause_words(s);
+    predominance(s);
+    anatomy(s);
+    findings(s);
+    attach(s);
+    negation(s);
+    modifiers(s);
+    counts(s);
+    severity(s);
+    collect(s);
+}
+
+const char *prose_temporal_name(prose_temporal t)
+{
+    static const char *names[] = {"none", "new", "worse", "stable", "better", "resolved"};
+    return (unsigned)t <= PT_RESOLVED ? names[t] : "none";
+}
+
+const char *prose_attr_name(prose_attr a)
+{
+    static const char *names[] = {"zones",       "finding",     "nonlesion",    "negation",
+                                  "uncertainty", "temporal",    "count",        "severity",
+                                  "distribution", "predominance", "typo"};
+    return (unsigned)a < PA_COUNT_ATTRS ? names[a] : "?";
+}
+
+void prose_severity_string(const prose_attrs *a, char *out, size_t cap)
+{
+    static const char *w[] = {"", "mild", "moderate", "severe"};
+    char buf[96] = "";
+    size_t n = 0;
+    if (a->sev_lo > 0) {
+        if (a->sev_hi > a->sev_lo)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s-%s", w[a->sev_lo], w[a->sev_hi]);
+        else
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", w[a->sev_lo]);
+    }
+    if (a->ct_category >= 0 && n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%sCT%d", n ? "/" : "", a->ct_category);
+    if (a->pct_lo >= 0 && n < sizeof buf) {
+        if (a->pct_hi > a->pct_lo)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%spct%g-%g", n ? "/" : "", a->pct_lo, a->pct_hi);
+        else
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%spct%g", n ? "/" : "", a->pct_lo);
+    }
+    snprintf(out, cap, "%s", n ? buf : "-");
+}
+
+void prose_count_string(const prose_attrs *a, char *out, size_t cap)
+{
+    if (a->count_lo < 0)
+        snprintf(out, cap, "-");
+    else if (a->count_hi == a->count_lo)
+        snprintf(out, cap, "%d", a->count_lo);
+    else if (a->count_hi >= PROSE_COUNT_OPEN)
+        snprintf(out, cap, "%d+", a->count_lo);
+    else
+        snprintf(out, cap, "%d-%d", a->count_lo, a->count_hi);
+}
+
+cJSON *prose_attrs_json(const prose_attrs *a, const char *text)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    char buf[128];
+    cJSON_AddStringToObject(o, "laterality", laterality_name(a->lat));
+    int zi[ZONE_COUNT];
+    for (int k = 0; k < ZONE_COUNT; k++)
+        zi[k] = a->zones[k];
+    cJSON_AddItemToObject(o, "zones", cJSON_CreateIntArray(zi, ZONE_COUNT));
+    prose_count_string(a, buf, sizeof buf);
+    cJSON_AddStringToObject(o, "count", buf);
+    cJSON_AddBoolToObject(o, "negative", a->negative);
+    cJSON_AddNumberToObject(o, "negated_mentions", a->n_negated);
+    cJSON_AddBoolToObject(o, "uncertain", a->uncertain);
+    cJSON_AddStringToObject(o, "temporal", prose_temporal_name(a->temporal));
+    prose_severity_string(a, buf, sizeof buf);
+    cJSON_AddStringToObject(o, "severity", buf);
+    if (a->ct_category >= 0)
+        cJSON_AddNumberToObject(o, "ct_category", a->ct_category);
+    else
+        cJSON_AddNullToObject(o, "ct_category");
+    cJSON *dist = cJSON_AddArrayToObject(o, "distribution");
+    static const char *dn[] = {"peripheral", "subpleural", "central", "diffuse", "peribronchovascular"};
+    for (int k = 0; k < 5; k++)
+        if (a->distribution & (1 << k))
+            cJSON_AddItemToArray(dist, cJSON_CreateString(dn[k]));
+    cJSON *pd = cJSON_AddObjectToObject(o, "predominance");
+    cJSON_AddStringToObject(pd, "side", laterality_name(a->predominance_side));
+    cJSON *pl = cJSON_AddArrayToObject(pd, "levels");
+    static const char *ln[] = {"upper", "middle", "lower"};
+    for (int k = 0; k < 3; k++)
+        if (a->predominance_levels & (1 << k))
+            cJSON_AddItemToArray(pl, cJSON_CreateString(ln[k]));
+    cJSON *fd = cJSON_AddArrayToObject(o, "findings");
+    static const char *fn[] = {"ground-glass", "consolidation", "crazy-paving", "infiltrate", "opacity", "nodule",
+                               "other"};
+    for (int k = 0; k < 7; k++)
+        if (a->findings & (1 << k))
+            cJSON_AddItemToArray(fd, cJSON_CreateString(fn[k]));
+    cJSON *nl = cJSON_AddArrayToObject(o, "not_lung_lesion");
+    static const char *nn[] = {"effusion", "cardiomegaly", "device", "pneumothorax", "atelectasis", "other"};
+    for (int k = 0; k < 6; k++)
+        if (a->nonlesion & (1 << k))
+            cJSON_AddItemToArray(nl, cJSON_CreateString(nn[k]));
+    cJSON_AddNumberToObject(o, "current_lesions", a->n_current);
+    cJSON_AddNumberToObject(o, "sentences", a->n_sentences);
+    cJSON_AddNumberToObject(o, "clauses", a->n_clauses);
+    cJSON_AddNumberToObject(o, "typos", a->n_typos);
+    cJSON *ev = cJSON_AddArrayToObject(o, "evidence");
+    size_t tl = text ? strlen(text) : 0;
+    for (int k = 0; k < a->n_spans; k++) {
+        const prose_span *sp = &a->spans[k];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "attribute", prose_attr_name((prose_attr)sp->attr));
+        cJSON_AddNumberToObject(e, "start", sp->start);
+        cJSON_AddNumberToObject(e, "end", sp->end);
+        if (text && sp->start >= 0 && (size_t)sp->end <= tl && sp->end > sp->start && sp->end - sp->start < 400) {
+            char w[400];
+            memcpy(w, text + sp->start, (size_t)(sp->end - sp->start));
+            w[sp->end - sp->start] = 0;
+            cJSON_AddStringToObject(e, "text", w);
+        }
+        cJSON_AddItemToArray(ev, e);
+    }
+    return o;
+}

@@ -1,0 +1,16 @@
+/* dicom_load_dcmtk: how every DCMTK shim (`*_dcmtk.cc`, C++ only) opens a DICOM file:
+ * the deflate check of io/dicom_deflate.h first (DCMTK would otherwise allocate what a
+ * hostile deflated header claims), then DCMTK's load, large elements loaded lazily.
+ * Not for C callers: DcmFileFormat is C++. */
+#ifndef C2SEG_IO_DICOM_LOAD_DCMTK_H
+#define C2SEG_IO_DICOM_LOAD_DCMTK_H
+
+#include "base/base.h"
+
+class DcmFileFormat;
+
+/* C2_OK with ff loaded; otherwise the deflate check's code, or C2_EINVAL "path: not a
+ * readable DICOM file (DCMTK's reason)". */
+int dicom_dcmtk_load(DcmFileFormat &ff, const char *path, c2_err *e);
+
+#endif
