@@ -1,4 +1,4 @@
-/* pipeline/ingest_dicom: every file still pending after the slice datasets and NIfTI
+/* pipeline/ingest/ingest_dicom: every file still pending after the slice datasets and NIfTI
  * is probed for DICOM by content. Image objects are grouped into sorted series
  * (io/dicom.h); each slice becomes one sample: CT through the HU window, CR / DX /
  * MG through their VOI LUT or window (dicom_xray_display), other modalities by the
@@ -6,7 +6,12 @@
  * counted. SR documents give their report text to the images of their study
  * (pipeline/ingest/ingest_sr.c); SEG and other non-image objects are reported, not ingested.
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
- * their own: consumed silently when a slice-dataset layout used them, else with a warning. */
+ * their own: consumed silently when a slice-dataset layout used them, else with a warning.
+ * Threads (base/pool.h, --jobs): the metadata of every pending file is read on the pool, then
+ * sorted out in file order; a series' slices are decoded (in sandbox workers), mapped, oriented,
+ * resized and compressed on the pool and written in slice order by the calling thread, so a
+ * series streams (no whole-volume buffer) and the cache is the same for any thread count. The
+ * series' NaN count is known after its last slice and set on its first sample afterwards. */
 #include "base/pool.h"
 #include "pipeline/ingest/ingest_parts.h"
 

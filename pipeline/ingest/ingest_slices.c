@@ -1,4 +1,4 @@
-/* pipeline/ingest_slices: 2D slice datasets in their publishers' layouts.
+/* pipeline/ingest/ingest_slices: 2D slice datasets in their publishers' layouts.
  *   SGSeg QaTa     SPLIT/images/NAME.png   SPLIT/masks/mask_NAME.png      (domain xray)
  *   LViT           SPLIT_Folder/img/NAME   SPLIT_Folder/labelcol/[mask_]NAME (xray)
  *   GuideDecoder   [SPLIT/]Images/NAME     [SPLIT/]GTs/[mask_]NAME        (xray)
@@ -9,7 +9,9 @@
  * the image's. The split is the name of the folder above (train / valid / val /
  * test, or LViT's Train_Folder ...); other names give split "none". Images without
  * a mask are ingested with has_mask 0; masks without an image are reported.
- * Captions come from --captions or the publisher's table (see caption_attach). */
+ * Captions come from --captions or the publisher's table (see caption_attach).
+ * Pairs are read, normalised, resized and compressed on the pool (base/pool.h, --jobs); the
+ * calling thread attaches captions and writes them in file order. */
 #include "base/pool.h"
 #include "pipeline/ingest/ingest_parts.h"
 

@@ -1,4 +1,4 @@
-/* pipeline/ingest_volumes: NIfTI volumes and DICOM series -> canonical planes ->
+/* pipeline/ingest/ingest_volumes: NIfTI volumes and DICOM series -> canonical planes ->
  * samples. A NIfTI volume is cut along the voxel axis closest to the patient's
  * head-feet axis (inferior -> superior); a DICOM series keeps its acquired planes in
  * their sorted order. Each plane is put into the canonical display orientation

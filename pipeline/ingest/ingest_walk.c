@@ -1,4 +1,4 @@
-/* pipeline/ingest_walk: collects the files of the ingest inputs. Folders are walked
+/* pipeline/ingest/ingest_walk: collects the files of the ingest inputs. Folders are walked
  * to --max-depth levels; hidden entries (".name") and DICOMDIR files are skipped;
  * symbolic links are followed, but a folder already visited (same device and inode)
  * is not entered again, so link loops end. Entries are visited in name order, so
