@@ -207,8 +207,10 @@ static void fault_hook(const char *reader, const char *what)
         *at = *colon = 0;
         if (strcmp(at + 1, reader) != 0 || !colon[1] || !strstr(what, colon + 1))
             continue;
-        if (strcmp(tok, "crash") == 0)
+        if (strcmp(tok, "crash") == 0) {
+            signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler: die by the signal itself */
             raise(SIGSEGV);
+        }
         if (strcmp(tok, "hang") == 0)
             for (;;)
                 pause();
