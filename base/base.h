@@ -68,6 +68,8 @@ void c2_atomic_abort(c2_atomic *a);
 /* For libraries that write by name (HDF5, DCMTK): the temporary name to write to,
  * then c2_rename_into_place / remove(tmp). */
 void c2_temp_name(char *out, size_t cap, const char *final_path);
+/* The temporary name that process pid uses for final_path (e.g. a sandbox worker's). */
+void c2_temp_name_of(char *out, size_t cap, const char *final_path, long pid);
 int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e);
 /* The inverse of c2_temp_name, for crash recovery: removes the "<final_path>*.tmp.<pid>"
  * files in final_path's folder whose process is gone (never this process's own, never
@@ -104,6 +106,10 @@ const char *c2_version(void);
 
 /* Seconds on the monotonic clock (for durations and rates only). */
 double now_seconds(void);
+
+/* CPUs this process may use: its affinity mask capped by its cgroup CPU quota (v2 cpu.max,
+ * else v1 cfs quota), at least 1 (base/cpus.c). */
+int c2_cpus_available(void);
 
 #ifdef __cplusplus
 }

@@ -13,9 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void c2_temp_name_of(char *out, size_t cap, const char *final_path, long pid)
+{
+    snprintf(out, cap, "%s.tmp.%ld", final_path, pid);
+}
+
 void c2_temp_name(char *out, size_t cap, const char *final_path)
 {
-    snprintf(out, cap, "%s.tmp.%ld", final_path, (long)getpid());
+    c2_temp_name_of(out, cap, final_path, (long)getpid());
 }
 
 /* The process id of a temporary of final_path's base name (base + anything + ".tmp." +

@@ -49,6 +49,20 @@ typedef struct sr_document {
 /* Reads path into out (zeroed first). Fails only when no SR document can be read. */
 int sr_read_text(const char *path, sr_document *out, c2_err *e);
 void sr_document_free(sr_document *d);
+/* sr_read_text in a sandbox worker (base/sandbox.h, dicom-sr/sr_isolated.c): the same
+ * contract, plus "<file>: the SR parser crashed (signal N, ...)" / "did not finish within
+ * N s (stopped)". Fault-hook reader name: sr. Cohort readers (ingest, predict, sr-text) use it. */
+int sr_read_text_isolated(const char *path, sr_document *out, c2_err *e);
+
+/* The report text of a document: the one rule used by ingest (training), predict and
+ * sr-text (dicom-sr/sr_text.c). Selected items: findings / impression / conclusion /
+ * report text items (concept or path, ASCII case-insensitively), or, when a document has
+ * none of those, every TEXT item that is not a name or identifier (observer names,
+ * tracking identifiers, organisations, UIDs); empty values are skipped.
+ * *raw = the selected texts joined by "\n" (NULL when nothing is selected);
+ * *source = "SR <SOP Instance UID> <content path>[; <content path>...]".
+ * Both malloc'ed (caller frees). Returns C2_OK or C2_ENOMEM. */
+int sr_report_text(const sr_document *d, char **raw, char **source);
 
 typedef struct sr_write_info {
     const char *study_uid;        /* required: the study the report belongs to */

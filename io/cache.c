@@ -7,9 +7,15 @@
 #include "io/h5.h"
 
 #include <hdf5.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define CACHE_DEFLATE_LEVEL 4 /* /images and /masks (and every numeric column): shuffle + deflate 4 */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "cache_chunk_encode writes native floats as F32LE: a big-endian host needs a byte swap"
+#endif
 
 const char *cache_split_name(int split)
 {
@@ -106,7 +112,7 @@ static hid_t dataset_create(hid_t file, const char *path, hid_t type, int rank, 
         H5Pset_chunk(dcpl, rank, chunk);
         if (H5Tget_class(type) != H5T_STRING) {
             H5Pset_shuffle(dcpl);
-            H5Pset_deflate(dcpl, 4);
+            H5Pset_deflate(dcpl, CACHE_DEFLATE_LEVEL);
         }
     }
     hid_t d = H5Dcreate2(file, path, type, sp, lcpl, dcpl, H5P_DEFAULT);
@@ -198,40 +204,79 @@ static int64_t caption_intern(cache_writer *w, const char *caption)
     return w->n_captions++;
 }
 
-/* Appends one [1,S,S] block at row w->n of an extendible dataset. */
-static int append_plane(hid_t d, int64_t row, int S, hid_t mem_type, const void *data)
+/* HDF5's shuffle filter (H5Zshuffle.c): byte j of element i goes to j * n + i. */
+static void shuffle_bytes(uint8_t *out, const uint8_t *in, size_t n_elems, size_t elem)
 {
-    hsize_t dims[3] = {(hsize_t)row + 1, (hsize_t)S, (hsize_t)S};
-    if (H5Dset_extent(d, dims) < 0)
-        return -1;
-    hid_t fs = H5Dget_space(d);
-    hsize_t start[3] = {(hsize_t)row, 0, 0}, count[3] = {1, (hsize_t)S, (hsize_t)S};
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-    hid_t ms = H5Screate_simple(3, count, NULL);
-    herr_t st = H5Dwrite(d, mem_type, ms, fs, H5P_DEFAULT, data);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return st < 0 ? -1 : 0;
+    for (size_t j = 0; j < elem; j++)
+        for (size_t i = 0; i < n_elems; i++)
+            out[j * n_elems + i] = in[i * elem + j];
 }
 
-int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
+/* HDF5's deflate filter (H5Zdeflate.c): compress2 at the dataset's level into a fresh buffer. */
+static int deflate_bytes(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n)
+{
+    uLongf bound = compressBound((uLong)n);
+    uint8_t *z = malloc(bound);
+    if (!z)
+        return -1;
+    if (compress2(z, &bound, in, (uLong)n, CACHE_DEFLATE_LEVEL) != Z_OK) {
+        free(z);
+        return -1;
+    }
+    *out = z;
+    *out_n = bound;
+    return 0;
+}
+
+int cache_chunk_encode(int S, const float *image, const uint8_t *mask, cache_chunk *out, c2_err *e)
+{
+    memset(out, 0, sizeof *out);
+    size_t px = (size_t)S * S;
+    uint8_t *tmp = malloc(px * sizeof(float)), *zeros = mask ? NULL : calloc(px, 1);
+    int bad = !tmp || (!mask && !zeros);
+    if (!bad) {
+        shuffle_bytes(tmp, (const uint8_t *)image, px, sizeof(float)); /* little-endian host: F32LE as stored */
+        bad = deflate_bytes(tmp, px * sizeof(float), &out->image, &out->image_n) != 0 ||
+              deflate_bytes(mask ? mask : zeros, px, &out->mask, &out->mask_n) != 0; /* 1-byte shuffle: identity */
+    }
+    free(tmp);
+    free(zeros);
+    out->has_mask = mask != NULL;
+    if (bad) {
+        cache_chunk_free(out);
+        return c2_fail(e, C2_ENOMEM, "out of memory compressing a %dx%d sample", S, S);
+    }
+    return C2_OK;
+}
+
+void cache_chunk_free(cache_chunk *c)
+{
+    free(c->image);
+    free(c->mask);
+    memset(c, 0, sizeof *c);
+}
+
+/* Stores one encoded [1,S,S] chunk at row `row` of an extendible dataset. */
+static int append_chunk(hid_t d, int64_t row, int S, const uint8_t *data, size_t n)
+{
+    hsize_t dims[3] = {(hsize_t)row + 1, (hsize_t)S, (hsize_t)S}, offset[3] = {(hsize_t)row, 0, 0};
+    if (H5Dset_extent(d, dims) < 0)
+        return -1;
+    return H5Dwrite_chunk(d, H5P_DEFAULT, 0, offset, n, data) < 0 ? -1 : 0;
+}
+
+int cache_writer_add_chunk(cache_writer *w, const cache_sample *meta, const cache_chunk *chunk, c2_err *e)
 {
     if (c2_grow(&w->meta, sizeof *w->meta, (size_t)w->n + 1, &w->cap_meta) ||
         c2_grow(&w->caption_index, sizeof *w->caption_index, (size_t)w->n + 1, &w->cap_index))
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for sample metadata", w->path);
     int S = w->size;
-    uint8_t *zeros = NULL;
-    int mask_absent = !mask;
-    if (mask_absent && !(mask = zeros = calloc((size_t)S * S, 1)))
-        return c2_fail(e, C2_ENOMEM, "%s: out of memory", w->path);
-    int bad = append_plane(w->images, w->n, S, H5T_NATIVE_FLOAT, image) < 0 ||
-              append_plane(w->masks, w->n, S, H5T_NATIVE_UINT8, mask) < 0;
-    free(zeros);
-    if (bad)
+    if (append_chunk(w->images, w->n, S, chunk->image, chunk->image_n) < 0 ||
+        append_chunk(w->masks, w->n, S, chunk->mask, chunk->mask_n) < 0)
         return c2_fail(e, C2_EIO, "%s: writing sample %lld failed (disk full?)", w->path, (long long)w->n);
     cache_sample *m = &w->meta[w->n];
     *m = *meta;
-    m->has_mask = mask_absent ? 0 : meta->has_mask;
+    m->has_mask = chunk->has_mask ? meta->has_mask : 0;
     m->caption = NULL;
     for (int col = 0; col < N_STRING_COLS; col++) {
         const char **f = sample_string_field(m, col);
@@ -243,6 +288,24 @@ int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *ima
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for captions", w->path);
     w->caption_index[w->n] = (int32_t)ci;
     w->n++;
+    return C2_OK;
+}
+
+int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
+{
+    cache_chunk chunk;
+    int rc = cache_chunk_encode(w->size, image, mask, &chunk, e);
+    if (rc == C2_OK)
+        rc = cache_writer_add_chunk(w, meta, &chunk, e);
+    cache_chunk_free(&chunk);
+    return rc;
+}
+
+int cache_writer_set_nonfinite(cache_writer *w, int64_t i, int64_t count, c2_err *e)
+{
+    if (i < 0 || i >= w->n)
+        return c2_fail(e, C2_EINVAL, "%s: no sample %lld to update", w->path, (long long)i);
+    w->meta[i].nonfinite_count = count;
     return C2_OK;
 }
 

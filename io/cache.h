@@ -87,11 +87,28 @@ int cache_writer_open(cache_writer **w, const char *path, int size, const char *
 /* Appends one sample: image [S,S] f32 in [0,1], mask [S,S] u8 {0,1} or NULL (then
  * zeros and has_mask 0 regardless of meta->has_mask). */
 int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e);
+
+/* One sample's pixels already through the cache's filter pipeline (shuffle, deflate 4): the
+ * chunks /images and /masks store. Encoding is the expensive part of writing, and it needs no
+ * writer: ingest's threads encode, the one writer thread stores (cache_writer_add_chunk). */
+typedef struct cache_chunk {
+    uint8_t *image, *mask;     /* owned (cache_chunk_free) */
+    size_t image_n, mask_n;
+    int has_mask;              /* mask given (else an all-zero mask was encoded) */
+} cache_chunk;
+/* image [S,S] in [0,1], mask [S,S] {0,1} or NULL (zeros). Thread-safe. */
+int cache_chunk_encode(int S, const float *image, const uint8_t *mask, cache_chunk *out, c2_err *e);
+void cache_chunk_free(cache_chunk *c);
+/* cache_writer_add with encoded pixels (the writer's size must be the chunk's S). */
+int cache_writer_add_chunk(cache_writer *w, const cache_sample *meta, const cache_chunk *chunk, c2_err *e);
 int64_t cache_writer_count(const cache_writer *w);
 /* Writes metadata, the caption table and (when enc is not NULL) its embeddings,
  * closes and renames into place. Frees w in every case. */
 int cache_writer_close(cache_writer *w, const cache_encoder *enc, c2_err *e);
 /* Abandons the cache: removes the temporary file, frees w. */
+/* Sets the nonfinite_count of sample i already added (a series' count is known only
+ * after its last slice; it is stored on its first sample). C2_EINVAL when i is out of range. */
+int cache_writer_set_nonfinite(cache_writer *w, int64_t i, int64_t count, c2_err *e);
 void cache_writer_abort(cache_writer *w);
 
 /* A cache loaded into memory (cache_read). Arrays are row-major and owned. */

@@ -15,5 +15,6 @@
 #include "io/h5.h"
 #include "io/dicom.h"
 #include "io/dicom_write.h"
+#include "io/isolated.h"
 
 #endif

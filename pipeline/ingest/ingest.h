@@ -1,19 +1,23 @@
-/* pipeline/ingest: the parts of `c2seg ingest` shared by its files.
+/* pipeline/ingest: the one ingest driver, used by `c2seg ingest`, `c2seg predict` and (through
+ * `c2seg ingest`) `c2seg run`. ingest_run walks the inputs, reads every file with the readers
+ * below and writes one HDF5 cohort cache (io/cache.h) with its report TSV beside it.
+ *   ingest_run.c     the driver: report rows, per-file states, the reason table, the sink
  *   ingest_walk.c    folder walk -> list of candidate files (depth limit, loops, hidden)
  *   ingest_slices.c  2D slice datasets (QaTa / LViT / GuideDecoder / Imgs+GT layouts)
  *   ingest_volumes.c NIfTI volumes, sliced into canonical planes
  *   ingest_dicom.c   DICOM image series, sliced into canonical planes
- *   ingest_sr.c      DICOM SR report text, linked to the images of its study
- *   stage_ingest.c   options, the report, the JSON summary
- * Every input file ends in exactly one state: ingested, consumed (a mask, a caption
- * table), or reported with one "file: reason" line. */
+ *   ingest_sr.c      DICOM SR report text (dicom-sr's sr_report_text rule), linked to images
+ *   stage_ingest.c   the CLI stage: options, the sink (stderr, progress bar), the JSON summary
+ * Every input file ends in exactly one state: ingested, consumed (a mask, a caption table,
+ * an SR whose text was used), or reported with one "file: reason" line. Nothing here
+ * prints: lines and progress go to the caller's ingest_sink; only stage_ingest.c talks to
+ * the terminal. */
 #ifndef C2SEG_PIPELINE_INGEST_H
 #define C2SEG_PIPELINE_INGEST_H
 
 #include "dicom-sr/captions.h"
 #include "dicom-sr/sr.h"
 #include "io/io.h"
-#include "pipeline/pipeline.h"
 
 #include <stdio.h>
 #include <sys/types.h>
@@ -23,9 +27,27 @@ enum { FILE_PENDING = 0, FILE_DONE, FILE_CONSUMED, FILE_FAILED };
 typedef struct ingest_file {
     char *path;
     int state;
+    char *reason;               /* FILE_FAILED: the report's reason (owned), else NULL */
     dev_t dev;                  /* identity of the file: the same file reached twice is ingested once */
     ino_t ino;
 } ingest_file;
+
+/* Where the driver's lines and progress go (the CLI stage supplies one). Every callback
+ * may be NULL: errors and warnings then go to c2_warn, progress nowhere. */
+typedef struct ingest_sink {
+    void *user;
+    void (*error)(void *user, const char *line);        /* "file: reason", or a run-level error */
+    void (*warn)(void *user, const char *line);
+    void (*progress_start)(void *user, int64_t files);
+    void (*progress_step)(void *user, int64_t files);
+    void (*progress_finish)(void *user);
+} ingest_sink;
+
+/* Reported files counted by reason (the text before the first '('). */
+typedef struct ingest_reason {
+    char reason[160];
+    int n;
+} ingest_reason;
 
 /* One SR document read during the walk and its text slot (ingest_sr.c). */
 typedef struct ingest_sr {
@@ -37,57 +59,61 @@ typedef struct ingest_sr {
 } ingest_sr;
 
 typedef struct ingest_ctx {
+    /* options (ingest_ctx_init sets the defaults) */
     preprocess_params pp;
     int intensity;              /* INTENSITY_HU or INTENSITY_RAW for NIfTI */
     const char *masks_dir;      /* --masks, or NULL */
     const char *captions_path;  /* --captions: a caption table for every 2D image, or NULL */
     int captions_patient;       /* --caption-convention patient: the tables' left is the patient's */
+    int max_depth;
+    int sr_caption_raw;         /* --sr-caption raw: feed the SR text itself, not its canonical caption */
+    int jobs;                   /* --jobs: threads reading, decoding and preprocessing (0 = the cores
+                                   this process may use, c2_cpus_available); the HDF5 writer is one */
+    /* state of one run */
+    struct c2_pool *pool;       /* the jobs' threads (base/pool.h) */
+    const ingest_sink *sink;
+    int started;                /* the report and the cache writer were opened, the readers ran */
     struct caption_source {     /* caption tables loaded so far, by path and split */
         char path[4096], split[16];
         caption_table *table;   /* NULL when loading failed (reported once) */
     } tables[16];
     int n_tables;
-    int max_depth;
-    int sr_caption_raw;         /* --sr-caption raw: feed the SR text itself, not its canonical caption */
     ingest_sr *srs;
-    int n_srs, cap_srs;
+    int n_srs;
+    size_t cap_srs;
+    int n_sr_documents;         /* SR documents read (used or not) */
     cache_writer *writer;
     ingest_file *files;
-    int n_files, cap_files;
+    int n_files;
+    size_t cap_files;
     FILE *report;               /* the TSV report beside the cache */
     int n_failed;               /* files reported */
+    ingest_reason reasons[64];
+    int n_reasons;
     int64_t per_split[4];       /* samples per CACHE_SPLIT_* */
+    int64_t n_samples;
     int n_series, n_volumes, n_images2d;
     int64_t n_slices;
     int64_t n_captioned;
-    progress prog;
 } ingest_ctx;
 
-/* Reports one file that could not be ingested: stderr line, report row, state. */
-void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason);
-/* Writes one preprocessed sample and counts it. */
-int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e);
-/* Marks a file as handled and advances the progress display. */
-void ingest_done(ingest_ctx *c, ingest_file *f, int state);
+/* Defaults: preprocess_params_default, HU intensity, the limits' folder depth. */
+void ingest_ctx_init(ingest_ctx *c);
+/* Frees what a run left in c (files, reasons, caption tables); the options stay. */
+void ingest_ctx_free(ingest_ctx *c);
 
-/* Appends every regular file under path (or path itself) to c->files. */
-int ingest_walk(ingest_ctx *c, const char *path, c2_err *e);
-/* Pending image files in slice-dataset layouts: pairs, splits, captions. */
-void ingest_slices(ingest_ctx *c);
-/* Pending NIfTI files (with their masks) and DICOM files (grouped into series). */
-void ingest_nifti(ingest_ctx *c);
-void ingest_dicom(ingest_ctx *c);
+/* The driver: walks inputs[n_inputs], ingests every file into the cache at cache_path
+ * (parameters JSON params_json; caption embeddings by enc, or none when enc is NULL) and
+ * writes cache_path.report.tsv with one row per reported file. Lines and progress go to
+ * sink. Returns C2_OK when the cache was written (c->n_samples > 0; some files may be
+ * reported: c->n_failed), C2_ENOTFOUND when nothing usable was found (no cache written),
+ * or another error (walk, writer, report) with e. */
+int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const char *cache_path,
+               const char *params_json, const cache_encoder *enc, const ingest_sink *sink, c2_err *e);
 
-/* Reads the SR document c->files[file] and its text slot. */
-int ingest_sr_add(ingest_ctx *c, int file, c2_err *e);
-/* Fills m's text slot from the SR referencing m->sop_uid, else the SR of m->study_uid. */
-void ingest_sr_attach(ingest_ctx *c, cache_sample *m);
-/* Marks used SR files consumed, reports the unused ones, frees them all. */
-void ingest_sr_finish(ingest_ctx *c);
-
-/* The resized model tensors of one canonical plane [H,W]: image01 -> image [S,S],
- * mask01 (or NULL) -> mask [S,S], and the model -> plane map. */
-void ingest_resize(const ingest_ctx *c, const float *image01, const uint8_t *mask01, int H, int W, float *image,
-                   uint8_t *mask, double model_to_plane[3][3]);
+/* The terminal sink of the CLI stages (stage_ingest.c): error lines through cli_error,
+ * warnings through c2_warn, progress on p. */
+struct progress;
+void ingest_cli_sink(ingest_sink *s, struct progress *p);
 
 #endif

@@ -1,4 +1,4 @@
-/* pipeline/ingest_dicom: every file still pending after the slice datasets and NIfTI
+/* pipeline/ingest/ingest_dicom: every file still pending after the slice datasets and NIfTI
  * is probed for DICOM by content. Image objects are grouped into sorted series
  * (io/dicom.h); each slice becomes one sample: CT through the HU window, CR / DX /
  * MG through their VOI LUT or window (dicom_xray_display), other modalities by the
@@ -6,9 +6,14 @@
  * counted. SR documents give their report text to the images of their study
  * (pipeline/ingest/ingest_sr.c); SEG and other non-image objects are reported, not ingested.
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
- * their own: consumed silently when a slice-dataset layout used them, else with a warning. */
-#include "pipeline/ingest/ingest.h"
-#include "pipeline/ingest/sandbox.h"
+ * their own: consumed silently when a slice-dataset layout used them, else with a warning.
+ * Threads (base/pool.h, --jobs): the metadata of every pending file is read on the pool, then
+ * sorted out in file order; a series' slices are decoded (in sandbox workers), mapped, oriented,
+ * resized and compressed on the pool and written in slice order by the calling thread, so a
+ * series streams (no whole-volume buffer) and the cache is the same for any thread count. The
+ * series' NaN count is known after its last slice and set on its first sample afterwards. */
+#include "base/pool.h"
+#include "pipeline/ingest/ingest_parts.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -39,123 +44,201 @@ static int slice_geometry(double m[4][4], const dicom_series *s, const dicom_sli
     return 1;
 }
 
-/* Modality values of the whole series [n,H,W] -> [0,1] in place. Returns NaN count. */
-static int64_t series_to_unit(const ingest_ctx *c, const dicom_series *s, const dicom_object *objs, float *v,
-                              int64_t plane)
+/* The series' unit mapping: CT through the HU window, CR / DX / MG through their display
+ * mapping, anything else by the series' min / max of finite values ("raw", two passes). */
+enum { UNIT_CT, UNIT_XRAY, UNIT_RAW };
+
+/* The work on one series, shared by its slice jobs (read-only while a pass runs). */
+typedef struct series_work {
+    ingest_ctx *c;
+    const dicom_series *s;
+    const dicom_object *objs;
+    const int *file_of;
+    int unit;
+    orient_plan plan;
+    int pass;                   /* UNIT_RAW: 0 = min / max, 1 = the samples */
+    float lo, hi;               /* UNIT_RAW: the series' finite range (pass 0's result) */
+    uint8_t *ok;                /* [n_slices]: the slice decoded (pass 0 of raw, or the one pass) */
+    /* the writer's state (done callbacks, calling thread only) */
+    int added, rc;
+    int64_t first_sample, nonfinite;
+    c2_err e;
+} series_work;
+
+/* One slice's result: the resized image [S,S] follows the header. */
+typedef struct slice_slot {
+    int ok;
+    int64_t nonfinite;
+    float lo, hi;
+    c2_err e;
+    cache_chunk chunk;          /* the encoded sample (the writer frees it) */
+    float image[];
+} slice_slot;
+
+/* A slice job: decode (in the sandbox worker), map to [0,1], orient, resize. Only the
+ * slice's own buffers are allocated, so memory does not grow with the series. */
+static void slice_job(void *user, int64_t k, void *slot_mem)
 {
-    int64_t n = plane * s->n_slices, nonfinite = 0;
-    const char *mod = s->modality;
-    if (s->is_xray) {
-        for (int k = 0; k < s->n_slices; k++)
-            dicom_xray_display(&objs[s->slices[k].object], v + k * plane, v + k * plane, (int)plane);
-    } else if (strcmp(mod, "CT") == 0) {
-        for (int64_t i = 0; i < n; i++)
-            if (isfinite(v[i]))
-                window_apply(v + i, v + i, 1, c->pp.window_center, c->pp.window_width);
-    } else {
+    series_work *w = user;
+    slice_slot *slot = slot_mem;
+    const dicom_slice *sl = &w->s->slices[k];
+    const dicom_object *o = &w->objs[sl->object];
+    int H = w->s->rows, W = w->s->cols;
+    int64_t plane = (int64_t)H * W;
+    if (w->pass == 1 && w->unit == UNIT_RAW && !w->ok[k])
+        return; /* failed in pass 0, already reported */
+    float *v = malloc((size_t)plane * sizeof *v), *canon = malloc((size_t)plane * sizeof *canon);
+    if (!v || !canon) {
+        c2_fail(&slot->e, C2_ENOMEM, "%s: out of memory for a %dx%d slice", o->path, W, H);
+        goto out;
+    }
+    if (dicom_read_frames_isolated(o, sl->frame, 1, v, &slot->e) != C2_OK)
+        goto out;
+    slot->ok = 1;
+    if (w->unit == UNIT_RAW && w->pass == 0) {
         float lo = INFINITY, hi = -INFINITY;
-        for (int64_t i = 0; i < n; i++)
+        for (int64_t i = 0; i < plane; i++)
             if (isfinite(v[i])) {
                 lo = v[i] < lo ? v[i] : lo;
                 hi = v[i] > hi ? v[i] : hi;
             }
-        for (int64_t i = 0; i < n; i++)
-            if (isfinite(v[i]))
-                intensity_scale(v + i, v + i, 1, lo, hi);
+        slot->lo = lo;
+        slot->hi = hi;
+        goto out;
     }
-    for (int64_t i = 0; i < n; i++)
+    const ingest_ctx *c = w->c;
+    if (w->unit == UNIT_XRAY)
+        dicom_xray_display(o, v, v, (int)plane);
+    for (int64_t i = 0; i < plane; i++) {
         if (!isfinite(v[i])) {
             v[i] = 0;
-            nonfinite++;
-        }
-    return nonfinite;
-}
-
-/* Reads every slice of s into v [n,H,W]; a slice that fails is reported against its
- * file, marked in ok[k] = 0 and left as NaN, so one broken file does not lose the rest. */
-static void series_read_slices(ingest_ctx *c, const dicom_series *s, const dicom_object *objs, const int *file_of,
-                               float *v, int64_t plane, uint8_t *ok)
-{
-    for (int k = 0; k < s->n_slices; k++) {
-        const dicom_slice *sl = &s->slices[k];
-        c2_err e = {0};
-        ok[k] = dicom_read_frames(&objs[sl->object], sl->frame, 1, v + k * plane, &e) == C2_OK;
-        if (!ok[k]) {
-            for (int64_t i = 0; i < plane; i++)
-                v[k * plane + i] = NAN;
-            ingest_file *f = &c->files[file_of[sl->object]];
-            if (f->state == FILE_PENDING)
-                ingest_report(c, f, e.msg);
-        }
+            slot->nonfinite++;
+        } else if (w->unit == UNIT_CT)
+            window_apply(v + i, v + i, 1, c->pp.window_center, c->pp.window_width);
+        else if (w->unit == UNIT_RAW)
+            intensity_scale(v + i, v + i, 1, w->lo, w->hi);
     }
+    orient_apply_f32(canon, v, H, W, &w->plan);
+    double unused[3][3];
+    int Hc = w->plan.transpose ? W : H, Wc = w->plan.transpose ? H : W;
+    ingest_resize(c, canon, NULL, Hc, Wc, slot->image, NULL, unused);
+    if (cache_chunk_encode(c->pp.size, slot->image, NULL, &slot->chunk, &slot->e) != C2_OK)
+        slot->ok = 0;
+out:
+    free(v);
+    free(canon);
 }
 
+/* Pass 0 of a raw series, in slice order: failures reported, the range merged. */
+static void range_done(void *user, int64_t k, void *slot_mem)
+{
+    series_work *w = user;
+    slice_slot *slot = slot_mem;
+    w->ok[k] = (uint8_t)slot->ok;
+    if (!slot->ok) {
+        ingest_file *f = &w->c->files[w->file_of[w->s->slices[k].object]];
+        if (f->state == FILE_PENDING)
+            ingest_report(w->c, f, slot->e.msg);
+        return;
+    }
+    w->lo = slot->lo < w->lo ? slot->lo : w->lo;
+    w->hi = slot->hi > w->hi ? slot->hi : w->hi;
+}
+
+/* The samples, in slice order (the calling thread: the one HDF5 writer). */
+static void sample_done(void *user, int64_t k, void *slot_mem)
+{
+    series_work *w = user;
+    slice_slot *slot = slot_mem;
+    ingest_ctx *c = w->c;
+    const dicom_series *s = w->s;
+    const dicom_slice *sl = &s->slices[k];
+    const dicom_object *o = &w->objs[sl->object];
+    if (w->unit != UNIT_RAW)
+        w->ok[k] = (uint8_t)slot->ok;
+    if (w->unit == UNIT_RAW && w->ok[k] && !slot->ok)
+        w->ok[k] = 0; /* decoded in pass 0, failed in pass 1 */
+    if (!w->ok[k]) {
+        ingest_file *f = &c->files[w->file_of[sl->object]];
+        if (f->state == FILE_PENDING)
+            ingest_report(c, f, slot->e.msg);
+        return;
+    }
+    if (w->rc != C2_OK) {
+        cache_chunk_free(&slot->chunk);
+        return;
+    }
+    int H = s->rows, W = s->cols;
+    double orient_m[3][3], model_to_plane[3][3];
+    orient_model_to_source(orient_m, H, W, &w->plan);
+    orient_m[2][2] = 0; /* a2 = 0: the frame's own pixel grid */
+    int Hc = w->plan.transpose ? W : H, Wc = w->plan.transpose ? H : W;
+    resize_model_to_source(model_to_plane, c->pp.size, Hc, Wc);
+    cache_sample m = {0};
+    mat3_mul(m.model_to_source, orient_m, model_to_plane);
+    m.model_to_source[2][2] = 0;
+    m.has_patient_geometry = slice_geometry(m.source_to_patient, s, sl);
+    m.file = o->path;
+    m.study_uid = o->study_uid;
+    m.series_uid = o->series_uid;
+    m.sop_uid = o->sop_instance_uid;
+    m.frame = sl->frame;
+    m.slice_index = (int)k;
+    m.case_id = o->patient_id[0] ? o->patient_id : o->study_uid;
+    m.modality = o->modality;
+    m.domain = w->unit == UNIT_XRAY ? "xray" : w->unit == UNIT_CT ? "ct_hu" : "raw";
+    m.source_rows = H;
+    m.source_cols = W;
+    ingest_sr_attach(c, &m);
+    if (w->added == 0)
+        w->first_sample = cache_writer_count(c->writer);
+    w->rc = ingest_add_chunk(c, &m, &slot->chunk, &w->e);
+    cache_chunk_free(&slot->chunk);
+    w->nonfinite += slot->nonfinite;
+    c->n_slices++;
+    w->added++;
+}
+
+/* One series: decoded, mapped and resized slice by slice on the pool; written in order. */
 static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_object *objs, const int *file_of,
                          c2_err *e)
 {
     int H = s->rows, W = s->cols, S = c->pp.size;
     const char *first = objs[s->slices[0].object].path;
-    int rc = c2_check_dims(e, first, s->n_slices, H, W, sizeof(float));
+    int rc = c2_check_dims(e, first, 1, H, W, sizeof(float));
     if (rc != C2_OK)
         return rc;
-    int64_t plane = (int64_t)H * W;
-    float *v = malloc((size_t)(plane * s->n_slices) * sizeof *v), *canon = malloc((size_t)plane * sizeof *canon);
-    float *image = malloc((size_t)S * S * sizeof *image);
-    uint8_t *ok = malloc((size_t)s->n_slices);
-    if (!v || !canon || !image || !ok)
-        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for the series", first);
-    int added = 0;
-    if (rc == C2_OK) {
-        series_read_slices(c, s, objs, file_of, v, plane, ok);
-        int64_t nonfinite = series_to_unit(c, s, objs, v, plane);
-        orient_plan plan = {0};
-        if (s->has_orientation)
-            orient_plan_make(&plan, s->orientation, s->orientation + 3);
-        double orient_m[3][3];
-        orient_model_to_source(orient_m, H, W, &plan);
-        orient_m[2][2] = 0; /* a2 = 0: the frame's own pixel grid */
-        int Hc = plan.transpose ? W : H, Wc = plan.transpose ? H : W;
-        const char *domain = s->is_xray ? "xray" : strcmp(s->modality, "CT") == 0 ? "ct_hu" : "raw";
-        for (int k = 0; k < s->n_slices && rc == C2_OK; k++) {
-            if (!ok[k])
-                continue;
-            const dicom_slice *sl = &s->slices[k];
-            const dicom_object *o = &objs[sl->object];
-            orient_apply_f32(canon, v + k * plane, H, W, &plan);
-            cache_sample m = {0};
-            double model_to_plane[3][3];
-            ingest_resize(c, canon, NULL, Hc, Wc, image, NULL, model_to_plane);
-            mat3_mul(m.model_to_source, orient_m, model_to_plane);
-            m.model_to_source[2][2] = 0;
-            m.has_patient_geometry = slice_geometry(m.source_to_patient, s, sl);
-            m.file = o->path;
-            m.study_uid = o->study_uid;
-            m.series_uid = o->series_uid;
-            m.sop_uid = o->sop_instance_uid;
-            m.frame = sl->frame;
-            m.slice_index = k;
-            m.case_id = o->patient_id[0] ? o->patient_id : o->study_uid;
-            m.modality = o->modality;
-            m.domain = domain;
-            m.source_rows = H;
-            m.source_cols = W;
-            m.nonfinite_count = added == 0 ? nonfinite : 0;
-            ingest_sr_attach(c, &m);
-            rc = ingest_add(c, &m, image, NULL, e);
-            c->n_slices++;
-            added++;
-        }
-        c->n_series += rc == C2_OK && added > 0;
-    }
-    free(v);
-    free(canon);
-    free(image);
-    free(ok);
+    series_work w;
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.s = s;
+    w.objs = objs;
+    w.file_of = file_of;
+    w.unit = s->is_xray ? UNIT_XRAY : strcmp(s->modality, "CT") == 0 ? UNIT_CT : UNIT_RAW;
+    if (s->has_orientation)
+        orient_plan_make(&w.plan, s->orientation, s->orientation + 3);
+    w.lo = INFINITY;
+    w.hi = -INFINITY;
+    w.ok = calloc((size_t)s->n_slices, 1);
+    if (!w.ok)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the series", first);
+    size_t slot = sizeof(slice_slot) + (size_t)S * S * sizeof(float);
+    if (w.unit == UNIT_RAW)
+        rc = c2_pool_map(c->pool, s->n_slices, slot, slice_job, range_done, &w, e);
+    w.pass = 1;
+    if (rc == C2_OK)
+        rc = c2_pool_map(c->pool, s->n_slices, slot, slice_job, sample_done, &w, e);
+    if (rc == C2_OK && w.rc != C2_OK)
+        rc = c2_fail(e, w.rc, "%s", w.e.msg);
+    if (rc == C2_OK && w.added > 0 && w.nonfinite)
+        rc = cache_writer_set_nonfinite(c->writer, w.first_sample, w.nonfinite, e);
+    c->n_series += rc == C2_OK && w.added > 0;
+    free(w.ok);
     return rc;
 }
 
 /* 1 when f is a caption table (by name); says whether a layout used it. */
-static int caption_table_skip(const ingest_ctx *c, const ingest_file *f)
+static int caption_table_skip(ingest_ctx *c, const ingest_file *f)
 {
     const char *name = c2_basename(f->path);
     if (c2_strcasecmp_ascii(name, "annotation.json") != 0 && !c2_ends_with_ci(name, ".xlsx") &&
@@ -166,58 +249,111 @@ static int caption_table_skip(const ingest_ctx *c, const ingest_file *f)
         if (c->tables[i].table && stat(c->tables[i].path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
             return 1;
     }
-    c2_warn("%s: caption table not used (no image of a slice-dataset layout beside it, no --captions)", f->path);
+    ingest_warn(c, "%s: caption table not used (no image of a slice-dataset layout beside it, no --captions)", f->path);
     return 1;
+}
+
+/* The metadata pass: every pending file probed and read (in the sandbox) on the pool,
+ * then sorted out in file order by the calling thread. */
+typedef struct meta_work {
+    ingest_ctx *c;
+    const int *todo;            /* pending file indices, in file order */
+    dicom_object *objs;
+    int *file_of;
+    int n;                      /* image objects kept */
+} meta_work;
+
+typedef struct meta_slot {
+    int table, probed, rc;
+    c2_err e;
+    dicom_object o;
+} meta_slot;
+
+static int name_is_caption_table(const char *path)
+{
+    const char *name = c2_basename(path);
+    return c2_strcasecmp_ascii(name, "annotation.json") == 0 || c2_ends_with_ci(name, ".xlsx") ||
+           c2_ends_with_ci(name, ".csv");
+}
+
+static void meta_job(void *user, int64_t i, void *slot_mem)
+{
+    meta_work *w = user;
+    meta_slot *slot = slot_mem;
+    const char *path = w->c->files[w->todo[i]].path;
+    if ((slot->table = name_is_caption_table(path)) != 0)
+        return;
+    if (!(slot->probed = dicom_probe(path)))
+        return;
+    slot->rc = dicom_read_meta_isolated(path, &slot->o, &slot->e);
+}
+
+static void meta_done(void *user, int64_t i, void *slot_mem)
+{
+    meta_work *w = user;
+    meta_slot *slot = slot_mem;
+    ingest_ctx *c = w->c;
+    int file = w->todo[i];
+    ingest_file *f = &c->files[file];
+    if (slot->table && caption_table_skip(c, f)) {
+        ingest_done(c, f, FILE_CONSUMED);
+        return;
+    }
+    if (!slot->probed) {
+        ingest_report(c, f, "not DICOM (by content), NIfTI, or an image of a slice-dataset layout");
+        return;
+    }
+    if (slot->rc != C2_OK) {
+        ingest_report(c, f, slot->e.msg);
+        return;
+    }
+    int kind = slot->o.kind;
+    if (kind != DICOM_KIND_IMAGE)
+        dicom_object_free(&slot->o);
+    if (kind == DICOM_KIND_SR) {
+        c2_err e = {0};
+        c->n_sr_documents++;
+        if (ingest_sr_add(c, file, &e) != C2_OK)
+            ingest_report(c, f, e.msg);
+        return;
+    }
+    if (kind != DICOM_KIND_IMAGE) {
+        ingest_report(c, f, kind_reason(kind));
+        return;
+    }
+    w->objs[w->n] = slot->o; /* the kept object owns the slot's arrays now */
+    w->file_of[w->n++] = file;
 }
 
 void ingest_dicom(ingest_ctx *c)
 {
-    dicom_object *objs = calloc(c->n_files ? c->n_files : 1, sizeof *objs);
-    int *file_of = calloc(c->n_files ? c->n_files : 1, sizeof *file_of);
-    int n = 0;
-    if (!objs || !file_of) {
-        cli_error("out of memory reading DICOM metadata");
+    size_t cap = c->n_files ? (size_t)c->n_files : 1;
+    dicom_object *objs = calloc(cap, sizeof *objs);
+    int *file_of = calloc(cap, sizeof *file_of), *todo = malloc(cap * sizeof *todo);
+    if (!objs || !file_of || !todo) {
+        ingest_error(c, "out of memory reading DICOM metadata");
         free(objs);
         free(file_of);
+        free(todo);
         return;
     }
-    for (int i = 0; i < c->n_files; i++) {
-        ingest_file *f = &c->files[i];
-        if (f->state != FILE_PENDING)
-            continue;
-        if (caption_table_skip(c, f)) {
-            ingest_done(c, f, FILE_CONSUMED);
-            continue;
-        }
-        if (!dicom_probe(f->path)) {
-            ingest_report(c, f, "not DICOM (by content), NIfTI, or an image of a slice-dataset layout");
-            continue;
-        }
-        c2_err e = {0};
-        if (sandbox_dicom_read_meta(f->path, &objs[n], NULL, &e) != C2_OK) {
-            ingest_report(c, f, e.msg);
-            continue;
-        }
-        int kind = objs[n].kind;
-        if (kind != DICOM_KIND_IMAGE)
-            dicom_object_free(&objs[n]);
-        if (kind == DICOM_KIND_SR) {
-            if (ingest_sr_add(c, i, &e) != C2_OK)
-                ingest_report(c, f, e.msg);
-            continue;
-        }
-        if (kind != DICOM_KIND_IMAGE) {
-            ingest_report(c, f, kind_reason(kind));
-            continue;
-        }
-        file_of[n++] = i;
-    }
+    int n_todo = 0;
+    for (int i = 0; i < c->n_files; i++)
+        if (c->files[i].state == FILE_PENDING)
+            todo[n_todo++] = i;
+    meta_work mw = {c, todo, objs, file_of, 0};
+    c2_err me = {0};
+    dicom_dictionary_preload(); /* before the pool's sandbox workers are forked */
+    if (c2_pool_map(c->pool, n_todo, sizeof(meta_slot), meta_job, meta_done, &mw, &me) != C2_OK)
+        ingest_error(c, "%s", me.msg);
+    free(todo);
+    int n = mw.n;
     dicom_series *series = NULL;
     int n_series = 0;
     char(*skip)[160] = calloc(n ? n : 1, sizeof *skip);
     c2_err e = {0};
     if (!skip || dicom_series_group(objs, n, &series, &n_series, skip, &e) != C2_OK) {
-        cli_error("grouping DICOM series: %s", skip ? e.msg : "out of memory");
+        ingest_error(c, "grouping DICOM series: %s", skip ? e.msg : "out of memory");
         n_series = 0;
     }
     for (int k = 0; k < n && skip; k++)

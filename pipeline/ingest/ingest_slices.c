@@ -1,4 +1,4 @@
-/* pipeline/ingest_slices: 2D slice datasets in their publishers' layouts.
+/* pipeline/ingest/ingest_slices: 2D slice datasets in their publishers' layouts.
  *   SGSeg QaTa     SPLIT/images/NAME.png   SPLIT/masks/mask_NAME.png      (domain xray)
  *   LViT           SPLIT_Folder/img/NAME   SPLIT_Folder/labelcol/[mask_]NAME (xray)
  *   GuideDecoder   [SPLIT/]Images/NAME     [SPLIT/]GTs/[mask_]NAME        (xray)
@@ -9,8 +9,11 @@
  * the image's. The split is the name of the folder above (train / valid / val /
  * test, or LViT's Train_Folder ...); other names give split "none". Images without
  * a mask are ingested with has_mask 0; masks without an image are reported.
- * Captions come from --captions or the publisher's table (see caption_attach). */
-#include "pipeline/ingest/ingest.h"
+ * Captions come from --captions or the publisher's table (see caption_attach).
+ * Pairs are read, normalised, resized and compressed on the pool (base/pool.h, --jobs); the
+ * calling thread attaches captions and writes them in file order. */
+#include "base/pool.h"
+#include "pipeline/ingest/ingest_parts.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -102,7 +105,7 @@ static caption_table *table_get(ingest_ctx *c, const char *path, const char *spl
     snprintf(t->split, sizeof t->split, "%s", split);
     c2_err e = {0};
     if (caption_table_load(path, json && split[0] ? split : NULL, &t->table, &e) != C2_OK) {
-        cli_error("%s", e.msg);
+        ingest_error(c, "%s", e.msg);
         t->table = NULL;
     }
     return t->table;
@@ -153,65 +156,130 @@ static void caption_attach(ingest_ctx *c, cache_sample *s, const char *image_pat
     }
 }
 
-/* One pair -> one sample. Returns C2_OK or an error naming the bad file. */
-static int slice_ingest(ingest_ctx *c, const char *image_path, const char *mask_path, int split,
-                        const char *split_name, const char *domain, c2_err *e)
+/* One image of a layout (or a file outside any layout: reported) to ingest. */
+typedef struct slice_entry {
+    int file, mask;             /* indices into c->files; mask -1 = none */
+    int outside;                /* not in a layout folder: reported, no job */
+    int split;
+    char split_name[512];
+    const char *domain;
+} slice_entry;
+
+typedef struct slices_work {
+    ingest_ctx *c;
+    const slice_entry *entries;
+} slices_work;
+
+/* One pair's pixels: image [S,S] then mask [S,S] follow the header. */
+typedef struct pair_slot {
+    int rc, has_mask, rows, cols;
+    c2_err e;
+    double model_to_source[3][3];
+    cache_chunk chunk;          /* the encoded sample (the writer frees it) */
+    float image[];
+} pair_slot;
+
+/* A pair job: read, normalise (METHOD.md §6: x = pixel / 255 in float32; masks binarised at
+ * half range, > 127) and resize. */
+static void pair_job(void *user, int64_t i, void *slot_mem)
 {
+    slices_work *w = user;
+    pair_slot *slot = slot_mem;
+    const slice_entry *en = &w->entries[i];
+    if (en->outside)
+        return;
+    const ingest_ctx *c = w->c;
+    const char *image_path = c->files[en->file].path, *mask_path = en->mask >= 0 ? c->files[en->mask].path : NULL;
+    int S = c->pp.size;
+    uint8_t *mask = (uint8_t *)(slot->image + (size_t)S * S);
     image2d img = {0}, msk = {0};
-    int S = c->pp.size, rc = image2d_read(image_path, &img, e);
+    c2_err *e = &slot->e;
+    int rc = image2d_read(image_path, &img, e);
     if (rc == C2_OK && mask_path && (rc = image2d_read(mask_path, &msk, e)) == C2_OK &&
         (msk.rows != img.rows || msk.cols != img.cols))
         rc = c2_fail(e, C2_EMISMATCH, "%s: mask is %dx%d, its image %s is %dx%d", mask_path, msk.cols, msk.rows,
                      c2_basename(image_path), img.cols, img.rows);
     size_t n = (size_t)img.rows * img.cols;
-    float *x = rc == C2_OK ? malloc(n * sizeof *x) : NULL, *image = malloc((size_t)S * S * sizeof *image);
-    uint8_t *g = rc == C2_OK && mask_path ? malloc(n) : NULL, *mask = malloc((size_t)S * S);
-    if (rc == C2_OK && (!x || !image || !mask || (mask_path && !g)))
+    float *x = rc == C2_OK ? malloc(n * sizeof *x) : NULL;
+    uint8_t *g = rc == C2_OK && mask_path ? malloc(n) : NULL;
+    if (rc == C2_OK && (!x || (mask_path && !g)))
         rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", image_path);
     if (rc == C2_OK) {
-        /* METHOD.md §6: x = pixel / 255 in float32; masks binarised at half range (> 127). */
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)img.pixels[i] / (float)img.maxval;
-        for (size_t i = 0; g && i < n; i++)
-            g[i] = msk.pixels[i] > msk.maxval / 2;
+        for (size_t k = 0; k < n; k++)
+            x[k] = (float)img.pixels[k] / (float)img.maxval;
+        for (size_t k = 0; g && k < n; k++)
+            g[k] = msk.pixels[k] > msk.maxval / 2;
+        ingest_resize(c, x, g, img.rows, img.cols, slot->image, mask, slot->model_to_source);
+        slot->model_to_source[2][2] = 0; /* a 2D image is its own plane: a2 = 0 (io/cache.h) */
+        slot->has_mask = g != NULL;
+        slot->rows = img.rows;
+        slot->cols = img.cols;
+        rc = cache_chunk_encode(S, slot->image, g ? mask : NULL, &slot->chunk, e);
+    }
+    slot->rc = rc;
+    free(x);
+    free(g);
+    image2d_free(&img);
+    image2d_free(&msk);
+}
+
+/* One pair -> one sample, in file order on the calling thread (captions, the writer). */
+static void pair_done(void *user, int64_t i, void *slot_mem)
+{
+    slices_work *w = user;
+    pair_slot *slot = slot_mem;
+    const slice_entry *en = &w->entries[i];
+    ingest_ctx *c = w->c;
+    ingest_file *f = &c->files[en->file], *mf = en->mask >= 0 ? &c->files[en->mask] : NULL;
+    if (en->outside) {
+        ingest_report(c, f, "image file outside a slice-dataset layout (expected images/, img/, Imgs/ or Images/ "
+                            "beside masks/, labelcol/, GT/ or GTs/)");
+        return;
+    }
+    int rc = slot->rc;
+    c2_err e = slot->e;
+    if (rc == C2_OK) {
         cache_sample s = {0};
-        ingest_resize(c, x, g, img.rows, img.cols, image, mask, s.model_to_source);
-        s.model_to_source[2][2] = 0; /* a 2D image is its own plane: a2 = 0 (io/cache.h) */
+        memcpy(s.model_to_source, slot->model_to_source, sizeof s.model_to_source);
         char case_id[256];
-        snprintf(case_id, sizeof case_id, "%s", c2_basename(image_path));
+        snprintf(case_id, sizeof case_id, "%s", c2_basename(f->path));
         char *dot = strrchr(case_id, '.');
         if (dot)
             *dot = 0;
-        s.split = split;
-        s.has_mask = g != NULL;
-        s.file = image_path;
-        s.mask_file = mask_path;
+        s.split = en->split;
+        s.has_mask = slot->has_mask;
+        s.file = f->path;
+        s.mask_file = mf ? mf->path : NULL;
         s.case_id = case_id;
         s.modality = "";
-        s.domain = domain;
-        s.source_rows = img.rows;
-        s.source_cols = img.cols;
+        s.domain = en->domain;
+        s.source_rows = slot->rows;
+        s.source_cols = slot->cols;
         char source[4200];
-        caption_attach(c, &s, image_path, split_name, source, sizeof source);
-        rc = ingest_add(c, &s, image, g ? mask : NULL, e);
+        caption_attach(c, &s, f->path, en->split_name, source, sizeof source);
+        rc = ingest_add_chunk(c, &s, &slot->chunk, &e);
         c->n_images2d++;
     }
-    free(x);
-    free(image);
-    free(g);
-    free(mask);
-    image2d_free(&img);
-    image2d_free(&msk);
-    return rc;
+    cache_chunk_free(&slot->chunk);
+    if (rc != C2_OK)
+        ingest_report(c, f, e.msg);
+    else
+        ingest_done(c, f, FILE_DONE);
+    if (mf && mf->state == FILE_PENDING)
+        ingest_done(c, mf, FILE_CONSUMED);
 }
 
 void ingest_slices(ingest_ctx *c)
 {
     char parent[512], grand[512];
-    mask_entry *masks = malloc((size_t)(c->n_files ? c->n_files : 1) * sizeof *masks);
-    int n_masks = 0;
-    if (!masks) {
-        cli_error("out of memory pairing slice datasets");
+    size_t cap = c->n_files ? (size_t)c->n_files : 1;
+    mask_entry *masks = malloc(cap * sizeof *masks);
+    slice_entry *entries = malloc(cap * sizeof *entries);
+    int n_masks = 0, n_entries = 0;
+    if (!masks || !entries) {
+        ingest_error(c, "out of memory pairing slice datasets");
+        free(masks);
+        free(entries);
         return;
     }
     for (int i = 0; i < c->n_files; i++) {
@@ -232,33 +300,33 @@ void ingest_slices(ingest_ctx *c)
         parent_names(f->path, parent, grand, sizeof parent);
         if (name_in(parent, mask_dirs))
             continue;
-        if (!name_in(parent, image_dirs)) {
-            ingest_report(c, f, "image file outside a slice-dataset layout (expected images/, img/, Imgs/ or Images/ "
-                                "beside masks/, labelcol/, GT/ or GTs/)");
+        slice_entry *en = &entries[n_entries++];
+        memset(en, 0, sizeof *en);
+        en->file = i;
+        en->mask = -1;
+        if ((en->outside = !name_in(parent, image_dirs)) != 0)
             continue;
-        }
         mask_entry key;
         pair_key(key.key, sizeof key.key, f->path);
         mask_entry *m = bsearch(&key, masks, n_masks, sizeof *masks, mask_entry_compare);
-        char split_name[512];
-        snprintf(split_name, sizeof split_name, "%s", grand);
-        char *folder = strchr(split_name, '_');
+        en->mask = m ? m->file : -1;
+        snprintf(en->split_name, sizeof en->split_name, "%s", grand);
+        char *folder = strchr(en->split_name, '_');
         if (folder && c2_strcasecmp_ascii(folder, "_folder") == 0)
             *folder = 0; /* LViT: Train_Folder -> Train */
-        int split = cache_split_parse(split_name);
-        c2_err e = {0};
-        ingest_file *mf = m ? &c->files[m->file] : NULL;
-        if (slice_ingest(c, f->path, mf ? mf->path : NULL, split < 0 ? CACHE_SPLIT_NONE : split,
-                         split < 0 ? "" : split_name, layout_domain(parent), &e) != C2_OK) {
-            ingest_report(c, f, e.msg);
-            if (mf && mf->state == FILE_PENDING)
-                ingest_done(c, mf, FILE_CONSUMED);
-            continue;
-        }
-        ingest_done(c, f, FILE_DONE);
-        if (mf && mf->state == FILE_PENDING)
-            ingest_done(c, mf, FILE_CONSUMED);
+        int split = cache_split_parse(en->split_name);
+        en->split = split < 0 ? CACHE_SPLIT_NONE : split;
+        if (split < 0)
+            en->split_name[0] = 0;
+        en->domain = layout_domain(parent);
     }
+    slices_work w = {c, entries};
+    size_t S = (size_t)c->pp.size;
+    c2_err e = {0};
+    if (c2_pool_map(c->pool, n_entries, sizeof(pair_slot) + S * S * (sizeof(float) + 1), pair_job, pair_done, &w,
+                    &e) != C2_OK)
+        ingest_error(c, "%s", e.msg);
+    free(entries);
     for (int k = 0; k < n_masks; k++) {
         ingest_file *f = &c->files[masks[k].file];
         if (f->state == FILE_PENDING)
@@ -267,7 +335,7 @@ void ingest_slices(ingest_ctx *c)
     for (int i = 0; i < c->n_tables; i++) {
         int unmatched = c->tables[i].table ? caption_table_unmatched(c->tables[i].table) : 0;
         if (unmatched)
-            c2_warn("%s%s%s: %d of %d rows name no ingested image (not used)", c->tables[i].path,
+            ingest_warn(c, "%s%s%s: %d of %d rows name no ingested image (not used)", c->tables[i].path,
                     c->tables[i].split[0] ? ":" : "", c->tables[i].split, unmatched, c->tables[i].table->n);
     }
     free(masks);

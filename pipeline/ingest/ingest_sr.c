@@ -1,4 +1,4 @@
-/* pipeline/ingest_sr: DICOM SR report text met during the ingest walk, linked to image
+/* pipeline/ingest/ingest_sr: DICOM SR report text met during the ingest walk, linked to image
  * samples. Each SR's text (dicom-sr/sr.h) is reduced to its findings / impression items
  * (every TEXT item when it has none of those) and linked
  *   1. to the image instances the SR references (evidence / IMAGE items), when it has any
@@ -7,11 +7,11 @@
  *      to every slice of every series of that study, including slices without a lesion.
  * A sample referenced by an SR gets that SR even when another SR covers its study. For the
  * study link an SR without references (a study-level report) is preferred to one with;
- * among equals the first in file-name order wins (the others are reported). Text items:
- * findings / impression / conclusion / report text items, or when a document has none of
- * those, every TEXT item that is not a name or identifier (TID 1500 measurement reports
- * carry only observer names and tracking identifiers: no report text, reported).
- * The text slot: text_raw = the selected items joined by "\n"; caption = the canonical
+ * among equals the first in file-name order wins (the others are reported). The text is
+ * dicom-sr's one rule, sr_report_text (dicom-sr/sr.h), also used by predict and sr-text
+ * (TID 1500 measurement reports carry only observer names and tracking identifiers: no
+ * report text, reported).
+ * The text slot: text_raw = sr_report_text's raw text; caption = the canonical
  * caption regenerated from the parsed attributes (caption_parse + caption_generate, patient
  * convention), or the raw text with --sr-caption raw, or when the parser finds nothing
  * (a canonical "No infection." for text it cannot read would be a false statement).
@@ -21,110 +21,23 @@
  * text_source = "SR <SOP Instance UID> <content path>[; <content path>...]";
  * text_convention = "patient". SRs linked to no ingested image are reported. */
 #include "dicom-sr/dicom_sr.h"
-#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/ingest_parts.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* First occurrence of word (lower case) in s, ASCII case-insensitively, or NULL. */
-static const char *find_ci(const char *s, const char *word)
-{
-    for (; *s; s++) {
-        size_t i = 0;
-        while (word[i] && tolower((unsigned char)s[i]) == word[i])
-            i++;
-        if (!word[i])
-            return s;
-    }
-    return NULL;
-}
-
-static int contains_ci(const char *s, const char *word) { return find_ci(s, word) != NULL; }
-
-/* Report items: findings, impression, conclusion, report text. */
-static int item_is_report(const sr_text_item *it)
-{
-    static const char *const words[] = {"finding", "impression", "conclusion", "report text", NULL};
-    for (int i = 0; words[i]; i++)
-        if (contains_ci(it->concept, words[i]) || contains_ci(it->path, words[i]))
-            return 1;
-    return 0;
-}
-
-/* Identification items (TID 1500 observer names, tracking identifiers): never report text. */
-static int item_is_identifier(const sr_text_item *it)
-{
-    static const char *const words[] = {"name", "identifier", "organization", "observer", "uid", NULL};
-    for (int i = 0; words[i]; i++)
-        if (contains_ci(it->concept, words[i]))
-            return 1;
-    return 0;
-}
-
-/* Appends "sep + s" to the growing string *buf (len / cap in bytes). */
-static int append(char **buf, size_t *len, size_t *cap, const char *sep, const char *s)
-{
-    size_t need = *len + strlen(sep) + strlen(s) + 1;
-    if (need > *cap) {
-        size_t nc = need * 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb)
-            return -1;
-        *buf = nb;
-        *cap = nc;
-    }
-    *len += (size_t)sprintf(*buf + *len, "%s%s", *len ? sep : "", s);
-    return 0;
-}
-
-/* The text slot of one document: raw text and source from the selected items. */
-static int sr_select(const sr_document *d, char **raw, char **source)
-{
-    int any = 0;
-    for (int i = 0; i < d->n_items; i++)
-        any |= item_is_report(&d->items[i]);
-    /* selected: a report item, or (when there are none) any item that is not an identifier */
-    size_t rl = 0, rc = 0, sl = 0, sc = 0;
-    *raw = *source = NULL;
-    int bad = append(source, &sl, &sc, "", "SR ") || append(source, &sl, &sc, "", d->sop_uid);
-    const char *last_path = NULL;
-    for (int i = 0; i < d->n_items && !bad; i++) {
-        const sr_text_item *it = &d->items[i];
-        if (!(any ? item_is_report(it) : !item_is_identifier(it)) || !it->text[0])
-            continue;
-        bad |= append(raw, &rl, &rc, "\n", it->text);
-        if (!last_path || strcmp(last_path, it->path) != 0)
-            bad |= append(source, &sl, &sc, last_path ? "; " : " ", it->path);
-        last_path = it->path;
-    }
-    if (bad) {
-        free(*raw);
-        free(*source);
-        *raw = *source = NULL;
-        return -1;
-    }
-    return 0;
-}
 
 int ingest_sr_add(ingest_ctx *c, int file, c2_err *e)
 {
     const char *path = c->files[file].path;
-    if (c->n_srs == c->cap_srs) {
-        int cap = c->cap_srs ? 2 * c->cap_srs : 16;
-        ingest_sr *s = realloc(c->srs, (size_t)cap * sizeof *s);
-        if (!s)
-            return c2_fail(e, C2_ENOMEM, "%s: out of memory for SR text", path);
-        c->srs = s;
-        c->cap_srs = cap;
-    }
+    if (c2_grow(&c->srs, sizeof *c->srs, (size_t)c->n_srs + 1, &c->cap_srs) != C2_OK)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for SR text", path);
     ingest_sr *s = &c->srs[c->n_srs];
     memset(s, 0, sizeof *s);
-    int rc = sr_read_text(path, &s->doc, e);
+    int rc = sr_read_text_isolated(path, &s->doc, e);
     if (rc != C2_OK)
         return rc;
     s->file = file;
-    if (sr_select(&s->doc, &s->raw, &s->source) != 0) {
+    if (sr_report_text(&s->doc, &s->raw, &s->source) != C2_OK) {
         sr_document_free(&s->doc);
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for SR text", path);
     }
@@ -193,7 +106,7 @@ void ingest_sr_finish(ingest_ctx *c)
         ingest_sr *s = &c->srs[i];
         ingest_file *f = &c->files[s->file];
         if (s->used && s->unparsed && !c->sr_caption_raw)
-            c2_warn("%s: the report text names no lung zone the parser knows; its raw text is the caption", f->path);
+            ingest_warn(c, "%s: the report text names no lung zone the parser knows; its raw text is the caption", f->path);
         if (s->used)
             ingest_done(c, f, FILE_CONSUMED);
         else if (sr_by_study(c, s->doc.study_uid)->used)

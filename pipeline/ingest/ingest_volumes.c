@@ -1,4 +1,4 @@
-/* pipeline/ingest_volumes: NIfTI volumes and DICOM series -> canonical planes ->
+/* pipeline/ingest/ingest_volumes: NIfTI volumes and DICOM series -> canonical planes ->
  * samples. A NIfTI volume is cut along the voxel axis closest to the patient's
  * head-feet axis (inferior -> superior); a DICOM series keeps its acquired planes in
  * their sorted order. Each plane is put into the canonical display orientation
@@ -6,8 +6,11 @@
  * and the source -> LPS geometry.
  * NIfTI masks: NAME_mask.nii[.gz] or NAME_label.nii[.gz] beside NAME.nii[.gz], or a
  * file of the same name in --masks DIR; the grid must equal the image's (dims and
- * affine within 1e-3 mm); voxels > 0 are lesion. Only volume 0 of a 4D file is read. */
-#include "pipeline/ingest/ingest.h"
+ * affine within 1e-3 mm); voxels > 0 are lesion. Only volume 0 of a 4D file is read.
+ * A volume is read whole; its planes are cut, oriented, resized and compressed on the pool
+ * (base/pool.h, --jobs) and written in order by the calling thread. */
+#include "base/pool.h"
+#include "pipeline/ingest/ingest_parts.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -76,32 +79,6 @@ void ingest_resize(const ingest_ctx *c, const float *image01, const uint8_t *mas
     resize_model_to_source(model_to_plane, S, H, W);
 }
 
-/* One canonical plane [H,W] (already oriented) with its plane -> source map. */
-typedef struct plane_job {
-    const float *image01;
-    const uint8_t *mask01;
-    int H, W;
-    double plane_to_source[3][3];
-} plane_job;
-
-static int plane_ingest(ingest_ctx *c, const plane_job *j, cache_sample *s, c2_err *e)
-{
-    int S = c->pp.size;
-    float *image = malloc((size_t)S * S * sizeof *image);
-    uint8_t *mask = malloc((size_t)S * S);
-    int rc = image && mask ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory", s->file);
-    if (rc == C2_OK) {
-        double model_to_plane[3][3];
-        ingest_resize(c, j->image01, j->mask01, j->H, j->W, image, mask, model_to_plane);
-        mat3_mul(s->model_to_source, j->plane_to_source, model_to_plane);
-        s->has_mask = j->mask01 != NULL;
-        rc = ingest_add(c, s, image, j->mask01 ? mask : NULL, e);
-    }
-    free(image);
-    free(mask);
-    return rc;
-}
-
 /* Maps a NIfTI volume's intensities to [0,1] in place (HU window or min / max). */
 static void volume_to_unit(const ingest_ctx *c, nifti_volume *v)
 {
@@ -112,6 +89,102 @@ static void volume_to_unit(const ingest_ctx *c, nifti_volume *v)
         intensity_scale(v->data, v->data, n, v->min_value, v->max_value);
 }
 
+/* One volume's slicing, shared read-only by its plane jobs. */
+typedef struct volume_work {
+    ingest_ctx *c;
+    const nifti_volume *v, *m;  /* m NULL: no mask */
+    const char *path, *mask_path;
+    char case_id[256];
+    int slice_axis, ax_row, ax_col, H, W, nslice, flip; /* flip: k runs superior -> inferior */
+    int64_t stride[3];
+    orient_plan plan;
+    double orient_m[3][3];
+    int rc;                     /* the writer's state */
+    c2_err e;
+} volume_work;
+
+/* One plane's result; the resized image [S,S] and mask [S,S] follow the header. */
+typedef struct plane_slot {
+    int rc;
+    c2_err e;
+    double model_to_source[3][3];
+    cache_chunk chunk;          /* the encoded sample (the writer frees it) */
+    float image[];
+} plane_slot;
+
+/* Plane t (inferior -> superior): cut, orient, resize, compress. */
+static void plane_job(void *user, int64_t t, void *slot_mem)
+{
+    const volume_work *w = user;
+    plane_slot *slot = slot_mem;
+    const ingest_ctx *c = w->c;
+    int H = w->H, W = w->W, S = c->pp.size, k = (int)(w->flip ? w->nslice - 1 - t : t);
+    uint8_t *mask = (uint8_t *)(slot->image + (size_t)S * S);
+    float *src = malloc((size_t)H * W * sizeof *src), *canon = malloc((size_t)H * W * sizeof *canon);
+    uint8_t *msrc = w->m ? malloc((size_t)H * W) : NULL, *mcanon = w->m ? malloc((size_t)H * W) : NULL;
+    if (!src || !canon || (w->m && (!msrc || !mcanon))) {
+        slot->rc = c2_fail(&slot->e, C2_ENOMEM, "%s: out of memory", w->path);
+        goto out;
+    }
+    for (int r = 0; r < H; r++)
+        for (int q = 0; q < W; q++) {
+            int64_t at = (int64_t)r * w->stride[w->ax_row] + (int64_t)q * w->stride[w->ax_col] +
+                         (int64_t)k * w->stride[w->slice_axis];
+            src[(size_t)r * W + q] = w->v->data[at];
+            if (w->m)
+                msrc[(size_t)r * W + q] = w->m->data[at] > 0;
+        }
+    orient_apply_f32(canon, src, H, W, &w->plan);
+    if (w->m)
+        orient_apply_u8(mcanon, msrc, H, W, &w->plan);
+    /* plane (row, col, 1) -> voxel (i, j, k): row on ax_row, col on ax_col, k fixed */
+    double to_voxel[3][3] = {{0}}, plane_to_source[3][3], model_to_plane[3][3];
+    to_voxel[w->ax_row][0] = 1;
+    to_voxel[w->ax_col][1] = 1;
+    to_voxel[w->slice_axis][2] = k;
+    mat3_mul(plane_to_source, to_voxel, w->orient_m);
+    int Hc = w->plan.transpose ? W : H, Wc = w->plan.transpose ? H : W;
+    ingest_resize(c, canon, mcanon, Hc, Wc, slot->image, mask, model_to_plane);
+    mat3_mul(slot->model_to_source, plane_to_source, model_to_plane);
+    slot->rc = cache_chunk_encode(S, slot->image, w->m ? mask : NULL, &slot->chunk, &slot->e);
+out:
+    free(src);
+    free(canon);
+    free(msrc);
+    free(mcanon);
+}
+
+/* Plane t's sample, in order (the calling thread: the one writer). */
+static void plane_done(void *user, int64_t t, void *slot_mem)
+{
+    volume_work *w = user;
+    plane_slot *slot = slot_mem;
+    ingest_ctx *c = w->c;
+    if (w->rc == C2_OK && slot->rc != C2_OK) {
+        w->rc = slot->rc;
+        w->e = slot->e;
+    }
+    if (w->rc == C2_OK) {
+        cache_sample s = {0};
+        memcpy(s.model_to_source, slot->model_to_source, sizeof s.model_to_source);
+        s.has_mask = w->m != NULL;
+        s.file = w->path;
+        s.mask_file = w->mask_path;
+        s.slice_index = (int)t;
+        s.case_id = w->case_id;
+        s.modality = "";
+        s.domain = c->intensity == INTENSITY_HU ? "ct_hu" : "raw";
+        s.source_rows = w->H;
+        s.source_cols = w->W;
+        memcpy(s.source_to_patient, w->v->voxel_to_lps, sizeof w->v->voxel_to_lps);
+        s.has_patient_geometry = 1;
+        s.nonfinite_count = t == 0 ? w->v->nonfinite_count : 0;
+        w->rc = ingest_add_chunk(c, &s, &slot->chunk, &w->e);
+        c->n_slices++;
+    }
+    cache_chunk_free(&slot->chunk);
+}
+
 static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask_path, c2_err *e)
 {
     nifti_volume v = {0}, m = {0};
@@ -119,9 +192,9 @@ static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask
     if (rc != C2_OK)
         return rc;
     if (v.nt > 1)
-        c2_warn("%s: 4D file with %lld volumes, only volume 0 is ingested", path, (long long)v.nt);
+        ingest_warn(c, "%s: 4D file with %lld volumes, only volume 0 is ingested", path, (long long)v.nt);
     if (v.nonfinite_count)
-        c2_warn("%s: %lld NaN / Inf voxels set to the volume minimum %g", path, (long long)v.nonfinite_count,
+        ingest_warn(c, "%s: %lld NaN / Inf voxels set to the volume minimum %g", path, (long long)v.nonfinite_count,
                 v.min_value);
     if (mask_path && (rc = nifti_volume_read(mask_path, 0, &m, e)) == C2_OK)
         rc = nifti_same_grid(&v, path, &m, mask_path, 1e-3, e);
@@ -143,56 +216,16 @@ static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask
     int H = (int)dims[ax_row], W = (int)dims[ax_col], nslice = (int)dims[slice_axis];
     orient_plan plan;
     orient_plan_make(&plan, dir[ax_col], dir[ax_row]);
-    int Hc = plan.transpose ? W : H, Wc = plan.transpose ? H : W;
-    float *src = malloc((size_t)H * W * sizeof *src), *canon = malloc((size_t)H * W * sizeof *canon);
-    uint8_t *msrc = malloc((size_t)H * W), *mcanon = malloc((size_t)H * W);
-    if (!src || !canon || !msrc || !mcanon)
-        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
-    char case_id[256];
-    snprintf(case_id, sizeof case_id, "%s", c2_basename(path));
-    nifti_stem(case_id, sizeof case_id, case_id);
-    double orient_m[3][3];
-    orient_model_to_source(orient_m, H, W, &plan);
-    for (int t = 0; t < nslice && rc == C2_OK; t++) {
-        int k = dir[slice_axis][2] >= 0 ? t : nslice - 1 - t; /* inferior -> superior */
-        for (int r = 0; r < H; r++)
-            for (int q = 0; q < W; q++) {
-                int64_t at = (int64_t)r * stride[ax_row] + (int64_t)q * stride[ax_col] + (int64_t)k * stride[slice_axis];
-                src[(size_t)r * W + q] = v.data[at];
-                if (m.data)
-                    msrc[(size_t)r * W + q] = m.data[at] > 0;
-            }
-        orient_apply_f32(canon, src, H, W, &plan);
-        if (m.data)
-            orient_apply_u8(mcanon, msrc, H, W, &plan);
-        /* plane (row, col, 1) -> voxel (i, j, k): row on ax_row, col on ax_col, k fixed */
-        double to_voxel[3][3] = {{0}}, plane_to_source[3][3];
-        to_voxel[ax_row][0] = 1;
-        to_voxel[ax_col][1] = 1;
-        to_voxel[slice_axis][2] = k;
-        mat3_mul(plane_to_source, to_voxel, orient_m);
-        plane_job j = {canon, m.data ? mcanon : NULL, Hc, Wc, {{0}}};
-        memcpy(j.plane_to_source, plane_to_source, sizeof plane_to_source);
-        cache_sample s = {0};
-        s.file = path;
-        s.mask_file = mask_path;
-        s.slice_index = t;
-        s.case_id = case_id;
-        s.modality = "";
-        s.domain = c->intensity == INTENSITY_HU ? "ct_hu" : "raw";
-        s.source_rows = H;
-        s.source_cols = W;
-        memcpy(s.source_to_patient, v.voxel_to_lps, sizeof v.voxel_to_lps);
-        s.has_patient_geometry = 1;
-        s.nonfinite_count = t == 0 ? v.nonfinite_count : 0;
-        rc = plane_ingest(c, &j, &s, e);
-        c->n_slices++;
-    }
+    volume_work w = {c, &v, m.data ? &m : NULL, path, mask_path, {0}, slice_axis, ax_row, ax_col, H, W, nslice,
+                     dir[slice_axis][2] < 0, {stride[0], stride[1], stride[2]}, plan, {{0}}, C2_OK, {0}};
+    snprintf(w.case_id, sizeof w.case_id, "%s", c2_basename(path));
+    nifti_stem(w.case_id, sizeof w.case_id, w.case_id);
+    orient_model_to_source(w.orient_m, H, W, &plan);
+    size_t px = (size_t)c->pp.size * c->pp.size;
+    rc = c2_pool_map(c->pool, nslice, sizeof(plane_slot) + px * (sizeof(float) + 1), plane_job, plane_done, &w, e);
+    if (rc == C2_OK && w.rc != C2_OK)
+        rc = c2_fail(e, w.rc, "%s", w.e.msg);
     c->n_volumes += rc == C2_OK;
-    free(src);
-    free(canon);
-    free(msrc);
-    free(mcanon);
     nifti_volume_free(&v);
     nifti_volume_free(&m);
     return rc;

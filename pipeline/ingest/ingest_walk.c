@@ -1,11 +1,11 @@
-/* pipeline/ingest_walk: collects the files of the ingest inputs. Folders are walked
+/* pipeline/ingest/ingest_walk: collects the files of the ingest inputs. Folders are walked
  * to --max-depth levels; hidden entries (".name") and DICOMDIR files are skipped;
  * symbolic links are followed, but a folder already visited (same device and inode)
  * is not entered again, so link loops end. Entries are visited in name order, so
  * the sample order of the cache does not depend on the file system. A file reached
  * twice (the same folder or file given twice, a folder and a file inside it, links)
  * is kept once, at its first place: files are identified by device and inode. */
-#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/ingest_parts.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -13,44 +13,32 @@
 #include <sys/stat.h>
 
 typedef struct visited {
-    dev_t *dev;
-    ino_t *ino;
-    int n, cap;
+    struct folder_id {
+        dev_t dev;
+        ino_t ino;
+    } *ids;
+    size_t n, cap;
 } visited;
 
 static int visited_add(visited *v, const struct stat *st)
 {
-    for (int i = 0; i < v->n; i++)
-        if (v->dev[i] == st->st_dev && v->ino[i] == st->st_ino)
+    for (size_t i = 0; i < v->n; i++)
+        if (v->ids[i].dev == st->st_dev && v->ids[i].ino == st->st_ino)
             return 0;
-    if (v->n == v->cap) {
-        int cap = v->cap ? 2 * v->cap : 64;
-        dev_t *d = realloc(v->dev, cap * sizeof *d);
-        if (d)
-            v->dev = d;
-        ino_t *i = d ? realloc(v->ino, cap * sizeof *i) : NULL;
-        if (!i)
-            return -1;
-        v->ino = i;
-        v->cap = cap;
-    }
-    v->dev[v->n] = st->st_dev;
-    v->ino[v->n++] = st->st_ino;
+    if (c2_grow(&v->ids, sizeof *v->ids, v->n + 1, &v->cap) != C2_OK)
+        return -1;
+    v->ids[v->n].dev = st->st_dev;
+    v->ids[v->n++].ino = st->st_ino;
     return 1;
 }
 
 static int file_add(ingest_ctx *c, const char *path, const struct stat *st, c2_err *e)
 {
-    if (c->n_files == c->cap_files) {
-        int cap = c->cap_files ? 2 * c->cap_files : 256;
-        ingest_file *f = realloc(c->files, cap * sizeof *f);
-        if (!f)
-            return c2_fail(e, C2_ENOMEM, "out of memory listing files");
-        c->files = f;
-        c->cap_files = cap;
-    }
+    if (c2_grow(&c->files, sizeof *c->files, (size_t)c->n_files + 1, &c->cap_files) != C2_OK)
+        return c2_fail(e, C2_ENOMEM, "out of memory listing files");
     if (!(c->files[c->n_files].path = strdup(path)))
         return c2_fail(e, C2_ENOMEM, "out of memory listing files");
+    c->files[c->n_files].reason = NULL;
     c->files[c->n_files].dev = st->st_dev;
     c->files[c->n_files].ino = st->st_ino;
     c->files[c->n_files++].state = FILE_PENDING;
@@ -66,7 +54,7 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        cli_error("%s: cannot open (missing file or broken link)", path);
+        ingest_error(c, "%s: cannot open (missing file or broken link)", path);
         c->n_failed++;
         return C2_OK;
     }
@@ -76,32 +64,28 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
     if (fresh < 0)
         return c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
     if (!fresh) {
-        c2_warn("%s: folder already visited (symbolic link loop?), not entered again", path);
+        ingest_warn(c, "%s: folder already visited (symbolic link loop?), not entered again", path);
         return C2_OK;
     }
     if (depth > c->max_depth) {
-        c2_warn("%s: deeper than --max-depth %d, not entered", path, c->max_depth);
+        ingest_warn(c, "%s: deeper than --max-depth %d, not entered", path, c->max_depth);
         return C2_OK;
     }
     DIR *d = opendir(path);
     if (!d) {
-        cli_error("%s: cannot list the folder", path);
+        ingest_error(c, "%s: cannot list the folder", path);
         c->n_failed++;
         return C2_OK;
     }
     char **names = NULL;
-    int n = 0, cap = 0, rc = C2_OK;
+    int n = 0, rc = C2_OK;
+    size_t cap = 0;
     for (struct dirent *de; (de = readdir(d));) {
         if (de->d_name[0] == '.' || c2_strcasecmp_ascii(de->d_name, "DICOMDIR") == 0)
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
-                break;
-            }
-            names = nn;
+        if (c2_grow(&names, sizeof *names, (size_t)n + 1, &cap) != C2_OK) {
+            rc = c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
+            break;
         }
         if (!(names[n] = strdup(de->d_name))) {
             rc = c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
@@ -165,7 +149,7 @@ static int files_dedupe(ingest_ctx *c, c2_err *e)
     }
     c->n_files = n;
     if (dropped)
-        c2_warn("%d file(s) reached more than once (an input given twice, or links), ingested once", dropped);
+        ingest_warn(c, "%d file(s) reached more than once (an input given twice, or links), ingested once", dropped);
     free(idx);
     free(drop);
     return C2_OK;
@@ -175,7 +159,6 @@ int ingest_walk(ingest_ctx *c, const char *path, c2_err *e)
 {
     visited v = {0};
     int rc = walk(c, &v, path, 0, e);
-    free(v.dev);
-    free(v.ino);
+    free(v.ids);
     return rc == C2_OK ? files_dedupe(c, e) : rc;
 }

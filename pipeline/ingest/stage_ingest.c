@@ -1,9 +1,10 @@
 /* `c2seg ingest`: DICOM series, NIfTI volumes and 2D slice datasets -> one HDF5
  * cohort cache (io/cache.h, docs/cache.md). Options, the per-file report (stderr
  * and COHORT.report.tsv beside the cache), the progress display and the JSON
- * summary live here; the readers are in pipeline/ingest_*.c. */
+ * summary live here; the driver (ingest_run) and the readers are in pipeline/ingest/ingest_*.c. */
 #include "pipeline/ingest/ingest.h"
 #include "model/model.h"
+#include "pipeline/pipeline.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@ static void usage(FILE *f)
             "  --sr-caption canonical|raw  text fed to the model for DICOM SR reports: the canonical caption\n"
             "                       regenerated from the parsed report (default) or the report text itself\n"
             "  --max-depth N        folder levels to descend (default 64)\n"
+            "  --jobs N             threads reading, decoding and preprocessing (default: the cores this\n"
+            "                       process may use); one thread writes the cache, which is the same for any N\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "DICOM SR reports give their findings / impression text to the images they reference, else to every\n"
@@ -56,61 +59,26 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
-/* Reason counts for the summary: the text up to the first '(' or digit-free prefix. */
-typedef struct reason_count {
-    char reason[160];
-    int n;
-} reason_count;
-static reason_count reasons[64];
-static int n_reasons;
-
-static void reason_count_add(const char *reason)
+/* The CLI's sink: lines to stderr through cli_error / the warning sink, a progress bar. */
+static void sink_error(void *user, const char *line)
 {
-    char key[160];
-    snprintf(key, sizeof key, "%s", reason);
-    char *cut = strchr(key, '(');
-    if (cut)
-        *cut = 0;
-    size_t len = strlen(key);
-    while (len && key[len - 1] == ' ')
-        key[--len] = 0;
-    for (int i = 0; i < n_reasons; i++)
-        if (strcmp(reasons[i].reason, key) == 0) {
-            reasons[i].n++;
-            return;
-        }
-    if (n_reasons < 64) {
-        snprintf(reasons[n_reasons].reason, sizeof reasons[n_reasons].reason, "%s", key);
-        reasons[n_reasons++].n = 1;
-    }
+    (void)user;
+    cli_error("%s", line);
 }
 
-void ingest_done(ingest_ctx *c, ingest_file *f, int state)
+static void sink_warn(void *user, const char *line)
 {
-    f->state = state;
-    progress_step(&c->prog, 1, NULL);
+    (void)user;
+    c2_warn("%s", line);
 }
 
-void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason)
-{
-    size_t n = strlen(f->path);
-    const char *why = strncmp(reason, f->path, n) == 0 && reason[n] == ':' ? reason + n + 2 : reason;
-    cli_error("%s: %s", f->path, why);
-    if (c->report)
-        fprintf(c->report, "%s\t%s\n", f->path, why);
-    reason_count_add(why);
-    c->n_failed++;
-    ingest_done(c, f, FILE_FAILED);
-}
+static void sink_progress_start(void *user, int64_t files) { progress_start(user, "files", files); }
+static void sink_progress_step(void *user, int64_t files) { progress_step(user, files, NULL); }
+static void sink_progress_finish(void *user) { progress_finish(user); }
 
-int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
+void ingest_cli_sink(ingest_sink *s, struct progress *p)
 {
-    int rc = cache_writer_add(c->writer, meta, image, mask, e);
-    if (rc == C2_OK) {
-        c->per_split[meta->split >= 0 && meta->split <= 3 ? meta->split : 0]++;
-        c->n_captioned += meta->caption && meta->caption[0];
-    }
-    return rc;
+    *s = (ingest_sink){p, sink_error, sink_warn, sink_progress_start, sink_progress_step, sink_progress_finish};
 }
 
 /* Bridges the model's text encoder to the cache (io/ does not know model/). */
@@ -147,19 +115,20 @@ int stage_ingest(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    ingest_ctx c = {0};
-    preprocess_params_default(&c.pp);
-    c.intensity = INTENSITY_HU;
-    c.max_depth = c2_limits_get()->max_depth;
+    ingest_ctx c;
+    ingest_ctx_init(&c);
     const char *out = NULL, *preset = "full";
     const char **inputs = calloc(argc, sizeof *inputs);
+    if (!inputs)
+        return EXIT_FAILED;
     int n_inputs = 0, size_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--preset") == 0 ||
                     strcmp(a, "--size") == 0 || strcmp(a, "--window") == 0 || strcmp(a, "--intensity") == 0 ||
                     strcmp(a, "--masks") == 0 || strcmp(a, "--max-depth") == 0 || strcmp(a, "--captions") == 0 ||
-                    strcmp(a, "--sr-caption") == 0 || strcmp(a, "--caption-convention") == 0;
+                    strcmp(a, "--sr-caption") == 0 || strcmp(a, "--caption-convention") == 0 ||
+                    strcmp(a, "--jobs") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg ingest --help)", a);
             free(inputs);
@@ -198,7 +167,9 @@ int stage_ingest(int argc, char **argv)
         } else if (strcmp(a, "--sr-caption") == 0) {
             bad = strcmp(v, "canonical") != 0 && strcmp(v, "raw") != 0;
             c.sr_caption_raw = strcmp(v, "raw") == 0;
-        } else if (strcmp(a, "--max-depth") == 0)
+        } else if (strcmp(a, "--jobs") == 0)
+            bad = parse_int(v, 1, 1024, &c.jobs) < 0;
+        else if (strcmp(a, "--max-depth") == 0)
             bad = parse_int(v, 0, 4096, &c.max_depth) < 0;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             continue;
@@ -226,38 +197,23 @@ int stage_ingest(int argc, char **argv)
     c2_err e = {0};
     char report_path[4200];
     snprintf(report_path, sizeof report_path, "%s.report.tsv", out);
-    c2_atomic report;
-    int rc = c2_atomic_open(&report, report_path, &e);
-    if (rc == C2_OK) {
-        c.report = report.f;
-        fprintf(c.report, "file\treason\n");
-    }
-    for (int i = 0; i < n_inputs && rc == C2_OK; i++)
-        rc = ingest_walk(&c, inputs[i], &e);
     char *params = params_json(&c, preset);
-    if (rc == C2_OK)
-        rc = cache_writer_open(&c.writer, out, c.pp.size, params, &e);
+    const text_encoder *te = text_encoder_hash512();
+    cache_encoder enc = {te->name, te->version, te->params, encode_caption, (void *)te};
+    progress prog;
+    ingest_sink sink;
+    ingest_cli_sink(&sink, &prog);
+    int rc = ingest_run(&c, inputs, n_inputs, out, params, &enc, &sink, &e);
     free(params);
-    if (rc != C2_OK) {
-        cli_error("%s", e.msg);
-        if (c.report)
-            c2_atomic_abort(&report);
+    if (rc != C2_OK && !c.started) {
+        cli_error("%s", e.msg); /* the walk, the report or the writer failed: nothing was read */
+        ingest_ctx_free(&c);
         free(inputs);
         return EXIT_FAILED;
     }
-    progress_start(&c.prog, "files", c.n_files);
-    ingest_slices(&c);
-    ingest_nifti(&c);
-    ingest_dicom(&c);
-    progress_finish(&c.prog);
-    int64_t n = cache_writer_count(c.writer);
-    const text_encoder *te = text_encoder_hash512();
-    cache_encoder enc = {te->name, te->version, te->params, encode_caption, (void *)te};
-    rc = n > 0 ? cache_writer_close(c.writer, &enc, &e) : (cache_writer_abort(c.writer), C2_OK);
-    if (rc != C2_OK)
+    if (rc != C2_OK && rc != C2_ENOTFOUND)
         cli_error("%s", e.msg);
-    if (c2_atomic_commit(&report, &e) != C2_OK)
-        cli_error("%s", e.msg);
+    int64_t n = c.n_samples;
     double seconds = now_seconds() - t0;
     int64_t slices = c.n_slices + c.n_images2d;
     cJSON *o = cJSON_CreateObject();
@@ -275,16 +231,13 @@ int stage_ingest(int argc, char **argv)
     cJSON_AddNumberToObject(o, "files", c.n_files);
     cJSON_AddNumberToObject(o, "files_reported", c.n_failed);
     cJSON *why = cJSON_AddObjectToObject(o, "reported_by_reason");
-    for (int i = 0; i < n_reasons; i++)
-        cJSON_AddNumberToObject(why, reasons[i].reason, reasons[i].n);
+    for (int i = 0; i < c.n_reasons; i++)
+        cJSON_AddNumberToObject(why, c.reasons[i].reason, c.reasons[i].n);
+    cJSON_AddNumberToObject(o, "jobs", c.jobs > 0 ? c.jobs : c2_cpus_available());
     cJSON_AddNumberToObject(o, "seconds", seconds);
     cJSON_AddNumberToObject(o, "slices_per_second", seconds > 0 ? slices / seconds : 0);
     cli_print_json(o);
-    for (int i = 0; i < c.n_tables; i++)
-        caption_table_free(c.tables[i].table);
-    for (int i = 0; i < c.n_files; i++)
-        free(c.files[i].path);
-    free(c.files);
+    ingest_ctx_free(&c);
     free(inputs);
     if (rc != C2_OK || n == 0) {
         if (n == 0)

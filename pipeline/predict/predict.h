@@ -5,7 +5,7 @@
  *   predict_overlay.c  overlay pictures (mask outline on the model-resolution image)
  *   predict_case.c     one case (a DICOM series, a NIfTI volume or a 2D image): batches,
  *                      mapping, the mask output, the consistency records
- *   stage_predict.c    options, input discovery (ingest's walker and readers), SR text,
+ *   stage_predict.c    options, the inputs through ingest's driver (ingest_run),
  *                      predictions.json
  *   report_*.c, stage_report.c   `c2seg report`: report.json, report.html, SR documents */
 #ifndef C2SEG_PIPELINE_PREDICT_H
@@ -69,13 +69,6 @@ typedef struct predict_options {
     const char *uid_root;      /* --uid-root, or NULL */
 } predict_options;
 
-/* Study text found in SR documents among the inputs, by StudyInstanceUID. */
-typedef struct study_text {
-    char study_uid[65];
-    char sop_uid[65];
-    char *text;
-} study_text;
-
 /* An input file that ingest reported (OUTDIR/inputs.h5.report.tsv): a slice that a
  * series in the same folder may be missing. */
 typedef struct predict_failed {
@@ -96,8 +89,6 @@ typedef struct predict_run {
     const checkpoint_meta *meta;
     const cache *cache;        /* metadata only: pixels come from `pixels`, one batch at a time */
     cache_pixels *pixels;
-    const study_text *sr;
-    int n_sr;
     const predict_failed *failed;
     int n_failed;
     c2seg_workspace ws;        /* one batch of the model */
@@ -109,7 +100,7 @@ typedef struct predict_run {
 
 /* c holds the cache's metadata (cache_read with load_pixels 0); px reads its pixels. */
 int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m, const checkpoint_meta *meta,
-                     const cache *c, cache_pixels *px, const study_text *sr, int n_sr, c2_err *e);
+                     const cache *c, cache_pixels *px, c2_err *e);
 void predict_run_free(predict_run *r);
 /* Predicts one case, writes its outputs under opt->outdir and returns its JSON record
  * in *out (also for a failed case: {"status":"failed","error":..}). A DICOM case's SEG

@@ -16,7 +16,7 @@
 #include <string.h>
 
 int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m, const checkpoint_meta *meta,
-                     const cache *c, cache_pixels *px, const study_text *sr, int n_sr, c2_err *e)
+                     const cache *c, cache_pixels *px, c2_err *e)
 {
     memset(r, 0, sizeof *r);
     r->opt = opt;
@@ -24,8 +24,6 @@ int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m,
     r->meta = meta;
     r->cache = c;
     r->pixels = px;
-    r->sr = sr;
-    r->n_sr = n_sr;
     int B = opt->batch, S = c->size;
     int rc = c2seg_workspace_create(&r->ws, m, B, e);
     if (rc != C2_OK)
@@ -56,10 +54,14 @@ void predict_run_free(predict_run *r)
     memset(r, 0, sizeof *r);
 }
 
-/* The case's text: --text, else the study's SR, else the caption ingest attached. */
+/* The case's text: --text, else the text slot ingest's driver gave its first slice (an
+ * SR's report text by dicom-sr's one rule, or a caption table row). `text` is the report
+ * text (recorded, parsed for the zones); `model` is what the model reads: the caption
+ * training fed for the same source (the SR's canonical caption), else `text`. */
 typedef struct case_text {
     const char *text;          /* NULL = none */
-    char source[160];
+    const char *model;         /* NULL = none */
+    char source[4200];
     lr_convention conv;
 } case_text;
 
@@ -69,21 +71,16 @@ static void case_text_find(const predict_run *r, const predict_case *pc, case_te
     memset(t, 0, sizeof *t);
     t->conv = pc->kind == CASE_IMAGE ? CONV_IMAGE : CONV_PATIENT;
     if (r->opt->text) {
-        t->text = r->opt->text;
+        t->text = t->model = r->opt->text;
         snprintf(t->source, sizeof t->source, "--text");
         if (r->opt->convention)
             t->conv = strcmp(r->opt->convention, "patient") == 0 ? CONV_PATIENT : CONV_IMAGE;
         return;
     }
-    for (int i = 0; s->study_uid && s->study_uid[0] && i < r->n_sr; i++)
-        if (strcmp(r->sr[i].study_uid, s->study_uid) == 0) {
-            t->text = r->sr[i].text;
-            snprintf(t->source, sizeof t->source, "SR %s", r->sr[i].sop_uid);
-            t->conv = CONV_PATIENT;
-            return;
-        }
     if (s->caption && s->caption[0]) {
-        t->text = s->caption;
+        int from_sr = s->text_source && strncmp(s->text_source, "SR ", 3) == 0;
+        t->model = s->caption;
+        t->text = from_sr && s->text_raw && s->text_raw[0] ? s->text_raw : s->caption;
         snprintf(t->source, sizeof t->source, "%s", s->text_source ? s->text_source : "caption table");
         t->conv = s->text_convention && strcmp(s->text_convention, "patient") == 0 ? CONV_PATIENT : CONV_IMAGE;
         return;
@@ -194,7 +191,7 @@ static int dicom_source_load(const cache *c, const predict_case *pc, seg_source 
     for (int64_t k = 0; k < pc->n; k++)
         if (n == 0 || strcmp(files[n - 1], files[k]) != 0)
             files[n++] = files[k];
-    int rc = seg_source_load_files(files, n, src, e);
+    int rc = seg_source_load_files_isolated(files, n, src, e);
     free(files);
     return rc;
 }
@@ -291,7 +288,7 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
     int S = c->size, B = r->opt->batch;
     size_t px = (size_t)S * S, tk = (size_t)TEXT_MAX_TOKENS * TEXT_DIM;
     const text_encoder *te = text_encoder_hash512();
-    int rc = te->encode(te, ct->text ? ct->text : "", r->tokens, r->tmask, r->pooled, e);
+    int rc = te->encode(te, ct->model ? ct->model : "", r->tokens, r->tmask, r->pooled, e);
     if (rc < 0)
         return rc;
     for (int b = 1; b < B; b++) {
@@ -367,7 +364,7 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
         so.fractional = opt->fractional;
         so.uid_root = opt->uid_root;
         so.description = opt->text_decode ? "c2seg prediction (text-decoded)" : "c2seg prediction";
-        return seg_write(&o->seg, o->mask, &so, path, NULL, e);
+        return seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
     }
     if (pc->kind == CASE_NIFTI) {
         snprintf(rel, cap, "%s_mask.nii.gz", pc->id);
@@ -522,6 +519,8 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         cJSON_AddStringToObject(t, "text", ct.text);
     else
         cJSON_AddNullToObject(t, "text");
+    if (ct.model && ct.model != ct.text)
+        cJSON_AddStringToObject(t, "model_text", ct.model); /* the SR's caption, as training fed it */
     cJSON_AddStringToObject(t, "source", ct.source);
     cJSON_AddStringToObject(t, "convention", convention_name(ct.conv));
     caption_attrs text;

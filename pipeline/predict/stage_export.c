@@ -2,6 +2,7 @@
  * source images (io/seg.h). The mask must lie on the source grid; see docs/export.md. */
 #include "io/deidentify.h"
 #include "io/image2d.h"
+#include "io/isolated.h"
 #include "io/nifti.h"
 #include "io/seg.h"
 #include "pipeline/pipeline.h"
@@ -122,7 +123,7 @@ int stage_export(int argc, char **argv)
     }
     c2_err e = {0};
     seg_source src;
-    int rc = seg_source_load(ref, &src, &e);
+    int rc = seg_source_load_isolated(ref, &src, &e); /* the reference is untrusted: a sandbox worker */
     if (rc) {
         cli_error("%s", e.msg);
         return EXIT_FAILED;
@@ -131,7 +132,7 @@ int stage_export(int argc, char **argv)
     rc = export_load_mask(mask_path, &src, opt.fractional, &mask, &e);
     seg_write_info info = {0};
     if (!rc)
-        rc = seg_write(&src, mask, &opt, out, &info, &e);
+        rc = seg_write_isolated(&src, mask, &opt, out, &info, &e);
     deidentify_opts deid = {getenv("C2SEG_DEIDENTIFY_KEY")};
     if (!rc && deidentify && (rc = deidentify_file(out, &deid, &e)) == C2_OK) {
         deidentify_uid(&deid, info.sop_instance, info.sop_instance);

@@ -1,8 +1,9 @@
 /* `c2seg predict`: a checkpoint applied to DICOM series, NIfTI volumes and 2D images.
- * Inputs are found and preprocessed by ingest's own walker and readers (pipeline/
- * ingest*.c) into OUTDIR/inputs.h5 with the checkpoint's size and window; SR documents
- * among the inputs are read first and give the text of their study (by
- * StudyInstanceUID). Each case (one series / volume / image) is then predicted and
+ * Inputs are found and preprocessed by ingest's driver (ingest_run, pipeline/ingest/)
+ * into OUTDIR/inputs.h5 with the checkpoint's size and window; SR documents among the
+ * inputs give their text to the slices they reference, else to their study, by the same
+ * rule as c2seg ingest (dicom-sr's sr_report_text), so training and prediction see the
+ * same text. Each case (one series / volume / image) is then predicted and
  * written by pipeline/predict/predict_case.c; one failed case never stops the others. The
  * cache is read as metadata once and its pixels one batch at a time, so the peak
  * memory does not grow with the cohort. Reported DICOM files are kept (with their
@@ -10,7 +11,6 @@
  * OUTDIR/predictions.json records every case (docs/predict.md). */
 #include "pipeline/ingest/ingest.h"
 #include "pipeline/predict/predict.h"
-#include "pipeline/ingest/sandbox.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -42,68 +42,6 @@ static void usage(FILE *f)
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
-}
-
-/* SR documents among the pending inputs: their text by study, the files consumed. */
-static void sr_collect(ingest_ctx *c, study_text **out, int *n_out)
-{
-    study_text *list = NULL;
-    int n = 0;
-    for (int i = 0; i < c->n_files; i++) {
-        ingest_file *f = &c->files[i];
-        if (f->state != FILE_PENDING || nifti_path_is_nifti(f->path) || image2d_path_is_image(f->path) ||
-            !dicom_probe(f->path))
-            continue;
-        dicom_object o;
-        c2_err e = {0};
-        memset(&o, 0, sizeof o);
-        if (dicom_read_meta(f->path, &o, &e) != C2_OK)
-            continue;
-        int is_sr = o.kind == DICOM_KIND_SR;
-        dicom_object_free(&o);
-        if (!is_sr)
-            continue;
-        sr_document d;
-        if (sr_read_text(f->path, &d, &e) != C2_OK) {
-            ingest_report(c, f, e.msg);
-            continue;
-        }
-        /* the findings / impression items, else every text item */
-        size_t len = 1;
-        for (int pass = 0; pass < 2 && len == 1; pass++)
-            for (int k = 0; k < d.n_items; k++)
-                if (pass || strstr(d.items[k].path, "Finding") || strstr(d.items[k].path, "Impression"))
-                    len += strlen(d.items[k].text) + 1;
-        int all = 0;
-        if (len == 1)
-            all = 1;
-        char *text = malloc(len + 1);
-        study_text *grown = realloc(list, (size_t)(n + 1) * sizeof *list);
-        if (!text || !grown) {
-            free(text);
-            list = grown ? grown : list;
-            sr_document_free(&d);
-            ingest_report(c, f, "out of memory reading the SR text");
-            continue;
-        }
-        list = grown;
-        text[0] = 0;
-        for (int pass = all ? 1 : 0; pass < 2 && !text[0]; pass++)
-            for (int k = 0; k < d.n_items; k++)
-                if (pass || strstr(d.items[k].path, "Finding") || strstr(d.items[k].path, "Impression")) {
-                    if (text[0])
-                        strcat(text, " ");
-                    strcat(text, d.items[k].text);
-                }
-        study_text *st = &list[n++];
-        snprintf(st->study_uid, sizeof st->study_uid, "%s", d.study_uid);
-        snprintf(st->sop_uid, sizeof st->sop_uid, "%s", d.sop_uid);
-        st->text = text;
-        sr_document_free(&d);
-        ingest_done(c, f, FILE_CONSUMED);
-    }
-    *out = list;
-    *n_out = n;
 }
 
 static const char *str_or_empty(const char *s) { return s ? s : ""; }
@@ -167,10 +105,10 @@ static void failed_free(predict_failed *f, int n)
     free(f);
 }
 
-/* The reported files, each with its reason from the report (report_path:
- * "file<TAB>reason" lines) and its series when it is DICOM with readable metadata (read
- * in the sandbox: these files already failed once). */
-static int failed_collect(const ingest_ctx *c, const char *report_path, predict_failed **out, int *n_out, c2_err *e)
+/* The reported files, each with its reason from the driver's context and its series
+ * when it is DICOM with readable metadata (read in the sandbox: these files already
+ * failed once). */
+static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out, c2_err *e)
 {
     *out = NULL;
     *n_out = 0;
@@ -179,48 +117,31 @@ static int failed_collect(const ingest_ctx *c, const char *report_path, predict_
         n_failed += c->files[i].state == FILE_FAILED;
     if (n_failed == 0)
         return C2_OK;
-    uint8_t *tsv = NULL;
-    size_t tsv_n = 0;
-    c2_err te = {0};
-    if (c2_read_file(report_path, (size_t)1 << 30, &tsv, &tsv_n, &te) != C2_OK)
-        cli_error("%s", te.msg); /* the reasons stay "" */
     predict_failed *list = calloc((size_t)n_failed, sizeof *list);
-    int rc = list ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory", report_path);
+    if (!list)
+        return c2_fail(e, C2_ENOMEM, "out of memory listing %d reported files", n_failed);
     int n = 0;
-    for (int i = 0; i < c->n_files && rc == C2_OK; i++) {
+    for (int i = 0; i < c->n_files; i++) {
         const ingest_file *f = &c->files[i];
         if (f->state != FILE_FAILED)
             continue;
-        const char *reason = "", *end;
-        size_t pl = strlen(f->path);
-        for (const char *at = (const char *)tsv; at && (at = strstr(at, f->path)) != NULL; at += pl)
-            if ((at == (const char *)tsv || at[-1] == '\n') && at[pl] == '\t') {
-                reason = at + pl + 1;
-                break;
-            }
-        end = reason + strcspn(reason, "\n");
         predict_failed *pf = &list[n];
         pf->path = strdup(f->path);
-        pf->reason = strndup(reason, (size_t)(end - reason));
+        pf->reason = strdup(f->reason ? f->reason : "");
         if (!pf->path || !pf->reason) {
             free(pf->path);
             free(pf->reason);
-            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", report_path);
-            break;
+            failed_free(list, n);
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", f->path);
         }
         dicom_object o;
         c2_err me = {0};
         memset(&o, 0, sizeof o);
-        if (dicom_probe(f->path) && sandbox_dicom_read_meta(f->path, &o, NULL, &me) == C2_OK) {
+        if (dicom_probe(f->path) && dicom_read_meta_isolated(f->path, &o, &me) == C2_OK) {
             snprintf(pf->series_uid, sizeof pf->series_uid, "%s", o.series_uid);
             dicom_object_free(&o);
         }
         n++;
-    }
-    free(tsv);
-    if (rc) {
-        failed_free(list, n);
-        return rc;
     }
     *out = list;
     *n_out = n;
@@ -291,55 +212,6 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
     return EXIT_OK;
 }
 
-/* Ingests the inputs into OUTDIR/inputs.h5 (ingest's walker and readers). */
-static int inputs_ingest(ingest_ctx *c, const char **inputs, int n_inputs, const char *cache_path,
-                         study_text **sr, int *n_sr, c2_err *e)
-{
-    char report_path[4300];
-    snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
-    c2_atomic report;
-    int rc = c2_atomic_open(&report, report_path, e);
-    if (rc != C2_OK)
-        return rc;
-    c->report = report.f;
-    fprintf(c->report, "file\treason\n");
-    for (int i = 0; i < n_inputs && rc == C2_OK; i++)
-        rc = ingest_walk(c, inputs[i], e);
-    if (rc == C2_OK)
-        rc = cache_writer_open(&c->writer, cache_path, c->pp.size, "{\"by\":\"c2seg predict\"}", e);
-    if (rc != C2_OK) {
-        c2_atomic_abort(&report);
-        c->report = NULL;
-        return rc;
-    }
-    progress_start(&c->prog, "files", c->n_files);
-    sr_collect(c, sr, n_sr);
-    ingest_slices(c);
-    ingest_nifti(c);
-    ingest_dicom(c);
-    progress_finish(&c->prog);
-    if (cache_writer_count(c->writer) == 0) {
-        cache_writer_abort(c->writer);
-        rc = c2_fail(e, C2_ENOTFOUND, "no image, volume or series was found in the inputs");
-    } else {
-        rc = cache_writer_close(c->writer, NULL, e);
-    }
-    c2_err re = {0};
-    if (c2_atomic_commit(&report, &re) != C2_OK)
-        cli_error("%s", re.msg);
-    c->report = NULL;
-    return rc;
-}
-
-static void ingest_ctx_free(ingest_ctx *c)
-{
-    for (int i = 0; i < c->n_tables; i++)
-        caption_table_free(c->tables[i].table);
-    for (int i = 0; i < c->n_files; i++)
-        free(c->files[i].path);
-    free(c->files);
-}
-
 int stage_predict(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -348,9 +220,8 @@ int stage_predict(int argc, char **argv)
     }
     predict_options opt = {0};
     opt.batch = 8;
-    ingest_ctx c = {0};
-    preprocess_params_default(&c.pp);
-    c.max_depth = c2_limits_get()->max_depth;
+    ingest_ctx c;
+    ingest_ctx_init(&c);
     const char *model_path = NULL;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     int n_inputs = 0;
@@ -379,16 +250,15 @@ int stage_predict(int argc, char **argv)
     c.pp.window_center = meta.preprocess.window_center;
     c.pp.window_width = meta.preprocess.window_width;
     c.intensity = strcmp(meta.preprocess.intensity_domain, "raw") == 0 ? INTENSITY_RAW : INTENSITY_HU;
-    study_text *sr = NULL;
-    int n_sr = 0;
-    if (rc == C2_OK)
-        rc = inputs_ingest(&c, inputs, n_inputs, cache_path, &sr, &n_sr, &e);
-    char report_path[4300];
-    snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
+    progress prog;
+    ingest_sink sink;
+    ingest_cli_sink(&sink, &prog);
+    if (rc == C2_OK) /* ingest's driver: the same readers, SR rule and report as c2seg ingest */
+        rc = ingest_run(&c, inputs, n_inputs, cache_path, "{\"by\":\"c2seg predict\"}", NULL, &sink, &e);
     predict_failed *failed = NULL;
     int n_failed = 0;
     if (rc == C2_OK)
-        rc = failed_collect(&c, report_path, &failed, &n_failed, &e);
+        rc = failed_collect(&c, &failed, &n_failed, &e);
     cache ch;
     memset(&ch, 0, sizeof ch);
     cache_pixels *px = NULL;
@@ -403,7 +273,7 @@ int stage_predict(int argc, char **argv)
     predict_run run;
     memset(&run, 0, sizeof run);
     if (rc == C2_OK)
-        rc = predict_run_init(&run, &opt, &m, &meta, &ch, px, sr, n_sr, &e);
+        rc = predict_run_init(&run, &opt, &m, &meta, &ch, px, &e);
     run.failed = failed;
     run.n_failed = n_failed;
     if (rc != C2_OK) {
@@ -414,9 +284,6 @@ int stage_predict(int argc, char **argv)
         free(cases);
         if (ch.samples)
             cache_free(&ch);
-        for (int i = 0; i < n_sr; i++)
-            free(sr[i].text);
-        free(sr);
         if (m.params)
             c2seg_model_free(&m);
         ingest_ctx_free(&c);
@@ -467,7 +334,7 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(sum, "cases_written", n_ok);
     cJSON_AddNumberToObject(sum, "cases_failed", n_cases - n_ok);
     cJSON_AddNumberToObject(sum, "files_reported", c.n_failed);
-    cJSON_AddNumberToObject(sum, "sr_documents", n_sr);
+    cJSON_AddNumberToObject(sum, "sr_documents", c.n_sr_documents);
     cJSON_AddNumberToObject(sum, "slices", (double)ch.n);
     double seconds = now_seconds() - t0;
     cJSON_AddNumberToObject(sum, "seconds", seconds);
@@ -479,9 +346,6 @@ int stage_predict(int argc, char **argv)
     cache_pixels_close(px);
     failed_free(failed, n_failed);
     cache_free(&ch);
-    for (int i = 0; i < n_sr; i++)
-        free(sr[i].text);
-    free(sr);
     c2seg_model_free(&m);
     ingest_ctx_free(&c);
     free(inputs);

@@ -1,5 +1,6 @@
 /* `c2seg sr-text <file|folder>`: the report text of DICOM SR documents as JSON, one object
- * per document (every TEXT item with its concept-name path, document order, UTF-8).
+ * per document (every TEXT item with its concept-name path, document order, UTF-8, and
+ * "report_text": the text ingest and predict take from it, dicom-sr's sr_report_text).
  * A folder is walked recursively (depth bounded by the limits); files that are not SR
  * are skipped in a folder and an error for a single file. */
 #include "dicom-sr/dicom_sr.h"
@@ -37,6 +38,14 @@ static void print_document(const char *path, const sr_document *d)
         cJSON_AddNumberToObject(it, "depth", d->items[i].depth);
         cJSON_AddItemToArray(items, it);
     }
+    char *raw = NULL, *source = NULL; /* the report text by dicom-sr's one rule (ingest and predict use it) */
+    if (sr_report_text(d, &raw, &source) == C2_OK && raw) {
+        cJSON_AddStringToObject(o, "report_text", raw);
+        cJSON_AddStringToObject(o, "report_source", source);
+    } else
+        cJSON_AddNullToObject(o, "report_text");
+    free(raw);
+    free(source);
     cJSON *refs = cJSON_AddArrayToObject(o, "references");
     for (int i = 0; i < d->n_refs; i++) {
         cJSON *r = cJSON_CreateObject();
@@ -66,7 +75,7 @@ static void read_one(const char *path, int in_folder, sr_walk *w)
     }
     sr_document d;
     c2_err e = {0};
-    int rc = sr_read_text(path, &d, &e);
+    int rc = sr_read_text_isolated(path, &d, &e);
     if (rc != C2_OK) {
         if (in_folder && strstr(e.msg, "not a Structured Report")) {
             w->skipped++;

@@ -1,7 +1,8 @@
 /* pipeline/sandbox: a parse in a child process returns its result, and a crash, a hang
  * or a memory blow-up of the child becomes one error while this process goes on. */
 #include "pipeline/pipeline.h"
-#include "pipeline/ingest/sandbox.h"
+#include "base/sandbox.h"
+#include "io/io.h"
 #include "tests/support/check.h"
 
 #include <signal.h>
@@ -144,7 +145,7 @@ static void dicom_meta_in_child_matches_direct_read(void)
     const char *path = shared_path("data/dicom/ct_single/CT_small.dcm");
     dicom_object a, b;
     c2_err e = {0};
-    CHECK(sandbox_dicom_read_meta(path, &a, NULL, &e) == C2_OK);
+    CHECK(dicom_read_meta_isolated(path, &a, &e) == C2_OK);
     CHECK(dicom_read_meta(path, &b, &e) == C2_OK);
     CHECK(a.rows == 128 && a.cols == 128 && a.frames == 1);
     CHECK(a.frame != NULL && a.frame[0].intercept == -1024);
@@ -154,13 +155,96 @@ static void dicom_meta_in_child_matches_direct_read(void)
     dicom_object_free(&b);
 
     path = shared_path("data/dicom/multiframe/emri_small.dcm");
-    CHECK(sandbox_dicom_read_meta(path, &a, NULL, &e) == C2_OK);
+    CHECK(dicom_read_meta_isolated(path, &a, &e) == C2_OK);
     CHECK(a.frames == 10 && a.rows == 64 && a.cols == 64);
     dicom_object_free(&a);
 
-    CHECK(sandbox_dicom_read_meta(shared_path("data/dicom/broken/no_such_file.dcm"), &a, NULL, &e) != C2_OK);
+    CHECK(dicom_read_meta_isolated(shared_path("data/dicom/broken/no_such_file.dcm"), &a, &e) != C2_OK);
     CHECK(strstr(e.msg, "no_such_file.dcm") != NULL);
     CHECK(a.frame == NULL && a.voi_lut == NULL);
+}
+
+/* ---- the long-lived worker of sandbox_call ---- */
+
+static int job_echo(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    (void)e;
+    return sandbox_out_append(out, req, n);
+}
+
+static int job_segv(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    (void)req, (void)n, (void)out, (void)e;
+    signal(SIGSEGV, SIG_DFL); /* past AddressSanitizer's handler */
+    raise(SIGSEGV);
+    return C2_OK;
+}
+
+static int job_pid(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    (void)req, (void)n, (void)e;
+    int32_t pid = (int32_t)getpid();
+    return sandbox_out_append(out, &pid, sizeof pid);
+}
+
+static int32_t worker_pid(void)
+{
+    sandbox_out r;
+    c2_err e = {0};
+    int32_t pid = -1;
+    if (sandbox_call("x", "test", "test parser", job_pid, "", 0, NULL, &r, &e) == C2_OK && r.n == sizeof pid)
+        memcpy(&pid, r.data, sizeof pid);
+    sandbox_out_free(&r);
+    return pid;
+}
+
+/* 200 calls run in one worker process (not one fork per call), other than the caller. */
+static void worker_is_reused_across_calls(void)
+{
+    int32_t pid = worker_pid();
+    int64_t started = sandbox_workers_started();
+    CHECK(pid > 0 && pid != (int32_t)getpid());
+    for (int i = 0; i < 200; i++) {
+        char msg[32];
+        snprintf(msg, sizeof msg, "call %d", i);
+        sandbox_out r;
+        c2_err e = {0};
+        CHECK(sandbox_call("x", "test", "test parser", job_echo, msg, strlen(msg), NULL, &r, &e) == C2_OK);
+        CHECK(r.n == strlen(msg) && memcmp(r.data, msg, r.n) == 0);
+        sandbox_out_free(&r);
+    }
+    CHECK(worker_pid() == pid);
+    CHECK_MSG(sandbox_workers_started() == started, "%lld workers started for 200 calls",
+              (long long)(sandbox_workers_started() - started));
+}
+
+/* A crash ends the worker with one error; the next call gets a fresh worker that works. */
+static void crashed_worker_is_restarted(void)
+{
+    int32_t before = worker_pid();
+    sandbox_out r;
+    c2_err e = {0};
+    CHECK(sandbox_call("bad.dcm", "test", "DICOM parser", job_segv, "", 0, NULL, &r, &e) == C2_EINVAL);
+    CHECK_MSG(strstr(e.msg, "bad.dcm: the DICOM parser crashed (signal 11") == e.msg, "%s", e.msg);
+    int32_t after = worker_pid();
+    CHECK(after > 0 && after != before);
+}
+
+/* The fault hook fires inside a worker for its reader and file-name text only. */
+static void fault_hook_is_honoured_in_the_worker(void)
+{
+    setenv("C2SEG_FAULT", "crash@test:boom;hang@other:boom", 1);
+    sandbox_worker_stop(); /* a worker reads the environment it was forked with */
+    sandbox_out r;
+    c2_err e = {0};
+    CHECK(sandbox_call("dir/boom.dcm", "test", "test parser", job_echo, "a", 1, NULL, &r, &e) == C2_EINVAL);
+    CHECK_MSG(strstr(e.msg, "crashed") != NULL, "%s", e.msg);
+    CHECK(sandbox_call("dir/fine.dcm", "test", "test parser", job_echo, "a", 1, NULL, &r, &e) == C2_OK);
+    sandbox_out_free(&r);
+    CHECK(sandbox_call("dir/boom.dcm", "third", "test parser", job_echo, "a", 1, NULL, &r, &e) == C2_OK);
+    sandbox_out_free(&r);
+    unsetenv("C2SEG_FAULT");
+    sandbox_worker_stop();
 }
 
 int main(void)
@@ -171,5 +255,8 @@ int main(void)
     RUN_TEST(hang_is_stopped_at_the_time_limit);
     RUN_TEST(memory_limit_makes_allocation_fail_in_the_child);
     RUN_TEST(dicom_meta_in_child_matches_direct_read);
+    RUN_TEST(worker_is_reused_across_calls);
+    RUN_TEST(crashed_worker_is_restarted);
+    RUN_TEST(fault_hook_is_honoured_in_the_worker);
     return test_summary();
 }

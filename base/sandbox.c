@@ -1,0 +1,463 @@
+/* base/sandbox: worker processes for untrusted reads (sandbox.h). Protocol on the
+ * worker's socket: the caller sends one call_header (the job's address, the request
+ * length, the file name length, the reader's name), the file name and the request; the
+ * worker answers with one answer_header (the job's code and message, the answer length)
+ * and the answer. A worker that dies before its answer is complete has crashed, whatever
+ * its exit status. */
+#include "base/sandbox.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_UNDER_ASAN 1
+#endif
+#endif
+#ifndef SANDBOX_UNDER_ASAN
+#define SANDBOX_UNDER_ASAN 0
+#endif
+
+enum { WORKER_FD = 3, WHAT_MAX = 16384 };
+
+typedef struct call_header {
+    sandbox_job job;          /* valid in the worker: fork without exec keeps the addresses */
+    uint64_t length;          /* request bytes after the name */
+    uint32_t what_length;
+    char reader[28];
+} call_header;
+
+typedef struct answer_header {
+    int32_t code;
+    uint32_t reserved;
+    uint64_t length;          /* answer bytes that follow */
+    char msg[sizeof(((c2_err *)0)->msg)];
+} answer_header;
+
+typedef struct worker {
+    pid_t pid;                /* 0: none running */
+    int fd;
+    int64_t memory;           /* the limit it was started with */
+} worker;
+
+static _Thread_local worker thread_worker;
+static _Thread_local long last_worker_pid;
+
+long sandbox_last_worker_pid(void) { return last_worker_pid; }
+static atomic_llong workers_started;
+
+int sandbox_memory_limit_enforced(void) { return !SANDBOX_UNDER_ASAN; }
+
+int sandbox_enabled(void)
+{
+    const char *env = getenv("C2SEG_SANDBOX");
+    return !(env && strcmp(env, "0") == 0);
+}
+
+int64_t sandbox_workers_started(void) { return atomic_load(&workers_started); }
+
+void sandbox_limits_default(sandbox_limits *lim)
+{
+    lim->max_memory_bytes = c2_limits_get()->max_bytes + ((int64_t)1 << 30);
+    lim->max_seconds = 120;
+    const char *s = getenv("C2SEG_SANDBOX_SECONDS"); /* tests: a short limit for the hang hook */
+    char *end;
+    double v = s ? strtod(s, &end) : 0;
+    if (s && *s && !*end && v > 0)
+        lim->max_seconds = v;
+}
+
+int sandbox_out_append(sandbox_out *o, const void *p, size_t n)
+{
+    if (n > SIZE_MAX / 2 - o->n || c2_grow(&o->data, 1, o->n + n, &o->cap) != C2_OK)
+        return C2_ENOMEM;
+    if (n)
+        memcpy(o->data + o->n, p, n);
+    o->n += n;
+    return C2_OK;
+}
+
+void sandbox_out_free(sandbox_out *o)
+{
+    free(o->data);
+    memset(o, 0, sizeof *o);
+}
+
+void sandbox_in_read(sandbox_in *in, void *dst, size_t n)
+{
+    if (in->bad || n > in->n - in->at) {
+        in->bad = 1;
+        memset(dst, 0, n);
+        return;
+    }
+    memcpy(dst, in->p + in->at, n);
+    in->at += n;
+}
+
+int sandbox_out_string(sandbox_out *o, const char *s)
+{
+    uint32_t len = s ? (uint32_t)strlen(s) : 0;
+    int rc = sandbox_out_append(o, &len, sizeof len);
+    return rc == C2_OK ? sandbox_out_append(o, s ? s : "", len) : rc;
+}
+
+char *sandbox_in_string(sandbox_in *in)
+{
+    uint32_t len = 0;
+    sandbox_in_read(in, &len, sizeof len);
+    if (in->bad || len > in->n - in->at) {
+        in->bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)len + 1);
+    if (!s) {
+        in->bad = 1;
+        return NULL;
+    }
+    memcpy(s, in->p + in->at, len);
+    s[len] = 0;
+    in->at += len;
+    return s;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Milliseconds left until deadline (deadline 0 = none: -1), at least 0. */
+static int ms_left(double deadline)
+{
+    if (deadline <= 0)
+        return -1;
+    double left = deadline - monotonic_seconds();
+    return left <= 0 ? 0 : left > 1e6 ? 1000000000 : (int)(left * 1000) + 1;
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads exactly n bytes before the deadline: 0 done, 1 deadline passed, -1 end of file or error. */
+static int recv_all(int fd, void *p, size_t n, double deadline)
+{
+    uint8_t *b = p;
+    while (n > 0) {
+        struct pollfd q = {fd, POLLIN, 0};
+        int r = poll(&q, 1, ms_left(deadline));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 1;
+        ssize_t got = recv(fd, b, n, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        b += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* ---- inside the worker ---------------------------------------------------------------- */
+
+/* The test-only fault hook (sandbox.h): C2SEG_FAULT=ACTION@READER:TEXT[;...]. */
+static void fault_hook(const char *reader, const char *what)
+{
+    const char *env = getenv("C2SEG_FAULT");
+    if (!env || !*env)
+        return;
+    char spec[1024];
+    snprintf(spec, sizeof spec, "%s", env);
+    char *save = NULL;
+    for (char *tok = strtok_r(spec, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+        char *at = strchr(tok, '@'), *colon = at ? strchr(at, ':') : NULL;
+        if (!at || !colon)
+            continue;
+        *at = *colon = 0;
+        if (strcmp(at + 1, reader) != 0 || !colon[1] || !strstr(what, colon + 1))
+            continue;
+        if (strcmp(tok, "crash") == 0) {
+            signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler: die by the signal itself */
+            raise(SIGSEGV);
+        }
+        if (strcmp(tok, "hang") == 0)
+            for (;;)
+                pause();
+        if (strcmp(tok, "oom") == 0) { /* as a C++ parser does: allocate until the address-space
+                                          limit refuses, then abort (std::bad_alloc -> terminate) */
+            while (sandbox_memory_limit_enforced() && malloc((size_t)64 << 20)) {
+            }
+            abort();
+        }
+    }
+}
+
+static int worker_answer(int code, const c2_err *e, const sandbox_out *out)
+{
+    answer_header h;
+    memset(&h, 0, sizeof h);
+    h.code = code;
+    h.length = code == C2_OK ? out->n : 0;
+    memcpy(h.msg, e->msg, sizeof h.msg);
+    h.msg[sizeof h.msg - 1] = 0;
+    return send_all(WORKER_FD, &h, sizeof h) != 0 || send_all(WORKER_FD, out->data, (size_t)h.length) != 0;
+}
+
+/* The worker: limits, then calls until end of file on the socket; never returns. _exit
+ * keeps the parent's stdio buffers and atexit handlers from running twice. */
+static void worker_main(int fd, int64_t memory)
+{
+    if (fd != WORKER_FD) {
+        dup2(fd, WORKER_FD);
+        close(fd);
+    }
+    closefrom(WORKER_FD + 1);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    if (memory > 0 && sandbox_memory_limit_enforced()) {
+        struct rlimit as = {(rlim_t)memory, (rlim_t)memory};
+        setrlimit(RLIMIT_AS, &as);
+    }
+    size_t max = (size_t)c2_limits_get()->max_bytes;
+    for (;;) {
+        call_header h;
+        if (recv_all(WORKER_FD, &h, sizeof h, 0) != 0)
+            _exit(0);
+        h.reader[sizeof h.reader - 1] = 0;
+        if (h.what_length > WHAT_MAX || h.length > max)
+            _exit(2);
+        char *what = malloc((size_t)h.what_length + 1);
+        uint8_t *req = malloc(h.length ? (size_t)h.length : 1);
+        if (!what || !req || recv_all(WORKER_FD, what, h.what_length, 0) != 0 ||
+            recv_all(WORKER_FD, req, (size_t)h.length, 0) != 0)
+            _exit(3);
+        what[h.what_length] = 0;
+        fault_hook(h.reader, what);
+        sandbox_out out = {0};
+        c2_err e = {0};
+        int code = h.job(req, (size_t)h.length, &out, &e);
+        int bad = worker_answer(code, &e, &out);
+        sandbox_out_free(&out);
+        free(what);
+        free(req);
+        if (bad)
+            _exit(1);
+    }
+}
+
+/* ---- the caller's side ---------------------------------------------------------------- */
+
+static int worker_start(worker *w, int64_t memory)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        worker_main(sv[1], memory);
+    }
+    close(sv[1]);
+    w->pid = pid;
+    w->fd = sv[0];
+    w->memory = memory;
+    atomic_fetch_add(&workers_started, 1);
+    return 0;
+}
+
+/* Waits for the worker until the deadline (0: a short grace), then kills it; returns its
+ * wait status. */
+static int worker_reap(pid_t pid, double deadline)
+{
+    int status = 0;
+    if (deadline <= 0)
+        deadline = monotonic_seconds() + 2;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return status;
+        if (monotonic_seconds() > deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            return status;
+        }
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static void worker_kill(worker *w)
+{
+    if (!w->pid)
+        return;
+    close(w->fd);
+    kill(w->pid, SIGKILL);
+    while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    w->pid = 0;
+    w->fd = -1;
+}
+
+void sandbox_worker_stop(void) { worker_kill(&thread_worker); }
+
+static int worker_call(worker *w, const char *what, const char *reader, const char *parser, sandbox_job job,
+                       const void *req, size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e)
+{
+    if (w->pid && w->memory != lim->max_memory_bytes)
+        worker_kill(w);
+    if (!w->pid && worker_start(w, lim->max_memory_bytes) != 0)
+        return c2_fail(e, C2_EIO, "%s: cannot start a process for the %s: %s", what, parser, strerror(errno));
+    last_worker_pid = (long)w->pid;
+    double deadline = lim->max_seconds > 0 ? monotonic_seconds() + lim->max_seconds : 0;
+    call_header h;
+    memset(&h, 0, sizeof h);
+    h.job = job;
+    h.length = n;
+    size_t what_n = strlen(what);
+    h.what_length = (uint32_t)(what_n < WHAT_MAX ? what_n : WHAT_MAX);
+    snprintf(h.reader, sizeof h.reader, "%s", reader ? reader : "");
+    answer_header a;
+    int sent = send_all(w->fd, &h, sizeof h) == 0 && send_all(w->fd, what, h.what_length) == 0 &&
+               send_all(w->fd, req, n) == 0;
+    int rr = sent ? recv_all(w->fd, &a, sizeof a, deadline) : -1;
+    size_t max = (size_t)c2_limits_get()->max_bytes;
+    if (rr == 0 && a.length > max)
+        rr = -1;
+    if (rr == 0 && a.length > 0) {
+        uint8_t *d = malloc((size_t)a.length);
+        if (!d) {
+            worker_kill(w);
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for the %s's result", what, parser);
+        }
+        result->data = d;
+        result->n = result->cap = (size_t)a.length;
+        rr = recv_all(w->fd, d, (size_t)a.length, deadline);
+        if (rr != 0)
+            sandbox_out_free(result);
+    }
+    if (rr == 0) {
+        if (a.code == C2_OK)
+            return C2_OK;
+        a.msg[sizeof a.msg - 1] = 0;
+        return c2_fail(e, a.code < 0 ? a.code : C2_EINVAL, "%s", a.msg);
+    }
+    /* the worker hung or died: stop it, say how, and start a fresh one next time */
+    pid_t pid = w->pid;
+    close(w->fd);
+    w->pid = 0;
+    w->fd = -1;
+    if (rr == 1) {
+        kill(pid, SIGKILL);
+        worker_reap(pid, 0);
+        return c2_fail(e, C2_ELIMIT, "%s: the %s did not finish within %g s (stopped)", what, parser,
+                       lim->max_seconds);
+    }
+    int status = worker_reap(pid, 0);
+    if (WIFSIGNALED(status))
+        return c2_fail(e, C2_EINVAL, "%s: the %s crashed (signal %d, %s)", what, parser, WTERMSIG(status),
+                       strsignal(WTERMSIG(status)));
+    return c2_fail(e, C2_EINVAL, "%s: the %s exited with status %d before returning a result", what, parser,
+                   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+int sandbox_call(const char *what, const char *reader, const char *parser, sandbox_job job, const void *req,
+                 size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e)
+{
+    sandbox_limits def;
+    if (!lim) {
+        sandbox_limits_default(&def);
+        lim = &def;
+    }
+    memset(result, 0, sizeof *result);
+    int rc;
+    if (!sandbox_enabled()) {
+        last_worker_pid = 0;
+        rc = job(req, n, result, e);
+    } else {
+        rc = worker_call(&thread_worker, what, reader, parser, job, req, n, lim, result, e);
+    }
+    if (rc != C2_OK)
+        sandbox_out_free(result);
+    return rc;
+}
+
+/* sandbox_run: a worker of its own for one call; the request carries fn and arg, valid in
+ * a child forked just now. */
+typedef struct fn_call {
+    sandbox_fn fn;
+    void *arg;
+} fn_call;
+
+static int fn_call_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    fn_call c;
+    if (n != sizeof c)
+        return c2_fail(e, C2_EINVAL, "bad sandbox request");
+    memcpy(&c, req, sizeof c);
+    return c.fn(c.arg, out, e);
+}
+
+int sandbox_run(const char *what, const char *parser, sandbox_fn fn, void *arg, const sandbox_limits *lim,
+                sandbox_out *result, c2_err *e)
+{
+    sandbox_limits def;
+    if (!lim) {
+        sandbox_limits_default(&def);
+        lim = &def;
+    }
+    memset(result, 0, sizeof *result);
+    fn_call c = {fn, arg};
+    int rc;
+    if (!sandbox_enabled()) {
+        rc = fn(arg, result, e);
+    } else {
+        worker w = {0, -1, 0};
+        rc = worker_call(&w, what, "", parser, fn_call_job, &c, sizeof c, lim, result, e);
+        worker_kill(&w);
+    }
+    if (rc != C2_OK)
+        sandbox_out_free(result);
+    return rc;
+}

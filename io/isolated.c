@@ -1,0 +1,371 @@
+/* io/isolated: the packing of io's isolated readers (isolated.h). Each reader is a job
+ * run in a sandbox worker: its request and answer are flat byte strings, and every length
+ * in an answer is checked against the answer's size before it is trusted. */
+#include "io/isolated.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- dicom_object <-> bytes: the struct, frame[frames], voi_lut[entries] ---- */
+
+static int object_pack(sandbox_out *out, const dicom_object *o)
+{
+    int rc = sandbox_out_append(out, o, sizeof *o);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(out, o->frame, (size_t)o->frames * sizeof *o->frame);
+    if (rc == C2_OK && o->voi_lut)
+        rc = sandbox_out_append(out, o->voi_lut, (size_t)o->voi_lut_entries * sizeof *o->voi_lut);
+    return rc;
+}
+
+/* Rebuilds o from in (advancing it); o owns fresh arrays. */
+static int object_unpack(sandbox_in *in, const char *path, dicom_object *o, c2_err *e)
+{
+    sandbox_in_read(in, o, sizeof *o);
+    int has_lut = o->voi_lut != NULL;
+    o->frame = NULL;
+    o->voi_lut = NULL;
+    if (in->bad)
+        return c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned a short result", path);
+    if (has_lut && (o->voi_lut_entries <= 0 || o->voi_lut_entries > 65536))
+        return c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned a bad VOI LUT size", path);
+    size_t frames_n = (size_t)o->frames * sizeof(dicom_frame), lut_n = has_lut ? (size_t)o->voi_lut_entries * 2 : 0;
+    if (o->frames <= 0 || frames_n / sizeof(dicom_frame) != (size_t)o->frames || in->n - in->at < frames_n + lut_n)
+        return c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent result", path);
+    o->frame = malloc(frames_n);
+    o->voi_lut = has_lut ? malloc(lut_n) : NULL;
+    if (!o->frame || (has_lut && !o->voi_lut)) {
+        int frames = o->frames;
+        dicom_object_free(o);
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for %d frames", path, frames);
+    }
+    sandbox_in_read(in, o->frame, frames_n);
+    if (has_lut)
+        sandbox_in_read(in, o->voi_lut, lut_n);
+    return C2_OK;
+}
+
+static int meta_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    char path[4096];
+    if (n == 0 || n >= sizeof path)
+        return c2_fail(e, C2_EINVAL, "bad DICOM metadata request");
+    memcpy(path, req, n);
+    path[n] = 0;
+    dicom_object *o = malloc(sizeof *o);
+    if (!o)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    int rc = dicom_read_meta(path, o, e);
+    if (rc == C2_OK) {
+        rc = object_pack(out, o);
+        if (rc != C2_OK)
+            c2_fail(e, rc, "%s: out of memory", path);
+        dicom_object_free(o);
+    }
+    free(o);
+    return rc;
+}
+
+int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e)
+{
+    memset(o, 0, sizeof *o);
+    dicom_dictionary_preload(); /* workers forked later inherit it */
+    sandbox_out r;
+    int rc = sandbox_call(path, "dicom-meta", "DICOM parser", meta_job, path, strlen(path), NULL, &r, e);
+    if (rc == C2_OK) {
+        sandbox_in in = {r.data, r.n, 0, 0};
+        rc = object_unpack(&in, path, o, e);
+        if (rc == C2_OK && in.at != in.n) {
+            dicom_object_free(o);
+            rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent result", path);
+        }
+    }
+    if (rc != C2_OK)
+        memset(o, 0, sizeof *o);
+    sandbox_out_free(&r);
+    return rc;
+}
+
+/* ---- frames: request = first, count, the object; answer = floats ---- */
+
+static int frames_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    sandbox_in in = {req, n, 0, 0};
+    int32_t first = 0, count = 0;
+    sandbox_in_read(&in, &first, sizeof first);
+    sandbox_in_read(&in, &count, sizeof count);
+    dicom_object o;
+    int rc = object_unpack(&in, "DICOM frames request", &o, e);
+    if (rc != C2_OK)
+        return rc;
+    int64_t plane = (int64_t)o.rows * o.cols;
+    rc = count > 0 ? c2_check_dims(e, o.path, count, o.rows, o.cols, sizeof(float)) : C2_EINVAL;
+    float *px = rc == C2_OK ? malloc((size_t)(plane * count) * sizeof *px) : NULL;
+    if (rc == C2_OK && !px)
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for %d frames", o.path, count);
+    if (rc == C2_OK)
+        rc = dicom_read_frames(&o, first, count, px, e);
+    if (rc == C2_OK && (rc = sandbox_out_append(out, px, (size_t)(plane * count) * sizeof *px)) != C2_OK)
+        c2_fail(e, rc, "%s: out of memory", o.path);
+    free(px);
+    dicom_object_free(&o);
+    return rc;
+}
+
+int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e)
+{
+    sandbox_out req = {0}, r;
+    int32_t first = first_frame, count = n_frames;
+    int rc = sandbox_out_append(&req, &first, sizeof first);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(&req, &count, sizeof count);
+    if (rc == C2_OK)
+        rc = object_pack(&req, o);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return c2_fail(e, rc, "%s: out of memory", o->path);
+    }
+    rc = sandbox_call(o->path, "dicom-frames", "DICOM decoder", frames_job, req.data, req.n, NULL, &r, e);
+    sandbox_out_free(&req);
+    size_t want = (size_t)o->rows * (size_t)o->cols * (size_t)(n_frames > 0 ? n_frames : 0) * sizeof(float);
+    if (rc == C2_OK && r.n != want)
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned %zu bytes, not %zu", o->path, r.n, want);
+    if (rc == C2_OK)
+        memcpy(out, r.data, want);
+    sandbox_out_free(&r);
+    return rc;
+}
+
+/* ---- seg_source: request = n, paths (n = 0: one path for seg_source_load); answer = the
+ * struct, slices, file names ---- */
+
+static int seg_source_pack(sandbox_out *out, const seg_source *src)
+{
+    int rc = sandbox_out_append(out, src, sizeof *src);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(out, src->slices, (size_t)src->n_slices * sizeof *src->slices);
+    for (int i = 0; rc == C2_OK && i < src->n_files; i++)
+        rc = sandbox_out_string(out, src->files[i]);
+    return rc;
+}
+
+/* Rebuilds src from in (at most max_files file names), checking every count and index. */
+static int seg_source_unpack(sandbox_in *in, int max_files, const char *what, seg_source *src, c2_err *e)
+{
+    int rc = C2_OK;
+    sandbox_in_read(in, src, sizeof *src);
+    int n_slices = src->n_slices, n_files = src->n_files;
+    src->slices = NULL;
+    src->files = NULL;
+    src->n_slices = src->n_files = 0;
+    src->modality[sizeof src->modality - 1] = src->patient_orientation[sizeof src->patient_orientation - 1] = 0;
+    src->series_uid[sizeof src->series_uid - 1] = src->for_uid[sizeof src->for_uid - 1] = 0;
+    if (in->bad || n_slices < 0 || n_files < 0 || n_files > max_files ||
+        (size_t)n_slices > (in->n - in->at) / sizeof(seg_slice))
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
+    if (rc == C2_OK) {
+        src->slices = calloc((size_t)(n_slices ? n_slices : 1), sizeof *src->slices);
+        src->files = calloc((size_t)(n_files ? n_files : 1), sizeof *src->files);
+        if (!src->slices || !src->files)
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", what);
+    }
+    if (rc == C2_OK) {
+        sandbox_in_read(in, src->slices, (size_t)n_slices * sizeof *src->slices);
+        src->n_slices = n_slices;
+        for (int i = 0; i < n_files && !in->bad; i++) {
+            src->files[i] = sandbox_in_string(in);
+            src->n_files += src->files[i] != NULL;
+        }
+        for (int i = 0; i < src->n_slices && !in->bad; i++)
+            in->bad |= src->slices[i].file < 0 || src->slices[i].file >= src->n_files;
+        if (in->bad)
+            rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
+    }
+    if (rc != C2_OK) {
+        seg_source_free(src);
+        memset(src, 0, sizeof *src);
+    }
+    return rc;
+}
+
+static int seg_source_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    sandbox_in in = {req, n, 0, 0};
+    int32_t count = 0;
+    sandbox_in_read(&in, &count, sizeof count);
+    if (in.bad || count < 0 || (size_t)count > n)
+        return c2_fail(e, C2_EINVAL, "bad SEG source request");
+    seg_source src;
+    memset(&src, 0, sizeof src);
+    int rc = C2_OK;
+    char **files = NULL;
+    if (count == 0) {
+        char *path = sandbox_in_string(&in);
+        rc = path ? seg_source_load(path, &src, e) : c2_fail(e, C2_EINVAL, "bad SEG source request");
+        free(path);
+        goto answer;
+    }
+    files = calloc((size_t)count, sizeof *files);
+    rc = files ? C2_OK : c2_fail(e, C2_ENOMEM, "out of memory for %d source files", count);
+    for (int i = 0; rc == C2_OK && i < count; i++)
+        if (!(files[i] = sandbox_in_string(&in)))
+            rc = c2_fail(e, C2_EINVAL, "bad SEG source request");
+    if (rc == C2_OK)
+        rc = seg_source_load_files((const char *const *)files, count, &src, e);
+answer:
+    if (rc == C2_OK) {
+        if ((rc = seg_source_pack(out, &src)) != C2_OK)
+            c2_fail(e, rc, "out of memory");
+        seg_source_free(&src);
+    }
+    for (int i = 0; files && i < count; i++)
+        free(files[i]);
+    free(files);
+    return rc;
+}
+
+/* Sends a packed SEG source request and unpacks the answer into src. max_files bounds the
+ * file names an answer may hold. */
+static int seg_source_call(const char *what, sandbox_out *req, int max_files, seg_source *src, c2_err *e)
+{
+    dicom_dictionary_preload();
+    sandbox_out r;
+    int n = max_files;
+    int rc = sandbox_call(what, "seg-source", "DICOM parser", seg_source_job, req->data, req->n, NULL, &r, e);
+    sandbox_out_free(req);
+    if (rc == C2_OK) {
+        sandbox_in in = {r.data, r.n, 0, 0};
+        rc = seg_source_unpack(&in, n, what, src, e);
+        if (rc == C2_OK && in.at != in.n) {
+            seg_source_free(src);
+            memset(src, 0, sizeof *src);
+            rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent SEG source", what);
+        }
+    }
+    sandbox_out_free(&r);
+    return rc;
+}
+
+int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    const char *what = n > 0 ? files[0] : "SEG source";
+    sandbox_out req = {0};
+    int32_t count = n;
+    int rc = n > 0 ? sandbox_out_append(&req, &count, sizeof count) : c2_fail(e, C2_EINVAL, "no source files given");
+    for (int i = 0; rc == C2_OK && i < n; i++)
+        rc = sandbox_out_string(&req, files[i]);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return rc == C2_EINVAL ? rc : c2_fail(e, rc, "%s: out of memory", what);
+    }
+    return seg_source_call(what, &req, n, src, e);
+}
+
+int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    sandbox_out req = {0};
+    int32_t zero = 0;
+    int rc = sandbox_out_append(&req, &zero, sizeof zero);
+    if (rc == C2_OK)
+        rc = sandbox_out_string(&req, path);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return c2_fail(e, rc, "%s: out of memory", path);
+    }
+    return seg_source_call(path, &req, c2_limits_get()->max_dim > 0 ? (int)c2_limits_get()->max_dim : 65535, src, e);
+}
+
+/* ---- seg_write: request = the source, the options, the output path, the mask; answer =
+ * seg_write_info. The writer re-reads the first source file (DCMTK): a worker does it. ---- */
+
+static int opt_string(sandbox_out *o, const char *s)
+{
+    uint8_t has = s != NULL;
+    int rc = sandbox_out_append(o, &has, 1);
+    return rc == C2_OK ? sandbox_out_string(o, s) : rc;
+}
+
+static char *opt_unstring(sandbox_in *in, int *present)
+{
+    uint8_t has = 0;
+    sandbox_in_read(in, &has, 1);
+    *present = has != 0;
+    return sandbox_in_string(in);
+}
+
+static int seg_write_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    sandbox_in in = {req, n, 0, 0};
+    seg_source src;
+    memset(&src, 0, sizeof src);
+    int rc = seg_source_unpack(&in, 1 << 20, "SEG write request", &src, e);
+    int32_t flags[2] = {0, 0};
+    sandbox_in_read(&in, flags, sizeof flags);
+    int has_root = 0, has_label = 0, has_desc = 0, has_path = 0;
+    char *root = opt_unstring(&in, &has_root), *label = opt_unstring(&in, &has_label),
+         *desc = opt_unstring(&in, &has_desc), *path = opt_unstring(&in, &has_path);
+    size_t mask_n = (size_t)src.n_slices * (size_t)src.rows * (size_t)src.cols;
+    if (rc == C2_OK && (in.bad || !path || src.rows <= 0 || src.cols <= 0 || in.n - in.at != mask_n))
+        rc = c2_fail(e, C2_EINVAL, "bad SEG write request");
+    if (rc == C2_OK) {
+        seg_write_opts opt = {flags[0], flags[1], has_root ? root : NULL, has_label ? label : NULL,
+                              has_desc ? desc : NULL};
+        seg_write_info info;
+        memset(&info, 0, sizeof info);
+        rc = seg_write(&src, req + in.at, &opt, path, &info, e);
+        if (rc == C2_OK && (rc = sandbox_out_append(out, &info, sizeof info)) != C2_OK)
+            c2_fail(e, rc, "%s: out of memory", path);
+    }
+    free(root);
+    free(label);
+    free(desc);
+    free(path);
+    seg_source_free(&src);
+    return rc;
+}
+
+int seg_write_isolated(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+                       seg_write_info *info, c2_err *e)
+{
+    const char *what = src->n_files > 0 ? src->files[0] : out_path;
+    sandbox_out req = {0}, r;
+    int32_t flags[2] = {opt->fractional, opt->omit_empty_frames};
+    size_t mask_n = (size_t)src->n_slices * (size_t)src->rows * (size_t)src->cols;
+    int rc = seg_source_pack(&req, src);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(&req, flags, sizeof flags);
+    if (rc == C2_OK)
+        rc = opt_string(&req, opt->uid_root);
+    if (rc == C2_OK)
+        rc = opt_string(&req, opt->label);
+    if (rc == C2_OK)
+        rc = opt_string(&req, opt->description);
+    if (rc == C2_OK)
+        rc = opt_string(&req, out_path);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(&req, mask, mask_n);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return c2_fail(e, rc, "%s: out of memory", out_path);
+    }
+    dicom_dictionary_preload();
+    rc = sandbox_call(what, "seg-write", "DICOM SEG writer", seg_write_job, req.data, req.n, NULL, &r, e);
+    sandbox_out_free(&req);
+    long pid = sandbox_last_worker_pid();
+    if (rc != C2_OK && pid > 0) { /* a worker that died mid-write leaves its temporary */
+        char tmp[4200];
+        c2_temp_name_of(tmp, sizeof tmp, out_path, pid);
+        remove(tmp);
+    }
+    if (rc == C2_OK && r.n != sizeof(seg_write_info))
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM SEG writer returned an inconsistent result", out_path);
+    if (rc == C2_OK && info) {
+        memcpy(info, r.data, sizeof *info);
+        info->sop_instance[sizeof info->sop_instance - 1] = info->series_uid[sizeof info->series_uid - 1] = 0;
+    }
+    sandbox_out_free(&r);
+    return rc;
+}

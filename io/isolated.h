@@ -1,0 +1,33 @@
+/* io/isolated: io's readers of untrusted DICOM bytes, each run in a sandbox worker
+ * (base/sandbox.h: long-lived, restarted after a crash). Same contracts as the direct
+ * functions, plus the worker's errors: "<file>: the DICOM parser crashed (signal N, ...)"
+ * (C2_EINVAL) and "... did not finish within N s (stopped)" (C2_ELIMIT). Fault-hook
+ * reader names: dicom-meta, dicom-frames, seg-source, seg-write. Callers that read files of the
+ * cohort (ingest, predict, export) use these, never the direct readers. */
+#ifndef C2SEG_IO_ISOLATED_H
+#define C2SEG_IO_ISOLATED_H
+
+#include "base/sandbox.h"
+#include "io/dicom.h"
+#include "io/seg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dicom_read_meta in a worker; on success o owns its frame and VOI LUT arrays as usual. */
+int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e);
+/* dicom_read_frames in a worker: the pixels come back through the worker's socket. */
+int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e);
+/* seg_source_load_files / seg_source_load in a worker. */
+int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e);
+int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e);
+/* seg_write in a worker (it re-reads the first source file): the worker writes out_path
+ * (atomically, as seg_write does) and returns info. Fault-hook reader name: seg-write. */
+int seg_write_isolated(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+                       seg_write_info *info, c2_err *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

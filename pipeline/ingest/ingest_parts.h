@@ -1,0 +1,42 @@
+/* pipeline/ingest: what the driver (ingest_run.c) and its readers (ingest_*.c) share.
+ * Not for use outside pipeline/ingest/: callers use ingest.h. The readers call only down
+ * into the driver's bookkeeping below, never up into a stage. */
+#ifndef C2SEG_PIPELINE_INGEST_PARTS_H
+#define C2SEG_PIPELINE_INGEST_PARTS_H
+
+#include "pipeline/ingest/ingest.h"
+
+/* Reports one file that could not be ingested: sink error line, report row, reason
+ * count, state FILE_FAILED. */
+void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason);
+/* A run-level error line (not a file's reason) and a warning, through the sink. */
+void ingest_error(ingest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ingest_warn(ingest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes one preprocessed sample and counts it. */
+int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e);
+/* The same with pixels a pool job already encoded (cache_chunk_encode). */
+int ingest_add_chunk(ingest_ctx *c, const cache_sample *meta, const cache_chunk *chunk, c2_err *e);
+/* Marks a file as handled and advances the progress. */
+void ingest_done(ingest_ctx *c, ingest_file *f, int state);
+
+/* Appends every regular file under path (or path itself) to c->files. */
+int ingest_walk(ingest_ctx *c, const char *path, c2_err *e);
+/* Pending image files in slice-dataset layouts: pairs, splits, captions. */
+void ingest_slices(ingest_ctx *c);
+/* Pending NIfTI files (with their masks) and DICOM files (grouped into series). */
+void ingest_nifti(ingest_ctx *c);
+void ingest_dicom(ingest_ctx *c);
+
+/* Reads the SR document c->files[file] and its text slot. */
+int ingest_sr_add(ingest_ctx *c, int file, c2_err *e);
+/* Fills m's text slot from the SR referencing m->sop_uid, else the SR of m->study_uid. */
+void ingest_sr_attach(ingest_ctx *c, cache_sample *m);
+/* Marks used SR files consumed, reports the unused ones, frees them all. */
+void ingest_sr_finish(ingest_ctx *c);
+
+/* The resized model tensors of one canonical plane [H,W]: image01 -> image [S,S],
+ * mask01 (or NULL) -> mask [S,S], and the model -> plane map. */
+void ingest_resize(const ingest_ctx *c, const float *image01, const uint8_t *mask01, int H, int W, float *image,
+                   uint8_t *mask, double model_to_plane[3][3]);
+
+#endif

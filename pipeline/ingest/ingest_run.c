@@ -1,0 +1,182 @@
+/* pipeline/ingest_run: the ingest driver (ingest.h). Opens the report and the cache
+ * writer, walks the inputs, runs the readers in a fixed order (slice datasets, NIfTI,
+ * DICOM with its SRs) and closes both; keeps each file's state and reason and the
+ * reason counts in the context, and sends every line and progress step to the sink. */
+#include "base/pool.h"
+#include "pipeline/ingest/ingest_parts.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ingest_ctx_init(ingest_ctx *c)
+{
+    memset(c, 0, sizeof *c);
+    preprocess_params_default(&c->pp);
+    c->intensity = INTENSITY_HU;
+    c->max_depth = c2_limits_get()->max_depth;
+}
+
+void ingest_ctx_free(ingest_ctx *c)
+{
+    for (int i = 0; i < c->n_tables; i++)
+        caption_table_free(c->tables[i].table);
+    c->n_tables = 0;
+    for (int i = 0; i < c->n_files; i++) {
+        free(c->files[i].path);
+        free(c->files[i].reason);
+    }
+    free(c->files);
+    c->files = NULL;
+    c->n_files = c->cap_files = 0;
+}
+
+static void sink_line(const ingest_ctx *c, int error, const char *line)
+{
+    const ingest_sink *s = c->sink;
+    void (*fn)(void *, const char *) = s ? (error ? s->error : s->warn) : NULL;
+    if (fn)
+        fn(s->user, line);
+    else
+        c2_warn("%s", line);
+}
+
+void ingest_error(ingest_ctx *c, const char *fmt, ...)
+{
+    char line[4600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    sink_line(c, 1, line);
+}
+
+void ingest_warn(ingest_ctx *c, const char *fmt, ...)
+{
+    char line[4600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    sink_line(c, 0, line);
+}
+
+/* Counts a reason under its key: the text up to the first '(', trailing blanks cut. */
+static void reason_count_add(ingest_ctx *c, const char *reason)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s", reason);
+    char *cut = strchr(key, '(');
+    if (cut)
+        *cut = 0;
+    size_t len = strlen(key);
+    while (len && key[len - 1] == ' ')
+        key[--len] = 0;
+    for (int i = 0; i < c->n_reasons; i++)
+        if (strcmp(c->reasons[i].reason, key) == 0) {
+            c->reasons[i].n++;
+            return;
+        }
+    int cap = (int)(sizeof c->reasons / sizeof c->reasons[0]);
+    if (c->n_reasons < cap) {
+        snprintf(c->reasons[c->n_reasons].reason, sizeof c->reasons[0].reason, "%s", key);
+        c->reasons[c->n_reasons++].n = 1;
+    }
+}
+
+void ingest_done(ingest_ctx *c, ingest_file *f, int state)
+{
+    f->state = state;
+    if (c->sink && c->sink->progress_step)
+        c->sink->progress_step(c->sink->user, 1);
+}
+
+void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason)
+{
+    size_t n = strlen(f->path);
+    const char *why = strncmp(reason, f->path, n) == 0 && reason[n] == ':' ? reason + n + 2 : reason;
+    ingest_error(c, "%s: %s", f->path, why);
+    if (c->report)
+        fprintf(c->report, "%s\t%s\n", f->path, why);
+    free(f->reason);
+    f->reason = strdup(why); /* NULL on no memory: the report row still names it */
+    reason_count_add(c, why);
+    c->n_failed++;
+    ingest_done(c, f, FILE_FAILED);
+}
+
+static void sample_count(ingest_ctx *c, const cache_sample *meta)
+{
+    c->per_split[meta->split >= 0 && meta->split <= 3 ? meta->split : 0]++;
+    c->n_captioned += meta->caption && meta->caption[0];
+    c->n_samples++;
+}
+
+int ingest_add_chunk(ingest_ctx *c, const cache_sample *meta, const cache_chunk *chunk, c2_err *e)
+{
+    int rc = cache_writer_add_chunk(c->writer, meta, chunk, e);
+    if (rc == C2_OK)
+        sample_count(c, meta);
+    return rc;
+}
+
+int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
+{
+    int rc = cache_writer_add(c->writer, meta, image, mask, e);
+    if (rc == C2_OK)
+        sample_count(c, meta);
+    return rc;
+}
+
+int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const char *cache_path,
+               const char *params_json, const cache_encoder *enc, const ingest_sink *sink, c2_err *e)
+{
+    c->sink = sink;
+    char report_path[4200];
+    snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
+    c2_atomic report;
+    int rc = c2_atomic_open(&report, report_path, e);
+    if (rc != C2_OK)
+        return rc;
+    c->report = report.f;
+    fprintf(c->report, "file\treason\n");
+    for (int i = 0; i < n_inputs && rc == C2_OK; i++)
+        rc = ingest_walk(c, inputs[i], e);
+    if (rc == C2_OK)
+        rc = cache_writer_open(&c->writer, cache_path, c->pp.size, params_json, e);
+    if (rc != C2_OK) {
+        c2_atomic_abort(&report);
+        c->report = NULL;
+        return rc;
+    }
+    int jobs = c->jobs > 0 ? c->jobs : c2_cpus_available();
+    if ((rc = c2_pool_create(&c->pool, jobs, e)) != C2_OK) {
+        cache_writer_abort(c->writer);
+        c->writer = NULL;
+        c2_atomic_abort(&report);
+        c->report = NULL;
+        return rc;
+    }
+    c->started = 1;
+    if (sink && sink->progress_start)
+        sink->progress_start(sink->user, c->n_files);
+    ingest_slices(c);
+    ingest_nifti(c);
+    ingest_dicom(c);
+    c2_pool_free(c->pool);
+    c->pool = NULL;
+    if (sink && sink->progress_finish)
+        sink->progress_finish(sink->user);
+    if (cache_writer_count(c->writer) == 0) {
+        cache_writer_abort(c->writer);
+        rc = c2_fail(e, C2_ENOTFOUND, "no image, volume or series was found in the inputs");
+    } else {
+        rc = cache_writer_close(c->writer, enc, e);
+    }
+    c->writer = NULL;
+    c2_err re = {0};
+    if (c2_atomic_commit(&report, &re) != C2_OK)
+        ingest_error(c, "%s", re.msg);
+    c->report = NULL;
+    return rc;
+}
