@@ -18,6 +18,7 @@ struct c2_pool {
     pthread_mutex_t mu;
     pthread_cond_t work, ready;
     int quit, active;
+    int warmed;                 /* threads whose sandbox worker runs (started one at a time) */
     int64_t n, next_job, next_done;
     int window;
     size_t slot_size;
@@ -29,7 +30,12 @@ struct c2_pool {
 static void *pool_thread(void *arg)
 {
     c2_pool *p = arg;
+    c2_err e = {0};
+    if (sandbox_worker_start(&e) != C2_OK) /* while the process is quiet; else on first use */
+        c2_warn("%s", e.msg);
     pthread_mutex_lock(&p->mu);
+    p->warmed++;
+    pthread_cond_broadcast(&p->ready);
     for (;;) {
         while (!p->quit && !(p->active && p->next_job < p->n && p->next_job < p->next_done + p->window))
             pthread_cond_wait(&p->work, &p->mu);
@@ -69,11 +75,18 @@ int c2_pool_create(c2_pool **out, int threads, c2_err *e)
             c2_pool_free(p);
             return c2_fail(e, C2_ENOMEM, "out of memory for a thread pool");
         }
-        for (; p->started < p->n_threads; p->started++)
+        if (sandbox_worker_start(e) != C2_OK) /* the caller's worker first, while alone */
+            c2_warn("%s", e->msg);
+        for (; p->started < p->n_threads; p->started++) {
             if (pthread_create(&p->threads[p->started], NULL, pool_thread, p) != 0) {
                 c2_pool_free(p);
                 return c2_fail(e, C2_EIO, "cannot start %d threads", threads);
             }
+            pthread_mutex_lock(&p->mu); /* one fork at a time, each from an idle process */
+            while (p->warmed <= p->started)
+                pthread_cond_wait(&p->ready, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
     *out = p;
     return C2_OK;

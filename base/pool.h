@@ -4,8 +4,10 @@
  * finished. At most `window` slots exist (2 per thread), so the memory in flight does not
  * grow with n, and the calling thread (the one writer: HDF5, reports, state) sees results
  * in the same order for any thread count. A pool of 1 thread runs job and done in turn on
- * the calling thread (no threads). Each pool thread ends its sandbox worker
- * (base/sandbox.h) when the pool is freed. */
+ * the calling thread (no threads). With threads, the caller's and each pool thread's sandbox
+ * worker (base/sandbox.h) are started at creation, one at a time while the other threads
+ * wait (a fork copies only the forking thread); each pool thread ends its worker when the
+ * pool is freed. */
 #ifndef C2SEG_BASE_POOL_H
 #define C2SEG_BASE_POOL_H
 

@@ -342,6 +342,17 @@ static void worker_kill(worker *w)
 
 void sandbox_worker_stop(void) { worker_kill(&thread_worker); }
 
+int sandbox_worker_start(c2_err *e)
+{
+    if (!sandbox_enabled() || thread_worker.pid)
+        return C2_OK;
+    sandbox_limits lim;
+    sandbox_limits_default(&lim);
+    if (worker_start(&thread_worker, lim.max_memory_bytes) != 0)
+        return c2_fail(e, C2_EIO, "cannot start a sandbox worker process: %s", strerror(errno));
+    return C2_OK;
+}
+
 static int worker_call(worker *w, const char *what, const char *reader, const char *parser, sandbox_job job,
                        const void *req, size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e)
 {

@@ -73,6 +73,14 @@ typedef int (*sandbox_job)(const uint8_t *req, size_t n, sandbox_out *out, c2_er
 int sandbox_call(const char *what, const char *reader, const char *parser, sandbox_job job, const void *req,
                  size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e);
 
+/* Starts this thread's worker now (default limits; nothing when C2SEG_SANDBOX=0 or one
+ * runs). fork() copies one thread only: a lock another thread holds at that moment (the
+ * allocator's, a library's) stays locked in the child. So workers are started while the
+ * process is quiet: base/pool.h starts the caller's and every pool thread's worker, one at
+ * a time, before any job runs. A restart after a crash forks from a busy process; if it
+ * inherits a held lock it hangs, which the time limit reports like any hang. */
+int sandbox_worker_start(c2_err *e);
+
 /* Ends this thread's worker (if any). Threads that used sandbox_call call it before they
  * end; the main thread's worker ends with the process. */
 void sandbox_worker_stop(void);
