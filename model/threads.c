@@ -21,8 +21,16 @@ void threads_prepare(char **argv)
     setenv("KMP_BLOCKTIME", THREADS_BLOCKTIME_MS, 1);
     /* libomp reads its environment at the first parallel region: setting it suffices.
      * libgomp read it in its constructor, before main: run this program again with it. */
-    if (argv && argv[0] && !dlsym(RTLD_DEFAULT, "kmp_set_blocktime"))
-        execv("/proc/self/exe", argv);   /* returns only on failure: carry on as we are */
+    if (argv && argv[0] && !dlsym(RTLD_DEFAULT, "kmp_set_blocktime")) {
+        /* the executable's own path, so that the process keeps its name (exec of the link
+         * /proc/self/exe would rename it "exe" in ps / top) */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0 && (size_t)n < sizeof self - 1) {
+            self[n] = 0;
+            execv(self, argv);   /* returns only on failure: carry on as we are */
+        }
+    }
 #else
     (void)argv;
 #endif

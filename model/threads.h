@@ -31,7 +31,7 @@
 /* Call first in main(), with main's argv, before anything else runs (it may exec the
  * program again): unless the user set OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME,
  * sets the short spin described above. libgomp reads these variables when it is loaded,
- * before main, so with libgomp the program is run again (execv of /proc/self/exe, the same
+ * before main, so with libgomp the program is run again (execv of the path /proc/self/exe names, the same
  * process id and arguments) with them set; where that fails it carries on with the
  * defaults. */
 #define THREADS_SPINCOUNT "1000"
