@@ -107,9 +107,13 @@ const char *c2_version(void);
 /* Seconds on the monotonic clock (for durations and rates only). */
 double now_seconds(void);
 
-/* CPUs this process may use: its affinity mask capped by its cgroup CPU quota (v2 cpu.max,
- * else v1 cfs quota), at least 1 (base/cpus.c). */
-int c2_cpus_available(void);
+/* CPUs this process may use (base/cpus.c): the smaller of its affinity mask and its control
+ * groups' CPU quota (cgroup v2 cpu.max, v1 cfs quota; rounded up), at least 1. The default
+ * thread count everywhere (`--threads auto`, ingest's `--jobs`). */
+int c2_usable_cpus(void);
+/* A cgroup v2 cpu.max text ("200000 100000", "max 100000") as whole CPUs, rounded up;
+ * 0 for "max" (no limit) or text that is not a quota. */
+int c2_cpu_max_cpus(const char *text);
 
 #ifdef __cplusplus
 }

@@ -64,6 +64,7 @@ static void run_reference_forward(void *p)
 
 int main(int argc, char **argv)
 {
+    threads_prepare(argv);   /* the short spin at joins, as c2seg runs (model/threads.h) */
     const char *json = argc > 1 ? argv[1] : "bench_kan.json";
     int threads = threads_init(argc > 2 ? atoi(argv[2]) : 0);
     unsigned seed = 1;

@@ -53,6 +53,7 @@ static float *filled(size_t n, float v)
 
 int main(int argc, char **argv)
 {
+    threads_prepare(argv);   /* the short spin at joins, as c2seg runs (model/threads.h) */
     const char *json_path = argc > 1 ? argv[1] : "bench_layers.json";
     int threads = threads_init(argc > 2 ? atoi(argv[2]) : 0);
     double peak = sgemm_peak(threads, BENCH_REPS, NULL, NULL);

@@ -96,6 +96,7 @@ static const char *const captions[8] = {
 
 int main(int argc, char **argv)
 {
+    threads_prepare(argv);   /* the short spin at joins, as c2seg runs (model/threads.h) */
     if (argc < 4) {
         fprintf(stderr, "usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS]\n");
         return 2;

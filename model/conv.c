@@ -202,7 +202,7 @@ static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, 
         C2_OMP(parallel num_threads(nt) if(nt > 1))
         {
             float *col = scratch + CKK * P * (size_t)thread_index();
-            C2_OMP(for schedule(static))
+            C2_OMP(for schedule(dynamic, 1))
             for (int b = 0; b < B; b++)
                 conv2d_forward_span(out + (size_t)b * OC * P, col, inp + (size_t)b * C * H * W, weight, bias, post,
                                     C, H, W, OC, K, stride, P, 0, P);

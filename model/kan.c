@@ -20,7 +20,8 @@ const float kan_default_grid[KAN_NKNOTS] = {-2.2f, -1.8f, -1.4f, -1.0f, -0.6f, -
                                             0.2f,  0.6f,  1.0f,  1.4f,  1.8f,  2.2f};
 
 /* The fast path cuts the M rows into KAN_LANES contiguous lanes, run in parallel (a thread
- * takes whole lanes). A lane builds its X9 operand KAN_BLOCK_ROWS rows at a time and calls
+ * takes whole lanes, whichever thread is free next: a thread descheduled on a shared core
+ * leaves the remaining lanes to the other). A lane builds its X9 operand KAN_BLOCK_ROWS rows at a time and calls
  * a single-threaded sgemm on the block while it is still in the thread's cache (forward;
  * dX9 and the input gradient in backward). The cuts depend on M and in only, so results
  * are the same for every thread count. 128 rows of 9·in floats stay
@@ -216,7 +217,7 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
     int k9 = KAN_FUSED * in;
     const float *wf = scratch;
     fused_weight_build(scratch, p, in, outc);
-    C2_OMP(parallel for schedule(static, 1) if((size_t)M * in * outc > C2_PAR_MIN))
+    C2_OMP(parallel for schedule(dynamic, 1) if((size_t)M * in * outc > C2_PAR_MIN))
     for (int lane = 0; lane < KAN_LANES; lane++) {
         float *x9 = lane_scratch(scratch, M, in, outc, lane);
         int lo, hi;
@@ -264,7 +265,7 @@ void kan_linear_backward(float *dinp, const kan_linear_params *dp, const float *
     fused_weight_build(scratch, p, in, outc);
     int par = (size_t)M * in * outc > C2_PAR_MIN;
     /* dX9 [rows, 9in] = dY [rows, outc] · Wf [outc, 9in], then dinp; lanes of rows */
-    C2_OMP(parallel for schedule(static, 1) if(par))
+    C2_OMP(parallel for schedule(dynamic, 1) if(par))
     for (int lane = 0; lane < (dinp ? KAN_LANES : 0); lane++) {
         float *dx9 = lane_scratch(scratch, M, in, outc, lane);
         int lo, hi;
@@ -278,7 +279,7 @@ void kan_linear_backward(float *dinp, const kan_linear_params *dp, const float *
     }
     /* dWf [outc, 9in] = dYᵀ [outc, M] · X9 [M, 9in]; groups of input channels (columns) */
     int grows_max = M < KAN_GROUP_ROWS ? M : KAN_GROUP_ROWS;
-    C2_OMP(parallel for schedule(static, 1) if(par))
+    C2_OMP(parallel for schedule(dynamic, 1) if(par))
     for (int g = 0; g < KAN_GROUPS; g++) {
         int i0 = (int)((long)in * g / KAN_GROUPS), i1 = (int)((long)in * (g + 1) / KAN_GROUPS);
         int ng = KAN_FUSED * (i1 - i0);

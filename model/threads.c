@@ -1,23 +1,49 @@
 /* threads: one pool (OpenMP's) for our loops and our GEMM blocks; OpenBLAS single-threaded
  * (threads.h). */
+#define _GNU_SOURCE
 #include "model/threads.h"
+#include "base/base.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+void threads_prepare(char **argv)
+{
+#ifdef _OPENMP
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("KMP_BLOCKTIME"))
+        return;   /* the user chose */
+    setenv("GOMP_SPINCOUNT", THREADS_SPINCOUNT, 1);
+    setenv("KMP_BLOCKTIME", THREADS_BLOCKTIME_MS, 1);
+    /* libomp reads its environment at the first parallel region: setting it suffices.
+     * libgomp read it in its constructor, before main: run this program again with it. */
+    if (argv && argv[0] && !dlsym(RTLD_DEFAULT, "kmp_set_blocktime")) {
+        /* the executable's own path, so that the process keeps its name (exec of the link
+         * /proc/self/exe would rename it "exe" in ps / top) */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0 && (size_t)n < sizeof self - 1) {
+            self[n] = 0;
+            execv(self, argv);   /* returns only on failure: carry on as we are */
+        }
+    }
+#else
+    (void)argv;
+#endif
+}
+
 int threads_init(int n)
 {
     if (n <= 0) {
         const char *env = getenv("C2SEG_THREADS");
-        n = env ? atoi(env) : 0;
+        n = env && strcmp(env, "auto") != 0 ? atoi(env) : 0;
     }
     if (n <= 0)
-        n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (n <= 0)
-        n = 1;
+        n = c2_usable_cpus();
     openblas_set_num_threads(1);
 #ifdef _OPENMP
     omp_set_num_threads(n);

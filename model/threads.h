@@ -11,14 +11,32 @@
  * Nothing runs OpenBLAS's threads and ours at the same time, so the cores are never
  * oversubscribed. Callers must not call engine functions from several threads at once.
  *
- * The count: threads_init(n) with n > 0, else $C2SEG_THREADS, else the number of online
- * CPUs (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are overridden on purpose: one knob).
- * Built without OpenMP, everything runs on the caller's thread. */
+ * The count: threads_init(n) with n > 0, else $C2SEG_THREADS (a number; "auto"), else the
+ * CPUs this process may use (c2_usable_cpus: affinity mask and cgroup CPU quota, not the
+ * machine's count). OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are overridden on purpose:
+ * one knob. Built without OpenMP, everything runs on the caller's thread.
+ *
+ * Shared cores: OpenMP's idle threads spin at every join before they sleep (libgomp: 300,000
+ * pause loops, several ms; libomp: 200 ms). On a core shared with another busy process a
+ * spinning thread holds the core while its partner waits for a time slice, and the whole
+ * pool runs at the pace of the slowest thread (2 threads kept 0.27x of their throughput
+ * beside one busy process, against 0.9x for 1 thread: docs/performance.md). threads_prepare
+ * makes idle threads spin only briefly (THREADS_SPINCOUNT pause loops, tens of us here)
+ * and then sleep in the kernel, so a core freed at a join goes to whichever thread waits. */
 #ifndef C2SEG_MODEL_THREADS_H
 #define C2SEG_MODEL_THREADS_H
 
 #include <cblas.h>
 
+/* Call first in main(), with main's argv, before anything else runs (it may exec the
+ * program again): unless the user set OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME,
+ * sets the short spin described above. libgomp reads these variables when it is loaded,
+ * before main, so with libgomp the program is run again (execv of the path /proc/self/exe names, the same
+ * process id and arguments) with them set; where that fails it carries on with the
+ * defaults. */
+#define THREADS_SPINCOUNT "1000"
+#define THREADS_BLOCKTIME_MS "1"
+void threads_prepare(char **argv);
 /* Sets the engine's thread count (and OpenBLAS's to 1); returns the count in effect. */
 int threads_init(int n);
 /* The count in effect. */

@@ -56,6 +56,7 @@ int stage_caption(int argc, char **argv);
 int stage_sr_text(int argc, char **argv);
 int stage_export(int argc, char **argv);
 int stage_import(int argc, char **argv);
+int stage_export_onnx(int argc, char **argv);
 int stage_parity(int argc, char **argv);
 int stage_predict(int argc, char **argv);
 int stage_report(int argc, char **argv);

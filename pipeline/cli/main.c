@@ -1,4 +1,9 @@
 /* The c2seg executable: everything lives in the pipeline library. */
 #include "pipeline/pipeline.h"
+#include "model/threads.h"
 
-int main(int argc, char **argv) { return c2seg_main(argc, argv); }
+int main(int argc, char **argv)
+{
+    threads_prepare(argv);   /* first: it may run the program again (model/threads.h) */
+    return c2seg_main(argc, argv);
+}

@@ -68,7 +68,7 @@ typedef struct ingest_ctx {
     int max_depth;
     int sr_caption_raw;         /* --sr-caption raw: feed the SR text itself, not its canonical caption */
     int jobs;                   /* --jobs: threads reading, decoding and preprocessing (0 = the cores
-                                   this process may use, c2_cpus_available); the HDF5 writer is one */
+                                   this process may use, c2_usable_cpus); the HDF5 writer is one */
     /* state of one run */
     struct c2_pool *pool;       /* the jobs' threads (base/pool.h) */
     const ingest_sink *sink;

@@ -149,7 +149,7 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         c->report = NULL;
         return rc;
     }
-    int jobs = c->jobs > 0 ? c->jobs : c2_cpus_available();
+    int jobs = c->jobs > 0 ? c->jobs : c2_usable_cpus();
     if ((rc = c2_pool_create(&c->pool, jobs, e)) != C2_OK) {
         cache_writer_abort(c->writer);
         c->writer = NULL;

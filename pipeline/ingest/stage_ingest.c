@@ -233,7 +233,7 @@ int stage_ingest(int argc, char **argv)
     cJSON *why = cJSON_AddObjectToObject(o, "reported_by_reason");
     for (int i = 0; i < c.n_reasons; i++)
         cJSON_AddNumberToObject(why, c.reasons[i].reason, c.reasons[i].n);
-    cJSON_AddNumberToObject(o, "jobs", c.jobs > 0 ? c.jobs : c2_cpus_available());
+    cJSON_AddNumberToObject(o, "jobs", c.jobs > 0 ? c.jobs : c2_usable_cpus());
     cJSON_AddNumberToObject(o, "seconds", seconds);
     cJSON_AddNumberToObject(o, "slices_per_second", seconds > 0 ? slices / seconds : 0);
     cli_print_json(o);

@@ -305,14 +305,19 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
     double mean = r->meta->preprocess.mean, sd = r->meta->preprocess.std > 0 ? r->meta->preprocess.std : 1;
     for (int64_t s = 0; s < pc->n && rc == C2_OK; s += B) {
         int nb = (int)(pc->n - s < B ? pc->n - s : B);
+        double t0 = now_seconds();
         if ((rc = cache_pixels_read(r->pixels, pc->idx + s, nb, r->src_img, r->src_gt, e)) != C2_OK)
             break;
+        double t1 = now_seconds();
         for (int b = 0; b < nb; b++) {
             const float *src = r->src_img + (size_t)b * px;
             for (size_t p = 0; p < px; p++)
                 r->img[b * px + p] = (float)((src[p] - mean) / sd);
         }
+        double t2 = now_seconds();
         c2seg_forward(r->model, &r->ws, r->img, r->tokens, r->tmask, nb, 0);
+        double t3 = now_seconds();
+        r->t_cache_read += t1 - t0, r->t_normalise += t2 - t1, r->t_forward += t3 - t2;
         for (size_t p = 0; p < (size_t)nb * px; p++)
             prob[p] = 1.0f / (1.0f + expf(-r->ws.acts.logits[p]));
         for (int b = 0; b < nb && rc == C2_OK; b++) {
@@ -340,6 +345,7 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             if (rc != C2_OK)
                 c2_err_prefix(e, "%s", smp->file);
         }
+        r->t_map_back += now_seconds() - t3;
     }
     free(prob);
     free(raw);
@@ -549,6 +555,7 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         rc = case_predict(r, pc, &ct, &text, &a, &co, e);
     char rel[256] = "";
     int64_t fg = 0;
+    double tw = now_seconds();
     if (rc == C2_OK)
         rc = case_write(r, pc, &co, rel, sizeof rel, &fg, e);
     if (rc == C2_OK) {
@@ -581,6 +588,7 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
             cJSON_AddNumberToObject(m, "area_mm2", fg * vs);
         rc = case_records(r, pc, &ct, &a, o, e);
     }
+    r->t_write += now_seconds() - tw;
     cJSON_AddStringToObject(o, "status", rc == C2_OK ? "ok" : "failed");
     if (rc != C2_OK)
         cJSON_AddStringToObject(o, "error", e->msg);

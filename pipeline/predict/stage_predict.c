@@ -253,8 +253,11 @@ int stage_predict(int argc, char **argv)
     progress prog;
     ingest_sink sink;
     ingest_cli_sink(&sink, &prog);
+    double t_setup = now_seconds() - t0, t_ingest = now_seconds();
     if (rc == C2_OK) /* ingest's driver: the same readers, SR rule and report as c2seg ingest */
         rc = ingest_run(&c, inputs, n_inputs, cache_path, "{\"by\":\"c2seg predict\"}", NULL, &sink, &e);
+    t_ingest = now_seconds() - t_ingest;
+    double t_prepare = now_seconds();
     predict_failed *failed = NULL;
     int n_failed = 0;
     if (rc == C2_OK)
@@ -304,6 +307,7 @@ int stage_predict(int argc, char **argv)
     if (opt.uid_root)
         cJSON_AddStringToObject(doc, "uid_root", opt.uid_root); /* c2seg report's SRs use it too */
     cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
+    t_prepare = now_seconds() - t_prepare;
     progress p;
     progress_start(&p, "cases", n_cases);
     for (int k = 0; k < n_cases; k++) {
@@ -338,6 +342,20 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(sum, "slices", (double)ch.n);
     double seconds = now_seconds() - t0;
     cJSON_AddNumberToObject(sum, "seconds", seconds);
+    /* where a study's time goes (scripts/bench --study): model load; reading, decoding and
+     * resampling the inputs into inputs.h5 (ingest); opening it and the model's workspace;
+     * then per batch reading the cache,
+     * normalising, the forward, mapping back to the source grid; writing SEG / NIfTI / PNG,
+     * overlays and records */
+    cJSON *ph = cJSON_AddObjectToObject(sum, "phase_seconds");
+    cJSON_AddNumberToObject(ph, "load_model", t_setup);
+    cJSON_AddNumberToObject(ph, "read_decode_resample", t_ingest);
+    cJSON_AddNumberToObject(ph, "open_cache_workspace", t_prepare);
+    cJSON_AddNumberToObject(ph, "cache_read", run.t_cache_read);
+    cJSON_AddNumberToObject(ph, "normalise", run.t_normalise);
+    cJSON_AddNumberToObject(ph, "forward", run.t_forward);
+    cJSON_AddNumberToObject(ph, "map_back", run.t_map_back);
+    cJSON_AddNumberToObject(ph, "write", run.t_write);
     cli_print_json(sum);
 
     predict_run_free(&run);

@@ -30,7 +30,8 @@ static const char *train_help =
     "      --weight-decay X   default 1e-2\n"
     "      --clip X           clip the global gradient norm at X (default off)\n"
     "      --seed N           default 0 (shuffling, split, initialisation)\n"
-    "      --threads N        engine threads (default: all cores; docs/engine.md)\n"
+    "      --threads N|auto   engine threads (default auto: the CPUs this process may use, from its\n"
+    "                         affinity mask and cgroup CPU quota; docs/engine.md)\n"
     "      --max-steps N      stop after N optimizer steps (smoke runs)\n"
     "      --resume           continue an interrupted run from FILE.resume.ckpt\n"
     "      --shards K         compute each batch as K shards in turn, gradients summed (default 1);\n"
@@ -51,7 +52,7 @@ static const char *pretrain_help =
     "      --batch N          default 256 (capped at the training-set size; one forward per batch)\n"
     "      --lr X             default 3e-4;  --weight-decay X default 1e-2\n"
     "      --init FILE        start from a checkpoint, e.g. weights from c2seg import-torch\n"
-    "      --seed N, --threads N, --max-steps N, --resume, --shards K, -q   as for train\n"
+    "      --seed N, --threads N|auto, --max-steps N, --resume, --shards K, -q   as for train\n"
     "Data-parallel: mpirun -np N c2seg pretrain ...; the CaCL loss sees the whole batch.\n";
 
 static const char *eval_help =
@@ -59,7 +60,7 @@ static const char *eval_help =
     "Per-image Dice, IoU and HD95 (pixels, and mm when the spacing is known), and the text-mask\n"
     "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
     "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
-    "      --batch N          default 16;  --threads N\n";
+    "      --batch N          default 16;  --threads N|auto\n";
 
 typedef struct progress_ctx {
     progress bar;
@@ -136,7 +137,13 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
         case OPT_OBJECTIVE: snprintf(o->stage1, sizeof o->stage1, "%s", optarg); break;
         case OPT_EPOCHS: if (parse_positive(optarg, "--epochs", &v)) return EXIT_USAGE; o->epochs = (int)v; break;
         case OPT_BATCH: if (parse_positive(optarg, "--batch", &v)) return EXIT_USAGE; o->batch = (int)v; break;
-        case OPT_THREADS: if (parse_positive(optarg, "--threads", &v)) return EXIT_USAGE; *threads = (int)v; break;
+        case OPT_THREADS:   /* auto (0): the CPUs this process may use */
+            if (strcmp(optarg, "auto") == 0)
+                v = 0;
+            else if (parse_positive(optarg, "--threads N|auto", &v))
+                return EXIT_USAGE;
+            *threads = (int)v;
+            break;
         case OPT_SHARDS: if (parse_positive(optarg, "--shards", &v)) return EXIT_USAGE; o->shards = (int)v; break;
         case OPT_MAXSTEPS: if (parse_positive(optarg, "--max-steps", &v)) return EXIT_USAGE; o->max_steps = v; break;
         case OPT_SEED: o->seed = strtoull(optarg, NULL, 10); break;

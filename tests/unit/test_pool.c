@@ -52,7 +52,7 @@ static void map_is_ordered_for_any_thread_count(void)
 
 static void cpus_available_is_within_the_machine(void)
 {
-    int n = c2_cpus_available();
+    int n = c2_usable_cpus();
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     CHECK_MSG(n >= 1 && n <= online, "%d usable of %ld online", n, online);
 }
