@@ -41,6 +41,16 @@ std::string peer_name(const pacs_endpoint *ep)
     return b;
 }
 
+/* Servers such as Orthanc accept an association from an unknown AE title and abort it
+ * at the first query or retrieve. */
+std::string abort_hint(const pacs_endpoint *ep, const OFCondition &c)
+{
+    if (c != DUL_PEERABORTEDASSOCIATION)
+        return "";
+    return std::string(" (is the server still running, and does it allow queries and retrieves from our AE title ") +
+           ep->calling_aet + "? It must be registered there, e.g. in Orthanc's DicomModalities)";
+}
+
 OFList<OFString> syntaxes_plain()
 {
     OFList<OFString> l;
@@ -49,52 +59,50 @@ OFList<OFString> syntaxes_plain()
     return l;
 }
 
-/* What we accept for retrieved objects: uncompressed, deflated and the usual compressed
- * syntaxes, so that the server sends the stored bytes rather than transcoding. */
-OFList<OFString> syntaxes_accept()
-{
-    OFList<OFString> l = syntaxes_plain();
-    const char *more[] = {UID_DeflatedExplicitVRLittleEndianTransferSyntax,
-                          UID_BigEndianExplicitTransferSyntax,
-                          UID_JPEGProcess14SV1TransferSyntax,
-                          UID_JPEGProcess1TransferSyntax,
-                          UID_JPEGProcess2_4TransferSyntax,
-                          UID_JPEGProcess14TransferSyntax,
-                          UID_JPEGLSLosslessTransferSyntax,
-                          UID_JPEGLSLossyTransferSyntax,
-                          UID_JPEG2000LosslessOnlyTransferSyntax,
-                          UID_JPEG2000TransferSyntax,
-                          UID_RLELosslessTransferSyntax};
-    for (const char *m : more)
-        l.push_back(m);
-    return l;
-}
+/* The compressed syntaxes offered for retrieved images, one presentation context each, so
+ * that the server can send the stored bytes instead of transcoding (a server that must
+ * transcode, e.g. JPEG 2000 without a decoder, fails the sub-operation). */
+const char *const compressed_syntaxes[] = {UID_JPEGProcess14SV1TransferSyntax, UID_JPEGProcess1TransferSyntax,
+                                           UID_JPEGProcess2_4TransferSyntax,   UID_JPEGLSLosslessTransferSyntax,
+                                           UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEG2000TransferSyntax,
+                                           UID_RLELosslessTransferSyntax};
 
-/* The storage SOP classes offered for C-GET: DCMTK's list for long SCU sessions plus
- * the ones this toolkit writes. */
-std::vector<std::string> storage_classes()
+/* The storage SOP classes offered for C-GET: images (uncompressed and each compressed
+ * syntax) and the non-image objects this toolkit reads or writes (uncompressed and
+ * deflated); 12 * 9 + 6 contexts, under the 128 an association may carry. */
+const char *const image_classes[] = {UID_CTImageStorage,
+                                     UID_EnhancedCTImageStorage,
+                                     UID_MRImageStorage,
+                                     UID_EnhancedMRImageStorage,
+                                     UID_ComputedRadiographyImageStorage,
+                                     UID_DigitalXRayImageStorageForPresentation,
+                                     UID_DigitalXRayImageStorageForProcessing,
+                                     UID_DigitalMammographyXRayImageStorageForPresentation,
+                                     UID_SecondaryCaptureImageStorage,
+                                     UID_PositronEmissionTomographyImageStorage,
+                                     UID_UltrasoundImageStorage,
+                                     UID_XRayAngiographicImageStorage};
+const char *const other_classes[] = {UID_SegmentationStorage,      UID_ComprehensiveSRStorage,
+                                     UID_BasicTextSRStorage,       UID_EnhancedSRStorage,
+                                     UID_KeyObjectSelectionDocumentStorage, UID_GrayscaleSoftcopyPresentationStateStorage};
+
+void offer_storage(DcmSCU &scu)
 {
-    std::vector<std::string> v;
-    const char *ours[] = {UID_CTImageStorage,
-                          UID_SegmentationStorage,
-                          UID_ComprehensiveSRStorage,
-                          UID_BasicTextSRStorage,
-                          UID_EnhancedSRStorage,
-                          UID_ComputedRadiographyImageStorage,
-                          UID_DigitalXRayImageStorageForPresentation,
-                          UID_DigitalXRayImageStorageForProcessing,
-                          UID_MRImageStorage,
-                          UID_SecondaryCaptureImageStorage};
-    for (const char *u : ours)
-        v.push_back(u);
-    for (int i = 0; i < numberOfDcmLongSCUStorageSOPClassUIDs && v.size() < 120; i++) {
-        bool have = false;
-        for (const std::string &s : v)
-            have = have || s == dcmLongSCUStorageSOPClassUIDs[i];
-        if (!have)
-            v.push_back(dcmLongSCUStorageSOPClassUIDs[i]);
+    OFList<OFString> plain = syntaxes_plain();
+    plain.push_back(UID_DeflatedExplicitVRLittleEndianTransferSyntax);
+    OFList<OFString> implicit;
+    implicit.push_back(UID_LittleEndianImplicitTransferSyntax);
+    for (const char *cls : image_classes) {
+        scu.addPresentationContext(cls, plain, ASC_SC_ROLE_SCP);
+        scu.addPresentationContext(cls, implicit, ASC_SC_ROLE_SCP); /* so implicit VR files need no transcoding */
+        for (const char *ts : compressed_syntaxes) {
+            OFList<OFString> one;
+            one.push_back(ts);
+            scu.addPresentationContext(cls, one, ASC_SC_ROLE_SCP);
+        }
     }
-    return v;
+    for (const char *cls : other_classes)
+        scu.addPresentationContext(cls, plain, ASC_SC_ROLE_SCP);
 }
 
 void get_string(DcmItem *ds, const DcmTagKey &k, char *out, size_t cap)
@@ -288,7 +296,7 @@ extern "C" int pacs_dimse_find(const pacs_endpoint *ep, pacs_level level, const 
     }
     OFCondition c = scu.sendFINDRequest(pid, &keys, NULL);
     if (c.bad())
-        return c2_fail(e, C2_EIO, "%s: C-FIND failed: %s", peer_name(ep).c_str(), c.text());
+        return c2_fail(e, C2_EIO, "%s: C-FIND failed: %s%s", peer_name(ep).c_str(), c.text(), abort_hint(ep, c).c_str());
     if (scu.overflow)
         return c2_fail(e, C2_ELIMIT, "%s: the C-FIND answer has more than %d results", peer_name(ep).c_str(),
                        PACS_MAX_RESULTS);
@@ -315,9 +323,7 @@ extern "C" int pacs_dimse_get(const pacs_endpoint *ep, const char *study_uid, co
     scu.want_study = study_uid;
     scu.want_series = series_uid;
     scu.addPresentationContext(UID_GETStudyRootQueryRetrieveInformationModel, syntaxes_plain());
-    OFList<OFString> accept = syntaxes_accept();
-    for (const std::string &cls : storage_classes())
-        scu.addPresentationContext(cls.c_str(), accept, ASC_SC_ROLE_SCP);
+    offer_storage(scu);
     int rc = scu.open(e);
     if (rc != C2_OK)
         return rc;
@@ -343,19 +349,22 @@ extern "C" int pacs_dimse_get(const pacs_endpoint *ep, const char *study_uid, co
         }
         *n_stored = scu.stored;
         if (c.bad())
-            return c2_fail(e, C2_EIO, "%s: C-GET of series %s broke off after %d instances: %s", peer_name(ep).c_str(),
-                           series_uid, scu.stored, c.text());
+            return c2_fail(e, C2_EIO, "%s: C-GET of series %s broke off after %d instances: %s%s",
+                           peer_name(ep).c_str(), series_uid, scu.stored, c.text(),
+                           scu.stored ? "" : abort_hint(ep, c).c_str());
         if (scu.write_failed)
             return c2_fail(e, C2_EIO, "%s", scu.write_error.c_str());
+        /* a refusal, not a broken link: the caller goes on with other series */
         if (final_status != STATUS_Success && final_status != STATUS_GET_Warning_SubOperationsCompleteOneOrMoreFailures)
-            return c2_fail(e, C2_EIO, "%s: C-GET of series %s ended with status 0x%04x", peer_name(ep).c_str(),
+            return c2_fail(e, C2_EUNSUPPORTED, "%s: C-GET of series %s ended with status 0x%04x", peer_name(ep).c_str(),
                            series_uid, final_status);
     }
     if (scu.foreign)
         c2_warn("%s: %d instances of another study or series than asked were not kept", peer_name(ep).c_str(),
                 scu.foreign);
     if (failed_subops)
-        return c2_fail(e, C2_EIO, "%s: the server reports %d failed sub-operations for series %s", peer_name(ep).c_str(),
+        return c2_fail(e, C2_EUNSUPPORTED, "%s: the server reports %d failed sub-operations for series %s",
+                       peer_name(ep).c_str(),
                        failed_subops, series_uid);
     return C2_OK;
 }
@@ -365,15 +374,17 @@ extern "C" int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n
 {
     Scu scu(ep);
     scu.setDatasetConversionMode(OFTrue);
+    /* sequences go out with undefined length, as DCMTK writes them to files (dcmnet's
+     * default is explicit length): c2seg's own SEG / SR then arrive byte for byte */
+    g_dimse_send_sequenceType_encoding = EET_UndefinedLength;
     /* one context per SOP class with the plain syntaxes, one per (class, other syntax) */
     std::vector<std::string> added;
     for (int i = 0; i < n; i++) {
         if (items[i].done)
             continue;
         std::string cls = items[i].sop_class, ts = items[i].transfer_syntax;
-        bool plain = ts == UID_LittleEndianExplicitTransferSyntax || ts == UID_LittleEndianImplicitTransferSyntax;
         std::string k1 = cls + "|", k2 = cls + "|" + ts;
-        bool have1 = false, have2 = plain;
+        bool have1 = false, have2 = false;
         for (const std::string &a : added) {
             have1 = have1 || a == k1;
             have2 = have2 || a == k2;
@@ -381,15 +392,16 @@ extern "C" int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n
         if (added.size() + 2 > 126)
             return c2_fail(e, C2_EUNSUPPORTED, "%s: too many SOP classes / transfer syntaxes for one association",
                            peer_name(ep).c_str());
-        if (!have1) {
-            scu.addPresentationContext(cls.c_str(), syntaxes_plain());
-            added.push_back(k1);
-        }
+        /* the file's own syntax alone (sent as it is), then the plain ones (converted) */
         if (!have2) {
             OFList<OFString> one;
             one.push_back(ts.c_str());
             scu.addPresentationContext(cls.c_str(), one);
             added.push_back(k2);
+        }
+        if (!have1) {
+            scu.addPresentationContext(cls.c_str(), syntaxes_plain());
+            added.push_back(k1);
         }
     }
     if (added.empty())

@@ -178,10 +178,13 @@ int pacs_push_files(const pacs_endpoint *ep, const char *const *files, int n_fil
         for (int i = 0; i < n; i++)
             items[i].reason[0] = 0;
         c2_err_clear(&last);
-        if (pacs_store(ep, items, n, on_confirmed, &ctx, &last) == C2_OK) {
+        int src = pacs_store(ep, items, n, on_confirmed, &ctx, &last);
+        if (src == C2_OK) {
             transport_ok = 1;
             break;
         }
+        if (src != C2_EIO) /* a refusal (HTTP 4xx, bad input): the same again would fail the same way */
+            break;
     }
     progress_finish(&p);
     res->n_sent = ctx.n_sent;
@@ -190,7 +193,7 @@ int pacs_push_files(const pacs_endpoint *ep, const char *const *files, int n_fil
             continue;
         res->n_failed++;
         c2_warn("did not arrive at %s: %s (SOP Instance %s): %s", dest, items[i].path, items[i].sop_uid,
-                items[i].reason[0] ? items[i].reason : transport_ok ? "not confirmed" : last.msg);
+                items[i].reason[0] ? items[i].reason : transport_ok ? "not confirmed" : "not sent (see the error)");
     }
     res->n_failed += unreadable;
     free(items);
@@ -198,7 +201,7 @@ int pacs_push_files(const pacs_endpoint *ep, const char *const *files, int n_fil
     if (res->n_failed == 0)
         return C2_OK;
     if (!transport_ok)
-        return c2_fail(e, C2_EIO, "%s (after %d attempts); %d of %d objects did not arrive; a re-run sends only those",
+        return c2_fail(e, C2_EIO, "%s (%d attempt(s)); %d of %d objects did not arrive; a re-run sends only those",
                        last.msg, retries + 1, res->n_failed, n_files);
     return c2_fail(e, C2_EIO, "%d of %d objects did not arrive at %s; a re-run sends only those", res->n_failed,
                    n_files, dest);

@@ -173,7 +173,9 @@ static int body_error(const pacs_endpoint *ep, const char *what, long status, co
 {
     char snippet[160];
     pacs_copy_text(snippet, sizeof snippet, b->data ? (const char *)b->data : "", b->data ? b->n : 0);
-    return c2_fail(e, C2_EIO, "%s: %s answered HTTP %ld%s%s", pacs_endpoint_name(ep), what, status,
+    /* 5xx, 408 and 429 may pass: retried; other answers are refusals */
+    int code = status >= 500 || status == 408 || status == 429 ? C2_EIO : C2_EINVAL;
+    return c2_fail(e, code, "%s: %s answered HTTP %ld%s%s", pacs_endpoint_name(ep), what, status,
                    snippet[0] ? ": " : "", snippet);
 }
 
@@ -390,7 +392,8 @@ static int wado_one(const pacs_endpoint *ep, const char *url, const char *study,
     if (rc == C2_OK && status != 200) {
         char snippet[160];
         pacs_copy_text(snippet, sizeof snippet, map ? (const char *)map : "", map ? (b.n < 159 ? b.n : 159) : 0);
-        rc = c2_fail(e, C2_EIO, "%s: WADO-RS %s answered HTTP %ld%s%s", pacs_endpoint_name(ep), url, status,
+        rc = c2_fail(e, status >= 500 || status == 408 || status == 429 ? C2_EIO : C2_EINVAL,
+                     "%s: WADO-RS %s answered HTTP %ld%s%s", pacs_endpoint_name(ep), url, status,
                      snippet[0] ? ": " : "", snippet);
     }
     char boundary[80];

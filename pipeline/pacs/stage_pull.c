@@ -5,7 +5,8 @@
  * every component made by c2_safe_name. Instances whose file is already there are not
  * asked for again (a series with some missing is retrieved instance by instance), so an
  * interrupted pull resumes. A transport failure is retried with a doubling back-off; a
- * study that still fails is marked in the status table (stderr and FOLDER/pull-status.tsv)
+ * study that still fails is marked in the status table (stderr and FOLDER/.c2seg-pull-status.tsv,
+ * hidden so that ingest and predict, which skip hidden entries, can read FOLDER as it is)
  * and, when the server cannot be reached at all, the remaining studies are left for a re-run. */
 #include "pipeline/pacs/pacs.h"
 #include "pipeline/pipeline.h"
@@ -25,7 +26,7 @@ static void usage(FILE *f)
                "C-GET: our AE title must be known to the server) or http(s)://host:port/dicom-web (QIDO-RS,\n"
                "WADO-RS) into FOLDER/PATIENT/STUDY/SERIES/SOPINSTANCE.dcm (names made safe). Instances already\n"
                "there are skipped, so a re-run completes an interrupted pull. A status table per study goes to\n"
-               "stderr and FOLDER/pull-status.tsv.\n"
+               "stderr and FOLDER/.c2seg-pull-status.tsv (hidden: c2seg ingest / predict read FOLDER as it is).\n"
                "\n"
                "query (combined with AND; at least one, or --all):\n"
                "  --patient ID         Patient ID\n"
@@ -504,7 +505,7 @@ int stage_pull(int argc, char **argv)
     if (!quiet)
         table_print(stderr, st, n_st, 0);
     char tsv[4200];
-    c2_path_join(tsv, sizeof tsv, outdir, "pull-status.tsv");
+    c2_path_join(tsv, sizeof tsv, outdir, ".c2seg-pull-status.tsv");
     c2_atomic a;
     if (c2_atomic_open(&a, tsv, &e) == C2_OK) {
         table_print(a.f, st, n_st, 1);
