@@ -2,13 +2,14 @@
  * confirmed, "destination<TAB>SOP Instance UID<TAB>file", appended and flushed (fsync)
  * as each confirmation arrives, so a push that breaks off still knows what arrived and
  * a re-run sends only the rest. Lines that do not parse are ignored; a torn last line
- * (no newline: the process died while writing it) is not a confirmation, and is ended
- * before anything is appended.
+ * (no newline: the process died while writing it) is not a confirmation and is cut
+ * off before anything is appended.
  * The ledger file is at most 64 MiB. */
 #include "pipeline/pacs/pacs.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 struct pacs_ledger {
@@ -63,13 +64,15 @@ int pacs_ledger_open(pacs_ledger **out, const char *path, c2_err *e)
         if (pacs_is_uid(t1 + 1))
             rc = ledger_remember(l, line, t1 + 1, e);
     }
-    int torn = n > 0 && data[n - 1] != '\n';
+    /* a torn last line is cut off, so that the next entry starts a line of its own */
+    size_t whole = n;
+    while (whole > 0 && data[whole - 1] != '\n')
+        whole--;
     free(data);
+    if (rc == C2_OK && whole < n && truncate(path, (off_t)whole) != 0)
+        rc = c2_fail(e, C2_EIO, "%s: cannot cut the torn last line of the push ledger", path);
     if (rc == C2_OK && !(l->f = fopen(path, "ab")))
         rc = c2_fail(e, C2_EIO, "%s: cannot open the push ledger for appending", path);
-    /* end a torn last line, so that the next entry is a line of its own */
-    if (rc == C2_OK && torn && (fputc('\n', l->f) == EOF || fflush(l->f) != 0))
-        rc = c2_fail(e, C2_EIO, "%s: cannot append to the push ledger", path);
     if (rc != C2_OK) {
         pacs_ledger_close(l);
         return rc;
