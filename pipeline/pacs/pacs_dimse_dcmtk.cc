@@ -246,7 +246,7 @@ private:
 
 } // namespace
 
-extern "C" int pacs_dimse_echo(const pacs_endpoint *ep, c2_err *e)
+static int pacs_dimse_echo_impl(const pacs_endpoint *ep, c2_err *e)
 {
     Scu scu(ep);
     scu.addPresentationContext(UID_VerificationSOPClass, syntaxes_plain());
@@ -259,7 +259,7 @@ extern "C" int pacs_dimse_echo(const pacs_endpoint *ep, c2_err *e)
     return C2_OK;
 }
 
-extern "C" int pacs_dimse_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q, pacs_record **out,
+static int pacs_dimse_find_impl(const pacs_endpoint *ep, pacs_level level, const pacs_query *q, pacs_record **out,
                                int *n_out, c2_err *e)
 {
     *out = NULL;
@@ -314,7 +314,7 @@ extern "C" int pacs_dimse_find(const pacs_endpoint *ep, pacs_level level, const 
     return C2_OK;
 }
 
-extern "C" int pacs_dimse_get(const pacs_endpoint *ep, const char *study_uid, const char *series_uid,
+static int pacs_dimse_get_impl(const pacs_endpoint *ep, const char *study_uid, const char *series_uid,
                               const char *const *sops, int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e)
 {
     *n_stored = 0;
@@ -369,7 +369,7 @@ extern "C" int pacs_dimse_get(const pacs_endpoint *ep, const char *study_uid, co
     return C2_OK;
 }
 
-extern "C" int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n, pacs_confirmed_fn cb, void *user,
+static int pacs_dimse_store_impl(const pacs_endpoint *ep, pacs_item *items, int n, pacs_confirmed_fn cb, void *user,
                                 c2_err *e)
 {
     Scu scu(ep);
@@ -442,4 +442,44 @@ extern "C" int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n
         }
     }
     return C2_OK;
+}
+
+/* The C entry points: no C++ exception crosses into C. */
+extern "C" int pacs_dimse_echo(const pacs_endpoint *ep, c2_err *e)
+{
+    try {
+        return pacs_dimse_echo_impl(ep, e);
+    } catch (...) {
+        return c2_fail(e, C2_ENOMEM, "%s: C-ECHO failed (out of memory)", peer_name(ep).c_str());
+    }
+}
+
+extern "C" int pacs_dimse_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q, pacs_record **out,
+                               int *n_out, c2_err *e)
+{
+    try {
+        return pacs_dimse_find_impl(ep, level, q, out, n_out, e);
+    } catch (...) {
+        return c2_fail(e, C2_ENOMEM, "%s: C-FIND failed (out of memory)", peer_name(ep).c_str());
+    }
+}
+
+extern "C" int pacs_dimse_get(const pacs_endpoint *ep, const char *study_uid, const char *series_uid,
+                              const char *const *sops, int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e)
+{
+    try {
+        return pacs_dimse_get_impl(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e);
+    } catch (...) {
+        return c2_fail(e, C2_ENOMEM, "%s: C-GET failed (out of memory)", peer_name(ep).c_str());
+    }
+}
+
+extern "C" int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n, pacs_confirmed_fn cb, void *user,
+                                c2_err *e)
+{
+    try {
+        return pacs_dimse_store_impl(ep, items, n, cb, user, e);
+    } catch (...) {
+        return c2_fail(e, C2_ENOMEM, "%s: C-STORE failed (out of memory)", peer_name(ep).c_str());
+    }
 }

@@ -51,6 +51,10 @@ int pacs_ledger_open(pacs_ledger **out, const char *path, c2_err *e)
         fclose(probe);
         rc = c2_read_file(path, (size_t)64 << 20, &data, &n, e);
     }
+    /* a torn last line is cut off (below), so that the next entry starts a line of its own */
+    size_t whole = n;
+    while (whole > 0 && data[whole - 1] != '\n')
+        whole--;
     for (char *line = (char *)data, *next; rc == C2_OK && line && line < (char *)data + n; line = next) {
         char *nl = memchr(line, '\n', (size_t)((char *)data + n - line));
         if (!nl)
@@ -64,10 +68,6 @@ int pacs_ledger_open(pacs_ledger **out, const char *path, c2_err *e)
         if (pacs_is_uid(t1 + 1))
             rc = ledger_remember(l, line, t1 + 1, e);
     }
-    /* a torn last line is cut off, so that the next entry starts a line of its own */
-    size_t whole = n;
-    while (whole > 0 && data[whole - 1] != '\n')
-        whole--;
     free(data);
     if (rc == C2_OK && whole < n && truncate(path, (off_t)whole) != 0)
         rc = c2_fail(e, C2_EIO, "%s: cannot cut the torn last line of the push ledger", path);

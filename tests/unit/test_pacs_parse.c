@@ -149,6 +149,16 @@ static void ledger_confirms_whole_lines_only(void)
         CHECK(!pacs_ledger_has(l, "dicom://A@h:1", "1.2.9"));
         pacs_ledger_close(l);
     }
+    /* opening a whole ledger changes nothing in it */
+    uint8_t *before = NULL, *after = NULL;
+    size_t nb = 0, na = 0;
+    CHECK(c2_read_file(path, 1 << 20, &before, &nb, &e) == C2_OK);
+    CHECK(pacs_ledger_open(&l, path, &e) == C2_OK);
+    pacs_ledger_close(l);
+    CHECK(c2_read_file(path, 1 << 20, &after, &na, &e) == C2_OK);
+    CHECK(nb > 0 && na == nb && memcmp(before, after, nb) == 0);
+    free(before);
+    free(after);
 }
 
 int main(void)
