@@ -9,6 +9,8 @@
 #   same A B bytes|values         every SOP instance of folder A is in folder(s) B (B1:B2:..) and equal:
 #                                 bytes = the data sets after the File Meta Information are
 #                                 byte-identical; values = pydicom finds the same elements
+#   many FILE                     lines "description|A|B|mode" -> "description|ok" or "|problem"
+#                                 (one python start, each folder indexed once)
 #   refs FILE...                  per file: "file SOPClassName study series sop referenced-series..."
 import os, socket, sys, threading, time
 
@@ -122,11 +124,21 @@ def values(ds, prefix=""):
     return out
 
 
-def same(a, b, mode):
+_indexes = {}
+
+
+def cached_index(d):
+    if d not in _indexes:
+        _indexes[d] = index(d)
+    return _indexes[d]
+
+
+def compare(a, b, mode):
+    """Problems (a list of lines) and the count of instances of folder A."""
     import pydicom
-    ia, ib = index(a), {}
+    ia, ib = cached_index(a), {}
     for d in b.split(":"):  # B may be several folders
-        ib.update(index(d))
+        ib.update(cached_index(d))
     bad = []
     for uid, pa in ia.items():
         pb = ib.get(uid)
@@ -140,10 +152,27 @@ def same(a, b, mode):
             if va != vb:
                 diff = sorted(set(va) ^ set(vb))[:3]
                 bad.append("values differ: %s %s %s" % (pa, pb, [d[0] for d in diff]))
+    if not ia:
+        bad.append("no DICOM file in " + a)
+    return bad, len(ia)
+
+
+def same(a, b, mode):
+    bad, n = compare(a, b, mode)
     for x in bad[:5]:
         print("  " + x)
-    print("%d of %d instances equal (%s)" % (len(ia) - len(bad), len(ia), mode))
-    sys.exit(1 if bad or not ia else 0)
+    print("%d of %d instances equal (%s)" % (n - len(bad), n, mode))
+    sys.exit(1 if bad else 0)
+
+
+def many(path):
+    """Lines "description|A|B|mode": prints "description|ok" or "description|problem"."""
+    for line in open(path):
+        if not line.strip():
+            continue
+        desc, a, b, mode = line.rstrip("\n").split("|")
+        bad, n = compare(a, b, mode)
+        print("%s|%s" % (desc, "ok" if not bad else "%s (%d of %d equal)" % (bad[0], n - len(bad), n)))
 
 
 def refs(p):
@@ -186,6 +215,8 @@ if __name__ == "__main__":
             print(uid + "\t" + p)
     elif cmd == "same":
         same(*args)
+    elif cmd == "many":
+        many(*args)
     elif cmd == "refs":
         for p in args:
             refs(p)

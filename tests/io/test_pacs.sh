@@ -31,6 +31,13 @@ fail=0
 T0=$(date +%s)
 section() { echo "  [$(( $(date +%s) - T0 )) s] $*" >&2; }
 check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAIL: $2" >&2; fi; }
+# comparisons of folders by SOP instance (pacs_tools.py), judged together: one python start
+want_same() { printf '%s|%s|%s|%s\n' "$4" "$1" "$2" "$3" >>"$T/judge.txt"; }
+judge() {
+    $PY "$TOOLS" many "$T/judge.txt" >"$T/judge.out" 2>&1 || echo "judge|pacs_tools.py failed: $(tail -1 "$T/judge.out")" >>"$T/judge.out"
+    while IFS='|' read -r desc res; do check '[ "$res" = ok ]' "$desc: $res"; done <"$T/judge.out"
+    : >"$T/judge.txt"
+}
 
 for tool in Orthanc dcmsend getscu findscu curl; do
     command -v $tool >/dev/null || { echo "$tool missing: run scripts/install-deps" >&2; exit 1; }
@@ -102,15 +109,17 @@ check '[ "$(count_instances "$HP")" -eq "$N" ]' "Orthanc holds $N instances"
 section "pull over both transports"
 "$B" pull "$DIMSE" --all -o "$T/pd" -q >"$T/pd.json" 2>"$T/pd.err"
 check '[ $? -eq 0 ]' "pull over DIMSE: $(cat "$T/pd.err")"
-check '$PY "$TOOLS" same "$T/src" "$T/pd" values >/dev/null' "pull over DIMSE: every source instance arrived, values equal"
+want_same "$T/src" "$T/pd" values "pull over DIMSE: every source instance arrived, values equal"
 check '[ "$(dcm_count "$T/pd")" -eq "$N" ] && [ -s "$T/pd/.c2seg-pull-status.tsv" ]' "pull over DIMSE: $N files and the status table"
 "$B" pull "$WEB" --all -o "$T/pw" -q >"$T/pw.json" 2>"$T/pw.err"
 check '[ $? -eq 0 ]' "pull over DICOMweb: $(cat "$T/pw.err")"
-check '$PY "$TOOLS" same "$T/src" "$T/pw" values >/dev/null' "pull over DICOMweb: every source instance arrived, values equal"
+want_same "$T/src" "$T/pw" values "pull over DICOMweb: every source instance arrived, values equal"
+judge
 check '[ "$(cd "$T/pd" && find . -name "*.dcm" | sort)" = "$(cd "$T/pw" && find . -name "*.dcm" | sort)" ]' \
     "both transports give the same patient / study / series tree"
 # the JPEG 2000 image kept its transfer syntax (no transcoding on the way)
-j2k=$($PY "$TOOLS" index "$T/pd" | grep "$(dcmdump -q +P 0008,0018 "$S/xray/RG3_J2KR.dcm" | sed 's/.*\[\(.*\)\].*/\1/')" | cut -f2)
+$PY "$TOOLS" index "$T/pd" >"$T/pd.index"
+j2k=$(grep "$(dcmdump -q +P 0008,0018 "$S/xray/RG3_J2KR.dcm" | sed 's/.*\[\(.*\)\].*/\1/')" "$T/pd.index" | cut -f2)
 check 'dcmdump -q +P 0002,0010 "$j2k" | grep -q JPEG2000' "C-GET kept the JPEG 2000 transfer syntax"
 
 # ---- 2. resume: only what is missing is fetched ----
@@ -143,7 +152,7 @@ section "predict --store, report, push"
     "$B" train "$T/c.h5" --preset tiny -o "$T/ct.ckpt" --epochs 1 --batch 8 -q >/dev/null 2>&1 &&
     "$B" import-torch "$C2SEG_SHARED/reference/golden_tiny_eval" -o "$T/xray.ckpt" >/dev/null 2>&1 ||
     { echo "could not make the test checkpoints" >&2; exit 1; }
-CTDIR_D=$(dirname "$(dirname "$($PY "$TOOLS" index "$T/pd" | grep -F "$(dcmdump -q +P 0008,0018 "$S/ct_series/dcmqi_ct-3slice/01.dcm" | sed 's/.*\[\(.*\)\].*/\1/')" | cut -f2)")")
+CTDIR_D=$(dirname "$(dirname "$(grep -F "$(dcmdump -q +P 0008,0018 "$S/ct_series/dcmqi_ct-3slice/01.dcm" | sed 's/.*\[\(.*\)\].*/\1/')" "$T/pd.index" | cut -f2)")")
 CTDIR_W=$T/pw/${CTDIR_D#"$T/pd/"}
 case "$CTDIR_D" in "$T/pd/"?*) ;; *) echo "the pulled CT study is not in $T/pd" >&2; exit 1 ;; esac
 "$B" predict "$T/ct.ckpt" "$CTDIR_D" -o "$T/od" --store "$DIMSE" -q >"$T/od.json" 2>"$T/od.err"
@@ -166,8 +175,9 @@ done
 # ---- 5. Orthanc has every SEG and SR, in the right study, referencing the right series ----
 section "query and retrieve the SEGs / SRs"
 mkdir -p "$T/raw" "$T/gs"
+$PY "$TOOLS" refs $(find "$T/od" "$T/odx" "$T/ow" -name '*.dcm' | sort) >"$T/all.refs"
 for o in od odx ow; do
-    $PY "$TOOLS" refs $(find "$T/$o" -name '*.dcm' | sort) >"$T/$o.refs"
+    grep "^$T/$o/" "$T/all.refs" >"$T/$o.refs"
     check '[ "$(wc -l <"$T/$o.refs")" -ge 2 ]' "$o: SEG and SR files written"
     while read -r f cname st se sop referenced; do
         q=$(curl -sf "$WEB/studies/$st/series/$se/instances")
@@ -186,21 +196,22 @@ for o in od odx ow; do
 done
 # Orthanc keeps a STOW-RS upload as it came; a C-STORE data set it re-encodes (explicit
 # sequence lengths), so those compare by value
-check '$PY "$TOOLS" same "$T/ow" "$T/raw" bytes' "ow (STOW-RS): Orthanc stored the data sets byte for byte"
-check '$PY "$TOOLS" same "$T/od" "$T/raw" values && $PY "$TOOLS" same "$T/odx" "$T/raw" values' \
-    "od, odx (C-STORE): Orthanc stored the same values"
+want_same "$T/ow" "$T/raw" bytes "ow (STOW-RS): Orthanc stored the data sets byte for byte"
+want_same "$T/od" "$T/raw" values "od (C-STORE): Orthanc stored the same values"
+want_same "$T/odx" "$T/raw" values "odx (C-STORE): Orthanc stored the same values"
 for st in $(sort -u "$T/studies.txt"); do
     getscu -S -aet C2SEG -aec ORTHANC -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$st" -od "$T/gs" 127.0.0.1 "$DP" >/dev/null 2>&1
 done
 for o in od odx ow; do
-    check '$PY "$TOOLS" same "$T/$o" "$T/gs" bytes' "$o: getscu retrieves the SEGs / SRs byte for byte"
+    want_same "$T/$o" "$T/gs" bytes "$o: getscu retrieves the SEGs / SRs byte for byte"
 done
 "$B" pull "$DIMSE" --study "$CT_STUDY" -o "$T/back_d" -q >/dev/null 2>&1
 "$B" pull "$WEB" --study "$CT_STUDY" -o "$T/back_w" -q >/dev/null 2>&1
 for o in od ow; do
-    check '$PY "$TOOLS" same "$T/$o" "$T/back_d" bytes' "c2seg pull (C-GET) retrieves the $o SEG / SR byte for byte"
-    check '$PY "$TOOLS" same "$T/$o" "$T/back_w" values' "c2seg pull (WADO-RS) retrieves the $o SEG / SR (values)"
+    want_same "$T/$o" "$T/back_d" bytes "c2seg pull (C-GET) retrieves the $o SEG / SR byte for byte"
+    want_same "$T/$o" "$T/back_w" values "c2seg pull (WADO-RS) retrieves the $o SEG / SR (values)"
 done
+judge
 
 # ---- 6. faults: one clear error each, nothing lost ----
 section "faults"
