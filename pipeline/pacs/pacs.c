@@ -59,6 +59,7 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e)
     snprintf(ep->calling_aet, sizeof ep->calling_aet, "%s", keep.calling_aet[0] ? keep.calling_aet : "C2SEG");
     ep->timeout_s = keep.timeout_s > 0 ? keep.timeout_s : 30;
     ep->insecure = keep.insecure;
+    ep->move_port = keep.move_port;
     ep->ca_file = keep.ca_file;
     if (!s || strlen(s) >= sizeof ep->url)
         return c2_fail(e, C2_EINVAL, "no PACS address, or one longer than %zu characters", sizeof ep->url - 1);
@@ -106,7 +107,8 @@ int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, 
         ep->insecure = 1;
         return 1;
     }
-    int takes = strcmp(opt, "--aet") == 0 || strcmp(opt, "--timeout") == 0 || strcmp(opt, "--ca") == 0;
+    int takes = strcmp(opt, "--aet") == 0 || strcmp(opt, "--timeout") == 0 || strcmp(opt, "--ca") == 0 ||
+                strcmp(opt, "--move-port") == 0;
     if (!takes)
         return 0;
     if (!value)
@@ -121,6 +123,12 @@ int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, 
         if (*end || t < 1 || t > 86400)
             return c2_fail(e, C2_EINVAL, "invalid value '%s' for --timeout (1..86400 seconds)", value);
         ep->timeout_s = (int)t;
+    } else if (strcmp(opt, "--move-port") == 0) {
+        char *end;
+        long port = strtol(value, &end, 10);
+        if (*end || port < 1 || port > 65535)
+            return c2_fail(e, C2_EINVAL, "invalid value '%s' for --move-port (1..65535)", value);
+        ep->move_port = (int)port;
     } else {
         ep->ca_file = value;
     }
@@ -188,8 +196,10 @@ int pacs_retrieve(const pacs_endpoint *ep, const char *study_uid, const char *se
     for (int i = 0; sops && i < n_sops; i++)
         if (!pacs_is_uid(sops[i]))
             return c2_fail(e, C2_EINVAL, "retrieve: '%s' is not a SOP Instance UID", sops[i]);
-    return ep->kind == PACS_DIMSE ? pacs_dimse_get(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e)
-                                  : pacs_web_get(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e);
+    if (ep->kind == PACS_WEB)
+        return pacs_web_get(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e);
+    return ep->move_port ? pacs_dimse_move(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e)
+                         : pacs_dimse_get(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e);
 }
 
 int pacs_item_read(pacs_item *it, const char *path, c2_err *e)
@@ -225,3 +235,5 @@ int pacs_echo(const pacs_endpoint *ep, c2_err *e)
 {
     return ep->kind == PACS_DIMSE ? pacs_dimse_echo(ep, e) : pacs_web_echo(ep, e);
 }
+
+void pacs_shutdown(void) { pacs_dimse_shutdown(); }

@@ -34,6 +34,7 @@ typedef struct pacs_endpoint {
     int port;
     char url[1024];                   /* DICOMweb: the service root, no trailing '/' */
     int timeout_s;                    /* connect and per-message timeout (default 30) */
+    int move_port;                    /* DIMSE: retrieve by C-MOVE to our SCP on this port (0: C-GET) */
     int insecure;                     /* DICOMweb over https: do not verify the certificate */
     const char *ca_file;              /* DICOMweb over https: CA bundle, or NULL */
 } pacs_endpoint;
@@ -45,11 +46,13 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e);
 const char *pacs_endpoint_name(const pacs_endpoint *ep);
 
 /* The endpoint options every PACS stage takes: --aet AE (our calling AE title),
- * --timeout S, --insecure, --ca FILE. Returns 0 when opt is none of them, 1 when it was a
+ * --timeout S, --move-port PORT, --insecure, --ca FILE. Returns 0 when opt is none of them, 1 when it was a
  * flag, 2 when it also took value (NULL: missing), or a C2_E* code with e filled. */
 int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, c2_err *e);
 #define PACS_ENDPOINT_HELP                                                                         \
     "  --aet AE             our calling AE title for DIMSE (default C2SEG; the server must know it)\n" \
+    "  --move-port PORT     retrieve by C-MOVE to a storage SCP of ours on PORT (default: C-GET);\n"  \
+    "                       the server must know our AE title with this host and port\n"         \
     "  --timeout S          seconds to connect and between messages before giving up (default 30)\n"  \
     "  --retries N          attempts after a failed one, with a doubling back-off from 1 s (default 3)\n" \
     "  --ca FILE            CA certificates for https (default: the system's)\n"                     \
@@ -100,10 +103,13 @@ typedef struct pacs_sink {
 } pacs_sink;
 
 /* Retrieves a whole series (sops NULL) or the listed instances of it into the sink:
- * C-GET on one association, or WADO-RS. *n_stored counts the files written. A file is
+ * C-GET on one association (C-MOVE to our own SCP when ep->move_port is set), or WADO-RS. *n_stored counts the files written. A file is
  * written to a temporary name and renamed, so a broken transfer leaves no partial file. */
 int pacs_retrieve(const pacs_endpoint *ep, const char *study_uid, const char *series_uid, const char *const *sops,
                   int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e);
+
+/* Ends what retrieves left running (the C-MOVE storage SCP); call once a pull is done. */
+void pacs_shutdown(void);
 
 /* One file to store, with its result. */
 typedef struct pacs_item {

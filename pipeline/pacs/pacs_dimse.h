@@ -14,6 +14,10 @@ int pacs_dimse_find(const pacs_endpoint *ep, pacs_level level, const pacs_query 
                     c2_err *e);
 int pacs_dimse_get(const pacs_endpoint *ep, const char *study_uid, const char *series_uid, const char *const *sops,
                    int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e);
+/* C-MOVE to our AE title, received by a storage SCP on ep->move_port for the call's duration. */
+int pacs_dimse_move(const pacs_endpoint *ep, const char *study_uid, const char *series_uid, const char *const *sops,
+                    int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e);
+void pacs_dimse_shutdown(void);
 int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n, pacs_confirmed_fn cb, void *user, c2_err *e);
 
 /* pacs_web.c */

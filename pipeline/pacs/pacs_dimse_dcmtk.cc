@@ -1,6 +1,8 @@
 /* DIMSE through DCMTK's dcmnet (DcmSCU) behind the C API of pacs_dimse.h: C-ECHO,
  * C-FIND (study root), C-GET (study root; the instances arrive as C-STORE requests on
- * the same association, so no storage SCP or port of ours is needed) and C-STORE.
+ * the same association, so no storage SCP or port of ours is needed), C-MOVE (to our own
+ * storage SCP, DcmSCP on a thread listening on the port given, for servers without
+ * C-GET) and C-STORE.
  * Every association has connect, ACSE and DIMSE timeouts (the endpoint's timeout_s) in
  * non-blocking mode, so a server that accepts and never answers ends in an error. What
  * the server sends is checked: records and instances without valid UIDs are dropped, the
@@ -12,16 +14,20 @@
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmnet/scp.h"
 #include "dcmtk/dcmnet/scu.h"
 #include "dcmtk/oflog/oflog.h"
 
 #include "pipeline/pacs/pacs_dimse.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -135,7 +141,62 @@ void record_from(DcmItem *ds, pacs_record *r)
     r->n_instances = n[0] && !*end && v >= 0 ? v : -1;
 }
 
-/* DcmSCU with our timeouts, the findings of C-FIND and the sink of C-GET. */
+/* Where retrieved instances go (C-GET's SCU and C-MOVE's storage SCP alike): checked
+ * against the study / series asked for, placed by the sink, written to a temporary name
+ * in the transfer syntax they arrived in, renamed. Returns the C-STORE status. */
+struct Receiver {
+    std::mutex mu; /* C-MOVE: take() runs on the SCP's thread */
+    const pacs_sink *sink = nullptr;
+    const char *want_study = nullptr, *want_series = nullptr;
+    int stored = 0, write_failed = 0, foreign = 0;
+    std::string write_error;
+
+    void aim(const pacs_sink *k, const char *study, const char *series)
+    {
+        std::lock_guard<std::mutex> g(mu);
+        sink = k;
+        want_study = study;
+        want_series = series;
+        stored = write_failed = foreign = 0;
+        write_error.clear();
+    }
+
+    Uint16 take(DcmDataset *obj)
+    {
+        std::lock_guard<std::mutex> g(mu);
+        if (!sink)
+            return STATUS_STORE_Refused_OutOfResources; /* nothing asked for now */
+        pacs_record r;
+        record_from(obj, &r);
+        char path[4096];
+        if (!pacs_is_uid(r.sop_uid) || !pacs_is_uid(r.study_uid) || !pacs_is_uid(r.series_uid) ||
+            std::strcmp(r.study_uid, want_study) != 0 || std::strcmp(r.series_uid, want_series) != 0) {
+            foreign++; /* not what we asked for: acknowledged, not kept */
+            return STATUS_Success;
+        }
+        if (sink->place(sink->user, &r, path, sizeof path) != 1)
+            return STATUS_Success;
+        char tmp[4200];
+        c2_temp_name(tmp, sizeof tmp, path);
+        E_TransferSyntax xfer = obj->getOriginalXfer();
+        DcmFileFormat ff(obj);
+        OFCondition c = ff.saveFile(tmp, xfer == EXS_Unknown ? EXS_LittleEndianExplicit : xfer);
+        c2_err we = {0, {0}};
+        if (c.bad() || c2_rename_into_place(tmp, path, &we) != C2_OK) {
+            remove(tmp);
+            write_failed++;
+            if (write_error.empty())
+                write_error = c.bad() ? std::string(path) + ": " + c.text() : we.msg;
+            return STATUS_STORE_Refused_OutOfResources;
+        }
+        stored++;
+        if (sink->stored)
+            sink->stored(sink->user, &r, path);
+        return STATUS_Success;
+    }
+};
+
+/* DcmSCU with our timeouts, the findings of C-FIND and the receiver of C-GET. */
 class Scu : public DcmSCU {
 public:
     explicit Scu(const pacs_endpoint *ep) : ep_(ep)
@@ -199,10 +260,7 @@ public:
         return c;
     }
 
-    const pacs_sink *sink = nullptr;
-    const char *want_study = nullptr, *want_series = nullptr;
-    int stored = 0, write_failed = 0, foreign = 0;
-    std::string write_error;
+    Receiver rx;
 
     OFCondition handleSTORERequest(const T_ASC_PresentationContextID /*presID*/, DcmDataset *obj,
                                    OFBool &continueCGETSession, Uint16 &status) override
@@ -211,31 +269,7 @@ public:
         status = STATUS_Success;
         if (!obj)
             return DIMSE_NULLKEY;
-        pacs_record r;
-        record_from(obj, &r);
-        char path[4096];
-        if (!pacs_is_uid(r.sop_uid) || !pacs_is_uid(r.study_uid) || !pacs_is_uid(r.series_uid) ||
-            std::strcmp(r.study_uid, want_study) != 0 || std::strcmp(r.series_uid, want_series) != 0) {
-            foreign++; /* not what we asked for: acknowledged, not kept */
-        } else if (sink->place(sink->user, &r, path, sizeof path) == 1) {
-            char tmp[4200];
-            c2_temp_name(tmp, sizeof tmp, path);
-            E_TransferSyntax xfer = obj->getOriginalXfer();
-            DcmFileFormat ff(obj);
-            OFCondition c = ff.saveFile(tmp, xfer == EXS_Unknown ? EXS_LittleEndianExplicit : xfer);
-            c2_err we = {0, {0}};
-            if (c.bad() || c2_rename_into_place(tmp, path, &we) != C2_OK) {
-                remove(tmp);
-                write_failed++;
-                if (write_error.empty())
-                    write_error = c.bad() ? std::string(path) + ": " + c.text() : we.msg;
-                status = STATUS_STORE_Refused_OutOfResources;
-            } else {
-                stored++;
-                if (sink->stored)
-                    sink->stored(sink->user, &r, path);
-            }
-        }
+        status = rx.take(obj);
         delete obj;
         return EC_Normal;
     }
@@ -244,7 +278,159 @@ private:
     const pacs_endpoint *ep_;
 };
 
+/* Our storage SCP for C-MOVE: accepts the storage classes of offer_storage, hands each
+ * C-STORE to the receiver, and leaves its accept loop within a second of stop. */
+class MoveScp : public DcmSCP {
+public:
+    MoveScp(const pacs_endpoint *ep, int port)
+    {
+        DcmSCPConfig &cfg = getConfig();
+        cfg.setPort((Uint16)port);
+        cfg.setAETitle(ep->calling_aet);
+        cfg.setConnectionBlockingMode(DUL_NOBLOCK);
+        cfg.setConnectionTimeout(1);
+        Uint32 t = (Uint32)(ep->timeout_s > 0 ? ep->timeout_s : 30);
+        cfg.setACSETimeout(t);
+        cfg.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
+        cfg.setDIMSETimeout(t);
+        cfg.setHostLookupEnabled(OFFalse);
+        OFList<OFString> all = syntaxes_plain();
+        all.push_back(UID_DeflatedExplicitVRLittleEndianTransferSyntax);
+        for (const char *ts : compressed_syntaxes)
+            all.push_back(ts);
+        for (const char *cls : image_classes)
+            addPresentationContext(cls, all);
+        for (const char *cls : other_classes)
+            addPresentationContext(cls, all);
+    }
+    Receiver rx;
+    std::atomic<bool> stop{false};
+
+protected:
+    OFCondition handleIncomingCommand(T_DIMSE_Message *msg, const DcmPresentationContextInfo &info) override
+    {
+        if (msg->CommandField != DIMSE_C_STORE_RQ)
+            return DcmSCP::handleIncomingCommand(msg, info);
+        T_DIMSE_C_StoreRQ &req = msg->msg.CStoreRQ;
+        DcmDataset *ds = NULL;
+        OFCondition c = receiveSTORERequest(req, info.presentationContextID, ds);
+        Uint16 status = STATUS_STORE_Error_CannotUnderstand;
+        if (c.good() && ds)
+            status = rx.take(ds);
+        delete ds;
+        if (c.bad())
+            return c;
+        return sendSTOREResponse(info.presentationContextID, req, status);
+    }
+    OFBool stopAfterConnectionTimeout() override { return stop.load(); }
+    OFBool stopAfterCurrentAssociation() override { return stop.load(); }
+};
+
+/* The storage SCP lives from the first C-MOVE of a pull to pacs_dimse_shutdown(), so
+ * that each series does not wait for an accept loop to start and stop. */
+std::mutex scp_mu;
+std::unique_ptr<MoveScp> scp_one;
+std::thread scp_loop;
+int scp_port;
+std::string scp_aet;
+
+void scp_stop()
+{
+    if (!scp_one)
+        return;
+    scp_one->stop = true;
+    if (scp_loop.joinable())
+        scp_loop.join();
+    scp_one.reset();
+}
+
+MoveScp *scp_get(const pacs_endpoint *ep, c2_err *e)
+{
+    if (scp_one && scp_port == ep->move_port && scp_aet == ep->calling_aet)
+        return scp_one.get();
+    scp_stop();
+    std::unique_ptr<MoveScp> s(new MoveScp(ep, ep->move_port));
+    OFCondition c = s->openListenPort();
+    if (c.bad()) {
+        c2_fail(e, C2_EIO, "cannot listen on port %d for C-MOVE: %s", ep->move_port, c.text());
+        return nullptr;
+    }
+    MoveScp *raw = s.get();
+    scp_loop = std::thread([raw] { raw->acceptAssociations(); });
+    scp_one = std::move(s);
+    scp_port = ep->move_port;
+    scp_aet = ep->calling_aet;
+    return raw;
+}
+
 } // namespace
+
+static int pacs_dimse_move_impl(const pacs_endpoint *ep, const char *study_uid, const char *series_uid,
+                                const char *const *sops, int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e)
+{
+    *n_stored = 0;
+    std::lock_guard<std::mutex> one_move(scp_mu);
+    MoveScp *got = scp_get(ep, e);
+    if (!got)
+        return e ? e->code : C2_EIO;
+    MoveScp &scp = *got;
+    scp.rx.aim(sink, study_uid, series_uid);
+    int rc = C2_OK;
+    {
+        Scu scu(ep);
+        scu.addPresentationContext(UID_MOVEStudyRootQueryRetrieveInformationModel, syntaxes_plain());
+        rc = scu.open(e);
+        T_ASC_PresentationContextID pid =
+            rc == C2_OK ? scu.findPresentationContextID(UID_MOVEStudyRootQueryRetrieveInformationModel, "") : 0;
+        if (rc == C2_OK && pid == 0)
+            rc = c2_fail(e, C2_EUNSUPPORTED, "%s: the server does not accept Study Root C-MOVE", peer_name(ep).c_str());
+        int n_req = sops ? n_sops : 1, failed_subops = 0;
+        for (int i = 0; rc == C2_OK && i < n_req; i++) {
+            DcmDataset keys;
+            keys.putAndInsertString(DCM_QueryRetrieveLevel, sops ? "IMAGE" : "SERIES");
+            keys.putAndInsertString(DCM_StudyInstanceUID, study_uid);
+            keys.putAndInsertString(DCM_SeriesInstanceUID, series_uid);
+            if (sops)
+                keys.putAndInsertString(DCM_SOPInstanceUID, sops[i]);
+            OFList<RetrieveResponse *> responses;
+            OFCondition c = scu.sendMOVERequest(pid, ep->calling_aet, &keys, &responses);
+            Uint16 final_status = 0;
+            for (RetrieveResponse *r : responses) {
+                final_status = r->m_status;
+                if (!DICOM_PENDING_STATUS(r->m_status))
+                    failed_subops += r->m_numberOfFailedSubops;
+                delete r;
+            }
+            if (c.bad())
+                rc = c2_fail(e, C2_EIO, "%s: C-MOVE of series %s broke off after %d instances: %s%s",
+                             peer_name(ep).c_str(), series_uid, scp.rx.stored, c.text(),
+                             scp.rx.stored ? "" : abort_hint(ep, c).c_str());
+            else if (final_status == 0xA801)
+                rc = c2_fail(e, C2_EUNSUPPORTED,
+                             "%s: C-MOVE refused: the server does not know the move destination %s (register it "
+                             "with this host and port %d)",
+                             peer_name(ep).c_str(), ep->calling_aet, ep->move_port);
+            else if (final_status != STATUS_Success &&
+                     final_status != STATUS_MOVE_Warning_SubOperationsCompleteOneOrMoreFailures)
+                rc = c2_fail(e, C2_EUNSUPPORTED,
+                             "%s: C-MOVE of series %s ended with status 0x%04x (does the server send to %s at this "
+                             "host, port %d?)",
+                             peer_name(ep).c_str(), series_uid, final_status, ep->calling_aet, ep->move_port);
+        }
+        if (rc == C2_OK && failed_subops)
+            rc = c2_fail(e, C2_EUNSUPPORTED, "%s: the server reports %d failed sub-operations for series %s",
+                         peer_name(ep).c_str(), failed_subops, series_uid);
+    }
+    std::lock_guard<std::mutex> g(scp.rx.mu);
+    scp.rx.sink = nullptr; /* late arrivals are refused, not written */
+    *n_stored = scp.rx.stored;
+    if (rc == C2_OK && scp.rx.write_failed)
+        rc = c2_fail(e, C2_EIO, "%s", scp.rx.write_error.c_str());
+    if (scp.rx.foreign)
+        c2_warn("%s: %d instances of another study or series than asked were not kept", peer_name(ep).c_str(),
+                scp.rx.foreign);
+    return rc;
+}
 
 static int pacs_dimse_echo_impl(const pacs_endpoint *ep, c2_err *e)
 {
@@ -319,9 +505,7 @@ static int pacs_dimse_get_impl(const pacs_endpoint *ep, const char *study_uid, c
 {
     *n_stored = 0;
     Scu scu(ep);
-    scu.sink = sink;
-    scu.want_study = study_uid;
-    scu.want_series = series_uid;
+    scu.rx.aim(sink, study_uid, series_uid);
     scu.addPresentationContext(UID_GETStudyRootQueryRetrieveInformationModel, syntaxes_plain());
     offer_storage(scu);
     int rc = scu.open(e);
@@ -347,21 +531,21 @@ static int pacs_dimse_get_impl(const pacs_endpoint *ep, const char *study_uid, c
                 failed_subops += r->m_numberOfFailedSubops;
             delete r;
         }
-        *n_stored = scu.stored;
+        *n_stored = scu.rx.stored;
         if (c.bad())
             return c2_fail(e, C2_EIO, "%s: C-GET of series %s broke off after %d instances: %s%s",
-                           peer_name(ep).c_str(), series_uid, scu.stored, c.text(),
-                           scu.stored ? "" : abort_hint(ep, c).c_str());
-        if (scu.write_failed)
-            return c2_fail(e, C2_EIO, "%s", scu.write_error.c_str());
+                           peer_name(ep).c_str(), series_uid, scu.rx.stored, c.text(),
+                           scu.rx.stored ? "" : abort_hint(ep, c).c_str());
+        if (scu.rx.write_failed)
+            return c2_fail(e, C2_EIO, "%s", scu.rx.write_error.c_str());
         /* a refusal, not a broken link: the caller goes on with other series */
         if (final_status != STATUS_Success && final_status != STATUS_GET_Warning_SubOperationsCompleteOneOrMoreFailures)
             return c2_fail(e, C2_EUNSUPPORTED, "%s: C-GET of series %s ended with status 0x%04x", peer_name(ep).c_str(),
                            series_uid, final_status);
     }
-    if (scu.foreign)
+    if (scu.rx.foreign)
         c2_warn("%s: %d instances of another study or series than asked were not kept", peer_name(ep).c_str(),
-                scu.foreign);
+                scu.rx.foreign);
     if (failed_subops)
         return c2_fail(e, C2_EUNSUPPORTED, "%s: the server reports %d failed sub-operations for series %s",
                        peer_name(ep).c_str(),
@@ -481,5 +665,24 @@ extern "C" int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n
         return pacs_dimse_store_impl(ep, items, n, cb, user, e);
     } catch (...) {
         return c2_fail(e, C2_ENOMEM, "%s: C-STORE failed (out of memory)", peer_name(ep).c_str());
+    }
+}
+
+extern "C" int pacs_dimse_move(const pacs_endpoint *ep, const char *study_uid, const char *series_uid,
+                               const char *const *sops, int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e)
+{
+    try {
+        return pacs_dimse_move_impl(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e);
+    } catch (...) {
+        return c2_fail(e, C2_ENOMEM, "%s: C-MOVE failed (out of memory or no thread)", peer_name(ep).c_str());
+    }
+}
+
+extern "C" void pacs_dimse_shutdown(void)
+{
+    try {
+        std::lock_guard<std::mutex> g(scp_mu);
+        scp_stop();
+    } catch (...) {
     }
 }

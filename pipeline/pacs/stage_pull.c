@@ -4,7 +4,8 @@
  * association, or WADO-RS) into FOLDER/<patient>/<study>/<series>/<SOP instance>.dcm,
  * every component made by c2_safe_name. Instances whose file is already there are not
  * asked for again (a series with some missing is retrieved instance by instance), so an
- * interrupted pull resumes. A transport failure is retried with a doubling back-off; a
+ * interrupted pull resumes (with --move-port, C-MOVE to a storage SCP of ours instead of
+ * C-GET). A transport failure is retried with a doubling back-off; a
  * study that still fails is marked in the status table (stderr and FOLDER/.c2seg-pull-status.tsv,
  * hidden so that ingest and predict, which skip hidden entries, can read FOLDER as it is)
  * and, when the server cannot be reached at all, the remaining studies are left for a re-run. */
@@ -23,9 +24,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: c2seg pull SOURCE -o FOLDER [query] [options]\n"
                "\n"
                "Retrieves the studies matching the query from SOURCE = dicom://AET@host:port (C-FIND, then\n"
-               "C-GET: our AE title must be known to the server) or http(s)://host:port/dicom-web (QIDO-RS,\n"
-               "WADO-RS) into FOLDER/PATIENT/STUDY/SERIES/SOPINSTANCE.dcm (names made safe). Instances already\n"
-               "there are skipped, so a re-run completes an interrupted pull. A status table per study goes to\n"
+               "C-GET, or C-MOVE with --move-port: our AE title must be known to the server) or\n"
+               "http(s)://host:port/dicom-web (QIDO-RS, WADO-RS) into FOLDER/PATIENT/STUDY/SERIES/SOPINSTANCE.dcm\n"
+               "(names made safe). Instances already there are skipped, so a re-run completes an interrupted\n"
+               "pull. A status table per study goes to\n"
                "stderr and FOLDER/.c2seg-pull-status.tsv (hidden: c2seg ingest / predict read FOLDER as it is).\n"
                "\n"
                "query (combined with AND; at least one, or --all):\n"
@@ -458,7 +460,7 @@ int stage_pull(int argc, char **argv)
         cli_log("%d studies on %s: %lld instances to retrieve, %lld already in %s", n_st, pacs_endpoint_name(&ep),
                 (long long)total, (long long)present, outdir);
     progress_start(&c.prog, "instances", total);
-    int n_ok = 0, n_failed = 0;
+    int n_ok = 0, n_failed = 0, n_skipped = 0;
     int64_t n_new = 0;
     for (int i = 0; i < n_st; i++) {
         pull_study *s = &st[i];
@@ -469,6 +471,11 @@ int stage_pull(int argc, char **argv)
         if (stopped) {
             snprintf(s->status, sizeof s->status, "not attempted (server unreachable)");
             n_failed++;
+            continue;
+        }
+        if (s->n_series == 0) {
+            snprintf(s->status, sizeof s->status, "skipped: no series of the modalities asked");
+            n_skipped++;
             continue;
         }
         c2_err se = {0};
@@ -500,6 +507,12 @@ int stage_pull(int argc, char **argv)
         }
     }
     progress_finish(&c.prog);
+    pacs_shutdown();
+    for (int i = 0; i < n_st; i++) /* one error line per failed study (an unreachable server: one for all) */
+        if (strcmp(st[i].status, "ok") != 0 && strncmp(st[i].status, "not attempted", 13) != 0 &&
+            strncmp(st[i].status, "skipped", 7) != 0 &&
+            !(stopped && strstr(st[i].status, stop_e.msg)))
+            cli_error("study %s: %s", st[i].rec.study_uid, st[i].status);
     if (stopped)
         cli_error("%s; %d of %d studies are complete, a re-run retrieves the rest", stop_e.msg, n_ok, n_st);
     if (!quiet)
@@ -522,6 +535,7 @@ int stage_pull(int argc, char **argv)
     cJSON_AddNumberToObject(sum, "studies", n_st);
     cJSON_AddNumberToObject(sum, "studies_ok", n_ok);
     cJSON_AddNumberToObject(sum, "studies_failed", n_failed);
+    cJSON_AddNumberToObject(sum, "studies_skipped", n_skipped);
     cJSON_AddNumberToObject(sum, "instances_retrieved", (double)n_new);
     cJSON_AddNumberToObject(sum, "instances_already_there", (double)present);
     cJSON_AddNumberToObject(sum, "seconds", seconds);
@@ -537,6 +551,11 @@ int stage_pull(int argc, char **argv)
     }
     cli_print_json(sum);
     studies_free(st, n_st);
+    if (n_ok == 0 && n_failed == 0) {
+        cli_error("no study on %s has a series of the modalities %s", pacs_endpoint_name(&ep),
+                  modalities ? modalities : "(any)");
+        return EXIT_FAILED;
+    }
     if (n_failed == 0)
         return EXIT_OK;
     return n_ok > 0 ? EXIT_PARTIAL : EXIT_FAILED;

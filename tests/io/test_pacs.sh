@@ -6,7 +6,7 @@
 #   - c2seg pull over DIMSE (C-FIND + C-GET) and DICOMweb (QIDO-RS + WADO-RS): every
 #     instance arrives (pydicom compares each with the file that was sent), both trees are
 #     the same, a re-run after deleting files fetches only those, --modality / --study /
-#     --list select what they should;
+#     --list select what they should; C-MOVE to our own storage SCP (--move-port);
 #   - c2seg predict --store (a CT model trained for one epoch here, the imported tiny X-ray
 #     model), c2seg report, c2seg push of the SRs, over both transports;
 #   - Orthanc is asked with QIDO-RS (curl) and C-FIND (findscu) for every SEG and SR
@@ -15,7 +15,7 @@
 #     to what was written (c2seg pull over DIMSE too; WADO-RS values-equal: Orthanc's
 #     DICOMweb plugin re-encodes sequence lengths);
 #   - faults: server down, wrong called AE (association rejected), unregistered calling
-#     AE, a server that accepts and never answers, the server killed (kill -9) in the
+#     AE, a C-MOVE destination port the server does not know, a server that accepts and never answers, the server killed (kill -9) in the
 #     middle of a pull and of a push (through a slow python proxy): one clear error each,
 #     no partial file, the ledger exact, and a re-run completes with only what was missing.
 # Everything runs on 127.0.0.1; the trap stops every server this script started.
@@ -61,7 +61,7 @@ orthanc_config() {
   "StorageDirectory": "$T/$1/db", "IndexDirectory": "$T/$1/db",
   "RemoteAccessAllowed": false, "AuthenticationEnabled": false,
   "DicomCheckCalledAet": true, "DicomAlwaysAllowEcho": true,
-  "DicomModalities": { "c2seg": [ "C2SEG", "127.0.0.1", 1 ] },
+  "DicomModalities": { "c2seg": [ "C2SEG", "127.0.0.1", $MOVEP ] },
   "Plugins": [ "$PLUGIN" ], "DicomWeb": { "Enable": true, "Root": "/dicom-web/" },
   "HttpDescribeErrors": true, "StorageCompression": false }
 EOF
@@ -84,8 +84,10 @@ count_instances() { curl -sf "http://127.0.0.1:$1/statistics" | $PY -c 'import j
 json_field() { $PY -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
 dcm_count() { find "$1" -name '*.dcm' | wc -l; }
 
-set -- $($PY "$TOOLS" ports 8)
-DP=$1 HP=$2 PROXY=$3 MUTE=$4 DOWN=$5 DP2=$6 HP2=$7 PROXY2=$8
+set -- $($PY "$TOOLS" ports 10)
+DP=$1 HP=$2 PROXY=$3 MUTE=$4 DOWN=$5 DP2=$6 HP2=$7 PROXY2=$8 MOVEP=$9
+shift 9
+OTHERP=$1
 orthanc_config main "$DP" "$HP"
 orthanc_config second "$DP2" "$HP2"
 orthanc_start main "$HP"
@@ -136,6 +138,11 @@ check '[ $? -eq 0 ] && [ "$(json_field instances_retrieved <"$T/pw2.json")" -eq 
 section "query keys"
 "$B" pull "$WEB" --all --modality CR,DX -o "$T/px" -q >/dev/null 2>&1
 check '[ $? -eq 0 ] && [ "$(dcm_count "$T/px")" -eq 3 ]' "--modality CR,DX pulls the 3 X-ray images"
+"$B" pull "$DIMSE" --move-port "$MOVEP" --all --modality CR,DX -o "$T/pm" -q >/dev/null 2>"$T/pm.err"
+check '[ $? -eq 0 ] && [ "$(dcm_count "$T/pm")" -eq 3 ]' "C-MOVE to our storage SCP pulls the 3 X-ray images: $(cat "$T/pm.err")"
+want_same "$T/pm" "$T/src" values "C-MOVE: the X-ray images arrived with their values"
+want_same "$T/pm" "$T/pd" bytes "C-MOVE and C-GET write the same files"
+judge
 CT_STUDY=$(dcmdump -q +P 0020,000d "$S/ct_series/dcmqi_ct-3slice/01.dcm" | sed 's/.*\[\(.*\)\].*/\1/')
 CT_SERIES=$(dcmdump -q +P 0020,000e "$S/ct_series/dcmqi_ct-3slice/01.dcm" | sed 's/.*\[\(.*\)\].*/\1/')
 "$B" pull "$DIMSE" --study "$CT_STUDY" -o "$T/pct" -q >/dev/null 2>&1
@@ -229,6 +236,9 @@ check '[ $? -eq 3 ] && [ "$(errors "$T/f3.err")" -eq 1 ] && grep -q "Association
 "$B" pull "$DIMSE" --aet STRANGER --all -o "$T/f4" --retries 0 >/dev/null 2>"$T/f4.err"
 check '[ $? -eq 3 ] && [ "$(errors "$T/f4.err")" -eq 1 ] && grep -q "STRANGER" "$T/f4.err"' \
     "unregistered calling AE title: $(cat "$T/f4.err")"
+"$B" pull "$DIMSE" --move-port "$OTHERP" --all --modality DX -o "$T/f8" --retries 0 >/dev/null 2>"$T/f8.err"
+check '[ $? -eq 3 ] && [ "$(errors "$T/f8.err")" -eq 1 ] && grep -q "does the server send to C2SEG" "$T/f8.err" && [ "$(dcm_count "$T/f8")" -eq 0 ]' \
+    "C-MOVE to a port the server does not know: $(cat "$T/f8.err")"
 $PY "$TOOLS" mute "$MUTE" & PIDS="$PIDS $!"
 $PY "$TOOLS" waitport "$MUTE"
 t0=$(date +%s)
