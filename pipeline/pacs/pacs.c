@@ -7,8 +7,10 @@
 #include "io/dicom.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int pacs_is_uid(const char *s)
 {
@@ -237,3 +239,10 @@ int pacs_echo(const pacs_endpoint *ep, c2_err *e)
 }
 
 void pacs_shutdown(void) { pacs_dimse_shutdown(); }
+
+void pacs_sleep(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) /* interrupted: sleep the rest */
+        ;
+}

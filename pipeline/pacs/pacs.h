@@ -108,6 +108,9 @@ typedef struct pacs_sink {
 int pacs_retrieve(const pacs_endpoint *ep, const char *study_uid, const char *series_uid, const char *const *sops,
                   int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e);
 
+/* Sleeps s seconds (the back-off between retries). */
+void pacs_sleep(double s);
+
 /* Ends what retrieves left running (the C-MOVE storage SCP); call once a pull is done. */
 void pacs_shutdown(void);
 

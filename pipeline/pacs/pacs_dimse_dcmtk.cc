@@ -18,6 +18,7 @@
 #include "dcmtk/dcmnet/scu.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include "io/dicom_load_dcmtk.h"
 #include "pipeline/pacs/pacs_dimse.h"
 
 #include <atomic>
@@ -605,8 +606,15 @@ static int pacs_dimse_store_impl(const pacs_endpoint *ep, pacs_item *items, int 
                      it->sop_class);
             continue;
         }
+        /* opened as every shim opens files (the deflate check first), then sent from memory */
+        DcmFileFormat ff;
+        c2_err le = {0, {0}};
+        if (dicom_dcmtk_load(ff, it->path, &le) != C2_OK) {
+            snprintf(it->reason, sizeof it->reason, "%s", le.msg);
+            continue;
+        }
         Uint16 status = 0;
-        OFCondition c = scu.sendSTORERequest(pid, it->path, NULL, status);
+        OFCondition c = scu.sendSTORERequest(pid, OFFilename(), ff.getDataset(), status);
         if (c.bad()) {
             snprintf(it->reason, sizeof it->reason, "C-STORE failed: %s", c.text());
             if (!scu.isConnected() || c == DUL_PEERABORTEDASSOCIATION || c == DIMSE_NODATAAVAILABLE ||

@@ -15,19 +15,13 @@
 struct pacs_ledger {
     FILE *f;
     char **keys; /* "destination\tuid" */
-    int n, cap;
+    size_t n, cap;
 };
 
 static int ledger_remember(pacs_ledger *l, const char *dest, const char *uid, c2_err *e)
 {
-    if (l->n == l->cap) {
-        int nc = l->cap ? 2 * l->cap : 64;
-        char **g = realloc(l->keys, (size_t)nc * sizeof *g);
-        if (!g)
-            return c2_fail(e, C2_ENOMEM, "out of memory for the push ledger");
-        l->keys = g;
-        l->cap = nc;
-    }
+    if (c2_grow(&l->keys, sizeof *l->keys, l->n + 1, &l->cap) != C2_OK)
+        return c2_fail(e, C2_ENOMEM, "out of memory for the push ledger");
     size_t n = strlen(dest) + strlen(uid) + 2;
     char *k = malloc(n);
     if (!k)
@@ -84,7 +78,7 @@ int pacs_ledger_open(pacs_ledger **out, const char *path, c2_err *e)
 int pacs_ledger_has(const pacs_ledger *l, const char *dest, const char *uid)
 {
     size_t dl = strlen(dest);
-    for (int i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++)
         if (strncmp(l->keys[i], dest, dl) == 0 && l->keys[i][dl] == '\t' && strcmp(l->keys[i] + dl + 1, uid) == 0)
             return 1;
     return 0;
@@ -112,7 +106,7 @@ void pacs_ledger_close(pacs_ledger *l)
         return;
     if (l->f)
         fclose(l->f);
-    for (int i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++)
         free(l->keys[i]);
     free(l->keys);
     free(l);

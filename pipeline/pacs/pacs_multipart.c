@@ -89,7 +89,8 @@ int pacs_multipart_parse(const uint8_t *body, size_t n, const char *boundary, pa
     int nl = snprintf(next, sizeof next, "\r\n%s", delim);
     const uint8_t *end = body + n;
     pacs_part *list = NULL;
-    int count = 0, cap = 0;
+    int count = 0;
+    size_t cap = 0;
     for (;;) {
         p += dl;
         if (end - p >= 2 && p[0] == '-' && p[1] == '-')
@@ -124,15 +125,9 @@ int pacs_multipart_parse(const uint8_t *body, size_t n, const char *boundary, pa
             free(list);
             return c2_fail(e, C2_ELIMIT, "the multipart answer has more than %d parts", max_parts);
         }
-        if (count == cap) {
-            int nc = cap ? 2 * cap : 16;
-            pacs_part *g = realloc(list, (size_t)nc * sizeof *g);
-            if (!g) {
-                free(list);
-                return c2_fail(e, C2_ENOMEM, "out of memory for %d multipart parts", nc);
-            }
-            list = g;
-            cap = nc;
+        if (c2_grow(&list, sizeof *list, (size_t)count + 1, &cap) != C2_OK) {
+            free(list);
+            return c2_fail(e, C2_ENOMEM, "out of memory for %d multipart parts", count + 1);
         }
         pacs_part *pt = &list[count++];
         pt->off = (size_t)(b - body);

@@ -11,25 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "io/dicom.h"
 
 typedef struct file_list {
     char **v;
-    int n, cap;
+    int n;
+    size_t cap;
 } file_list;
 
 static int list_add(file_list *l, const char *path, c2_err *e)
 {
-    if (l->n == l->cap) {
-        int nc = l->cap ? 2 * l->cap : 64;
-        char **g = realloc(l->v, (size_t)nc * sizeof *g);
-        if (!g)
-            return c2_fail(e, C2_ENOMEM, "out of memory listing files");
-        l->v = g;
-        l->cap = nc;
-    }
+    if (c2_grow(&l->v, sizeof *l->v, (size_t)l->n + 1, &l->cap) != C2_OK)
+        return c2_fail(e, C2_ENOMEM, "out of memory listing files");
     if (!(l->v[l->n] = strdup(path)))
         return c2_fail(e, C2_ENOMEM, "out of memory listing files");
     l->n++;
@@ -110,11 +104,6 @@ static void on_confirmed(void *user, pacs_item *it)
     progress_step(c->prog, 1, c2_basename(it->path));
 }
 
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
 
 int pacs_push_files(const pacs_endpoint *ep, const char *const *files, int n_files, const pacs_push_options *o,
                     pacs_push_result *res, c2_err *e)
@@ -172,7 +161,7 @@ int pacs_push_files(const pacs_endpoint *ep, const char *const *files, int n_fil
         if (attempt > 0) {
             if (!o->quiet)
                 cli_log("%s; retrying in %.1f s (attempt %d of %d)", last.msg, wait, attempt + 1, retries + 1);
-            sleep_s(wait);
+            pacs_sleep(wait);
             wait *= 2;
         }
         for (int i = 0; i < n; i++)

@@ -48,16 +48,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
         s->n += n;
         return n;
     }
-    if (s->n + n + 1 > s->cap) {
-        size_t nc = s->cap ? s->cap : 65536;
-        while (nc < s->n + n + 1)
-            nc *= 2;
-        uint8_t *g = realloc(s->data, nc);
-        if (!g)
-            return 0;
-        s->data = g;
-        s->cap = nc;
-    }
+    if (c2_grow(&s->data, 1, s->n + n + 1, &s->cap) != C2_OK)
+        return 0;
     memcpy(s->data + s->n, ptr, n);
     s->n += n;
     s->data[s->n] = 0;

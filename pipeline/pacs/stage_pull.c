@@ -17,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
 static void usage(FILE *f)
 {
@@ -73,11 +72,6 @@ typedef struct pull_ctx {
     pull_series *series;
 } pull_ctx;
 
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
 
 static int find_retry(pull_ctx *c, pacs_level level, const pacs_query *q, pacs_record **out, int *n, c2_err *e)
 {
@@ -88,7 +82,7 @@ static int find_retry(pull_ctx *c, pacs_level level, const pacs_query *q, pacs_r
             return rc;
         if (!c->quiet)
             cli_log("%s; retrying in %.0f s (attempt %d of %d)", e->msg, wait, attempt + 2, c->retries + 1);
-        sleep_s(wait);
+        pacs_sleep(wait);
         wait *= 2;
     }
 }
@@ -172,7 +166,7 @@ static int series_pull(pull_ctx *c, pull_study *st, pull_series *se, c2_err *e)
             break;
         if (!c->quiet)
             cli_log("%s; retrying in %.0f s (attempt %d of %d)", e->msg, wait, attempt + 2, c->retries + 1);
-        sleep_s(wait);
+        pacs_sleep(wait);
         wait *= 2;
     }
     free(sops);
@@ -219,6 +213,7 @@ static int studies_find(pull_ctx *c, const pacs_query *base, const char *list_pa
     }
     pull_study *all = NULL;
     int n = 0;
+    size_t cap = 0;
     char *line = list_path ? (char *)text : NULL;
     int lines = 0;
     for (int once = 0; rc == C2_OK; once++) {
@@ -257,12 +252,10 @@ static int studies_find(pull_ctx *c, const pacs_query *base, const char *list_pa
                 rc = c2_fail(e, C2_ELIMIT, "more than %d studies match", PACS_MAX_RESULTS);
                 break;
             }
-            pull_study *g = realloc(all, (size_t)(n + 1) * sizeof *g);
-            if (!g) {
+            if (c2_grow(&all, sizeof *all, (size_t)n + 1, &cap) != C2_OK) {
                 rc = c2_fail(e, C2_ENOMEM, "out of memory for %d studies", n + 1);
                 break;
             }
-            all = g;
             memset(&all[n], 0, sizeof all[n]);
             all[n++].rec = r[i];
         }

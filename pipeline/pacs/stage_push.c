@@ -119,6 +119,7 @@ int stage_push(int argc, char **argv)
     po.ledger = ledger;
     double t0 = now_seconds();
     char **files = NULL;
+    size_t files_cap = 0;
     int n_files = 0, rc = C2_OK;
     for (int i = 0; i < n_inputs && rc == C2_OK; i++) {
         char **part = NULL;
@@ -126,13 +127,11 @@ int stage_push(int argc, char **argv)
         rc = pacs_collect_files(inputs[i], &part, &np, &e);
         if (rc != C2_OK)
             break;
-        char **g = realloc(files, (size_t)(n_files + np + 1) * sizeof *g);
-        if (!g) {
+        if (c2_grow(&files, sizeof *files, (size_t)(n_files + np + 1), &files_cap) != C2_OK) {
             pacs_free_files(part, np);
             rc = c2_fail(&e, C2_ENOMEM, "out of memory listing files");
             break;
         }
-        files = g;
         memcpy(files + n_files, part, (size_t)np * sizeof *part);
         n_files += np;
         free(part);
