@@ -152,12 +152,13 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
     return C2_OK;
 }
 
-/* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
 static const char *store_dest, *store_aet; /* --store, --store-aet */
 
+/* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
                       const char **inputs, int *n_inputs)
 {
+    store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
