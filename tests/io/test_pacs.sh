@@ -8,7 +8,8 @@
 #     the same, a re-run after deleting files fetches only those, --modality / --study /
 #     --list select what they should; C-MOVE to our own storage SCP (--move-port);
 #   - c2seg predict --store (a CT model trained for one epoch here, the imported tiny X-ray
-#     model), c2seg report, c2seg push of the SRs, over both transports;
+#     model), c2seg report, c2seg push of the SRs, over both transports; c2seg run with the
+#     config key store;
 #   - Orthanc is asked with QIDO-RS (curl) and C-FIND (findscu) for every SEG and SR
 #     written: each is in the right study, the SEG references the source series; getscu
 #     and Orthanc's own raw-file route retrieve them and their data sets are byte-identical
@@ -177,6 +178,15 @@ for o in od odx ow; do
         "push $o: the SRs sent, the SEGs known from the ledger: $(cat "$T/$o.push.err")"
     "$B" push "$dest" "$T/$o" -q >"$T/$o.push2.json" 2>/dev/null
     check '[ "$(json_field sent <"$T/$o.push2.json")" -eq 0 ]' "push $o again sends nothing"
+done
+
+# the same loop from a config file: c2seg run with `store` (predict and report store)
+printf 'workdir = %s\nmodel = %s\npredict = %s\nstore = %s\n' "$T/run" "$T/ct.ckpt" "$CTDIR_W" "$WEB" >"$T/run.conf"
+"$B" run "$T/run.conf" -q >/dev/null 2>"$T/run.err"
+check '[ $? -eq 0 ] && [ "$(find "$T/run/predict" -name "*.dcm" | wc -l)" -eq 2 ]' "c2seg run with store: $(cat "$T/run.err")"
+for f in $(find "$T/run/predict" -name '*.dcm'); do
+    sop=$(dcmdump -q +P 0008,0018 "$f" | sed 's/.*\[\(.*\)\].*/\1/')
+    check 'curl -sf "$WEB/studies/$CT_STUDY/instances" | grep -q "\"$sop\""' "c2seg run stored $(basename "$f") in the CT study"
 done
 
 # ---- 5. Orthanc has every SEG and SR, in the right study, referencing the right series ----
