@@ -61,5 +61,7 @@ int stage_parity(int argc, char **argv);
 int stage_predict(int argc, char **argv);
 int stage_report(int argc, char **argv);
 int stage_run(int argc, char **argv);
+int stage_pull(int argc, char **argv);
+int stage_push(int argc, char **argv);
 
 #endif

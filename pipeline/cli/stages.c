@@ -17,6 +17,8 @@ const stage_def c2seg_stages[] = {
     {"eval", "Dice / IoU / HD95 and text-mask consistency of a checkpoint on a cache split", stage_eval},
     {"predict", "predict masks for DICOM / NIfTI / images and write them as SEG / NIfTI / PNG", stage_predict},
     {"report", "report.json / report.html / DICOM SR of a predict folder (or of several, --merge): text-mask consistency", stage_report},
+    {"pull", "retrieve a cohort from a PACS (C-FIND + C-GET, or QIDO-RS + WADO-RS) into a patient / study / series tree", stage_pull},
+    {"push", "send DICOM files (SEG, SR, ...) to a PACS (C-STORE or STOW-RS); a re-run sends only what did not arrive", stage_push},
     {"run", "the whole chain (ingest .. report) for a cohort from a config file; skips up-to-date stages", stage_run},
     {NULL, NULL, NULL},
 };

@@ -11,6 +11,7 @@
  * OUTDIR/predictions.json records every case (docs/predict.md). */
 #include "pipeline/ingest/ingest.h"
 #include "pipeline/predict/predict.h"
+#include "pipeline/pacs/pacs.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -39,6 +40,9 @@ static void usage(FILE *f)
             "  --text-decode        drop predicted components lying only in zones the text rules out\n"
             "                       (both raw and decoded agreement are reported)\n"
             "  --uid-root ROOT      UID root for new DICOM UIDs (default 2.25.<random>)\n"
+            "  --store DEST         then send the DICOM outputs to a PACS (dicom://AET@host:port or\n"
+            "                       http(s)://host:port/dicom-web) as c2seg push OUTDIR does\n"
+            "  --store-aet AE       our calling AE title for --store over DIMSE (default C2SEG)\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
@@ -148,15 +152,19 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
     return C2_OK;
 }
 
+static const char *store_dest, *store_aet; /* --store, --store-aet */
+
 /* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
                       const char **inputs, int *n_inputs)
 {
+    store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
                     strcmp(a, "--captions") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--masks") == 0 ||
-                    strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0;
+                    strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0 || strcmp(a, "--store") == 0 ||
+                    strcmp(a, "--store-aet") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg predict --help)", a);
             return EXIT_USAGE;
@@ -171,6 +179,8 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
             c->masks_dir = v;
         else if (strcmp(a, "--uid-root") == 0)
             opt->uid_root = v;
+        else if (strcmp(a, "--store") == 0 || strcmp(a, "--store-aet") == 0)
+            *(strcmp(a, "--store") == 0 ? &store_dest : &store_aet) = v;
         else if (strcmp(a, "--convention") == 0) {
             if (strcmp(v, "image") != 0 && strcmp(v, "patient") != 0) {
                 cli_error("invalid value '%s' for --convention (image or patient)", v);
@@ -202,6 +212,14 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
             continue;
         }
         i++;
+    }
+    pacs_endpoint probe;
+    c2_err pe = {0};
+    memset(&probe, 0, sizeof probe);
+    if ((store_aet && pacs_endpoint_option(&probe, "--aet", store_aet, &pe) < 0) ||
+        (store_dest && pacs_endpoint_parse(store_dest, &probe, &pe) != C2_OK)) {
+        cli_error("--store: %s", pe.msg);
+        return EXIT_USAGE;
     }
     if (!opt->outdir || !*model || *n_inputs == 0) {
         cli_error(!opt->outdir ? "no output folder given (-o OUTDIR)"
@@ -340,6 +358,16 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(sum, "files_reported", c.n_failed);
     cJSON_AddNumberToObject(sum, "sr_documents", c.n_sr_documents);
     cJSON_AddNumberToObject(sum, "slices", (double)ch.n);
+    int store_failed = 0;
+    if (store_dest && n_ok > 0) {
+        pacs_push_result pr;
+        c2_err pe = {0};
+        store_failed = pacs_store_folder(store_dest, store_aet, opt.outdir, &pr, &pe) != C2_OK;
+        if (store_failed)
+            cli_error("--store: %s (the outputs stay in %s)", pe.msg, opt.outdir);
+        cJSON_AddNumberToObject(sum, "stored", pr.n_sent + pr.n_skipped);
+        cJSON_AddNumberToObject(sum, "store_failed", pr.n_failed);
+    }
     double seconds = now_seconds() - t0;
     cJSON_AddNumberToObject(sum, "seconds", seconds);
     /* where a study's time goes (scripts/bench --study): model load; reading, decoding and
@@ -369,5 +397,5 @@ int stage_predict(int argc, char **argv)
     free(inputs);
     if (rc != C2_OK || n_ok == 0)
         return EXIT_FAILED;
-    return n_ok < n_cases || c.n_failed ? EXIT_PARTIAL : EXIT_OK;
+    return n_ok < n_cases || c.n_failed || store_failed ? EXIT_PARTIAL : EXIT_OK;
 }

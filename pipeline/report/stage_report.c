@@ -7,6 +7,7 @@
  * folders of one cohort (pipeline/report/report_merge.c), written into MERGED together with the
  * merged MERGED/predictions.json and one status table MERGED/status.tsv (pipeline/run/cohort.h). */
 #include "dicom-sr/dicom_sr.h"
+#include "pipeline/pacs/pacs.h"
 #include "pipeline/run/cohort.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/report/report.h"
@@ -17,8 +18,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT]\n"
-               "       c2seg report --merge MERGED PART... [--uid-root ROOT]\n"
+    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT] [--store DEST [--store-aet AE]]\n"
+               "       c2seg report --merge MERGED PART... [--uid-root ROOT] [--store DEST [--store-aet AE]]\n"
+               "  --store DEST     then send the SRs (and any DICOM output not yet sent there) to a PACS, as\n"
+               "                   c2seg push DEST OUTDIR does (dicom://AET@host:port or http(s)://.../dicom-web)\n"
+               "  --store-aet AE   our calling AE title for --store over DIMSE (default C2SEG)\n"
                "  --uid-root ROOT  UID root of the SRs (default: the one `c2seg predict --uid-root` recorded in\n"
                "                   predictions.json, else DCMTK's)\n"
                "  --merge MERGED   report the cases of the predict folders PART... (one cohort predicted in parts\n"
@@ -207,7 +211,7 @@ int stage_report(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    const char *uid_root = NULL, *merged = NULL;
+    const char *uid_root = NULL, *merged = NULL, *store = NULL, *store_aet = NULL;
     char **dirs = calloc((size_t)argc, sizeof *dirs); /* OUTDIR, or the parts with --merge */
     int n_dirs = 0;
     if (!dirs) {
@@ -219,6 +223,10 @@ int stage_report(int argc, char **argv)
             uid_root = argv[++i];
         else if (strcmp(argv[i], "--merge") == 0 && i + 1 < argc && !merged)
             merged = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            store = argv[++i];
+        else if (strcmp(argv[i], "--store-aet") == 0 && i + 1 < argc)
+            store_aet = argv[++i];
         else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
             continue;
         else if (argv[i][0] == '-') {
@@ -246,6 +254,14 @@ int stage_report(int argc, char **argv)
     }
     if (code == EXIT_OK)
         code = report_write(merged ? merged : dirs[0], pred, uid_root);
+    if (store && code != EXIT_USAGE && code != EXIT_FAILED) {
+        /* the SRs (and whatever DICOM output the ledger does not list as sent yet) */
+        pacs_push_result pr;
+        if (pacs_store_folder(store, store_aet, merged ? merged : dirs[0], &pr, &e) != C2_OK) {
+            cli_error("--store: %s (the outputs stay where they are)", e.msg);
+            code = EXIT_PARTIAL;
+        }
+    }
     cJSON_Delete(pred);
     free(dirs);
     return code;

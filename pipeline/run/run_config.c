@@ -54,6 +54,10 @@ const run_key run_keys[] = {
     {"uid_root", KEY_TEXT, S(RUN_PREDICT), "--uid-root", NULL, "UID root for new DICOM UIDs"},
     {"report", KEY_BOOL, S(RUN_REPORT), NULL, NULL,
      "run `c2seg report` on the predictions (default yes)"},
+    {"store", KEY_TEXT, S(RUN_PREDICT) | S(RUN_REPORT), "--store", NULL,
+     "send the SEGs and SRs to a PACS: dicom://AET@host:port or http(s)://host:port/dicom-web"},
+    {"store_aet", KEY_TEXT, S(RUN_PREDICT) | S(RUN_REPORT), "--store-aet", NULL,
+     "our calling AE title for store over DIMSE (default C2SEG)"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
