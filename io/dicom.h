@@ -60,6 +60,8 @@ typedef struct dicom_frame {
     double position[3];   /* ImagePositionPatient of the first transmitted pixel, mm, LPS */
     int has_position;     /* 0: the file carries no position for this frame (e.g. emri_small) */
     double slope, intercept; /* rescale to modality units (1 / 0 when absent) */
+    double thickness;     /* SliceThickness of this frame, mm (per-frame Pixel Measures, shared, top
+                             level); 0 when absent */
 } dicom_frame;
 
 /* One file's metadata. Plain data, safe to copy by value only when `frame` and

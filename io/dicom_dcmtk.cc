@@ -239,6 +239,9 @@ static void frame_fill(DcmItem *per_frame, DcmItem *shared, DcmDataset *ds, dico
         fr->slope = 1;
     if (!get_double(src, DCM_RescaleIntercept, &fr->intercept))
         fr->intercept = 0;
+    DcmItem *pm = functional_group(per_frame, shared, DCM_PixelMeasuresSequence);
+    if (!get_double(pm ? pm : ds, DCM_SliceThickness, &fr->thickness) || !(fr->thickness > 0))
+        fr->thickness = 0;
 }
 
 static int number_of_frames(DcmDataset *ds, const char *path, int *frames, c2_err *e)

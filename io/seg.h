@@ -31,6 +31,7 @@ typedef struct seg_slice {
     char sop_instance[65];
     double ipp[3];              /* ImagePositionPatient (LPS mm); valid when has_ipp */
     int has_ipp;
+    double thickness;           /* SliceThickness of this source frame (mm), 0 when absent */
 } seg_slice;
 
 /* The images a SEG refers to: one series folder, one multi-frame file or one image. */
@@ -45,7 +46,8 @@ typedef struct seg_source {
     int has_iop;
     double spacing[2];          /* PixelSpacing: row spacing, column spacing (mm) */
     int has_spacing;
-    double thickness;           /* SliceThickness mm, 0 when absent */
+    double thickness;           /* SliceThickness of the first slice, mm, 0 when absent; each
+                                   slice's own is seg_slice.thickness */
     char modality[17];
     char patient_orientation[33]; /* (0020,0020) as read, e.g. "L\F"; "" when absent */
     char series_uid[65];

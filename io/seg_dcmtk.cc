@@ -92,6 +92,40 @@ std::string fmt_num(double v)
     return b;
 }
 
+/* PixelSpacing value "row\\column" of the source */
+std::string spacing_string(const seg_source *src)
+{
+    return fmt_num(src->spacing[0]) + "\\" + fmt_num(src->spacing[1]);
+}
+
+/* 1 when every source slice has the first one's SliceThickness (within 1 um) */
+bool thickness_uniform(const seg_source *src)
+{
+    for (int k = 1; k < src->n_slices; k++)
+        if (std::fabs(src->slices[k].thickness - src->slices[0].thickness) > 1e-3)
+            return false;
+    return true;
+}
+
+/* Spatial Locations Preserved (0028,135A) = YES in every Source Image item of every
+ * frame's Derivation Image: the SEG is on the source grid, so readers (highdicom)
+ * may map frames to source slices; dcmfg 3.6.7 has no setter for it. */
+OFCondition mark_spatial_locations_preserved(DcmDataset *ds)
+{
+    DcmSequenceOfItems *pfs = NULL;
+    if (ds->findAndGetSequence(DCM_PerFrameFunctionalGroupsSequence, pfs).bad() || !pfs)
+        return EC_TagNotFound;
+    for (unsigned long f = 0; f < pfs->card(); f++) {
+        DcmItem *der = sub(pfs->getItem(f), DCM_DerivationImageSequence);
+        for (long i = 0; der && sub(der, DCM_SourceImageSequence, i); i++) {
+            OFCondition st = sub(der, DCM_SourceImageSequence, i)->putAndInsertString(DCM_SpatialLocationsPreserved, "YES");
+            if (st.bad())
+                return st;
+        }
+    }
+    return EC_Normal;
+}
+
 #define TRY(expr, what)                                                                                    \
     do {                                                                                                   \
         OFCondition st_ = (expr);                                                                          \
@@ -195,19 +229,21 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
         anat.getAnatomicRegionModifier().push_back(mod);
     }
 
-    /* shared functional groups: pixel measures and plane orientation. A projection gets
+    /* functional groups: pixel measures and plane orientation. A projection gets
      * placeholders (dcmseg demands them once a frame of reference is set), removed
-     * again with that frame of reference after writeDataset. */
+     * again with that frame of reference after writeDataset. Pixel Measures are shared
+     * when every source slice has the same thickness, else per frame (each frame gets
+     * its own source slice's thickness). */
+    const bool thick_per_frame = !src->projection && src->has_spacing && !thickness_uniform(src);
     {
         FGPixelMeasures pm;
         if (src->projection)
             TRY(pm.setPixelSpacing("1\\1"), "set the placeholder pixel spacing");
         else if (src->has_spacing)
-            TRY(pm.setPixelSpacing((fmt_num(src->spacing[0]) + "\\" + fmt_num(src->spacing[1])).c_str()),
-                "set the pixel spacing");
-        if (src->thickness > 0)
-            TRY(pm.setSliceThickness(fmt_num(src->thickness).c_str()), "set the slice thickness");
-        if (src->has_spacing || src->projection)
+            TRY(pm.setPixelSpacing(spacing_string(src).c_str()), "set the pixel spacing");
+        if (src->slices[0].thickness > 0)
+            TRY(pm.setSliceThickness(fmt_num(src->slices[0].thickness).c_str()), "set the slice thickness");
+        if ((src->has_spacing || src->projection) && !thick_per_frame)
             TRY(seg->addForAllFrames(pm), "add pixel measures");
         static const double axial[6] = {1, 0, 0, 0, 1, 0};
         const double *o = src->projection ? axial : src->iop;
@@ -256,6 +292,13 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
                                               fmt_num(sl->ipp[2]).c_str());   /* 0,0,0 placeholder for projections */
         if (pp)
             per.push_back(pp);
+        FGPixelMeasures pm;
+        if (thick_per_frame) {
+            TRY(pm.setPixelSpacing(spacing_string(src).c_str()), "set the pixel spacing");
+            if (sl->thickness > 0)
+                TRY(pm.setSliceThickness(fmt_num(sl->thickness).c_str()), "set the slice thickness");
+            per.push_back(&pm);
+        }
         OFCondition st = seg->addFrame(frame.data(), seg_no, per);
         delete der;
         delete pp;
@@ -289,6 +332,7 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
         seg_bits_pack(all.data(), nbits, packed.data());
         TRY(ds->putAndInsertUint8Array(DCM_PixelData, packed.data(), (unsigned long)nbytes), "replace the pixel data");
     }
+    TRY(mark_spatial_locations_preserved(ds), "mark the source references as spatial locations preserved");
     bool ascii = true;
     for (const char *p = label64; *p; p++)
         ascii = ascii && (unsigned char)*p < 0x80;
@@ -319,7 +363,9 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
                 delete pf->remove(DCM_PlanePositionSequence);
         }
     }
-    if (src->projection && src->patient_orientation[0])
+    /* Patient Orientation is Type 2C when there is no Image Orientation / Position (a
+     * projection): copied from the source, present but empty when the source has none */
+    if (src->projection)
         TRY(ds->putAndInsertString(DCM_PatientOrientation, src->patient_orientation), "set the patient orientation");
 
     char tmp[4200];

@@ -123,13 +123,14 @@ static int source_fill(const dicom_series *s, const dicom_object *objs, int n_ob
         snprintf(out->sop_instance, sizeof out->sop_instance, "%s", o->sop_instance_uid);
         memcpy(out->ipp, in->position, sizeof out->ipp);
         out->has_ipp = o->frame[in->frame].has_position;
+        out->thickness = o->frame[in->frame].thickness;
     }
     free(file_of);
     memcpy(src->iop, s->orientation, sizeof src->iop);
     src->has_iop = s->has_orientation;
     memcpy(src->spacing, s->pixel_spacing, sizeof src->spacing);
     src->has_spacing = s->has_pixel_spacing && !s->spacing_is_imager; /* PixelSpacing only, not at the detector */
-    src->thickness = o0->slice_thickness;
+    src->thickness = src->slices[0].thickness;
     snprintf(src->modality, sizeof src->modality, "%s", s->modality);
     snprintf(src->patient_orientation, sizeof src->patient_orientation, "%.32s", o0->patient_orientation);
     snprintf(src->series_uid, sizeof src->series_uid, "%s", s->series_uid);

@@ -33,7 +33,9 @@ import numpy as np, pydicom
 
 src, out, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 paths = [os.path.join(src, f) for f in sorted(os.listdir(src))] if os.path.isdir(src) else [src]
-slices = []  # (key, sop, frame, ipp)
+slices = []  # (sop, frame, ipp, thickness)
+po = None
+thick = lambda x: float(x.SliceThickness) if "SliceThickness" in x and x.SliceThickness not in (None, "") else None
 for p in paths:
     d = pydicom.dcmread(p)
     rows, cols = int(d.Rows), int(d.Columns)
@@ -43,15 +45,17 @@ for p in paths:
         iop = [float(v) for v in sh.PlaneOrientationSequence[0].ImageOrientationPatient]
         sp = [float(v) for v in sh.PixelMeasuresSequence[0].PixelSpacing]
         for k, g in enumerate(d.PerFrameFunctionalGroupsSequence):
-            slices.append((d.SOPInstanceUID, k + 1, [float(v) for v in g.PlanePositionSequence[0].ImagePositionPatient]))
+            pm = g.PixelMeasuresSequence[0] if "PixelMeasuresSequence" in g else sh.PixelMeasuresSequence[0]
+            slices.append((d.SOPInstanceUID, k + 1, [float(v) for v in g.PlanePositionSequence[0].ImagePositionPatient],
+                           thick(pm)))
     elif "ImagePositionPatient" in d and "FrameOfReferenceUID" in d:
         iop = [float(v) for v in d.ImageOrientationPatient]
         sp = [float(v) for v in d.PixelSpacing]
-        slices.append((d.SOPInstanceUID, 0, [float(v) for v in d.ImagePositionPatient]))
+        slices.append((d.SOPInstanceUID, 0, [float(v) for v in d.ImagePositionPatient], thick(d)))
     else:
         iop, sp = None, None
         po = list(getattr(d, "PatientOrientation", []) or [])
-        slices.append((d.SOPInstanceUID, 0, None))
+        slices.append((d.SOPInstanceUID, 0, None, None))
 projection = iop is None
 if not projection:
     n = np.cross(iop[:3], iop[3:])
@@ -79,10 +83,14 @@ if mode != "empty":
     if S >= 3:
         c_b = c_a[: max(1, len(c_a) // 2)]
         m[2, rows // 2: rows // 2 + max(1, rows // 6), min(c_b):max(c_b) + 1] = 255 if mode != "fractional" else 90
-exp = {"side": "none" if mode == "empty" else ("left" if want_left else "right"), "frames": []}
-for k, (sop, fr, _) in enumerate(slices):
+exp = {"side": "none" if mode == "empty" else ("left" if want_left else "right"), "frames": [],
+       # Type 2C for a projection: the source's value, present (maybe empty) even when the source has none
+       "patientOrientation": "\\".join(po) if projection else None,
+       "frameOfReference": None if projection else str(d.FrameOfReferenceUID)}
+for k, (sop, fr, ipp, th) in enumerate(slices):
     nz = np.argwhere(m[k] > 0)
-    exp["frames"].append({"refSOP": sop, "refFrame": fr, "count": int(len(nz)), "sum": int(m[k].astype(int).sum()),
+    exp["frames"].append({"refSOP": sop, "refFrame": fr, "ipp": ipp, "thickness": th, "spatialPreserved": "YES",
+                          "count": int(len(nz)), "sum": int(m[k].astype(int).sum()),
                           "bbox": [int(nz[:, 0].min()), int(nz[:, 1].min()), int(nz[:, 0].max()), int(nz[:, 1].max())]
                           if len(nz) else None})
 json.dump(exp, open(os.path.join(out, "expected.json"), "w"))
@@ -124,9 +132,14 @@ if "omit" in flags:
 if got["frames"] != len(frames):
     errs.append("frames %d != %d" % (got["frames"], len(frames)))
 for i, (e, g) in enumerate(zip(frames, got["perFrame"])):
-    for key in ("refSOP", "refFrame", "count", "bbox"):
+    for key in ("refSOP", "refFrame", "count", "bbox", "spatialPreserved", "thickness"):
         if e[key] != g[key]:
             errs.append("frame %d %s: SEG has %r, expected %r" % (i, key, g[key], e[key]))
+    if (e["ipp"] is None) != (g["ipp"] is None) or (e["ipp"] and max(abs(a - b) for a, b in zip(e["ipp"], g["ipp"])) > 1e-4):
+        errs.append("frame %d position: SEG has %r, expected %r" % (i, g["ipp"], e["ipp"]))
+for key in ("patientOrientation", "frameOfReference"):
+    if exp[key] != got[key]:
+        errs.append("%s: SEG has %r, expected %r" % (key, got[key], exp[key]))
     if "fractional" in flags and e["sum"] != g["sum"]:
         errs.append("frame %d sum %d != %d" % (i, g["sum"], e["sum"]))
     if g["segment"] != 1:
@@ -213,6 +226,23 @@ $PY -c 'import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); d.PixelData=d.PixelD
     "$S/xray/dx_image.dcm" "$T/dx_padded.dcm"
 DCENT_SRC="$T/dx_padded.dcm" check dx "$S/xray/dx_image.dcm" png-right --uid-root 1.2.826.0.1.3680043.10.999 --label "Läsion ünten links" \
     --description "a description that is much longer than sixty-four characters: ÄÖÜ äöü ß and more"
+
+# a CR without Patient Orientation (Type 2C in the SEG: present, empty) and a CT series
+# whose slices are 4, 4 and 7 mm thick (each frame its own thickness, not the first's)
+mkdir -p "$T/cr_nopo_src" "$T/ct_thick_src"
+$PY -c 'import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); del d.PatientOrientation; d.save_as(sys.argv[2])' \
+    "$S/xray/6154" "$T/cr_nopo_src/6154"
+$PY - "$S/ct_series/dcmqi_ct-3slice" "$T/ct_thick_src" <<'EOF'
+import os, sys, pydicom
+src, out = sys.argv[1], sys.argv[2]
+ds = [pydicom.dcmread(os.path.join(src, f)) for f in sorted(os.listdir(src))]
+ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+for d, t in zip(ds, ("4", "4", "7")):
+    d.SliceThickness = t
+    d.save_as(os.path.join(out, d.SOPInstanceUID + ".dcm"))
+EOF
+check cr_nopo "$T/cr_nopo_src/6154" png
+check ct_thick "$T/ct_thick_src" nifti
 
 # UID root and the 64-character cut (UTF-8 aware) of the last case
 dcmdump -q +P 0008,0018 +P 0008,103e "$T/dx/seg.dcm" >"$T/dx/uid.txt" 2>&1
