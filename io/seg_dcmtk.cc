@@ -497,9 +497,33 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
     s->rows = r;
     s->cols = c;
     s->n_frames = nf;
+    copy_str(s->study_uid, sizeof s->study_uid, get_str(ds, DCM_StudyInstanceUID));
+    copy_str(s->for_uid, sizeof s->for_uid, get_str(ds, DCM_FrameOfReferenceUID));
+    copy_str(s->ref_series_uid, sizeof s->ref_series_uid,
+             get_str(sub(ds, DCM_ReferencedSeriesSequence), DCM_SeriesInstanceUID));
     DcmSequenceOfItems *segs = NULL;
-    if (ds->findAndGetSequence(DCM_SegmentSequence, segs).good() && segs)
+    if (ds->findAndGetSequence(DCM_SegmentSequence, segs).good() && segs && segs->card() > 0) {
+        if (segs->card() > 65535)
+            return c2_fail(e, C2_ELIMIT, "%s: %lu segments", path, (unsigned long)segs->card());
         s->n_segments = (int)segs->card();
+        s->segments = (seg_segment_info *)calloc((size_t)s->n_segments, sizeof(seg_segment_info));
+        if (!s->segments)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+        for (int i = 0; i < s->n_segments; i++) {
+            DcmItem *it = segs->getItem((unsigned long)i);
+            seg_segment_info *g = &s->segments[i];
+            Uint16 num = 0;
+            g->number = it->findAndGetUint16(DCM_SegmentNumber, num).good() ? num : i + 1;
+            copy_str(g->label, sizeof g->label, get_str(it, DCM_SegmentLabel));
+            DcmItem *cat = sub(it, DCM_SegmentedPropertyCategoryCodeSequence);
+            DcmItem *typ = sub(it, DCM_SegmentedPropertyTypeCodeSequence);
+            copy_str(g->category_code, sizeof g->category_code, get_str(cat, DCM_CodeValue));
+            copy_str(g->category_scheme, sizeof g->category_scheme, get_str(cat, DCM_CodingSchemeDesignator));
+            copy_str(g->type_code, sizeof g->type_code, get_str(typ, DCM_CodeValue));
+            copy_str(g->type_scheme, sizeof g->type_scheme, get_str(typ, DCM_CodingSchemeDesignator));
+            copy_str(g->type_meaning, sizeof g->type_meaning, get_str(typ, DCM_CodeMeaning));
+        }
+    }
 
     const size_t plane = (size_t)r * c, total = plane * (size_t)nf;
     std::vector<Uint8> raw;
@@ -547,6 +571,12 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
     if (!s->frames)
         return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
     DcmItem *shared = sub(ds, DCM_SharedFunctionalGroupsSequence);
+    {
+        DcmItem *po = sub(shared, DCM_PlaneOrientationSequence);
+        if (!po)
+            po = sub(sub(ds, DCM_PerFrameFunctionalGroupsSequence), DCM_PlaneOrientationSequence);
+        s->has_iop = get_f64(po, DCM_ImageOrientationPatient, s->iop, 6);
+    }
     for (int f = 0; f < nf; f++) {
         seg_frame *fr = &s->frames[f];
         DcmItem *pf = sub(ds, DCM_PerFrameFunctionalGroupsSequence, f);
@@ -603,5 +633,6 @@ extern "C" void seg_image_free(seg_image *s)
         return;
     free(s->pixels);
     free(s->frames);
+    free(s->segments);
     memset(s, 0, sizeof *s);
 }
