@@ -199,17 +199,38 @@ typedef struct dicom_series {
                                 line through the positions when that is larger */
     int is_tilted;           /* |gantry_tilt| > 0.01 degree */
     int is_xray;
+    int n_conflicts;         /* files of this series left out because another file holds their SOP
+                                Instance UID with different content (dicom_instances_unique): flagged */
+    /* geometry record (sorted series with positions; 0 otherwise) */
+    double step_min, step_max; /* distances between neighbouring distinct slices along the normal, mm */
+    double steps[8];         /* the distinct steps (within 0.01 mm), ascending; at most 8 kept */
+    int n_steps;             /* how many distinct steps there are (may exceed 8) */
+    double thickness_min, thickness_max; /* SliceThickness over the slices, mm (0 when absent) */
 } dicom_series;
+
+/* One image per SOP Instance UID (io/dicom_instances.c): among the image objects of
+ * objs [n], files sharing a SOP Instance UID are compared byte by byte. An exact copy
+ * (the first path kept) and a partial copy (a prefix of another file: the complete one
+ * kept) and the same image with other header bytes (equal geometry and decoded frames)
+ * get a reason in left_out[i]; different images under one UID give every file of that
+ * UID a reason (none is kept) and count in *n_conflicts (files). left_out[i]
+ * is "" for kept objects. dicom_series_group calls this itself. */
+int dicom_instances_unique(const dicom_object *objs, int n, char (*left_out)[160], int *n_conflicts, c2_err *e);
 
 /* Groups objs[0..n) into series: images only, by SeriesInstanceUID + orientation (within
  * 1e-4) + rows + cols; sorts and measures each (see dicom_series). Objects left out get a
  * reason in skip_reasons[i] when skip_reasons is not NULL (array of n strings of 160
  * bytes; "" for grouped objects): SEG / SR / other kinds, localizers, objects without
- * pixel data. Gaps, duplicates and tilt are also reported through c2_warn(). *out is a
+ * pixel data, and copies of one SOP Instance UID (dicom_instances_unique). Gaps,
+ * duplicates, tilt and instance conflicts are also reported through c2_warn(). *out is a
  * malloc'd array of *n_out series (free with dicom_series_free); *n_out may be 0. */
 int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out,
                        char (*skip_reasons)[160], c2_err *e);
 void dicom_series_free(dicom_series *s, int n);
+/* The geometry record of s as one line of text, e.g. "5 slices; spacing along the
+ * normal min 1.1 / median 4 / max 7 mm, steps 1.1, 4, 7 mm; tilt 12 degrees (kept sheared,
+ * not resampled); slice thickness 4 to 7 mm". C2_ELIMIT when cut to cap. */
+int dicom_series_geometry_text(const dicom_series *s, char *buf, size_t cap);
 
 /* Reads the whole series volume into out, shape [n_slices, rows, cols] in the sorted
  * order, float modality values (dicom_read_frames conventions). objs is the array given

@@ -137,6 +137,13 @@ static int series_build(dicom_series *s, int id, const dicom_object *objs, const
         }
     }
     s->has_positions = all_positions && s->has_orientation;
+    for (int j = 0; j < k; j++) {
+        double t = objs[keys[j].s.object].frame[keys[j].s.frame].thickness;
+        if (j == 0 || t < s->thickness_min)
+            s->thickness_min = t;
+        if (j == 0 || t > s->thickness_max)
+            s->thickness_max = t;
+    }
     for (int j = 0; j < k; j++)
         keys[j].has_location = s->has_positions;
     qsort(keys, (size_t)k, sizeof *keys, slice_key_compare);
@@ -169,6 +176,14 @@ static int series_measure(dicom_series *s)
         qsort(d, (size_t)nd, sizeof *d, compare_double);
         s->slice_spacing = nd % 2 ? d[nd / 2] : 0.5 * (d[nd / 2 - 1] + d[nd / 2]);
         s->has_gaps = s->max_gap > 1.5 * s->slice_spacing;
+        s->step_min = d[0];
+        s->step_max = d[nd - 1];
+        for (int j = 0; j < nd; j++)
+            if (j == 0 || d[j] - d[j - 1] > DUPLICATE_MM) {
+                if (s->n_steps < (int)(sizeof s->steps / sizeof *s->steps))
+                    s->steps[s->n_steps] = d[j];
+                s->n_steps++;
+            }
     }
     free(d);
     const double *a = s->slices[0].position, *b = s->slices[s->n_slices - 1].position;
@@ -192,6 +207,50 @@ static void series_warn(const dicom_series *s)
         c2_warn("series %s: gap of %.3g mm between slices (spacing %.3g mm)", s->series_uid, s->max_gap, s->slice_spacing);
     if (s->is_tilted)
         c2_warn("series %s: gantry tilt %.3g degrees (slices are sheared, not resampled)", s->series_uid, s->gantry_tilt);
+    if (s->n_conflicts)
+        c2_warn("series %s: %d files left out: their SOP Instance UID is held by files of different content",
+                s->series_uid, s->n_conflicts);
+}
+
+int dicom_series_geometry_text(const dicom_series *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int w;
+#define PUT(...)                                                                                                   \
+    do {                                                                                                           \
+        w = snprintf(buf + o, o < cap ? cap - o : 0, __VA_ARGS__);                                                 \
+        o += w > 0 ? (size_t)w : 0;                                                                                \
+    } while (0)
+    if (cap)
+        buf[0] = 0;
+    PUT("%d slices", s->n_slices);
+    if (s->has_positions && s->n_steps > 0) {
+        PUT("; spacing along the normal min %.4g / median %.4g / max %.4g mm", s->step_min, s->slice_spacing,
+            s->step_max);
+        if (s->n_steps > 1) {
+            PUT(", steps");
+            for (int j = 0; j < s->n_steps && j < (int)(sizeof s->steps / sizeof *s->steps); j++)
+                PUT("%s %.4g", j ? "," : "", s->steps[j]);
+            if (s->n_steps > (int)(sizeof s->steps / sizeof *s->steps))
+                PUT(" and %d more", s->n_steps - (int)(sizeof s->steps / sizeof *s->steps));
+            PUT(" mm");
+        }
+    } else if (s->n_slices > 1) {
+        PUT("; no positions (file / frame order)");
+    }
+    PUT("; tilt %.3g degrees%s", s->gantry_tilt, s->is_tilted ? " (kept sheared, not resampled)" : "");
+    if (s->thickness_max > 0) {
+        if (s->thickness_max - s->thickness_min > 1e-3)
+            PUT("; slice thickness %.4g to %.4g mm", s->thickness_min, s->thickness_max);
+        else
+            PUT("; slice thickness %.4g mm", s->thickness_max);
+    }
+    if (s->n_duplicates)
+        PUT("; %d duplicate positions", s->n_duplicates);
+    if (s->n_conflicts)
+        PUT("; %d files left out for SOP Instance UID conflicts", s->n_conflicts);
+#undef PUT
+    return o < cap ? C2_OK : C2_ELIMIT;
 }
 
 void dicom_series_free(dicom_series *s, int n)
@@ -211,14 +270,26 @@ int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out
         return C2_OK;
     int *owner = malloc(sizeof(int) * (size_t)n);
     dicom_series *series = calloc((size_t)n, sizeof *series); /* at most one series per object */
-    if (!owner || !series) {
+    char(*copies)[SKIP_CAP] = calloc((size_t)n, sizeof *copies);
+    if (!owner || !series || !copies) {
         free(owner);
         free(series);
+        free(copies);
         return c2_fail(e, C2_ENOMEM, "out of memory grouping %d DICOM objects", n);
+    }
+    int n_conflicts = 0;
+    int rc = dicom_instances_unique(objs, n, copies, &n_conflicts, e);
+    if (rc) {
+        free(owner);
+        free(series);
+        free(copies);
+        return rc;
     }
     int ns = 0;
     for (int i = 0; i < n; i++) {
         const char *why = object_skip_reason(&objs[i]);
+        if (!why && copies[i][0])
+            why = copies[i];
         if (skip_reasons)
             snprintf(skip_reasons[i], SKIP_CAP, "%s", why ? why : "");
         owner[i] = -1;
@@ -231,7 +302,17 @@ int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out
             series_init(&series[ns++], &objs[i]);
         owner[i] = j;
     }
-    int rc = C2_OK;
+    /* conflicts flag the series their files would have joined */
+    for (int i = 0; i < n && n_conflicts; i++) {
+        if (!copies[i][0] || strncmp(copies[i], "SOP Instance UID", 16) != 0 || object_skip_reason(&objs[i]))
+            continue;
+        int j = 0;
+        while (j < ns && !same_geometry(&series[j], &objs[i]))
+            j++;
+        if (j < ns)    /* else every file of the series was in conflict: each has its reason */
+            series[j].n_conflicts++;
+    }
+    free(copies);
     for (int j = 0; j < ns && rc == C2_OK; j++) {
         rc = series_build(&series[j], j, objs, owner, n, e);
         if (rc == C2_OK && series_measure(&series[j]) != C2_OK)
