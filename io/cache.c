@@ -430,6 +430,11 @@ static int provenance_write(hid_t file)
     return rc;
 }
 
+void cache_library_init(void)
+{
+    H5dont_atexit();
+}
+
 static void writer_free(cache_writer *w)
 {
     for (int64_t i = 0; i < w->n; i++)

@@ -23,6 +23,12 @@
 extern "C" {
 #endif
 
+/* Call once at program start, before any HDF5 call: HDF5 is told not to run its library
+ * shutdown at exit (H5dont_atexit). When a file's close fails (a full disk), HDF5 1.10
+ * keeps it in its open list and its shutdown then crashes in H5F__close_cb (SIGSEGV);
+ * every writer here closes or removes its own files, so the shutdown has nothing to do. */
+void cache_library_init(void);
+
 #define CACHE_SCHEMA_VERSION 1
 #define CACHE_TEXT_TOKENS 24   /* N: token rows per caption */
 #define CACHE_TEXT_DIM 512     /* Ct: embedding width */

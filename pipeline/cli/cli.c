@@ -1,5 +1,6 @@
 /* CLI plumbing shared by every stage: the dispatcher, log lines, JSON summary
  * and the progress display. */
+#include "io/cache.h"
 #include "model/threads.h"
 #include "pipeline/pipeline.h"
 
@@ -140,6 +141,7 @@ static void usage(FILE *f)
 
 int c2seg_main(int argc, char **argv)
 {
+    cache_library_init();   /* before any HDF5 call: no HDF5 shutdown at exit (disk-full crash) */
     c2_set_warn_sink(warn_sink, NULL);
     if (argc < 2) {
         usage(stderr);
