@@ -232,6 +232,17 @@ void dicom_series_free(dicom_series *s, int n);
  * not resampled); slice thickness 4 to 7 mm". C2_ELIMIT when cut to cap. */
 int dicom_series_geometry_text(const dicom_series *s, char *buf, size_t cap);
 
+/* The modality and content policy (io/dicom_series.c): NULL when series s may be used
+ * as slices, else the reason (in why, cap bytes) it is not:
+ *   - its modality is not in `admit`, a comma-separated list (NULL or "": CT, CR, DX;
+ *     "all" admits every modality);
+ *   - a multi-frame object gives it several frames without distinct positions along the
+ *     normal (no positions at all, or frames sharing one: time / cine frames of classic
+ *     MR Image Storage with NumberOfFrames, or an Enhanced object without functional
+ *     groups). Such frames are never stacked as slices. */
+const char *dicom_series_policy(const dicom_series *s, const dicom_object *objs, const char *admit, char *why,
+                                size_t cap);
+
 /* Reads the whole series volume into out, shape [n_slices, rows, cols] in the sorted
  * order, float modality values (dicom_read_frames conventions). objs is the array given
  * to dicom_series_group. */

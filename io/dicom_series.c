@@ -351,3 +351,54 @@ int dicom_series_read(const dicom_series *s, const dicom_object *objs, float *ou
     }
     return C2_OK;
 }
+
+/* 1 when modality m is in the comma-separated list (ASCII case-insensitive). */
+static int modality_listed(const char *list, const char *m)
+{
+    const char *p = list;
+    while (*p) {
+        const char *q = strchr(p, ',');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        char item[DICOM_SHORT_CAP];
+        while (n > 0 && *p == ' ')
+            p++, n--;
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        snprintf(item, sizeof item, "%.*s", (int)(n < sizeof item ? n : sizeof item - 1), p);
+        if (c2_strcasecmp_ascii(item, m) == 0 || c2_strcasecmp_ascii(item, "all") == 0)
+            return 1;
+        if (!q)
+            break;
+        p = q + 1;
+    }
+    return 0;
+}
+
+const char *dicom_series_policy(const dicom_series *s, const dicom_object *objs, const char *admit, char *why,
+                                size_t cap)
+{
+    const char *list = admit && *admit ? admit : "CT,CR,DX";
+    if (!modality_listed(list, s->modality)) {
+        snprintf(why, cap, "modality %s is not admitted (%s%s)", s->modality[0] ? s->modality : "(none)", list,
+                 admit && *admit ? "" : " by default; --modality admits others");
+        return why;
+    }
+    for (int j = 0; j < s->n_slices; j++) {
+        const dicom_object *o = &objs[s->slices[j].object];
+        if (o->frames < 2 || s->slices[j].frame != 0)
+            continue;
+        int distinct = s->has_positions;
+        /* frames of one object sharing a location along the normal */
+        for (int a = 0; distinct && a < s->n_slices; a++)
+            for (int b = a + 1; distinct && b < s->n_slices; b++)
+                if (s->slices[a].object == s->slices[j].object && s->slices[b].object == s->slices[j].object &&
+                    fabs(s->slices[a].location - s->slices[b].location) <= DUPLICATE_MM)
+                    distinct = 0;
+        if (!distinct) {
+            snprintf(why, cap, "%.60s: %d frames without distinct positions along the normal (time / cine frames): "
+                     "never stacked as slices", c2_basename(o->path), o->frames);
+            return why;
+        }
+    }
+    return NULL;
+}

@@ -230,8 +230,54 @@ static void test_geometry_record(void)
     free_objs(objs, n, s, ns);
 }
 
+/* The modality / content policy: CT and CR in by default, MR only when admitted, and a
+ * classic MR Image Storage object with 4 time frames at one position (pydicom, from
+ * MR_small.dcm) or emri_small's 10 frames without positions are never slices. */
+static void test_policy(void)
+{
+    char mf[4096];
+    snprintf(mf, sizeof mf, "%s/mr_multiframe.dcm", test_tmpdir());
+    CHECK(run_cmd("/usr/bin/python3 -c 'import sys, pydicom\n"
+                  "d = pydicom.dcmread(sys.argv[1])\n"
+                  "d.NumberOfFrames = 4\n"
+                  "d.PixelData = d.PixelData * 4\n"
+                  "d.save_as(sys.argv[2])' '%s' '%s'",
+                  shared_path("data/dicom/compressed/MR_small.dcm"), mf) == 0);
+    struct {
+        const char *path, *admit, *want;   /* want: NULL admitted, else a piece of the reason */
+    } cases[] = {
+        {shared_path("data/dicom/ct_single/CT_small.dcm"), NULL, NULL},
+        {shared_path("data/dicom/xray/6154"), NULL, NULL},
+        {shared_path("data/dicom/compressed/MR_small.dcm"), NULL, "modality MR is not admitted"},
+        {shared_path("data/dicom/compressed/MR_small.dcm"), "CT,mr", NULL},
+        {mf, NULL, "modality MR is not admitted"},
+        {mf, "MR", "4 frames without distinct positions"},
+        {shared_path("data/dicom/multiframe/emri_small.dcm"), "all", "10 frames without distinct positions"},
+        {shared_path("data/dicom/odd_size/23x38x3/multiframe/mf.dcm"), NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        dicom_object o;
+        dicom_series *s = NULL;
+        int ns = 0;
+        c2_err e = {0};
+        CHECK_MSG(dicom_read_meta(cases[i].path, &o, &e) == C2_OK, "%s", e.msg);
+        CHECK(dicom_series_group(&o, 1, &s, &ns, NULL, &e) == C2_OK && ns == 1);
+        if (ns == 1) {
+            char why[200];
+            const char *r = dicom_series_policy(&s[0], &o, cases[i].admit, why, sizeof why);
+            if (cases[i].want)
+                CHECK_MSG(r && strstr(r, cases[i].want), "case %zu: %s", i, r ? r : "admitted");
+            else
+                CHECK_MSG(!r, "case %zu: %s", i, r);
+        }
+        dicom_series_free(s, ns);
+        dicom_object_free(&o);
+    }
+}
+
 int main(void)
 {
+    RUN_TEST(test_policy);
     RUN_TEST(test_copies);
     RUN_TEST(test_conflict);
     RUN_TEST(test_stages);
