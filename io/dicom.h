@@ -94,6 +94,8 @@ typedef struct dicom_object {
     int monochrome1;                       /* 1: low values are displayed white */
     int is_color;                          /* samples_per_pixel == 3 (RGB / YBR_*) */
     int has_pixel_data;
+    uint32_t private_pixel_tag;            /* no Pixel Data but a binary element of >= 1 KB in a private
+                                              group (vendor pixel storage): its tag (group << 16 | element) */
     int is_encapsulated;                   /* compressed transfer syntax */
 
     /* Geometry */
@@ -135,6 +137,11 @@ int dicom_probe(const char *path);
  * NumberOfFrames), C2_ELIMIT (dimensions over c2_limits). */
 int dicom_read_meta(const char *path, dicom_object *o, c2_err *e);
 void dicom_object_free(dicom_object *o);
+/* DCMTK's own log (its "W: ..." / "E: ..." lines on stderr, e.g. "The VR checker does not
+ * support this Specific Character Set: ISO_IR 192" for every UTF-8 SR) is set to fatal
+ * only, once per process: every problem reaches the caller as a c2_err or c2_warn of
+ * ours. Every DCMTK shim (io/, dicom-sr/) calls this before reading or writing. */
+void dicom_dcmtk_log_quiet(void);
 /* Reads DCMTK's data dictionary now instead of on first use, so that parsers in fork()ed
  * children (pipeline/ingest/sandbox.h) inherit it rather than each reading the 700 KB file again. */
 void dicom_dictionary_preload(void);
@@ -207,6 +214,10 @@ typedef struct dicom_series {
     int n_steps;             /* how many distinct steps there are (may exceed 8) */
     double thickness_min, thickness_max; /* SliceThickness over the slices, mm (0 when absent) */
 } dicom_series;
+
+/* Why an object cannot be part of an image series (a SEG, an SR, an RT object, no Pixel
+ * Data, "pixel data only in a private element: not decodable", a localizer), or NULL. */
+const char *dicom_object_skip_reason(const dicom_object *o);
 
 /* One image per SOP Instance UID (io/dicom_instances.c): among the image objects of
  * objs [n], files sharing a SOP Instance UID are compared byte by byte. An exact copy

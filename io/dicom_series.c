@@ -49,8 +49,7 @@ static void cross3(const double *a, const double *b, double *out)
     out[2] = a[0] * b[1] - a[1] * b[0];
 }
 
-/* Why an object cannot be part of an image series, or NULL when it can. */
-static const char *object_skip_reason(const dicom_object *o)
+const char *dicom_object_skip_reason(const dicom_object *o)
 {
     switch (o->kind) {
     case DICOM_KIND_SEG:
@@ -58,7 +57,9 @@ static const char *object_skip_reason(const dicom_object *o)
     case DICOM_KIND_SR:
         return "a Structured Report, not an image";
     case DICOM_KIND_OTHER:
-        return o->has_pixel_data ? "not an image object (RT or presentation state)" : "no Pixel Data (not an image)";
+        if (o->has_pixel_data)
+            return "not an image object (RT or presentation state)";
+        return o->private_pixel_tag ? "pixel data only in a private element: not decodable" : "no Pixel Data (not an image)";
     case DICOM_KIND_IMAGE:
         break;
     }
@@ -287,7 +288,7 @@ int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out
     }
     int ns = 0;
     for (int i = 0; i < n; i++) {
-        const char *why = object_skip_reason(&objs[i]);
+        const char *why = dicom_object_skip_reason(&objs[i]);
         if (!why && copies[i][0])
             why = copies[i];
         if (skip_reasons)
@@ -304,7 +305,7 @@ int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out
     }
     /* conflicts flag the series their files would have joined */
     for (int i = 0; i < n && n_conflicts; i++) {
-        if (!copies[i][0] || strncmp(copies[i], "SOP Instance UID", 16) != 0 || object_skip_reason(&objs[i]))
+        if (!copies[i][0] || strncmp(copies[i], "SOP Instance UID", 16) != 0 || dicom_object_skip_reason(&objs[i]))
             continue;
         int j = 0;
         while (j < ns && !same_geometry(&series[j], &objs[i]))

@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "io/dicomdir.h"
+#include "io/dicom.h"
 }
 
 #include <cstdio>
@@ -23,6 +24,7 @@ namespace {
 
 int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
 {
+    dicom_dcmtk_log_quiet();
     DcmFileFormat ff;
     OFCondition st = ff.loadFile(path);
     if (st.bad())

@@ -22,6 +22,7 @@
 
 #include "io/dicom_load_dcmtk.h"
 extern "C" {
+#include "io/dicom.h"
 #include "io/seg.h"
 }
 
@@ -38,14 +39,10 @@ const char *const SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4";
 const char *const LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7";
 
 /* dcmseg logs "Will not check dimension consistency ..." on every write (harmless,
- * DICOM_NOTES §2.1 item 4): keep DCMTK's own log at errors only. */
+ * DICOM_NOTES §2.1 item 4): DCMTK's own log stays quiet (io/dicom.h). */
 void quiet_dcmtk_log()
 {
-    static bool done = false;
-    if (!done) {
-        OFLog::configure(OFLogger::ERROR_LOG_LEVEL);
-        done = true;
-    }
+    dicom_dcmtk_log_quiet();
 }
 
 std::string get_str(DcmItem *it, const DcmTagKey &tag)

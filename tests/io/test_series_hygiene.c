@@ -275,8 +275,35 @@ static void test_policy(void)
     }
 }
 
+/* A file whose pixels sit in a private element (pydicom moves CT_small's Pixel Data to
+ * (7FE1,1010) under a private creator) gets its own reason, not "no Pixel Data". */
+static void test_private_pixels(void)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/private_pixels.dcm", test_tmpdir());
+    CHECK(run_cmd("/usr/bin/python3 -c 'import sys, pydicom\n"
+                  "d = pydicom.dcmread(sys.argv[1])\n"
+                  "d.private_block(0x7FE1, \"GEMS_Ultrasound_MovieGroup_001\", create=True).add_new(0x10, \"OB\", d.PixelData)\n"
+                  "del d.PixelData\n"
+                  "d.save_as(sys.argv[2])' '%s' '%s'",
+                  shared_path("data/dicom/ct_single/CT_small.dcm"), p) == 0);
+    dicom_object o;
+    c2_err e = {0};
+    CHECK_MSG(dicom_read_meta(p, &o, &e) == C2_OK, "%s", e.msg);
+    const char *r = dicom_object_skip_reason(&o);
+    CHECK_MSG(r && strcmp(r, "pixel data only in a private element: not decodable") == 0, "%s", r ? r : "(none)");
+    CHECK(o.private_pixel_tag == 0x7FE11010u);
+    dicom_object_free(&o);
+    /* a plain non-image object keeps the general reason */
+    CHECK(dicom_read_meta(shared_path("data/dicom/broken/ExplVR_LitEndNoMeta.dcm"), &o, &e) == C2_OK);
+    r = dicom_object_skip_reason(&o);
+    CHECK_MSG(r && strstr(r, "no Pixel Data"), "%s", r ? r : "(none)");
+    dicom_object_free(&o);
+}
+
 int main(void)
 {
+    RUN_TEST(test_private_pixels);
     RUN_TEST(test_policy);
     RUN_TEST(test_copies);
     RUN_TEST(test_conflict);
