@@ -83,6 +83,10 @@ typedef struct seg_write_opts {
     const char *uid_root;       /* NULL: 2.25.<128-bit random>; else ROOT.<random digits> */
     const char *label;          /* SegmentLabel, NULL = "Lesion" */
     const char *description;    /* SeriesDescription / ContentDescription, NULL = "c2seg lesion segmentation" */
+    /* Reproducible output (the sample-data generator): when set, these are used instead of
+     * new random UIDs and the current date / time. */
+    const char *series_uid, *sop_uid, *dimension_uid;
+    const char *content_date, *content_time;   /* DA "YYYYMMDD", TM "HHMMSS" */
 } seg_write_opts;
 
 typedef struct seg_write_info {

@@ -148,11 +148,15 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     char label64[65], desc64[65], series_uid[65], sop_uid[65], dim_uid[65];
     seg_utf8_truncate(label64, sizeof label64, label, 64);
     seg_utf8_truncate(desc64, sizeof desc64, desc, 64);
-    int rc = seg_uid_make(series_uid, root, e);
-    if (!rc)
-        rc = seg_uid_make(sop_uid, root, e);
-    if (!rc)
-        rc = seg_uid_make(dim_uid, root, e);
+    int rc = C2_OK;
+    char *const uids[3] = {series_uid, sop_uid, dim_uid};
+    const char *given[3] = {opt ? opt->series_uid : NULL, opt ? opt->sop_uid : NULL, opt ? opt->dimension_uid : NULL};
+    for (int i = 0; i < 3 && rc == C2_OK; i++) {
+        if (given[i] && *given[i])
+            snprintf(uids[i], 65, "%.64s", given[i]);
+        else
+            rc = seg_uid_make(uids[i], root, e);
+    }
     if (rc)
         return rc;
 
@@ -346,6 +350,10 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     TRY(ds->putAndInsertString(DCM_ContentDescription, desc64), "set the content description");
     TRY(ds->putAndInsertString(DCM_SeriesInstanceUID, series_uid), "set the series UID");
     TRY(ds->putAndInsertString(DCM_SOPInstanceUID, sop_uid), "set the SOP instance UID");
+    if (opt && opt->content_date && *opt->content_date)
+        TRY(ds->putAndInsertString(DCM_ContentDate, opt->content_date), "set the content date");
+    if (opt && opt->content_time && *opt->content_time)
+        TRY(ds->putAndInsertString(DCM_ContentTime, opt->content_time), "set the content time");
     if (src->projection) {
         delete ds->remove(DCM_FrameOfReferenceUID);
         delete ds->remove(DCM_PositionReferenceIndicator);
