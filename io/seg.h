@@ -66,6 +66,13 @@ int seg_source_load(const char *path, seg_source *src, c2_err *e);
  * leaving out a broken file of the series folder); they must hold one image series.
  * Positions of files not listed simply have no source slice. */
 int seg_source_load_files(const char *const *files, int n, seg_source *src, c2_err *e);
+/* The same from a series already grouped (io/dicom.h; objs as given to
+ * dicom_series_group): slice k of src is slice k of s. Declared with incomplete types so
+ * that this header needs no io/dicom.h. */
+struct dicom_series;
+struct dicom_object;
+int seg_source_from_series(const struct dicom_series *s, const struct dicom_object *objs, int n_objs, seg_source *src,
+                           c2_err *e);
 void seg_source_free(seg_source *src);
 
 /* Side of the patient that a mask occupies, from the source geometry in PATIENT

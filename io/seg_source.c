@@ -138,6 +138,17 @@ static int source_fill(const dicom_series *s, const dicom_object *objs, int n_ob
     return C2_OK;
 }
 
+int seg_source_from_series(const dicom_series *s, const dicom_object *objs, int n_objs, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    if (s->n_slices < 1)
+        return c2_fail(e, C2_EINVAL, "series %s has no slice", s->series_uid);
+    int rc = source_fill(s, objs, n_objs, src, e);
+    if (rc)
+        seg_source_free(src);
+    return rc;
+}
+
 /* objs [n] read -> exactly one image series -> src. */
 static int source_from_objects(const char *path, dicom_object *objs, int n, seg_source *src, c2_err *e)
 {
