@@ -435,6 +435,20 @@ static int provenance_write(hid_t file)
     return rc;
 }
 
+int cache_writer_set_attr(cache_writer *w, const char *name, const char *text, c2_err *e)
+{
+    static const char *const reserved[] = {"schema_version", "tool", "tool_version", "parameters", "image_size",
+                                           "n_samples", NULL};
+    for (int i = 0; reserved[i]; i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return c2_fail(e, C2_EINVAL, "%s: attribute %s belongs to the cache schema", w->path, name);
+    if (H5Aexists(w->file, name) > 0)
+        H5Adelete(w->file, name);
+    if (attr_write_string(w->file, name, text) < 0)
+        return c2_fail(e, C2_EIO, "%s: cannot write the attribute %s", w->path, name);
+    return C2_OK;
+}
+
 void cache_library_init(void)
 {
     H5dont_atexit();

@@ -396,8 +396,8 @@ const char *dicom_series_policy(const dicom_series *s, const dicom_object *objs,
                     fabs(s->slices[a].location - s->slices[b].location) <= DUPLICATE_MM)
                     distinct = 0;
         if (!distinct) {
-            snprintf(why, cap, "%.60s: %d frames without distinct positions along the normal (time / cine frames): "
-                     "never stacked as slices", c2_basename(o->path), o->frames);
+            snprintf(why, cap, "%d frames of one object without distinct positions along the normal (time / cine "
+                     "frames): never stacked as slices", o->frames);
             return why;
         }
     }

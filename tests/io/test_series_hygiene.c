@@ -228,6 +228,18 @@ static void test_geometry_record(void)
                   "%s", text);
     }
     free_objs(objs, n, s, ns);
+    /* the same record in ingest's JSON summary and in the cache's series_geometry attribute */
+    char h5[4096];
+    snprintf(h5, sizeof h5, "%s/tilted.h5", test_tmpdir());
+    char *sum = run_capture("'%s' ingest '%s' -o '%s' --size 32 -q 2>/dev/null", c2seg_bin(), dir, h5);
+    CHECK_MSG(sum && strstr(sum, "\"spacing_median_mm\":4,") && strstr(sum, "\"distinct_steps\":3") &&
+                  strstr(sum, "\"tilt_degrees\":12.0000") && strstr(sum, "\"tilted_slices\":\"kept sheared\"") &&
+                  strstr(sum, "\"thickness_min_mm\":4,\"thickness_max_mm\":7"),
+              "%s", sum ? sum : "(no summary)");
+    free(sum);
+    char *attr = run_capture("h5dump -a series_geometry '%s' 2>/dev/null", h5);
+    CHECK_MSG(attr && strstr(attr, "spacing_median_mm") && strstr(attr, "thickness_max_mm"), "%s", attr ? attr : "");
+    free(attr);
 }
 
 /* The modality / content policy: CT and CR in by default, MR only when admitted, and a
@@ -251,8 +263,8 @@ static void test_policy(void)
         {shared_path("data/dicom/compressed/MR_small.dcm"), NULL, "modality MR is not admitted"},
         {shared_path("data/dicom/compressed/MR_small.dcm"), "CT,mr", NULL},
         {mf, NULL, "modality MR is not admitted"},
-        {mf, "MR", "4 frames without distinct positions"},
-        {shared_path("data/dicom/multiframe/emri_small.dcm"), "all", "10 frames without distinct positions"},
+        {mf, "MR", "4 frames of one object without distinct positions"},
+        {shared_path("data/dicom/multiframe/emri_small.dcm"), "all", "10 frames of one object without distinct positions"},
         {shared_path("data/dicom/odd_size/23x38x3/multiframe/mf.dcm"), NULL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
