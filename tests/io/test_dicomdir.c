@@ -64,6 +64,17 @@ static void test_dicomdir(void)
     }
     CHECK(ok == 2);
     dicomdir_free(&d);
+    /* c2seg ingest of the media folder: the DICOMDIR's line in the report names the count
+     * and the first files missing or refused; the images are ingested (exit 1: partial) */
+    char h5[4096];
+    snprintf(h5, sizeof h5, "%s/media.h5", t);
+    rc = run_cmd("'%s' ingest '%s/media' -o '%s' --size 16 -q >/dev/null 2>&1", c2seg_bin(), t, h5);
+    CHECK_MSG(rc == 1, "ingest exit %d", rc);
+    char *rep = run_capture("cat '%s.report.tsv'", h5);
+    CHECK_MSG(rep && strstr(rep, "/media/DICOMDIR\tDICOMDIR: 3 of its referenced files missing or refused: "
+                                 "CT2/17136 (missing), ../OUTSIDE/SECRET (outside its folder), CT2/LINK (outside its folder)"),
+              "%s", rep ? rep : "");
+    free(rep);
     /* not a DICOMDIR */
     CHECK(dicomdir_read(shared_path("data/dicom/ct_single/CT_small.dcm"), &d, &e) == C2_EINVAL &&
           strstr(e.msg, "not a DICOMDIR"));
