@@ -5,6 +5,8 @@
 #include "pipeline/pipeline.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,10 +44,38 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Each distinct warning is printed once per process: the same series is grouped by more
+ * than one reader (predict's ingest, then its SEG writer), and a repeat says nothing new.
+ * Seen messages are kept as 64-bit FNV-1a hashes in a small open-addressed table. */
+enum { WARN_SEEN_SLOTS = 8192 };
+static uint64_t warn_seen[WARN_SEEN_SLOTS];
+static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int warn_first_time(const char *msg)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h |= 1;   /* 0 marks an empty slot */
+    for (size_t i = 0; i < WARN_SEEN_SLOTS; i++) {
+        uint64_t *slot = &warn_seen[(h + i) % WARN_SEEN_SLOTS];
+        if (*slot == h)
+            return 0;
+        if (*slot == 0) {
+            *slot = h;
+            return 1;
+        }
+    }
+    return 1;   /* table full: print */
+}
+
 static void warn_sink(void *user, const char *msg)
 {
     (void)user;
-    fprintf(stderr, "c2seg %s: warning: %s\n", current_stage, msg);
+    pthread_mutex_lock(&warn_lock);
+    if (warn_first_time(msg))
+        fprintf(stderr, "c2seg %s: warning: %s\n", current_stage, msg);
+    pthread_mutex_unlock(&warn_lock);
 }
 
 void cli_print_json(cJSON *obj)

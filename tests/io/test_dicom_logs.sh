@@ -38,5 +38,17 @@ check "empty file: its own reason" $?
 grep -q 'private_pixels.dcm	pixel data only in a private element: not decodable' "$T/odd.h5.report.tsv"
 check "pixels in a private element: its own reason" $?
 
+# predict says each series warning once (its ingest and its SEG writer both group the
+# series: pydicom_CT2_16x16 has a 202 mm gap)
+export C2SEG_THREADS=1
+"$BIN" ingest "$S/ct_series/pydicom_CT2_16x16" -o "$T/ct16.h5" --size 32 -q >/dev/null 2>&1 &&
+    "$BIN" train "$T/ct16.h5" -o "$T/m.ckpt" --preset tiny --epochs 1 -q >/dev/null 2>&1
+check "a tiny model" $?
+"$BIN" predict "$T/m.ckpt" "$S/ct_series/pydicom_CT2_16x16" -o "$T/pred" -q >/dev/null 2>"$T/pred.err"
+check "predict: exit 0" $?
+n=$(grep -c 'warning: series .*: gap of 202 mm' "$T/pred.err")
+check "predict: the gap warning once (got $n)" "$([ "$n" -eq 1 ]; echo $?)"
+check "predict: no warning line twice" "$([ -z "$(grep warning "$T/pred.err" | sort | uniq -d)" ]; echo $?)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
