@@ -444,7 +444,7 @@ int cache_writer_set_attr(cache_writer *w, const char *name, const char *text, c
             return c2_fail(e, C2_EINVAL, "%s: attribute %s belongs to the cache schema", w->path, name);
     if (H5Aexists(w->file, name) > 0)
         H5Adelete(w->file, name);
-    if (attr_write_string(w->file, name, text) < 0)
+    if (h5_attr_write_string(w->file, name, text) < 0)
         return c2_fail(e, C2_EIO, "%s: cannot write the attribute %s", w->path, name);
     return C2_OK;
 }
