@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -39,6 +41,9 @@ static void usage(FILE *f)
             "  --text-decode        drop predicted components lying only in zones the text rules out\n"
             "                       (both raw and decoded agreement are reported)\n"
             "  --uid-root ROOT      UID root for new DICOM UIDs (default 2.25.<random>)\n"
+            "  --modality LIST      DICOM modalities predicted, comma-separated, or all (default CT,CR,DX)\n"
+            "  --label SPEC         which segments of a DICOM SEG among the inputs are the ground truth\n"
+            "                       (as c2seg ingest --label; default: those coded as lesion or infection)\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
@@ -156,7 +161,8 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
                     strcmp(a, "--captions") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--masks") == 0 ||
-                    strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0;
+                    strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0 || strcmp(a, "--modality") == 0 ||
+                    strcmp(a, "--label") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg predict --help)", a);
             return EXIT_USAGE;
@@ -171,6 +177,10 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
             c->masks_dir = v;
         else if (strcmp(a, "--uid-root") == 0)
             opt->uid_root = v;
+        else if (strcmp(a, "--modality") == 0)
+            c->modalities = v;
+        else if (strcmp(a, "--label") == 0)
+            c->seg_label = v;
         else if (strcmp(a, "--convention") == 0) {
             if (strcmp(v, "image") != 0 && strcmp(v, "patient") != 0) {
                 cli_error("invalid value '%s' for --convention (image or patient)", v);
@@ -244,6 +254,8 @@ int stage_predict(int argc, char **argv)
     char overlays[4200], cache_path[4200];
     c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
+    struct stat outdir_st;
+    int outdir_existed = stat(opt.outdir, &outdir_st) == 0;
     if (rc == C2_OK)
         rc = c2_mkdirs(opt.overlays ? overlays : opt.outdir, &e);
     c.pp.size = meta.preprocess.size;
@@ -278,6 +290,12 @@ int stage_predict(int argc, char **argv)
     run.n_failed = n_failed;
     if (rc != C2_OK) {
         cli_error("%s", e.msg);
+        if (!outdir_existed) {   /* nothing of this run stays (a full disk fails inputs.h5 first) */
+            remove(cache_path);
+            remove(report_path);
+            rmdir(overlays);
+            rmdir(opt.outdir);
+        }
         cache_pixels_close(px);
         failed_free(failed, n_failed);
         free(cases ? cases[0].idx : NULL);
