@@ -291,6 +291,8 @@ int stage_predict(int argc, char **argv)
     if (rc != C2_OK) {
         cli_error("%s", e.msg);
         if (!outdir_existed) {   /* nothing of this run stays (a full disk fails inputs.h5 first) */
+            char report_path[4300];
+            snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
             remove(cache_path);
             remove(report_path);
             rmdir(overlays);
