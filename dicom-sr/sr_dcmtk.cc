@@ -11,6 +11,7 @@
 
 #include "dicom-sr/sr.h"
 #include "dicom-sr/sr_save_dcmtk.h"
+#include "io/dicom.h"
 #include "io/dicom_load_dcmtk.h"
 
 #include <cstdlib>
@@ -125,6 +126,7 @@ char *dup(const std::string &s)
 
 int read_document(const char *path, sr_document *out, c2_err *e)
 {
+    dicom_dcmtk_log_quiet();
     DcmFileFormat ff;
     int rc = dicom_dcmtk_load(ff, path, e);
     if (rc)
@@ -230,6 +232,7 @@ int read_document(const char *path, sr_document *out, c2_err *e)
 
 int write_document(const char *path, const sr_write_info *info, const char *text, c2_err *e)
 {
+    dicom_dcmtk_log_quiet();
     if (!info || !info->study_uid || !info->study_uid[0])
         return c2_fail(e, C2_EINVAL, "%s: a Study Instance UID is required to write an SR", path);
     DSRDocument doc(DSRTypes::DT_BasicTextSR);

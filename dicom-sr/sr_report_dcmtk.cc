@@ -10,6 +10,7 @@
 
 #include "dicom-sr/sr_report.h"
 #include "dicom-sr/sr_save_dcmtk.h"
+#include "io/dicom.h"
 
 #include <cstdio>
 #include <cstring>
@@ -43,6 +44,7 @@ int add_num(DSRDocumentTree &t, const DSRCodedEntryValue &concept, double value,
 
 int write_report(const char *path, const char *seg_path, const sr_finding *f, const char *uid_root, c2_err *e)
 {
+    dicom_dcmtk_log_quiet();
     DcmFileFormat seg;
     if (seg.loadFile(seg_path).bad())
         return c2_fail(e, C2_EIO, "%s: cannot read the SEG the report refers to", seg_path);

@@ -7,6 +7,7 @@
 #include "io/h5.h"
 
 #include <hdf5.h>
+#include <errno.h>
 #include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,11 +166,15 @@ int cache_writer_open(cache_writer **out, const char *path, int size, const char
     w->size = size;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our messages replace HDF5's error stack dump */
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    errno = 0;
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     H5Pclose(fcpl);
     if (w->file < 0) {
+        int err = errno;
+        remove(w->tmp);         /* created, then its superblock could not be written (disk full) */
         free(w);
-        return c2_fail(e, C2_EIO, "%s: cannot create the HDF5 file", path);
+        return c2_fail(e, C2_EIO, "%s: cannot create the HDF5 file%s%s%s", path, err ? " (" : "",
+                       err ? strerror(err) : "", err ? ")" : "");
     }
     hsize_t dims[3] = {0, (hsize_t)size, (hsize_t)size}, chunk[3] = {1, (hsize_t)size, (hsize_t)size};
     w->images = dataset_create(w->file, "/images", H5T_IEEE_F32LE, 3, dims, chunk, 1);
@@ -430,6 +435,25 @@ static int provenance_write(hid_t file)
     return rc;
 }
 
+int cache_writer_set_attr(cache_writer *w, const char *name, const char *text, c2_err *e)
+{
+    static const char *const reserved[] = {"schema_version", "tool", "tool_version", "parameters", "image_size",
+                                           "n_samples", NULL};
+    for (int i = 0; reserved[i]; i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return c2_fail(e, C2_EINVAL, "%s: attribute %s belongs to the cache schema", w->path, name);
+    if (H5Aexists(w->file, name) > 0)
+        H5Adelete(w->file, name);
+    if (h5_attr_write_string(w->file, name, text) < 0)
+        return c2_fail(e, C2_EIO, "%s: cannot write the attribute %s", w->path, name);
+    return C2_OK;
+}
+
+void cache_library_init(void)
+{
+    H5dont_atexit();
+}
+
 static void writer_free(cache_writer *w)
 {
     for (int64_t i = 0; i < w->n; i++)
@@ -453,8 +477,10 @@ int cache_writer_close(cache_writer *w, const cache_encoder *enc, c2_err *e)
     H5Dclose(w->images);
     H5Dclose(w->masks);
     w->images = w->masks = -1;
+    errno = 0;
     if (H5Fclose(w->file) < 0 && rc == C2_OK)
-        rc = c2_fail(e, C2_EIO, "%s: closing the HDF5 file failed", w->path);
+        rc = c2_fail(e, C2_EIO, "%s: closing the HDF5 file failed%s%s%s", w->path, errno ? " (" : "",
+                     errno ? strerror(errno) : "", errno ? ")" : "");
     w->file = -1;
     if (rc == C2_OK)
         rc = c2_rename_into_place(w->tmp, w->path, e);

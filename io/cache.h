@@ -23,6 +23,12 @@
 extern "C" {
 #endif
 
+/* Call once at program start, before any HDF5 call: HDF5 is told not to run its library
+ * shutdown at exit (H5dont_atexit). When a file's close fails (a full disk), HDF5 1.10
+ * keeps it in its open list and its shutdown then crashes in H5F__close_cb (SIGSEGV);
+ * every writer here closes or removes its own files, so the shutdown has nothing to do. */
+void cache_library_init(void);
+
 #define CACHE_SCHEMA_VERSION 1
 #define CACHE_TEXT_TOKENS 24   /* N: token rows per caption */
 #define CACHE_TEXT_DIM 512     /* Ct: embedding width */
@@ -105,6 +111,9 @@ int64_t cache_writer_count(const cache_writer *w);
 /* Writes metadata, the caption table and (when enc is not NULL) its embeddings,
  * closes and renames into place. Frees w in every case. */
 int cache_writer_close(cache_writer *w, const cache_encoder *enc, c2_err *e);
+/* Writes (or replaces) a string attribute of the cache's root group, e.g. "series_geometry"
+ * (a JSON text); names already used by the schema are refused. */
+int cache_writer_set_attr(cache_writer *w, const char *name, const char *text, c2_err *e);
 /* Abandons the cache: removes the temporary file, frees w. */
 /* Sets the nonfinite_count of sample i already added (a series' count is known only
  * after its last slice; it is stored on its first sample). C2_EINVAL when i is out of range. */

@@ -14,6 +14,7 @@
 
 #include "io/dicom_load_dcmtk.h"
 #include "io/deidentify.h"
+#include "io/dicom.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -291,6 +292,7 @@ extern "C" void deidentify_uid(const deidentify_opts *opt, const char *uid, char
 
 extern "C" int deidentify_file(const char *path, const deidentify_opts *opt, c2_err *e)
 {
+    dicom_dcmtk_log_quiet();
     try {
         DcmFileFormat ff;
         int rc = dicom_dcmtk_load(ff, path, e);

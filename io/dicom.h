@@ -60,6 +60,8 @@ typedef struct dicom_frame {
     double position[3];   /* ImagePositionPatient of the first transmitted pixel, mm, LPS */
     int has_position;     /* 0: the file carries no position for this frame (e.g. emri_small) */
     double slope, intercept; /* rescale to modality units (1 / 0 when absent) */
+    double thickness;     /* SliceThickness of this frame, mm (per-frame Pixel Measures, shared, top
+                             level); 0 when absent */
 } dicom_frame;
 
 /* One file's metadata. Plain data, safe to copy by value only when `frame` and
@@ -92,6 +94,8 @@ typedef struct dicom_object {
     int monochrome1;                       /* 1: low values are displayed white */
     int is_color;                          /* samples_per_pixel == 3 (RGB / YBR_*) */
     int has_pixel_data;
+    uint32_t private_pixel_tag;            /* no Pixel Data but a binary element of >= 1 KB in a private
+                                              group (vendor pixel storage): its tag (group << 16 | element) */
     int is_encapsulated;                   /* compressed transfer syntax */
 
     /* Geometry */
@@ -133,6 +137,11 @@ int dicom_probe(const char *path);
  * NumberOfFrames), C2_ELIMIT (dimensions over c2_limits). */
 int dicom_read_meta(const char *path, dicom_object *o, c2_err *e);
 void dicom_object_free(dicom_object *o);
+/* DCMTK's own log (its "W: ..." / "E: ..." lines on stderr, e.g. "The VR checker does not
+ * support this Specific Character Set: ISO_IR 192" for every UTF-8 SR) is set to fatal
+ * only, once per process: every problem reaches the caller as a c2_err or c2_warn of
+ * ours. Every DCMTK shim (io/, dicom-sr/) calls this before reading or writing. */
+void dicom_dcmtk_log_quiet(void);
 /* Reads DCMTK's data dictionary now instead of on first use, so that parsers in fork()ed
  * children (pipeline/ingest/sandbox.h) inherit it rather than each reading the 700 KB file again. */
 void dicom_dictionary_preload(void);
@@ -197,17 +206,53 @@ typedef struct dicom_series {
                                 line through the positions when that is larger */
     int is_tilted;           /* |gantry_tilt| > 0.01 degree */
     int is_xray;
+    int n_conflicts;         /* files of this series left out because another file holds their SOP
+                                Instance UID with different content (dicom_instances_unique): flagged */
+    /* geometry record (sorted series with positions; 0 otherwise) */
+    double step_min, step_max; /* distances between neighbouring distinct slices along the normal, mm */
+    double steps[8];         /* the distinct steps (within 0.01 mm), ascending; at most 8 kept */
+    int n_steps;             /* how many distinct steps there are (may exceed 8) */
+    double thickness_min, thickness_max; /* SliceThickness over the slices, mm (0 when absent) */
 } dicom_series;
+
+/* Why an object cannot be part of an image series (a SEG, an SR, an RT object, no Pixel
+ * Data, "pixel data only in a private element: not decodable", a localizer), or NULL. */
+const char *dicom_object_skip_reason(const dicom_object *o);
+
+/* One image per SOP Instance UID (io/dicom_instances.c): among the image objects of
+ * objs [n], files sharing a SOP Instance UID are compared byte by byte. An exact copy
+ * (the first path kept) and a partial copy (a prefix of another file: the complete one
+ * kept) and the same image with other header bytes (equal geometry and decoded frames)
+ * get a reason in left_out[i]; different images under one UID give every file of that
+ * UID a reason (none is kept) and count in *n_conflicts (files). left_out[i]
+ * is "" for kept objects. dicom_series_group calls this itself. */
+int dicom_instances_unique(const dicom_object *objs, int n, char (*left_out)[160], int *n_conflicts, c2_err *e);
 
 /* Groups objs[0..n) into series: images only, by SeriesInstanceUID + orientation (within
  * 1e-4) + rows + cols; sorts and measures each (see dicom_series). Objects left out get a
  * reason in skip_reasons[i] when skip_reasons is not NULL (array of n strings of 160
  * bytes; "" for grouped objects): SEG / SR / other kinds, localizers, objects without
- * pixel data. Gaps, duplicates and tilt are also reported through c2_warn(). *out is a
+ * pixel data, and copies of one SOP Instance UID (dicom_instances_unique). Gaps,
+ * duplicates, tilt and instance conflicts are also reported through c2_warn(). *out is a
  * malloc'd array of *n_out series (free with dicom_series_free); *n_out may be 0. */
 int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out,
                        char (*skip_reasons)[160], c2_err *e);
 void dicom_series_free(dicom_series *s, int n);
+/* The geometry record of s as one line of text, e.g. "5 slices; spacing along the
+ * normal min 1.1 / median 4 / max 7 mm, steps 1.1, 4, 7 mm; tilt 12 degrees (kept sheared,
+ * not resampled); slice thickness 4 to 7 mm". C2_ELIMIT when cut to cap. */
+int dicom_series_geometry_text(const dicom_series *s, char *buf, size_t cap);
+
+/* The modality and content policy (io/dicom_series.c): NULL when series s may be used
+ * as slices, else the reason (in why, cap bytes) it is not:
+ *   - its modality is not in `admit`, a comma-separated list (NULL or "": CT, CR, DX;
+ *     "all" admits every modality);
+ *   - a multi-frame object gives it several frames without distinct positions along the
+ *     normal (no positions at all, or frames sharing one: time / cine frames of classic
+ *     MR Image Storage with NumberOfFrames, or an Enhanced object without functional
+ *     groups). Such frames are never stacked as slices. */
+const char *dicom_series_policy(const dicom_series *s, const dicom_object *objs, const char *admit, char *why,
+                                size_t cap);
 
 /* Reads the whole series volume into out, shape [n_slices, rows, cols] in the sorted
  * order, float modality values (dicom_read_frames conventions). objs is the array given

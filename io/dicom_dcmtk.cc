@@ -38,14 +38,22 @@
 
 /* ---- small helpers ---- */
 
-static std::once_flag codecs_once;
+static std::once_flag codecs_once, log_once;
+
+extern "C" void dicom_dcmtk_log_quiet(void)
+{
+    try {
+        std::call_once(log_once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
+    } catch (...) {
+    }
+}
 
 /* DCMTK's decoders are process-wide registrations; its log goes quiet because every
  * problem we care about reaches the caller as a c2_err instead. */
 static void codecs_register(void)
 {
     std::call_once(codecs_once, [] {
-        OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+        dicom_dcmtk_log_quiet();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();
@@ -239,6 +247,9 @@ static void frame_fill(DcmItem *per_frame, DcmItem *shared, DcmDataset *ds, dico
         fr->slope = 1;
     if (!get_double(src, DCM_RescaleIntercept, &fr->intercept))
         fr->intercept = 0;
+    DcmItem *pm = functional_group(per_frame, shared, DCM_PixelMeasuresSequence);
+    if (!get_double(pm ? pm : ds, DCM_SliceThickness, &fr->thickness) || !(fr->thickness > 0))
+        fr->thickness = 0;
 }
 
 static int number_of_frames(DcmDataset *ds, const char *path, int *frames, c2_err *e)
@@ -314,6 +325,21 @@ static int meta_fill(DcmFileFormat &ff, const char *path, dicom_object *o, c2_er
 
     get_uint16(ds, DCM_Rows, &o->rows);
     get_uint16(ds, DCM_Columns, &o->cols);
+    if (!o->has_pixel_data && o->rows > 0 && o->cols > 0) {
+        /* an image description without Pixel Data: the largest binary element (>= 1 KB)
+         * of a private group is where the pixels went (vendor storage such as GE's
+         * (7FE1,xx10), a private compression) and nothing decodes it */
+        Uint32 best = 0;
+        for (unsigned long i = 0; i < ds->card(); i++) {
+            DcmElement *el = ds->getElement(i);
+            DcmEVR vr = el ? el->ident() : EVR_UNKNOWN;
+            if (el && el->getGTag() % 2 == 1 && el->getLength() >= 1024 && el->getLength() > best &&
+                (vr == EVR_OB || vr == EVR_OW || vr == EVR_UN || vr == EVR_SQ)) {
+                best = el->getLength();
+                o->private_pixel_tag = (uint32_t)el->getGTag() << 16 | el->getETag();
+            }
+        }
+    }
     if (!get_uint16(ds, DCM_SamplesPerPixel, &o->samples_per_pixel))
         o->samples_per_pixel = 1;
     get_uint16(ds, DCM_PlanarConfiguration, &o->planar_configuration);

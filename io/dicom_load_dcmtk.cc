@@ -3,11 +3,13 @@
 
 #include "dcmtk/dcmdata/dcfilefo.h"
 
+#include "io/dicom.h"
 #include "io/dicom_deflate.h"
 #include "io/dicom_load_dcmtk.h"
 
 int dicom_dcmtk_load(DcmFileFormat &ff, const char *path, c2_err *e)
 {
+    dicom_dcmtk_log_quiet();   /* DCMTK's own W: / E: lines never reach stderr (io/dicom.h) */
     int rc = dicom_deflate_check(path, e);
     if (rc)
         return rc;

@@ -49,8 +49,7 @@ static void cross3(const double *a, const double *b, double *out)
     out[2] = a[0] * b[1] - a[1] * b[0];
 }
 
-/* Why an object cannot be part of an image series, or NULL when it can. */
-static const char *object_skip_reason(const dicom_object *o)
+const char *dicom_object_skip_reason(const dicom_object *o)
 {
     switch (o->kind) {
     case DICOM_KIND_SEG:
@@ -58,7 +57,9 @@ static const char *object_skip_reason(const dicom_object *o)
     case DICOM_KIND_SR:
         return "a Structured Report, not an image";
     case DICOM_KIND_OTHER:
-        return o->has_pixel_data ? "not an image object (RT or presentation state)" : "no Pixel Data (not an image)";
+        if (o->has_pixel_data)
+            return "not an image object (RT or presentation state)";
+        return o->private_pixel_tag ? "pixel data only in a private element: not decodable" : "no Pixel Data (not an image)";
     case DICOM_KIND_IMAGE:
         break;
     }
@@ -137,6 +138,13 @@ static int series_build(dicom_series *s, int id, const dicom_object *objs, const
         }
     }
     s->has_positions = all_positions && s->has_orientation;
+    for (int j = 0; j < k; j++) {
+        double t = objs[keys[j].s.object].frame[keys[j].s.frame].thickness;
+        if (j == 0 || t < s->thickness_min)
+            s->thickness_min = t;
+        if (j == 0 || t > s->thickness_max)
+            s->thickness_max = t;
+    }
     for (int j = 0; j < k; j++)
         keys[j].has_location = s->has_positions;
     qsort(keys, (size_t)k, sizeof *keys, slice_key_compare);
@@ -169,6 +177,14 @@ static int series_measure(dicom_series *s)
         qsort(d, (size_t)nd, sizeof *d, compare_double);
         s->slice_spacing = nd % 2 ? d[nd / 2] : 0.5 * (d[nd / 2 - 1] + d[nd / 2]);
         s->has_gaps = s->max_gap > 1.5 * s->slice_spacing;
+        s->step_min = d[0];
+        s->step_max = d[nd - 1];
+        for (int j = 0; j < nd; j++)
+            if (j == 0 || d[j] - d[j - 1] > DUPLICATE_MM) {
+                if (s->n_steps < (int)(sizeof s->steps / sizeof *s->steps))
+                    s->steps[s->n_steps] = d[j];
+                s->n_steps++;
+            }
     }
     free(d);
     const double *a = s->slices[0].position, *b = s->slices[s->n_slices - 1].position;
@@ -192,6 +208,50 @@ static void series_warn(const dicom_series *s)
         c2_warn("series %s: gap of %.3g mm between slices (spacing %.3g mm)", s->series_uid, s->max_gap, s->slice_spacing);
     if (s->is_tilted)
         c2_warn("series %s: gantry tilt %.3g degrees (slices are sheared, not resampled)", s->series_uid, s->gantry_tilt);
+    if (s->n_conflicts)
+        c2_warn("series %s: %d files left out: their SOP Instance UID is held by files of different content",
+                s->series_uid, s->n_conflicts);
+}
+
+int dicom_series_geometry_text(const dicom_series *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int w;
+#define PUT(...)                                                                                                   \
+    do {                                                                                                           \
+        w = snprintf(buf + o, o < cap ? cap - o : 0, __VA_ARGS__);                                                 \
+        o += w > 0 ? (size_t)w : 0;                                                                                \
+    } while (0)
+    if (cap)
+        buf[0] = 0;
+    PUT("%d slices", s->n_slices);
+    if (s->has_positions && s->n_steps > 0) {
+        PUT("; spacing along the normal min %.4g / median %.4g / max %.4g mm", s->step_min, s->slice_spacing,
+            s->step_max);
+        if (s->n_steps > 1) {
+            PUT(", steps");
+            for (int j = 0; j < s->n_steps && j < (int)(sizeof s->steps / sizeof *s->steps); j++)
+                PUT("%s %.4g", j ? "," : "", s->steps[j]);
+            if (s->n_steps > (int)(sizeof s->steps / sizeof *s->steps))
+                PUT(" and %d more", s->n_steps - (int)(sizeof s->steps / sizeof *s->steps));
+            PUT(" mm");
+        }
+    } else if (s->n_slices > 1) {
+        PUT("; no positions (file / frame order)");
+    }
+    PUT("; tilt %.3g degrees%s", s->gantry_tilt, s->is_tilted ? " (kept sheared, not resampled)" : "");
+    if (s->thickness_max > 0) {
+        if (s->thickness_max - s->thickness_min > 1e-3)
+            PUT("; slice thickness %.4g to %.4g mm", s->thickness_min, s->thickness_max);
+        else
+            PUT("; slice thickness %.4g mm", s->thickness_max);
+    }
+    if (s->n_duplicates)
+        PUT("; %d duplicate positions", s->n_duplicates);
+    if (s->n_conflicts)
+        PUT("; %d files left out for SOP Instance UID conflicts", s->n_conflicts);
+#undef PUT
+    return o < cap ? C2_OK : C2_ELIMIT;
 }
 
 void dicom_series_free(dicom_series *s, int n)
@@ -211,14 +271,26 @@ int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out
         return C2_OK;
     int *owner = malloc(sizeof(int) * (size_t)n);
     dicom_series *series = calloc((size_t)n, sizeof *series); /* at most one series per object */
-    if (!owner || !series) {
+    char(*copies)[SKIP_CAP] = calloc((size_t)n, sizeof *copies);
+    if (!owner || !series || !copies) {
         free(owner);
         free(series);
+        free(copies);
         return c2_fail(e, C2_ENOMEM, "out of memory grouping %d DICOM objects", n);
+    }
+    int n_conflicts = 0;
+    int rc = dicom_instances_unique(objs, n, copies, &n_conflicts, e);
+    if (rc) {
+        free(owner);
+        free(series);
+        free(copies);
+        return rc;
     }
     int ns = 0;
     for (int i = 0; i < n; i++) {
-        const char *why = object_skip_reason(&objs[i]);
+        const char *why = dicom_object_skip_reason(&objs[i]);
+        if (!why && copies[i][0])
+            why = copies[i];
         if (skip_reasons)
             snprintf(skip_reasons[i], SKIP_CAP, "%s", why ? why : "");
         owner[i] = -1;
@@ -231,7 +303,17 @@ int dicom_series_group(dicom_object *objs, int n, dicom_series **out, int *n_out
             series_init(&series[ns++], &objs[i]);
         owner[i] = j;
     }
-    int rc = C2_OK;
+    /* conflicts flag the series their files would have joined */
+    for (int i = 0; i < n && n_conflicts; i++) {
+        if (!copies[i][0] || strncmp(copies[i], "SOP Instance UID", 16) != 0 || dicom_object_skip_reason(&objs[i]))
+            continue;
+        int j = 0;
+        while (j < ns && !same_geometry(&series[j], &objs[i]))
+            j++;
+        if (j < ns)    /* else every file of the series was in conflict: each has its reason */
+            series[j].n_conflicts++;
+    }
+    free(copies);
     for (int j = 0; j < ns && rc == C2_OK; j++) {
         rc = series_build(&series[j], j, objs, owner, n, e);
         if (rc == C2_OK && series_measure(&series[j]) != C2_OK)
@@ -269,4 +351,55 @@ int dicom_series_read(const dicom_series *s, const dicom_object *objs, float *ou
         j += run;
     }
     return C2_OK;
+}
+
+/* 1 when modality m is in the comma-separated list (ASCII case-insensitive). */
+static int modality_listed(const char *list, const char *m)
+{
+    const char *p = list;
+    while (*p) {
+        const char *q = strchr(p, ',');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        char item[DICOM_SHORT_CAP];
+        while (n > 0 && *p == ' ')
+            p++, n--;
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        snprintf(item, sizeof item, "%.*s", (int)(n < sizeof item ? n : sizeof item - 1), p);
+        if (c2_strcasecmp_ascii(item, m) == 0 || c2_strcasecmp_ascii(item, "all") == 0)
+            return 1;
+        if (!q)
+            break;
+        p = q + 1;
+    }
+    return 0;
+}
+
+const char *dicom_series_policy(const dicom_series *s, const dicom_object *objs, const char *admit, char *why,
+                                size_t cap)
+{
+    const char *list = admit && *admit ? admit : "CT,CR,DX";
+    if (!modality_listed(list, s->modality)) {
+        snprintf(why, cap, "modality %s is not admitted (%s%s)", s->modality[0] ? s->modality : "(none)", list,
+                 admit && *admit ? "" : " by default; --modality admits others");
+        return why;
+    }
+    for (int j = 0; j < s->n_slices; j++) {
+        const dicom_object *o = &objs[s->slices[j].object];
+        if (o->frames < 2 || s->slices[j].frame != 0)
+            continue;
+        int distinct = s->has_positions;
+        /* frames of one object sharing a location along the normal */
+        for (int a = 0; distinct && a < s->n_slices; a++)
+            for (int b = a + 1; distinct && b < s->n_slices; b++)
+                if (s->slices[a].object == s->slices[j].object && s->slices[b].object == s->slices[j].object &&
+                    fabs(s->slices[a].location - s->slices[b].location) <= DUPLICATE_MM)
+                    distinct = 0;
+        if (!distinct) {
+            snprintf(why, cap, "%d frames of one object without distinct positions along the normal (time / cine "
+                     "frames): never stacked as slices", o->frames);
+            return why;
+        }
+    }
+    return NULL;
 }

@@ -311,8 +311,9 @@ static int seg_write_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err 
     if (rc == C2_OK && (in.bad || !path || src.rows <= 0 || src.cols <= 0 || in.n - in.at != mask_n))
         rc = c2_fail(e, C2_EINVAL, "bad SEG write request");
     if (rc == C2_OK) {
-        seg_write_opts opt = {flags[0], flags[1], has_root ? root : NULL, has_label ? label : NULL,
-                              has_desc ? desc : NULL};
+        seg_write_opts opt = {.fractional = flags[0], .omit_empty_frames = flags[1],
+                              .uid_root = has_root ? root : NULL, .label = has_label ? label : NULL,
+                              .description = has_desc ? desc : NULL};   /* fixed UIDs / dates: not sent */
         seg_write_info info;
         memset(&info, 0, sizeof info);
         rc = seg_write(&src, req + in.at, &opt, path, &info, e);

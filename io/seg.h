@@ -31,6 +31,7 @@ typedef struct seg_slice {
     char sop_instance[65];
     double ipp[3];              /* ImagePositionPatient (LPS mm); valid when has_ipp */
     int has_ipp;
+    double thickness;           /* SliceThickness of this source frame (mm), 0 when absent */
 } seg_slice;
 
 /* The images a SEG refers to: one series folder, one multi-frame file or one image. */
@@ -45,7 +46,8 @@ typedef struct seg_source {
     int has_iop;
     double spacing[2];          /* PixelSpacing: row spacing, column spacing (mm) */
     int has_spacing;
-    double thickness;           /* SliceThickness mm, 0 when absent */
+    double thickness;           /* SliceThickness of the first slice, mm, 0 when absent; each
+                                   slice's own is seg_slice.thickness */
     char modality[17];
     char patient_orientation[33]; /* (0020,0020) as read, e.g. "L\F"; "" when absent */
     char series_uid[65];
@@ -64,6 +66,13 @@ int seg_source_load(const char *path, seg_source *src, c2_err *e);
  * leaving out a broken file of the series folder); they must hold one image series.
  * Positions of files not listed simply have no source slice. */
 int seg_source_load_files(const char *const *files, int n, seg_source *src, c2_err *e);
+/* The same from a series already grouped (io/dicom.h; objs as given to
+ * dicom_series_group): slice k of src is slice k of s. Declared with incomplete types so
+ * that this header needs no io/dicom.h. */
+struct dicom_series;
+struct dicom_object;
+int seg_source_from_series(const struct dicom_series *s, const struct dicom_object *objs, int n_objs, seg_source *src,
+                           c2_err *e);
 void seg_source_free(seg_source *src);
 
 /* Side of the patient that a mask occupies, from the source geometry in PATIENT
@@ -81,6 +90,10 @@ typedef struct seg_write_opts {
     const char *uid_root;       /* NULL: 2.25.<128-bit random>; else ROOT.<random digits> */
     const char *label;          /* SegmentLabel, NULL = "Lesion" */
     const char *description;    /* SeriesDescription / ContentDescription, NULL = "c2seg lesion segmentation" */
+    /* Reproducible output (the sample-data generator): when set, these are used instead of
+     * new random UIDs and the current date / time. */
+    const char *series_uid, *sop_uid, *dimension_uid;
+    const char *content_date, *content_time;   /* DA "YYYYMMDD", TM "HHMMSS" */
 } seg_write_opts;
 
 typedef struct seg_write_info {
@@ -107,20 +120,68 @@ typedef struct seg_frame {
     int has_ipp;
 } seg_frame;
 
+/* One item of the Segment Sequence. Codes are "" when absent. */
+typedef struct seg_segment_info {
+    int number;                 /* SegmentNumber (label maps: the pixel value) */
+    char label[65];             /* SegmentLabel */
+    char category_code[17], category_scheme[17];   /* Segmented Property Category */
+    char type_code[17], type_scheme[17];           /* Segmented Property Type */
+    char type_meaning[65];
+} seg_segment_info;
+
 typedef struct seg_image {
     int rows, cols, n_frames, n_segments;
     int type;                   /* SEG_TYPE_* */
     int max_fractional;         /* MaximumFractionalValue (fractional only) */
     uint8_t *pixels;            /* [n_frames, rows, cols]: 0/1 binary, 0..max fractional, labels */
     seg_frame *frames;          /* [n_frames] */
+    seg_segment_info *segments; /* [n_segments], in Segment Sequence order */
     char sop_class[65];
     char sop_instance[65];
+    char study_uid[65];
+    char for_uid[65];           /* FrameOfReferenceUID, "" when absent (X-ray SEGs) */
+    char ref_series_uid[65];    /* first Referenced Series Sequence item's SeriesInstanceUID, or "" */
+    double iop[6];              /* shared (else first frame's) Plane Orientation; valid when has_iop */
+    int has_iop;
 } seg_image;
 
 /* Reads a SEG (uncompressed, or RLE Lossless) into s. Fails with one clear reason for
  * anything else. */
 int seg_read(const char *path, seg_image *s, c2_err *e);
 void seg_image_free(seg_image *s);
+
+/* ---- a SEG as ground truth (io/seg_truth.c) ---- */
+/* Picks segments of s by spec, a comma-separated list of terms, each matching:
+ *   a number          -> the segment of that SegmentNumber (else a Segmented Property
+ *                        Type or Category code of that value, e.g. 52988006);
+ *   SCHEME:CODE       -> that Segmented Property Type or Category code (SCT:52988006;
+ *                        SCT also matches the retired SRT designator);
+ *   anything else     -> a SegmentLabel, ASCII case-insensitive.
+ * NULL or "": the segments whose type is lesion (SCT 52988006, SRT M-01100) or infection
+ * (SCT 40733004 "Infectious disease", 128601007 "Infection"), or whose category is
+ * "Morphologically Altered Structure" (SCT 49755003, SRT M-01000: CID 7150's lesions).
+ * chosen[i] = 1 for each picked segments[i]. Fails with C2_ENOTFOUND (naming the
+ * segments the SEG has) when a term matches nothing or nothing is picked. */
+int seg_select_segments(const seg_image *s, const char *spec, uint8_t *chosen, c2_err *e);
+
+typedef struct seg_map_info {
+    int frames_used;            /* frames of chosen segments placed on the source */
+    int slices_covered;         /* distinct source slices such frames landed on */
+    int by_position;            /* frames placed by Frame of Reference + position (no reference) */
+} seg_map_info;
+
+/* The chosen segments of s (seg_select_segments) merged (maximum) into a mask on the
+ * source grid: out [src->n_slices, rows, cols], 0..255 (binary 255, fractional value *
+ * 255 / MaximumFractionalValue, label map 255 where the label is chosen). Each frame
+ * lands on the source slice of its Referenced SOP Instance UID (and Referenced Frame
+ * Number for multi-frame sources); a frame without a reference lands by position when
+ * the SEG and the source share a Frame of Reference and its Image Position (Patient)
+ * is within 0.05 mm of a source slice's. A SEG on another grid (rows, columns, plane
+ * orientation), a frame referencing an instance the source does not hold, or a frame
+ * that lands nowhere fails with C2_EMISMATCH and the reason; nothing is guessed.
+ * info may be NULL. */
+int seg_to_source_mask(const seg_image *s, const uint8_t *chosen, const seg_source *src, uint8_t *out,
+                       seg_map_info *info, c2_err *e);
 
 /* Resamples a mask volume onto the source grid, exactly: every source pixel (k, r, c)
  * goes to patient LPS (ImagePositionPatient_k + c * col_spacing * row_dir + r *

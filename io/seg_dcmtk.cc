@@ -22,6 +22,7 @@
 
 #include "io/dicom_load_dcmtk.h"
 extern "C" {
+#include "io/dicom.h"
 #include "io/seg.h"
 }
 
@@ -38,14 +39,10 @@ const char *const SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4";
 const char *const LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7";
 
 /* dcmseg logs "Will not check dimension consistency ..." on every write (harmless,
- * DICOM_NOTES §2.1 item 4): keep DCMTK's own log at errors only. */
+ * DICOM_NOTES §2.1 item 4): DCMTK's own log stays quiet (io/dicom.h). */
 void quiet_dcmtk_log()
 {
-    static bool done = false;
-    if (!done) {
-        OFLog::configure(OFLogger::ERROR_LOG_LEVEL);
-        done = true;
-    }
+    dicom_dcmtk_log_quiet();
 }
 
 std::string get_str(DcmItem *it, const DcmTagKey &tag)
@@ -92,6 +89,40 @@ std::string fmt_num(double v)
     return b;
 }
 
+/* PixelSpacing value "row\\column" of the source */
+std::string spacing_string(const seg_source *src)
+{
+    return fmt_num(src->spacing[0]) + "\\" + fmt_num(src->spacing[1]);
+}
+
+/* 1 when every source slice has the first one's SliceThickness (within 1 um) */
+bool thickness_uniform(const seg_source *src)
+{
+    for (int k = 1; k < src->n_slices; k++)
+        if (std::fabs(src->slices[k].thickness - src->slices[0].thickness) > 1e-3)
+            return false;
+    return true;
+}
+
+/* Spatial Locations Preserved (0028,135A) = YES in every Source Image item of every
+ * frame's Derivation Image: the SEG is on the source grid, so readers (highdicom)
+ * may map frames to source slices; dcmfg 3.6.7 has no setter for it. */
+OFCondition mark_spatial_locations_preserved(DcmDataset *ds)
+{
+    DcmSequenceOfItems *pfs = NULL;
+    if (ds->findAndGetSequence(DCM_PerFrameFunctionalGroupsSequence, pfs).bad() || !pfs)
+        return EC_TagNotFound;
+    for (unsigned long f = 0; f < pfs->card(); f++) {
+        DcmItem *der = sub(pfs->getItem(f), DCM_DerivationImageSequence);
+        for (long i = 0; der && sub(der, DCM_SourceImageSequence, i); i++) {
+            OFCondition st = sub(der, DCM_SourceImageSequence, i)->putAndInsertString(DCM_SpatialLocationsPreserved, "YES");
+            if (st.bad())
+                return st;
+        }
+    }
+    return EC_Normal;
+}
+
 #define TRY(expr, what)                                                                                    \
     do {                                                                                                   \
         OFCondition st_ = (expr);                                                                          \
@@ -117,11 +148,15 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     char label64[65], desc64[65], series_uid[65], sop_uid[65], dim_uid[65];
     seg_utf8_truncate(label64, sizeof label64, label, 64);
     seg_utf8_truncate(desc64, sizeof desc64, desc, 64);
-    int rc = seg_uid_make(series_uid, root, e);
-    if (!rc)
-        rc = seg_uid_make(sop_uid, root, e);
-    if (!rc)
-        rc = seg_uid_make(dim_uid, root, e);
+    int rc = C2_OK;
+    char *const uids[3] = {series_uid, sop_uid, dim_uid};
+    const char *given[3] = {opt ? opt->series_uid : NULL, opt ? opt->sop_uid : NULL, opt ? opt->dimension_uid : NULL};
+    for (int i = 0; i < 3 && rc == C2_OK; i++) {
+        if (given[i] && *given[i])
+            snprintf(uids[i], 65, "%.64s", given[i]);
+        else
+            rc = seg_uid_make(uids[i], root, e);
+    }
     if (rc)
         return rc;
 
@@ -195,19 +230,21 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
         anat.getAnatomicRegionModifier().push_back(mod);
     }
 
-    /* shared functional groups: pixel measures and plane orientation. A projection gets
+    /* functional groups: pixel measures and plane orientation. A projection gets
      * placeholders (dcmseg demands them once a frame of reference is set), removed
-     * again with that frame of reference after writeDataset. */
+     * again with that frame of reference after writeDataset. Pixel Measures are shared
+     * when every source slice has the same thickness, else per frame (each frame gets
+     * its own source slice's thickness). */
+    const bool thick_per_frame = !src->projection && src->has_spacing && !thickness_uniform(src);
     {
         FGPixelMeasures pm;
         if (src->projection)
             TRY(pm.setPixelSpacing("1\\1"), "set the placeholder pixel spacing");
         else if (src->has_spacing)
-            TRY(pm.setPixelSpacing((fmt_num(src->spacing[0]) + "\\" + fmt_num(src->spacing[1])).c_str()),
-                "set the pixel spacing");
-        if (src->thickness > 0)
-            TRY(pm.setSliceThickness(fmt_num(src->thickness).c_str()), "set the slice thickness");
-        if (src->has_spacing || src->projection)
+            TRY(pm.setPixelSpacing(spacing_string(src).c_str()), "set the pixel spacing");
+        if (src->slices[0].thickness > 0)
+            TRY(pm.setSliceThickness(fmt_num(src->slices[0].thickness).c_str()), "set the slice thickness");
+        if ((src->has_spacing || src->projection) && !thick_per_frame)
             TRY(seg->addForAllFrames(pm), "add pixel measures");
         static const double axial[6] = {1, 0, 0, 0, 1, 0};
         const double *o = src->projection ? axial : src->iop;
@@ -256,6 +293,13 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
                                               fmt_num(sl->ipp[2]).c_str());   /* 0,0,0 placeholder for projections */
         if (pp)
             per.push_back(pp);
+        FGPixelMeasures pm;
+        if (thick_per_frame) {
+            TRY(pm.setPixelSpacing(spacing_string(src).c_str()), "set the pixel spacing");
+            if (sl->thickness > 0)
+                TRY(pm.setSliceThickness(fmt_num(sl->thickness).c_str()), "set the slice thickness");
+            per.push_back(&pm);
+        }
         OFCondition st = seg->addFrame(frame.data(), seg_no, per);
         delete der;
         delete pp;
@@ -289,6 +333,7 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
         seg_bits_pack(all.data(), nbits, packed.data());
         TRY(ds->putAndInsertUint8Array(DCM_PixelData, packed.data(), (unsigned long)nbytes), "replace the pixel data");
     }
+    TRY(mark_spatial_locations_preserved(ds), "mark the source references as spatial locations preserved");
     bool ascii = true;
     for (const char *p = label64; *p; p++)
         ascii = ascii && (unsigned char)*p < 0x80;
@@ -305,6 +350,10 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     TRY(ds->putAndInsertString(DCM_ContentDescription, desc64), "set the content description");
     TRY(ds->putAndInsertString(DCM_SeriesInstanceUID, series_uid), "set the series UID");
     TRY(ds->putAndInsertString(DCM_SOPInstanceUID, sop_uid), "set the SOP instance UID");
+    if (opt && opt->content_date && *opt->content_date)
+        TRY(ds->putAndInsertString(DCM_ContentDate, opt->content_date), "set the content date");
+    if (opt && opt->content_time && *opt->content_time)
+        TRY(ds->putAndInsertString(DCM_ContentTime, opt->content_time), "set the content time");
     if (src->projection) {
         delete ds->remove(DCM_FrameOfReferenceUID);
         delete ds->remove(DCM_PositionReferenceIndicator);
@@ -319,7 +368,9 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
                 delete pf->remove(DCM_PlanePositionSequence);
         }
     }
-    if (src->projection && src->patient_orientation[0])
+    /* Patient Orientation is Type 2C when there is no Image Orientation / Position (a
+     * projection): copied from the source, present but empty when the source has none */
+    if (src->projection)
         TRY(ds->putAndInsertString(DCM_PatientOrientation, src->patient_orientation), "set the patient orientation");
 
     char tmp[4200];
@@ -451,9 +502,33 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
     s->rows = r;
     s->cols = c;
     s->n_frames = nf;
+    copy_str(s->study_uid, sizeof s->study_uid, get_str(ds, DCM_StudyInstanceUID));
+    copy_str(s->for_uid, sizeof s->for_uid, get_str(ds, DCM_FrameOfReferenceUID));
+    copy_str(s->ref_series_uid, sizeof s->ref_series_uid,
+             get_str(sub(ds, DCM_ReferencedSeriesSequence), DCM_SeriesInstanceUID));
     DcmSequenceOfItems *segs = NULL;
-    if (ds->findAndGetSequence(DCM_SegmentSequence, segs).good() && segs)
+    if (ds->findAndGetSequence(DCM_SegmentSequence, segs).good() && segs && segs->card() > 0) {
+        if (segs->card() > 65535)
+            return c2_fail(e, C2_ELIMIT, "%s: %lu segments", path, (unsigned long)segs->card());
         s->n_segments = (int)segs->card();
+        s->segments = (seg_segment_info *)calloc((size_t)s->n_segments, sizeof(seg_segment_info));
+        if (!s->segments)
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+        for (int i = 0; i < s->n_segments; i++) {
+            DcmItem *it = segs->getItem((unsigned long)i);
+            seg_segment_info *g = &s->segments[i];
+            Uint16 num = 0;
+            g->number = it->findAndGetUint16(DCM_SegmentNumber, num).good() ? num : i + 1;
+            copy_str(g->label, sizeof g->label, get_str(it, DCM_SegmentLabel));
+            DcmItem *cat = sub(it, DCM_SegmentedPropertyCategoryCodeSequence);
+            DcmItem *typ = sub(it, DCM_SegmentedPropertyTypeCodeSequence);
+            copy_str(g->category_code, sizeof g->category_code, get_str(cat, DCM_CodeValue));
+            copy_str(g->category_scheme, sizeof g->category_scheme, get_str(cat, DCM_CodingSchemeDesignator));
+            copy_str(g->type_code, sizeof g->type_code, get_str(typ, DCM_CodeValue));
+            copy_str(g->type_scheme, sizeof g->type_scheme, get_str(typ, DCM_CodingSchemeDesignator));
+            copy_str(g->type_meaning, sizeof g->type_meaning, get_str(typ, DCM_CodeMeaning));
+        }
+    }
 
     const size_t plane = (size_t)r * c, total = plane * (size_t)nf;
     std::vector<Uint8> raw;
@@ -501,6 +576,12 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
     if (!s->frames)
         return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
     DcmItem *shared = sub(ds, DCM_SharedFunctionalGroupsSequence);
+    {
+        DcmItem *po = sub(shared, DCM_PlaneOrientationSequence);
+        if (!po)
+            po = sub(sub(ds, DCM_PerFrameFunctionalGroupsSequence), DCM_PlaneOrientationSequence);
+        s->has_iop = get_f64(po, DCM_ImageOrientationPatient, s->iop, 6);
+    }
     for (int f = 0; f < nf; f++) {
         seg_frame *fr = &s->frames[f];
         DcmItem *pf = sub(ds, DCM_PerFrameFunctionalGroupsSequence, f);
@@ -557,5 +638,6 @@ extern "C" void seg_image_free(seg_image *s)
         return;
     free(s->pixels);
     free(s->frames);
+    free(s->segments);
     memset(s, 0, sizeof *s);
 }

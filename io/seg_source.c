@@ -123,18 +123,30 @@ static int source_fill(const dicom_series *s, const dicom_object *objs, int n_ob
         snprintf(out->sop_instance, sizeof out->sop_instance, "%s", o->sop_instance_uid);
         memcpy(out->ipp, in->position, sizeof out->ipp);
         out->has_ipp = o->frame[in->frame].has_position;
+        out->thickness = o->frame[in->frame].thickness;
     }
     free(file_of);
     memcpy(src->iop, s->orientation, sizeof src->iop);
     src->has_iop = s->has_orientation;
     memcpy(src->spacing, s->pixel_spacing, sizeof src->spacing);
     src->has_spacing = s->has_pixel_spacing && !s->spacing_is_imager; /* PixelSpacing only, not at the detector */
-    src->thickness = o0->slice_thickness;
+    src->thickness = src->slices[0].thickness;
     snprintf(src->modality, sizeof src->modality, "%s", s->modality);
     snprintf(src->patient_orientation, sizeof src->patient_orientation, "%.32s", o0->patient_orientation);
     snprintf(src->series_uid, sizeof src->series_uid, "%s", s->series_uid);
     snprintf(src->for_uid, sizeof src->for_uid, "%s", s->frame_of_reference_uid);
     return C2_OK;
+}
+
+int seg_source_from_series(const dicom_series *s, const dicom_object *objs, int n_objs, seg_source *src, c2_err *e)
+{
+    memset(src, 0, sizeof *src);
+    if (s->n_slices < 1)
+        return c2_fail(e, C2_EINVAL, "series %s has no slice", s->series_uid);
+    int rc = source_fill(s, objs, n_objs, src, e);
+    if (rc)
+        seg_source_free(src);
+    return rc;
 }
 
 /* objs [n] read -> exactly one image series -> src. */
@@ -156,24 +168,43 @@ static int source_from_objects(const char *path, dicom_object *objs, int n, seg_
         rc = c2_fail(e, C2_EMISMATCH, "%s: holds more than one series or grid (%s %dx%d and %s %dx%d); pass one series",
                      path, series[0].series_uid, series[0].cols, series[0].rows, series[1].series_uid, series[1].cols,
                      series[1].rows);
+    else if (rc == C2_OK && series[0].n_conflicts)
+        rc = c2_fail(e, C2_EINVAL, "%s: series %s has %d files whose SOP Instance UID another file holds with different "
+                     "content: which is the slice is unknown", path, series[0].series_uid, series[0].n_conflicts);
     else if (rc == C2_OK)
         rc = source_fill(&series[0], objs, n, src, e);
+    /* image files left out of the reference (copies, conflicts, localizers) are said once */
+    for (int i = 0; rc == C2_OK && i < n; i++)
+        if (objs[i].kind == DICOM_KIND_IMAGE && why[i][0])
+            c2_warn("%s: left out of the reference: %s", objs[i].path, why[i]);
     dicom_series_free(series, n_series);
     free(why);
     return rc;
 }
 
 /* Reads the metadata of paths [n] (taken over: freed here) and builds src from the one
- * image series they hold; `what` names the input in messages. */
+ * image series they hold; `what` names the input in messages. With several paths, a
+ * file that cannot be read (a partial copy, a broken file) is left out with a warning
+ * and the readable ones are used; one unreadable path alone fails. */
 static int source_from_paths(const char *what, char **paths, int n, seg_source *src, c2_err *e)
 {
     dicom_object *objs = calloc((size_t)(n ? n : 1), sizeof *objs);
     int rc = objs ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory for %d file descriptions", what, n);
     int n_read = 0; /* a failed read leaves nothing to free */
-    while (rc == C2_OK && n_read < n && (rc = dicom_read_meta(paths[n_read], &objs[n_read], e)) == C2_OK)
-        n_read++;
+    for (int i = 0; rc == C2_OK && i < n; i++) {
+        c2_err fe = {0};
+        int r = dicom_read_meta(paths[i], &objs[n_read], &fe);
+        if (r == C2_OK)
+            n_read++;
+        else if (n == 1 || r == C2_ENOMEM)
+            rc = c2_fail(e, r, "%s", fe.msg);
+        else
+            c2_warn("%s (left out of the reference)", fe.msg);
+    }
+    if (rc == C2_OK && n_read == 0)
+        rc = c2_fail(e, C2_EINVAL, "%s: none of its %d DICOM files is readable", what, n);
     if (rc == C2_OK)
-        rc = source_from_objects(what, objs, n, src, e);
+        rc = source_from_objects(what, objs, n_read, src, e);
     for (int i = 0; i < n_read; i++)
         dicom_object_free(&objs[i]);
     free(objs);

@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "usage: c2seg-sample-data -o DIR [--studies N] [--seed S] [--size N] [--slices N]\n"
             "Writes a deterministic synthetic chest CT cohort into DIR (same options -> same bytes):\n"
             "  DIR/dicom/caseNN/CT/IM0001.dcm ...   CT Image Storage, 1 = most cranial slice\n"
+            "  DIR/dicom/caseNN/SEG/truth.seg.dcm   the lesion mask as a DICOM SEG of the CT series\n"
             "  DIR/dicom/caseNN/SR/report.dcm       Basic Text SR, clinical prose (patient left/right)\n"
             "  DIR/nifti/caseNN.nii.gz, caseNN_mask.nii.gz   int16 HU volume and uint8 lesion mask\n"
             "  DIR/png/{train,valid,test}/images/NAME.png, masks/mask_NAME.png, DIR/png/annotation.json\n"

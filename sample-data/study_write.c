@@ -295,6 +295,65 @@ static int json_write(const char *path, cJSON *o, c2_err *e)
 
 /* TODO(sr): enable when dicom-sr/sr_dcmtk.cc (the "text" engineer's sr_write_basic_text)
  * has landed; until then the report text is only in truth/NAME.json. */
+/* The lesion mask as a DICOM SEG of the CT series just written (BINARY, one segment coded
+ * Lesion, every slice a frame), reproducible: UIDs from the seed, the study's date / time. */
+static int seg_truth_write(const sample_cohort *c, const sample_study *s, const study_volume *v,
+                           const char *ct_dir, const char *seg_dir, c2_err *e)
+{
+    size_t npx = (size_t)c->size * c->size;
+    char **files = calloc((size_t)c->n_slices, sizeof *files);
+    uint8_t *mask = malloc(npx * (size_t)c->n_slices);
+    seg_source src;
+    memset(&src, 0, sizeof src);
+    int rc = files && mask ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory", s->name);
+    for (int k = 0; k < c->n_slices && rc == C2_OK; k++) {
+        char name[32], path[4096];
+        snprintf(name, sizeof name, "IM%04d.dcm", k + 1);
+        c2_path_join(path, sizeof path, ct_dir, name);
+        if (!(files[k] = strdup(path)))
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", s->name);
+    }
+    if (rc == C2_OK)
+        rc = seg_source_load_files((const char *const *)files, c->n_slices, &src, e);
+    /* the SEG's slices are sorted along the normal: find each one's phantom slice by UID */
+    for (int j = 0; j < src.n_slices && rc == C2_OK; j++) {
+        int k = 0;
+        char uid[SAMPLE_UID_LEN];
+        for (; k < c->n_slices; k++) {
+            slice_uid(c, s, k, uid);
+            if (strcmp(uid, src.slices[j].sop_instance) == 0)
+                break;
+        }
+        if (k == c->n_slices) {
+            rc = c2_fail(e, C2_EMISMATCH, "%s: SEG source slice %s is not a phantom slice", s->name,
+                         src.slices[j].sop_instance);
+            break;
+        }
+        for (size_t i = 0; i < npx; i++)
+            mask[(size_t)j * npx + i] = v->mask[(size_t)k * npx + i] ? 255 : 0;
+    }
+    if (rc == C2_OK) {
+        char series[SAMPLE_UID_LEN], sop[SAMPLE_UID_LEN], dim[SAMPLE_UID_LEN], what[64], path[4096];
+        snprintf(what, sizeof what, "study %d seg series", s->index);
+        sample_uid(series, c->seed, what);
+        snprintf(what, sizeof what, "study %d seg instance", s->index);
+        sample_uid(sop, c->seed, what);
+        snprintf(what, sizeof what, "study %d seg dimensions", s->index);
+        sample_uid(dim, c->seed, what);
+        seg_write_opts opt = {.label = "Lesion", .description = "c2seg-sample-data ground truth",
+                              .series_uid = series, .sop_uid = sop, .dimension_uid = dim,
+                              .content_date = s->study_date, .content_time = s->study_time};
+        c2_path_join(path, sizeof path, seg_dir, "truth.seg.dcm");
+        rc = seg_write(&src, mask, &opt, path, NULL, e);
+    }
+    seg_source_free(&src);
+    for (int k = 0; files && k < c->n_slices; k++)
+        free(files[k]);
+    free(files);
+    free(mask);
+    return rc;
+}
+
 #define SAMPLE_WRITE_SR 1
 
 #if SAMPLE_WRITE_SR
@@ -315,14 +374,15 @@ static int report_write(const sample_study *s, const char *dir, const char *repo
 int study_write(const sample_cohort *c, const sample_study *s, const char *out_dir, cJSON *annotation,
                 sample_counts *counts, c2_err *e)
 {
-    char ct_dir[4096], sr_dir[4096], nifti_dir[4096], png_dir[4096], truth_dir[4096], path[4096];
+    char ct_dir[4096], sr_dir[4096], nifti_dir[4096], png_dir[4096], truth_dir[4096], path[4096], seg_dir[4096];
     snprintf(ct_dir, sizeof ct_dir, "%s/dicom/%s/CT", out_dir, s->name);
+    snprintf(seg_dir, sizeof seg_dir, "%s/dicom/%s/SEG", out_dir, s->name);
     snprintf(sr_dir, sizeof sr_dir, "%s/dicom/%s/SR", out_dir, s->name);
     snprintf(nifti_dir, sizeof nifti_dir, "%s/nifti", out_dir);
     snprintf(png_dir, sizeof png_dir, "%s/png/%s", out_dir, sample_split_name(s->split));
     snprintf(truth_dir, sizeof truth_dir, "%s/truth", out_dir);
-    const char *dirs[] = {ct_dir, nifti_dir, truth_dir, sr_dir};
-    for (int i = 0; i < 3 + SAMPLE_WRITE_SR; i++) {
+    const char *dirs[] = {ct_dir, nifti_dir, truth_dir, seg_dir, sr_dir};
+    for (int i = 0; i < 4 + SAMPLE_WRITE_SR; i++) {
         int rc = c2_mkdirs(dirs[i], e);
         if (rc)
             return rc;
@@ -344,6 +404,8 @@ int study_write(const sample_cohort *c, const sample_study *s, const char *out_d
     char report[512];
     report_of_zones(study_zones, report, sizeof report);
     rc = dicom_series_write(c, s, &v, ct_dir, e);
+    if (rc == C2_OK)
+        rc = seg_truth_write(c, s, &v, ct_dir, seg_dir, e);
 #if SAMPLE_WRITE_SR
     if (rc == C2_OK)
         rc = report_write(s, sr_dir, report, e);

@@ -1,9 +1,12 @@
 /* CLI plumbing shared by every stage: the dispatcher, log lines, JSON summary
  * and the progress display. */
+#include "io/cache.h"
 #include "model/threads.h"
 #include "pipeline/pipeline.h"
 
 #include <cjson/cJSON.h>
+#include <sys/mman.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,10 +44,43 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Each distinct warning is printed once per run: the same series is grouped by more than
+ * one reader (predict's ingest, then its SEG writer, which runs in a sandbox worker: another
+ * process), and a repeat says nothing new. Seen messages are 64-bit FNV-1a hashes in an
+ * open-addressed table in memory shared with the forked workers (mapped before any fork),
+ * claimed by compare-and-swap so two processes never both print one message. */
+enum { WARN_SEEN_SLOTS = 8192 };
+static uint64_t warn_seen_local[WARN_SEEN_SLOTS];
+static uint64_t *warn_seen = warn_seen_local;
+
+static void warn_seen_share(void)
+{
+    void *p = mmap(NULL, sizeof warn_seen_local, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED)
+        warn_seen = p;   /* zero-filled; kept for the life of the process */
+}
+
+static int warn_first_time(const char *msg)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *q = (const unsigned char *)msg; *q; q++)
+        h = (h ^ *q) * 1099511628211ull;
+    h |= 1;   /* 0 marks an empty slot */
+    for (size_t i = 0; i < WARN_SEEN_SLOTS; i++) {
+        uint64_t *slot = &warn_seen[(h + i) % WARN_SEEN_SLOTS], expected = 0;
+        if (__atomic_compare_exchange_n(slot, &expected, h, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return 1;
+        if (expected == h)
+            return 0;
+    }
+    return 1;   /* table full: print */
+}
+
 static void warn_sink(void *user, const char *msg)
 {
     (void)user;
-    fprintf(stderr, "c2seg %s: warning: %s\n", current_stage, msg);
+    if (warn_first_time(msg))
+        fprintf(stderr, "c2seg %s: warning: %s\n", current_stage, msg);
 }
 
 void cli_print_json(cJSON *obj)
@@ -140,6 +176,8 @@ static void usage(FILE *f)
 
 int c2seg_main(int argc, char **argv)
 {
+    cache_library_init();   /* before any HDF5 call: no HDF5 shutdown at exit (disk-full crash) */
+    warn_seen_share();      /* before any sandbox worker is forked */
     c2_set_warn_sink(warn_sink, NULL);
     if (argc < 2) {
         usage(stderr);

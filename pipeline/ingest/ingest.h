@@ -67,6 +67,9 @@ typedef struct ingest_ctx {
     int captions_patient;       /* --caption-convention patient: the tables' left is the patient's */
     int max_depth;
     int sr_caption_raw;         /* --sr-caption raw: feed the SR text itself, not its canonical caption */
+    const char *seg_label;      /* --label: which segments of a DICOM SEG are the lesion (io/seg.h
+                                   seg_select_segments); NULL = those coded as lesion or infection */
+    const char *modalities;     /* --modality: admitted modalities (io/dicom.h dicom_series_policy); NULL = CT, CR, DX */
     int jobs;                   /* --jobs: threads reading, decoding and preprocessing (0 = the cores
                                    this process may use, c2_usable_cpus); the HDF5 writer is one */
     /* state of one run */
@@ -93,6 +96,9 @@ typedef struct ingest_ctx {
     int64_t per_split[4];       /* samples per CACHE_SPLIT_* */
     int64_t n_samples;
     int n_series, n_volumes, n_images2d;
+    int n_seg_truth;            /* series that got their masks from a DICOM SEG */
+    struct cJSON *geometry;     /* array the geometry record of every ingested DICOM series is added to
+                                   (the caller's; NULL: none kept) */
     int64_t n_slices;
     int64_t n_captioned;
 } ingest_ctx;

@@ -4,7 +4,10 @@
  * MG through their VOI LUT or window (dicom_xray_display), other modalities by the
  * series' min / max ("raw"). Padding pixels (NaN) become 0 after the mapping and are
  * counted. SR documents give their report text to the images of their study
- * (pipeline/ingest/ingest_sr.c); SEG and other non-image objects are reported, not ingested.
+ * (pipeline/ingest/ingest_sr.c); a DICOM SEG is the mask of the series it references (io/seg.h:
+ * placed by its referenced instances, --label picks the segments); other non-image objects
+ * are reported. Series outside the modality / content policy (--modality; time / cine
+ * frames) are reported, not ingested; each ingested series' geometry record is kept.
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
  * their own: consumed silently when a slice-dataset layout used them, else with a warning.
  * Threads (base/pool.h, --jobs): the metadata of every pending file is read on the pool, then
@@ -15,17 +18,110 @@
 #include "base/pool.h"
 #include "pipeline/ingest/ingest_parts.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *kind_reason(dicom_kind k)
+/* The geometry record of s (io/dicom.h) as one item of the summary's and the cache's
+ * "series_geometry" (when the caller keeps them: c->geometry). */
+static void series_geometry_record(ingest_ctx *c, const dicom_series *s)
 {
-    switch (k) {
-    case DICOM_KIND_SEG: return "DICOM Segmentation object, not an image (SEG files are not ingested)";
-    default: return "DICOM object without image pixel data (not an image)";
+    if (!c->geometry)
+        return;
+    cJSON *g = cJSON_CreateObject();
+    char text[600];
+    dicom_series_geometry_text(s, text, sizeof text);
+    cJSON_AddStringToObject(g, "series_uid", s->series_uid);
+    cJSON_AddStringToObject(g, "modality", s->modality);
+    cJSON_AddNumberToObject(g, "slices", s->n_slices);
+    if (s->has_positions && s->n_steps > 0) {
+        cJSON_AddNumberToObject(g, "spacing_min_mm", s->step_min);
+        cJSON_AddNumberToObject(g, "spacing_median_mm", s->slice_spacing);
+        cJSON_AddNumberToObject(g, "spacing_max_mm", s->step_max);
+        cJSON *st = cJSON_AddArrayToObject(g, "distinct_steps_mm");
+        for (int j = 0; j < s->n_steps && j < (int)(sizeof s->steps / sizeof *s->steps); j++)
+            cJSON_AddItemToArray(st, cJSON_CreateNumber(s->steps[j]));
+        cJSON_AddNumberToObject(g, "distinct_steps", s->n_steps);
     }
+    cJSON_AddNumberToObject(g, "tilt_degrees", s->gantry_tilt);
+    cJSON_AddStringToObject(g, "tilted_slices", s->is_tilted ? "kept sheared" : "none");
+    cJSON_AddNumberToObject(g, "thickness_min_mm", s->thickness_min);
+    cJSON_AddNumberToObject(g, "thickness_max_mm", s->thickness_max);
+    cJSON_AddNumberToObject(g, "duplicate_positions", s->n_duplicates);
+    cJSON_AddNumberToObject(g, "uid_conflicts", s->n_conflicts);
+    cJSON_AddStringToObject(g, "text", text);
+    cJSON_AddItemToArray(c->geometry, g);
+}
+
+/* A DICOM SEG met in the walk: its file and, once read, the series it belongs to. */
+typedef struct seg_file {
+    int file;                   /* index into c->files */
+    seg_image img;
+    int series;                 /* index of its source series, -1 while unknown */
+} seg_file;
+
+/* The series that SEG g refers to: a frame's Referenced SOP Instance UID, else its
+ * Referenced Series, else (frames without references) its Frame of Reference. -1: none. */
+static int seg_series_of(const seg_image *g, const dicom_series *series, int n_series, const dicom_object *objs)
+{
+    for (int f = 0; f < g->n_frames; f++)
+        if (g->frames[f].ref_sop_instance[0])
+            for (int s = 0; s < n_series; s++)
+                for (int k = 0; k < series[s].n_slices; k++)
+                    if (!strcmp(objs[series[s].slices[k].object].sop_instance_uid, g->frames[f].ref_sop_instance))
+                        return s;
+    for (int s = 0; s < n_series && g->ref_series_uid[0]; s++)
+        if (!strcmp(series[s].series_uid, g->ref_series_uid))
+            return s;
+    int any_ref = 0;
+    for (int f = 0; f < g->n_frames; f++)
+        any_ref |= g->frames[f].ref_sop_instance[0] != 0;
+    for (int s = 0; s < n_series && !any_ref && g->for_uid[0]; s++)
+        if (!strcmp(series[s].frame_of_reference_uid, g->for_uid))
+            return s;
+    return -1;
+}
+
+/* The ground-truth mask [n_slices, rows, cols] (0 / 255) of series s from the SEGs that
+ * refer to it (merged), or NULL; a SEG that cannot be placed is reported, never guessed. */
+static uint8_t *series_truth(ingest_ctx *c, const dicom_series *s, int si, const dicom_object *objs, int n_objs,
+                             seg_file *segs, int n_segs, char *mask_file, size_t cap)
+{
+    uint8_t *truth = NULL;
+    size_t n = (size_t)s->rows * (size_t)s->cols * (size_t)s->n_slices;
+    mask_file[0] = 0;
+    for (int i = 0; i < n_segs; i++) {
+        if (segs[i].series != si)
+            continue;
+        ingest_file *f = &c->files[segs[i].file];
+        c2_err e = {0};
+        seg_source src;
+        uint8_t *chosen = calloc((size_t)segs[i].img.n_segments + 1, 1), *m = malloc(n);
+        int rc = chosen && m ? C2_OK : c2_fail(&e, C2_ENOMEM, "out of memory");
+        if (rc == C2_OK)
+            rc = seg_select_segments(&segs[i].img, c->seg_label, chosen, &e);
+        if (rc == C2_OK && (rc = seg_source_from_series(s, objs, n_objs, &src, &e)) == C2_OK) {
+            rc = seg_to_source_mask(&segs[i].img, chosen, &src, m, NULL, &e);
+            seg_source_free(&src);
+        }
+        if (rc == C2_OK && !truth) {
+            truth = m;
+            m = NULL;
+            snprintf(mask_file, cap, "%s", f->path);
+        } else if (rc == C2_OK) {
+            for (size_t k = 0; k < n; k++)
+                truth[k] = m[k] > truth[k] ? m[k] : truth[k];
+        }
+        free(m);
+        free(chosen);
+        if (rc == C2_OK)
+            ingest_done(c, f, FILE_CONSUMED);
+        else
+            ingest_report(c, f, e.msg);
+    }
+    return truth;
 }
 
 /* Source (row, col, 0, 1) -> LPS mm of one slice; 0 when the series has no geometry. */
@@ -59,6 +155,8 @@ typedef struct series_work {
     int pass;                   /* UNIT_RAW: 0 = min / max, 1 = the samples */
     float lo, hi;               /* UNIT_RAW: the series' finite range (pass 0's result) */
     uint8_t *ok;                /* [n_slices]: the slice decoded (pass 0 of raw, or the one pass) */
+    const uint8_t *truth;       /* [n_slices, rows, cols] 0 / 255 from a DICOM SEG, or NULL */
+    const char *truth_file;     /* the SEG's path */
     /* the writer's state (done callbacks, calling thread only) */
     int added, rc;
     int64_t first_sample, nonfinite;
@@ -72,7 +170,7 @@ typedef struct slice_slot {
     float lo, hi;
     c2_err e;
     cache_chunk chunk;          /* the encoded sample (the writer frees it) */
-    float image[];
+    float image[];              /* [S,S], then the mask [S,S] bytes when the series has a SEG */
 } slice_slot;
 
 /* A slice job: decode (in the sandbox worker), map to [0,1], orient, resize. Only the
@@ -88,6 +186,7 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
     if (w->pass == 1 && w->unit == UNIT_RAW && !w->ok[k])
         return; /* failed in pass 0, already reported */
     float *v = malloc((size_t)plane * sizeof *v), *canon = malloc((size_t)plane * sizeof *canon);
+    uint8_t *mplane = NULL, *mcanon = NULL;
     if (!v || !canon) {
         c2_fail(&slot->e, C2_ENOMEM, "%s: out of memory for a %dx%d slice", o->path, W, H);
         goto out;
@@ -121,12 +220,27 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
     orient_apply_f32(canon, v, H, W, &w->plan);
     double unused[3][3];
     int Hc = w->plan.transpose ? W : H, Wc = w->plan.transpose ? H : W;
-    ingest_resize(c, canon, NULL, Hc, Wc, slot->image, NULL, unused);
-    if (cache_chunk_encode(c->pp.size, slot->image, NULL, &slot->chunk, &slot->e) != C2_OK)
+    uint8_t *mask = w->truth ? (uint8_t *)(slot->image + (size_t)c->pp.size * c->pp.size) : NULL;
+    if (mask) {   /* the SEG's mask of this slice, 0 / 1, through the same orientation */
+        mplane = malloc((size_t)plane);
+        mcanon = malloc((size_t)plane);
+        if (!mplane || !mcanon) {
+            slot->ok = 0;
+            c2_fail(&slot->e, C2_ENOMEM, "%s: out of memory for a %dx%d mask", o->path, W, H);
+            goto out;
+        }
+        for (int64_t i = 0; i < plane; i++)
+            mplane[i] = w->truth[k * plane + i] >= 128;
+        orient_apply_u8(mcanon, mplane, H, W, &w->plan);
+    }
+    ingest_resize(c, canon, mcanon, Hc, Wc, slot->image, mask, unused);
+    if (cache_chunk_encode(c->pp.size, slot->image, mask, &slot->chunk, &slot->e) != C2_OK)
         slot->ok = 0;
 out:
     free(v);
     free(canon);
+    free(mplane);
+    free(mcanon);
 }
 
 /* Pass 0 of a raw series, in slice order: failures reported, the range merged. */
@@ -189,6 +303,8 @@ static void sample_done(void *user, int64_t k, void *slot_mem)
     m.domain = w->unit == UNIT_XRAY ? "xray" : w->unit == UNIT_CT ? "ct_hu" : "raw";
     m.source_rows = H;
     m.source_cols = W;
+    m.has_mask = w->truth != NULL;
+    m.mask_file = w->truth ? w->truth_file : NULL;
     ingest_sr_attach(c, &m);
     if (w->added == 0)
         w->first_sample = cache_writer_count(c->writer);
@@ -201,7 +317,7 @@ static void sample_done(void *user, int64_t k, void *slot_mem)
 
 /* One series: decoded, mapped and resized slice by slice on the pool; written in order. */
 static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_object *objs, const int *file_of,
-                         c2_err *e)
+                         const uint8_t *truth, const char *truth_file, c2_err *e)
 {
     int H = s->rows, W = s->cols, S = c->pp.size;
     const char *first = objs[s->slices[0].object].path;
@@ -214,6 +330,8 @@ static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_objec
     w.s = s;
     w.objs = objs;
     w.file_of = file_of;
+    w.truth = truth;
+    w.truth_file = truth_file;
     w.unit = s->is_xray ? UNIT_XRAY : strcmp(s->modality, "CT") == 0 ? UNIT_CT : UNIT_RAW;
     if (s->has_orientation)
         orient_plan_make(&w.plan, s->orientation, s->orientation + 3);
@@ -222,7 +340,8 @@ static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_objec
     w.ok = calloc((size_t)s->n_slices, 1);
     if (!w.ok)
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for the series", first);
-    size_t slot = sizeof(slice_slot) + (size_t)S * S * sizeof(float);
+    size_t slot = sizeof(slice_slot) + (size_t)S * S * sizeof(float) + (truth ? (size_t)S * S : 0);
+    slot = (slot + 15) & ~(size_t)15;   /* slots sit side by side: keep the next one aligned */
     if (w.unit == UNIT_RAW)
         rc = c2_pool_map(c->pool, s->n_slices, slot, slice_job, range_done, &w, e);
     w.pass = 1;
@@ -261,6 +380,8 @@ typedef struct meta_work {
     dicom_object *objs;
     int *file_of;
     int n;                      /* image objects kept */
+    seg_file *segs;             /* DICOM SEGs met: placed once the series are known */
+    int n_segs;
 } meta_work;
 
 typedef struct meta_slot {
@@ -300,7 +421,10 @@ static void meta_done(void *user, int64_t i, void *slot_mem)
         return;
     }
     if (!slot->probed) {
-        ingest_report(c, f, "not DICOM (by content), NIfTI, or an image of a slice-dataset layout");
+        struct stat st;
+        ingest_report(c, f, stat(f->path, &st) == 0 && st.st_size == 0
+                                ? "empty file (0 bytes)"
+                                : "not DICOM (by content), NIfTI, or an image of a slice-dataset layout");
         return;
     }
     if (slot->rc != C2_OK) {
@@ -317,8 +441,21 @@ static void meta_done(void *user, int64_t i, void *slot_mem)
             ingest_report(c, f, e.msg);
         return;
     }
+    if (kind == DICOM_KIND_SEG) {   /* ground truth for a series: placed once the series are known */
+        c2_err e = {0};
+        seg_file *g = &w->segs[w->n_segs];
+        if (seg_read(f->path, &g->img, &e) != C2_OK) {
+            ingest_report(c, f, e.msg);
+            return;
+        }
+        g->file = file;
+        g->series = -1;
+        w->n_segs++;
+        return;
+    }
     if (kind != DICOM_KIND_IMAGE) {
-        ingest_report(c, f, kind_reason(kind));
+        const char *why = dicom_object_skip_reason(&slot->o);
+        ingest_report(c, f, why ? why : "DICOM object without image pixel data");
         return;
     }
     w->objs[w->n] = slot->o; /* the kept object owns the slot's arrays now */
@@ -330,18 +467,20 @@ void ingest_dicom(ingest_ctx *c)
     size_t cap = c->n_files ? (size_t)c->n_files : 1;
     dicom_object *objs = calloc(cap, sizeof *objs);
     int *file_of = calloc(cap, sizeof *file_of), *todo = malloc(cap * sizeof *todo);
-    if (!objs || !file_of || !todo) {
+    seg_file *segs = calloc(cap, sizeof *segs);
+    if (!objs || !file_of || !todo || !segs) {
         ingest_error(c, "out of memory reading DICOM metadata");
         free(objs);
         free(file_of);
         free(todo);
+        free(segs);
         return;
     }
     int n_todo = 0;
     for (int i = 0; i < c->n_files; i++)
         if (c->files[i].state == FILE_PENDING)
             todo[n_todo++] = i;
-    meta_work mw = {c, todo, objs, file_of, 0};
+    meta_work mw = {c, todo, objs, file_of, 0, segs, 0};
     c2_err me = {0};
     dicom_dictionary_preload(); /* before the pool's sandbox workers are forked */
     if (c2_pool_map(c->pool, n_todo, sizeof(meta_slot), meta_job, meta_done, &mw, &me) != C2_OK)
@@ -359,9 +498,35 @@ void ingest_dicom(ingest_ctx *c)
     for (int k = 0; k < n && skip; k++)
         if (skip[k][0])
             ingest_report(c, &c->files[file_of[k]], skip[k]);
+    int n_segs = mw.n_segs;
+    for (int i = 0; i < n_segs; i++) {
+        segs[i].series = seg_series_of(&segs[i].img, series, n_series, objs);
+        if (segs[i].series < 0) {
+            char why[400];
+            snprintf(why, sizeof why, "DICOM SEG whose source series%s%s is not among the inputs",
+                     segs[i].img.ref_series_uid[0] ? " " : "", segs[i].img.ref_series_uid);
+            ingest_report(c, &c->files[segs[i].file], why);
+        }
+    }
     for (int s = 0; s < n_series; s++) {
         c2_err se = {0};
-        int rc = series_ingest(c, &series[s], objs, file_of, &se);
+        char truth_file[4096], why[300];
+        if (dicom_series_policy(&series[s], objs, c->modalities, why, sizeof why)) {
+            for (int k = 0; k < series[s].n_slices; k++) {
+                ingest_file *f = &c->files[file_of[series[s].slices[k].object]];
+                if (f->state == FILE_PENDING)
+                    ingest_report(c, f, why);
+            }
+            for (int i = 0; i < n_segs; i++)
+                if (segs[i].series == s)
+                    ingest_report(c, &c->files[segs[i].file], "DICOM SEG of a series that is not ingested");
+            continue;
+        }
+        series_geometry_record(c, &series[s]);
+        uint8_t *truth = series_truth(c, &series[s], s, objs, n, segs, n_segs, truth_file, sizeof truth_file);
+        c->n_seg_truth += truth != NULL;
+        int rc = series_ingest(c, &series[s], objs, file_of, truth, truth_file, &se);
+        free(truth);
         for (int k = 0; k < series[s].n_slices; k++) {
             ingest_file *f = &c->files[file_of[series[s].slices[k].object]];
             if (f->state != FILE_PENDING)
@@ -379,6 +544,9 @@ void ingest_dicom(ingest_ctx *c)
         dicom_object_free(&objs[k]);
     }
     ingest_sr_finish(c);
+    for (int i = 0; i < n_segs; i++)
+        seg_image_free(&segs[i].img);
+    free(segs);
     dicom_series_free(series, n_series);
     free(skip);
     free(objs);

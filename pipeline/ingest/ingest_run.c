@@ -6,6 +6,8 @@
 #include "pipeline/ingest/ingest_parts.h"
 
 #include <stdarg.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,7 +89,7 @@ static void reason_count_add(ingest_ctx *c, const char *reason)
 void ingest_done(ingest_ctx *c, ingest_file *f, int state)
 {
     f->state = state;
-    if (c->sink && c->sink->progress_step)
+    if (c->started && c->sink && c->sink->progress_step)   /* files settled in the walk (a DICOMDIR) come first */
         c->sink->progress_step(c->sink->user, 1);
 }
 
@@ -171,12 +173,29 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         cache_writer_abort(c->writer);
         rc = c2_fail(e, C2_ENOTFOUND, "no image, volume or series was found in the inputs");
     } else {
-        rc = cache_writer_close(c->writer, enc, e);
+        char *geometry = c->geometry ? cJSON_PrintUnformatted(c->geometry) : NULL;
+        rc = geometry ? cache_writer_set_attr(c->writer, "series_geometry", geometry, e) : C2_OK;
+        free(geometry);
+        if (rc == C2_OK)
+            rc = cache_writer_close(c->writer, enc, e);
+        else
+            cache_writer_abort(c->writer);
     }
     c->writer = NULL;
-    c2_err re = {0};
-    if (c2_atomic_commit(&report, &re) != C2_OK)
-        ingest_error(c, "%s", re.msg);
     c->report = NULL;
+    if (rc != C2_OK && rc != C2_ENOTFOUND) {
+        /* a write failed (a full disk): no partial output, the report goes too */
+        c2_atomic_abort(&report);
+        return rc;
+    }
+    c2_err re = {0};
+    if (c2_atomic_commit(&report, &re) != C2_OK) {
+        if (rc == C2_OK) {
+            remove(cache_path);   /* a cache without its report is partial output too */
+            *e = re;
+            return C2_EIO;
+        }
+        ingest_error(c, "%s", re.msg);
+    }
     return rc;
 }

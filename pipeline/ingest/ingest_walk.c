@@ -1,10 +1,12 @@
 /* pipeline/ingest/ingest_walk: collects the files of the ingest inputs. Folders are walked
- * to --max-depth levels; hidden entries (".name") and DICOMDIR files are skipped;
+ * to --max-depth levels; hidden entries (".name") are skipped; a DICOMDIR is read
+ * (io/dicomdir.h): its existing files added, missing ones reported on its line;
  * symbolic links are followed, but a folder already visited (same device and inode)
  * is not entered again, so link loops end. Entries are visited in name order, so
  * the sample order of the cache does not depend on the file system. A file reached
  * twice (the same folder or file given twice, a folder and a file inside it, links)
  * is kept once, at its first place: files are identified by device and inode. */
+#include "io/dicomdir.h"
 #include "pipeline/ingest/ingest_parts.h"
 
 #include <dirent.h>
@@ -50,6 +52,56 @@ static int name_compare(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A DICOMDIR in a walked folder: its records go to the log; the files it references that
+ * exist are added (files whose names do not look like anything are still inputs), those
+ * missing or refused (a path leading out of its folder) are reported on the DICOMDIR's
+ * line: the count, the first three and the record counts. The folder's own files are walked
+ * as usual. */
+static int dicomdir_add(ingest_ctx *c, const char *path, const struct stat *st, c2_err *e)
+{
+    int rc = file_add(c, path, st, e);
+    if (rc)
+        return rc;
+    int self = c->n_files - 1;
+    dicomdir_info d;
+    c2_err de = {0};
+    if (dicomdir_read(path, &d, &de) != C2_OK) {
+        ingest_report(c, &c->files[self], de.msg);
+        return C2_OK;
+    }
+    char why[1024];
+    size_t o = 0;
+    int shown = 0;
+    for (int i = 0; i < d.n_files && rc == C2_OK; i++) {
+        const dicomdir_file *f = &d.files[i];
+        struct stat fs;
+        if (f->state == DICOMDIR_FILE_OK && stat(f->path, &fs) == 0) {
+            int known = 0;   /* the walk of the folder usually found it already */
+            for (int k = 0; k < c->n_files && !known; k++)
+                known = c->files[k].dev == fs.st_dev && c->files[k].ino == fs.st_ino;
+            if (!known)
+                rc = file_add(c, f->path, &fs, e);
+        }
+        else if (shown < 3 && o < sizeof why) {
+            int w = snprintf(why + o, sizeof why - o, "%s%s (%s)", shown ? ", " : "", f->file_id,
+                             f->state == DICOMDIR_FILE_OUTSIDE ? "outside its folder" : "missing");
+            o += w > 0 ? (size_t)w : 0;
+            shown++;
+        }
+    }
+    int bad = d.n_missing + d.n_outside, np = d.n_patients, nst = d.n_studies, nse = d.n_series, nim = d.n_images;
+    dicomdir_free(&d);
+    if (rc == C2_OK && bad) {
+        char line[1200];
+        snprintf(line, sizeof line, "DICOMDIR: %d of its referenced files missing or refused: %.900s%s (records: %d "
+                 "patients, %d studies, %d series, %d images)", bad, why, bad > 3 ? ", ..." : "", np, nst, nse, nim);
+        ingest_report(c, &c->files[self], line);
+    } else if (rc == C2_OK) {
+        c->files[self].state = FILE_CONSUMED;
+    }
+    return rc;
+}
+
 static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *e)
 {
     struct stat st;
@@ -77,12 +129,16 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
         c->n_failed++;
         return C2_OK;
     }
-    char **names = NULL;
+    char **names = NULL, dicomdir[4096] = "";
     int n = 0, rc = C2_OK;
     size_t cap = 0;
     for (struct dirent *de; (de = readdir(d));) {
-        if (de->d_name[0] == '.' || c2_strcasecmp_ascii(de->d_name, "DICOMDIR") == 0)
+        if (de->d_name[0] == '.')
             continue;
+        if (c2_strcasecmp_ascii(de->d_name, "DICOMDIR") == 0) {
+            c2_path_join(dicomdir, sizeof dicomdir, path, de->d_name);
+            continue;
+        }
         if (c2_grow(&names, sizeof *names, (size_t)n + 1, &cap) != C2_OK) {
             rc = c2_fail(e, C2_ENOMEM, "out of memory walking %s", path);
             break;
@@ -103,6 +159,9 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
         free(names[i]);
     }
     free(names);
+    struct stat ds;
+    if (rc == C2_OK && dicomdir[0] && stat(dicomdir, &ds) == 0 && S_ISREG(ds.st_mode))
+        rc = dicomdir_add(c, dicomdir, &ds, e);
     return rc;
 }
 

@@ -34,6 +34,11 @@ static void usage(FILE *f)
             "                       (default; QaTa, MosMedData+) or the patient's (axial CT shown radiologically)\n"
             "  --sr-caption canonical|raw  text fed to the model for DICOM SR reports: the canonical caption\n"
             "                       regenerated from the parsed report (default) or the report text itself\n"
+            "  --label SPEC         DICOM SEG ground truth: the segment(s) that are the lesion, by number, label,\n"
+            "                       SNOMED CT code (52988006) or SCHEME:CODE, comma-separated and merged; default:\n"
+            "                       the segments coded as lesion or infection\n"
+            "  --modality LIST      DICOM modalities ingested, comma-separated, or all (default CT,CR,DX); time /\n"
+            "                       cine frames of one object (no distinct positions) are never stacked as slices\n"
             "  --max-depth N        folder levels to descend (default 64)\n"
             "  --jobs N             threads reading, decoding and preprocessing (default: the cores this\n"
             "                       process may use); one thread writes the cache, which is the same for any N\n"
@@ -42,7 +47,11 @@ static void usage(FILE *f)
             "DICOM SR reports give their findings / impression text to the images they reference, else to every\n"
             "slice of every series of their study (StudyInstanceUID); /text/source names the SR and content path.\n"
             "The same file reached twice (an input given twice) is ingested once.\n"
-            "Hidden files and DICOMDIR are skipped; symbolic-link loops are entered once. Every file that cannot\n"
+            "DICOM SEG objects are the masks of the series they reference (per-frame Referenced SOP Instance UID;\n"
+            "Frame of Reference + plane position for frames without one); a SEG whose series is absent or whose\n"
+            "frames do not land on its slices is reported.\n"
+            "Hidden files are skipped; a DICOMDIR is read: its records are logged, the files it references are\n"
+            "inputs, those missing or outside its folder are reported. Symbolic-link loops are entered once. Every file that cannot\n"
             "be ingested gets one line 'file: reason' on stderr and in the report; the rest is ingested.\n"
             "exit codes: 0 all inputs ingested, 1 partial (some files reported), 2 usage, 3 nothing usable.\n"
             "stdout: one JSON object: samples per split, volumes, series, 2D images, files reported by reason,\n"
@@ -101,6 +110,8 @@ static char *params_json(const ingest_ctx *c, const char *preset)
     cJSON_AddStringToObject(o, "caption_convention", c->captions_patient ? "patient" : "image");
     cJSON_AddStringToObject(o, "sr_caption", c->sr_caption_raw ? "raw" : "canonical");
     cJSON_AddNumberToObject(o, "max_depth", c->max_depth);
+    cJSON_AddStringToObject(o, "seg_label", c->seg_label ? c->seg_label : "");
+    cJSON_AddStringToObject(o, "modality", c->modalities ? c->modalities : "CT,CR,DX");
     cJSON_AddStringToObject(o, "resize_image", "bilinear, align_corners=False, no antialias");
     cJSON_AddStringToObject(o, "resize_mask", "nearest, src=floor(dst*in/out), after binarising");
     cJSON_AddStringToObject(o, "non_square", "anisotropic resize to SxS");
@@ -128,7 +139,7 @@ int stage_ingest(int argc, char **argv)
                     strcmp(a, "--size") == 0 || strcmp(a, "--window") == 0 || strcmp(a, "--intensity") == 0 ||
                     strcmp(a, "--masks") == 0 || strcmp(a, "--max-depth") == 0 || strcmp(a, "--captions") == 0 ||
                     strcmp(a, "--sr-caption") == 0 || strcmp(a, "--caption-convention") == 0 ||
-                    strcmp(a, "--jobs") == 0;
+                    strcmp(a, "--jobs") == 0 || strcmp(a, "--label") == 0 || strcmp(a, "--modality") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg ingest --help)", a);
             free(inputs);
@@ -171,6 +182,10 @@ int stage_ingest(int argc, char **argv)
             bad = parse_int(v, 1, 1024, &c.jobs) < 0;
         else if (strcmp(a, "--max-depth") == 0)
             bad = parse_int(v, 0, 4096, &c.max_depth) < 0;
+        else if (strcmp(a, "--label") == 0)
+            c.seg_label = v;
+        else if (strcmp(a, "--modality") == 0)
+            c.modalities = v;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             continue;
         else if (a[0] == '-' && a[1]) {
@@ -203,10 +218,20 @@ int stage_ingest(int argc, char **argv)
     progress prog;
     ingest_sink sink;
     ingest_cli_sink(&sink, &prog);
+    c.geometry = cJSON_CreateArray();
     int rc = ingest_run(&c, inputs, n_inputs, out, params, &enc, &sink, &e);
     free(params);
+    if (rc != C2_OK && rc != C2_ENOTFOUND && c.started) {
+        /* a write failed (a full disk): one line, no output (ingest_run removed it), no summary */
+        cli_error("%s", e.msg);
+        cJSON_Delete(c.geometry);
+        ingest_ctx_free(&c);
+        free(inputs);
+        return EXIT_FAILED;
+    }
     if (rc != C2_OK && !c.started) {
         cli_error("%s", e.msg); /* the walk, the report or the writer failed: nothing was read */
+        cJSON_Delete(c.geometry);
         ingest_ctx_free(&c);
         free(inputs);
         return EXIT_FAILED;
@@ -226,6 +251,8 @@ int stage_ingest(int argc, char **argv)
         cJSON_AddNumberToObject(sp, cache_split_name(s), (double)c.per_split[s]);
     cJSON_AddNumberToObject(o, "captioned", (double)c.n_captioned);
     cJSON_AddNumberToObject(o, "series", c.n_series);
+    cJSON_AddNumberToObject(o, "series_with_seg_truth", c.n_seg_truth);
+    cJSON_AddItemToObject(o, "series_geometry", c.geometry);
     cJSON_AddNumberToObject(o, "volumes", c.n_volumes);
     cJSON_AddNumberToObject(o, "images_2d", c.n_images2d);
     cJSON_AddNumberToObject(o, "files", c.n_files);

@@ -16,6 +16,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -43,6 +45,9 @@ static void usage(FILE *f)
             "  --store DEST         then send the DICOM outputs to a PACS (dicom://AET@host:port or\n"
             "                       http(s)://host:port/dicom-web) as c2seg push OUTDIR does\n"
             "  --store-aet AE       our calling AE title for --store over DIMSE (default C2SEG)\n"
+            "  --modality LIST      DICOM modalities predicted, comma-separated, or all (default CT,CR,DX)\n"
+            "  --label SPEC         which segments of a DICOM SEG among the inputs are the ground truth\n"
+            "                       (as c2seg ingest --label; default: those coded as lesion or infection)\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
@@ -164,7 +169,7 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
                     strcmp(a, "--captions") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--masks") == 0 ||
                     strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0 || strcmp(a, "--store") == 0 ||
-                    strcmp(a, "--store-aet") == 0;
+                    strcmp(a, "--store-aet") == 0 || strcmp(a, "--modality") == 0 || strcmp(a, "--label") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg predict --help)", a);
             return EXIT_USAGE;
@@ -181,6 +186,10 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
             opt->uid_root = v;
         else if (strcmp(a, "--store") == 0 || strcmp(a, "--store-aet") == 0)
             *(strcmp(a, "--store") == 0 ? &store_dest : &store_aet) = v;
+        else if (strcmp(a, "--modality") == 0)
+            c->modalities = v;
+        else if (strcmp(a, "--label") == 0)
+            c->seg_label = v;
         else if (strcmp(a, "--convention") == 0) {
             if (strcmp(v, "image") != 0 && strcmp(v, "patient") != 0) {
                 cli_error("invalid value '%s' for --convention (image or patient)", v);
@@ -262,6 +271,8 @@ int stage_predict(int argc, char **argv)
     char overlays[4200], cache_path[4200];
     c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
+    struct stat outdir_st;
+    int outdir_existed = stat(opt.outdir, &outdir_st) == 0;
     if (rc == C2_OK)
         rc = c2_mkdirs(opt.overlays ? overlays : opt.outdir, &e);
     c.pp.size = meta.preprocess.size;
@@ -299,6 +310,14 @@ int stage_predict(int argc, char **argv)
     run.n_failed = n_failed;
     if (rc != C2_OK) {
         cli_error("%s", e.msg);
+        if (!outdir_existed) {   /* nothing of this run stays (a full disk fails inputs.h5 first) */
+            char report_path[4300];
+            snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
+            remove(cache_path);
+            remove(report_path);
+            rmdir(overlays);
+            rmdir(opt.outdir);
+        }
         cache_pixels_close(px);
         failed_free(failed, n_failed);
         free(cases ? cases[0].idx : NULL);

@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -95,6 +97,14 @@ static int case_sr(const char *outdir, const cJSON *c, const char *uid_root, cha
     return sr_report_write(path, seg, &f, uid_root, e);
 }
 
+/* Removes dir/rel (a file this run wrote). */
+static void remove_in(const char *dir, const char *rel)
+{
+    char path[4400];
+    c2_path_join(path, sizeof path, dir, rel);
+    remove(path);
+}
+
 /* Writes doc as dir/name (atomically). */
 static int json_write(const char *dir, const char *name, const cJSON *doc, c2_err *e)
 {
@@ -116,7 +126,12 @@ static int report_write(const char *outdir, cJSON *pred, const char *uid_root)
     int n_sr = 0, n_sr_failed = 0;
     char srdir[4200];
     c2_path_join(srdir, sizeof srdir, outdir, "sr");
+    struct stat st;
+    int srdir_existed = stat(srdir, &st) == 0;
     cJSON *c;
+    c2_err e = {0};
+    int io_failed = 0;   /* a write failed (disk full, EFBIG): stop, remove what this run wrote */
+    cJSON *written = cJSON_CreateArray();   /* the SRs this run wrote, relative to outdir */
     cJSON_ArrayForEach(c, cases)
     {
         if (strcmp(report_str(c, "status"), "ok") != 0 ||
@@ -129,14 +144,18 @@ static int report_write(const char *outdir, cJSON *pred, const char *uid_root)
             rc = case_sr(outdir, c, uid_root, rel, sizeof rel, &se);
         if (rc == C2_OK) {
             cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(c, "outputs"), "sr", rel);
+            cJSON_AddItemToArray(written, cJSON_CreateString(rel));
             n_sr++;
+        } else if (rc == C2_EIO) {
+            e = se;
+            io_failed = 1;
+            break;
         } else {
             report_case_label(label, sizeof label, c);
             cli_error("%s: %s", label, se.msg);
             n_sr_failed++;
         }
     }
-    c2_err e = {0};
     cJSON *cohort = report_cohort_json(cases);
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "tool", "c2seg report");
@@ -147,11 +166,20 @@ static int report_write(const char *outdir, cJSON *pred, const char *uid_root)
         cJSON_AddItemReferenceToObject(doc, "parts", parts);
     cJSON_AddItemToObject(doc, "cohort", cohort);
     cJSON_AddItemReferenceToObject(doc, "cases", cases);
-    int rc = json_write(outdir, "report.json", doc, &e);
-    if (rc == C2_OK)
-        rc = report_html_write(outdir, cases, cohort, &e);
-    if (rc != C2_OK)
+    int rc = io_failed ? C2_EIO : json_write(outdir, "report.json", doc, &e);
+    if (rc == C2_OK && (rc = report_html_write(outdir, cases, cohort, &e)) != C2_OK)
+        remove_in(outdir, "report.json");
+    if (rc != C2_OK) {
+        /* no partial report: the SRs of this run go too (and the sr folder it made) */
+        cJSON_ArrayForEach(c, written)
+            remove_in(outdir, c->valuestring);
+        if (!srdir_existed)
+            rmdir(srdir);
         cli_error("%s", e.msg);
+        cJSON_Delete(doc);
+        cJSON_Delete(written);
+        return EXIT_FAILED;
+    }
     cJSON *sum = cJSON_CreateObject();
     cJSON_AddStringToObject(sum, "stage", "report");
     cJSON_AddStringToObject(sum, "output", outdir);
@@ -163,8 +191,7 @@ static int report_write(const char *outdir, cJSON *pred, const char *uid_root)
     cJSON_AddItemToObject(sum, "cohort", cJSON_Duplicate(cohort, 1));
     cli_print_json(sum);
     cJSON_Delete(doc);
-    if (rc != C2_OK)
-        return EXIT_FAILED;
+    cJSON_Delete(written);
     return n_sr_failed ? EXIT_PARTIAL : EXIT_OK;
 }
 

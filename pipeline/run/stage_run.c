@@ -529,6 +529,9 @@ int stage_run(int argc, char **argv)
         cli_error("%s", e.msg);
         return EXIT_USAGE;
     }
+    const char *workdir = run_config_get(&cfg, "workdir");
+    struct stat wst;
+    int workdir_existed = workdir && stat(workdir, &wst) == 0;
     if (paths_make(&r, &cfg, &e) != C2_OK ||
         (!f.dry_run && (c2_mkdirs(r.logs, &e) != C2_OK || c2_mkdirs(r.stamps, &e) != C2_OK))) {
         cli_error("%s", e.msg);
@@ -568,6 +571,23 @@ int stage_run(int argc, char **argv)
     }
     progress_finish(&pr);
     code = n_failed ? (n_ok + n_partial ? EXIT_PARTIAL : EXIT_FAILED) : n_partial ? EXIT_PARTIAL : EXIT_OK;
+    if (!f.dry_run && code == EXIT_FAILED && !workdir_existed) {
+        /* nothing ran (e.g. a full disk refused the first stamp): no status table, no
+         * summary, and the folders this run made go again (rmdir leaves any non-empty one) */
+        char logs_of_failed[PATH_CAP + 64];
+        for (int st = 0; st < RUN_STAGE_COUNT; st++) {
+            snprintf(logs_of_failed, sizeof logs_of_failed, "%s/%s.json", r.logs, run_stage_names[st]);
+            remove(logs_of_failed);
+            snprintf(logs_of_failed, sizeof logs_of_failed, "%s/%s.started", r.stamps, run_stage_names[st]);
+            remove(logs_of_failed);
+        }
+        rmdir(r.logs);
+        rmdir(r.stamps);
+        rmdir(workdir);
+        cJSON_Delete(out);
+        run_config_free(&cfg);
+        return code;
+    }
     if (!f.dry_run)
         status_collect(plans, &r, out, f.quiet);
     cJSON_AddNumberToObject(out, "exit", code);

@@ -105,30 +105,41 @@ def dicom_variants():
         "pixeldata_short.dcm": lambda ds: setattr(ds, "PixelData", ds.PixelData[:100]),
         "pixeldata_empty.dcm": lambda ds: setattr(ds, "PixelData", b""),
     }
-    for name, change in variants.items():
+    # every variant is its own instance (its own SOP Instance UID): files sharing a UID with
+    # different content are left out as a conflict before any of them is decoded
+    for k, (name, change) in enumerate(variants.items()):
         ds = pydicom.dcmread(CT_SMALL)
         ds.SeriesInstanceUID = ds.SeriesInstanceUID + "." + str(len(name))
+        ds.SOPInstanceUID = ds.SOPInstanceUID + "." + str(k + 1)
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         change(ds)
         save(ds, os.path.join(d, name))
-    raw = open(CT_SMALL, "rb").read()
+    base_raw = open(CT_SMALL, "rb").read()
+    uid = str(base.SOPInstanceUID).encode()
+    n_patched = [0]
+
+    def own_uid(b):   # the same-length UID with its last two digits = a running number
+        n_patched[0] += 1
+        return b.replace(uid, uid[:-2] + b"%02d" % (n_patched[0] + 50))
+    raw = base_raw
     # wrong VR and lengths, byte-patched: Rows (0028,0010) US 2 -> "DS", length 0xFFFF, length 1
     i = raw.find(b"\x28\x00\x10\x00US")
     for name, patch in [("rows_vr_ds.dcm", b"DS\x02\x00"), ("rows_len_ffff.dcm", b"US\xff\xff"),
                         ("rows_len_1.dcm", b"US\x01\x00"), ("rows_vr_garbage.dcm", b"\x00\xff\x02\x00")]:
-        open(os.path.join(d, name), "wb").write(raw[:i + 4] + patch + raw[i + 8:])
+        open(os.path.join(d, name), "wb").write(own_uid(raw[:i + 4] + patch + raw[i + 8:]))
     # Pixel Data (7FE0,0010) OW with a length beyond the end of the file
     j = raw.find(b"\xe0\x7f\x10\x00OW")
     open(os.path.join(d, "pixel_len_beyond_eof.dcm"), "wb").write(
-        raw[:j + 8] + struct.pack("<I", 0x7FFFFFF0) + raw[j + 12:])
+        own_uid(raw[:j + 8] + struct.pack("<I", 0x7FFFFFF0) + raw[j + 12:]))
     # Pixel Data with a VR no pixel data has: DCMTK then makes a plain element of that VR, not
     # its pixel-data class (fuzz_dicom found the unchecked downcast). Long VRs keep the 4-byte
     # length; SS / LO take a 2-byte one (CT_small's 32768 bytes fit).
     n_px = struct.unpack_from("<I", raw, j + 8)[0]
     for vr in (b"UN", b"UT", b"OF", b"OL"):
-        open(os.path.join(d, "pixel_vr_%s.dcm" % vr.decode().lower()), "wb").write(raw[:j + 4] + vr + raw[j + 6:])
+        open(os.path.join(d, "pixel_vr_%s.dcm" % vr.decode().lower()), "wb").write(own_uid(raw[:j + 4] + vr + raw[j + 6:]))
     for vr in (b"SS", b"LO"):
         open(os.path.join(d, "pixel_vr_%s.dcm" % vr.decode().lower()), "wb").write(
-            raw[:j + 4] + vr + struct.pack("<H", n_px) + raw[j + 12:])
+            own_uid(raw[:j + 4] + vr + struct.pack("<H", n_px) + raw[j + 12:]))
     shutil.copy(os.path.join(D, "dicom/broken/badVR.dcm"), os.path.join(d, "badVR.dcm"))
     return len(variants) + 12
 

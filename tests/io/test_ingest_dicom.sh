@@ -43,24 +43,39 @@ done
 ingest ect 0 "$D/multiframe/eCT_Supplemental.dcm"
 $PY "$TRUTH" ct "$T/ect.h5" "$D/multiframe/eCT_Supplemental.dcm" ; check "eCT_Supplemental vs pydicom" $?
 # --- Enhanced MR without functional groups ---
-ingest emri 0 "$D/multiframe/emri_small.dcm"
-$PY "$TRUTH" mr_raw "$T/emri.h5" "$D/multiframe/emri_small.dcm" ; check "emri_small vs pydicom" $?
+# (its 10 frames have no positions: time / cine frames are never stacked as slices; MR is
+# only ingested when --modality admits it; so is a classic MR Image Storage object with 4
+# time frames at one Image Position, made here from MR_small.dcm)
+ingest emri_default 3 "$D/multiframe/emri_small.dcm"
+grep -q 'emri_small.dcm	modality MR is not admitted' "$T/emri_default.h5.report.tsv" ; check "MR not admitted by default" $?
+ingest emri 3 "$D/multiframe/emri_small.dcm" --modality MR
+grep -q 'emri_small.dcm	10 frames of one object without distinct positions .* never stacked as slices' \
+    "$T/emri.h5.report.tsv" ; check "emri_small: frames never stacked" $?
+$PY -c 'import sys, pydicom
+d = pydicom.dcmread(sys.argv[1]); d.NumberOfFrames = 4; d.PixelData = d.PixelData * 4; d.save_as(sys.argv[2])' \
+    "$D/compressed/MR_small.dcm" "$T/mr_cine.dcm"
+ingest mr_cine 3 "$T/mr_cine.dcm" --modality all
+grep -q 'mr_cine.dcm	4 frames of one object without distinct positions' "$T/mr_cine.h5.report.tsv" ; check "classic MR with time frames: never stacked" $?
 
 # --- CR / DX: MONOCHROME1, odd-length DX, JPEG 2000 CR ---
 ingest xray 0 "$D/xray"
 $PY "$TRUTH" xray "$T/xray.h5" "$D/xray" ; check "CR / DX vs pydicom" $?
 
 # --- every compressed transfer syntax: frames per file (pydicom) ---
-ingest comp 0 "$D/compressed"
+# (the folder holds the same instances in several encodings: one per SOP Instance UID is
+# kept, each other one is decoded, compared and reported as the same image)
+ingest comp 1 "$D/compressed" --modality all
 $PY "$TRUTH" counts "$T/comp.h5" "$T/comp.h5.report.tsv" "$D"/compressed/*.dcm ; check "compressed: frames per file" $?
-check "compressed: nothing reported" "$([ "$(wc -l <"$T/comp.h5.report.tsv")" -eq 1 ]; echo $?)"
+check "compressed: only the same images under one UID and the multi-frame MR without positions reported" \
+    "$([ "$(grep -vcE 'same image as|never stacked as slices' "$T/comp.h5.report.tsv")" -eq 1 ] &&
+        [ "$(grep -c 'same image as' "$T/comp.h5.report.tsv")" -eq 7 ]; echo $?)"
 # lossless decoders give the original's pixels: 693_J2KR = 693_UNCR, MR_small_* = MR_small
 ingest j2kr 0 "$D/compressed/693_J2KR.dcm"
 ingest uncr 0 "$D/compressed/693_UNCR.dcm"
 $PY "$TRUTH" same_images "$T/j2kr.h5" "$T/uncr.h5" ; check "693 J2K lossless = uncompressed" $?
-ingest mr 0 "$D/compressed/MR_small.dcm"
+ingest mr 0 "$D/compressed/MR_small.dcm" --modality MR
 for v in RLE bigendian jp2klossless jpeg_ls_lossless; do
-    ingest "mr_$v" 0 "$D/compressed/MR_small_$v.dcm"
+    ingest "mr_$v" 0 "$D/compressed/MR_small_$v.dcm" --modality MR
     $PY "$TRUTH" same_images "$T/mr.h5" "$T/mr_$v.h5" ; check "MR_small_$v = MR_small" $?
 done
 

@@ -41,18 +41,36 @@ for f in $(find "$TMP/a/dicom" -name '*.dcm' | sort); do
         [ $n_err -le 3 ] && { echo "  $f:"; grep '^Error' "$TMP/vfy.log" | head -5; }
     fi
 done
-[ "$n_dcm" -eq 52 ] && ok "52 DICOM files (4 x 12 CT + 4 SR)" || bad "expected 52 DICOM files, found $n_dcm"
+[ "$n_dcm" -eq 56 ] && ok "56 DICOM files (4 x 12 CT + 4 SEG + 4 SR)" || bad "expected 56 DICOM files, found $n_dcm"
 [ "$n_err" -eq 0 ] && ok "dciodvfy: no errors in $n_dcm files" || bad "dciodvfy: $n_err files with errors"
 
 # 3. dcentvfy (one study's CT + SR share patient / study) and dsrdump (the report text)
 for s in "$TMP"/a/dicom/case*; do
-    if dcentvfy "$s"/CT/*.dcm "$s"/SR/report.dcm 2>"$TMP/ent.log"; then :; else
+    if dcentvfy "$s"/CT/*.dcm "$s"/SEG/truth.seg.dcm "$s"/SR/report.dcm 2>"$TMP/ent.log"; then :; else
         bad "dcentvfy $(basename "$s"): $(grep '^Error' "$TMP/ent.log" | head -2)"
     fi
     dsrdump "$s/SR/report.dcm" >"$TMP/$(basename "$s").dsr.txt" 2>/dev/null ||
         bad "dsrdump $(basename "$s") failed"
 done
 ok "dcentvfy / dsrdump ran on every study"
+
+# 3b. the SEG holds the NIfTI mask: pydicom's reading of the SEG (tests/io/seg_truth.py,
+# frames placed by their referenced CT instance, slices sorted along the normal) against
+# nibabel's mask, slice by slice (NIfTI k = 0 is the most caudal slice = the first along z)
+for s in "$TMP"/a/dicom/case*; do
+    name=$(basename "$s")
+    "$PY" "$C2SEG_SOURCE/tests/io/seg_truth.py" "$s/SEG/truth.seg.dcm" "$s/CT" 1 >"$TMP/$name.seg.json" 2>&1 &&
+        "$PY" - "$TMP/$name.seg.json" "$TMP/a/nifti/${name}_mask.nii.gz" <<'EOF'
+import json, sys
+import numpy as np, nibabel as nib
+seg = json.load(open(sys.argv[1]))["slices"]
+m = np.asarray(nib.load(sys.argv[2]).dataobj)            # [i, j, k]
+want = [int((m[:, :, k] > 0).sum()) for k in range(m.shape[2])]
+got = [s["count"] for s in seg]
+assert got == want and sum(want) > 0, (got, want)
+EOF
+    [ $? -eq 0 ] && ok "$name: SEG = NIfTI mask slice by slice" || bad "$name: SEG differs from the NIfTI mask: $(tail -2 "$TMP/$name.seg.json")"
+done
 
 # 4. nifti_tool header check on every NIfTI file
 n_nii=0

@@ -1,7 +1,10 @@
 // Independent SEG reader for c2seg's io tests: reads a DICOM SEG with dcmjs (the
 // library under OHIF's SEG loader) and prints one JSON object:
 //   {rows, columns, frames, type, bitsAllocated, segments: [{number, label}],
-//    perFrame: [{segment, count, sum, bbox: [r0, c0, r1, c1] | null, refSOP, refFrame}]}
+//    patientOrientation: string | null (null: attribute absent), frameOfReference: UID | null,
+//    perFrame: [{segment, count, sum, bbox: [r0, c0, r1, c1] | null, refSOP, refFrame,
+//                spatialPreserved, ipp: [x, y, z] | null, thickness: mm | null}]}
+// thickness and ipp come from the frame's own functional groups, else the shared ones.
 // count = pixels != 0 in the frame, sum = their values (binary: 255 each, dcmjs's unpack); bbox inclusive (rows then columns).
 // Usage: node seg_check.js file.dcm
 'use strict';
@@ -22,6 +25,8 @@ function main(path) {
   const plane = rows * cols;
   if (px.length < plane * nf) throw new Error(path + ': pixel data too short');
   const pf = ds.PerFrameFunctionalGroupsSequence ? [].concat(ds.PerFrameFunctionalGroupsSequence) : [];
+  const shared = first(ds.SharedFunctionalGroupsSequence) || {};
+  const group = (g, name) => first(g[name]) || first(shared[name]);
   const perFrame = [];
   for (let f = 0; f < nf; f++) {
     let count = 0, sum = 0, r0 = rows, c0 = cols, r1 = -1, c1 = -1;
@@ -46,12 +51,18 @@ function main(path) {
       bbox: count ? [r0, c0, r1, c1] : null,
       refSOP: src ? src.ReferencedSOPInstanceUID : '',
       refFrame: src && src.ReferencedFrameNumber !== undefined ? Number(first(src.ReferencedFrameNumber)) : 0,
+      spatialPreserved: src && src.SpatialLocationsPreserved !== undefined ? String(src.SpatialLocationsPreserved) : null,
+      ipp: group(g, 'PlanePositionSequence') ? [].concat(group(g, 'PlanePositionSequence').ImagePositionPatient).map(Number) : null,
+      thickness: group(g, 'PixelMeasuresSequence') && group(g, 'PixelMeasuresSequence').SliceThickness !== undefined
+        ? Number(group(g, 'PixelMeasuresSequence').SliceThickness) : null,
     });
   }
   const segs = ds.SegmentSequence ? [].concat(ds.SegmentSequence) : [];
   const out = {
     rows: rows, columns: cols, frames: nf, type: ds.SegmentationType, bitsAllocated: ds.BitsAllocated,
     segments: segs.map(s => ({ number: Number(s.SegmentNumber), label: s.SegmentLabel })),
+    patientOrientation: '00200020' in dict.dict ? [].concat(dict.dict['00200020'].Value || []).join('\\') : null,
+    frameOfReference: ds.FrameOfReferenceUID || null,
     perFrame: perFrame,
   };
   process.stdout.write(JSON.stringify(out) + '\n');

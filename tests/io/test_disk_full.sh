@@ -1,0 +1,88 @@
+#!/bin/sh
+# Every writing stage on a full file system (ingest, pretrain, train, predict, report,
+# export, run): exit 3, one error line on stderr, nothing on stdout, no partial output (no
+# file or folder left beside the filler), no crash (HDF5's library
+# shutdown used to die with SIGSEGV after a failed close: exit 139). The full file system
+# is a 1 MiB tmpfs filled to its last byte when this test may mount one (root);
+# otherwise (or with C2SEG_TEST_ULIMIT=1) `ulimit -f 1` with SIGXFSZ ignored, so write()
+# fails with EFBIG instead.
+# Inputs: a 2-study synthetic cohort (c2seg-sample-data), a tiny pretrain / train, one
+# predict folder, made on the normal file system first.
+set -u
+BIN="$C2SEG_BIN"
+GEN="$(dirname "$BIN")/c2seg-sample-data"
+T="$C2SEG_BUILD/test-tmp/test_disk_full"
+F="$T/full"
+umount "$F" 2>/dev/null
+rm -rf "$T" && mkdir -p "$F" || exit 1
+pass=0
+fail=0
+check() { if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1" >&2; fi; }
+export C2SEG_THREADS=1
+
+"$GEN" -o "$T/sd" --studies 2 --size 64 --slices 6 >/dev/null 2>&1 &&
+    "$BIN" ingest "$T/sd/dicom" -o "$T/c.h5" --size 32 -q >/dev/null 2>&1 &&
+    "$BIN" train "$T/c.h5" -o "$T/m.ckpt" --preset tiny --epochs 1 -q >/dev/null 2>&1 &&
+    "$BIN" predict "$T/m.ckpt" "$T/sd/dicom/case01" -o "$T/pred" -q >/dev/null 2>&1
+check "inputs made on the normal file system" $?
+
+mode=ulimit
+if [ -z "${C2SEG_TEST_ULIMIT:-}" ] && mount -t tmpfs -o size=1m tmpfs "$F" 2>/dev/null; then
+    mode=tmpfs
+    trap 'umount "$F" 2>/dev/null' EXIT INT TERM
+fi
+echo "full file system: $mode" >&2
+
+# prepare [FILES TO COPY IN...]: empties F, copies what the stage reads from it, fills the rest
+prepare() {
+    find "$F" -mindepth 1 -delete
+    for x in "$@"; do cp -r "$x" "$F/"; done
+    if [ $mode = tmpfs ]; then
+        head -c 2000000 /dev/zero >"$F/filler" 2>/dev/null   # stops at ENOSPC: not a byte left
+    else
+        : >"$F/filler"
+    fi
+    find "$F" | sort >"$T/before.txt"
+}
+
+# full NAME CMD...: runs CMD with F full, checks exit 3, one error line, empty stdout, no new file
+full() {
+    name=$1
+    shift
+    if [ $mode = tmpfs ]; then
+        "$@" >"$T/$name.out" 2>"$T/$name.err"
+    else
+        sh -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' sh "$@" >"$T/$name.out" 2>"$T/$name.err"
+    fi
+    rc=$?
+    check "$name: exit 3 (got $rc: $(head -2 "$T/$name.err" | tr '\n' ' '))" "$([ $rc -eq 3 ]; echo $?)"
+    ne=$(grep -c 'error: ' "$T/$name.err")
+    check "$name: ${MAX_LINES:-1} error line(s) at most ($ne)" "$([ "$ne" -ge 1 ] && [ "$ne" -le "${MAX_LINES:-1}" ]; echo $?)"
+    check "$name: no other stderr line but run's command echo" \
+        "$([ -z "$(grep -v 'error: ' "$T/$name.err" | grep -v '^  c2seg ')" ]; echo $?)"
+    check "$name: nothing on stdout" "$([ ! -s "$T/$name.out" ]; echo $?)"
+    find "$F" | sort >"$T/after.txt"
+    left=$(comm -13 "$T/before.txt" "$T/after.txt" | tr '\n' ' ')   # new files and folders
+    check "$name: no partial output ($left)" "$([ -z "$left" ]; echo $?)"
+}
+
+prepare
+full ingest "$BIN" ingest "$T/sd/dicom" -o "$F/c.h5" --size 32 -q
+prepare
+full pretrain "$BIN" pretrain "$T/c.h5" -o "$F/p.ckpt" --preset tiny --epochs 1 -q
+prepare
+full train "$BIN" train "$T/c.h5" -o "$F/m.ckpt" --preset tiny --epochs 1 -q
+prepare "$T/pred"
+full report "$BIN" report "$F/pred" -q
+prepare
+full predict "$BIN" predict "$T/m.ckpt" "$T/sd/dicom/case01" -o "$F/pred" -q
+# run: its first write is a stamp in WORKDIR; under `ulimit -f` that small file may fit and
+# the ingest stage fail instead: then its own line and run's "ingest failed" line (2)
+printf 'workdir = %s/run\ntrain = %s/sd/dicom\npreset = tiny\nepochs = 1\n' "$F" "$T" >"$T/run.conf"
+prepare
+MAX_LINES=$([ $mode = tmpfs ] && echo 1 || echo 2) full run "$BIN" run "$T/run.conf" -q
+prepare
+full export "$BIN" export "$T/sd/nifti/case01_mask.nii.gz" --reference "$T/sd/dicom/case01/CT" -o "$F/seg.dcm"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
