@@ -39,6 +39,8 @@ static void usage(FILE *f)
             "  --text-decode        drop predicted components lying only in zones the text rules out\n"
             "                       (both raw and decoded agreement are reported)\n"
             "  --uid-root ROOT      UID root for new DICOM UIDs (default 2.25.<random>)\n"
+            "  --wait               another c2seg is writing OUTDIR (OUTDIR/.c2seg.lock): wait for it\n"
+            "                       instead of exiting 3\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
@@ -148,6 +150,10 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
     return C2_OK;
 }
 
+/* One writer per output folder (base/lock.c): held from the folder's creation to the end. */
+static c2_lock out_lock = {.fd = -1};
+static int out_lock_wait;
+
 /* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
                       const char **inputs, int *n_inputs)
@@ -186,7 +192,9 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
             }
             opt->batch = (int)b;
         } else if (strcmp(a, "--overlays") == 0 || strcmp(a, "--fractional") == 0 ||
-                   strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+                   strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0 ||
+                   strcmp(a, "--wait") == 0) {
+            out_lock_wait |= strcmp(a, "--wait") == 0;
             opt->overlays |= strcmp(a, "--overlays") == 0;
             opt->fractional |= strcmp(a, "--fractional") == 0;
             opt->text_decode |= strcmp(a, "--text-decode") == 0;
@@ -246,6 +254,10 @@ int stage_predict(int argc, char **argv)
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
     if (rc == C2_OK)
         rc = c2_mkdirs(opt.overlays ? overlays : opt.outdir, &e);
+    char lock_path[4300];
+    snprintf(lock_path, sizeof lock_path, "%s/.c2seg.lock", opt.outdir);
+    if (rc == C2_OK)
+        rc = c2_lock_acquire(&out_lock, lock_path, "predict", out_lock_wait, &e);
     c.pp.size = meta.preprocess.size;
     c.pp.window_center = meta.preprocess.window_center;
     c.pp.window_width = meta.preprocess.window_width;
@@ -288,6 +300,7 @@ int stage_predict(int argc, char **argv)
             c2seg_model_free(&m);
         ingest_ctx_free(&c);
         free(inputs);
+        c2_lock_release(&out_lock);
         return EXIT_FAILED;
     }
     cJSON *doc = cJSON_CreateObject();
@@ -349,6 +362,7 @@ int stage_predict(int argc, char **argv)
     c2seg_model_free(&m);
     ingest_ctx_free(&c);
     free(inputs);
+    c2_lock_release(&out_lock);
     if (rc != C2_OK || n_ok == 0)
         return EXIT_FAILED;
     return n_ok < n_cases || c.n_failed ? EXIT_PARTIAL : EXIT_OK;
