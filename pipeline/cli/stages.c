@@ -7,6 +7,8 @@ const stage_def c2seg_stages[] = {
     {"ingest", "read DICOM / NIfTI / slice datasets with their text into an HDF5 cohort cache", stage_ingest},
     {"import-torch", "convert a PyTorch reference dump (state_dict names) into a c2seg checkpoint", stage_import},
     {"export", "write a mask (NIfTI / PNG) as a DICOM SEG of its source images", stage_export},
+    {"deidentify", "copies of DICOM source series with the basic confidentiality profile (keyed UID remapping)",
+     stage_deidentify},
     {"caption", "parse captions into laterality / count / zones, or generate a caption from a mask", stage_caption},
     {"sr-text", "print the report text of DICOM SR documents (file or folder) as JSON", stage_sr_text},
     {"parity", "run a reference dump through the imported model and compare every tensor", stage_parity},
