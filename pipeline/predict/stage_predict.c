@@ -39,6 +39,10 @@ static void usage(FILE *f)
             "  --text-decode        drop predicted components lying only in zones the text rules out\n"
             "                       (both raw and decoded agreement are reported)\n"
             "  --uid-root ROOT      UID root for new DICOM UIDs (default 2.25.<random>)\n"
+            "  --deidentify         de-identified outputs (docs/reliability.md): each SEG gets the DICOM basic\n"
+            "                       confidentiality profile with the key in $C2SEG_DEIDENTIFY_KEY (required; the\n"
+            "                       key of `c2seg deidentify` copies of the sources, which the SEG then references);\n"
+            "                       predictions.json has no source paths and remapped UIDs; inputs.h5 is removed\n"
             "  --wait               another c2seg is writing OUTDIR (OUTDIR/.c2seg.lock): wait for it\n"
             "                       instead of exiting 3\n"
             "  -q, --quiet          no progress or info lines\n"
@@ -193,8 +197,16 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
             opt->batch = (int)b;
         } else if (strcmp(a, "--overlays") == 0 || strcmp(a, "--fractional") == 0 ||
                    strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0 ||
-                   strcmp(a, "--wait") == 0) {
+                   strcmp(a, "--wait") == 0 || strcmp(a, "--deidentify") == 0) {
             out_lock_wait |= strcmp(a, "--wait") == 0;
+            if (strcmp(a, "--deidentify") == 0) {
+                const char *key = getenv("C2SEG_DEIDENTIFY_KEY");
+                if (!key || !key[0]) {
+                    cli_error("--deidentify needs the key in C2SEG_DEIDENTIFY_KEY (the key of `c2seg deidentify`)");
+                    return EXIT_USAGE;
+                }
+                opt->deidentify_key = key;
+            }
             opt->overlays |= strcmp(a, "--overlays") == 0;
             opt->fractional |= strcmp(a, "--fractional") == 0;
             opt->text_decode |= strcmp(a, "--text-decode") == 0;
@@ -313,7 +325,11 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(doc, "size", meta.preprocess.size);
     cJSON_AddBoolToObject(doc, "fractional", opt.fractional);
     cJSON_AddBoolToObject(doc, "text_decode", opt.text_decode);
-    cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");
+    if (opt.deidentify_key) /* its paths, UIDs and case keys identify: removed below */
+        cJSON_AddNullToObject(doc, "inputs_cache");
+    else
+        cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");
+    cJSON_AddBoolToObject(doc, "deidentified", opt.deidentify_key != NULL);
     if (opt.uid_root)
         cJSON_AddStringToObject(doc, "uid_root", opt.uid_root); /* c2seg report's SRs use it too */
     cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
@@ -338,6 +354,10 @@ int stage_predict(int argc, char **argv)
         cli_error("%s", e.msg);
     cJSON_free(text);
     cJSON_Delete(doc);
+    if (opt.deidentify_key) { /* the input cache and its report name source files and UIDs */
+        remove(cache_path);
+        remove(report_path);
+    }
 
     cJSON *sum = cJSON_CreateObject();
     cJSON_AddStringToObject(sum, "stage", "predict");

@@ -8,9 +8,13 @@
 #  - the SEG's references resolve to D (judged by pydicom): every referenced SOP Instance
 #    UID is one of D's, with the same study, series, frame of reference and pseudonymous
 #    patient, and each frame's Image Position equals that of the instance it references;
-#  - every byte of every output (D, the SEG, the JSON printed by both stages) is grepped
-#    for the source's identifying values (names, IDs, dates, every instance UID):
-#    none is found.
+#  - `c2seg predict --deidentify` then `report --deidentify` on the same series with the
+#    same key: SEG and SR pass dciodvfy, the SEG references the copies in D, predictions.json
+#    has no source path and the remapped UIDs, inputs.h5 is gone; report --deidentify
+#    refuses a folder predict did not de-identify (which does hold the patient's name);
+#  - every byte of every output (D, the SEGs, the SRs, NIfTI / PNG / JSON / HTML, the JSON
+#    printed by the stages) is grepped for the source's identifying values (names, IDs,
+#    dates, every instance UID): none is found.
 set -u
 PY=/usr/bin/python3
 BIN="$C2SEG_BIN"
@@ -100,11 +104,61 @@ for k, fr in enumerate(seg.PerFrameFunctionalGroupsSequence):
 print("SEG: %d referenced instances, %d frames, all in the de-identified copies" % (len(refs), len(seg.PerFrameFunctionalGroupsSequence)))
 PY
 
+# predict --deidentify and report --deidentify on the same source with the same key: a
+# tiny model trained for one step on generated data (its weights do not matter here)
+"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 2 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" &&
+    mkdir -p "$T/train" && for c in case01 case02; do
+        ln -s "$T/sd/nifti/$c.nii.gz" "$T/sd/nifti/${c}_mask.nii.gz" "$T/train/"
+    done &&
+    "$BIN" ingest "$T/train" --size 32 -o "$T/cohort.h5" -q >/dev/null 2>"$T/ingest.err" &&
+    "$BIN" train "$T/cohort.h5" -o "$T/model.ckpt" --preset tiny --epochs 1 --max-steps 1 --threads 1 -q \
+        >/dev/null 2>"$T/train.err" || { cat "$T/gen.log" "$T/ingest.err" "$T/train.err" >&2; bad "no model"; }
+"$BIN" predict "$T/model.ckpt" "$SRC" -o "$T/P" --deidentify --overlays --text 'right upper lobe opacity' \
+    >"$T/predict.json" 2>"$T/predict.err"
+rc=$?
+pseg="$T/P/case-0001.seg.dcm"
+[ "$rc" = 0 ] && [ -s "$pseg" ] && [ ! -e "$T/P/inputs.h5" ] && ok ||
+    bad "predict --deidentify: exit $rc, $(tail -3 "$T/predict.err")"
+"$BIN" report "$T/P" --deidentify >"$T/report.json" 2>"$T/report.err"
+rc=$?
+[ "$rc" = 0 ] && [ -s "$T/P/report.json" ] && [ -s "$T/P/report.html" ] && ls "$T/P"/sr/*.sr.dcm >/dev/null 2>&1 && ok ||
+    bad "report --deidentify: exit $rc, $(tail -3 "$T/report.err")"
+for f in "$pseg" "$T"/P/sr/*.sr.dcm; do
+    dciodvfy "$f" >"$T/vfy2.log" 2>&1
+    if grep -q '^Error' "$T/vfy2.log"; then bad "dciodvfy $f: $(grep '^Error' "$T/vfy2.log" | head -3)"; else ok; fi
+done
+$PY - "$pseg" "$T/D" "$T/P/predictions.json" <<'PY' && ok || bad "predict's SEG / JSON do not point at the de-identified sources (above)"
+import json, os, sys
+import pydicom
+seg = pydicom.dcmread(sys.argv[1])
+D = {pydicom.dcmread(os.path.join(sys.argv[2], f)).SOPInstanceUID: f for f in os.listdir(sys.argv[2])}
+one = pydicom.dcmread(os.path.join(sys.argv[2], next(iter(D.values()))))
+refs = [i.ReferencedSOPInstanceUID for s in seg.ReferencedSeriesSequence for i in s.ReferencedInstanceSequence]
+assert refs and all(r in D for r in refs), "unresolved references"
+frames = [fr.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+          for fr in seg.PerFrameFunctionalGroupsSequence]
+assert all(f in D for f in frames), "unresolved frame references"
+assert seg.StudyInstanceUID == one.StudyInstanceUID and seg.PatientID == one.PatientID
+p = json.load(open(sys.argv[3]))
+c = p["cases"][0]
+assert p["deidentified"] is True and p["inputs_cache"] is None and c["inputs"] == [], c["inputs"]
+assert c["study_uid"] == one.StudyInstanceUID and c["series_uid"] == one.SeriesInstanceUID, (c["study_uid"], c["series_uid"])
+PY
+# report --deidentify refuses a predict folder that was not de-identified
+"$BIN" predict "$T/model.ckpt" "$SRC" -o "$T/Pplain" -q >/dev/null 2>&1
+"$BIN" report "$T/Pplain" --deidentify >/dev/null 2>"$T/report_plain.err"
+rc=$?
+[ "$rc" = 3 ] && grep -q "not written by .c2seg predict --deidentify" "$T/report_plain.err" && ok ||
+    bad "report --deidentify of an identified folder: exit $rc, $(cat "$T/report_plain.err")"
+# ... and that folder does hold the identifying values (so the grep below can find them)
+grep -r -l -a -F -e JANCT000 "$T/Pplain" >/dev/null && ok || bad "the identified predict folder has no PatientName: the grep judge is blind"
+
 # no identifying value of the source in any output byte
 leaks=0
 while IFS= read -r v; do
     [ -n "$v" ] || continue
-    hits=$(grep -l -a -F -e "$v" "$T"/D/*.dcm "$T/seg.dcm" "$T/deid.json" "$T/export.json" 2>/dev/null)
+    hits=$(grep -r -l -a -F -e "$v" "$T/D" "$T/P" "$T/seg.dcm" "$T/deid.json" "$T/export.json" "$T/predict.json" \
+        "$T/report.json" 2>/dev/null)
     if [ -n "$hits" ]; then
         leaks=$((leaks + 1))
         echo "  '$v' found in: $hits" >&2
