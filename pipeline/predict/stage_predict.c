@@ -355,6 +355,8 @@ int stage_predict(int argc, char **argv)
     cJSON_free(text);
     cJSON_Delete(doc);
     if (opt.deidentify_key) { /* the input cache and its report name source files and UIDs */
+        char report_path[4300];
+        snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
         remove(cache_path);
         remove(report_path);
     }

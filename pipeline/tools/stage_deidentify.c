@@ -15,7 +15,7 @@
 
 typedef struct file_list {
     char **paths;
-    int n, cap;
+    size_t n, cap;
 } file_list;
 
 static void usage(FILE *f)
@@ -33,14 +33,8 @@ static void usage(FILE *f)
 
 static int list_add(file_list *l, const char *path)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        char **p = realloc(l->paths, (size_t)cap * sizeof *p);
-        if (!p)
-            return -1;
-        l->paths = p;
-        l->cap = cap;
-    }
+    if (c2_grow(&l->paths, sizeof *l->paths, l->n + 1, &l->cap) != C2_OK)
+        return -1;
     return (l->paths[l->n] = strdup(path)) ? (l->n++, 0) : -1;
 }
 
@@ -136,9 +130,9 @@ int stage_deidentify(int argc, char **argv)
     }
     int written = 0, skipped = 0;
     if (code == EXIT_OK) {
-        qsort(l.paths, (size_t)l.n, sizeof *l.paths, path_cmp);
+        qsort(l.paths, l.n, sizeof *l.paths, path_cmp);
         deidentify_opts o = {key};
-        for (int i = 0; i < l.n; i++) {
+        for (size_t i = 0; i < l.n; i++) {
             char name[32], dst[4300];
             snprintf(name, sizeof name, "%06d.dcm", written + 1);
             c2_path_join(dst, sizeof dst, outdir, name);
@@ -154,12 +148,12 @@ int stage_deidentify(int argc, char **argv)
         cJSON *sum = cJSON_CreateObject();
         cJSON_AddStringToObject(sum, "stage", "deidentify");
         cJSON_AddStringToObject(sum, "output", outdir);
-        cJSON_AddNumberToObject(sum, "files", l.n);
+        cJSON_AddNumberToObject(sum, "files", (double)l.n);
         cJSON_AddNumberToObject(sum, "written", written);
         cJSON_AddNumberToObject(sum, "skipped", skipped);
         cli_print_json(sum);
     }
-    for (int i = 0; i < l.n; i++)
+    for (size_t i = 0; i < l.n; i++)
         free(l.paths[i]);
     free(l.paths);
     return code;
