@@ -22,6 +22,7 @@ enum {
     C2_EUNSUPPORTED = -5,/* valid input that this version does not handle */
     C2_ENOTFOUND = -6,   /* a required file, tag or object is absent */
     C2_EMISMATCH = -7,   /* inputs that disagree (grid, domain, schema version) */
+    C2_EBUSY = -8,       /* another process writes the same output (c2_lock) */
 };
 
 typedef struct c2_err {
@@ -100,6 +101,18 @@ size_t c2_next_word(const char **s, char *out, size_t cap);
  * geometrically (from 8 items). Returns C2_OK, or C2_ENOMEM leaving the array as it was.
  * Typical use: if (c2_grow(&v, sizeof *v, n + 1, &cap)) fail; v[n++] = x; */
 int c2_grow(void *items_ptr, size_t elem, size_t need, size_t *cap);
+
+/* One writer per output (lock.c): an advisory flock on `path` (created if absent), held
+ * until c2_lock_release or the process's death (the kernel drops it, kill -9 included, so
+ * a stale lock file is taken over by the next caller). The file holds "PID WHAT" of the
+ * holder. Held by another process: C2_EBUSY with a message naming the file and the
+ * holder's pid, or with `wait` a c2_warn line and a blocking wait. */
+typedef struct c2_lock {
+    int fd;
+    char path[4200];
+} c2_lock;
+int c2_lock_acquire(c2_lock *l, const char *path, const char *what, int wait, c2_err *e);
+void c2_lock_release(c2_lock *l);
 
 /* Version string of the toolkit ("0.1.0"). */
 const char *c2_version(void);

@@ -3,11 +3,12 @@
  *
  * What happens to a file (recursively, inside every sequence item too):
  *   - every private attribute (odd group) is removed;
- *   - identifying attributes of the profile are removed (X) or emptied (Z): names,
- *     birth date, sex, age, addresses, institution, physicians, operators, device
- *     serial number, descriptions and comments, dates and times of study / series /
- *     acquisition / content, request attributes, other patient IDs (docs/reliability.md
- *     lists them);
+ *   - identifying attributes of the profile are removed (X), emptied (Z) or, where an
+ *     IOD makes them Type 1, replaced by a dummy (D: Content Date 19000101, Content Time
+ *     000000, Device Serial Number DEIDENTIFIED): names, birth date, sex, age, addresses,
+ *     institution, physicians, operators, descriptions and comments, dates and times of
+ *     study / series / acquisition, request attributes, other patient IDs
+ *     (docs/reliability.md lists them);
  *   - PatientID becomes a pseudonym "ANON-<16 hex digits>" and every instance UID
  *     (Study, Series, SOP Instance, Frame of Reference, references, the file meta's
  *     Media Storage SOP Instance UID, ...) becomes "2.25.<decimal of 128 bits>", both

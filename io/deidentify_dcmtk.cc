@@ -170,7 +170,7 @@ const DcmTagKey removed_tags[] = {
     DCM_RequestingPhysician, DCM_ReferringPhysicianAddress, DCM_ReferringPhysicianTelephoneNumbers,
     DCM_PerformingPhysicianIdentificationSequence, DCM_OperatorIdentificationSequence,
     DCM_ReferringPhysicianIdentificationSequence, DCM_InstitutionName, DCM_InstitutionAddress,
-    DCM_InstitutionalDepartmentName, DCM_StationName, DCM_DeviceSerialNumber, DCM_StudyDescription,
+    DCM_InstitutionalDepartmentName, DCM_StationName, DCM_StudyDescription,
     DCM_SeriesDescription, DCM_ProtocolName, DCM_ImageComments, DCM_DerivationDescription,
     DCM_RequestAttributesSequence, DCM_ReferencedPatientSequence, DCM_ReferencedStudySequence,
     DCM_PerformedProcedureStepDescription, DCM_PerformedProcedureStepStartDate,
@@ -183,9 +183,29 @@ const DcmTagKey removed_tags[] = {
 /* Z: kept (most are Type 2 in our IODs) but emptied. */
 const DcmTagKey emptied_tags[] = {
     DCM_PatientName, DCM_PatientBirthDate, DCM_PatientSex, DCM_AccessionNumber, DCM_StudyID, DCM_StudyDate,
-    DCM_StudyTime, DCM_ContentDate, DCM_ContentTime, DCM_ReferringPhysicianName, DCM_ContentCreatorName,
-    DCM_VerifyingObserverName, DCM_PersonName,
+    DCM_StudyTime, DCM_ReferringPhysicianName, DCM_ContentCreatorName, DCM_VerifyingObserverName, DCM_PersonName,
 };
+
+/* D: Type 1 in an IOD we write or copy (SEG's Content Date / Time and the Enhanced General
+ * Equipment's Device Serial Number; SR's Content Date / Time), so a dummy value replaces
+ * them: an empty Type 1 attribute makes the object invalid. The same dummy everywhere:
+ * nothing of the original value is kept. */
+const struct dummy {
+    DcmTagKey tag;
+    const char *value;
+} dummy_values[] = {
+    {DCM_ContentDate, "19000101"},
+    {DCM_ContentTime, "000000"},
+    {DCM_DeviceSerialNumber, "DEIDENTIFIED"},
+};
+
+const char *dummy_of(const DcmTagKey &t)
+{
+    for (const dummy &d : dummy_values)
+        if (d.tag == t)
+            return d.value;
+    return nullptr;
+}
 
 /* UI attributes that name a class or an encoding, never an instance: kept. */
 const DcmTagKey class_uid_tags[] = {
@@ -242,6 +262,8 @@ OFCondition item_deidentify(DcmItem *item, const std::string &key, int depth)
         OFCondition st = EC_Normal;
         if (listed(emptied_tags, t)) {
             st = el->putString("");
+        } else if (const char *dummy = dummy_of(t)) {
+            st = el->putString(dummy);
         } else if (t == DCM_PatientID) {
             OFString id;
             el->getOFStringArray(id);

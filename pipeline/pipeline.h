@@ -55,6 +55,7 @@ int stage_eval(int argc, char **argv);
 int stage_caption(int argc, char **argv);
 int stage_sr_text(int argc, char **argv);
 int stage_export(int argc, char **argv);
+int stage_deidentify(int argc, char **argv);
 int stage_import(int argc, char **argv);
 int stage_export_onnx(int argc, char **argv);
 int stage_parity(int argc, char **argv);

@@ -9,6 +9,8 @@ const stage_def c2seg_stages[] = {
     {"export", "write a mask (NIfTI / PNG) as a DICOM SEG of its source images", stage_export},
     {"export-onnx", "write a checkpoint's segmentation network as an ONNX graph (opset 17, dynamic batch)",
      stage_export_onnx},
+    {"deidentify", "copies of DICOM source series with the basic confidentiality profile (keyed UID remapping)",
+     stage_deidentify},
     {"caption", "parse captions into laterality / count / zones, or generate a caption from a mask", stage_caption},
     {"sr-text", "print the report text of DICOM SR documents (file or folder) as JSON", stage_sr_text},
     {"parity", "run a reference dump through the imported model and compare every tensor", stage_parity},

@@ -67,6 +67,7 @@ typedef struct predict_options {
     int batch;
     int overlays, fractional, text_decode;
     const char *uid_root;      /* --uid-root, or NULL */
+    const char *deidentify_key;/* --deidentify: $C2SEG_DEIDENTIFY_KEY (io/deidentify.h), else NULL */
 } predict_options;
 
 /* An input file that ingest reported (OUTDIR/inputs.h5.report.tsv): a slice that a

@@ -9,6 +9,7 @@
  * Outputs: DICOM -> SEG (io/seg.h), NIfTI -> mask with the source affine, PNG / JPEG ->
  * PNG mask of the source size; names are the case counter ("case-0001"), never tags. */
 #include "pipeline/predict/predict.h"
+#include "io/deidentify.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -370,7 +371,14 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
         so.fractional = opt->fractional;
         so.uid_root = opt->uid_root;
         so.description = opt->text_decode ? "c2seg prediction (text-decoded)" : "c2seg prediction";
-        return seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
+        rc = seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
+        if (rc == C2_OK && opt->deidentify_key) {
+            deidentify_opts d = {opt->deidentify_key};
+            rc = deidentify_file(path, &d, e);
+            if (rc != C2_OK)
+                remove(path); /* never leave the identified SEG behind */
+        }
+        return rc;
     }
     if (pc->kind == CASE_NIFTI) {
         snprintf(rel, cap, "%s_mask.nii.gz", pc->id);
@@ -506,17 +514,29 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
     *out = o;
     cJSON_AddStringToObject(o, "id", pc->id);
     cJSON_AddStringToObject(o, "kind", kind_name(pc->kind));
+    /* de-identified: no source path (folders are often named after the patient) and the
+     * UIDs remapped with the key of the SEG, so they name the de-identified copies */
+    const char *key = r->opt->deidentify_key;
     cJSON *in = cJSON_AddArrayToObject(o, "inputs");
-    for (int64_t k = 0; k < pc->n; k++) {
+    for (int64_t k = 0; k < pc->n && !key; k++) {
         const char *f = c->samples[pc->idx[k]].file;
         if (k == 0 || strcmp(f, c->samples[pc->idx[k - 1]].file) != 0)
             cJSON_AddItemToArray(in, cJSON_CreateString(f));
     }
     cJSON_AddNumberToObject(o, "slices", (double)pc->n);
     cJSON_AddStringToObject(o, "modality", s0->modality ? s0->modality : "");
-    cJSON_AddStringToObject(o, "study_uid", s0->study_uid ? s0->study_uid : "");
-    cJSON_AddStringToObject(o, "series_uid", s0->series_uid ? s0->series_uid : "");
-    if (pc->kind == CASE_DICOM)
+    char study[65] = "", series[65] = "";
+    deidentify_opts d = {key};
+    if (key) {
+        deidentify_uid(&d, s0->study_uid ? s0->study_uid : "", study);
+        deidentify_uid(&d, s0->series_uid ? s0->series_uid : "", series);
+    } else {
+        snprintf(study, sizeof study, "%s", s0->study_uid ? s0->study_uid : "");
+        snprintf(series, sizeof series, "%s", s0->series_uid ? s0->series_uid : "");
+    }
+    cJSON_AddStringToObject(o, "study_uid", study);
+    cJSON_AddStringToObject(o, "series_uid", series);
+    if (pc->kind == CASE_DICOM && !key)
         missing_slices_add(r, pc, o);
     case_text ct;
     case_text_find(r, pc, &ct);

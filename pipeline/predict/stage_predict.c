@@ -48,6 +48,12 @@ static void usage(FILE *f)
             "  --modality LIST      DICOM modalities predicted, comma-separated, or all (default CT,CR,DX)\n"
             "  --label SPEC         which segments of a DICOM SEG among the inputs are the ground truth\n"
             "                       (as c2seg ingest --label; default: those coded as lesion or infection)\n"
+            "  --deidentify         de-identified outputs (docs/reliability.md): each SEG gets the DICOM basic\n"
+            "                       confidentiality profile with the key in $C2SEG_DEIDENTIFY_KEY (required; the\n"
+            "                       key of `c2seg deidentify` copies of the sources, which the SEG then references);\n"
+            "                       predictions.json has no source paths and remapped UIDs; inputs.h5 is removed\n"
+            "  --wait               another c2seg is writing OUTDIR (OUTDIR/.c2seg.lock): wait for it\n"
+            "                       instead of exiting 3\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
@@ -158,6 +164,9 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
 }
 
 static const char *store_dest, *store_aet; /* --store, --store-aet */
+/* One writer per output folder (base/lock.c): held from the folder's creation to the end. */
+static c2_lock out_lock = {.fd = -1};
+static int out_lock_wait;
 
 /* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
@@ -205,7 +214,17 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
             }
             opt->batch = (int)b;
         } else if (strcmp(a, "--overlays") == 0 || strcmp(a, "--fractional") == 0 ||
-                   strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+                   strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0 ||
+                   strcmp(a, "--wait") == 0 || strcmp(a, "--deidentify") == 0) {
+            out_lock_wait |= strcmp(a, "--wait") == 0;
+            if (strcmp(a, "--deidentify") == 0) {
+                const char *key = getenv("C2SEG_DEIDENTIFY_KEY");
+                if (!key || !key[0]) {
+                    cli_error("--deidentify needs the key in C2SEG_DEIDENTIFY_KEY (the key of `c2seg deidentify`)");
+                    return EXIT_USAGE;
+                }
+                opt->deidentify_key = key;
+            }
             opt->overlays |= strcmp(a, "--overlays") == 0;
             opt->fractional |= strcmp(a, "--fractional") == 0;
             opt->text_decode |= strcmp(a, "--text-decode") == 0;
@@ -275,6 +294,10 @@ int stage_predict(int argc, char **argv)
     int outdir_existed = stat(opt.outdir, &outdir_st) == 0;
     if (rc == C2_OK)
         rc = c2_mkdirs(opt.overlays ? overlays : opt.outdir, &e);
+    char lock_path[4300];
+    snprintf(lock_path, sizeof lock_path, "%s/.c2seg.lock", opt.outdir);
+    if (rc == C2_OK)
+        rc = c2_lock_acquire(&out_lock, lock_path, "predict", out_lock_wait, &e);
     c.pp.size = meta.preprocess.size;
     c.pp.window_center = meta.preprocess.window_center;
     c.pp.window_width = meta.preprocess.window_width;
@@ -328,6 +351,7 @@ int stage_predict(int argc, char **argv)
             c2seg_model_free(&m);
         ingest_ctx_free(&c);
         free(inputs);
+        c2_lock_release(&out_lock);
         return EXIT_FAILED;
     }
     cJSON *doc = cJSON_CreateObject();
@@ -340,7 +364,11 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(doc, "size", meta.preprocess.size);
     cJSON_AddBoolToObject(doc, "fractional", opt.fractional);
     cJSON_AddBoolToObject(doc, "text_decode", opt.text_decode);
-    cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");
+    if (opt.deidentify_key) /* its paths, UIDs and case keys identify: removed below */
+        cJSON_AddNullToObject(doc, "inputs_cache");
+    else
+        cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");
+    cJSON_AddBoolToObject(doc, "deidentified", opt.deidentify_key != NULL);
     if (opt.uid_root)
         cJSON_AddStringToObject(doc, "uid_root", opt.uid_root); /* c2seg report's SRs use it too */
     cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
@@ -366,6 +394,12 @@ int stage_predict(int argc, char **argv)
         cli_error("%s", e.msg);
     cJSON_free(text);
     cJSON_Delete(doc);
+    if (opt.deidentify_key) { /* the input cache and its report name source files and UIDs */
+        char report_path[4300];
+        snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
+        remove(cache_path);
+        remove(report_path);
+    }
 
     cJSON *sum = cJSON_CreateObject();
     cJSON_AddStringToObject(sum, "stage", "predict");
@@ -414,6 +448,7 @@ int stage_predict(int argc, char **argv)
     c2seg_model_free(&m);
     ingest_ctx_free(&c);
     free(inputs);
+    c2_lock_release(&out_lock);
     if (rc != C2_OK || n_ok == 0)
         return EXIT_FAILED;
     return n_ok < n_cases || c.n_failed || store_failed ? EXIT_PARTIAL : EXIT_OK;

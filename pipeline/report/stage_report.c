@@ -20,8 +20,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT] [--store DEST [--store-aet AE]]\n"
+    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT] [--deidentify] [--store DEST [--store-aet AE]]\n"
                "       c2seg report --merge MERGED PART... [--uid-root ROOT] [--store DEST [--store-aet AE]]\n"
+               "  --deidentify     refuse an OUTDIR that `c2seg predict --deidentify` did not write: the SRs are then\n"
+               "                   built from its de-identified SEGs, report.json / .html from its predictions.json\n"
+               "                   without source paths (docs/reliability.md); not with --merge yet\n"
                "  --store DEST     then send the SRs (and any DICOM output not yet sent there) to a PACS, as\n"
                "                   c2seg push DEST OUTDIR does (dicom://AET@host:port or http(s)://.../dicom-web)\n"
                "  --store-aet AE   our calling AE title for --store over DIMSE (default C2SEG)\n"
@@ -239,6 +242,7 @@ int stage_report(int argc, char **argv)
         return EXIT_OK;
     }
     const char *uid_root = NULL, *merged = NULL, *store = NULL, *store_aet = NULL;
+    int deidentify = 0;
     char **dirs = calloc((size_t)argc, sizeof *dirs); /* OUTDIR, or the parts with --merge */
     int n_dirs = 0;
     if (!dirs) {
@@ -256,6 +260,8 @@ int stage_report(int argc, char **argv)
             store_aet = argv[++i];
         else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
             continue;
+        else if (strcmp(argv[i], "--deidentify") == 0)
+            deidentify = 1;
         else if (argv[i][0] == '-') {
             cli_error("unexpected argument %s (see c2seg report --help)", argv[i]);
             free(dirs);
@@ -270,6 +276,9 @@ int stage_report(int argc, char **argv)
     } else if (!n_dirs) {
         cli_error("%s", merged ? "no part folder given to merge" : "no predict output folder given");
         code = EXIT_USAGE;
+    } else if (merged && deidentify) {
+        cli_error("--deidentify is not supported with --merge yet");
+        code = EXIT_USAGE;
     }
     cJSON *pred = NULL;
     c2_err e = {0};
@@ -277,6 +286,11 @@ int stage_report(int argc, char **argv)
         code = merge_write(merged, dirs, n_dirs, uid_root != NULL, &pred);
     else if (code == EXIT_OK && report_predictions_read(dirs[0], &pred, &e) != C2_OK) {
         cli_error("%s", e.msg);
+        code = EXIT_FAILED;
+    }
+    if (code == EXIT_OK && deidentify && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pred, "deidentified"))) {
+        cli_error("%s/predictions.json: not written by `c2seg predict --deidentify` (its SEGs and JSON identify "
+                  "the patient); rerun predict with --deidentify", dirs[0]);
         code = EXIT_FAILED;
     }
     if (code == EXIT_OK)

@@ -52,6 +52,8 @@ const run_key run_keys[] = {
     {"fractional", KEY_BOOL, S(RUN_PREDICT), "--fractional", NULL, "probabilities instead of binary masks"},
     {"text_decode", KEY_BOOL, S(RUN_PREDICT), "--text-decode", NULL, "drop components the text rules out"},
     {"uid_root", KEY_TEXT, S(RUN_PREDICT), "--uid-root", NULL, "UID root for new DICOM UIDs"},
+    {"deidentify", KEY_BOOL, S(RUN_PREDICT) | S(RUN_REPORT), "--deidentify", NULL,
+     "de-identified SEG / SR / JSON (key in $C2SEG_DEIDENTIFY_KEY)"},
     {"report", KEY_BOOL, S(RUN_REPORT), NULL, NULL,
      "run `c2seg report` on the predictions (default yes)"},
     {"store", KEY_TEXT, S(RUN_PREDICT) | S(RUN_REPORT), "--store", NULL,

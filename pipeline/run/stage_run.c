@@ -50,7 +50,7 @@ typedef struct run_paths {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: c2seg run CONFIG [--only STAGE]... [--force] [--dry-run] [-q]\n"
+            "usage: c2seg run CONFIG [--only STAGE]... [--force] [--dry-run] [--wait] [-q]\n"
             "\n"
             "Runs ingest -> pretrain -> train -> eval -> predict -> report for the cohort a config file\n"
             "describes (docs/run-config.md). Stages whose outputs are up to date with their inputs and\n"
@@ -60,6 +60,8 @@ static void usage(FILE *f)
             "  --only STAGE   run only this stage (repeatable): ingest pretrain train eval predict report\n"
             "  --force        run the selected stages even when they are up to date\n"
             "  --dry-run      print each stage's command and whether it is up to date; run nothing\n"
+            "  --wait         another c2seg is writing WORKDIR (WORKDIR/.c2seg.lock): wait for it\n"
+            "                 instead of exiting 3\n"
             "  -q, --quiet    no progress or info lines (the stages get -q too)\n"
             "\n"
             "config keys (`key = value`, one per line; # comments; list keys repeat):\n");
@@ -370,7 +372,7 @@ static cJSON *summary_read(const char *path)
 
 typedef struct run_flags {
     unsigned only;    /* bit per stage from --only, 0 = all */
-    int force, dry_run, quiet;
+    int force, dry_run, quiet, wait;
     const char *config;
 } run_flags;
 
@@ -393,6 +395,8 @@ static int args_parse(int argc, char **argv, run_flags *f)
             f->force = 1;
         } else if (strcmp(a, "--dry-run") == 0) {
             f->dry_run = 1;
+        } else if (strcmp(a, "--wait") == 0) {
+            f->wait = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             f->quiet = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -538,6 +542,15 @@ int stage_run(int argc, char **argv)
         run_config_free(&cfg);
         return EXIT_FAILED;
     }
+    /* one writer per workdir (base/lock.c); a dry run writes nothing */
+    c2_lock lock = {.fd = -1};
+    char lock_path[PATH_CAP + 16];
+    snprintf(lock_path, sizeof lock_path, "%s/.c2seg.lock", run_config_get(&cfg, "workdir"));
+    if (!f.dry_run && c2_lock_acquire(&lock, lock_path, "run", f.wait, &e) != C2_OK) {
+        cli_error("%s", e.msg);
+        run_config_free(&cfg);
+        return EXIT_FAILED;
+    }
     static stage_plan plans[RUN_STAGE_COUNT];
     plans_make(plans, &cfg, &r, f.quiet);
     int n_selected = 0;
@@ -545,6 +558,7 @@ int stage_run(int argc, char **argv)
         if (plans[s].overflow) {
             cli_error("%s: too many inputs for %s (at most %d): list their parent folder instead", f.config,
                       run_stage_names[s], MAX_ARGS / 2);
+            c2_lock_release(&lock);
             run_config_free(&cfg);
             return EXIT_USAGE;
         }
@@ -592,6 +606,7 @@ int stage_run(int argc, char **argv)
         status_collect(plans, &r, out, f.quiet);
     cJSON_AddNumberToObject(out, "exit", code);
     cli_print_json(out);
+    c2_lock_release(&lock);
     run_config_free(&cfg);
     return code;
 }

@@ -34,6 +34,7 @@ static const char *train_help =
     "                         affinity mask and cgroup CPU quota; docs/engine.md)\n"
     "      --max-steps N      stop after N optimizer steps (smoke runs)\n"
     "      --resume           continue an interrupted run from FILE.resume.ckpt\n"
+    "      --wait             another c2seg is writing FILE (FILE.lock): wait for it instead of exiting 3\n"
     "      --shards K         compute each batch as K shards in turn, gradients summed (default 1);\n"
     "                         the single-process twin of K MPI ranks\n"
     "  -q, --quiet            no progress output\n"
@@ -52,7 +53,7 @@ static const char *pretrain_help =
     "      --batch N          default 256 (capped at the training-set size; one forward per batch)\n"
     "      --lr X             default 3e-4;  --weight-decay X default 1e-2\n"
     "      --init FILE        start from a checkpoint, e.g. weights from c2seg import-torch\n"
-    "      --seed N, --threads N|auto, --max-steps N, --resume, --shards K, -q   as for train\n"
+    "      --seed N, --threads N|auto, --max-steps N, --resume, --shards K, --wait, -q   as for train\n"
     "Data-parallel: mpirun -np N c2seg pretrain ...; the CaCL loss sees the whole batch.\n";
 
 static const char *eval_help =
@@ -92,7 +93,7 @@ static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t tot
 }
 
 enum { OPT_INIT = 1000, OPT_PRESET, OPT_FUSION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_CLIP, OPT_SEED,
-       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS };
+       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS, OPT_WAIT };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},      {"init", required_argument, 0, OPT_INIT},
@@ -103,8 +104,10 @@ static const struct option long_opts[] = {
     {"threads", required_argument, 0, OPT_THREADS}, {"max-steps", required_argument, 0, OPT_MAXSTEPS},
     {"resume", no_argument, 0, OPT_RESUME},       {"objective", required_argument, 0, OPT_OBJECTIVE},
     {"split", required_argument, 0, OPT_SPLIT},   {"quiet", no_argument, 0, 'q'},
-    {"shards", required_argument, 0, OPT_SHARDS},
+    {"shards", required_argument, 0, OPT_SHARDS}, {"wait", no_argument, 0, OPT_WAIT},
     {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+
+static int wait_lock; /* --wait: for another writer of the checkpoint (base/lock.c) */
 
 static int parse_positive(const char *s, const char *what, long *out)
 {
@@ -152,6 +155,7 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
         case OPT_CLIP: o->clip_norm = atof(optarg); break;
         case OPT_RESUME: o->resume = 1; break;
         case OPT_SPLIT: *split = optarg; break;
+        case OPT_WAIT: wait_lock = 1; break;
         default: fputs(help, stderr); return EXIT_USAGE;
         }
     }
@@ -223,6 +227,19 @@ static int run_fit(int argc, char **argv, int pretrain)
     int rank = dist_rank();
     if (rank != 0)
         cli_set_quiet(1);
+    /* one writer per checkpoint: CHECKPOINT.lock (base/lock.c). Under mpirun the ranks
+     * share one output and rank 0 writes it; the lock is taken by single-process runs only
+     * (a rank refused alone would leave the others waiting in a collective). */
+    c2_lock lock = {.fd = -1};
+    if (dist_size() == 1) {
+        char lock_path[4200];
+        snprintf(lock_path, sizeof lock_path, "%s.lock", o.out_path);
+        if (c2_lock_acquire(&lock, lock_path, pretrain ? "pretrain" : "train", wait_lock, &e) != C2_OK) {
+            cli_error("%s", e.msg);
+            dist_finalize();
+            return EXIT_FAILED;
+        }
+    }
     cache c;
     cli_log("reading %s", pos[0]);
     if (cache_read(pos[0], 1, &c, &e)) {
@@ -257,6 +274,7 @@ static int run_fit(int argc, char **argv, int pretrain)
         cli_log("best epoch %d: val Dice %.4f IoU %.4f; wrote %s", r.best_epoch, r.best_val_dice, r.best_val_iou,
                 o.out_path);
     cli_print_json(result_json(pc.stage, &o, &r));
+    c2_lock_release(&lock);
     return EXIT_OK;
 }
 

@@ -17,9 +17,11 @@
 set -u
 BIN="$C2SEG_BIN"
 SHARED="$C2SEG_SHARED"
-command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun is not installed (scripts/install-deps installs openmpi-bin)" >&2; exit 0; }
+command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun is not installed (scripts/install-deps installs openmpi-bin)" >&2
+    [ "${CI:-}" != true ]; exit; }
 grep -q '^C2SEG_MPI:BOOL=ON' "$C2SEG_BUILD/CMakeCache.txt" 2>/dev/null ||
-    { echo "SKIP: this build has C2SEG_MPI off (libopenmpi-dev missing at configure time)" >&2; exit 0; }
+    { echo "SKIP: this build has C2SEG_MPI off (libopenmpi-dev missing at configure time)" >&2
+      [ "${CI:-}" != true ]; exit; }
 mkdir -p "$C2SEG_BUILD/test-tmp"
 T=$(mktemp -d "$C2SEG_BUILD/test-tmp/mpi.XXXXXX") || exit 1
 pass=0 fail=0
@@ -29,6 +31,14 @@ export C2SEG_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # shared memory between local ranks without the single-copy (CMA) mechanism that
 # containers often forbid; no core binding (the ranks share the machine's cores)
 MPIRUN="mpirun -np 2 --oversubscribe --bind-to none --mca btl self,vader --mca btl_vader_single_copy_mechanism none"
+# Under scripts/test-sanitize: Open MPI's one-time allocations live in its plugins, built
+# without frame pointers, so LeakSanitizer reports them as "<unknown module>" that no
+# suppression can name. The ranks run with ASan + UBSan but without the leak check (our
+# training code's leaks are checked single-process by test_demo, test_kill and test_train).
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
+    MPIRUN="$MPIRUN -x ASAN_OPTIONS -x LSAN_OPTIONS -x UBSAN_OPTIONS"
+fi
 
 "$BIN" ingest "$SHARED/data/qata/valid" -o "$T/c.h5" --size 32 -q \
     --captions "$SHARED/data/text/sgseg_qata/annotation.json" >/dev/null 2>&1 &&

@@ -40,6 +40,40 @@ static void zones_sides_and_runs(void)
     CHECK(zones_side_runs(runs3) == 2);
 }
 
+/* One pixel pair on each row next to a cut (rows 9 | 10 at the upper / middle cut, 11 | 12
+ * at the middle / lower cut of H = 30): the zone of each row is known exactly, so a cut
+ * moved by one row (< vs <=) changes the zones. Two pixels = 2 / 300 of a side >= 0.5 %. */
+static void exact_boundary_rows(void)
+{
+    static const struct { int row, zone; } rows[] = {
+        {0, ZONE_L_UPPER}, {9, ZONE_L_UPPER}, {10, ZONE_L_MIDDLE}, {11, ZONE_L_MIDDLE}, {12, ZONE_L_LOWER},
+        {29, ZONE_L_LOWER}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint8_t m[H * W] = {0};
+        fill(m, rows[i].row, rows[i].row + 1, 2, 4);   /* image-left */
+        fill(m, rows[i].row, rows[i].row + 1, 16, 18); /* image-right: zone + 3 */
+        mask_zones z;
+        c2_err e = {0};
+        CHECK(mask_zones_compute(m, H, W, NULL, NULL, &z, &e) == C2_OK);
+        uint8_t want[6] = {0};
+        want[rows[i].zone] = want[rows[i].zone + 3] = 1;
+        CHECK_MSG(memcmp(z.zones, want, 6) == 0 && z.zone_fg[rows[i].zone] == 2 && z.zone_fg[rows[i].zone + 3] == 2,
+                  "row %d: zones %d%d%d %d%d%d", rows[i].row, z.zones[0], z.zones[1], z.zones[2], z.zones[3],
+                  z.zones[4], z.zones[5]);
+        mask_zones_free(&z);
+    }
+    /* the midline: columns 9 (x + 0.5 < 10: image left) and 10 (image right) */
+    for (int x = 9; x <= 10; x++) {
+        uint8_t m[H * W] = {0};
+        fill(m, 0, 2, x, x + 1);
+        mask_zones z;
+        c2_err e = {0};
+        CHECK(mask_zones_compute(m, H, W, NULL, NULL, &z, &e) == C2_OK);
+        CHECK_MSG(z.zones[x == 9 ? ZONE_L_UPPER : ZONE_R_UPPER] && z.n_zones == 1, "column %d", x);
+        mask_zones_free(&z);
+    }
+}
+
 static void threshold_and_diagonal_components(void)
 {
     uint8_t m[H * W] = {0};
@@ -107,6 +141,7 @@ int main(void)
 {
     RUN_TEST(consistency_flags_and_cohort);
     RUN_TEST(zones_sides_and_runs);
+    RUN_TEST(exact_boundary_rows);
     RUN_TEST(threshold_and_diagonal_components);
     RUN_TEST(lung_mask_sets_box_and_midline);
     RUN_TEST(nearest_resize_is_torch_nearest);
