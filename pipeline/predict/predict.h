@@ -78,7 +78,8 @@ typedef struct predict_failed {
 
 typedef struct predict_case {
     int kind;                  /* CASE_* */
-    char id[64];               /* "case-0001": a counter, never a tag value */
+    char id[128];              /* named after the source, a safe name, unique in the run ("CT_chest_3",
+                                  "mask_0001" for mask_0001.png; never a raw tag value) */
     int64_t *idx;              /* cache samples of the case, in slice order */
     int64_t n;
 } predict_case;

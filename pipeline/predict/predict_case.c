@@ -7,7 +7,8 @@
  * pixels are read one batch at a time (cache_pixels), so neither the cohort nor the
  * series length raises the model-size memory.
  * Outputs: DICOM -> SEG (io/seg.h), NIfTI -> mask with the source affine, PNG / JPEG ->
- * PNG mask of the source size; names are the case counter ("case-0001"), never tags. */
+ * PNG mask of the source size; names are the case's (stage_predict.c: the source file's stem, or the series' description and
+ * number made a safe name; never a raw tag value). */
 #include "pipeline/predict/predict.h"
 
 #include <cjson/cJSON.h>

@@ -1,6 +1,7 @@
 /* pipeline/report/report.html: report.html, one self-contained page: the cohort tables, one row
- * per case (sortable by clicking a column head, a checkbox that shows only the
- * inconsistent cases; a merged report's cases labelled "PART/case-NNNN") and each case's
+ * per case (named after its source, the source file shown; sortable by clicking a column
+ * head, a checkbox that shows only the inconsistent cases; a merged report's cases labelled
+ * "PART/NAME") and each case's
  * overlay thumbnail embedded as a base64 PNG data URI, so the page can be mailed or
  * archived alone (up to REPORT_EMBED_MAX cases; above that the thumbnails are linked from
  * the overlays folder with loading="lazy" and the rows shown a page at a time). Cases
@@ -192,6 +193,26 @@ static const char page_script[] =
     "document.body.setAttribute('data-images',ok+'/'+im.length);});\n"
     "</script>\n";
 
+/* The case's source: its first input file (the whole path in the title), "+ N files" for a
+ * series or a multi-file volume. */
+static void source_cell(FILE *f, const cJSON *c)
+{
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(c, "inputs");
+    const cJSON *first = cJSON_GetArrayItem(in, 0);
+    if (!cJSON_IsString(first)) {
+        fputs("&ndash;", f);
+        return;
+    }
+    fputs("<span title=\"", f);
+    html_text(f, first->valuestring);
+    fputs("\">", f);
+    html_text(f, c2_basename(first->valuestring));
+    fputs("</span>", f);
+    int n = cJSON_GetArraySize(in);
+    if (n > 1)
+        fprintf(f, " + %d files", n - 1);
+}
+
 static void case_row(FILE *f, const char *outdir, const cJSON *c, int embed)
 {
     int ok = strcmp(report_str(c, "status"), "ok") == 0;
@@ -207,6 +228,8 @@ static void case_row(FILE *f, const char *outdir, const cJSON *c, int embed)
     html_text(f, label);
     fputs("\"><td>", f);
     html_text(f, label);
+    fputs("</td><td class=\"source\">", f);
+    source_cell(f, c);
     fputs("</td><td>", f);
     html_text(f, report_str(c, "kind"));
     fputs("</td><td>", f);
@@ -289,9 +312,9 @@ int report_html_write(const char *outdir, const cJSON *cases, const cJSON *cohor
           "<p id=\"legend\">Overlay outlines: <span class=\"swatch\" style=\"background:#f00\"></span>prediction "
           "<span class=\"swatch\" style=\"background:#0f0\"></span>ground truth</p>\n<label><input type=\"checkbox\" id=\"only\" onchange=\"filterRows()\"> "
           "only cases inconsistent with their text</label>\n<table id=\"cases\"><thead><tr>", f);
-    static const char *const heads[] = {"case", "kind", "text", "text side", "mask side", "text zones",
+    static const char *const heads[] = {"case", "source", "kind", "text", "text side", "mask side", "text zones",
                                         "mask zones", "consistent", "zone Jaccard", "Dice", "overlay"};
-    for (int k = 0; k < 11; k++)
+    for (int k = 0; k < 12; k++)
         fprintf(f, "<th onclick=\"sortBy(%d)\">%s</th>", k, heads[k]);
     fputs("</tr></thead><tbody>\n", f);
     const cJSON *c;

@@ -1,7 +1,7 @@
 /* `c2seg report OUTDIR`: reads OUTDIR/predictions.json (written by `c2seg predict`) and
  * writes OUTDIR/report.json (per case + cohort, pipeline/report/report_cohort.c),
  * OUTDIR/report.html (pipeline/report/report.html.c) and, for every case whose mask is a DICOM
- * SEG, a Comprehensive SR with its findings in OUTDIR/sr/case-NNNN.sr.dcm
+ * SEG, a Comprehensive SR with its findings in OUTDIR/sr/NAME.sr.dcm
  * (dicom-sr/sr_report.h). One SR that cannot be written does not stop the others.
  * `c2seg report --merge MERGED PART...`: the same report over the cases of several predict
  * folders of one cohort (pipeline/report/report_merge.c), written into MERGED together with the
@@ -36,8 +36,8 @@ static void usage(FILE *f)
                "OUTDIR is a `c2seg predict` output folder. Writes OUTDIR/report.json (per case and cohort:\n"
                "laterality / zone / count agreement of prediction vs text, prediction vs ground truth and ground\n"
                "truth vs text, Dice split by consistent / inconsistent cases), OUTDIR/report.html (self-contained,\n"
-               "overlay thumbnails embedded) and OUTDIR/sr/case-NNNN.sr.dcm (Comprehensive SR) per DICOM SEG.\n"
-               "With --merge the same files go to MERGED (SRs as MERGED/sr/PART_case-NNNN.sr.dcm, PART = the part\n"
+               "overlay thumbnails embedded) and OUTDIR/sr/NAME.sr.dcm (Comprehensive SR) per DICOM SEG.\n"
+               "With --merge the same files go to MERGED (SRs as MERGED/sr/PART_NAME.sr.dcm, PART = the part\n"
                "folder's name), plus MERGED/predictions.json (every case of every part with its \"part\", output\n"
                "paths relative to MERGED, summed counts) and MERGED/status.tsv (one row per case and skipped file).\n"
                "The parts' files stay where predict wrote them. Refused: a part without predictions.json, a part\n"
