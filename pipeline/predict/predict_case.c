@@ -96,6 +96,8 @@ typedef struct case_acc {
     uint8_t *best_pred, *best_gt; /* overlay slice [S,S] */
     float *best_img;           /* its image [S,S] */
     int64_t best_area;
+    uint8_t *thumbs;           /* volume with --overlays: [n, T, T, 3] slice thumbnails, else NULL */
+    uint8_t *lesion;           /* volume with --overlays: [n] 2 true lesion, 1 predicted only, 0 none */
     int64_t inter_raw, inter_dec, sum_raw, sum_dec, sum_gt;
     int has_gt;
     int dropped;
@@ -109,6 +111,40 @@ static void acc_free(case_acc *a)
     free(a->best_pred);
     free(a->best_gt);
     free(a->best_img);
+    free(a->thumbs);
+    free(a->lesion);
+}
+
+/* Picks up to k of the slices whose lesion flag is `level`, evenly spread over them, into
+ * which[at..]; returns the new count. */
+static int strip_pick(const case_acc *a, int level, int k, int *which, int at)
+{
+    int n = 0;
+    for (int t = 0; t < a->n; t++)
+        n += a->lesion[t] == level;
+    k = n < k ? n : k;
+    for (int j = 0, seen = 0, t = 0; j < k && t < a->n; t++)
+        if (a->lesion[t] == level && seen++ == (int)(((int64_t)2 * j + 1) * n / (2 * k)))
+            which[at + j++] = t;
+    return at + k;
+}
+
+/* The slices of a volume's overlay strip, in slice order: up to PREDICT_STRIP_MAX slices with
+ * lesion, the ground truth's first (evenly spread when more), then predicted-only slices
+ * evenly spread; their number (0: no strip, the single best slice instead). */
+static int strip_slices(const case_acc *a, int *which)
+{
+    if (!a->thumbs)
+        return 0;
+    int n = strip_pick(a, 2, PREDICT_STRIP_MAX, which, 0);
+    n = strip_pick(a, 1, PREDICT_STRIP_MAX - n, which, n);
+    for (int i = 1; i < n; i++) /* insertion sort: slice order */
+        for (int j = i; j > 0 && which[j - 1] > which[j]; j--) {
+            int t = which[j];
+            which[j] = which[j - 1];
+            which[j - 1] = t;
+        }
+    return n;
 }
 
 /* Adds slice t's model-size masks to the accumulators. */
@@ -127,6 +163,15 @@ static void acc_add(case_acc *a, int t, const uint8_t *raw, const uint8_t *dec, 
             a->inter_raw += raw[p] && gt[p];
             a->inter_dec += dec[p] && gt[p];
         }
+    }
+    if (a->thumbs) {
+        int any_gt = 0;
+        for (size_t p = 0; gt && p < px && !any_gt; p++)
+            any_gt = gt[p] != 0;
+        a->lesion[t] = any_gt ? 2 : area > 0; /* 2: the ground truth has a lesion here */
+        if (a->lesion[t])
+            predict_overlay_thumb(a->thumbs + (size_t)t * PREDICT_STRIP_THUMB * PREDICT_STRIP_THUMB * 3,
+                                  PREDICT_STRIP_THUMB, image, dec, gt, S);
     }
     if (!a->volume) {
         memcpy(a->raw, raw, px);
@@ -545,7 +590,12 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         a.raw = calloc(zpx, 1), a.dec = calloc(zpx, 1), a.gt = calloc(zpx, 1);
         a.best_pred = calloc((size_t)S * S, 1), a.best_gt = calloc((size_t)S * S, 1);
         a.best_img = calloc((size_t)S * S, sizeof *a.best_img);
-        if (!a.raw || !a.dec || !a.gt || !a.best_pred || !a.best_gt || !a.best_img)
+        if (a.volume && r->opt->overlays) {
+            a.thumbs = malloc((size_t)pc->n * PREDICT_STRIP_THUMB * PREDICT_STRIP_THUMB * 3);
+            a.lesion = calloc((size_t)pc->n, 1);
+        }
+        if (!a.raw || !a.dec || !a.gt || !a.best_pred || !a.best_gt || !a.best_img ||
+            (a.volume && r->opt->overlays && (!a.thumbs || !a.lesion)))
             rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", s0->file);
     } else {
         c2_err_prefix(e, "%s", s0->file);
@@ -568,9 +618,18 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
             char orel[256], opath[4400];
             snprintf(orel, sizeof orel, "overlays/%s.png", pc->id);
             c2_path_join(opath, sizeof opath, r->opt->outdir, orel);
-            rc = predict_overlay_write(opath, a.best_img, a.best_pred, a.has_gt ? a.best_gt : NULL, S, e);
+            int which[PREDICT_STRIP_MAX], n_strip = strip_slices(&a, which);
+            if (n_strip > 0)
+                rc = predict_overlay_strip_write(opath, a.thumbs, which, n_strip, PREDICT_STRIP_THUMB, e);
+            else
+                rc = predict_overlay_write(opath, a.best_img, a.best_pred, a.has_gt ? a.best_gt : NULL, S, e);
             if (rc == C2_OK)
                 cJSON_AddStringToObject(outs, "overlay", orel);
+            if (rc == C2_OK && n_strip > 0) {
+                cJSON *sl = cJSON_AddArrayToObject(outs, "overlay_slices"); /* 1-based, in the case's order */
+                for (int k = 0; k < n_strip; k++)
+                    cJSON_AddItemToArray(sl, cJSON_CreateNumber(which[k] + 1));
+            }
         }
     }
     if (rc == C2_OK) {

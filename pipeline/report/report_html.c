@@ -252,18 +252,25 @@ static void case_row(FILE *f, const char *outdir, const cJSON *c, int embed)
     }
     num_cell(f, cJSON_GetObjectItemCaseSensitive(g, "dice"));
     fputs("<td>", f);
+    const cJSON *strip = report_path_get(report_path_get(c, "outputs", NULL), "overlay_slices", NULL);
+    if (cJSON_GetArraySize(strip) > 0) {
+        fputs("<div class=\"strip\">slices", f);
+        const cJSON *v;
+        cJSON_ArrayForEach(v, strip) fprintf(f, " %d", (int)cJSON_GetNumberValue(v));
+        fputs("</div>", f);
+    }
     const char *overlay = report_str(report_path_get(c, "outputs", NULL), "overlay");
     char path[4400];
     uint8_t *png = NULL;
     size_t n = 0;
     c2_err e = {0};
     if (overlay[0] && !embed) {
-        fputs("<img alt=\"overlay\" width=\"128\" loading=\"lazy\" src=\"", f);
+        fputs("<img alt=\"overlay\" height=\"128\" loading=\"lazy\" src=\"", f);
         html_text(f, overlay);
         fputs("\">", f);
     } else if (overlay[0] && c2_path_join(path, sizeof path, outdir, overlay) == 0 &&
                c2_read_file(path, 16u << 20, &png, &n, &e) == C2_OK) {
-        fputs("<img alt=\"overlay\" width=\"128\" src=\"data:image/png;base64,", f);
+        fputs("<img alt=\"overlay\" height=\"128\" src=\"data:image/png;base64,", f);
         base64_write(f, png, n);
         fputs("\">", f);
     }

@@ -203,10 +203,17 @@ static void predict_nifti_keeps_the_source_affine(void)
     char out[4200], mask[4400];
     snprintf(out, sizeof out, "%s/nii", test_tmpdir());
     const char *src = shared_path("data/nifti/anatomical.nii");
-    int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' -q > /dev/null", c2seg_bin(), ckpt_ct, src, out);
+    int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' --overlays -q > /dev/null", c2seg_bin(), ckpt_ct, src, out);
     CHECK_MSG(rc == 0, "exit %d", rc);
     snprintf(mask, sizeof mask, "%s/anatomical_mask.nii.gz", out);
     CHECK(file_exists(out, "anatomical_mask.nii.gz"));
+    /* the overlay of a volume is a strip of its lesion slices: anatomical_label.nii.gz marks
+     * slice k = 12 only (nibabel), so slice 13 (1-based) is in it, with green (ground truth)
+     * pixels; the PNG is n thumbnails of 96 px with 2 px gaps (tests/io/overlay_strip_check.py) */
+    char *v = run_capture("python3 '%s/tests/io/overlay_strip_check.py' '%s' '%s'", getenv("C2SEG_SOURCE"),
+        out, shared_path("data/nifti/anatomical_label.nii.gz"));
+    CHECK_MSG(v && strncmp(v, "ok", 2) == 0, "%s", v ? v : "");
+    free(v);
     if (!have_tool("nifti_tool"))
         return;
     char *a = nifti_affine(src), *b = nifti_affine(mask);
