@@ -294,6 +294,86 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     return C2_OK;
 }
 
+/* The source volume in modality units (HU for CT) on the grid of o->mask, read again from
+ * the source files (the cache holds windowed values): NIfTI [nz][ny][nx]; DICOM the SEG
+ * source's slices (sorted along the normal) of rows x cols. *hu new. */
+static int source_hu(const predict_case *pc, const cache_sample *s0, const case_out *o, float **hu, int *D, int *H,
+                     int *W, c2_err *e)
+{
+    *hu = NULL;
+    if (pc->kind == CASE_NIFTI) {
+        nifti_volume v = {0};
+        int rc = nifti_volume_read(s0->file, 0, &v, e);
+        if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
+            rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
+        if (rc == C2_OK) {
+            *hu = v.data, *D = (int)v.nz, *H = (int)v.ny, *W = (int)v.nx;
+            v.data = NULL;
+        }
+        nifti_volume_free(&v);
+        return rc;
+    }
+    const seg_source *sg = &o->seg;
+    size_t plane = (size_t)sg->rows * sg->cols;
+    float *v = malloc((size_t)o->n_bytes * sizeof *v);
+    if (!v)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the HU volume", s0->file);
+    int rc = C2_OK;
+    for (int q = 0; q < sg->n_slices && rc == C2_OK; q++) {
+        dicom_object d;
+        const seg_slice *sl = &sg->slices[q];
+        if ((rc = dicom_read_meta(sg->files[sl->file], &d, e)) != C2_OK)
+            break;
+        if (d.rows != sg->rows || d.cols != sg->cols)
+            rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
+                         sg->rows, sg->cols);
+        else
+            rc = dicom_read_frames(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, v + (size_t)q * plane, e);
+        dicom_object_free(&d);
+    }
+    if (rc != C2_OK) {
+        free(v);
+        return rc;
+    }
+    *hu = v, *D = sg->n_slices, *H = sg->rows, *W = sg->cols;
+    return C2_OK;
+}
+
+/* The severity check of a CT volume (dicom-sr/severity.h): the lung from the source HU volume
+ * (lung_mask_from_hu, before any windowing), the lesion = the source-size mask >= 128, the
+ * statement = the prose attributes of the case's text (a templated caption states none).
+ * *done = 0 (nothing to do) for images and non-CT volumes. */
+static int case_severity(const predict_run *r, const predict_case *pc, const case_out *o, const case_text *ct,
+                         severity_record *sr, int *done, c2_err *e)
+{
+    const cache_sample *s0 = &r->cache->samples[pc->idx[0]];
+    *done = 0;
+    if (pc->n < 2 || pc->kind == CASE_IMAGE || !s0->domain || strcmp(s0->domain, "ct_hu") != 0)
+        return C2_OK;
+    float *hu;
+    int D = 0, H = 0, W = 0;
+    int rc = source_hu(pc, s0, o, &hu, &D, &H, &W, e);
+    if (rc != C2_OK)
+        return rc;
+    uint8_t *lung = malloc((size_t)o->n_bytes), *lesion = malloc((size_t)o->n_bytes);
+    lung_mask_stats st;
+    rc = lung && lesion ? lung_mask_from_hu(hu, D, H, W, NULL, lung, &st, e)
+                        : c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
+    if (rc == C2_OK) {
+        for (int64_t i = 0; i < o->n_bytes; i++)
+            lesion[i] = o->mask[i] >= 128;
+        prose_attrs p;
+        caption_attrs ca;
+        int prose = ct->text && caption_parse_full(ct->text, ct->conv, &ca, &p);
+        severity_compare(lesion, lung, o->n_bytes, prose ? &p : NULL, -1, sr);
+        *done = 1;
+    }
+    free(hu);
+    free(lung);
+    free(lesion);
+    return rc;
+}
+
 /* Source voxel size: mm^3 for volumes, mm^2 for one plane, 0 when unknown. */
 static double voxel_size(const cache *c, const predict_case *pc, const case_out *o, int *is_volume)
 {
@@ -604,6 +684,10 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         rc = out_prepare(r, pc, &co, e);
     if (rc == C2_OK)
         rc = case_predict(r, pc, &ct, &text, &a, &co, e);
+    severity_record sev; /* before case_write, which binarises the mask in place */
+    int sev_done = 0;
+    if (rc == C2_OK)
+        rc = case_severity(r, pc, &co, &ct, &sev, &sev_done, e);
     char rel[256] = "";
     int64_t fg = 0;
     double tw = now_seconds();
@@ -649,6 +733,8 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         rc = case_records(r, pc, &ct, &a, o, e);
     }
     r->t_write += now_seconds() - tw;
+    if (rc == C2_OK && sev_done)
+        cJSON_AddItemToObject(o, "severity", severity_record_json(&sev));
     cJSON_AddStringToObject(o, "status", rc == C2_OK ? "ok" : "failed");
     if (rc != C2_OK)
         cJSON_AddStringToObject(o, "error", e->msg);

@@ -8,10 +8,13 @@
  *   quality_gate           the "inconsistent" flag as a detector of Dice < a threshold
  *                          (dicom-sr/quality_gate.h): precision / recall over the cases with
  *                          text and ground truth; per part too in a merged report
+ *   severity               CT volumes: the predicted lesion share of the lung against the
+ *                          text's severity (dicom-sr/severity.h), when any case has one
  * Rates are means of 0/1 flags over the cases that have the inputs; null when none. */
 #include "pipeline/report/report.h"
 
 #include "dicom-sr/quality_gate.h"
+#include "dicom-sr/severity.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -160,6 +163,20 @@ cJSON *report_cohort_json(const cJSON *cases, double gate_dice)
     if (n_dec)
         mean_add(d, "decoded", dice_dec, n_dec);
     cJSON_AddItemToObject(o, "quality_gate", gate_block(cases, gate_dice));
+    severity_cohort sev = {0};
+    cJSON_ArrayForEach(c, cases)
+    {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "severity");
+        if (strcmp(report_str(c, "status"), "ok") != 0 || !cJSON_IsObject(s))
+            continue;
+        severity_record r = {0};
+        const cJSON *agree = cJSON_GetObjectItemCaseSensitive(s, "agree");
+        r.agree = cJSON_IsBool(agree) ? cJSON_IsTrue(agree) : -1;
+        r.category_diff = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "category_diff"));
+        severity_cohort_add(&sev, &r);
+    }
+    if (sev.n)
+        cJSON_AddItemToObject(o, "severity", severity_cohort_json(&sev));
     return o;
 }
 

@@ -315,6 +315,17 @@ int report_html_write(const char *outdir, const cJSON *cases, const cJSON *cohor
     }
     fputs("</tbody></table>\n", f);
     gate_table(f, cJSON_GetObjectItemCaseSensitive(cohort, "quality_gate"));
+    const cJSON *sev = cJSON_GetObjectItemCaseSensitive(cohort, "severity");
+    if (cJSON_IsObject(sev)) {
+        fprintf(f, "<h2>Severity (CT volumes)</h2>\n<table id=\"severity\"><thead><tr><th>volumes</th>"
+                   "<th>with a stated severity</th><th>agreement</th><th>mean category difference</th></tr></thead>"
+                   "<tbody><tr><td>%d</td><td>%d</td>",
+                (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sev, "n")),
+                (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sev, "n_stated")));
+        num_cell(f, cJSON_GetObjectItemCaseSensitive(sev, "agree_rate"));
+        num_cell(f, cJSON_GetObjectItemCaseSensitive(sev, "mean_category_diff"));
+        fputs("</tr></tbody></table>\n", f);
+    }
     fputs("<h2>Cases</h2>\n"
           "<p id=\"legend\">Overlay outlines: <span class=\"swatch\" style=\"background:#f00\"></span>prediction "
           "<span class=\"swatch\" style=\"background:#0f0\"></span>ground truth</p>\n<label><input type=\"checkbox\" id=\"only\" onchange=\"filterRows()\"> "

@@ -386,6 +386,26 @@ static void predict_names_a_series_by_its_description_made_safe(void)
     free(n);
 }
 
+/* CT volumes get the severity check (lung from the source HU, lesion from the written mask,
+ * statement from the text): two NIfTI volumes and one DICOM series of the sample cohort with
+ * a text stating CT-2, judged by tests/io/severity_check.py (nibabel / pydicom, the
+ * generator's HU bands); a 2D image gets no record. */
+static void predict_ct_volumes_get_a_severity_record(void)
+{
+    char sd[4200], out[4200];
+    snprintf(sd, sizeof sd, "%s/sample", test_tmpdir());
+    snprintf(out, sizeof out, "%s/severity", test_tmpdir());
+    CHECK(run_cmd("'%s-sample-data' -o '%s' > /dev/null 2>&1", c2seg_bin(), sd) == 0);
+    int rc = run_cmd("'%s' predict '%s' '%s/nifti/case01.nii.gz' '%s/nifti/case02.nii.gz' '%s/dicom/case03/CT' "
+                     "-o '%s' --text 'Moderate ground-glass opacities in both lower lobes, CT-2.' -q > /dev/null && "
+                     "'%s' report '%s' -q > /dev/null",
+                     c2seg_bin(), ckpt_ct, sd, sd, sd, out, c2seg_bin(), out);
+    CHECK_MSG(rc == 0, "exit %d", rc);
+    char *v = run_capture("python3 '%s/tests/io/severity_check.py' '%s' '%s' 2", getenv("C2SEG_SOURCE"), out, sd);
+    CHECK_MSG(v && strncmp(v, "ok 3", 4) == 0, "%s", v ? v : "");
+    free(v);
+}
+
 static void predict_refuses_another_domain_but_does_the_rest(void)
 {
     char out[4200];
@@ -424,5 +444,6 @@ int main(void)
     RUN_TEST(predict_png_masks_have_the_source_size);
     RUN_TEST(predict_refuses_another_domain_but_does_the_rest);
     RUN_TEST(predict_names_a_series_by_its_description_made_safe);
+    RUN_TEST(predict_ct_volumes_get_a_severity_record);
     return test_summary();
 }
