@@ -21,6 +21,11 @@
 /* Up to this many cases the thumbnails are embedded (the page stands alone); above it they
  * are linked relative to the page and loaded lazily, so the page stays small. */
 #define REPORT_EMBED_MAX 500
+/* Rows shown per page (the page script's PAGE): rows after the first page are written
+ * hidden, so a browser lays out one page of a large cohort, not all of it. */
+#define REPORT_PAGE_ROWS 200
+#define REPORT_STR_(x) #x
+#define REPORT_STR(x) REPORT_STR_(x)
 
 static void html_textn(FILE *f, const char *s, size_t n)
 {
@@ -179,7 +184,7 @@ static const char page_script[] =
     "return dir*a.textContent.localeCompare(c.textContent);});"
     "rows.forEach(function(r){b.appendChild(r);});t.setAttribute('data-col',col);"
     "t.setAttribute('data-dir',dir==1?'1':'0');render();}\n"
-    "var PAGE=200,page=0;\n"
+    "var PAGE=" REPORT_STR(REPORT_PAGE_ROWS) ",page=0;\n"
     "function render(){var only=document.getElementById('only').checked,rows=document.getElementById('cases')"
     ".tBodies[0].rows,k=0;for(var i=0;i<rows.length;i++){var r=rows[i],m=!(only&&!r.classList.contains("
     "'inconsistent'));r.style.display=m&&k>=page*PAGE&&k<(page+1)*PAGE?'':'none';if(m)k++;}"
@@ -213,7 +218,7 @@ static void source_cell(FILE *f, const cJSON *c)
         fprintf(f, " + %d files", n - 1);
 }
 
-static void case_row(FILE *f, const char *outdir, const cJSON *c, int embed)
+static void case_row(FILE *f, const char *outdir, const cJSON *c, int embed, int hidden)
 {
     int ok = strcmp(report_str(c, "status"), "ok") == 0;
     const cJSON *cons = cJSON_GetObjectItemCaseSensitive(c, "consistency");
@@ -226,7 +231,7 @@ static void case_row(FILE *f, const char *outdir, const cJSON *c, int embed)
     const char *cls = !ok ? "failed" : !has_text ? "no-text" : consistent ? "consistent" : "inconsistent";
     fprintf(f, "<tr class=\"%s\" data-case=\"", cls);
     html_text(f, label);
-    fputs("\"><td>", f);
+    fputs(hidden ? "\" style=\"display:none\"><td>" : "\"><td>", f);
     html_text(f, label);
     fputs("</td><td class=\"source\">", f);
     source_cell(f, c);
@@ -340,7 +345,8 @@ int report_html_write(const char *outdir, const cJSON *cases, const cJSON *cohor
     if (!embed)
         fprintf(f, "<p id=\"lazy\">More than %d cases: thumbnails are loaded from the overlays folder as they "
                    "scroll into view (keep report.html beside it).</p>\n", REPORT_EMBED_MAX);
-    cJSON_ArrayForEach(c, cases) case_row(f, outdir, c, embed);
+    int row = 0;
+    cJSON_ArrayForEach(c, cases) case_row(f, outdir, c, embed, row++ >= REPORT_PAGE_ROWS);
     fputs("</tbody></table>\n<p id=\"pager\"><button onclick=\"go(-1)\">previous</button> <span id=\"pageno\">"
           "</span> <button onclick=\"go(1)\">next</button></p>\n", f);
     fputs(page_script, f);
