@@ -11,6 +11,7 @@
 #include "dicom-sr/caption_parse.h"
 #include "dicom-sr/prose_parse.h"
 #include "dicom-sr/consistency.h"
+#include "dicom-sr/quality_gate.h"
 #include "dicom-sr/lung_mask.h"
 #include "dicom-sr/severity.h"
 #include "dicom-sr/sr_report.h"

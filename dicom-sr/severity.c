@@ -84,6 +84,8 @@ cJSON *severity_record_json(const severity_record *r)
         cJSON_AddNullToObject(o, "agree");
     else
         cJSON_AddBoolToObject(o, "agree", r->agree);
+    if (r->agree >= 0)
+        cJSON_AddNumberToObject(o, "category_diff", r->category_diff);
     return o;
 }
 

@@ -50,7 +50,8 @@ typedef struct severity_cohort {
 } severity_cohort;
 
 void severity_cohort_add(severity_cohort *c, const severity_record *r);
-/* {"lesion_voxels","lung_voxels","percent","category","stated","agree"} / cohort
+/* {"lesion_voxels","lung_voxels","percent","category","stated","agree"[,"category_diff" when
+ * agree is not null]} / cohort
  * {"n","n_stated","agree_rate"|null,"mean_category_diff"|null} as new JSON objects. */
 struct cJSON *severity_record_json(const severity_record *r);
 struct cJSON *severity_cohort_json(const severity_cohort *c);

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 typedef struct sr_finding {
-    const char *case_id;        /* tracking identifier (a counter, e.g. "case-0001") */
+    const char *case_id;        /* tracking identifier (the case name, a safe name, e.g. "CT_chest_3") */
     const char *laterality;     /* "left", "right", "bilateral" or "none" */
     const char *zones[6];       /* involved zones, names as zone_name() ("R-lower") */
     int n_zones;

@@ -82,6 +82,8 @@ typedef struct dicom_object {
     char image_type[128];                  /* ImageType values joined by '\\' */
     char photometric[DICOM_SHORT_CAP];     /* PhotometricInterpretation as stored */
     char patient_orientation[DICOM_LONG_CAP]; /* PatientOrientation as stored, e.g. "L\\F"; "" when absent */
+    char series_description[DICOM_LONG_CAP]; /* SeriesDescription as stored (a raw tag value: make it
+                                                c2_safe_name before it names anything) */
     int is_localizer;                      /* ImageType contains LOCALIZER or SCOUT */
     int is_xray;                           /* modality CR, DX or MG (projection images) */
 
@@ -100,6 +102,7 @@ typedef struct dicom_object {
 
     /* Geometry */
     int instance_number, has_instance_number;
+    int series_number, has_series_number;
     double orientation[6];                 /* ImageOrientationPatient: row then column cosines */
     int has_orientation;
     dicom_frame *frame;                    /* [frames], owned; never NULL after a successful read */

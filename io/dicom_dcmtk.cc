@@ -317,6 +317,7 @@ static int meta_fill(DcmFileFormat &ff, const char *path, dicom_object *o, c2_er
     get_string(ds, DCM_ImageType, o->image_type, sizeof o->image_type);
     get_string(ds, DCM_PhotometricInterpretation, o->photometric, sizeof o->photometric);
     get_string(ds, DCM_PatientOrientation, o->patient_orientation, sizeof o->patient_orientation);
+    get_string(ds, DCM_SeriesDescription, o->series_description, sizeof o->series_description);
     o->is_localizer = has_value(o->image_type, "LOCALIZER") || has_value(o->image_type, "SCOUT");
     o->is_xray = !strcmp(o->modality, "CR") || !strcmp(o->modality, "DX") || !strcmp(o->modality, "MG");
     o->has_pixel_data = ds->tagExists(DCM_PixelData);
@@ -405,6 +406,12 @@ static int meta_fill(DcmFileFormat &ff, const char *path, dicom_object *o, c2_er
         long v = strtol(istr, &end, 10);
         o->has_instance_number = end != istr;
         o->instance_number = o->has_instance_number ? (int)v : 0;
+    }
+    if (ds->findAndGetString(DCM_SeriesNumber, istr).good() && istr) {
+        char *end = NULL;
+        long v = strtol(istr, &end, 10);
+        o->has_series_number = end != istr && v >= 0 && v < 1000000000L;
+        o->series_number = o->has_series_number ? (int)v : 0;
     }
     DcmItem *pvt = functional_group(first, shared, DCM_PixelValueTransformationSequence);
     get_string(pvt ? pvt : ds, DCM_RescaleType, o->rescale_type, sizeof o->rescale_type);

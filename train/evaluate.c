@@ -1,9 +1,11 @@
-/* Evaluation of a split: prediction, METHOD.md §7 metrics and consistency. The
+/* Evaluation of a split: prediction, METHOD.md §7 metrics, consistency and the quality
+ * gate (dicom-sr/quality_gate.h: "inconsistent" as a detector of Dice < gate_dice). The
  * consistency records come from dicom-sr/consistency.c, the module the prediction
  * report uses too, so `c2seg eval` and `c2seg report` count the same way. */
 #include "train/evaluate.h"
 
 #include "dicom-sr/consistency.h"
+#include "dicom-sr/quality_gate.h"
 #include "train/fit.h"
 #include "train/metrics.h"
 
@@ -23,8 +25,8 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, const char *csv_path,
-                   cJSON **summary, c2_err *e)
+int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, double gate_dice,
+                   const char *csv_path, cJSON **summary, c2_err *e)
 {
     *summary = NULL;
     size_t px = (size_t)c->size * c->size;
@@ -46,6 +48,8 @@ int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n
     consistency_cohort pred_text, gt_text;
     consistency_cohort_init(&pred_text);
     consistency_cohort_init(&gt_text);
+    quality_gate gate;
+    quality_gate_init(&gate, gate_dice);
     double sum_d = 0, sum_i = 0, sum_h = 0, sum_hmm = 0, pg_zone_exact = 0, pg_lat_exact = 0;
     int64_t n_mm = 0, n_text = 0;
     for (int64_t k = 0; k < n && !rc; k++) {
@@ -99,6 +103,7 @@ int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n
             pze = rp.zone_exact;
             gze = rg.zone_exact;
             pcons = rp.consistent;
+            quality_gate_add(&gate, rp.consistent, mt.dice);
             consistency_record_free(&rp);
             consistency_record_free(&rg);
             n_text++;
@@ -134,6 +139,7 @@ int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n
     cJSON_AddNumberToObject(j, "n_with_text", (double)n_text);
     cJSON_AddItemToObject(j, "consistency_pred_vs_text", consistency_cohort_json(&pred_text));
     cJSON_AddItemToObject(j, "consistency_gt_vs_text", consistency_cohort_json(&gt_text));
+    cJSON_AddItemToObject(j, "quality_gate", quality_gate_json(&gate));
     cJSON *pg = cJSON_AddObjectToObject(j, "pred_vs_gt");
     cJSON_AddNumberToObject(pg, "zone_exact", n ? pg_zone_exact / n : 0);
     cJSON_AddNumberToObject(pg, "laterality_exact", n ? pg_lat_exact / n : 0);

@@ -13,8 +13,9 @@
 struct cJSON;
 
 /* Predicts idx[0..n) and writes a per-case CSV to csv_path (atomically); returns a
- * JSON summary (caller deletes) in *summary. */
-int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, const char *csv_path,
-                   struct cJSON **summary, c2_err *e);
+ * JSON summary (caller deletes) in *summary, with "quality_gate": precision / recall of
+ * "inconsistent with the text" at catching the cases with text whose Dice < gate_dice. */
+int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, double gate_dice,
+                   const char *csv_path, struct cJSON **summary, c2_err *e);
 
 #endif

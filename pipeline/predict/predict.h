@@ -56,6 +56,14 @@ int predict_text_decode(uint8_t *mask, int H, int W, const caption_attrs *text, 
  * written atomically. */
 int predict_overlay_write(const char *path, const float *image, const uint8_t *pred, const uint8_t *gt, int S,
                           c2_err *e);
+/* A T x T RGB thumbnail of one slice into rgb [T,T,3]: the image (nearest), a pixel red
+ * when its block holds an outline pixel of pred, else green for gt's (gt may be NULL). */
+void predict_overlay_thumb(uint8_t *rgb, int T, const float *image, const uint8_t *pred, const uint8_t *gt, int S);
+/* The strip of a volume: thumbnails thumbs[which[k]] (each [T,T,3]), k < n, side by side
+ * with a 2-pixel black gap, written atomically as an RGB PNG. */
+int predict_overlay_strip_write(const char *path, const uint8_t *thumbs, const int *which, int n, int T, c2_err *e);
+/* Thumbnail side and the most slices in a volume's strip. */
+enum { PREDICT_STRIP_THUMB = 96, PREDICT_STRIP_MAX = 10 };
 
 /* ---- predict_case.c ---------------------------------------------------------------- */
 enum { CASE_DICOM = 0, CASE_NIFTI = 1, CASE_IMAGE = 2 };
@@ -79,7 +87,8 @@ typedef struct predict_failed {
 
 typedef struct predict_case {
     int kind;                  /* CASE_* */
-    char id[64];               /* "case-0001": a counter, never a tag value */
+    char id[128];              /* named after the source, a safe name, unique in the run ("CT_chest_3",
+                                  "mask_0001" for mask_0001.png; never a raw tag value) */
     int64_t *idx;              /* cache samples of the case, in slice order */
     int64_t n;
 } predict_case;

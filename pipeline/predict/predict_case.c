@@ -7,7 +7,8 @@
  * pixels are read one batch at a time (cache_pixels), so neither the cohort nor the
  * series length raises the model-size memory.
  * Outputs: DICOM -> SEG (io/seg.h), NIfTI -> mask with the source affine, PNG / JPEG ->
- * PNG mask of the source size; names are the case counter ("case-0001"), never tags. */
+ * PNG mask of the source size; names are the case's (stage_predict.c: the source file's stem, or the series' description and
+ * number made a safe name; never a raw tag value). */
 #include "pipeline/predict/predict.h"
 #include "io/deidentify.h"
 
@@ -96,6 +97,8 @@ typedef struct case_acc {
     uint8_t *best_pred, *best_gt; /* overlay slice [S,S] */
     float *best_img;           /* its image [S,S] */
     int64_t best_area;
+    uint8_t *thumbs;           /* volume with --overlays: [n, T, T, 3] slice thumbnails, else NULL */
+    uint8_t *lesion;           /* volume with --overlays: [n] 2 true lesion, 1 predicted only, 0 none */
     int64_t inter_raw, inter_dec, sum_raw, sum_dec, sum_gt;
     int has_gt;
     int dropped;
@@ -109,6 +112,40 @@ static void acc_free(case_acc *a)
     free(a->best_pred);
     free(a->best_gt);
     free(a->best_img);
+    free(a->thumbs);
+    free(a->lesion);
+}
+
+/* Picks up to k of the slices whose lesion flag is `level`, evenly spread over them, into
+ * which[at..]; returns the new count. */
+static int strip_pick(const case_acc *a, int level, int k, int *which, int at)
+{
+    int n = 0;
+    for (int t = 0; t < a->n; t++)
+        n += a->lesion[t] == level;
+    k = n < k ? n : k;
+    for (int j = 0, seen = 0, t = 0; j < k && t < a->n; t++)
+        if (a->lesion[t] == level && seen++ == (int)(((int64_t)2 * j + 1) * n / (2 * k)))
+            which[at + j++] = t;
+    return at + k;
+}
+
+/* The slices of a volume's overlay strip, in slice order: up to PREDICT_STRIP_MAX slices with
+ * lesion, the ground truth's first (evenly spread when more), then predicted-only slices
+ * evenly spread; their number (0: no strip, the single best slice instead). */
+static int strip_slices(const case_acc *a, int *which)
+{
+    if (!a->thumbs)
+        return 0;
+    int n = strip_pick(a, 2, PREDICT_STRIP_MAX, which, 0);
+    n = strip_pick(a, 1, PREDICT_STRIP_MAX - n, which, n);
+    for (int i = 1; i < n; i++) /* insertion sort: slice order */
+        for (int j = i; j > 0 && which[j - 1] > which[j]; j--) {
+            int t = which[j];
+            which[j] = which[j - 1];
+            which[j - 1] = t;
+        }
+    return n;
 }
 
 /* Adds slice t's model-size masks to the accumulators. */
@@ -127,6 +164,15 @@ static void acc_add(case_acc *a, int t, const uint8_t *raw, const uint8_t *dec, 
             a->inter_raw += raw[p] && gt[p];
             a->inter_dec += dec[p] && gt[p];
         }
+    }
+    if (a->thumbs) {
+        int any_gt = 0;
+        for (size_t p = 0; gt && p < px && !any_gt; p++)
+            any_gt = gt[p] != 0;
+        a->lesion[t] = any_gt ? 2 : area > 0; /* 2: the ground truth has a lesion here */
+        if (a->lesion[t])
+            predict_overlay_thumb(a->thumbs + (size_t)t * PREDICT_STRIP_THUMB * PREDICT_STRIP_THUMB * 3,
+                                  PREDICT_STRIP_THUMB, image, dec, gt, S);
     }
     if (!a->volume) {
         memcpy(a->raw, raw, px);
@@ -247,6 +293,86 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     if (!o->mask)
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
     return C2_OK;
+}
+
+/* The source volume in modality units (HU for CT) on the grid of o->mask, read again from
+ * the source files (the cache holds windowed values): NIfTI [nz][ny][nx]; DICOM the SEG
+ * source's slices (sorted along the normal) of rows x cols. *hu new. */
+static int source_hu(const predict_case *pc, const cache_sample *s0, const case_out *o, float **hu, int *D, int *H,
+                     int *W, c2_err *e)
+{
+    *hu = NULL;
+    if (pc->kind == CASE_NIFTI) {
+        nifti_volume v = {0};
+        int rc = nifti_volume_read(s0->file, 0, &v, e);
+        if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
+            rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
+        if (rc == C2_OK) {
+            *hu = v.data, *D = (int)v.nz, *H = (int)v.ny, *W = (int)v.nx;
+            v.data = NULL;
+        }
+        nifti_volume_free(&v);
+        return rc;
+    }
+    const seg_source *sg = &o->seg;
+    size_t plane = (size_t)sg->rows * sg->cols;
+    float *v = malloc((size_t)o->n_bytes * sizeof *v);
+    if (!v)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the HU volume", s0->file);
+    int rc = C2_OK;
+    for (int q = 0; q < sg->n_slices && rc == C2_OK; q++) {
+        dicom_object d;
+        const seg_slice *sl = &sg->slices[q];
+        if ((rc = dicom_read_meta(sg->files[sl->file], &d, e)) != C2_OK)
+            break;
+        if (d.rows != sg->rows || d.cols != sg->cols)
+            rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
+                         sg->rows, sg->cols);
+        else
+            rc = dicom_read_frames(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, v + (size_t)q * plane, e);
+        dicom_object_free(&d);
+    }
+    if (rc != C2_OK) {
+        free(v);
+        return rc;
+    }
+    *hu = v, *D = sg->n_slices, *H = sg->rows, *W = sg->cols;
+    return C2_OK;
+}
+
+/* The severity check of a CT volume (dicom-sr/severity.h): the lung from the source HU volume
+ * (lung_mask_from_hu, before any windowing), the lesion = the source-size mask >= 128, the
+ * statement = the prose attributes of the case's text (a templated caption states none).
+ * *done = 0 (nothing to do) for images and non-CT volumes. */
+static int case_severity(const predict_run *r, const predict_case *pc, const case_out *o, const case_text *ct,
+                         severity_record *sr, int *done, c2_err *e)
+{
+    const cache_sample *s0 = &r->cache->samples[pc->idx[0]];
+    *done = 0;
+    if (pc->n < 2 || pc->kind == CASE_IMAGE || !s0->domain || strcmp(s0->domain, "ct_hu") != 0)
+        return C2_OK;
+    float *hu;
+    int D = 0, H = 0, W = 0;
+    int rc = source_hu(pc, s0, o, &hu, &D, &H, &W, e);
+    if (rc != C2_OK)
+        return rc;
+    uint8_t *lung = malloc((size_t)o->n_bytes), *lesion = malloc((size_t)o->n_bytes);
+    lung_mask_stats st;
+    rc = lung && lesion ? lung_mask_from_hu(hu, D, H, W, NULL, lung, &st, e)
+                        : c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
+    if (rc == C2_OK) {
+        for (int64_t i = 0; i < o->n_bytes; i++)
+            lesion[i] = o->mask[i] >= 128;
+        prose_attrs p;
+        caption_attrs ca;
+        int prose = ct->text && caption_parse_full(ct->text, ct->conv, &ca, &p);
+        severity_compare(lesion, lung, o->n_bytes, prose ? &p : NULL, -1, sr);
+        *done = 1;
+    }
+    free(hu);
+    free(lung);
+    free(lesion);
+    return rc;
 }
 
 /* Source voxel size: mm^3 for volumes, mm^2 for one plane, 0 when unknown. */
@@ -564,7 +690,12 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         a.raw = calloc(zpx, 1), a.dec = calloc(zpx, 1), a.gt = calloc(zpx, 1);
         a.best_pred = calloc((size_t)S * S, 1), a.best_gt = calloc((size_t)S * S, 1);
         a.best_img = calloc((size_t)S * S, sizeof *a.best_img);
-        if (!a.raw || !a.dec || !a.gt || !a.best_pred || !a.best_gt || !a.best_img)
+        if (a.volume && r->opt->overlays) {
+            a.thumbs = malloc((size_t)pc->n * PREDICT_STRIP_THUMB * PREDICT_STRIP_THUMB * 3);
+            a.lesion = calloc((size_t)pc->n, 1);
+        }
+        if (!a.raw || !a.dec || !a.gt || !a.best_pred || !a.best_gt || !a.best_img ||
+            (a.volume && r->opt->overlays && (!a.thumbs || !a.lesion)))
             rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", s0->file);
     } else {
         c2_err_prefix(e, "%s", s0->file);
@@ -573,6 +704,10 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         rc = out_prepare(r, pc, &co, e);
     if (rc == C2_OK)
         rc = case_predict(r, pc, &ct, &text, &a, &co, e);
+    severity_record sev; /* before case_write, which binarises the mask in place */
+    int sev_done = 0;
+    if (rc == C2_OK)
+        rc = case_severity(r, pc, &co, &ct, &sev, &sev_done, e);
     char rel[256] = "";
     int64_t fg = 0;
     double tw = now_seconds();
@@ -587,9 +722,18 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
             char orel[256], opath[4400];
             snprintf(orel, sizeof orel, "overlays/%s.png", pc->id);
             c2_path_join(opath, sizeof opath, r->opt->outdir, orel);
-            rc = predict_overlay_write(opath, a.best_img, a.best_pred, a.has_gt ? a.best_gt : NULL, S, e);
+            int which[PREDICT_STRIP_MAX], n_strip = strip_slices(&a, which);
+            if (n_strip > 0)
+                rc = predict_overlay_strip_write(opath, a.thumbs, which, n_strip, PREDICT_STRIP_THUMB, e);
+            else
+                rc = predict_overlay_write(opath, a.best_img, a.best_pred, a.has_gt ? a.best_gt : NULL, S, e);
             if (rc == C2_OK)
                 cJSON_AddStringToObject(outs, "overlay", orel);
+            if (rc == C2_OK && n_strip > 0) {
+                cJSON *sl = cJSON_AddArrayToObject(outs, "overlay_slices"); /* 1-based, in the case's order */
+                for (int k = 0; k < n_strip; k++)
+                    cJSON_AddItemToArray(sl, cJSON_CreateNumber(which[k] + 1));
+            }
         }
     }
     if (rc == C2_OK) {
@@ -609,6 +753,8 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         rc = case_records(r, pc, &ct, &a, o, e);
     }
     r->t_write += now_seconds() - tw;
+    if (rc == C2_OK && sev_done)
+        cJSON_AddItemToObject(o, "severity", severity_record_json(&sev));
     cJSON_AddStringToObject(o, "status", rc == C2_OK ? "ok" : "failed");
     if (rc != C2_OK)
         cJSON_AddStringToObject(o, "error", e->msg);

@@ -25,8 +25,10 @@ static void usage(FILE *f)
             "usage: c2seg predict MODEL.ckpt <folder|file>... -o OUTDIR [options]\n"
             "\n"
             "Predicts lesion masks for DICOM series, NIfTI volumes and PNG / JPEG images (found as c2seg ingest\n"
-            "finds them) and writes them in the geometry of their source: DICOM -> OUTDIR/case-NNNN.seg.dcm (SEG),\n"
-            "NIfTI -> case-NNNN_mask.nii.gz (source affine), images -> case-NNNN_mask.png (source size).\n"
+            "finds them) and writes them in the geometry of their source: DICOM -> OUTDIR/NAME.seg.dcm (SEG),\n"
+            "NIfTI -> NAME_mask.nii.gz (source affine), images -> NAME_mask.png (source size). NAME is the case's\n"
+            "source: a file's stem, a DICOM series' description and number made a safe name (CT_chest_3),\n"
+            "a suffix -2, -3 ... where two sources give the same name.\n"
             "Text: --text, else a DICOM SR of the same study among the inputs, else the caption table.\n"
             "\n"
             "options:\n"
@@ -37,7 +39,7 @@ static void usage(FILE *f)
             "  --captions FILE      caption table for 2D images (annotation.json, *.xlsx, *.csv)\n"
             "  --masks DIR          NIfTI ground-truth masks named like their images (for Dice)\n"
             "  --batch N            slices per forward pass (default 8); memory does not grow with a series\n"
-            "  --overlays           OUTDIR/overlays/case-NNNN.png: mask outline on the image\n"
+            "  --overlays           OUTDIR/overlays/NAME.png: mask outline on the image\n"
             "  --fractional         probabilities (fractional SEG, float NIfTI, gray PNG) instead of binary\n"
             "  --text-decode        drop predicted components lying only in zones the text rules out\n"
             "                       (both raw and decoded agreement are reported)\n"
@@ -60,6 +62,59 @@ static void usage(FILE *f)
 }
 
 static const char *str_or_empty(const char *s) { return s ? s : ""; }
+
+/* 1 when an earlier case (cs[0..n)) has the name (compared ignoring case, for file
+ * systems that do). */
+static int name_taken(const predict_case *cs, int n, const char *name)
+{
+    for (int k = 0; k < n; k++)
+        if (c2_strcasecmp_ascii(cs[k].id, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Names case n (0-based) after its source: a NIfTI / image file's stem; a DICOM series'
+ * SeriesDescription and SeriesNumber read from its first slice ("CT_chest_3"),
+ * "CT-series-3" without a description, "series-N" when the header cannot be read again.
+ * Always made a safe file name (c2_safe_name: never a raw tag value, never a path); a
+ * name an earlier case has gets "-2", "-3" ... */
+static void case_name(const cache_sample *s, int dicom, const predict_case *cs, int n, char *out, size_t cap)
+{
+    char raw[160] = "", base[112]; /* room for a suffix within cap */
+    if (dicom) {
+        dicom_object o;
+        c2_err e = {0};
+        if (s->file && dicom_read_meta(s->file, &o, &e) == C2_OK) {
+            char desc[40];
+            snprintf(desc, sizeof desc, "%s", o.series_description);
+            for (size_t k = strlen(desc); k > 0 && desc[k - 1] == ' '; k--)
+                desc[k - 1] = 0;
+            if (desc[0] && o.has_series_number)
+                snprintf(raw, sizeof raw, "%s_%d", desc, o.series_number);
+            else if (desc[0])
+                snprintf(raw, sizeof raw, "%s", desc);
+            else if (o.has_series_number)
+                snprintf(raw, sizeof raw, "%.16s-series-%d", o.modality[0] ? o.modality : "dicom", o.series_number);
+            dicom_object_free(&o);
+        }
+        if (!raw[0])
+            snprintf(raw, sizeof raw, "series-%d", n + 1);
+    } else {
+        snprintf(raw, sizeof raw, "%s", c2_basename(s->file ? s->file : ""));
+        size_t len = strlen(raw);
+        char *dot = strrchr(raw, '.');
+        if (c2_ends_with_ci(raw, ".nii.gz") && len > 7)
+            raw[len - 7] = 0;
+        else if (dot && dot != raw)
+            *dot = 0;
+        if (!raw[0])
+            snprintf(raw, sizeof raw, "image-%d", n + 1);
+    }
+    c2_safe_name(base, sizeof base, raw);
+    snprintf(out, cap, "%s", base);
+    for (int k = 2; name_taken(cs, n, out); k++)
+        snprintf(out, cap, "%s-%d", base, k);
+}
 
 /* Groups the cache's samples into cases: DICOM by series, NIfTI and images by file. */
 static int cases_make(const cache *c, predict_case **out, int *n_out, c2_err *e)
@@ -87,9 +142,10 @@ static int cases_make(const cache *c, predict_case **out, int *n_out, c2_err *e)
                 g = k;
         }
         if (g < 0) {
-            g = n++;
+            g = n;
             cs[g].kind = dicom ? CASE_DICOM : nifti_path_is_nifti(s->file) ? CASE_NIFTI : CASE_IMAGE;
-            snprintf(cs[g].id, sizeof cs[g].id, "case-%04d", n);
+            case_name(s, dicom, cs, n, cs[g].id, sizeof cs[g].id);
+            n++;
             first[g] = i;
         }
         of[i] = g;

@@ -12,8 +12,9 @@
 struct cJSON;
 struct cohort_table;
 
-/* The cohort block from the "cases" array of predictions.json (new object). */
-struct cJSON *report_cohort_json(const struct cJSON *cases);
+/* The cohort block from the "cases" array of predictions.json (new object); gate_dice is
+ * the Dice threshold of its "quality_gate" (dicom-sr/quality_gate.h). */
+struct cJSON *report_cohort_json(const struct cJSON *cases, double gate_dice);
 /* o[a] (b NULL) or o[a][b]; NULL when absent. */
 const struct cJSON *report_path_get(const struct cJSON *o, const char *a, const char *b);
 /* o[name] when it is a string, else "". */

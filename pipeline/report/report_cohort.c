@@ -5,8 +5,16 @@
  *   prediction_vs_ground_truth  cases with a ground truth: the masks' laterality / zones
  *   ground_truth_vs_text   the ceiling: how often the ground truth itself agrees with its text
  *   dice                   mean Dice, and split by consistent / inconsistent prediction
+ *   quality_gate           the "inconsistent" flag as a detector of Dice < a threshold
+ *                          (dicom-sr/quality_gate.h): precision / recall over the cases with
+ *                          text and ground truth; per part too in a merged report
+ *   severity               CT volumes: the predicted lesion share of the lung against the
+ *                          text's severity (dicom-sr/severity.h), when any case has one
  * Rates are means of 0/1 flags over the cases that have the inputs; null when none. */
 #include "pipeline/report/report.h"
+
+#include "dicom-sr/quality_gate.h"
+#include "dicom-sr/severity.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -61,7 +69,43 @@ const cJSON *report_path_get(const cJSON *o, const char *a, const char *b)
     return b ? cJSON_GetObjectItemCaseSensitive(x, b) : x;
 }
 
-cJSON *report_cohort_json(const cJSON *cases)
+/* The gate over the cases of one part (part NULL: all cases). */
+static cJSON *gate_json(const cJSON *cases, const char *part, double gate_dice)
+{
+    quality_gate g;
+    quality_gate_init(&g, gate_dice);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        if (strcmp(report_str(c, "status"), "ok") != 0 || (part && strcmp(report_str(c, "part"), part) != 0) ||
+            !cJSON_IsString(report_path_get(c, "text", "text")))
+            continue;
+        const cJSON *d = report_path_get(report_path_get(c, "ground_truth", NULL), "dice", NULL);
+        const cJSON *agr = report_path_get(report_path_get(c, "consistency", NULL), "agreement", NULL);
+        if (cJSON_IsNumber(d) && cJSON_IsObject(agr))
+            quality_gate_add(&g, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(agr, "consistent")), d->valuedouble);
+    }
+    return quality_gate_json(&g);
+}
+
+/* "quality_gate": the whole cohort, plus "by_part" in a merged report. */
+static cJSON *gate_block(const cJSON *cases, double gate_dice)
+{
+    cJSON *o = gate_json(cases, NULL, gate_dice), *by = NULL;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        const char *part = report_str(c, "part");
+        if (!part[0] || (by && cJSON_GetObjectItemCaseSensitive(by, part)))
+            continue;
+        if (!by)
+            by = cJSON_AddObjectToObject(o, "by_part");
+        cJSON_AddItemToObject(by, part, gate_json(cases, part, gate_dice));
+    }
+    return o;
+}
+
+cJSON *report_cohort_json(const cJSON *cases, double gate_dice)
 {
     rate_acc pt = {0}, dt = {0}, pg = {0}, gt = {0};
     double dice = 0, dice_c = 0, dice_i = 0, dice_dec = 0;
@@ -118,6 +162,21 @@ cJSON *report_cohort_json(const cJSON *cases)
     mean_add(d, "inconsistent", dice_i, n_i);
     if (n_dec)
         mean_add(d, "decoded", dice_dec, n_dec);
+    cJSON_AddItemToObject(o, "quality_gate", gate_block(cases, gate_dice));
+    severity_cohort sev = {0};
+    cJSON_ArrayForEach(c, cases)
+    {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "severity");
+        if (strcmp(report_str(c, "status"), "ok") != 0 || !cJSON_IsObject(s))
+            continue;
+        severity_record r = {0};
+        const cJSON *agree = cJSON_GetObjectItemCaseSensitive(s, "agree");
+        r.agree = cJSON_IsBool(agree) ? cJSON_IsTrue(agree) : -1;
+        r.category_diff = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "category_diff"));
+        severity_cohort_add(&sev, &r);
+    }
+    if (sev.n)
+        cJSON_AddItemToObject(o, "severity", severity_cohort_json(&sev));
     return o;
 }
 

@@ -1,7 +1,7 @@
 /* `c2seg report OUTDIR`: reads OUTDIR/predictions.json (written by `c2seg predict`) and
  * writes OUTDIR/report.json (per case + cohort, pipeline/report/report_cohort.c),
  * OUTDIR/report.html (pipeline/report/report.html.c) and, for every case whose mask is a DICOM
- * SEG, a Comprehensive SR with its findings in OUTDIR/sr/case-NNNN.sr.dcm
+ * SEG, a Comprehensive SR with its findings in OUTDIR/sr/NAME.sr.dcm
  * (dicom-sr/sr_report.h). One SR that cannot be written does not stop the others.
  * `c2seg report --merge MERGED PART...`: the same report over the cases of several predict
  * folders of one cohort (pipeline/report/report_merge.c), written into MERGED together with the
@@ -20,8 +20,9 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT] [--deidentify] [--store DEST [--store-aet AE]]\n"
-               "       c2seg report --merge MERGED PART... [--uid-root ROOT] [--store DEST [--store-aet AE]]\n"
+    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT] [--gate-dice D] [--deidentify] [--store DEST [--store-aet AE]]\n"
+               "       c2seg report --merge MERGED PART... [--uid-root ROOT] [--gate-dice D]\n"
+               "                    [--store DEST [--store-aet AE]]\n"
                "  --deidentify     refuse an OUTDIR that `c2seg predict --deidentify` did not write: the SRs are then\n"
                "                   built from its de-identified SEGs, report.json / .html from its predictions.json\n"
                "                   without source paths (docs/reliability.md); not with --merge yet\n"
@@ -32,12 +33,14 @@ static void usage(FILE *f)
                "                   predictions.json, else DCMTK's)\n"
                "  --merge MERGED   report the cases of the predict folders PART... (one cohort predicted in parts\n"
                "                   by the same model, e.g. a Slurm array) as one cohort, written into MERGED\n"
+               "  --gate-dice D    Dice threshold of the quality gate (default 0.5): precision and recall of\n"
+               "                   \"inconsistent with the text\" at catching the cases with Dice below D\n"
                "\n"
                "OUTDIR is a `c2seg predict` output folder. Writes OUTDIR/report.json (per case and cohort:\n"
                "laterality / zone / count agreement of prediction vs text, prediction vs ground truth and ground\n"
                "truth vs text, Dice split by consistent / inconsistent cases), OUTDIR/report.html (self-contained,\n"
-               "overlay thumbnails embedded) and OUTDIR/sr/case-NNNN.sr.dcm (Comprehensive SR) per DICOM SEG.\n"
-               "With --merge the same files go to MERGED (SRs as MERGED/sr/PART_case-NNNN.sr.dcm, PART = the part\n"
+               "overlay thumbnails embedded) and OUTDIR/sr/NAME.sr.dcm (Comprehensive SR) per DICOM SEG.\n"
+               "With --merge the same files go to MERGED (SRs as MERGED/sr/PART_NAME.sr.dcm, PART = the part\n"
                "folder's name), plus MERGED/predictions.json (every case of every part with its \"part\", output\n"
                "paths relative to MERGED, summed counts) and MERGED/status.tsv (one row per case and skipped file).\n"
                "The parts' files stay where predict wrote them. Refused: a part without predictions.json, a part\n"
@@ -121,7 +124,7 @@ static int json_write(const char *dir, const char *name, const cJSON *doc, c2_er
 
 /* The report of outdir from its predictions document pred (a predict folder's, or a
  * merge's): the SRs, report.json, report.html and the JSON summary; returns the exit code. */
-static int report_write(const char *outdir, cJSON *pred, const char *uid_root)
+static int report_write(const char *outdir, cJSON *pred, const char *uid_root, double gate_dice)
 {
     cJSON *cases = cJSON_GetObjectItemCaseSensitive(pred, "cases");
     if (!uid_root && report_str(pred, "uid_root")[0])
@@ -159,7 +162,7 @@ static int report_write(const char *outdir, cJSON *pred, const char *uid_root)
             n_sr_failed++;
         }
     }
-    cJSON *cohort = report_cohort_json(cases);
+    cJSON *cohort = report_cohort_json(cases, gate_dice);
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "tool", "c2seg report");
     cJSON_AddStringToObject(doc, "version", c2_version());
@@ -243,6 +246,7 @@ int stage_report(int argc, char **argv)
     }
     const char *uid_root = NULL, *merged = NULL, *store = NULL, *store_aet = NULL;
     int deidentify = 0;
+    double gate_dice = QUALITY_GATE_DICE;
     char **dirs = calloc((size_t)argc, sizeof *dirs); /* OUTDIR, or the parts with --merge */
     int n_dirs = 0;
     if (!dirs) {
@@ -252,7 +256,13 @@ int stage_report(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--uid-root") == 0 && i + 1 < argc)
             uid_root = argv[++i];
-        else if (strcmp(argv[i], "--merge") == 0 && i + 1 < argc && !merged)
+        else if (strcmp(argv[i], "--gate-dice") == 0 && i + 1 < argc) {
+            if (quality_gate_parse(argv[++i], &gate_dice) != 0) {
+                cli_error("--gate-dice must be a number in [0, 1], not '%s'", argv[i]);
+                free(dirs);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--merge") == 0 && i + 1 < argc && !merged)
             merged = argv[++i];
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
             store = argv[++i];
@@ -294,7 +304,7 @@ int stage_report(int argc, char **argv)
         code = EXIT_FAILED;
     }
     if (code == EXIT_OK)
-        code = report_write(merged ? merged : dirs[0], pred, uid_root);
+        code = report_write(merged ? merged : dirs[0], pred, uid_root, gate_dice);
     if (store && code != EXIT_USAGE && code != EXIT_FAILED) {
         /* the SRs (and whatever DICOM output the ledger does not list as sent yet) */
         pacs_push_result pr;

@@ -2,6 +2,7 @@
  * JSON summary around the loops of train/fit.c and train/evaluate.c. */
 #include "pipeline/pipeline.h"
 
+#include "dicom-sr/quality_gate.h"
 #include "io/cache.h"
 #include "model/threads.h"
 #include "train/checkpoint.h"
@@ -57,10 +58,12 @@ static const char *pretrain_help =
     "Data-parallel: mpirun -np N c2seg pretrain ...; the CaCL loss sees the whole batch.\n";
 
 static const char *eval_help =
-    "usage: c2seg eval MODEL.ckpt COHORT.h5 [--split valid|test|train] [-o CASES.csv]\n"
+    "usage: c2seg eval MODEL.ckpt COHORT.h5 [--split valid|test|train] [-o CASES.csv] [--gate-dice D]\n"
     "Per-image Dice, IoU and HD95 (pixels, and mm when the spacing is known), and the text-mask\n"
     "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
     "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
+    "      --gate-dice D      quality gate: precision and recall of \"inconsistent with the text\" at\n"
+    "                         catching the images with Dice below D (default 0.5)\n"
     "      --batch N          default 16;  --threads N|auto\n";
 
 typedef struct progress_ctx {
@@ -93,7 +96,7 @@ static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t tot
 }
 
 enum { OPT_INIT = 1000, OPT_PRESET, OPT_FUSION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_CLIP, OPT_SEED,
-       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS, OPT_WAIT };
+       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS, OPT_WAIT, OPT_GATE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},      {"init", required_argument, 0, OPT_INIT},
@@ -105,6 +108,7 @@ static const struct option long_opts[] = {
     {"resume", no_argument, 0, OPT_RESUME},       {"objective", required_argument, 0, OPT_OBJECTIVE},
     {"split", required_argument, 0, OPT_SPLIT},   {"quiet", no_argument, 0, 'q'},
     {"shards", required_argument, 0, OPT_SHARDS}, {"wait", no_argument, 0, OPT_WAIT},
+    {"gate-dice", required_argument, 0, OPT_GATE},
     {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
 
 static int wait_lock; /* --wait: for another writer of the checkpoint (base/lock.c) */
@@ -123,6 +127,8 @@ static int parse_positive(const char *s, const char *what, long *out)
 
 /* Parses the shared options into o; positional arguments into pos[]. Returns 0, or an
  * exit code. */
+static double gate_dice = QUALITY_GATE_DICE; /* eval's --gate-dice */
+
 static int parse(int argc, char **argv, fit_options *o, int *threads, const char **split, const char **pos, int *npos,
                  int maxpos, const char *help)
 {
@@ -156,6 +162,12 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
         case OPT_RESUME: o->resume = 1; break;
         case OPT_SPLIT: *split = optarg; break;
         case OPT_WAIT: wait_lock = 1; break;
+        case OPT_GATE:
+            if (help != eval_help || quality_gate_parse(optarg, &gate_dice)) {
+                cli_error("--gate-dice (c2seg eval) must be a number in [0, 1], not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         default: fputs(help, stderr); return EXIT_USAGE;
         }
     }
@@ -333,7 +345,7 @@ int stage_eval(int argc, char **argv)
         snprintf(csv, sizeof csv, "%s.eval-%s.csv", pos[0], split);
     cJSON *summary = NULL;
     cli_log("evaluating %lld %s samples", (long long)n, split);
-    if (evaluate_split(&m, &c, idx, n, o.batch, csv, &summary, &e)) {
+    if (evaluate_split(&m, &c, idx, n, o.batch, gate_dice, csv, &summary, &e)) {
         cli_error("%s", e.msg);
         goto out;
     }

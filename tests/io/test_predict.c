@@ -214,16 +214,17 @@ static void predict_ct_series_writes_a_valid_seg(void)
                      "> /dev/null",
                      c2seg_bin(), ckpt_ct, shared_path("data/dicom/ct_series/dcmqi_ct-3slice"), out);
     CHECK_MSG(rc == 0, "exit %d", rc);
-    CHECK(file_exists(out, "case-0001.seg.dcm"));
-    CHECK(file_exists(out, "overlays/case-0001.png"));
+    /* named after the series: no SeriesDescription, SeriesNumber 2, Modality CT (dcmdump) */
+    CHECK(file_exists(out, "CT-series-2.seg.dcm"));
+    CHECK(file_exists(out, "overlays/CT-series-2.png"));
     CHECK(file_exists(out, "predictions.json"));
     if (have_tool("dciodvfy")) {
-        char *log = run_capture("dciodvfy '%s/case-0001.seg.dcm' 2>&1", out);
+        char *log = run_capture("dciodvfy '%s/CT-series-2.seg.dcm' 2>&1", out);
         CHECK(log && strstr(log, "Segmentation") != NULL);
         CHECK_MSG(log && strstr(log, "Error") == NULL, "%s", log ? log : "");
         free(log);
     }
-    char *frames = run_capture("dcmdump +P NumberOfFrames '%s/case-0001.seg.dcm'", out);
+    char *frames = run_capture("dcmdump +P NumberOfFrames '%s/CT-series-2.seg.dcm'", out);
     CHECK_MSG(frames && strstr(frames, "[3]") != NULL, "%s", frames ? frames : "");
     free(frames);
     char *json = run_capture("cat '%s/predictions.json'", out);
@@ -276,10 +277,17 @@ static void predict_nifti_keeps_the_source_affine(void)
     char out[4200], mask[4400];
     snprintf(out, sizeof out, "%s/nii", test_tmpdir());
     const char *src = shared_path("data/nifti/anatomical.nii");
-    int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' -q > /dev/null", c2seg_bin(), ckpt_ct, src, out);
+    int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' --overlays -q > /dev/null", c2seg_bin(), ckpt_ct, src, out);
     CHECK_MSG(rc == 0, "exit %d", rc);
-    snprintf(mask, sizeof mask, "%s/case-0001_mask.nii.gz", out);
-    CHECK(file_exists(out, "case-0001_mask.nii.gz"));
+    snprintf(mask, sizeof mask, "%s/anatomical_mask.nii.gz", out);
+    CHECK(file_exists(out, "anatomical_mask.nii.gz"));
+    /* the overlay of a volume is a strip of its lesion slices: anatomical_label.nii.gz marks
+     * slice k = 12 only (nibabel), so slice 13 (1-based) is in it, with green (ground truth)
+     * pixels; the PNG is n thumbnails of 96 px with 2 px gaps (tests/io/overlay_strip_check.py) */
+    char *v = run_capture("python3 '%s/tests/io/overlay_strip_check.py' '%s' '%s'", getenv("C2SEG_SOURCE"),
+        out, shared_path("data/nifti/anatomical_label.nii.gz"));
+    CHECK_MSG(v && strncmp(v, "ok", 2) == 0, "%s", v ? v : "");
+    free(v);
     if (!have_tool("nifti_tool"))
         return;
     char *a = nifti_affine(src), *b = nifti_affine(mask);
@@ -427,12 +435,12 @@ static void predict_series_with_a_truncated_slice_keeps_the_rest(void)
     CHECK_MSG(log && strstr(log, "rc=1") != NULL, "%s", log ? log : "");
     CHECK_MSG(log && strstr(log, "04_truncated.dcm") != NULL, "%s", log ? log : "");
     free(log);
-    CHECK(file_exists(out, "case-0001.seg.dcm"));
-    char *frames = run_capture("dcmdump +P NumberOfFrames '%s/case-0001.seg.dcm'", out);
+    CHECK(file_exists(out, "CT-series-2.seg.dcm"));
+    char *frames = run_capture("dcmdump +P NumberOfFrames '%s/CT-series-2.seg.dcm'", out);
     CHECK_MSG(frames && strstr(frames, "[3]") != NULL, "%s", frames ? frames : "");
     free(frames);
     if (have_tool("dciodvfy")) {
-        char *v = run_capture("dciodvfy '%s/case-0001.seg.dcm' 2>&1", out);
+        char *v = run_capture("dciodvfy '%s/CT-series-2.seg.dcm' 2>&1", out);
         CHECK(v && strstr(v, "Segmentation") != NULL);
         CHECK_MSG(v && strstr(v, "Error") == NULL, "%s", v ? v : "");
         free(v);
@@ -474,7 +482,7 @@ static void predict_png_masks_have_the_source_size(void)
         int sw, sh, mw, mh;
         snprintf(src, sizeof src, "%s", shared_path("data/qata/valid/images"));
         snprintf(src + strlen(src), sizeof src - strlen(src), "/%s", name);
-        snprintf(p, sizeof p, "%s/case-%04d_mask.png", out, n + 1);
+        snprintf(p, sizeof p, "%s/%.*s_mask.png", out, (int)(strrchr(name, '.') - name), name); /* the stem */
         CHECK(png_size(src, &sw, &sh));
         CHECK_MSG(png_size(p, &mw, &mh) && mw == sw && mh == sh, "%s: %dx%d vs %dx%d", p, mw, mh, sw, sh);
     }
@@ -487,6 +495,46 @@ static void predict_png_masks_have_the_source_size(void)
     free(json);
 }
 
+/* A series named by a hostile SeriesDescription: the SEG is named after it made safe,
+ * inside OUTDIR ("../../etc/passwd <x>", SeriesNumber 2 -> "___.._etc_passwd__x__2", worked
+ * out by hand: every byte outside [A-Za-z0-9._-] is "_", the two leading dots too). */
+static void predict_names_a_series_by_its_description_made_safe(void)
+{
+    char dir[4200], out[4200];
+    snprintf(dir, sizeof dir, "%s/hostile_desc", test_tmpdir());
+    snprintf(out, sizeof out, "%s/hostile_out", test_tmpdir());
+    const char *src = shared_path("data/dicom/ct_series/dcmqi_ct-3slice");
+    CHECK(run_cmd("rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.dcm '%s'/ && chmod u+w '%s'/*.dcm && "
+                  "dcmodify -nb -i '(0008,103e)=../../etc/passwd <x>' '%s'/*.dcm >/dev/null 2>&1",
+                  dir, dir, src, dir, dir, dir) == 0);
+    int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' -q > /dev/null", c2seg_bin(), ckpt_ct, dir, out);
+    CHECK_MSG(rc == 0, "exit %d", rc);
+    CHECK(file_exists(out, "___.._etc_passwd__x__2.seg.dcm"));
+    char *n = run_capture("find '%s' -name '*.seg.dcm' | wc -l; find '%s' -name passwd | wc -l", out, test_tmpdir());
+    CHECK(n && strcmp(n, "1\n0\n") == 0); /* one SEG, and no file named passwd anywhere */
+    free(n);
+}
+
+/* CT volumes get the severity check (lung from the source HU, lesion from the written mask,
+ * statement from the text): two NIfTI volumes and one DICOM series of the sample cohort with
+ * a text stating CT-2, judged by tests/io/severity_check.py (nibabel / pydicom, the
+ * generator's HU bands); a 2D image gets no record. */
+static void predict_ct_volumes_get_a_severity_record(void)
+{
+    char sd[4200], out[4200];
+    snprintf(sd, sizeof sd, "%s/sample", test_tmpdir());
+    snprintf(out, sizeof out, "%s/severity", test_tmpdir());
+    CHECK(run_cmd("'%s-sample-data' -o '%s' > /dev/null 2>&1", c2seg_bin(), sd) == 0);
+    int rc = run_cmd("'%s' predict '%s' '%s/nifti/case01.nii.gz' '%s/nifti/case02.nii.gz' '%s/dicom/case03/CT' "
+                     "-o '%s' --text 'Moderate ground-glass opacities in both lower lobes, CT-2.' -q > /dev/null && "
+                     "'%s' report '%s' -q > /dev/null",
+                     c2seg_bin(), ckpt_ct, sd, sd, sd, out, c2seg_bin(), out);
+    CHECK_MSG(rc == 0, "exit %d", rc);
+    char *v = run_capture("python3 '%s/tests/io/severity_check.py' '%s' '%s' 2", getenv("C2SEG_SOURCE"), out, sd);
+    CHECK_MSG(v && strncmp(v, "ok 3", 4) == 0, "%s", v ? v : "");
+    free(v);
+}
+
 static void predict_refuses_another_domain_but_does_the_rest(void)
 {
     char out[4200];
@@ -497,7 +545,7 @@ static void predict_refuses_another_domain_but_does_the_rest(void)
     CHECK_MSG(log && strstr(log, "refuses 'ct_hu' input") != NULL, "%s", log ? log : "");
     CHECK_MSG(log && strstr(log, "rc=1") != NULL, "%s", log ? log : "");
     free(log);
-    CHECK(!file_exists(out, "case-0001.seg.dcm"));
+    CHECK(!file_exists(out, "CT-series-2.seg.dcm"));
     char *json = run_capture("grep -c '\"status\":\t\"ok\"' '%s/predictions.json'", out);
     CHECK(json && atoi(json) >= 2);
     free(json);
@@ -526,5 +574,7 @@ int main(void)
     RUN_TEST(predict_series_with_a_truncated_slice_keeps_the_rest);
     RUN_TEST(predict_png_masks_have_the_source_size);
     RUN_TEST(predict_refuses_another_domain_but_does_the_rest);
+    RUN_TEST(predict_names_a_series_by_its_description_made_safe);
+    RUN_TEST(predict_ct_volumes_get_a_severity_record);
     return test_summary();
 }

@@ -46,11 +46,49 @@ if "decoded_vs_text" not in rep: errs.append("decoded block")
 if errs: print("  report.json disagrees with predictions.json:", errs); sys.exit(1)
 EOF
 
+# cases and outputs named after their source (pydicom reads the tags; the rule written out
+# here: description_number, MODALITY-series-number without a description, [^A-Za-z0-9._-]
+# -> "_", a repeated name gets -2), the source shown in the HTML row
+python3 - "$T/out" <<'EOF' || fail=1
+import json, os, re, sys, collections, pydicom
+d = sys.argv[1]
+cases = json.load(open(d + "/predictions.json"))["cases"]
+want = []
+for c in cases:
+    f = c["inputs"][0]
+    if c["kind"] == "dicom":
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        desc, num = str(ds.get("SeriesDescription", "")).strip(), ds.get("SeriesNumber")
+        raw = "%s_%d" % (desc, int(num)) if desc else "%s-series-%d" % (ds.Modality, int(num))
+    else:
+        raw = os.path.basename(f).rsplit(".", 1)[0]
+    want.append(re.sub(r"[^A-Za-z0-9._-]", "_", raw))
+seen, exp = collections.Counter(), []
+for w in want:
+    seen[w] += 1
+    exp.append(w if seen[w] == 1 else "%s-%d" % (w, seen[w]))
+got = [c["id"] for c in cases]
+errs = []
+if sorted(got) != sorted(exp): errs.append(("ids", got, exp))
+if "CR-series-1-2" not in got or "CHEST_1001" not in got: errs.append(("expected names", got))
+html = open(d + "/report.html").read()
+for c in cases:
+    o = c["outputs"]
+    stem = c["id"]
+    if not (o["mask"].startswith(stem + "_mask.") or o["mask"] == stem + ".seg.dcm"): errs.append(o["mask"])
+    if o["overlay"] != "overlays/%s.png" % stem or not os.path.exists(d + "/" + o["overlay"]): errs.append(o["overlay"])
+    if c["kind"] == "dicom" and not os.path.exists(d + "/sr/%s.sr.dcm" % stem): errs.append("sr " + stem)
+    row = re.search(r'<tr[^>]*data-case="%s">(.*?)</tr>' % re.escape(stem), html)
+    if not row or ">%s</span>" % os.path.basename(c["inputs"][0]) not in row.group(1): errs.append("row " + stem)
+if 'id="legend"' not in html: errs.append("legend")
+if errs: print("  names after the source:", errs); sys.exit(1)
+EOF
+
 if command -v chromium >/dev/null; then
     dom=$(timeout 120 chromium --headless --disable-gpu --no-sandbox --virtual-time-budget=5000 --dump-dom \
           "file://$T/out/report.html" 2>/dev/null)
     n_cases=$(python3 -c "import json;print(len(json.load(open('$T/out/predictions.json'))['cases']))")
-    rows=$(printf '%s' "$dom" | grep -o 'data-case="case-[0-9]*"' | wc -l)
+    rows=$(printf '%s' "$dom" | grep -o 'data-case="[^"]*"' | wc -l)
     check '[ "$rows" -eq "$n_cases" ]'
     check 'printf "%s" "$dom" | grep -q "data-images=\"$n_cases/$n_cases\""'
     timeout 120 chromium --headless --disable-gpu --no-sandbox --window-size=1200,900 \

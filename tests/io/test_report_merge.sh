@@ -65,6 +65,11 @@ def same(a, b):
         return isinstance(b, list) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     return a == b
 
+# the merged gate adds one block per part; their counts sum to the whole cohort's
+by_part = merged["cohort"]["quality_gate"].pop("by_part", {})
+if sorted(by_part) != ["part-00", "part-01", "part-02"] or any(
+        sum(g[k] for g in by_part.values()) != whole["cohort"]["quality_gate"][k] for k in ("tp", "fp", "fn", "tn")):
+    errs.append("quality gate by part: %s" % by_part)
 if not same(whole["cohort"], merged["cohort"]):
     errs.append("cohort block: whole %s merged %s" % (whole["cohort"], merged["cohort"]))
 by_inputs = {tuple(c["inputs"]): c for c in whole["cases"]}
@@ -115,7 +120,7 @@ for c in seg_cases:
         errs.append("%s: uid_root not carried through the merge" % c["outputs"]["sr"])
 if errs: print("  merged report disagrees:", errs); sys.exit(1)
 EOF
-check '[ "$(grep -o "data-case=\"part-0[012]/case-[0-9]*\"" "$T/merged/report.html" | sort -u | wc -l)" -eq 7 ]'
+check '[ "$(grep -o "data-case=\"part-0[012]/[^\"]*\"" "$T/merged/report.html" | sort -u | wc -l)" -eq 7 ]'
 check '[ "$(grep -o "data:image/png;base64" "$T/merged/report.html" | wc -l)" -eq 7 ]'
 for f in "$T"/merged/sr/*.sr.dcm; do
     dciodvfy "$f" 2> "$T/v.log"

@@ -86,6 +86,28 @@ assert abs(sum(float(r["dice"]) for r in rows) / len(rows) - s["dice"]) < 1e-6
 assert abs(s["dice"] - a["best_val_dice"]) < 1e-9, (s["dice"], a["best_val_dice"])
 assert s["consistency_gt_vs_text"]["n"] == len(rows)
 PY
+# the quality gate recounted from the CSV rows, at 0.5 and at the rows' median Dice (both
+# classes present); a bad threshold is a usage error
+med=$(python3 -c "import csv,statistics;print(statistics.median(float(r['dice']) for r in csv.DictReader(open('$T/cases.csv'))))")
+"$BIN" eval "$T/a.ckpt" "$T/c.h5" -o "$T/cases2.csv" --gate-dice "$med" >"$T/e2.json" 2>"$T/e.err" ||
+    bad "eval --gate-dice: $(cat "$T/e.err")"
+"$BIN" eval "$T/a.ckpt" "$T/c.h5" --gate-dice 2 >/dev/null 2>"$T/e.err"
+[ $? -eq 2 ] && grep -q gate-dice "$T/e.err" && ok "eval --gate-dice 2 refused" || bad "eval --gate-dice 2 accepted"
+python3 - "$T" <<'PY' && ok "eval quality gate equals the recount from its rows" || bad "eval quality gate"
+import json, sys, csv
+t = sys.argv[1]
+for js, cs in (("e.json", "cases.csv"), ("e2.json", "cases2.csv")):
+    g = json.load(open(t + "/" + js))["quality_gate"]
+    th = g["dice_threshold"]
+    rows = [r for r in csv.DictReader(open(t + "/" + cs)) if r["pred_consistent"] != "-1"]
+    tp = sum(1 for r in rows if r["pred_consistent"] == "0" and float(r["dice"]) < th)
+    fp = sum(1 for r in rows if r["pred_consistent"] == "0" and float(r["dice"]) >= th)
+    fn = sum(1 for r in rows if r["pred_consistent"] == "1" and float(r["dice"]) < th)
+    assert (g["n"], g["tp"], g["fp"], g["fn"]) == (len(rows), tp, fp, fn), (js, g, tp, fp, fn)
+    assert g["precision"] == (tp / (tp + fp) if tp + fp else None), g
+    assert g["recall"] == (tp / (tp + fn) if tp + fn else None), g
+    print("  gate at %.4f: n %d tp %d fp %d fn %d" % (th, len(rows), tp, fp, fn))
+PY
 
 rm -rf "$T"
 echo "$pass passed, $fail failed"

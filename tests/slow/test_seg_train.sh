@@ -29,7 +29,11 @@ check "train reports a validation Dice" $?
 check "predict: exit 0 ($(tail -2 "$T/predict.err"))" $?
 grep -q '"status":[[:space:]]*"ok"' "$T/pred/predictions.json"
 check "predictions.json: case ok" $?
-dciodvfy "$T/pred/case-0001.seg.dcm" 2>"$T/vfy.log" >/dev/null && ! grep -q '^Error' "$T/vfy.log"
+# the SEG is named after the series (SeriesDescription "Axial 10 mm", SeriesNumber 1)
+seg=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['cases'][0]['outputs']['mask'])" "$T/pred/predictions.json")
+[ "$seg" = Axial_10_mm_1.seg.dcm ]
+check "SEG named after its series ($seg)" $?
+dciodvfy "$T/pred/$seg" 2>"$T/vfy.log" >/dev/null && ! grep -q '^Error' "$T/vfy.log"
 check "the predicted SEG passes dciodvfy" $?
 
 echo "$pass passed, $fail failed"
