@@ -226,6 +226,15 @@ static int path_set(char *out, const char *dir, const char *name, c2_err *e)
     return C2_OK;
 }
 
+/* A path taken as it is: run_config already resolved it against the config's folder
+ * (a config in the working directory leaves it relative, which is the same place). */
+static int path_copy(char *out, const char *path, c2_err *e)
+{
+    if (snprintf(out, PATH_CAP, "%s", path) >= PATH_CAP)
+        return c2_fail(e, C2_ELIMIT, "%s: path too long", path);
+    return C2_OK;
+}
+
 static int paths_make(run_paths *r, const run_config *c, c2_err *e)
 {
     const char *w = run_config_get(c, "workdir"), *model = run_config_get(c, "model");
@@ -235,7 +244,7 @@ static int paths_make(run_paths *r, const run_config *c, c2_err *e)
     if (!rc)
         rc = path_set(r->stage1, w, "stage1.ckpt", e);
     if (!rc)
-        rc = model ? path_set(r->model, "", model, e) : path_set(r->model, w, "model.ckpt", e);
+        rc = model ? path_copy(r->model, model, e) : path_set(r->model, w, "model.ckpt", e);
     if (!rc)
         rc = path_set(r->eval, w, "eval.csv", e);
     if (!rc)
