@@ -170,6 +170,32 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
     return 0;
 }
 
+/* Segmentation needs ground truth: none in the training split is an error that says
+ * how to bring masks; some samples without one is a warning (they train as empty). */
+static int ground_truth_check(const cache *c, const char *cache_path, uint64_t seed, c2_err *e)
+{
+    fit_split sp;
+    int rc = fit_split_make(c, seed, &sp, e);
+    if (rc)
+        return rc;
+    int64_t with = 0;
+    for (int64_t k = 0; k < sp.n_train; k++)
+        with += c->samples[sp.train[k]].has_mask != 0;
+    if (sp.n_train > 0 && with == 0)
+        rc = c2_fail(e, C2_EINVAL,
+                     "%s: none of the %lld training samples has a ground-truth mask, so there is nothing to learn; "
+                     "ingest images with their masks: NIfTI pairs (NAME_mask.nii.gz beside NAME.nii.gz, or --masks "
+                     "DIR) or PNG / JPEG image-mask folders (docs/getting-started.md, Bringing your own annotations); "
+                     "DICOM SEG labels are not read yet",
+                     cache_path, (long long)sp.n_train);
+    else if (with < sp.n_train)
+        c2_warn("%s: %lld of %lld training samples have no ground-truth mask and train as empty masks (no "
+                "lesion)",
+                cache_path, (long long)(sp.n_train - with), (long long)sp.n_train);
+    fit_split_free(&sp);
+    return rc;
+}
+
 static cJSON *result_json(const char *stage, const fit_options *o, const fit_result *r)
 {
     cJSON *j = cJSON_CreateObject();
@@ -227,6 +253,12 @@ static int run_fit(int argc, char **argv, int pretrain)
     cli_log("reading %s", pos[0]);
     if (cache_read(pos[0], 1, &c, &e)) {
         cli_error("%s", e.msg);
+        dist_finalize();
+        return EXIT_FAILED;
+    }
+    if (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e)) {
+        cli_error("%s", e.msg);
+        cache_free(&c);
         dist_finalize();
         return EXIT_FAILED;
     }
