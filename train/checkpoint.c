@@ -310,6 +310,22 @@ static int read_all(hid_t f, const char *path, c2seg_model *m, checkpoint_meta *
     return rc;
 }
 
+int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, c2_err *e)
+{
+    H5E_auto2_t old_fn;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char crc[16];
+    int rc = f < 0 ? c2_fail(e, C2_EIO, "%s: cannot open as HDF5 (missing or not an HDF5 file)", path)
+                   : read_meta(f, path, cfg, meta, crc, e);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
+    return rc;
+}
+
 int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, checkpoint_optim *opt, c2_err *e)
 {
     memset(m, 0, sizeof *m);

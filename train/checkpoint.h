@@ -64,6 +64,10 @@ int checkpoint_save(const char *path, const c2seg_model *m, const checkpoint_met
 int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, checkpoint_optim *opt,
                     c2_err *e);
 
+/* The config and meta of a checkpoint without its tensors (root attributes only; the
+ * checksum is not verified): for checks made before loading. */
+int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, c2_err *e);
+
 /* Refuses input of another intensity domain or size than the checkpoint's. */
 int checkpoint_check_input(const checkpoint_meta *meta, const char *domain, int size, c2_err *e);
 

@@ -23,7 +23,7 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  -o, --output FILE    the cache to write (required); FILE.report.tsv lists every skipped file\n"
-            "  --preset small|full  model input size 128 (small) or 224 (full, default)\n"
+            "  --preset NAME        model input size: " C2SEG_PRESET_NAMES "\n"
             "  --size N             model input size N x N (overrides --preset)\n"
             "  --window C,W         CT window in HU for CT and NIfTI --intensity hu (default -600,1500: lung)\n"
             "  --intensity hu|raw   NIfTI values are HU (window) or anything else (per-volume min/max); default hu\n"
@@ -117,7 +117,11 @@ int stage_ingest(int argc, char **argv)
     }
     ingest_ctx c;
     ingest_ctx_init(&c);
-    const char *out = NULL, *preset = "full";
+    const char *out = NULL, *preset = C2SEG_PRESET_DEFAULT;
+    c2seg_config preset_cfg;
+    c2_err pe = {0};
+    if (c2seg_config_make(&preset_cfg, preset, "bcam_kgate", &pe) == C2_OK)
+        c.pp.size = preset_cfg.img;
     const char **inputs = calloc(argc, sizeof *inputs);
     if (!inputs)
         return EXIT_FAILED;
@@ -139,9 +143,9 @@ int stage_ingest(int argc, char **argv)
             out = v;
         else if (strcmp(a, "--preset") == 0) {
             preset = v;
-            bad = strcmp(v, "small") != 0 && strcmp(v, "full") != 0;
+            bad = c2seg_config_make(&preset_cfg, v, "bcam_kgate", &pe) != C2_OK;
             if (!bad && !size_given)
-                c.pp.size = strcmp(v, "small") == 0 ? 128 : 224;
+                c.pp.size = preset_cfg.img;
         } else if (strcmp(a, "--size") == 0) {
             bad = parse_int(v, 8, 4096, &c.pp.size) < 0;
             size_given = 1;

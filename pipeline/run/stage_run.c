@@ -214,11 +214,6 @@ static void plan_list(stage_plan *p, const run_config *c, const char *key)
         }
 }
 
-static const char *preset_size(const char *preset)
-{
-    return strcmp(preset, "tiny") == 0 ? "32" : strcmp(preset, "full") == 0 ? "224" : "128";
-}
-
 static int path_set(char *out, const char *dir, const char *name, c2_err *e)
 {
     if (c2_path_join(out, PATH_CAP, dir, name) != C2_OK)
@@ -267,7 +262,6 @@ static int paths_make(run_paths *r, const run_config *c, c2_err *e)
 /* Builds the six plans; enabled says which the config asks for. */
 static void plans_make(stage_plan *plans, const run_config *c, const run_paths *r, int quiet)
 {
-    const char *preset = run_config_get(c, "preset") ? run_config_get(c, "preset") : "small";
     int training = run_config_get(c, "train") && !run_config_get(c, "model");
     int predicting = run_config_get(c, "predict") != NULL;
     for (int s = 0; s < RUN_STAGE_COUNT; s++) {
@@ -280,7 +274,7 @@ static void plans_make(stage_plan *plans, const run_config *c, const run_paths *
     stage_plan *p = &plans[RUN_INGEST];
     p->enabled = training;
     plan_list(p, c, "train");
-    arg_add(p, "-o"), arg_add(p, r->cohort), arg_add(p, "--size"), arg_add(p, preset_size(preset));
+    arg_add(p, "-o"), arg_add(p, r->cohort);
     p->output = r->cohort;
 
     p = &plans[RUN_PRETRAIN];

@@ -22,7 +22,8 @@ static const char *train_help =
     "  -o, --output FILE      best checkpoint (HDF5); FILE.resume.ckpt and FILE.log.{csv,json,svg} beside it\n"
     "      --init FILE        start from a Stage-I checkpoint (c2seg pretrain) or imported weights\n"
     "                         (c2seg import-torch); without it, a seeded initialisation\n"
-    "      --preset NAME      small (128x128, default) | full (224x224) | tiny (32x32, tests)\n"
+    "      --preset NAME      " C2SEG_PRESET_NAMES "; with --init or --resume the\n"
+    "                         checkpoint's preset (a different --preset is an error)\n"
     "      --fusion NAME      bcam_kgate (default) | bcam | duala | vision\n"
     "      --epochs N         default 60\n"
     "      --batch N          default 16\n"
@@ -47,7 +48,7 @@ static const char *pretrain_help =
     "  -o, --output FILE      checkpoint of the whole model (Stage I trains the encoder and projection\n"
     "                         heads); FILE.log.{csv,json,svg} beside it\n"
     "      --objective NAME   cacl (default) | hardcl\n"
-    "      --preset NAME      small (default) | full | tiny\n"
+    "      --preset NAME      " C2SEG_PRESET_NAMES "\n"
     "      --epochs N         default 20\n"
     "      --batch N          default 256 (capped at the training-set size; one forward per batch)\n"
     "      --lr X             default 3e-4;  --weight-decay X default 1e-2\n"
@@ -60,7 +61,8 @@ static const char *eval_help =
     "Per-image Dice, IoU and HD95 (pixels, and mm when the spacing is known), and the text-mask\n"
     "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
     "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
-    "      --batch N          default 16;  --threads N|auto\n";
+    "      --batch N          default 16;  --threads N|auto\n"
+    "      --preset NAME      check that MODEL.ckpt has this preset (an error naming both if not)\n";
 
 typedef struct progress_ctx {
     progress bar;
@@ -121,8 +123,9 @@ static int parse_positive(const char *s, const char *what, long *out)
 /* Parses the shared options into o; positional arguments into pos[]. Returns 0, or an
  * exit code. */
 static int parse(int argc, char **argv, fit_options *o, int *threads, const char **split, const char **pos, int *npos,
-                 int maxpos, const char *help)
+                 int maxpos, const char *help, int *preset_given)
 {
+    *preset_given = 0;
     optind = 1;
     int c;
     long v;
@@ -132,7 +135,7 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
         case 'q': cli_set_quiet(1); break;
         case 'h': fputs(help, stdout); return -1;
         case OPT_INIT: o->init_path = optarg; break;
-        case OPT_PRESET: snprintf(o->preset, sizeof o->preset, "%s", optarg); break;
+        case OPT_PRESET: snprintf(o->preset, sizeof o->preset, "%s", optarg); *preset_given = 1; break;
         case OPT_FUSION: snprintf(o->fusion, sizeof o->fusion, "%s", optarg); break;
         case OPT_OBJECTIVE: snprintf(o->stage1, sizeof o->stage1, "%s", optarg); break;
         case OPT_EPOCHS: if (parse_positive(optarg, "--epochs", &v)) return EXIT_USAGE; o->epochs = (int)v; break;
@@ -168,6 +171,37 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
         return EXIT_USAGE;
     }
     return 0;
+}
+
+/* An explicit --preset against the checkpoint that decides the model (--init, the
+ * resume state, eval's model): a difference is an error naming both. */
+static int preset_check(const char *given, const char *ckpt_path, const char *ckpt_preset, c2_err *e)
+{
+    if (strcmp(given, ckpt_preset) == 0)
+        return C2_OK;
+    return c2_fail(e, C2_EMISMATCH,
+                   "--preset %s, but %s is a %s-preset checkpoint; drop --preset (the checkpoint decides) or give "
+                   "--preset %s",
+                   given, ckpt_path, ckpt_preset, ckpt_preset);
+}
+
+/* The checkpoint a training run starts from (its resume state, else --init), checked
+ * against an explicit --preset; without one, its preset is the run's. */
+static int start_check(fit_options *o, int preset_given, c2_err *e)
+{
+    char resume[4200];
+    snprintf(resume, sizeof resume, "%s.resume.ckpt", o->out_path);
+    const char *from = o->resume && access(resume, R_OK) == 0 ? resume : o->init_path;
+    if (!from)
+        return C2_OK;
+    c2seg_config cfg;
+    checkpoint_meta meta;
+    int rc = checkpoint_peek(from, &cfg, &meta, e);
+    if (!rc && preset_given)
+        rc = preset_check(o->preset, from, cfg.preset, e);
+    if (!rc)
+        snprintf(o->preset, sizeof o->preset, "%s", cfg.preset);
+    return rc;
 }
 
 /* Segmentation needs ground truth: none in the training split is an error that says
@@ -229,10 +263,11 @@ static int run_fit(int argc, char **argv, int pretrain)
         o.epochs = 20;
         o.batch = 256;
     }
-    int threads = 0, npos = 0;
+    snprintf(o.preset, sizeof o.preset, "%s", C2SEG_PRESET_DEFAULT);
+    int threads = 0, npos = 0, preset_given;
     const char *split = NULL, *pos[1];
     const char *help = pretrain ? pretrain_help : train_help;
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 1, help);
+    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 1, help, &preset_given);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     if (npos != 1 || !o.out_path) {
@@ -256,7 +291,7 @@ static int run_fit(int argc, char **argv, int pretrain)
         dist_finalize();
         return EXIT_FAILED;
     }
-    if (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e)) {
+    if (start_check(&o, preset_given, &e) || (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e))) {
         cli_error("%s", e.msg);
         cache_free(&c);
         dist_finalize();
@@ -299,9 +334,9 @@ int stage_eval(int argc, char **argv)
 {
     fit_options o;
     fit_options_default(&o);
-    int threads = 0, npos = 0;
+    int threads = 0, npos = 0, preset_given;
     const char *split = "valid", *pos[2];
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 2, eval_help);
+    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 2, eval_help, &preset_given);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     if (npos != 2) {
@@ -319,6 +354,11 @@ int stage_eval(int argc, char **argv)
     checkpoint_meta meta;
     if (checkpoint_load(pos[0], &m, &meta, NULL, &e)) {
         cli_error("%s", e.msg);
+        return EXIT_FAILED;
+    }
+    if (preset_given && preset_check(o.preset, pos[0], m.cfg.preset, &e)) {
+        cli_error("%s", e.msg);
+        c2seg_model_free(&m);
         return EXIT_FAILED;
     }
     cache c;
