@@ -66,6 +66,7 @@ static char *preprocess_json(const checkpoint_preprocess *p)
     cJSON_AddNumberToObject(o, "window_width", p->window_width);
     cJSON_AddNumberToObject(o, "mean", p->mean);
     cJSON_AddNumberToObject(o, "std", p->std);
+    cJSON_AddBoolToObject(o, "from_cache", p->from_cache);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -235,6 +236,7 @@ static int read_meta(hid_t f, const char *path, c2seg_config *cfg, checkpoint_me
     if (rc == C2_OK) {
         snprintf(p->intensity_domain, sizeof p->intensity_domain, "%s", dom);
         p->size = (int)size;
+        p->from_cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "from_cache"));
     }
     cJSON_Delete(o);
     return rc;

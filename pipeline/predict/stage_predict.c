@@ -268,12 +268,19 @@ int stage_predict(int argc, char **argv)
     c.pp.window_center = meta.preprocess.window_center;
     c.pp.window_width = meta.preprocess.window_width;
     c.intensity = strcmp(meta.preprocess.intensity_domain, "raw") == 0 ? INTENSITY_RAW : INTENSITY_HU;
+    if (rc == C2_OK && !meta.preprocess.from_cache && strcmp(meta.preprocess.intensity_domain, "ct_hu") == 0)
+        c2_warn("%s does not record the CT window of its training data (written before c2seg recorded it); CT "
+                "input is windowed at centre %g, width %g HU, which may not be the training window",
+                model_path, meta.preprocess.window_center, meta.preprocess.window_width);
     progress prog;
     ingest_sink sink;
     ingest_cli_sink(&sink, &prog);
     double t_setup = now_seconds() - t0, t_ingest = now_seconds();
+    char params[256]; /* the checkpoint's preprocessing, recorded as ingest records its own */
+    snprintf(params, sizeof params, "{\"by\":\"c2seg predict\",\"size\":%d,\"window_center\":%.17g,"
+             "\"window_width\":%.17g}", c.pp.size, c.pp.window_center, c.pp.window_width);
     if (rc == C2_OK) /* ingest's driver: the same readers, SR rule and report as c2seg ingest */
-        rc = ingest_run(&c, inputs, n_inputs, cache_path, "{\"by\":\"c2seg predict\"}", NULL, &sink, &e);
+        rc = ingest_run(&c, inputs, n_inputs, cache_path, params, NULL, &sink, &e);
     t_ingest = now_seconds() - t_ingest;
     double t_prepare = now_seconds();
     predict_failed *failed = NULL;
@@ -319,6 +326,8 @@ int stage_predict(int argc, char **argv)
     cJSON_AddStringToObject(doc, "fusion", c2seg_fusion_name(m.cfg.fusion));
     cJSON_AddStringToObject(doc, "intensity_domain", meta.preprocess.intensity_domain);
     cJSON_AddNumberToObject(doc, "size", meta.preprocess.size);
+    cJSON_AddNumberToObject(doc, "window_center", meta.preprocess.window_center);
+    cJSON_AddNumberToObject(doc, "window_width", meta.preprocess.window_width);
     cJSON_AddBoolToObject(doc, "fractional", opt.fractional);
     cJSON_AddBoolToObject(doc, "text_decode", opt.text_decode);
     cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");

@@ -8,6 +8,7 @@
 #include "train/dist.h"
 #include "train/evaluate.h"
 #include "train/fit.h"
+#include "train/preprocess_match.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -186,8 +187,9 @@ static int preset_check(const char *given, const char *ckpt_path, const char *ck
 }
 
 /* The checkpoint a training run starts from (its resume state, else --init), checked
- * against an explicit --preset; without one, its preset is the run's. */
-static int start_check(fit_options *o, int preset_given, c2_err *e)
+ * against an explicit --preset (without one, its preset is the run's) and, when it
+ * records the preprocessing of its data, against the cache's. */
+static int start_check(fit_options *o, int preset_given, const cache *c, const char *cache_path, c2_err *e)
 {
     char resume[4200];
     snprintf(resume, sizeof resume, "%s.resume.ckpt", o->out_path);
@@ -201,6 +203,8 @@ static int start_check(fit_options *o, int preset_given, c2_err *e)
         rc = preset_check(o->preset, from, cfg.preset, e);
     if (!rc)
         snprintf(o->preset, sizeof o->preset, "%s", cfg.preset);
+    if (!rc && meta.preprocess.from_cache)
+        rc = preprocess_match(&meta.preprocess, from, c, cache_path, e);
     return rc;
 }
 
@@ -291,7 +295,9 @@ static int run_fit(int argc, char **argv, int pretrain)
         dist_finalize();
         return EXIT_FAILED;
     }
-    if (start_check(&o, preset_given, &e) || (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e))) {
+    checkpoint_preprocess pre = {0}; /* the cache records what training will record */
+    if (preprocess_from_cache(&pre, &c, pos[0], &e) || start_check(&o, preset_given, &c, pos[0], &e) ||
+        (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e))) {
         cli_error("%s", e.msg);
         cache_free(&c);
         dist_finalize();
@@ -369,8 +375,7 @@ int stage_eval(int argc, char **argv)
     }
     rc = EXIT_FAILED;
     fit_split sp = {0};
-    const char *domain = c.n ? c.samples[0].domain : "";
-    if (checkpoint_check_input(&meta, domain, c.size, &e) || fit_split_make(&c, o.seed, &sp, &e)) {
+    if (preprocess_match(&meta.preprocess, pos[0], &c, pos[1], &e) || fit_split_make(&c, o.seed, &sp, &e)) {
         cli_error("%s", e.msg);
         goto out;
     }
