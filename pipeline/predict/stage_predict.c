@@ -37,6 +37,8 @@ static void usage(FILE *f)
             "  --batch N            slices per forward pass (default 8); memory does not grow with a series\n"
             "  --overlays           OUTDIR/overlays/case-NNNN.png: mask outline on the image\n"
             "  --fractional         probabilities (fractional SEG, float NIfTI, gray PNG) instead of binary\n"
+            "  --threshold P        binary masks are probability > P (default 0.5; docs/predict.md: choosing it\n"
+            "                       from c2seg eval's Dice-by-threshold curve); recorded in predictions.json\n"
             "  --text-decode        drop predicted components lying only in zones the text rules out\n"
             "                       (both raw and decoded agreement are reported)\n"
             "  --uid-root ROOT      UID root for new DICOM UIDs (default 2.25.<random>)\n"
@@ -164,7 +166,7 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
                     strcmp(a, "--captions") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--masks") == 0 ||
                     strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0 || strcmp(a, "--store") == 0 ||
-                    strcmp(a, "--store-aet") == 0;
+                    strcmp(a, "--store-aet") == 0 || strcmp(a, "--threshold") == 0;
         if (takes && !v) {
             cli_error("%s needs a value (see c2seg predict --help)", a);
             return EXIT_USAGE;
@@ -187,6 +189,14 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
                 return EXIT_USAGE;
             }
             opt->convention = v;
+        } else if (strcmp(a, "--threshold") == 0) {
+            char *end;
+            double t = strtod(v, &end);
+            if (*end || !(t > 0 && t < 1)) {
+                cli_error("invalid value '%s' for --threshold (a probability strictly between 0 and 1)", v);
+                return EXIT_USAGE;
+            }
+            opt->threshold = t;
         } else if (strcmp(a, "--batch") == 0) {
             char *end;
             long b = strtol(v, &end, 10);
@@ -238,6 +248,7 @@ int stage_predict(int argc, char **argv)
     }
     predict_options opt = {0};
     opt.batch = 8;
+    opt.threshold = 0.5;
     ingest_ctx c;
     ingest_ctx_init(&c);
     const char *model_path = NULL;
@@ -328,6 +339,8 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(doc, "size", meta.preprocess.size);
     cJSON_AddNumberToObject(doc, "window_center", meta.preprocess.window_center);
     cJSON_AddNumberToObject(doc, "window_width", meta.preprocess.window_width);
+    if (!opt.fractional)
+        cJSON_AddNumberToObject(doc, "threshold", opt.threshold);
     cJSON_AddBoolToObject(doc, "fractional", opt.fractional);
     cJSON_AddBoolToObject(doc, "text_decode", opt.text_decode);
     cJSON_AddStringToObject(doc, "inputs_cache", "inputs.h5");

@@ -63,6 +63,9 @@ static const char *eval_help =
     "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
     "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
     "      --batch N          default 16;  --threads N|auto\n"
+    "      --threshold P      binary masks are probability > P (default 0.5); the summary's\n"
+    "                         dice_by_threshold (P = 0.05 .. 0.95) is the curve to choose predict's\n"
+    "                         --threshold from (docs/predict.md)\n"
     "      --preset NAME      check that MODEL.ckpt has this preset (an error naming both if not)\n";
 
 typedef struct progress_ctx {
@@ -95,7 +98,8 @@ static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t tot
 }
 
 enum { OPT_INIT = 1000, OPT_PRESET, OPT_FUSION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_CLIP, OPT_SEED,
-       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS };
+       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS,
+       OPT_THRESHOLD };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},      {"init", required_argument, 0, OPT_INIT},
@@ -106,7 +110,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, 0, OPT_THREADS}, {"max-steps", required_argument, 0, OPT_MAXSTEPS},
     {"resume", no_argument, 0, OPT_RESUME},       {"objective", required_argument, 0, OPT_OBJECTIVE},
     {"split", required_argument, 0, OPT_SPLIT},   {"quiet", no_argument, 0, 'q'},
-    {"shards", required_argument, 0, OPT_SHARDS},
+    {"shards", required_argument, 0, OPT_SHARDS}, {"threshold", required_argument, 0, OPT_THRESHOLD},
     {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
 
 static int parse_positive(const char *s, const char *what, long *out)
@@ -124,7 +128,7 @@ static int parse_positive(const char *s, const char *what, long *out)
 /* Parses the shared options into o; positional arguments into pos[]. Returns 0, or an
  * exit code. */
 static int parse(int argc, char **argv, fit_options *o, int *threads, const char **split, const char **pos, int *npos,
-                 int maxpos, const char *help, int *preset_given)
+                 int maxpos, const char *help, int *preset_given, double *threshold)
 {
     *preset_given = 0;
     optind = 1;
@@ -156,6 +160,19 @@ static int parse(int argc, char **argv, fit_options *o, int *threads, const char
         case OPT_CLIP: o->clip_norm = atof(optarg); break;
         case OPT_RESUME: o->resume = 1; break;
         case OPT_SPLIT: *split = optarg; break;
+        case OPT_THRESHOLD: {
+            if (!threshold) {
+                cli_error("--threshold: not an option of c2seg %s (eval and predict take it)", argv[0]);
+                return EXIT_USAGE;
+            }
+            char *end;
+            *threshold = strtod(optarg, &end);
+            if (*end || !(*threshold > 0 && *threshold < 1)) {
+                cli_error("invalid value '%s' for --threshold (a probability strictly between 0 and 1)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         default: fputs(help, stderr); return EXIT_USAGE;
         }
     }
@@ -271,7 +288,7 @@ static int run_fit(int argc, char **argv, int pretrain)
     int threads = 0, npos = 0, preset_given;
     const char *split = NULL, *pos[1];
     const char *help = pretrain ? pretrain_help : train_help;
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 1, help, &preset_given);
+    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 1, help, &preset_given, NULL);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     if (npos != 1 || !o.out_path) {
@@ -342,7 +359,8 @@ int stage_eval(int argc, char **argv)
     fit_options_default(&o);
     int threads = 0, npos = 0, preset_given;
     const char *split = "valid", *pos[2];
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 2, eval_help, &preset_given);
+    double threshold = 0.5;
+    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 2, eval_help, &preset_given, &threshold);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     if (npos != 2) {
@@ -392,7 +410,7 @@ int stage_eval(int argc, char **argv)
         snprintf(csv, sizeof csv, "%s.eval-%s.csv", pos[0], split);
     cJSON *summary = NULL;
     cli_log("evaluating %lld %s samples", (long long)n, split);
-    if (evaluate_split(&m, &c, idx, n, o.batch, csv, &summary, &e)) {
+    if (evaluate_split(&m, &c, idx, n, o.batch, threshold, csv, &summary, &e)) {
         cli_error("%s", e.msg);
         goto out;
     }
