@@ -14,7 +14,9 @@ static const char *current_stage = "c2seg";
 static int quiet;
 
 void cli_set_stage(const char *stage) { current_stage = stage; }
+const char *cli_stage(void) { return current_stage; }
 void cli_set_quiet(int q) { quiet = q; }
+int cli_get_quiet(void) { return quiet; }
 
 static void vlog(const char *kind, const char *fmt, va_list ap)
 {

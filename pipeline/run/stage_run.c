@@ -377,42 +377,30 @@ typedef struct run_flags {
     const char *config;
 } run_flags;
 
+/* --only STAGE (repeatable): one more bit of the stages to run. */
+static int only_add(void *out, const char *value, char *why, size_t cap)
+{
+    for (int s = 0; s < RUN_STAGE_COUNT; s++)
+        if (strcmp(value, run_stage_names[s]) == 0) {
+            *(unsigned *)out |= 1u << s;
+            return 0;
+        }
+    snprintf(why, cap, "not a stage of run (ingest pretrain train eval predict report)");
+    return -1;
+}
+
+/* Returns EXIT_OK, -1 (help printed) or EXIT_USAGE. */
 static int args_parse(int argc, char **argv, run_flags *f)
 {
     memset(f, 0, sizeof *f);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--only") == 0 && i + 1 < argc) {
-            int s = 0;
-            while (s < RUN_STAGE_COUNT && strcmp(argv[i + 1], run_stage_names[s]) != 0)
-                s++;
-            if (s == RUN_STAGE_COUNT) {
-                cli_error("--only %s: not a stage of run (ingest pretrain train eval predict report)", argv[i + 1]);
-                return EXIT_USAGE;
-            }
-            f->only |= 1u << s;
-            i++;
-        } else if (strcmp(a, "--force") == 0) {
-            f->force = 1;
-        } else if (strcmp(a, "--dry-run") == 0) {
-            f->dry_run = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            f->quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option %s (see c2seg run --help)", a);
-            return EXIT_USAGE;
-        } else if (f->config) {
-            cli_error("one config file only (got %s and %s)", f->config, a);
-            return EXIT_USAGE;
-        } else {
-            f->config = a;
-        }
-    }
-    if (!f->config) {
-        cli_error("no config file given (see c2seg run --help)");
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
+    int npos = 0;
+    const cli_option opts[] = {CLI_OPT_CALL("only", &f->only, "STAGE", only_add), CLI_OPT_FLAG("force", &f->force),
+                               CLI_OPT_FLAG("dry-run", &f->dry_run), CLI_OPT_END};
+    int rc = cli_parse(argc, argv, opts, &f->config, 1, &npos, usage);
+    if (rc)
+        return rc;
+    f->quiet = cli_get_quiet();
+    return cli_require(f->config, "the config file");
 }
 
 /* Runs (or, up to date, skips) one stage and adds its entry to the summary array.
@@ -516,14 +504,10 @@ static void status_collect(const stage_plan *plans, const run_paths *r, cJSON *o
 
 int stage_run(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return EXIT_OK;
-    }
     run_flags f;
     int code = args_parse(argc, argv, &f);
     if (code != EXIT_OK)
-        return code;
+        return code < 0 ? EXIT_OK : code;
     cli_set_quiet(f.quiet);
     run_config cfg;
     run_paths r;

@@ -11,7 +11,6 @@
 #include "train/preprocess_match.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +67,10 @@ static const char *eval_help =
     "                         --threshold from (docs/predict.md)\n"
     "      --preset NAME      check that MODEL.ckpt has this preset (an error naming both if not)\n";
 
+static void train_usage(FILE *f) { fputs(train_help, f); }
+static void pretrain_usage(FILE *f) { fputs(pretrain_help, f); }
+static void eval_usage(FILE *f) { fputs(eval_help, f); }
+
 typedef struct progress_ctx {
     progress bar;
     int started;
@@ -97,97 +100,68 @@ static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t tot
     progress_step(&p->bar, step - p->bar.done, note);
 }
 
-enum { OPT_INIT = 1000, OPT_PRESET, OPT_FUSION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_CLIP, OPT_SEED,
-       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS,
-       OPT_THRESHOLD };
+/* The options of the three stages (pipeline/cli/args.c): one table each over one set
+ * of destinations. */
+typedef struct fit_args {
+    fit_options o;
+    const char *preset, *fusion, *objective, *split;
+    int threads, preset_given;
+    long long seed, max_steps;
+    double threshold;
+} fit_args;
 
-static const struct option long_opts[] = {
-    {"output", required_argument, 0, 'o'},      {"init", required_argument, 0, OPT_INIT},
-    {"preset", required_argument, 0, OPT_PRESET}, {"fusion", required_argument, 0, OPT_FUSION},
-    {"epochs", required_argument, 0, OPT_EPOCHS}, {"batch", required_argument, 0, OPT_BATCH},
-    {"lr", required_argument, 0, OPT_LR},         {"weight-decay", required_argument, 0, OPT_WD},
-    {"clip", required_argument, 0, OPT_CLIP},     {"seed", required_argument, 0, OPT_SEED},
-    {"threads", required_argument, 0, OPT_THREADS}, {"max-steps", required_argument, 0, OPT_MAXSTEPS},
-    {"resume", no_argument, 0, OPT_RESUME},       {"objective", required_argument, 0, OPT_OBJECTIVE},
-    {"split", required_argument, 0, OPT_SPLIT},   {"quiet", no_argument, 0, 'q'},
-    {"shards", required_argument, 0, OPT_SHARDS}, {"threshold", required_argument, 0, OPT_THRESHOLD},
-    {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+#define OPT_OUT(a) CLI_OPT_TEXT("output", 'o', &(a)->o.out_path, "FILE")
+#define OPT_PRESET(a)                                                                                            \
+    {.name = "preset", .kind = CLI_CHOICE, .out = &(a)->preset, .value = "NAME", .choices = "small|full|tiny",   \
+     .seen = &(a)->preset_given}
+#define OPT_BATCH(a) CLI_OPT_INT("batch", &(a)->o.batch, "N", 1, 1 << 20)
+#define OPT_THREADS(a) CLI_OPT_CALL("threads", &(a)->threads, "N|auto", threads_arg)
+#define OPT_SEED(a) CLI_OPT_LONG("seed", &(a)->seed, "N", 0, 9e18)
+#define OPT_FIT(a)                                                                                               \
+    OPT_OUT(a), OPT_PRESET(a), OPT_BATCH(a), OPT_THREADS(a), OPT_SEED(a),                                        \
+        CLI_OPT_TEXT("init", 0, &(a)->o.init_path, "FILE"), CLI_OPT_INT("epochs", &(a)->o.epochs, "N", 1, 1e6), \
+        CLI_OPT_NUM("lr", &(a)->o.lr, "X", CLI_NUM_TINY, CLI_NUM_MAX),                                            \
+        CLI_OPT_NUM("weight-decay", &(a)->o.weight_decay, "X", 0, CLI_NUM_MAX), \
+        CLI_OPT_LONG("max-steps", &(a)->max_steps, "N", 1, 9e18), CLI_OPT_FLAG("resume", &(a)->o.resume),         \
+        CLI_OPT_INT("shards", &(a)->o.shards, "K", 1, 4096)
 
-static int parse_positive(const char *s, const char *what, long *out)
+/* --threads N|auto: auto (0) is the CPUs this process may use. */
+static int threads_arg(void *out, const char *value, char *why, size_t cap)
 {
     char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v <= 0) {
-        cli_error("%s must be a positive integer, not '%s'", what, s);
+    long v = strcmp(value, "auto") == 0 ? 0 : strtol(value, &end, 10);
+    if (strcmp(value, "auto") != 0 && (!*value || *end || v < 1 || v > 4096)) {
+        snprintf(why, cap, "not auto or an integer in 1..4096");
         return -1;
     }
-    *out = v;
+    *(int *)out = (int)v;
     return 0;
 }
 
-/* Parses the shared options into o; positional arguments into pos[]. Returns 0, or an
- * exit code. */
-static int parse(int argc, char **argv, fit_options *o, int *threads, const char **split, const char **pos, int *npos,
-                 int maxpos, const char *help, int *preset_given, double *threshold)
+/* Parses argv for a stage (train, pretrain or eval) into a; returns 0, -1 (help
+ * printed) or EXIT_USAGE. */
+static int parse(int argc, char **argv, fit_args *a, const char **pos, int maxpos, int *npos, void (*help)(FILE *))
 {
-    *preset_given = 0;
-    optind = 1;
-    int c;
-    long v;
-    while ((c = getopt_long(argc, argv, "o:qh", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': o->out_path = optarg; break;
-        case 'q': cli_set_quiet(1); break;
-        case 'h': fputs(help, stdout); return -1;
-        case OPT_INIT: o->init_path = optarg; break;
-        case OPT_PRESET: snprintf(o->preset, sizeof o->preset, "%s", optarg); *preset_given = 1; break;
-        case OPT_FUSION: snprintf(o->fusion, sizeof o->fusion, "%s", optarg); break;
-        case OPT_OBJECTIVE: snprintf(o->stage1, sizeof o->stage1, "%s", optarg); break;
-        case OPT_EPOCHS: if (parse_positive(optarg, "--epochs", &v)) return EXIT_USAGE; o->epochs = (int)v; break;
-        case OPT_BATCH: if (parse_positive(optarg, "--batch", &v)) return EXIT_USAGE; o->batch = (int)v; break;
-        case OPT_THREADS:   /* auto (0): the CPUs this process may use */
-            if (strcmp(optarg, "auto") == 0)
-                v = 0;
-            else if (parse_positive(optarg, "--threads N|auto", &v))
-                return EXIT_USAGE;
-            *threads = (int)v;
-            break;
-        case OPT_SHARDS: if (parse_positive(optarg, "--shards", &v)) return EXIT_USAGE; o->shards = (int)v; break;
-        case OPT_MAXSTEPS: if (parse_positive(optarg, "--max-steps", &v)) return EXIT_USAGE; o->max_steps = v; break;
-        case OPT_SEED: o->seed = strtoull(optarg, NULL, 10); break;
-        case OPT_LR: o->lr = atof(optarg); break;
-        case OPT_WD: o->weight_decay = atof(optarg); break;
-        case OPT_CLIP: o->clip_norm = atof(optarg); break;
-        case OPT_RESUME: o->resume = 1; break;
-        case OPT_SPLIT: *split = optarg; break;
-        case OPT_THRESHOLD: {
-            if (!threshold) {
-                cli_error("--threshold: not an option of c2seg %s (eval and predict take it)", argv[0]);
-                return EXIT_USAGE;
-            }
-            char *end;
-            *threshold = strtod(optarg, &end);
-            if (*end || !(*threshold > 0 && *threshold < 1)) {
-                cli_error("invalid value '%s' for --threshold (a probability strictly between 0 and 1)", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        }
-        default: fputs(help, stderr); return EXIT_USAGE;
-        }
-    }
-    *npos = 0;
-    for (int i = optind; i < argc; i++) {
-        if (*npos == maxpos) {
-            cli_error("unexpected argument '%s'", argv[i]);
-            return EXIT_USAGE;
-        }
-        pos[(*npos)++] = argv[i];
-    }
-    if (!(o->lr > 0) || o->weight_decay < 0) {
-        cli_error("--lr must be positive and --weight-decay not negative");
-        return EXIT_USAGE;
-    }
+    const cli_option train[] = {OPT_FIT(a), CLI_OPT_CHOICE("fusion", &a->fusion, "bcam_kgate|bcam|duala|vision"),
+                                CLI_OPT_NUM("clip", &a->o.clip_norm, "X", 0, CLI_NUM_MAX), CLI_OPT_END};
+    const cli_option pretrain[] = {OPT_FIT(a), CLI_OPT_CHOICE("objective", &a->objective, "cacl|hardcl"), CLI_OPT_END};
+    const cli_option eval[] = {OPT_OUT(a), OPT_PRESET(a), OPT_BATCH(a), OPT_THREADS(a), OPT_SEED(a),
+                               CLI_OPT_CHOICE("split", &a->split, "valid|test|train"),
+                               CLI_OPT_CALL("threshold", &a->threshold, "P", cli_probability), CLI_OPT_END};
+    const cli_option *opts = strcmp(argv[0], "eval") == 0 ? eval : strcmp(argv[0], "pretrain") == 0 ? pretrain : train;
+    a->seed = (long long)a->o.seed;
+    a->max_steps = a->o.max_steps;
+    int rc = cli_parse(argc, argv, opts, pos, maxpos, npos, help);
+    if (rc)
+        return rc;
+    a->o.seed = (uint64_t)a->seed;
+    a->o.max_steps = a->max_steps;
+    if (a->preset)
+        snprintf(a->o.preset, sizeof a->o.preset, "%s", a->preset);
+    if (a->fusion)
+        snprintf(a->o.fusion, sizeof a->o.fusion, "%s", a->fusion);
+    if (a->objective)
+        snprintf(a->o.stage1, sizeof a->o.stage1, "%s", a->objective);
     return 0;
 }
 
@@ -278,24 +252,26 @@ static cJSON *result_json(const char *stage, const fit_options *o, const fit_res
 
 static int run_fit(int argc, char **argv, int pretrain)
 {
-    fit_options o;
-    fit_options_default(&o);
+    fit_args a = {0};
+    fit_options_default(&a.o);
     if (pretrain) {
-        o.epochs = 20;
-        o.batch = 256;
+        a.o.epochs = 20;
+        a.o.batch = 256;
     }
-    snprintf(o.preset, sizeof o.preset, "%s", C2SEG_PRESET_DEFAULT);
-    int threads = 0, npos = 0, preset_given;
-    const char *split = NULL, *pos[1];
-    const char *help = pretrain ? pretrain_help : train_help;
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 1, help, &preset_given, NULL);
+    snprintf(a.o.preset, sizeof a.o.preset, "%s", C2SEG_PRESET_DEFAULT);
+    int npos = 0, preset_given;
+    const char *pos[1];
+    int rc = parse(argc, argv, &a, pos, 1, &npos, pretrain ? pretrain_usage : train_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    if (npos != 1 || !o.out_path) {
-        fputs(help, stderr);
-        return EXIT_USAGE;
-    }
-    threads_init(threads);
+    if (npos != 1)
+        return cli_usage_error("the cohort cache (COHORT.h5, written by c2seg ingest) is required");
+    if ((rc = cli_require(a.o.out_path, pretrain ? "-o STAGE1.ckpt (the checkpoint to write)"
+                                                 : "-o MODEL.ckpt (the checkpoint to write)")))
+        return rc;
+    fit_options o = a.o;
+    preset_given = a.preset_given;
+    threads_init(a.threads);
     c2_err e = {0};
     /* under mpirun: join the ranks; rank 0 alone logs, shows progress and prints JSON */
     if (dist_init(&e)) {
@@ -355,24 +331,21 @@ int stage_pretrain(int argc, char **argv) { return run_fit(argc, argv, 1); }
 
 int stage_eval(int argc, char **argv)
 {
-    fit_options o;
-    fit_options_default(&o);
-    int threads = 0, npos = 0, preset_given;
-    const char *split = "valid", *pos[2];
-    double threshold = 0.5;
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 2, eval_help, &preset_given, &threshold);
+    fit_args a = {.split = "valid", .threshold = 0.5};
+    fit_options_default(&a.o);
+    int npos = 0;
+    const char *pos[2];
+    int rc = parse(argc, argv, &a, pos, 2, &npos, eval_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    if (npos != 2) {
-        fputs(eval_help, stderr);
-        return EXIT_USAGE;
-    }
-    int want = cache_split_parse(split);
-    if (want < 0) {
-        cli_error("unknown split '%s' (train, valid, test)", split);
-        return EXIT_USAGE;
-    }
-    threads_init(threads);
+    if (npos != 2)
+        return cli_usage_error(npos ? "the cohort cache (COHORT.h5) is required after MODEL.ckpt"
+                                    : "MODEL.ckpt and COHORT.h5 are required");
+    fit_options o = a.o;
+    const char *split = a.split;
+    int preset_given = a.preset_given, want = cache_split_parse(split);
+    double threshold = a.threshold;
+    threads_init(a.threads);
     c2_err e = {0};
     c2seg_model m;
     checkpoint_meta meta;

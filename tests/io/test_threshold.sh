@@ -52,7 +52,7 @@ rc=$?
     bad "predict --threshold 1.5: exit $rc: $(cat "$T/err")"
 "$BIN" train "$T/n.h5" -o "$T/x.ckpt" --threshold 0.3 -q >/dev/null 2>"$T/err"
 rc=$?
-[ $rc -eq 2 ] && grep -q -- "--threshold: not an option of c2seg train" "$T/err" && ok "train --threshold: exit 2" ||
+[ $rc -eq 2 ] && grep -q -- "--threshold: unknown option" "$T/err" && ok "train --threshold: exit 2" ||
     bad "train --threshold: exit $rc: $(cat "$T/err")"
 
 "$BIN" eval "$T/m.ckpt" "$T/n.h5" -o "$T/e.csv" >"$T/e.json" 2>"$T/err" &&
