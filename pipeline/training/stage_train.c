@@ -62,6 +62,7 @@ static const char *eval_help =
     "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
     "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
     "      --batch N          default 16;  --threads N|auto\n"
+    "      --seed N           the training run's --seed (default 0): the same seeded split\n"
     "      --threshold P      binary masks are probability > P (default 0.5); the summary's\n"
     "                         dice_by_threshold (P = 0.05 .. 0.95) is the curve to choose predict's\n"
     "                         --threshold from (docs/predict.md)\n"

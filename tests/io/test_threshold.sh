@@ -71,6 +71,14 @@ rows = list(csv.DictReader(open(t + "/e3.csv")))
 assert abs(sum(float(r["dice"]) for r in rows) / len(rows) - b["dice"]) < 1e-5
 PY
 
+# c2seg run hands threshold to eval and predict, and seed to eval (the seeded split)
+mkdir -p "$T/run"
+printf 'workdir = w\ntrain = ../sd/nifti\npredict = ../sd/nifti/case03.nii.gz\nseed = 5\nthreshold = 0.3\n' >"$T/run/run.conf"
+"$BIN" run "$T/run/run.conf" --dry-run >/dev/null 2>"$T/err"
+grep -q "c2seg eval .*--seed 5" "$T/err" && grep -q "c2seg eval .*--threshold 0.3" "$T/err" &&
+    grep -q "c2seg predict .*--threshold 0.3" "$T/err" && ok "run: threshold to eval and predict, seed to eval" ||
+    bad "run threshold / seed: $(cat "$T/err")"
+
 rm -rf "$T"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
