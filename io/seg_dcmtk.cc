@@ -20,6 +20,7 @@
 #include "dcmtk/dcmseg/segment.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include "io/dcmtk_log.h"
 #include "io/dicom_load_dcmtk.h"
 extern "C" {
 #include "io/seg.h"
@@ -37,15 +38,11 @@ namespace {
 const char *const SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4";
 const char *const LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7";
 
-/* dcmseg logs "Will not check dimension consistency ..." on every write (harmless,
- * DICOM_NOTES §2.1 item 4): keep DCMTK's own log at errors only. */
+/* DCMTK's own log through our route (io/dcmtk_log.h: dcmseg's harmless "Will not
+ * check dimension consistency ..." of every write, DICOM_NOTES §2.1 item 4, stays out). */
 void quiet_dcmtk_log()
 {
-    static bool done = false;
-    if (!done) {
-        OFLog::configure(OFLogger::ERROR_LOG_LEVEL);
-        done = true;
-    }
+    dcmtk_log_setup();
 }
 
 std::string get_str(DcmItem *it, const DcmTagKey &tag)

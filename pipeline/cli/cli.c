@@ -1,5 +1,6 @@
 /* CLI plumbing shared by every stage: the dispatcher, log lines, JSON summary
  * and the progress display. */
+#include "io/dcmtk_log.h"
 #include "model/threads.h"
 #include "pipeline/pipeline.h"
 
@@ -41,6 +42,13 @@ void cli_error(const char *fmt, ...)
     va_start(ap, fmt);
     vlog("error: ", fmt, ap);
     va_end(ap);
+}
+
+/* DCMTK's own log lines (io/dcmtk_log.h): info lines of the stage, so -q drops them. */
+static void dcmtk_line(void *user, char level, const char *logger, const char *msg)
+{
+    (void)user;
+    cli_log("DCMTK %s (%s): %s", level == 'W' ? "warning" : level == 'E' ? "error" : "fatal error", logger, msg);
 }
 
 static void warn_sink(void *user, const char *msg)
@@ -143,6 +151,7 @@ static void usage(FILE *f)
 int c2seg_main(int argc, char **argv)
 {
     c2_set_warn_sink(warn_sink, NULL);
+    dcmtk_log_route(dcmtk_line, NULL);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
