@@ -154,6 +154,9 @@ int write_report(const char *path, const char *seg_path, const sr_finding *f, co
         t.getCurrentContentItem().setConceptName(DSRCodedEntryValue("121106", "DCM", "Comment"));
         bad |= t.getCurrentContentItem().setStringValue(comment.c_str()).bad();
     }
+    t.addContentItem(DSRTypes::RT_contains, DSRTypes::VT_Text, DSRTypes::AM_afterCurrent);
+    t.getCurrentContentItem().setConceptName(DSRCodedEntryValue("121106", "DCM", "Comment"));
+    bad |= t.getCurrentContentItem().setStringValue(C2SEG_INTENDED_USE).bad();
     if (bad)
         return c2_fail(e, C2_EINVAL, "%s: a finding value is not valid for its SR item", path);
     return sr_document_save(doc, path, NULL, NULL, root, NULL, NULL, e);

@@ -300,6 +300,7 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     TRY(segitem->putAndInsertString(DCM_SegmentDescription, desc64), "set the segment description");
     TRY(ds->putAndInsertString(DCM_SeriesDescription, desc64), "set the series description");
     TRY(ds->putAndInsertString(DCM_ContentDescription, desc64), "set the content description");
+    TRY(ds->putAndInsertString(DCM_ImageComments, C2SEG_INTENDED_USE), "set the image comments (intended use)");
     TRY(ds->putAndInsertString(DCM_SeriesInstanceUID, series_uid), "set the series UID");
     TRY(ds->putAndInsertString(DCM_SOPInstanceUID, sop_uid), "set the SOP instance UID");
     if (src->projection) {
