@@ -25,7 +25,7 @@ static void usage(FILE *f)
                "  and evidence spans under \"prose\").\n"
                "  --convention: which left the text means; default from the source: the public caption\n"
                "  tables (json, csv, xlsx) image, plain lines (report prose, SR text) patient.\n"
-               "from-mask: zones of each mask (METHOD.md section 7) -> a caption marked derived.\n"
+               "from-mask: zones of each mask (docs/consistency.md) -> a caption marked derived.\n"
                "  --convention image: the caption's left is the image's left half (QaTa captions);\n"
                "  patient: the patient's left, shown on the image's right half (PA / AP chest, axial LPS).\n"
                "  --size N resizes the mask to NxN (nearest) first, as the small preset (128) does.\n");

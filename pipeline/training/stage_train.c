@@ -18,7 +18,7 @@
 
 static const char *train_help =
     "usage: c2seg train COHORT.h5 -o MODEL.ckpt [options]\n"
-    "Stage II: segmentation training with BCE + Dice (METHOD.md §6).\n"
+    "Stage II: segmentation training with BCE + Dice (docs/model.md).\n"
     "  -o, --output FILE      best checkpoint (HDF5); FILE.resume.ckpt and FILE.log.{csv,json,svg} beside it\n"
     "      --init FILE        start from a Stage-I checkpoint (c2seg pretrain) or imported weights\n"
     "                         (c2seg import-torch); without it, a seeded initialisation\n"
@@ -44,7 +44,7 @@ static const char *train_help =
 
 static const char *pretrain_help =
     "usage: c2seg pretrain COHORT.h5 -o STAGE1.ckpt [options]\n"
-    "Stage I: contrastive alignment of image and text embeddings (CaCL or HardCL, METHOD.md §6).\n"
+    "Stage I: contrastive alignment of image and text embeddings (CaCL or HardCL, docs/model.md).\n"
     "  -o, --output FILE      checkpoint of the whole model (Stage I trains the encoder and projection\n"
     "                         heads); FILE.log.{csv,json,svg} beside it\n"
     "      --objective NAME   cacl (default) | hardcl\n"
@@ -59,7 +59,7 @@ static const char *pretrain_help =
 static const char *eval_help =
     "usage: c2seg eval MODEL.ckpt COHORT.h5 [--split valid|test|train] [-o CASES.csv]\n"
     "Per-image Dice, IoU and HD95 (pixels, and mm when the spacing is known), and the text-mask\n"
-    "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
+    "consistency (docs/consistency.md) of predictions and ground truth. Writes a per-case CSV\n"
     "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
     "      --batch N          default 16;  --threads N|auto\n"
     "      --seed N           the training run's --seed (default 0): the same seeded split\n"
