@@ -156,96 +156,45 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
 
 static const char *store_dest, *store_aet; /* --store, --store-aet */
 
-/* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
+/* Parses the options into opt and the ingest context; returns EXIT_OK, -1 (help
+ * printed) or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
                       const char **inputs, int *n_inputs)
 {
     store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
-                    strcmp(a, "--captions") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--masks") == 0 ||
-                    strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0 || strcmp(a, "--store") == 0 ||
-                    strcmp(a, "--store-aet") == 0 || strcmp(a, "--threshold") == 0;
-        if (takes && !v) {
-            cli_error("%s needs a value (see c2seg predict --help)", a);
-            return EXIT_USAGE;
-        }
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
-            opt->outdir = v;
-        else if (strcmp(a, "--text") == 0)
-            opt->text = v;
-        else if (strcmp(a, "--captions") == 0)
-            c->captions_path = v;
-        else if (strcmp(a, "--masks") == 0)
-            c->masks_dir = v;
-        else if (strcmp(a, "--uid-root") == 0)
-            opt->uid_root = v;
-        else if (strcmp(a, "--store") == 0 || strcmp(a, "--store-aet") == 0)
-            *(strcmp(a, "--store") == 0 ? &store_dest : &store_aet) = v;
-        else if (strcmp(a, "--convention") == 0) {
-            if (strcmp(v, "image") != 0 && strcmp(v, "patient") != 0) {
-                cli_error("invalid value '%s' for --convention (image or patient)", v);
-                return EXIT_USAGE;
-            }
-            opt->convention = v;
-        } else if (strcmp(a, "--threshold") == 0) {
-            char *end;
-            double t = strtod(v, &end);
-            if (*end || !(t > 0 && t < 1)) {
-                cli_error("invalid value '%s' for --threshold (a probability strictly between 0 and 1)", v);
-                return EXIT_USAGE;
-            }
-            opt->threshold = t;
-        } else if (strcmp(a, "--batch") == 0) {
-            char *end;
-            long b = strtol(v, &end, 10);
-            if (*end || b < 1 || b > 1024) {
-                cli_error("invalid value '%s' for --batch (1..1024)", v);
-                return EXIT_USAGE;
-            }
-            opt->batch = (int)b;
-        } else if (strcmp(a, "--overlays") == 0 || strcmp(a, "--fractional") == 0 ||
-                   strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            opt->overlays |= strcmp(a, "--overlays") == 0;
-            opt->fractional |= strcmp(a, "--fractional") == 0;
-            opt->text_decode |= strcmp(a, "--text-decode") == 0;
-            continue;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option %s (see c2seg predict --help)", a);
-            return EXIT_USAGE;
-        } else {
-            if (!*model)
-                *model = a;
-            else
-                inputs[(*n_inputs)++] = a;
-            continue;
-        }
-        i++;
-    }
+    const cli_option opts[] = {
+        CLI_OPT_TEXT("output", 'o', &opt->outdir, "DIR"),      CLI_OPT_TEXT("text", 0, &opt->text, "TEXT"),
+        CLI_OPT_CHOICE("convention", &opt->convention, "image|patient"),
+        CLI_OPT_TEXT("captions", 0, &c->captions_path, "FILE"), CLI_OPT_TEXT("masks", 0, &c->masks_dir, "DIR"),
+        CLI_OPT_INT("batch", &opt->batch, "N", 1, 1024),       CLI_OPT_FLAG("overlays", &opt->overlays),
+        CLI_OPT_FLAG("fractional", &opt->fractional),          CLI_OPT_FLAG("text-decode", &opt->text_decode),
+        CLI_OPT_CALL("threshold", &opt->threshold, "P", cli_probability),
+        CLI_OPT_TEXT("uid-root", 0, &opt->uid_root, "ROOT"),   CLI_OPT_TEXT("store", 0, &store_dest, "DEST"),
+        CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),        CLI_OPT_END};
+    int npos = 0, ex = cli_parse(argc, argv, opts, inputs, argc, &npos, usage);
+    if (ex)
+        return ex;
     pacs_endpoint probe;
     c2_err pe = {0};
     memset(&probe, 0, sizeof probe);
     if ((store_aet && pacs_endpoint_option(&probe, "--aet", store_aet, &pe) < 0) ||
-        (store_dest && pacs_endpoint_parse(store_dest, &probe, &pe) != C2_OK)) {
-        cli_error("--store: %s", pe.msg);
-        return EXIT_USAGE;
-    }
-    if (!opt->outdir || !*model || *n_inputs == 0) {
-        cli_error(!opt->outdir ? "no output folder given (-o OUTDIR)"
-                  : !*model    ? "no checkpoint given"
-                               : "no input folder or file given");
-        return EXIT_USAGE;
-    }
+        (store_dest && pacs_endpoint_parse(store_dest, &probe, &pe) != C2_OK))
+        return cli_usage_error("--store: %s", pe.msg);
+    if (npos == 0)
+        return cli_usage_error("MODEL.ckpt and the inputs to predict are required");
+    if ((ex = cli_require(opt->outdir, "-o DIR (the output folder)")))
+        return ex;
+    if (npos == 1)
+        return cli_usage_error("no input folder or file given after %s", inputs[0]);
+    *model = inputs[0];
+    for (int i = 1; i < npos; i++)
+        inputs[i - 1] = inputs[i];
+    *n_inputs = npos - 1;
     return EXIT_OK;
 }
 
 int stage_predict(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return EXIT_OK;
-    }
     predict_options opt = {0};
     opt.batch = 8;
     opt.threshold = 0.5;
@@ -259,7 +208,7 @@ int stage_predict(int argc, char **argv)
     int ex = parse_args(argc, argv, &opt, &c, &model_path, inputs, &n_inputs);
     if (ex != EXIT_OK) {
         free(inputs);
-        return ex;
+        return ex < 0 ? EXIT_OK : ex;
     }
     double t0 = now_seconds();
     c2_err e = {0};

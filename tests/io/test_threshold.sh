@@ -48,7 +48,7 @@ PY
     bad "predict --threshold"
 "$BIN" predict "$T/m.ckpt" "$CASE" -o "$T/pb" --threshold 1.5 -q >/dev/null 2>"$T/err"
 rc=$?
-[ $rc -eq 2 ] && grep -q "invalid value '1.5' for --threshold" "$T/err" && ok "predict --threshold 1.5: exit 2" ||
+[ $rc -eq 2 ] && grep -q -- "--threshold: '1.5': not a probability strictly between 0 and 1" "$T/err" && ok "predict --threshold 1.5: exit 2" ||
     bad "predict --threshold 1.5: exit $rc: $(cat "$T/err")"
 "$BIN" train "$T/n.h5" -o "$T/x.ckpt" --threshold 0.3 -q >/dev/null 2>"$T/err"
 rc=$?

@@ -6,7 +6,8 @@
 #    option it most likely meant suggested; an unknown option is one line, not the help;
 #  - a missing required option names it (-o MODEL.ckpt ...), a missing value names the
 #    option, a bad value names the option, the value and what is allowed;
-#  - --name=value works like --name value; -h / --help prints the help on stdout, exit 0.
+#  - --name=value works like --name value; -h / --help prints the help on stdout, exit 0;
+#  - ingest of a folder with nothing usable (exit 3) names the folder and the formats.
 # Parsing happens before any input is read, so no data is needed.
 set -u
 BIN="$C2SEG_BIN"
@@ -41,7 +42,9 @@ usage export "--ref: unknown option \(did you mean --reference\?\)" m.nii.gz --r
 usage report "--uid: unknown option \(did you mean --uid-root\?\)" out --uid 1.2
 usage run "--dryrun: unknown option \(did you mean --dry-run\?\)" run.conf --dryrun
 usage train "-epochs: unknown option \(did you mean --epochs\?\)" c.h5 -o m.ckpt -epochs 3
-for s in train pretrain eval export import-torch parity report run sr-text; do
+usage ingest "--windows: unknown option \(did you mean --window\?\)" d -o c.h5 --windows -600,1500
+usage predict "--thresh: unknown option \(did you mean --threshold\?\)" m.ckpt d -o out --thresh 0.3
+for s in ingest predict train pretrain eval export import-torch parity report run sr-text; do
     usage $s "--no-such-option: unknown option; see" x --no-such-option
 done
 usage caption "--no-such-option: unknown option; see" parse x --no-such-option
@@ -49,6 +52,11 @@ usage caption "--no-such-option: unknown option; see" from-mask x --no-such-opti
 
 # required arguments and options, named
 usage train "-o MODEL.ckpt \(the checkpoint to write\) is required" c.h5
+usage ingest "-o FILE \(the cohort cache to write\) is required" d
+usage ingest "no input folder or file given" -o c.h5
+usage predict "-o DIR \(the output folder\) is required" m.ckpt d
+usage predict "no input folder or file given after m.ckpt" m.ckpt -o out
+usage predict "MODEL.ckpt and the inputs to predict are required"
 usage pretrain "-o STAGE1.ckpt \(the checkpoint to write\) is required" c.h5
 usage train "the cohort cache \(COHORT.h5, written by c2seg ingest\) is required" -o m.ckpt
 usage eval "the cohort cache \(COHORT.h5\) is required after MODEL.ckpt" m.ckpt
@@ -70,6 +78,11 @@ usage train "--lr: '0' is not a positive number" c.h5 -o m.ckpt --lr 0
 usage train "--weight-decay: '-1' is not a number >= 0" c.h5 -o m.ckpt --weight-decay -1
 usage train "--preset: 'huge' is not one of small\|full\|tiny" c.h5 -o m.ckpt --preset huge
 usage train "--resume takes no value" c.h5 -o m.ckpt --resume=yes
+usage ingest "--window: '1': not CENTRE,WIDTH in HU" d -o c.h5 --window 1
+usage ingest "--size: '3' is not an integer in 8\.\.4096" d -o c.h5 --size 3
+usage ingest "--preset: 'huge' is not one of small\|full\|tiny" d -o c.h5 --preset huge
+usage predict "--threshold: '1.5': not a probability strictly between 0 and 1" m.ckpt d -o out --threshold 1.5
+usage predict "--batch: '0' is not an integer in 1\.\.1024" m.ckpt d -o out --batch 0
 usage eval "--threshold: '1.5': not a probability strictly between 0 and 1" m.ckpt c.h5 --threshold=1.5
 usage eval "--split: 'val' is not one of valid\|test\|train" m.ckpt c.h5 --split val
 usage run "--only: 'trian': not a stage of run" run.conf --only trian
@@ -81,6 +94,13 @@ usage report "unexpected argument 'b' \(several folders need --merge OUTDIR\)" a
 "$BIN" train "$T/absent.h5" --output="$T/m.ckpt" --epochs=1 >/dev/null 2>"$T/err"
 rc=$?
 [ $rc -eq 3 ] && grep -q "absent.h5" "$T/err" && ok || bad "--output=FILE: exit $rc: $(cat "$T/err")"
+
+# ingest of a folder with nothing usable: exit 3, the folder and the accepted formats named
+mkdir -p "$T/nothing" && echo "not an image" >"$T/nothing/notes.txt"
+"$BIN" ingest "$T/nothing" -o "$T/n.h5" -q >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 3 ] && grep -q "error: nothing usable in $T/nothing (1 files looked at, 1 reported in $T/n.h5.report.tsv): c2seg ingest reads DICOM image series, NIfTI volumes (.nii, .nii.gz) and PNG / JPEG slice datasets" "$T/err" &&
+    ok || bad "ingest of nothing usable: exit $rc: $(cat "$T/err")"
 
 # help: stdout, exit 0, for every stage of c2seg --help
 for s in $("$BIN" --help | awk '/^  [a-z][a-z-]+ / {print $1}'); do
