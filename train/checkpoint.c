@@ -346,6 +346,16 @@ int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, che
     return rc;
 }
 
+int checkpoint_check_preset(const char *path, const char *ckpt_preset, const char *given, c2_err *e)
+{
+    if (strcmp(given, ckpt_preset) == 0)
+        return C2_OK;
+    return c2_fail(e, C2_EMISMATCH,
+                   "--preset %s, but %s is a %s-preset checkpoint; drop --preset (the checkpoint decides) or give "
+                   "--preset %s",
+                   given, path, ckpt_preset, ckpt_preset);
+}
+
 int checkpoint_check_input(const checkpoint_meta *meta, const char *domain, int size, c2_err *e)
 {
     if (strcmp(meta->preprocess.intensity_domain, domain) != 0)

@@ -72,6 +72,10 @@ int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, che
  * checksum is not verified): for checks made before loading. */
 int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, c2_err *e);
 
+/* An explicit --preset (given) against the preset of the checkpoint at path that decides
+ * the model: C2_EMISMATCH naming both when they differ. */
+int checkpoint_check_preset(const char *path, const char *ckpt_preset, const char *given, c2_err *e);
+
 /* Refuses input of another intensity domain or size than the checkpoint's. */
 int checkpoint_check_input(const checkpoint_meta *meta, const char *domain, int size, c2_err *e);
 

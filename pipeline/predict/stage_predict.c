@@ -45,6 +45,8 @@ static void usage(FILE *f)
             "  --store DEST         then send the DICOM outputs to a PACS (dicom://AET@host:port or\n"
             "                       http(s)://host:port/dicom-web) as c2seg push OUTDIR does\n"
             "  --store-aet AE       our calling AE title for --store over DIMSE (default C2SEG)\n"
+            "  --preset NAME        check that MODEL.ckpt has this preset (an error naming both if not); the\n"
+            "                       checkpoint's preset, size and window are used in any case\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
@@ -159,7 +161,7 @@ static const char *store_dest, *store_aet; /* --store, --store-aet */
 /* Parses the options into opt and the ingest context; returns EXIT_OK, -1 (help
  * printed) or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
-                      const char **inputs, int *n_inputs)
+                      const char **inputs, int *n_inputs, const char **preset)
 {
     store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
     const cli_option opts[] = {
@@ -170,7 +172,8 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
         CLI_OPT_FLAG("fractional", &opt->fractional),          CLI_OPT_FLAG("text-decode", &opt->text_decode),
         CLI_OPT_CALL("threshold", &opt->threshold, "P", cli_probability),
         CLI_OPT_TEXT("uid-root", 0, &opt->uid_root, "ROOT"),   CLI_OPT_TEXT("store", 0, &store_dest, "DEST"),
-        CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),        CLI_OPT_END};
+        CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),        CLI_OPT_CHOICE("preset", preset, "small|full|tiny"),
+        CLI_OPT_END};
     int npos = 0, ex = cli_parse(argc, argv, opts, inputs, argc, &npos, usage);
     if (ex)
         return ex;
@@ -205,7 +208,8 @@ int stage_predict(int argc, char **argv)
     int n_inputs = 0;
     if (!inputs)
         return EXIT_FAILED;
-    int ex = parse_args(argc, argv, &opt, &c, &model_path, inputs, &n_inputs);
+    const char *preset = NULL;
+    int ex = parse_args(argc, argv, &opt, &c, &model_path, inputs, &n_inputs, &preset);
     if (ex != EXIT_OK) {
         free(inputs);
         return ex < 0 ? EXIT_OK : ex;
@@ -219,6 +223,8 @@ int stage_predict(int argc, char **argv)
     if (rc == C2_OK && strcmp(meta.text_encoder, text_encoder_hash512()->name) != 0)
         rc = c2_fail(&e, C2_EUNSUPPORTED, "%s: text encoder '%s' is not available (this build has '%s')",
                      model_path, meta.text_encoder, text_encoder_hash512()->name);
+    if (rc == C2_OK && preset)
+        rc = checkpoint_check_preset(model_path, m.cfg.preset, preset, &e);
     char overlays[4200], cache_path[4200];
     c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");

@@ -166,18 +166,6 @@ static int parse(int argc, char **argv, fit_args *a, const char **pos, int maxpo
     return 0;
 }
 
-/* An explicit --preset against the checkpoint that decides the model (--init, the
- * resume state, eval's model): a difference is an error naming both. */
-static int preset_check(const char *given, const char *ckpt_path, const char *ckpt_preset, c2_err *e)
-{
-    if (strcmp(given, ckpt_preset) == 0)
-        return C2_OK;
-    return c2_fail(e, C2_EMISMATCH,
-                   "--preset %s, but %s is a %s-preset checkpoint; drop --preset (the checkpoint decides) or give "
-                   "--preset %s",
-                   given, ckpt_path, ckpt_preset, ckpt_preset);
-}
-
 /* The checkpoint a training run starts from (its resume state, else --init), checked
  * against an explicit --preset (without one, its preset is the run's) and, when it
  * records the preprocessing of its data, against the cache's. */
@@ -192,7 +180,7 @@ static int start_check(fit_options *o, int preset_given, const cache *c, const c
     checkpoint_meta meta;
     int rc = checkpoint_peek(from, &cfg, &meta, e);
     if (!rc && preset_given)
-        rc = preset_check(o->preset, from, cfg.preset, e);
+        rc = checkpoint_check_preset(from, cfg.preset, o->preset, e);
     if (!rc)
         snprintf(o->preset, sizeof o->preset, "%s", cfg.preset);
     if (!rc && meta.preprocess.from_cache)
@@ -354,7 +342,7 @@ int stage_eval(int argc, char **argv)
         cli_error("%s", e.msg);
         return EXIT_FAILED;
     }
-    if (preset_given && preset_check(o.preset, pos[0], m.cfg.preset, &e)) {
+    if (preset_given && checkpoint_check_preset(pos[0], m.cfg.preset, o.preset, &e)) {
         cli_error("%s", e.msg);
         c2seg_model_free(&m);
         return EXIT_FAILED;

@@ -4,7 +4,7 @@
 # (c2seg-sample-data NIfTI CT volumes with masks):
 #  - ingest without --preset writes 128x128 (small, h5dump of image_size), train without
 #    --preset takes that cache; ingest and pretrain take tiny (32x32);
-#  - train --init / --resume and eval with a --preset other than the checkpoint's: exit 3,
+#  - train --init / --resume, eval and predict with a --preset other than the checkpoint's: exit 3,
 #    one line naming both presets; with the checkpoint's own preset, or none, they run
 #    (train --init without --preset reports the checkpoint's preset);
 #  - c2seg run hands its preset to ingest as --preset (dry run).
@@ -52,6 +52,10 @@ refused "--preset small, but .*i.ckpt is a tiny-preset checkpoint" "eval: anothe
     eval "$T/i.ckpt" "$T/n.h5" --preset small -o "$T/x.csv"
 "$BIN" eval "$T/i.ckpt" "$T/n.h5" --preset tiny -o "$T/x.csv" >/dev/null 2>"$T/err" &&
     ok "eval with the checkpoint's own --preset" || bad "eval --preset tiny: $(cat "$T/err")"
+refused "--preset full, but .*i.ckpt is a tiny-preset checkpoint" "predict: another --preset names both" \
+    predict "$T/i.ckpt" "$T/sd/nifti/case01.nii.gz" -o "$T/p" --preset full
+"$BIN" predict "$T/i.ckpt" "$T/sd/nifti/case01.nii.gz" -o "$T/p" --preset tiny -q >/dev/null 2>"$T/err" &&
+    ok "predict with the checkpoint's own --preset" || bad "predict --preset tiny: $(cat "$T/err")"
 
 mkdir -p "$T/run"
 printf 'workdir = w\ntrain = ../sd/nifti\npreset = tiny\n' >"$T/run/run.conf"
