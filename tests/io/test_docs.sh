@@ -6,7 +6,9 @@
 #     must exit 0: a command or option that no longer exists fails (exit 2).
 #  2. Every `c2seg STAGE ...` or `build/c2seg STAGE ...` line of every fenced sh / console
 #     block (runnable or not) names a stage of `c2seg --help`, and each --option on it is
-#     one that `c2seg STAGE --help` lists (a line marked "# wrong on purpose" is skipped).
+#     one that `c2seg STAGE --help` lists, and the stages that write a file (ingest, train,
+#     pretrain, predict, export, import-torch) have their -o (a line marked "# wrong on
+#     purpose" is skipped).
 #  3. The key table of docs/run-config.md is the one `c2seg run --help` prints.
 # Blocks are budgeted to the sample data (seconds each; the whole test well under a minute).
 set -u
@@ -37,7 +39,9 @@ def blocks(path):
             cur[3].append(line)
     return out
 
-# 2. static check of stages and options
+# 2. static check of stages and options. In a block without a language only lines that are
+# commands count: c2seg first, after environment assignments, time, nice or mpirun -np N
+prefix = re.compile(r"\s*(?:(?:[A-Z_][A-Z0-9_]*=\S*|\S*/?time|nice|mpirun\s+-np\s+\d+|\$)\s+)*(?:\S*/)?")
 helps = {}
 def stage_help(stage):
     if stage not in helps:
@@ -61,8 +65,9 @@ for page in pages:
                 stage, rest = m.group(1), m.group(2)
                 if lang == "":            # a usage line: "|" separates alternatives, not commands
                     rest = line[m.end(1):].split("#")[0]
-                if lang == "" and not line.lstrip().startswith(("c2seg", "build/c2seg")):
-                    continue              # an output block: only lines that are commands
+                head = line[:line.index("c2seg", m.start())]   # what precedes the c2seg word
+                if lang == "" and not prefix.fullmatch(head):
+                    continue              # an output or usage block: only a line that is a command
                 if stage in ("sample-data",):
                     continue
                 checked += 1
@@ -73,6 +78,9 @@ for page in pages:
                 if h is None:
                     fails.append("%s:%d: c2seg %s --help fails" % (rel, line0 + 1 + k, stage))
                     continue
+                needs_o = stage in ("ingest", "train", "pretrain", "predict", "export", "import-torch")
+                if needs_o and "--help" not in rest and not re.search(r"(?:^|[\s\[])(-o|--output)(?=[\s=])", rest):
+                    fails.append("%s:%d: c2seg %s without -o (it is required)" % (rel, line0 + 1 + k, stage))
                 for opt in re.findall(r"(?:^|[\s\[(])(--[a-z][a-z0-9-]*)", rest):
                     if opt == "--help":
                         continue
