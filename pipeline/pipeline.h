@@ -78,6 +78,8 @@ int cli_parse(int argc, char **argv, const cli_option *opts, const char **pos, i
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A CLI_CALL for probabilities strictly between 0 and 1 into a double (--threshold). */
 int cli_probability(void *out, const char *value, char *why, size_t cap);
+/* Edit distance of two names (for "did you mean" suggestions). */
+int cli_name_distance(const char *a, const char *b);
 /* EXIT_USAGE with "WHAT is required" when value is NULL or empty, else 0. */
 int cli_require(const char *value, const char *what);
 

@@ -23,8 +23,8 @@ int cli_usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* Edit distance of two short option names (insert, delete, substitute: 1 each). */
-static int distance(const char *a, const char *b)
+/* Edit distance of two short names (insert, delete, substitute: 1 each). */
+int cli_name_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 63 || lb > 63)
@@ -72,7 +72,7 @@ static const cli_option *suggest(const cli_option *opts, const char *name)
         size_t m = strlen(o->name);
         int d = (n >= 2 && strncmp(o->name, name, n < m ? n : m) == 0) ? 1
                 : (strchr(name, '-') && strcmp(ini, o->name) == 0) ? 1
-                                                                    : distance(name, o->name);
+                                                                    : cli_name_distance(name, o->name);
         if (d < best_d) {
             best_d = d;
             best = o;

@@ -174,7 +174,18 @@ int c2seg_main(int argc, char **argv)
             return s->run(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "c2seg: unknown stage '%s'\n", argv[1]);
-    usage(stderr);
+    const stage_def *best = NULL;
+    int best_d = 3;
+    for (const stage_def *s = c2seg_stages; s->name; s++) {
+        int d = cli_name_distance(argv[1], s->name);
+        if (d < best_d) {
+            best_d = d;
+            best = s;
+        }
+    }
+    if (best)
+        fprintf(stderr, "c2seg: error: '%s': unknown stage (did you mean %s?); see c2seg --help\n", argv[1], best->name);
+    else
+        fprintf(stderr, "c2seg: error: '%s': unknown stage; see c2seg --help\n", argv[1]);
     return EXIT_USAGE;
 }

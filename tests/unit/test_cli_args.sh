@@ -95,6 +95,13 @@ usage report "unexpected argument 'b' \(several folders need --merge OUTDIR\)" a
 rc=$?
 [ $rc -eq 3 ] && grep -q "absent.h5" "$T/err" && ok || bad "--output=FILE: exit $rc: $(cat "$T/err")"
 
+# an unknown stage: the same style, with the nearest stage
+"$BIN" trian x >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+    grep -q "^c2seg: error: 'trian': unknown stage (did you mean train?); see c2seg --help$" "$T/err" && ok ||
+    bad "unknown stage: exit $rc: $(cat "$T/err")"
+
 # ingest of a folder with nothing usable: exit 3, the folder and the accepted formats named
 mkdir -p "$T/nothing" && echo "not an image" >"$T/nothing/notes.txt"
 "$BIN" ingest "$T/nothing" -o "$T/n.h5" -q >/dev/null 2>"$T/err"
