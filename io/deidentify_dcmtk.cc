@@ -223,6 +223,13 @@ OFCondition remap_uid_element(DcmElement *el, const std::string &key)
     return el->putString(out.c_str());
 }
 
+/* 1 when el holds exactly c2seg's intended-use statement (C2SEG_INTENDED_USE). */
+bool is_intended_use(DcmElement *el)
+{
+    OFString v;
+    return el->getOFStringArray(v).good() && v == C2SEG_INTENDED_USE;
+}
+
 /* Applies the profile to every element of item, recursing into sequences; depth-bounded
  * like every tree walk (c2_limits max_depth). */
 OFCondition item_deidentify(DcmItem *item, const std::string &key, int depth)
@@ -234,6 +241,8 @@ OFCondition item_deidentify(DcmItem *item, const std::string &key, int depth)
         if (!el)
             continue;
         DcmTagKey t = el->getTag();
+        if (t == DCM_ImageComments && is_intended_use(el))
+            continue; /* c2seg's own statement (base.h) holds no patient data: it stays */
         if ((t.getGroup() & 1) || listed(removed_tags, t)) {
             delete item->remove((unsigned long)i);
             continue;
