@@ -52,6 +52,8 @@ top = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
 stages = set(re.findall(r"^  ([a-z][a-z-]+) ", top, re.M))
 for page in pages:
     rel = os.path.relpath(page, src)
+    if rel == os.path.join("docs", "stages.md"):
+        continue                          # generated from --help (docs/gen-stages.sh): prose, not commands
     for lang, info, line0, text in blocks(page):
         if lang not in ("sh", "console", "bash", ""):
             continue
