@@ -19,11 +19,20 @@ const char *cli_stage(void) { return current_stage; }
 void cli_set_quiet(int q) { quiet = q; }
 int cli_get_quiet(void) { return quiet; }
 
+/* One line, written with one write: lines of parallel workers and threads do not
+ * interleave inside a line. */
 static void vlog(const char *kind, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "c2seg %s: %s", current_stage, kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char line[4096];
+    int n = snprintf(line, sizeof line, "c2seg %s: %s", current_stage, kind);
+    if (n < 0 || (size_t)n >= sizeof line - 2)
+        n = 0;
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;   /* cut: the line still ends with its newline */
+    line[len++] = '\n';
+    fwrite(line, 1, len, stderr);
 }
 
 void cli_log(const char *fmt, ...)

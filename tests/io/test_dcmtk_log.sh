@@ -6,6 +6,7 @@
 #    line of DCMTK's console appender) and DCMTK's warnings appear as
 #    "c2seg ingest: DCMTK warning (dcmtk.dcmsr): ...";
 #  - with -q: none of DCMTK's lines remain (only our own warnings and errors);
+#  - with parallel workers (--jobs 4) no line is torn (each log line is one write);
 #  - predict writing a SEG keeps dcmiod's harmless per-write warning out.
 set -u
 BIN="$C2SEG_BIN"
@@ -23,6 +24,12 @@ export C2SEG_THREADS=1
 "$BIN" ingest "$S/dicom" "$T/sd/dicom" -o "$T/b.h5" --size 32 -q >/dev/null 2>"$T/quiet.err"
 grep -v "^c2seg ingest: " "$T/loud.err" >"$T/stray" && bad "lines without our prefix: $(head -3 "$T/stray")" ||
     ok "every stderr line has the c2seg ingest: prefix"
+# parallel workers (--jobs 4) log at the same time: a line is one write, never torn
+for i in 1 2 3; do
+    "$BIN" ingest "$S/dicom" "$T/sd/dicom" -o "$T/j$i.h5" --size 32 --jobs 4 >/dev/null 2>>"$T/jobs.err"
+done
+grep -v "^c2seg ingest: " "$T/jobs.err" >"$T/stray" && bad "torn lines with --jobs 4: $(head -3 "$T/stray")" ||
+    ok "--jobs 4, three runs: every line whole and prefixed"
 grep -q "^c2seg ingest: DCMTK warning (dcmtk.dcmsr): The VR checker does not support this Specific Character Set" "$T/loud.err" &&
     ok "DCMTK's warnings arrive as c2seg ingest: DCMTK warning lines" || bad "no DCMTK line routed: $(head -3 "$T/loud.err")"
 grep -q "DCMTK\|^[WEF]: " "$T/quiet.err" && bad "-q kept DCMTK lines: $(grep "DCMTK\|^[WEF]: " "$T/quiet.err" | head -3)" ||
