@@ -117,6 +117,12 @@ void c2_lock_release(c2_lock *l);
 /* Version string of the toolkit ("0.1.0"). */
 const char *c2_version(void);
 
+/* The intended-use statement every SEG and SR that c2seg writes carries (SEG: Image
+ * Comments; SR: a Comment TEXT item), and the README states. */
+#define C2SEG_INTENDED_USE                                                                                      \
+    "c2seg research software: for research use only, not for diagnosis or treatment. This object is the "     \
+    "automatic output of a research model and has not been reviewed by a clinician."
+
 /* Seconds on the monotonic clock (for durations and rates only). */
 double now_seconds(void);
 

@@ -2,6 +2,7 @@
  * document with its concept-name path (strict first, then leniently when items are
  * invalid), and writes a Basic Text SR (DICOM_NOTES.md §3). No C++ type or exception
  * crosses the extern "C" boundary. */
+#include "io/dcmtk_log.h"
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -126,7 +127,7 @@ char *dup(const std::string &s)
 
 int read_document(const char *path, sr_document *out, c2_err *e)
 {
-    dicom_dcmtk_log_quiet();
+    dcmtk_log_setup();
     DcmFileFormat ff;
     int rc = dicom_dcmtk_load(ff, path, e);
     if (rc)
@@ -232,7 +233,7 @@ int read_document(const char *path, sr_document *out, c2_err *e)
 
 int write_document(const char *path, const sr_write_info *info, const char *text, c2_err *e)
 {
-    dicom_dcmtk_log_quiet();
+    dcmtk_log_setup();
     if (!info || !info->study_uid || !info->study_uid[0])
         return c2_fail(e, C2_EINVAL, "%s: a Study Instance UID is required to write an SR", path);
     DSRDocument doc(DSRTypes::DT_BasicTextSR);

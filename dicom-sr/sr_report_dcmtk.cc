@@ -1,6 +1,7 @@
 /* sr_report_dcmtk: the DCMTK shim behind dicom-sr/sr_report.h (TID 1500-style
  * Comprehensive SR of one SEG's findings). No C++ type or exception crosses the
  * extern "C" boundary. */
+#include "io/dcmtk_log.h"
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -44,7 +45,7 @@ int add_num(DSRDocumentTree &t, const DSRCodedEntryValue &concept, double value,
 
 int write_report(const char *path, const char *seg_path, const sr_finding *f, const char *uid_root, c2_err *e)
 {
-    dicom_dcmtk_log_quiet();
+    dcmtk_log_setup();
     DcmFileFormat seg;
     if (seg.loadFile(seg_path).bad())
         return c2_fail(e, C2_EIO, "%s: cannot read the SEG the report refers to", seg_path);
@@ -156,6 +157,9 @@ int write_report(const char *path, const char *seg_path, const sr_finding *f, co
         t.getCurrentContentItem().setConceptName(DSRCodedEntryValue("121106", "DCM", "Comment"));
         bad |= t.getCurrentContentItem().setStringValue(comment.c_str()).bad();
     }
+    t.addContentItem(DSRTypes::RT_contains, DSRTypes::VT_Text, DSRTypes::AM_afterCurrent);
+    t.getCurrentContentItem().setConceptName(DSRCodedEntryValue("121106", "DCM", "Comment"));
+    bad |= t.getCurrentContentItem().setStringValue(C2SEG_INTENDED_USE).bad();
     if (bad)
         return c2_fail(e, C2_EINVAL, "%s: a finding value is not valid for its SR item", path);
     return sr_document_save(doc, path, NULL, NULL, root, NULL, NULL, e);

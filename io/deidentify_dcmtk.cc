@@ -3,6 +3,7 @@
  * UIDs and PatientID are remapped with HMAC-SHA-256 (FIPS 180-4, RFC 2104), written
  * here because DCMTK exposes no SHA-256 and one small keyed hash is not worth a new
  * library dependency. */
+#include "io/dcmtk_log.h"
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -244,6 +245,13 @@ OFCondition remap_uid_element(DcmElement *el, const std::string &key)
     return el->putString(out.c_str());
 }
 
+/* 1 when el holds exactly c2seg's intended-use statement (C2SEG_INTENDED_USE). */
+bool is_intended_use(DcmElement *el)
+{
+    OFString v;
+    return el->getOFStringArray(v).good() && v == C2SEG_INTENDED_USE;
+}
+
 /* Applies the profile to every element of item, recursing into sequences; depth-bounded
  * like every tree walk (c2_limits max_depth). */
 OFCondition item_deidentify(DcmItem *item, const std::string &key, int depth)
@@ -255,6 +263,8 @@ OFCondition item_deidentify(DcmItem *item, const std::string &key, int depth)
         if (!el)
             continue;
         DcmTagKey t = el->getTag();
+        if (t == DCM_ImageComments && is_intended_use(el))
+            continue; /* c2seg's own statement (base.h) holds no patient data: it stays */
         if ((t.getGroup() & 1) || listed(removed_tags, t)) {
             delete item->remove((unsigned long)i);
             continue;
@@ -314,7 +324,7 @@ extern "C" void deidentify_uid(const deidentify_opts *opt, const char *uid, char
 
 extern "C" int deidentify_file(const char *path, const deidentify_opts *opt, c2_err *e)
 {
-    dicom_dcmtk_log_quiet();
+    dcmtk_log_setup();
     try {
         DcmFileFormat ff;
         int rc = dicom_dcmtk_load(ff, path, e);

@@ -140,11 +140,6 @@ int dicom_probe(const char *path);
  * NumberOfFrames), C2_ELIMIT (dimensions over c2_limits). */
 int dicom_read_meta(const char *path, dicom_object *o, c2_err *e);
 void dicom_object_free(dicom_object *o);
-/* DCMTK's own log (its "W: ..." / "E: ..." lines on stderr, e.g. "The VR checker does not
- * support this Specific Character Set: ISO_IR 192" for every UTF-8 SR) is set to fatal
- * only, once per process: every problem reaches the caller as a c2_err or c2_warn of
- * ours. Every DCMTK shim (io/, dicom-sr/) calls this before reading or writing. */
-void dicom_dcmtk_log_quiet(void);
 /* Reads DCMTK's data dictionary now instead of on first use, so that parsers in fork()ed
  * children (pipeline/ingest/sandbox.h) inherit it rather than each reading the 700 KB file again. */
 void dicom_dictionary_preload(void);

@@ -24,6 +24,7 @@
 #include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include "io/dcmtk_log.h"
 #include "io/dicom_load_dcmtk.h"
 #include "io/dicom.h"
 #include "io/jpeg2000.h"
@@ -38,22 +39,14 @@
 
 /* ---- small helpers ---- */
 
-static std::once_flag codecs_once, log_once;
+static std::once_flag codecs_once;
 
-extern "C" void dicom_dcmtk_log_quiet(void)
-{
-    try {
-        std::call_once(log_once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
-    } catch (...) {
-    }
-}
-
-/* DCMTK's decoders are process-wide registrations; its log goes quiet because every
- * problem we care about reaches the caller as a c2_err instead. */
+/* DCMTK's decoders are process-wide registrations; its log goes through our route
+ * (io/dcmtk_log.h), never to stderr directly. */
 static void codecs_register(void)
 {
     std::call_once(codecs_once, [] {
-        dicom_dcmtk_log_quiet();
+        dcmtk_log_setup();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();

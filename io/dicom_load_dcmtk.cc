@@ -1,4 +1,5 @@
 /* The one way the DCMTK shims open a DICOM file (see dicom_load_dcmtk.h). */
+#include "io/dcmtk_log.h"
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcfilefo.h"
@@ -9,7 +10,7 @@
 
 int dicom_dcmtk_load(DcmFileFormat &ff, const char *path, c2_err *e)
 {
-    dicom_dcmtk_log_quiet();   /* DCMTK's own W: / E: lines never reach stderr (io/dicom.h) */
+    dcmtk_log_setup();   /* DCMTK's own lines go through our logger (io/dcmtk_log.h) */
     int rc = dicom_deflate_check(path, e);
     if (rc)
         return rc;

@@ -2,6 +2,7 @@
  * as plain records (type, Referenced File ID, SOP Instance UID). Path resolution and
  * the refusal of paths outside the folder are in io/dicomdir.c.
  * C++17; every entry point is extern "C", catches everything and reports through c2_err. */
+#include "io/dcmtk_log.h"
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -24,7 +25,7 @@ namespace {
 
 int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
 {
-    dicom_dcmtk_log_quiet();
+    dcmtk_log_setup();
     DcmFileFormat ff;
     OFCondition st = ff.loadFile(path);
     if (st.bad())

@@ -16,5 +16,6 @@
 #include "io/dicom.h"
 #include "io/dicom_write.h"
 #include "io/isolated.h"
+#include "io/dcmtk_log.h"
 
 #endif

@@ -20,6 +20,7 @@
 #include "dcmtk/dcmseg/segment.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include "io/dcmtk_log.h"
 #include "io/dicom_load_dcmtk.h"
 extern "C" {
 #include "io/dicom.h"
@@ -38,11 +39,11 @@ namespace {
 const char *const SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4";
 const char *const LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7";
 
-/* dcmseg logs "Will not check dimension consistency ..." on every write (harmless,
- * DICOM_NOTES §2.1 item 4): DCMTK's own log stays quiet (io/dicom.h). */
+/* DCMTK's own log through our route (io/dcmtk_log.h: dcmseg's harmless "Will not
+ * check dimension consistency ..." of every write, DICOM_NOTES §2.1 item 4, stays out). */
 void quiet_dcmtk_log()
 {
-    dicom_dcmtk_log_quiet();
+    dcmtk_log_setup();
 }
 
 std::string get_str(DcmItem *it, const DcmTagKey &tag)
@@ -348,6 +349,7 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     TRY(segitem->putAndInsertString(DCM_SegmentDescription, desc64), "set the segment description");
     TRY(ds->putAndInsertString(DCM_SeriesDescription, desc64), "set the series description");
     TRY(ds->putAndInsertString(DCM_ContentDescription, desc64), "set the content description");
+    TRY(ds->putAndInsertString(DCM_ImageComments, C2SEG_INTENDED_USE), "set the image comments (intended use)");
     TRY(ds->putAndInsertString(DCM_SeriesInstanceUID, series_uid), "set the series UID");
     TRY(ds->putAndInsertString(DCM_SOPInstanceUID, sop_uid), "set the SOP instance UID");
     if (opt && opt->content_date && *opt->content_date)

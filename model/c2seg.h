@@ -40,6 +40,10 @@ typedef struct c2seg_config {
     int ntok;              /* text tokens N (24) */
 } c2seg_config;
 
+/* The preset every stage uses when none is given (ingest, pretrain, train, run). */
+#define C2SEG_PRESET_DEFAULT "small"
+#define C2SEG_PRESET_NAMES "small (128x128, default) | full (224x224) | tiny (32x32, tests)"
+
 /* Fills cfg for a preset name and a fusion name ("vision|duala|bcam|bcam_kgate"). */
 int c2seg_config_make(c2seg_config *cfg, const char *preset, const char *fusion, c2_err *e);
 const char *c2seg_fusion_name(c2seg_fusion f);

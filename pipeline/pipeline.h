@@ -9,7 +9,9 @@
 
 #include "base/base.h"
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_FAILED = 3 };
 
@@ -26,6 +28,7 @@ int c2seg_main(int argc, char **argv);
 /* Logging to stderr: "c2seg <stage>: message". Quiet mode drops info lines. */
 void cli_set_stage(const char *stage);
 void cli_set_quiet(int quiet);
+int cli_get_quiet(void);
 void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a cJSON object to stdout as one line and deletes it. */
@@ -33,6 +36,52 @@ struct cJSON;
 void cli_print_json(struct cJSON *obj);
 /* 1 when argv[i] is -h or --help anywhere in argv. */
 int cli_wants_help(int argc, char **argv);
+/* The stage being run ("train"), for messages. */
+const char *cli_stage(void);
+
+/* The argument parser of every stage (pipeline/cli/args.c). A stage describes its
+ * options in a table ending with {NULL}; names match exactly (no prefix matching),
+ * values come as `--name VALUE` or `--name=VALUE` and are checked by kind. -h / --help
+ * (prints help to stdout) and -q / --quiet are understood everywhere. */
+enum { CLI_FLAG, CLI_TEXT, CLI_CHOICE, CLI_INT, CLI_LONG, CLI_NUM, CLI_CALL };
+typedef struct cli_option {
+    const char *name;      /* long name without the dashes */
+    char letter;           /* short form (-o), or 0 */
+    int kind;              /* CLI_* */
+    void *out;             /* FLAG: int (set to 1); TEXT, CHOICE: const char *; INT: int; LONG: long long;
+                            * NUM: double; CALL: handed to call */
+    const char *value;     /* the value's name in messages ("N", "FILE") */
+    double lo, hi;         /* INT / LONG / NUM: the allowed range, inclusive, when lo < hi */
+    const char *choices;   /* CHOICE: "a|b|c" */
+    int (*call)(void *out, const char *value, char *why, size_t cap); /* CALL: 0, or why it is wrong */
+    int *seen;             /* set to 1 when the option is given (NULL: not recorded) */
+} cli_option;
+/* NUM ranges bounded below only: hi = CLI_NUM_MAX; "positive": lo = CLI_NUM_TINY. */
+#define CLI_NUM_MAX 1e300
+#define CLI_NUM_TINY 1e-300
+/* Table rows (designated initialisers; unset fields are zero). */
+#define CLI_OPT_FLAG(n, dst) {.name = (n), .kind = CLI_FLAG, .out = (dst)}
+#define CLI_OPT_TEXT(n, letter_, dst, val) {.name = (n), .letter = (letter_), .kind = CLI_TEXT, .out = (dst), .value = (val)}
+#define CLI_OPT_CHOICE(n, dst, choices_) {.name = (n), .kind = CLI_CHOICE, .out = (dst), .value = "NAME", .choices = (choices_)}
+#define CLI_OPT_INT(n, dst, val, lo_, hi_) {.name = (n), .kind = CLI_INT, .out = (dst), .value = (val), .lo = (lo_), .hi = (hi_)}
+#define CLI_OPT_LONG(n, dst, val, lo_, hi_) {.name = (n), .kind = CLI_LONG, .out = (dst), .value = (val), .lo = (lo_), .hi = (hi_)}
+#define CLI_OPT_NUM(n, dst, val, lo_, hi_) {.name = (n), .kind = CLI_NUM, .out = (dst), .value = (val), .lo = (lo_), .hi = (hi_)}
+#define CLI_OPT_CALL(n, dst, val, fn) {.name = (n), .kind = CLI_CALL, .out = (dst), .value = (val), .call = (fn)}
+#define CLI_OPT_END {.name = NULL}
+/* Parses argv[1..] (argv[0] is the stage) into the table's destinations and the
+ * positional arguments into pos[0..maxpos) (*npos of them). Returns 0; -1 after
+ * printing help (exit 0); or EXIT_USAGE after one line in the common style:
+ *   c2seg STAGE: error: --epoch: unknown option (did you mean --epochs?); see c2seg STAGE --help */
+int cli_parse(int argc, char **argv, const cli_option *opts, const char **pos, int maxpos, int *npos,
+              void (*help)(FILE *f));
+/* "c2seg STAGE: error: MESSAGE; see c2seg STAGE --help"; returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A CLI_CALL for probabilities strictly between 0 and 1 into a double (--threshold). */
+int cli_probability(void *out, const char *value, char *why, size_t cap);
+/* Edit distance of two names (for "did you mean" suggestions). */
+int cli_name_distance(const char *a, const char *b);
+/* EXIT_USAGE with "WHAT is required" when value is NULL or empty, else 0. */
+int cli_require(const char *value, const char *what);
 
 /* Progress: a bar with rate and ETA on a terminal, else one line every `every`
  * items (and at the end). */

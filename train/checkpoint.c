@@ -66,6 +66,7 @@ static char *preprocess_json(const checkpoint_preprocess *p)
     cJSON_AddNumberToObject(o, "window_width", p->window_width);
     cJSON_AddNumberToObject(o, "mean", p->mean);
     cJSON_AddNumberToObject(o, "std", p->std);
+    cJSON_AddBoolToObject(o, "from_cache", p->from_cache);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -235,6 +236,7 @@ static int read_meta(hid_t f, const char *path, c2seg_config *cfg, checkpoint_me
     if (rc == C2_OK) {
         snprintf(p->intensity_domain, sizeof p->intensity_domain, "%s", dom);
         p->size = (int)size;
+        p->from_cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "from_cache"));
     }
     cJSON_Delete(o);
     return rc;
@@ -310,6 +312,22 @@ static int read_all(hid_t f, const char *path, c2seg_model *m, checkpoint_meta *
     return rc;
 }
 
+int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, c2_err *e)
+{
+    H5E_auto2_t old_fn;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char crc[16];
+    int rc = f < 0 ? c2_fail(e, C2_EIO, "%s: cannot open as HDF5 (missing or not an HDF5 file)", path)
+                   : read_meta(f, path, cfg, meta, crc, e);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
+    return rc;
+}
+
 int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, checkpoint_optim *opt, c2_err *e)
 {
     memset(m, 0, sizeof *m);
@@ -326,6 +344,16 @@ int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, che
         H5Fclose(f);
     H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
     return rc;
+}
+
+int checkpoint_check_preset(const char *path, const char *ckpt_preset, const char *given, c2_err *e)
+{
+    if (strcmp(given, ckpt_preset) == 0)
+        return C2_OK;
+    return c2_fail(e, C2_EMISMATCH,
+                   "--preset %s, but %s is a %s-preset checkpoint; drop --preset (the checkpoint decides) or give "
+                   "--preset %s",
+                   given, path, ckpt_preset, ckpt_preset);
 }
 
 int checkpoint_check_input(const checkpoint_meta *meta, const char *domain, int size, c2_err *e)

@@ -6,7 +6,8 @@
  *   /                       attributes: format = "c2seg-checkpoint", schema_version,
  *                           config (JSON: preset, fusion, stage1, size), step,
  *                           rng_state (uint64[4]), text_encoder, text_encoder_version,
- *                           preprocess (JSON: intensity_domain, size, window, mean, std),
+ *                           preprocess (JSON: intensity_domain, size, window, mean, std,
+ *                           from_cache),
  *                           checksum (CRC-32 of every stored tensor's bytes, hex)
  *   /params/<state_dict name>   one dataset per registry entry, float32 (int32 for
  *                           num_batches_tracked), the reference's shape
@@ -31,6 +32,9 @@ typedef struct checkpoint_preprocess {
     int size;                    /* S (model input side) */
     double window_center, window_width;   /* HU window (ct_hu only) */
     double mean, std;            /* x' = (x - mean) / std, 0.5 / 0.25 */
+    int from_cache;              /* 1: recorded from the training cache's ingest parameters
+                                  * (train/preprocess_match.h); 0: defaults (imported weights,
+                                  * checkpoints written before this was recorded) */
 } checkpoint_preprocess;
 
 typedef struct checkpoint_meta {
@@ -63,6 +67,14 @@ int checkpoint_save(const char *path, const c2seg_model *m, const checkpoint_met
  * allocates opt->m / opt->v (caller frees; NULL when absent). */
 int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, checkpoint_optim *opt,
                     c2_err *e);
+
+/* The config and meta of a checkpoint without its tensors (root attributes only; the
+ * checksum is not verified): for checks made before loading. */
+int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, c2_err *e);
+
+/* An explicit --preset (given) against the preset of the checkpoint at path that decides
+ * the model: C2_EMISMATCH naming both when they differ. */
+int checkpoint_check_preset(const char *path, const char *ckpt_preset, const char *given, c2_err *e);
 
 /* Refuses input of another intensity domain or size than the checkpoint's. */
 int checkpoint_check_input(const checkpoint_meta *meta, const char *domain, int size, c2_err *e);

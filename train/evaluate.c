@@ -25,15 +25,54 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, double gate_dice,
-                   const char *csv_path, cJSON **summary, c2_err *e)
+/* Adds the Dice sums of n images at probability thresholds 0.05 .. 0.95 (step 0.05) to
+ * sum[19]; bin is scratch [n * px]. */
+#define CURVE_POINTS 19
+static void dice_curve_add(const cache *c, const int64_t *idx, int64_t n, const float *prob, uint8_t *bin,
+                           double sum[CURVE_POINTS])
+{
+    size_t px = (size_t)c->size * c->size;
+    for (int k = 0; k < CURVE_POINTS; k++) {
+        float t = 0.05f * (float)(k + 1);
+        for (size_t p = 0; p < (size_t)n * px; p++)
+            bin[p] = prob[p] > t;
+        double dice, iou;
+        fit_dice_iou(c, idx, n, bin, &dice, &iou);
+        sum[k] += dice * (double)n;
+    }
+}
+
+int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, double threshold,
+                   double gate_dice, const char *csv_path, cJSON **summary, c2_err *e)
 {
     *summary = NULL;
+    if (!(threshold > 0 && threshold < 1))
+        return c2_fail(e, C2_EINVAL, "the threshold %g is not a probability strictly between 0 and 1", threshold);
+    /* predictions of the whole split (1 byte a pixel); probabilities a chunk at a time */
+    enum { CHUNK = 64 };
     size_t px = (size_t)c->size * c->size;
-    uint8_t *pred = malloc((size_t)(n ? n : 1) * px);
-    if (!pred)
+    uint8_t *pred = malloc((size_t)(n ? n : 1) * px), *bin = malloc(CHUNK * px);
+    float *prob = malloc(CHUNK * px * sizeof *prob);
+    if (!pred || !bin || !prob) {
+        free(pred);
+        free(bin);
+        free(prob);
         return c2_fail(e, C2_ENOMEM, "out of memory for %lld predictions", (long long)n);
-    int rc = fit_predict(m, c, idx, n, batch, pred, NULL, e);
+    }
+    double curve[CURVE_POINTS] = {0};
+    int rc = C2_OK;
+    for (int64_t s = 0; s < n && !rc; s += CHUNK) {
+        int64_t k = n - s < CHUNK ? n - s : CHUNK;
+        uint8_t *out = pred + (size_t)s * px;
+        if ((rc = fit_predict(m, c, idx + s, k, batch, out, prob, e)))
+            break;
+        dice_curve_add(c, idx + s, k, prob, bin, curve);
+        if (threshold != 0.5) /* 0.5 keeps logits > 0: bit for bit training's validation */
+            for (size_t p = 0; p < (size_t)k * px; p++)
+                out[p] = prob[p] > (float)threshold;
+    }
+    free(bin);
+    free(prob);
     if (rc) {
         free(pred);
         return rc;
@@ -143,6 +182,14 @@ int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n
     cJSON *pg = cJSON_AddObjectToObject(j, "pred_vs_gt");
     cJSON_AddNumberToObject(pg, "zone_exact", n ? pg_zone_exact / n : 0);
     cJSON_AddNumberToObject(pg, "laterality_exact", n ? pg_lat_exact / n : 0);
+    cJSON_AddNumberToObject(j, "threshold", threshold);
+    cJSON *curve_j = cJSON_AddArrayToObject(j, "dice_by_threshold");
+    for (int k = 0; k < CURVE_POINTS; k++) {
+        cJSON *pt = cJSON_CreateObject();
+        cJSON_AddNumberToObject(pt, "threshold", 0.05 * (k + 1));
+        cJSON_AddNumberToObject(pt, "dice", n ? curve[k] / (double)n : 0);
+        cJSON_AddItemToArray(curve_j, pt);
+    }
     cJSON_AddStringToObject(j, "per_case_csv", csv_path);
     *summary = j;
     return C2_OK;

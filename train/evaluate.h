@@ -12,10 +12,13 @@
 
 struct cJSON;
 
-/* Predicts idx[0..n) and writes a per-case CSV to csv_path (atomically); returns a
- * JSON summary (caller deletes) in *summary, with "quality_gate": precision / recall of
- * "inconsistent with the text" at catching the cases with text whose Dice < gate_dice. */
-int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, double gate_dice,
-                   const char *csv_path, struct cJSON **summary, c2_err *e);
+/* Predicts idx[0..n), binarises at probability > threshold (0.5: logits > 0, as
+ * training's validation), and writes a per-case CSV to csv_path (atomically); returns a
+ * JSON summary (caller deletes) in *summary, with "threshold", "dice_by_threshold" (the
+ * mean Dice at thresholds 0.05, 0.10, .. 0.95: the curve to choose predict's --threshold
+ * from) and "quality_gate": precision / recall of "inconsistent with the text" at catching
+ * the cases with text whose Dice < gate_dice. */
+int evaluate_split(c2seg_model *m, const cache *c, const int64_t *idx, int64_t n, int batch, double threshold,
+                   double gate_dice, const char *csv_path, struct cJSON **summary, c2_err *e);
 
 #endif

@@ -3,6 +3,7 @@
 #include "train/run_state.h"
 
 #include "train/dist.h"
+#include "train/preprocess_match.h"
 #include "train/rng.h"
 
 #include <math.h>
@@ -128,12 +129,11 @@ int run_state_open(run_state *st, const cache *c, const fit_options *o, int *res
     size_t n = st->m.n_params;
     if (!rc && !(st->opt_state = calloc(adamw_state_floats(n), sizeof(float))))
         rc = c2_fail(e, C2_ENOMEM, "out of memory for the optimizer state");
+    /* the preprocessing of the data (domain, size, window), recorded for eval and predict
+     * to check and use (train/preprocess_match.h) */
+    if (!rc)
+        rc = preprocess_from_cache(&st->meta.preprocess, c, "the cache", e);
     if (!rc) {
-        /* the intensity domain of the data, recorded for prediction to check */
-        if (c->n > 0 && c->samples[0].domain)
-            snprintf(st->meta.preprocess.intensity_domain, sizeof st->meta.preprocess.intensity_domain, "%s",
-                     c->samples[0].domain);
-        st->meta.preprocess.size = c->size;
         adamw_init(&st->opt, st->opt_state, n);
         rng_seed(st->rng, o->seed);
     }

@@ -8,6 +8,7 @@
 #include "train/trainlog.h"
 #include "train/fit.h"
 #include "train/evaluate.h"
+#include "train/preprocess_match.h"
 #include "train/dist.h"
 
 #endif

@@ -1,6 +1,7 @@
 /* CLI plumbing shared by every stage: the dispatcher, log lines, JSON summary
  * and the progress display. */
 #include "io/cache.h"
+#include "io/dcmtk_log.h"
 #include "model/threads.h"
 #include "pipeline/pipeline.h"
 
@@ -17,13 +18,24 @@ static const char *current_stage = "c2seg";
 static int quiet;
 
 void cli_set_stage(const char *stage) { current_stage = stage; }
+const char *cli_stage(void) { return current_stage; }
 void cli_set_quiet(int q) { quiet = q; }
+int cli_get_quiet(void) { return quiet; }
 
+/* One line, written with one write: lines of parallel workers and threads do not
+ * interleave inside a line. */
 static void vlog(const char *kind, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "c2seg %s: %s", current_stage, kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char line[4096];
+    int n = snprintf(line, sizeof line, "c2seg %s: %s", current_stage, kind);
+    if (n < 0 || (size_t)n >= sizeof line - 2)
+        n = 0;
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;   /* cut: the line still ends with its newline */
+    line[len++] = '\n';
+    fwrite(line, 1, len, stderr);
 }
 
 void cli_log(const char *fmt, ...)
@@ -74,6 +86,13 @@ static int warn_first_time(const char *msg)
             return 0;
     }
     return 1;   /* table full: print */
+}
+
+/* DCMTK's own log lines (io/dcmtk_log.h): info lines of the stage, so -q drops them. */
+static void dcmtk_line(void *user, char level, const char *logger, const char *msg)
+{
+    (void)user;
+    cli_log("DCMTK %s (%s): %s", level == 'W' ? "warning" : level == 'E' ? "error" : "fatal error", logger, msg);
 }
 
 static void warn_sink(void *user, const char *msg)
@@ -179,6 +198,7 @@ int c2seg_main(int argc, char **argv)
     cache_library_init();   /* before any HDF5 call: no HDF5 shutdown at exit (disk-full crash) */
     warn_seen_share();      /* before any sandbox worker is forked */
     c2_set_warn_sink(warn_sink, NULL);
+    dcmtk_log_route(dcmtk_line, NULL);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -201,7 +221,18 @@ int c2seg_main(int argc, char **argv)
             return s->run(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "c2seg: unknown stage '%s'\n", argv[1]);
-    usage(stderr);
+    const stage_def *best = NULL;
+    int best_d = 3;
+    for (const stage_def *s = c2seg_stages; s->name; s++) {
+        int d = cli_name_distance(argv[1], s->name);
+        if (d < best_d) {
+            best_d = d;
+            best = s;
+        }
+    }
+    if (best)
+        fprintf(stderr, "c2seg: error: '%s': unknown stage (did you mean %s?); see c2seg --help\n", argv[1], best->name);
+    else
+        fprintf(stderr, "c2seg: error: '%s': unknown stage; see c2seg --help\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -23,7 +23,7 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  -o, --output FILE    the cache to write (required); FILE.report.tsv lists every skipped file\n"
-            "  --preset small|full  model input size 128 (small) or 224 (full, default)\n"
+            "  --preset NAME        model input size: " C2SEG_PRESET_NAMES "\n"
             "  --size N             model input size N x N (overrides --preset)\n"
             "  --window C,W         CT window in HU for CT and NIfTI --intensity hu (default -600,1500: lung)\n"
             "  --intensity hu|raw   NIfTI values are HU (window) or anything else (per-volume min/max); default hu\n"
@@ -56,16 +56,6 @@ static void usage(FILE *f)
             "exit codes: 0 all inputs ingested, 1 partial (some files reported), 2 usage, 3 nothing usable.\n"
             "stdout: one JSON object: samples per split, volumes, series, 2D images, files reported by reason,\n"
             "seconds and slices/s.\n");
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == 0 || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
 }
 
 /* The CLI's sink: lines to stderr through cli_error / the warning sink, a progress bar. */
@@ -120,93 +110,68 @@ static char *params_json(const ingest_ctx *c, const char *preset)
     return s;
 }
 
+/* --window C,W (HU) into a preprocess_params. */
+static int window_parse(void *out, const char *value, char *why, size_t cap)
+{
+    preprocess_params *pp = out;
+    char *end;
+    double c = strtod(value, &end), w = 0;
+    int ok = end != value && *end == ',';
+    if (ok) {
+        const char *ws = end + 1;
+        w = strtod(ws, &end);
+        ok = end != ws && *end == 0 && w > 0;
+    }
+    if (!ok) {
+        snprintf(why, cap, "not CENTRE,WIDTH in HU with a positive width (e.g. -600,1500)");
+        return -1;
+    }
+    pp->window_center = c;
+    pp->window_width = w;
+    return 0;
+}
+
 int stage_ingest(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return EXIT_OK;
-    }
     ingest_ctx c;
     ingest_ctx_init(&c);
-    const char *out = NULL, *preset = "full";
-    const char **inputs = calloc(argc, sizeof *inputs);
+    const char *out = NULL, *preset = NULL, *intensity = NULL, *convention = NULL, *sr_caption = NULL;
+    const char **inputs = calloc((size_t)argc, sizeof *inputs);
+    int n_inputs = 0, size = 0;
     if (!inputs)
         return EXIT_FAILED;
-    int n_inputs = 0, size_given = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--preset") == 0 ||
-                    strcmp(a, "--size") == 0 || strcmp(a, "--window") == 0 || strcmp(a, "--intensity") == 0 ||
-                    strcmp(a, "--masks") == 0 || strcmp(a, "--max-depth") == 0 || strcmp(a, "--captions") == 0 ||
-                    strcmp(a, "--sr-caption") == 0 || strcmp(a, "--caption-convention") == 0 ||
-                    strcmp(a, "--jobs") == 0 || strcmp(a, "--label") == 0 || strcmp(a, "--modality") == 0;
-        if (takes && !v) {
-            cli_error("%s needs a value (see c2seg ingest --help)", a);
-            free(inputs);
-            return EXIT_USAGE;
-        }
-        int bad = 0;
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
-            out = v;
-        else if (strcmp(a, "--preset") == 0) {
-            preset = v;
-            bad = strcmp(v, "small") != 0 && strcmp(v, "full") != 0;
-            if (!bad && !size_given)
-                c.pp.size = strcmp(v, "small") == 0 ? 128 : 224;
-        } else if (strcmp(a, "--size") == 0) {
-            bad = parse_int(v, 8, 4096, &c.pp.size) < 0;
-            size_given = 1;
-            preset = NULL;
-        } else if (strcmp(a, "--window") == 0) {
-            char *end;
-            c.pp.window_center = strtod(v, &end);
-            bad = *end != ',';
-            if (!bad) {
-                c.pp.window_width = strtod(end + 1, &end);
-                bad = *end != 0 || !(c.pp.window_width > 0);
-            }
-        } else if (strcmp(a, "--intensity") == 0) {
-            bad = strcmp(v, "hu") != 0 && strcmp(v, "raw") != 0;
-            c.intensity = strcmp(v, "raw") == 0 ? INTENSITY_RAW : INTENSITY_HU;
-        } else if (strcmp(a, "--masks") == 0)
-            c.masks_dir = v;
-        else if (strcmp(a, "--captions") == 0)
-            c.captions_path = v;
-        else if (strcmp(a, "--caption-convention") == 0) {
-            bad = strcmp(v, "image") != 0 && strcmp(v, "patient") != 0;
-            c.captions_patient = strcmp(v, "patient") == 0;
-        } else if (strcmp(a, "--sr-caption") == 0) {
-            bad = strcmp(v, "canonical") != 0 && strcmp(v, "raw") != 0;
-            c.sr_caption_raw = strcmp(v, "raw") == 0;
-        } else if (strcmp(a, "--jobs") == 0)
-            bad = parse_int(v, 1, 1024, &c.jobs) < 0;
-        else if (strcmp(a, "--max-depth") == 0)
-            bad = parse_int(v, 0, 4096, &c.max_depth) < 0;
-        else if (strcmp(a, "--label") == 0)
-            c.seg_label = v;
-        else if (strcmp(a, "--modality") == 0)
-            c.modalities = v;
-        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
-            continue;
-        else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option %s (see c2seg ingest --help)", a);
-            free(inputs);
-            return EXIT_USAGE;
-        } else {
-            inputs[n_inputs++] = a;
-            continue;
-        }
-        if (bad) {
-            cli_error("invalid value '%s' for %s (see c2seg ingest --help)", v, a);
-            free(inputs);
-            return EXIT_USAGE;
-        }
-        i++;
-    }
-    if (!out || n_inputs == 0) {
-        cli_error(!out ? "no output given (-o cohort.h5)" : "no input folder or file given");
+    const cli_option opts[] = {
+        CLI_OPT_TEXT("output", 'o', &out, "FILE"),       CLI_OPT_CHOICE("preset", &preset, "small|full|tiny"),
+        CLI_OPT_INT("size", &size, "N", 8, 4096),        CLI_OPT_CALL("window", &c.pp, "C,W", window_parse),
+        CLI_OPT_CHOICE("intensity", &intensity, "hu|raw"), CLI_OPT_TEXT("masks", 0, &c.masks_dir, "DIR"),
+        CLI_OPT_TEXT("captions", 0, &c.captions_path, "FILE"),
+        CLI_OPT_CHOICE("caption-convention", &convention, "image|patient"),
+        CLI_OPT_CHOICE("sr-caption", &sr_caption, "canonical|raw"),
+        CLI_OPT_INT("jobs", &c.jobs, "N", 1, 1024),      CLI_OPT_INT("max-depth", &c.max_depth, "N", 0, 4096),
+        CLI_OPT_TEXT("label", 0, &c.seg_label, "SPEC"),  CLI_OPT_TEXT("modality", 0, &c.modalities, "LIST"),
+        CLI_OPT_END};
+    int ex = cli_parse(argc, argv, opts, inputs, argc, &n_inputs, usage);
+    if (!ex)
+        ex = cli_require(out, "-o FILE (the cohort cache to write)");
+    if (!ex && n_inputs == 0)
+        ex = cli_usage_error("no input folder or file given");
+    if (ex) {
         free(inputs);
-        return EXIT_USAGE;
+        return ex < 0 ? EXIT_OK : ex;
+    }
+    c.intensity = intensity && strcmp(intensity, "raw") == 0 ? INTENSITY_RAW : INTENSITY_HU;
+    c.captions_patient = convention && strcmp(convention, "patient") == 0;
+    c.sr_caption_raw = sr_caption && strcmp(sr_caption, "raw") == 0;
+    /* --size N overrides the preset's size; the preset (default small) is recorded otherwise */
+    c2seg_config preset_cfg;
+    c2_err pe = {0};
+    if (!preset)
+        preset = C2SEG_PRESET_DEFAULT;
+    if (c2seg_config_make(&preset_cfg, preset, "bcam_kgate", &pe) == C2_OK)
+        c.pp.size = preset_cfg.img;
+    if (size) {
+        c.pp.size = size;
+        preset = NULL;
     }
     double t0 = now_seconds();
     c2_err e = {0};
@@ -264,12 +229,21 @@ int stage_ingest(int argc, char **argv)
     cJSON_AddNumberToObject(o, "seconds", seconds);
     cJSON_AddNumberToObject(o, "slices_per_second", seconds > 0 ? slices / seconds : 0);
     cli_print_json(o);
+    int n_files = c.n_files, n_failed = c.n_failed;
     ingest_ctx_free(&c);
-    free(inputs);
-    if (rc != C2_OK || n == 0) {
-        if (n == 0)
-            cli_error("nothing usable was found in the inputs");
-        return EXIT_FAILED;
+    if (n == 0) {
+        char names[1024] = "";
+        for (int i = 0; i < n_inputs; i++) {
+            size_t at = strlen(names);
+            snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "", inputs[i]);
+        }
+        cli_error("nothing usable in %s (%d files looked at, %d reported in %s): c2seg ingest reads DICOM image "
+                  "series, NIfTI volumes (.nii, .nii.gz) and PNG / JPEG slice datasets in the layouts of c2seg "
+                  "ingest --help",
+                  names, n_files, n_failed, report_path);
     }
-    return c.n_failed ? EXIT_PARTIAL : EXIT_OK;
+    free(inputs);
+    if (rc != C2_OK || n == 0)
+        return EXIT_FAILED;
+    return n_failed ? EXIT_PARTIAL : EXIT_OK;
 }

@@ -74,6 +74,7 @@ typedef struct predict_options {
     const char *convention;    /* --convention image|patient for --text, or NULL (by source) */
     int batch;
     int overlays, fractional, text_decode;
+    double threshold;          /* --threshold: binary masks are probability > threshold (0.5) */
     const char *uid_root;      /* --uid-root, or NULL */
     const char *deidentify_key;/* --deidentify: $C2SEG_DEIDENTIFY_KEY (io/deidentify.h), else NULL */
 } predict_options;

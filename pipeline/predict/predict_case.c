@@ -452,7 +452,7 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             const cache_sample *smp = &c->samples[i];
             float *pb = prob + b * px;
             for (size_t p = 0; p < px; p++)
-                raw[p] = dec[p] = pb[p] > 0.5f;
+                raw[p] = dec[p] = pb[p] > (float)r->opt->threshold;
             if (r->opt->text_decode) {
                 int d = predict_text_decode(dec, S, S, text, &rule, a->volume, e);
                 if (d < 0) {
@@ -488,6 +488,11 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
     char path[4200];
     int rc;
     *fg = 0;
+    if (!opt->fractional) { /* binary at --threshold: 0.5 keeps >= 128 of 0..255 */
+        double cut = opt->threshold * 255.0;
+        for (int64_t p = 0; p < o->n_bytes; p++)
+            o->mask[p] = o->mask[p] > cut ? 255 : 0;
+    }
     for (int64_t p = 0; p < o->n_bytes; p++)
         *fg += o->mask[p] >= 128;
     if (pc->kind == CASE_DICOM) {

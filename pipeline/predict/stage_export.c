@@ -81,49 +81,25 @@ static int export_load_mask(const char *path, const seg_source *src, int fractio
 
 int stage_export(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        export_usage(stdout);
-        return EXIT_OK;
-    }
     const char *mask_path = NULL, *ref = NULL, *out = NULL;
     seg_write_opts opt = {0};
-    int deidentify = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (!strcmp(a, "--reference") && has_val)
-            ref = argv[++i];
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && has_val)
-            out = argv[++i];
-        else if (!strcmp(a, "--fractional"))
-            opt.fractional = 1;
-        else if (!strcmp(a, "--deidentify"))
-            deidentify = 1;
-        else if (!strcmp(a, "--omit-empty-frames"))
-            opt.omit_empty_frames = 1;
-        else if (!strcmp(a, "--uid-root") && has_val)
-            opt.uid_root = argv[++i];
-        else if (!strcmp(a, "--label") && has_val)
-            opt.label = argv[++i];
-        else if (!strcmp(a, "--description") && has_val)
-            opt.description = argv[++i];
-        else if (a[0] == '-' && a[1]) {
-            cli_error("unknown or incomplete option %s (see c2seg export --help)", a);
-            return EXIT_USAGE;
-        } else if (!mask_path)
-            mask_path = a;
-        else {
-            cli_error("more than one mask given (%s and %s)", mask_path, a);
-            return EXIT_USAGE;
-        }
-    }
-    if (!mask_path || !ref || !out) {
-        export_usage(stderr);
-        return EXIT_USAGE;
-    }
+    int deidentify = 0, npos = 0;
+    const cli_option opts[] = {
+        CLI_OPT_TEXT("reference", 0, &ref, "PATH"),      CLI_OPT_TEXT("output", 'o', &out, "FILE"),
+        CLI_OPT_FLAG("fractional", &opt.fractional),     CLI_OPT_FLAG("deidentify", &deidentify),
+        CLI_OPT_FLAG("omit-empty-frames", &opt.omit_empty_frames),
+        CLI_OPT_TEXT("uid-root", 0, &opt.uid_root, "ROOT"), CLI_OPT_TEXT("label", 0, &opt.label, "TEXT"),
+        CLI_OPT_TEXT("description", 0, &opt.description, "TEXT"), CLI_OPT_END};
+    int rc = cli_parse(argc, argv, opts, &mask_path, 1, &npos, export_usage);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_require(mask_path, "the mask (NIfTI or PNG / JPEG)")) ||
+        (rc = cli_require(ref, "--reference PATH (the DICOM series or image the mask belongs to)")) ||
+        (rc = cli_require(out, "-o FILE (the SEG to write)")))
+        return rc;
     c2_err e = {0};
     seg_source src;
-    int rc = seg_source_load_isolated(ref, &src, &e); /* the reference is untrusted: a sandbox worker */
+    rc = seg_source_load_isolated(ref, &src, &e); /* the reference is untrusted: a sandbox worker */
     if (rc) {
         cli_error("%s", e.msg);
         return EXIT_FAILED;

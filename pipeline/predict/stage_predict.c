@@ -41,6 +41,8 @@ static void usage(FILE *f)
             "  --batch N            slices per forward pass (default 8); memory does not grow with a series\n"
             "  --overlays           OUTDIR/overlays/NAME.png: mask outline on the image\n"
             "  --fractional         probabilities (fractional SEG, float NIfTI, gray PNG) instead of binary\n"
+            "  --threshold P        binary masks are probability > P (default 0.5; docs/predict.md: choosing it\n"
+            "                       from c2seg eval's Dice-by-threshold curve); recorded in predictions.json\n"
             "  --text-decode        drop predicted components lying only in zones the text rules out\n"
             "                       (both raw and decoded agreement are reported)\n"
             "  --uid-root ROOT      UID root for new DICOM UIDs (default 2.25.<random>)\n"
@@ -56,6 +58,8 @@ static void usage(FILE *f)
             "                       predictions.json has no source paths and remapped UIDs; inputs.h5 is removed\n"
             "  --wait               another c2seg is writing OUTDIR (OUTDIR/.c2seg.lock): wait for it\n"
             "                       instead of exiting 3\n"
+            "  --preset NAME        check that MODEL.ckpt has this preset (an error naming both if not); the\n"
+            "                       checkpoint's preset, size and window are used in any case\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "exit codes: 0 all cases written, 1 partial (some inputs or cases failed), 2 usage, 3 nothing written.\n");
@@ -224,104 +228,58 @@ static const char *store_dest, *store_aet; /* --store, --store-aet */
 static c2_lock out_lock = {.fd = -1};
 static int out_lock_wait;
 
-/* Parses the options into opt and the ingest context; returns EXIT_OK or EXIT_USAGE. */
+/* Parses the options into opt and the ingest context; returns EXIT_OK, -1 (help
+ * printed) or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
-                      const char **inputs, int *n_inputs)
+                      const char **inputs, int *n_inputs, const char **preset)
 {
     store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--text") == 0 ||
-                    strcmp(a, "--captions") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--masks") == 0 ||
-                    strcmp(a, "--convention") == 0 || strcmp(a, "--uid-root") == 0 || strcmp(a, "--store") == 0 ||
-                    strcmp(a, "--store-aet") == 0 || strcmp(a, "--modality") == 0 || strcmp(a, "--label") == 0;
-        if (takes && !v) {
-            cli_error("%s needs a value (see c2seg predict --help)", a);
-            return EXIT_USAGE;
-        }
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
-            opt->outdir = v;
-        else if (strcmp(a, "--text") == 0)
-            opt->text = v;
-        else if (strcmp(a, "--captions") == 0)
-            c->captions_path = v;
-        else if (strcmp(a, "--masks") == 0)
-            c->masks_dir = v;
-        else if (strcmp(a, "--uid-root") == 0)
-            opt->uid_root = v;
-        else if (strcmp(a, "--store") == 0 || strcmp(a, "--store-aet") == 0)
-            *(strcmp(a, "--store") == 0 ? &store_dest : &store_aet) = v;
-        else if (strcmp(a, "--modality") == 0)
-            c->modalities = v;
-        else if (strcmp(a, "--label") == 0)
-            c->seg_label = v;
-        else if (strcmp(a, "--convention") == 0) {
-            if (strcmp(v, "image") != 0 && strcmp(v, "patient") != 0) {
-                cli_error("invalid value '%s' for --convention (image or patient)", v);
-                return EXIT_USAGE;
-            }
-            opt->convention = v;
-        } else if (strcmp(a, "--batch") == 0) {
-            char *end;
-            long b = strtol(v, &end, 10);
-            if (*end || b < 1 || b > 1024) {
-                cli_error("invalid value '%s' for --batch (1..1024)", v);
-                return EXIT_USAGE;
-            }
-            opt->batch = (int)b;
-        } else if (strcmp(a, "--overlays") == 0 || strcmp(a, "--fractional") == 0 ||
-                   strcmp(a, "--text-decode") == 0 || strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0 ||
-                   strcmp(a, "--wait") == 0 || strcmp(a, "--deidentify") == 0) {
-            out_lock_wait |= strcmp(a, "--wait") == 0;
-            if (strcmp(a, "--deidentify") == 0) {
-                const char *key = getenv("C2SEG_DEIDENTIFY_KEY");
-                if (!key || !key[0]) {
-                    cli_error("--deidentify needs the key in C2SEG_DEIDENTIFY_KEY (the key of `c2seg deidentify`)");
-                    return EXIT_USAGE;
-                }
-                opt->deidentify_key = key;
-            }
-            opt->overlays |= strcmp(a, "--overlays") == 0;
-            opt->fractional |= strcmp(a, "--fractional") == 0;
-            opt->text_decode |= strcmp(a, "--text-decode") == 0;
-            continue;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option %s (see c2seg predict --help)", a);
-            return EXIT_USAGE;
-        } else {
-            if (!*model)
-                *model = a;
-            else
-                inputs[(*n_inputs)++] = a;
-            continue;
-        }
-        i++;
+    int deidentify = 0;
+    const cli_option opts[] = {
+        CLI_OPT_TEXT("output", 'o', &opt->outdir, "DIR"),      CLI_OPT_TEXT("text", 0, &opt->text, "TEXT"),
+        CLI_OPT_CHOICE("convention", &opt->convention, "image|patient"),
+        CLI_OPT_TEXT("captions", 0, &c->captions_path, "FILE"), CLI_OPT_TEXT("masks", 0, &c->masks_dir, "DIR"),
+        CLI_OPT_INT("batch", &opt->batch, "N", 1, 1024),       CLI_OPT_FLAG("overlays", &opt->overlays),
+        CLI_OPT_FLAG("fractional", &opt->fractional),          CLI_OPT_FLAG("text-decode", &opt->text_decode),
+        CLI_OPT_CALL("threshold", &opt->threshold, "P", cli_probability),
+        CLI_OPT_TEXT("uid-root", 0, &opt->uid_root, "ROOT"),   CLI_OPT_TEXT("store", 0, &store_dest, "DEST"),
+        CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),        CLI_OPT_CHOICE("preset", preset, "small|full|tiny"),
+        CLI_OPT_TEXT("modality", 0, &c->modalities, "LIST"),  CLI_OPT_TEXT("label", 0, &c->seg_label, "SPEC"),
+        CLI_OPT_FLAG("wait", &out_lock_wait),                  CLI_OPT_FLAG("deidentify", &deidentify),
+        CLI_OPT_END};
+    int npos = 0, ex = cli_parse(argc, argv, opts, inputs, argc, &npos, usage);
+    if (ex)
+        return ex;
+    if (deidentify) {
+        const char *key = getenv("C2SEG_DEIDENTIFY_KEY");
+        if (!key || !key[0])
+            return cli_usage_error("--deidentify needs the key in C2SEG_DEIDENTIFY_KEY (the key of `c2seg deidentify`)");
+        opt->deidentify_key = key;
     }
     pacs_endpoint probe;
     c2_err pe = {0};
     memset(&probe, 0, sizeof probe);
     if ((store_aet && pacs_endpoint_option(&probe, "--aet", store_aet, &pe) < 0) ||
-        (store_dest && pacs_endpoint_parse(store_dest, &probe, &pe) != C2_OK)) {
-        cli_error("--store: %s", pe.msg);
-        return EXIT_USAGE;
-    }
-    if (!opt->outdir || !*model || *n_inputs == 0) {
-        cli_error(!opt->outdir ? "no output folder given (-o OUTDIR)"
-                  : !*model    ? "no checkpoint given"
-                               : "no input folder or file given");
-        return EXIT_USAGE;
-    }
+        (store_dest && pacs_endpoint_parse(store_dest, &probe, &pe) != C2_OK))
+        return cli_usage_error("--store: %s", pe.msg);
+    if (npos == 0)
+        return cli_usage_error("MODEL.ckpt and the inputs to predict are required");
+    if ((ex = cli_require(opt->outdir, "-o DIR (the output folder)")))
+        return ex;
+    if (npos == 1)
+        return cli_usage_error("no input folder or file given after %s", inputs[0]);
+    *model = inputs[0];
+    for (int i = 1; i < npos; i++)
+        inputs[i - 1] = inputs[i];
+    *n_inputs = npos - 1;
     return EXIT_OK;
 }
 
 int stage_predict(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return EXIT_OK;
-    }
     predict_options opt = {0};
     opt.batch = 8;
+    opt.threshold = 0.5;
     ingest_ctx c;
     ingest_ctx_init(&c);
     const char *model_path = NULL;
@@ -329,10 +287,11 @@ int stage_predict(int argc, char **argv)
     int n_inputs = 0;
     if (!inputs)
         return EXIT_FAILED;
-    int ex = parse_args(argc, argv, &opt, &c, &model_path, inputs, &n_inputs);
+    const char *preset = NULL;
+    int ex = parse_args(argc, argv, &opt, &c, &model_path, inputs, &n_inputs, &preset);
     if (ex != EXIT_OK) {
         free(inputs);
-        return ex;
+        return ex < 0 ? EXIT_OK : ex;
     }
     double t0 = now_seconds();
     c2_err e = {0};
@@ -343,6 +302,8 @@ int stage_predict(int argc, char **argv)
     if (rc == C2_OK && strcmp(meta.text_encoder, text_encoder_hash512()->name) != 0)
         rc = c2_fail(&e, C2_EUNSUPPORTED, "%s: text encoder '%s' is not available (this build has '%s')",
                      model_path, meta.text_encoder, text_encoder_hash512()->name);
+    if (rc == C2_OK && preset)
+        rc = checkpoint_check_preset(model_path, m.cfg.preset, preset, &e);
     char overlays[4200], cache_path[4200];
     c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
@@ -358,12 +319,19 @@ int stage_predict(int argc, char **argv)
     c.pp.window_center = meta.preprocess.window_center;
     c.pp.window_width = meta.preprocess.window_width;
     c.intensity = strcmp(meta.preprocess.intensity_domain, "raw") == 0 ? INTENSITY_RAW : INTENSITY_HU;
+    if (rc == C2_OK && !meta.preprocess.from_cache && strcmp(meta.preprocess.intensity_domain, "ct_hu") == 0)
+        c2_warn("%s does not record the CT window of its training data (written before c2seg recorded it); CT "
+                "input is windowed at centre %g, width %g HU, which may not be the training window",
+                model_path, meta.preprocess.window_center, meta.preprocess.window_width);
     progress prog;
     ingest_sink sink;
     ingest_cli_sink(&sink, &prog);
     double t_setup = now_seconds() - t0, t_ingest = now_seconds();
+    char params[256]; /* the checkpoint's preprocessing, recorded as ingest records its own */
+    snprintf(params, sizeof params, "{\"by\":\"c2seg predict\",\"size\":%d,\"window_center\":%.17g,"
+             "\"window_width\":%.17g}", c.pp.size, c.pp.window_center, c.pp.window_width);
     if (rc == C2_OK) /* ingest's driver: the same readers, SR rule and report as c2seg ingest */
-        rc = ingest_run(&c, inputs, n_inputs, cache_path, "{\"by\":\"c2seg predict\"}", NULL, &sink, &e);
+        rc = ingest_run(&c, inputs, n_inputs, cache_path, params, NULL, &sink, &e);
     t_ingest = now_seconds() - t_ingest;
     double t_prepare = now_seconds();
     predict_failed *failed = NULL;
@@ -418,6 +386,10 @@ int stage_predict(int argc, char **argv)
     cJSON_AddStringToObject(doc, "fusion", c2seg_fusion_name(m.cfg.fusion));
     cJSON_AddStringToObject(doc, "intensity_domain", meta.preprocess.intensity_domain);
     cJSON_AddNumberToObject(doc, "size", meta.preprocess.size);
+    cJSON_AddNumberToObject(doc, "window_center", meta.preprocess.window_center);
+    cJSON_AddNumberToObject(doc, "window_width", meta.preprocess.window_width);
+    if (!opt.fractional)
+        cJSON_AddNumberToObject(doc, "threshold", opt.threshold);
     cJSON_AddBoolToObject(doc, "fractional", opt.fractional);
     cJSON_AddBoolToObject(doc, "text_decode", opt.text_decode);
     if (opt.deidentify_key) /* its paths, UIDs and case keys identify: removed below */

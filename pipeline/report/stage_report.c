@@ -203,7 +203,7 @@ static int report_write(const char *outdir, cJSON *pred, const char *uid_root, d
 
 /* `--merge`: joins the parts into merged's predictions.json and status.tsv; *pred is the
  * merged document (new). Returns an exit code (EXIT_OK to go on to the report). */
-static int merge_write(const char *merged, char **part_dirs, int n_parts, int uid_root_given, cJSON **pred)
+static int merge_write(const char *merged, const char **part_dirs, int n_parts, int uid_root_given, cJSON **pred)
 {
     c2_err e = {0};
     report_part *parts = calloc((size_t)n_parts, sizeof *parts);
@@ -238,58 +238,43 @@ static int merge_write(const char *merged, char **part_dirs, int n_parts, int ui
     return rc == C2_OK ? EXIT_OK : EXIT_FAILED;
 }
 
+/* --gate-dice D: a Dice threshold in [0, 1]. */
+static int gate_arg(void *out, const char *value, char *why, size_t cap)
+{
+    if (quality_gate_parse(value, (double *)out)) {
+        snprintf(why, cap, "not a number in [0, 1]");
+        return -1;
+    }
+    return 0;
+}
+
 int stage_report(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return EXIT_OK;
-    }
     const char *uid_root = NULL, *merged = NULL, *store = NULL, *store_aet = NULL;
     int deidentify = 0;
     double gate_dice = QUALITY_GATE_DICE;
-    char **dirs = calloc((size_t)argc, sizeof *dirs); /* OUTDIR, or the parts with --merge */
+    const char **dirs = calloc((size_t)argc, sizeof *dirs); /* OUTDIR, or the parts with --merge */
     int n_dirs = 0;
     if (!dirs) {
         cli_error("out of memory");
         return EXIT_FAILED;
     }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--uid-root") == 0 && i + 1 < argc)
-            uid_root = argv[++i];
-        else if (strcmp(argv[i], "--gate-dice") == 0 && i + 1 < argc) {
-            if (quality_gate_parse(argv[++i], &gate_dice) != 0) {
-                cli_error("--gate-dice must be a number in [0, 1], not '%s'", argv[i]);
-                free(dirs);
-                return EXIT_USAGE;
-            }
-        } else if (strcmp(argv[i], "--merge") == 0 && i + 1 < argc && !merged)
-            merged = argv[++i];
-        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
-            store = argv[++i];
-        else if (strcmp(argv[i], "--store-aet") == 0 && i + 1 < argc)
-            store_aet = argv[++i];
-        else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
-            continue;
-        else if (strcmp(argv[i], "--deidentify") == 0)
-            deidentify = 1;
-        else if (argv[i][0] == '-') {
-            cli_error("unexpected argument %s (see c2seg report --help)", argv[i]);
-            free(dirs);
-            return EXIT_USAGE;
-        } else
-            dirs[n_dirs++] = argv[i];
+    const cli_option opts[] = {CLI_OPT_TEXT("uid-root", 0, &uid_root, "ROOT"), CLI_OPT_TEXT("merge", 0, &merged, "OUTDIR"),
+                               CLI_OPT_TEXT("store", 0, &store, "DEST"), CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),
+                               CLI_OPT_CALL("gate-dice", &gate_dice, "D", gate_arg), CLI_OPT_FLAG("deidentify", &deidentify),
+                               CLI_OPT_END};
+    int code = cli_parse(argc, argv, opts, dirs, argc, &n_dirs, usage);
+    if (code < 0) {
+        free(dirs);
+        return EXIT_OK;
     }
-    int code = EXIT_OK;
-    if (!merged && n_dirs > 1) {
-        cli_error("unexpected argument %s (see c2seg report --help)", dirs[1]);
-        code = EXIT_USAGE;
-    } else if (!n_dirs) {
-        cli_error("%s", merged ? "no part folder given to merge" : "no predict output folder given");
-        code = EXIT_USAGE;
-    } else if (merged && deidentify) {
-        cli_error("--deidentify is not supported with --merge yet");
-        code = EXIT_USAGE;
-    }
+    if (code == EXIT_OK && !merged && n_dirs > 1)
+        code = cli_usage_error("unexpected argument '%s' (several folders need --merge OUTDIR)", dirs[1]);
+    else if (code == EXIT_OK && !n_dirs)
+        code = cli_usage_error("%s", merged ? "the part folders to merge are required"
+                                            : "the predict output folder (c2seg predict -o OUTDIR) is required");
+    else if (code == EXIT_OK && merged && deidentify)
+        code = cli_usage_error("--deidentify is not supported with --merge yet");
     cJSON *pred = NULL;
     c2_err e = {0};
     if (code == EXIT_OK && merged)

@@ -216,15 +216,19 @@ static void plan_list(stage_plan *p, const run_config *c, const char *key)
         }
 }
 
-static const char *preset_size(const char *preset)
-{
-    return strcmp(preset, "tiny") == 0 ? "32" : strcmp(preset, "full") == 0 ? "224" : "128";
-}
-
 static int path_set(char *out, const char *dir, const char *name, c2_err *e)
 {
     if (c2_path_join(out, PATH_CAP, dir, name) != C2_OK)
         return c2_fail(e, C2_ELIMIT, "%s: path too long", dir);
+    return C2_OK;
+}
+
+/* A path taken as it is: run_config already resolved it against the config's folder
+ * (a config in the working directory leaves it relative, which is the same place). */
+static int path_copy(char *out, const char *path, c2_err *e)
+{
+    if (snprintf(out, PATH_CAP, "%s", path) >= PATH_CAP)
+        return c2_fail(e, C2_ELIMIT, "%s: path too long", path);
     return C2_OK;
 }
 
@@ -237,7 +241,7 @@ static int paths_make(run_paths *r, const run_config *c, c2_err *e)
     if (!rc)
         rc = path_set(r->stage1, w, "stage1.ckpt", e);
     if (!rc)
-        rc = model ? path_set(r->model, "", model, e) : path_set(r->model, w, "model.ckpt", e);
+        rc = model ? path_copy(r->model, model, e) : path_set(r->model, w, "model.ckpt", e);
     if (!rc)
         rc = path_set(r->eval, w, "eval.csv", e);
     if (!rc)
@@ -260,7 +264,6 @@ static int paths_make(run_paths *r, const run_config *c, c2_err *e)
 /* Builds the six plans; enabled says which the config asks for. */
 static void plans_make(stage_plan *plans, const run_config *c, const run_paths *r, int quiet)
 {
-    const char *preset = run_config_get(c, "preset") ? run_config_get(c, "preset") : "small";
     int training = run_config_get(c, "train") && !run_config_get(c, "model");
     int predicting = run_config_get(c, "predict") != NULL;
     for (int s = 0; s < RUN_STAGE_COUNT; s++) {
@@ -273,7 +276,7 @@ static void plans_make(stage_plan *plans, const run_config *c, const run_paths *
     stage_plan *p = &plans[RUN_INGEST];
     p->enabled = training;
     plan_list(p, c, "train");
-    arg_add(p, "-o"), arg_add(p, r->cohort), arg_add(p, "--size"), arg_add(p, preset_size(preset));
+    arg_add(p, "-o"), arg_add(p, r->cohort);
     p->output = r->cohort;
 
     p = &plans[RUN_PRETRAIN];
@@ -376,44 +379,31 @@ typedef struct run_flags {
     const char *config;
 } run_flags;
 
+/* --only STAGE (repeatable): one more bit of the stages to run. */
+static int only_add(void *out, const char *value, char *why, size_t cap)
+{
+    for (int s = 0; s < RUN_STAGE_COUNT; s++)
+        if (strcmp(value, run_stage_names[s]) == 0) {
+            *(unsigned *)out |= 1u << s;
+            return 0;
+        }
+    snprintf(why, cap, "not a stage of run (ingest pretrain train eval predict report)");
+    return -1;
+}
+
+/* Returns EXIT_OK, -1 (help printed) or EXIT_USAGE. */
 static int args_parse(int argc, char **argv, run_flags *f)
 {
     memset(f, 0, sizeof *f);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--only") == 0 && i + 1 < argc) {
-            int s = 0;
-            while (s < RUN_STAGE_COUNT && strcmp(argv[i + 1], run_stage_names[s]) != 0)
-                s++;
-            if (s == RUN_STAGE_COUNT) {
-                cli_error("--only %s: not a stage of run (ingest pretrain train eval predict report)", argv[i + 1]);
-                return EXIT_USAGE;
-            }
-            f->only |= 1u << s;
-            i++;
-        } else if (strcmp(a, "--force") == 0) {
-            f->force = 1;
-        } else if (strcmp(a, "--dry-run") == 0) {
-            f->dry_run = 1;
-        } else if (strcmp(a, "--wait") == 0) {
-            f->wait = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            f->quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option %s (see c2seg run --help)", a);
-            return EXIT_USAGE;
-        } else if (f->config) {
-            cli_error("one config file only (got %s and %s)", f->config, a);
-            return EXIT_USAGE;
-        } else {
-            f->config = a;
-        }
-    }
-    if (!f->config) {
-        cli_error("no config file given (see c2seg run --help)");
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
+    int npos = 0;
+    const cli_option opts[] = {CLI_OPT_CALL("only", &f->only, "STAGE", only_add), CLI_OPT_FLAG("force", &f->force),
+                               CLI_OPT_FLAG("dry-run", &f->dry_run),
+                               CLI_OPT_FLAG("wait", &f->wait), CLI_OPT_END};
+    int rc = cli_parse(argc, argv, opts, &f->config, 1, &npos, usage);
+    if (rc)
+        return rc;
+    f->quiet = cli_get_quiet();
+    return cli_require(f->config, "the config file");
 }
 
 /* Runs (or, up to date, skips) one stage and adds its entry to the summary array.
@@ -517,14 +507,10 @@ static void status_collect(const stage_plan *plans, const run_paths *r, cJSON *o
 
 int stage_run(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return EXIT_OK;
-    }
     run_flags f;
     int code = args_parse(argc, argv, &f);
     if (code != EXIT_OK)
-        return code;
+        return code < 0 ? EXIT_OK : code;
     cli_set_quiet(f.quiet);
     run_config cfg;
     run_paths r;

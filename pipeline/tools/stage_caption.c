@@ -25,7 +25,7 @@ static void usage(FILE *f)
                "  and evidence spans under \"prose\").\n"
                "  --convention: which left the text means; default from the source: the public caption\n"
                "  tables (json, csv, xlsx) image, plain lines (report prose, SR text) patient.\n"
-               "from-mask: zones of each mask (METHOD.md section 7) -> a caption marked derived.\n"
+               "from-mask: zones of each mask (docs/consistency.md) -> a caption marked derived.\n"
                "  --convention image: the caption's left is the image's left half (QaTa captions);\n"
                "  patient: the patient's left, shown on the image's right half (PA / AP chest, axial LPS).\n"
                "  --size N resizes the mask to NxN (nearest) first, as the small preset (128) does.\n");
@@ -47,27 +47,19 @@ static int stdin_to_file(char *path, size_t cap)
     return ok ? 0 : -1;
 }
 
+/* argv[0] is the subcommand. */
 static int caption_parse_cmd(int argc, char **argv)
 {
     const char *path = NULL;
-    int conv = -1, bad = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--convention") == 0 && i + 1 < argc) {
-            i++;
-            conv = strcmp(argv[i], "image") == 0 ? CONV_IMAGE : strcmp(argv[i], "patient") == 0 ? CONV_PATIENT : -2;
-            bad |= conv == -2;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            bad = 1;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            bad = 1;
-        }
-    }
-    if (bad || !path) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    const char *convention = NULL;
+    int npos = 0;
+    const cli_option opts[] = {CLI_OPT_CHOICE("convention", &convention, "image|patient"), CLI_OPT_END};
+    int ex = cli_parse(argc, argv, opts, &path, 1, &npos, usage);
+    if (ex)
+        return ex < 0 ? EXIT_OK : ex;
+    if ((ex = cli_require(path, "the caption file ('-' for stdin)")))
+        return ex;
+    int conv = !convention ? -1 : strcmp(convention, "patient") == 0 ? CONV_PATIENT : CONV_IMAGE;
     char tmp[64] = "";
     if (strcmp(path, "-") == 0) {
         if (stdin_to_file(tmp, sizeof tmp) != 0) {
@@ -125,29 +117,24 @@ static int caption_parse_cmd(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* argv[0] is the subcommand. */
 static int caption_from_mask_cmd(int argc, char **argv)
 {
-    int conv = -1, size = 0, nfiles = 0;
-    char **files = calloc(argc > 0 ? argc : 1, sizeof *files);
+    int size = 0, nfiles = 0;
+    const char *convention = NULL;
+    const char **files = calloc(argc > 0 ? argc : 1, sizeof *files);
     if (!files)
         return EXIT_FAILED;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--convention") == 0 && i + 1 < argc) {
-            i++;
-            conv = strcmp(argv[i], "image") == 0 ? CONV_IMAGE : strcmp(argv[i], "patient") == 0 ? CONV_PATIENT : -2;
-        } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
-            size = atoi(argv[++i]);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            conv = -2;
-        } else {
-            files[nfiles++] = argv[i];
-        }
-    }
-    if (conv < 0 || nfiles == 0 || size < 0 || size > 65535) {
+    const cli_option opts[] = {CLI_OPT_CHOICE("convention", &convention, "image|patient"),
+                               CLI_OPT_INT("size", &size, "N", 1, 65535), CLI_OPT_END};
+    int ex = cli_parse(argc, argv, opts, files, argc, &nfiles, usage);
+    if (!ex && !(ex = cli_require(convention, "--convention image|patient")) && nfiles == 0)
+        ex = cli_usage_error("no mask file given");
+    if (ex) {
         free(files);
-        usage(stderr);
-        return EXIT_USAGE;
+        return ex < 0 ? EXIT_OK : ex;
     }
+    int conv = strcmp(convention, "patient") == 0 ? CONV_PATIENT : CONV_IMAGE;
     zone_rule rule = zone_rule_default();
     rule.left_half = conv == CONV_PATIENT ? HALF_IMAGE_RIGHT : HALF_IMAGE_LEFT;
     int failed = 0;
@@ -188,14 +175,15 @@ static int caption_from_mask_cmd(int argc, char **argv)
 
 int stage_caption(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        usage(stdout);
+        return EXIT_OK;
     }
+    if (argc < 2)
+        return cli_usage_error("a subcommand is required (parse, from-mask)");
     if (strcmp(argv[1], "parse") == 0)
-        return caption_parse_cmd(argc - 2, argv + 2);
+        return caption_parse_cmd(argc - 1, argv + 1);
     if (strcmp(argv[1], "from-mask") == 0)
-        return caption_from_mask_cmd(argc - 2, argv + 2);
-    cli_error("unknown subcommand '%s' (parse, from-mask)", argv[1]);
-    return EXIT_USAGE;
+        return caption_from_mask_cmd(argc - 1, argv + 1);
+    return cli_usage_error("unknown subcommand '%s' (parse, from-mask)", argv[1]);
 }

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: c2seg export-onnx MODEL.ckpt -o MODEL.onnx\n"
             "  Writes the checkpoint's segmentation network as an ONNX graph (opset 17, standard operators,\n"
             "  dynamic batch). Inputs: image float32 [B,1,S,S] (preprocessed as the checkpoint says),\n"
@@ -87,29 +87,16 @@ static int logits_for(c2seg_model *m, const char *prefix, c2_err *e)
 int stage_export_onnx(int argc, char **argv)
 {
     const char *ckpt = NULL, *out = NULL, *prefix = NULL;
-    if (cli_wants_help(argc, argv)) {
-        usage();
-        return EXIT_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && i + 1 < argc)
-            out = argv[++i];
-        else if (strcmp(argv[i], "--logits-for") == 0 && i + 1 < argc)
-            prefix = argv[++i];
-        else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
-            continue;
-        else if (argv[i][0] != '-' && !ckpt)
-            ckpt = argv[i];
-        else {
-            cli_error("unexpected argument '%s'", argv[i]);
-            usage();
-            return EXIT_USAGE;
-        }
-    }
-    if (!ckpt || (!out && !prefix)) {
-        usage();
-        return EXIT_USAGE;
-    }
+    int npos = 0;
+    const cli_option opts[] = {CLI_OPT_TEXT("output", 'o', &out, "FILE"),
+                               CLI_OPT_TEXT("logits-for", 0, &prefix, "PREFIX"), CLI_OPT_END};
+    int ex = cli_parse(argc, argv, opts, &ckpt, 1, &npos, usage);
+    if (ex)
+        return ex < 0 ? EXIT_OK : ex;
+    if ((ex = cli_require(ckpt, "MODEL.ckpt")))
+        return ex;
+    if (!out && !prefix)
+        return cli_usage_error("-o MODEL.onnx (the ONNX file to write) is required");
     c2seg_model m = {0};
     checkpoint_meta meta;
     c2_err e = {0};

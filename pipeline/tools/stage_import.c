@@ -7,9 +7,9 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr, "usage: c2seg import-torch <dump dir> -o model.ckpt [--params-from DIR]\n"
+    fprintf(f, "usage: c2seg import-torch <dump dir> -o model.ckpt [--params-from DIR]\n"
                     "  Reads param.* (state_dict names) of a reference dump and writes an HDF5 checkpoint.\n"
                     "  --params-from DIR  take the parameters from another dump with the same params_sha256\n"
                     "                     (train dumps carry none; their eval twin does)\n");
@@ -18,27 +18,14 @@ static void usage(void)
 int stage_import(int argc, char **argv)
 {
     const char *dir = NULL, *out = NULL, *pdir = NULL;
-    if (cli_wants_help(argc, argv)) {
-        usage();
-        return EXIT_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (strcmp(argv[i], "--params-from") == 0 && i + 1 < argc)
-            pdir = argv[++i];
-        else if (argv[i][0] != '-' && !dir)
-            dir = argv[i];
-        else {
-            cli_error("unexpected argument '%s'", argv[i]);
-            usage();
-            return EXIT_USAGE;
-        }
-    }
-    if (!dir || !out) {
-        usage();
-        return EXIT_USAGE;
-    }
+    int npos = 0;
+    const cli_option opts[] = {CLI_OPT_TEXT("output", 'o', &out, "FILE"), CLI_OPT_TEXT("params-from", 0, &pdir, "DIR"),
+                               CLI_OPT_END};
+    int ex = cli_parse(argc, argv, opts, &dir, 1, &npos, usage);
+    if (ex)
+        return ex < 0 ? EXIT_OK : ex;
+    if ((ex = cli_require(dir, "the reference dump folder")) || (ex = cli_require(out, "-o FILE (the checkpoint to write)")))
+        return ex;
     torch_dump d = {0}, p = {0};
     c2seg_model m = {0};
     c2_err e = {0};

@@ -401,40 +401,27 @@ static int measure_noise(parity *p, const torch_dump *d, c2seg_model *m, c2seg_w
     return p->oom ? -1 : 0;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr, "usage: c2seg parity <dump dir> [--params-from DIR] [--tolerance-scale X]\n"
-                    "  Runs a reference dump's inputs through the imported model (eval or train, as the dump)\n"
-                    "  and prints the error of every dumped tensor; exit 0 when all are within tolerance.\n"
-                    "  --params-from DIR     initial parameters from another dump (train dumps carry none)\n"
-                    "  --tolerance-scale X   multiply every tolerance by X (default 1)\n");
+    fprintf(f, "usage: c2seg parity <dump dir> [--params-from DIR] [--tolerance-scale X]\n"
+               "  Runs a reference dump's inputs through the imported model (eval or train, as the dump)\n"
+               "  and prints the error of every dumped tensor; exit 0 when all are within tolerance.\n"
+               "  --params-from DIR     initial parameters from another dump (train dumps carry none)\n"
+               "  --tolerance-scale X   multiply every tolerance by X (default 1)\n");
 }
 
 int stage_parity(int argc, char **argv)
 {
     const char *dir = NULL, *pdir = NULL;
     double scale = 1.0;
-    if (cli_wants_help(argc, argv)) {
-        usage();
-        return EXIT_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--params-from") == 0 && i + 1 < argc)
-            pdir = argv[++i];
-        else if (strcmp(argv[i], "--tolerance-scale") == 0 && i + 1 < argc)
-            scale = atof(argv[++i]);
-        else if (argv[i][0] != '-' && !dir)
-            dir = argv[i];
-        else {
-            cli_error("unexpected argument '%s'", argv[i]);
-            usage();
-            return EXIT_USAGE;
-        }
-    }
-    if (!dir || !(scale > 0)) {
-        usage();
-        return EXIT_USAGE;
-    }
+    int npos = 0;
+    const cli_option opts[] = {CLI_OPT_TEXT("params-from", 0, &pdir, "DIR"),
+                               CLI_OPT_NUM("tolerance-scale", &scale, "X", CLI_NUM_TINY, CLI_NUM_MAX), CLI_OPT_END};
+    int ex = cli_parse(argc, argv, opts, &dir, 1, &npos, usage);
+    if (ex)
+        return ex < 0 ? EXIT_OK : ex;
+    if ((ex = cli_require(dir, "the reference dump folder")))
+        return ex;
     torch_dump d = {0}, pd = {0};
     c2seg_model m = {0};
     c2seg_workspace w = {0};

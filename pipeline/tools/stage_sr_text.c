@@ -138,28 +138,36 @@ static void walk(const char *dir, int depth, sr_walk *w)
     free(names);
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: c2seg sr-text <file|folder>\n\n"
+               "Prints one JSON object per DICOM SR document: every TEXT content item with its\n"
+               "concept-name path in document order (UTF-8), the study / SOP UIDs and the referenced\n"
+               "instances. SR text means the patient's left (convention \"patient\").\n");
+}
+
 int stage_sr_text(int argc, char **argv)
 {
-    if (argc != 2 || cli_wants_help(argc, argv)) {
-        FILE *f = argc == 2 ? stdout : stderr;
-        fprintf(f, "usage: c2seg sr-text <file|folder>\n\n"
-                   "Prints one JSON object per DICOM SR document: every TEXT content item with its\n"
-                   "concept-name path in document order (UTF-8), the study / SOP UIDs and the referenced\n"
-                   "instances. SR text means the patient's left (convention \"patient\").\n");
-        return argc == 2 ? EXIT_OK : EXIT_USAGE;
-    }
+    const char *path = NULL;
+    int npos = 0;
+    const cli_option opts[] = {CLI_OPT_END};
+    int ex = cli_parse(argc, argv, opts, &path, 1, &npos, usage);
+    if (ex)
+        return ex < 0 ? EXIT_OK : ex;
+    if ((ex = cli_require(path, "an SR file or a folder")))
+        return ex;
     sr_walk w = {0, 0, 0};
     struct stat st;
-    if (stat(argv[1], &st) != 0) {
-        cli_error("%s: no such file or folder", argv[1]);
+    if (stat(path, &st) != 0) {
+        cli_error("%s: no such file or folder", path);
         return EXIT_FAILED;
     }
     if (S_ISDIR(st.st_mode))
-        walk(argv[1], 0, &w);
+        walk(path, 0, &w);
     else if (S_ISREG(st.st_mode))
-        read_one(argv[1], 0, &w);
+        read_one(path, 0, &w);
     else {
-        cli_error("%s: not a regular file or folder (a FIFO or device would block)", argv[1]);
+        cli_error("%s: not a regular file or folder (a FIFO or device would block)", path);
         return EXIT_FAILED;
     }
     cli_log("%d SR documents, %d other files skipped, %d failed", w.documents, w.skipped, w.failed);

@@ -9,9 +9,9 @@
 #include "train/dist.h"
 #include "train/evaluate.h"
 #include "train/fit.h"
+#include "train/preprocess_match.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +19,12 @@
 
 static const char *train_help =
     "usage: c2seg train COHORT.h5 -o MODEL.ckpt [options]\n"
-    "Stage II: segmentation training with BCE + Dice (METHOD.md §6).\n"
+    "Stage II: segmentation training with BCE + Dice (docs/model.md).\n"
     "  -o, --output FILE      best checkpoint (HDF5); FILE.resume.ckpt and FILE.log.{csv,json,svg} beside it\n"
     "      --init FILE        start from a Stage-I checkpoint (c2seg pretrain) or imported weights\n"
     "                         (c2seg import-torch); without it, a seeded initialisation\n"
-    "      --preset NAME      small (128x128, default) | full (224x224) | tiny (32x32, tests)\n"
+    "      --preset NAME      " C2SEG_PRESET_NAMES "; with --init or --resume the\n"
+    "                         checkpoint's preset (a different --preset is an error)\n"
     "      --fusion NAME      bcam_kgate (default) | bcam | duala | vision\n"
     "      --epochs N         default 60\n"
     "      --batch N          default 16\n"
@@ -45,11 +46,11 @@ static const char *train_help =
 
 static const char *pretrain_help =
     "usage: c2seg pretrain COHORT.h5 -o STAGE1.ckpt [options]\n"
-    "Stage I: contrastive alignment of image and text embeddings (CaCL or HardCL, METHOD.md §6).\n"
+    "Stage I: contrastive alignment of image and text embeddings (CaCL or HardCL, docs/model.md).\n"
     "  -o, --output FILE      checkpoint of the whole model (Stage I trains the encoder and projection\n"
     "                         heads); FILE.log.{csv,json,svg} beside it\n"
     "      --objective NAME   cacl (default) | hardcl\n"
-    "      --preset NAME      small (default) | full | tiny\n"
+    "      --preset NAME      " C2SEG_PRESET_NAMES "\n"
     "      --epochs N         default 20\n"
     "      --batch N          default 256 (capped at the training-set size; one forward per batch)\n"
     "      --lr X             default 3e-4;  --weight-decay X default 1e-2\n"
@@ -60,11 +61,20 @@ static const char *pretrain_help =
 static const char *eval_help =
     "usage: c2seg eval MODEL.ckpt COHORT.h5 [--split valid|test|train] [-o CASES.csv] [--gate-dice D]\n"
     "Per-image Dice, IoU and HD95 (pixels, and mm when the spacing is known), and the text-mask\n"
-    "consistency of METHOD.md §7 for predictions and ground truth. Writes a per-case CSV\n"
+    "consistency (docs/consistency.md) of predictions and ground truth. Writes a per-case CSV\n"
     "(default MODEL.eval-SPLIT.csv) and prints the summary table as JSON on stdout.\n"
     "      --gate-dice D      quality gate: precision and recall of \"inconsistent with the text\" at\n"
     "                         catching the images with Dice below D (default 0.5)\n"
-    "      --batch N          default 16;  --threads N|auto\n";
+    "      --batch N          default 16;  --threads N|auto\n"
+    "      --seed N           the training run's --seed (default 0): the same seeded split\n"
+    "      --threshold P      binary masks are probability > P (default 0.5); the summary's\n"
+    "                         dice_by_threshold (P = 0.05 .. 0.95) is the curve to choose predict's\n"
+    "                         --threshold from (docs/predict.md)\n"
+    "      --preset NAME      check that MODEL.ckpt has this preset (an error naming both if not)\n";
+
+static void train_usage(FILE *f) { fputs(train_help, f); }
+static void pretrain_usage(FILE *f) { fputs(pretrain_help, f); }
+static void eval_usage(FILE *f) { fputs(eval_help, f); }
 
 typedef struct progress_ctx {
     progress bar;
@@ -95,95 +105,133 @@ static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t tot
     progress_step(&p->bar, step - p->bar.done, note);
 }
 
-enum { OPT_INIT = 1000, OPT_PRESET, OPT_FUSION, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_CLIP, OPT_SEED,
-       OPT_THREADS, OPT_MAXSTEPS, OPT_RESUME, OPT_OBJECTIVE, OPT_SPLIT, OPT_SHARDS, OPT_WAIT, OPT_GATE };
-
-static const struct option long_opts[] = {
-    {"output", required_argument, 0, 'o'},      {"init", required_argument, 0, OPT_INIT},
-    {"preset", required_argument, 0, OPT_PRESET}, {"fusion", required_argument, 0, OPT_FUSION},
-    {"epochs", required_argument, 0, OPT_EPOCHS}, {"batch", required_argument, 0, OPT_BATCH},
-    {"lr", required_argument, 0, OPT_LR},         {"weight-decay", required_argument, 0, OPT_WD},
-    {"clip", required_argument, 0, OPT_CLIP},     {"seed", required_argument, 0, OPT_SEED},
-    {"threads", required_argument, 0, OPT_THREADS}, {"max-steps", required_argument, 0, OPT_MAXSTEPS},
-    {"resume", no_argument, 0, OPT_RESUME},       {"objective", required_argument, 0, OPT_OBJECTIVE},
-    {"split", required_argument, 0, OPT_SPLIT},   {"quiet", no_argument, 0, 'q'},
-    {"shards", required_argument, 0, OPT_SHARDS}, {"wait", no_argument, 0, OPT_WAIT},
-    {"gate-dice", required_argument, 0, OPT_GATE},
-    {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
-
 static int wait_lock; /* --wait: for another writer of the checkpoint (base/lock.c) */
+static double gate_dice = QUALITY_GATE_DICE; /* eval's --gate-dice */
 
-static int parse_positive(const char *s, const char *what, long *out)
+/* --gate-dice D: a Dice threshold in [0, 1]. */
+static int gate_arg(void *out, const char *value, char *why, size_t cap)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v <= 0) {
-        cli_error("%s must be a positive integer, not '%s'", what, s);
+    if (quality_gate_parse(value, (double *)out)) {
+        snprintf(why, cap, "not a number in [0, 1]");
         return -1;
     }
-    *out = v;
     return 0;
 }
 
-/* Parses the shared options into o; positional arguments into pos[]. Returns 0, or an
- * exit code. */
-static double gate_dice = QUALITY_GATE_DICE; /* eval's --gate-dice */
+/* The options of the three stages (pipeline/cli/args.c): one table each over one set
+ * of destinations. */
+typedef struct fit_args {
+    fit_options o;
+    const char *preset, *fusion, *objective, *split;
+    int threads, preset_given;
+    long long seed, max_steps;
+    double threshold;
+} fit_args;
 
-static int parse(int argc, char **argv, fit_options *o, int *threads, const char **split, const char **pos, int *npos,
-                 int maxpos, const char *help)
+#define OPT_OUT(a) CLI_OPT_TEXT("output", 'o', &(a)->o.out_path, "FILE")
+#define OPT_PRESET(a)                                                                                            \
+    {.name = "preset", .kind = CLI_CHOICE, .out = &(a)->preset, .value = "NAME", .choices = "small|full|tiny",   \
+     .seen = &(a)->preset_given}
+#define OPT_BATCH(a) CLI_OPT_INT("batch", &(a)->o.batch, "N", 1, 1 << 20)
+#define OPT_THREADS(a) CLI_OPT_CALL("threads", &(a)->threads, "N|auto", threads_arg)
+#define OPT_SEED(a) CLI_OPT_LONG("seed", &(a)->seed, "N", 0, 9e18)
+#define OPT_FIT(a)                                                                                               \
+    OPT_OUT(a), OPT_PRESET(a), OPT_BATCH(a), OPT_THREADS(a), OPT_SEED(a),                                        \
+        CLI_OPT_TEXT("init", 0, &(a)->o.init_path, "FILE"), CLI_OPT_INT("epochs", &(a)->o.epochs, "N", 1, 1e6), \
+        CLI_OPT_NUM("lr", &(a)->o.lr, "X", CLI_NUM_TINY, CLI_NUM_MAX),                                            \
+        CLI_OPT_NUM("weight-decay", &(a)->o.weight_decay, "X", 0, CLI_NUM_MAX), \
+        CLI_OPT_LONG("max-steps", &(a)->max_steps, "N", 1, 9e18), CLI_OPT_FLAG("resume", &(a)->o.resume),         \
+        CLI_OPT_INT("shards", &(a)->o.shards, "K", 1, 4096)
+
+/* --threads N|auto: auto (0) is the CPUs this process may use. */
+static int threads_arg(void *out, const char *value, char *why, size_t cap)
 {
-    optind = 1;
-    int c;
-    long v;
-    while ((c = getopt_long(argc, argv, "o:qh", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': o->out_path = optarg; break;
-        case 'q': cli_set_quiet(1); break;
-        case 'h': fputs(help, stdout); return -1;
-        case OPT_INIT: o->init_path = optarg; break;
-        case OPT_PRESET: snprintf(o->preset, sizeof o->preset, "%s", optarg); break;
-        case OPT_FUSION: snprintf(o->fusion, sizeof o->fusion, "%s", optarg); break;
-        case OPT_OBJECTIVE: snprintf(o->stage1, sizeof o->stage1, "%s", optarg); break;
-        case OPT_EPOCHS: if (parse_positive(optarg, "--epochs", &v)) return EXIT_USAGE; o->epochs = (int)v; break;
-        case OPT_BATCH: if (parse_positive(optarg, "--batch", &v)) return EXIT_USAGE; o->batch = (int)v; break;
-        case OPT_THREADS:   /* auto (0): the CPUs this process may use */
-            if (strcmp(optarg, "auto") == 0)
-                v = 0;
-            else if (parse_positive(optarg, "--threads N|auto", &v))
-                return EXIT_USAGE;
-            *threads = (int)v;
-            break;
-        case OPT_SHARDS: if (parse_positive(optarg, "--shards", &v)) return EXIT_USAGE; o->shards = (int)v; break;
-        case OPT_MAXSTEPS: if (parse_positive(optarg, "--max-steps", &v)) return EXIT_USAGE; o->max_steps = v; break;
-        case OPT_SEED: o->seed = strtoull(optarg, NULL, 10); break;
-        case OPT_LR: o->lr = atof(optarg); break;
-        case OPT_WD: o->weight_decay = atof(optarg); break;
-        case OPT_CLIP: o->clip_norm = atof(optarg); break;
-        case OPT_RESUME: o->resume = 1; break;
-        case OPT_SPLIT: *split = optarg; break;
-        case OPT_WAIT: wait_lock = 1; break;
-        case OPT_GATE:
-            if (help != eval_help || quality_gate_parse(optarg, &gate_dice)) {
-                cli_error("--gate-dice (c2seg eval) must be a number in [0, 1], not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        default: fputs(help, stderr); return EXIT_USAGE;
-        }
+    char *end;
+    long v = strcmp(value, "auto") == 0 ? 0 : strtol(value, &end, 10);
+    if (strcmp(value, "auto") != 0 && (!*value || *end || v < 1 || v > 4096)) {
+        snprintf(why, cap, "not auto or an integer in 1..4096");
+        return -1;
     }
-    *npos = 0;
-    for (int i = optind; i < argc; i++) {
-        if (*npos == maxpos) {
-            cli_error("unexpected argument '%s'", argv[i]);
-            return EXIT_USAGE;
-        }
-        pos[(*npos)++] = argv[i];
-    }
-    if (!(o->lr > 0) || o->weight_decay < 0) {
-        cli_error("--lr must be positive and --weight-decay not negative");
-        return EXIT_USAGE;
-    }
+    *(int *)out = (int)v;
     return 0;
+}
+
+/* Parses argv for a stage (train, pretrain or eval) into a; returns 0, -1 (help
+ * printed) or EXIT_USAGE. */
+static int parse(int argc, char **argv, fit_args *a, const char **pos, int maxpos, int *npos, void (*help)(FILE *))
+{
+    const cli_option train[] = {OPT_FIT(a), CLI_OPT_CHOICE("fusion", &a->fusion, "bcam_kgate|bcam|duala|vision"),
+                                CLI_OPT_NUM("clip", &a->o.clip_norm, "X", 0, CLI_NUM_MAX),
+                                CLI_OPT_FLAG("wait", &wait_lock), CLI_OPT_END};
+    const cli_option pretrain[] = {OPT_FIT(a), CLI_OPT_CHOICE("objective", &a->objective, "cacl|hardcl"),
+                                   CLI_OPT_FLAG("wait", &wait_lock), CLI_OPT_END};
+    const cli_option eval[] = {OPT_OUT(a), OPT_PRESET(a), OPT_BATCH(a), OPT_THREADS(a), OPT_SEED(a),
+                               CLI_OPT_CHOICE("split", &a->split, "valid|test|train"),
+                               CLI_OPT_CALL("threshold", &a->threshold, "P", cli_probability),
+                               CLI_OPT_CALL("gate-dice", &gate_dice, "D", gate_arg), CLI_OPT_END};
+    const cli_option *opts = strcmp(argv[0], "eval") == 0 ? eval : strcmp(argv[0], "pretrain") == 0 ? pretrain : train;
+    a->seed = (long long)a->o.seed;
+    a->max_steps = a->o.max_steps;
+    int rc = cli_parse(argc, argv, opts, pos, maxpos, npos, help);
+    if (rc)
+        return rc;
+    a->o.seed = (uint64_t)a->seed;
+    a->o.max_steps = a->max_steps;
+    if (a->preset)
+        snprintf(a->o.preset, sizeof a->o.preset, "%s", a->preset);
+    if (a->fusion)
+        snprintf(a->o.fusion, sizeof a->o.fusion, "%s", a->fusion);
+    if (a->objective)
+        snprintf(a->o.stage1, sizeof a->o.stage1, "%s", a->objective);
+    return 0;
+}
+
+/* The checkpoint a training run starts from (its resume state, else --init), checked
+ * against an explicit --preset (without one, its preset is the run's) and, when it
+ * records the preprocessing of its data, against the cache's. */
+static int start_check(fit_options *o, int preset_given, const cache *c, const char *cache_path, c2_err *e)
+{
+    char resume[4200];
+    snprintf(resume, sizeof resume, "%s.resume.ckpt", o->out_path);
+    const char *from = o->resume && access(resume, R_OK) == 0 ? resume : o->init_path;
+    if (!from)
+        return C2_OK;
+    c2seg_config cfg;
+    checkpoint_meta meta;
+    int rc = checkpoint_peek(from, &cfg, &meta, e);
+    if (!rc && preset_given)
+        rc = checkpoint_check_preset(from, cfg.preset, o->preset, e);
+    if (!rc)
+        snprintf(o->preset, sizeof o->preset, "%s", cfg.preset);
+    if (!rc && meta.preprocess.from_cache)
+        rc = preprocess_match(&meta.preprocess, from, c, cache_path, e);
+    return rc;
+}
+
+/* Segmentation needs ground truth: none in the training split is an error that says
+ * how to bring masks; some samples without one is a warning (they train as empty). */
+static int ground_truth_check(const cache *c, const char *cache_path, uint64_t seed, c2_err *e)
+{
+    fit_split sp;
+    int rc = fit_split_make(c, seed, &sp, e);
+    if (rc)
+        return rc;
+    int64_t with = 0;
+    for (int64_t k = 0; k < sp.n_train; k++)
+        with += c->samples[sp.train[k]].has_mask != 0;
+    if (sp.n_train > 0 && with == 0)
+        rc = c2_fail(e, C2_EINVAL,
+                     "%s: none of the %lld training samples has a ground-truth mask, so there is nothing to learn; "
+                     "ingest images with their masks: NIfTI pairs (NAME_mask.nii.gz beside NAME.nii.gz, or --masks "
+                     "DIR) or PNG / JPEG image-mask folders (docs/getting-started.md, Bringing your own annotations); "
+                     "DICOM SEG labels are not read yet",
+                     cache_path, (long long)sp.n_train);
+    else if (with < sp.n_train)
+        c2_warn("%s: %lld of %lld training samples have no ground-truth mask and train as empty masks (no "
+                "lesion)",
+                cache_path, (long long)(sp.n_train - with), (long long)sp.n_train);
+    fit_split_free(&sp);
+    return rc;
 }
 
 static cJSON *result_json(const char *stage, const fit_options *o, const fit_result *r)
@@ -213,23 +261,26 @@ static cJSON *result_json(const char *stage, const fit_options *o, const fit_res
 
 static int run_fit(int argc, char **argv, int pretrain)
 {
-    fit_options o;
-    fit_options_default(&o);
+    fit_args a = {0};
+    fit_options_default(&a.o);
     if (pretrain) {
-        o.epochs = 20;
-        o.batch = 256;
+        a.o.epochs = 20;
+        a.o.batch = 256;
     }
-    int threads = 0, npos = 0;
-    const char *split = NULL, *pos[1];
-    const char *help = pretrain ? pretrain_help : train_help;
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 1, help);
+    snprintf(a.o.preset, sizeof a.o.preset, "%s", C2SEG_PRESET_DEFAULT);
+    int npos = 0, preset_given;
+    const char *pos[1];
+    int rc = parse(argc, argv, &a, pos, 1, &npos, pretrain ? pretrain_usage : train_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    if (npos != 1 || !o.out_path) {
-        fputs(help, stderr);
-        return EXIT_USAGE;
-    }
-    threads_init(threads);
+    if (npos != 1)
+        return cli_usage_error("the cohort cache (COHORT.h5, written by c2seg ingest) is required");
+    if ((rc = cli_require(a.o.out_path, pretrain ? "-o STAGE1.ckpt (the checkpoint to write)"
+                                                 : "-o MODEL.ckpt (the checkpoint to write)")))
+        return rc;
+    fit_options o = a.o;
+    preset_given = a.preset_given;
+    threads_init(a.threads);
     c2_err e = {0};
     /* under mpirun: join the ranks; rank 0 alone logs, shows progress and prints JSON */
     if (dist_init(&e)) {
@@ -256,6 +307,14 @@ static int run_fit(int argc, char **argv, int pretrain)
     cli_log("reading %s", pos[0]);
     if (cache_read(pos[0], 1, &c, &e)) {
         cli_error("%s", e.msg);
+        dist_finalize();
+        return EXIT_FAILED;
+    }
+    checkpoint_preprocess pre = {0}; /* the cache records what training will record */
+    if (preprocess_from_cache(&pre, &c, pos[0], &e) || start_check(&o, preset_given, &c, pos[0], &e) ||
+        (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e))) {
+        cli_error("%s", e.msg);
+        cache_free(&c);
         dist_finalize();
         return EXIT_FAILED;
     }
@@ -295,28 +354,31 @@ int stage_pretrain(int argc, char **argv) { return run_fit(argc, argv, 1); }
 
 int stage_eval(int argc, char **argv)
 {
-    fit_options o;
-    fit_options_default(&o);
-    int threads = 0, npos = 0;
-    const char *split = "valid", *pos[2];
-    int rc = parse(argc, argv, &o, &threads, &split, pos, &npos, 2, eval_help);
+    fit_args a = {.split = "valid", .threshold = 0.5};
+    fit_options_default(&a.o);
+    int npos = 0;
+    const char *pos[2];
+    int rc = parse(argc, argv, &a, pos, 2, &npos, eval_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    if (npos != 2) {
-        fputs(eval_help, stderr);
-        return EXIT_USAGE;
-    }
-    int want = cache_split_parse(split);
-    if (want < 0) {
-        cli_error("unknown split '%s' (train, valid, test)", split);
-        return EXIT_USAGE;
-    }
-    threads_init(threads);
+    if (npos != 2)
+        return cli_usage_error(npos ? "the cohort cache (COHORT.h5) is required after MODEL.ckpt"
+                                    : "MODEL.ckpt and COHORT.h5 are required");
+    fit_options o = a.o;
+    const char *split = a.split;
+    int preset_given = a.preset_given, want = cache_split_parse(split);
+    double threshold = a.threshold;
+    threads_init(a.threads);
     c2_err e = {0};
     c2seg_model m;
     checkpoint_meta meta;
     if (checkpoint_load(pos[0], &m, &meta, NULL, &e)) {
         cli_error("%s", e.msg);
+        return EXIT_FAILED;
+    }
+    if (preset_given && checkpoint_check_preset(pos[0], m.cfg.preset, o.preset, &e)) {
+        cli_error("%s", e.msg);
+        c2seg_model_free(&m);
         return EXIT_FAILED;
     }
     cache c;
@@ -327,8 +389,7 @@ int stage_eval(int argc, char **argv)
     }
     rc = EXIT_FAILED;
     fit_split sp = {0};
-    const char *domain = c.n ? c.samples[0].domain : "";
-    if (checkpoint_check_input(&meta, domain, c.size, &e) || fit_split_make(&c, o.seed, &sp, &e)) {
+    if (preprocess_match(&meta.preprocess, pos[0], &c, pos[1], &e) || fit_split_make(&c, o.seed, &sp, &e)) {
         cli_error("%s", e.msg);
         goto out;
     }
@@ -345,7 +406,7 @@ int stage_eval(int argc, char **argv)
         snprintf(csv, sizeof csv, "%s.eval-%s.csv", pos[0], split);
     cJSON *summary = NULL;
     cli_log("evaluating %lld %s samples", (long long)n, split);
-    if (evaluate_split(&m, &c, idx, n, o.batch, gate_dice, csv, &summary, &e)) {
+    if (evaluate_split(&m, &c, idx, n, o.batch, threshold, gate_dice, csv, &summary, &e)) {
         cli_error("%s", e.msg);
         goto out;
     }

@@ -125,6 +125,8 @@ if dcmdump -q "$T/out/deid_seg.dcm" | grep -Eq 'c2seg-escape|etc/passwd|\(0010,0
     fail "export_deid: identifying values left in the de-identified SEG"
 fi
 dcmdump -q "$T/out/deid_seg.dcm" | grep -q '(0010,0020) LO \[ANON-' || fail "export_deid: no pseudonymous PatientID"
+dcmdump -q +L +P 0020,4000 "$T/out/deid_seg.dcm" | grep -q '\[c2seg research software: for research use only' ||
+    fail "export_deid: the intended-use statement (Image Comments) was removed"
 grep -q "\"sop_instance_uid\":\"$(dcmdump -q -Un +P SOPInstanceUID "$T/out/deid_seg.dcm" | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -1)\"" \
     "$T/logs/export_deid.out" || fail "export_deid: the summary does not give the SEG's new SOP Instance UID"
 

@@ -156,7 +156,9 @@ check '[ $? -eq 0 ] && [ "$(dcm_count "$T/plist")" -eq $((3 + 9)) ] && grep -q "
 
 # ---- 4. predict --store, report, push the SRs (both transports) ----
 section "predict --store, report, push"
-"$B" ingest "$T/sd/dicom" -o "$T/c.h5" --size 32 -q >/dev/null 2>&1 &&
+# the CT model learns from the NIfTI twins of the series (they carry the masks; train refuses
+# a cache without ground truth)
+"$B" ingest "$T/sd/nifti" -o "$T/c.h5" --size 32 -q >/dev/null 2>&1 &&
     "$B" train "$T/c.h5" --preset tiny -o "$T/ct.ckpt" --epochs 1 --batch 8 -q >/dev/null 2>&1 &&
     "$B" import-torch "$C2SEG_SHARED/reference/golden_tiny_eval" -o "$T/xray.ckpt" >/dev/null 2>&1 ||
     { echo "could not make the test checkpoints" >&2; exit 1; }

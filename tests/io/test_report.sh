@@ -3,7 +3,8 @@
 # ground truth, the CR / DX DICOM images -> SEG) with the imported tiny golden model:
 # report.json cohort numbers against a recount of predictions.json by python3, the HTML
 # page opened in headless Chromium (table rows present, every thumbnail decoded, a
-# screenshot taken) and every SR checked by dciodvfy (no Error lines).
+# screenshot taken) and every SR checked by dciodvfy (no Error lines) and dsrdump (the
+# intended-use statement as a Comment item).
 set -u
 fail=0
 check() { if eval "$1"; then :; else echo "  CHECK failed: $1" >&2; fail=1; fi; }
@@ -107,6 +108,8 @@ for f in "$T"/out/sr/*.sr.dcm; do
     check '[ $? -eq 0 ] && ! grep -q "^Error" "$T/v.log" && grep -q ComprehensiveSR "$T/v.log"'
     seg=$(dsrdump -q "$f" | grep -c "Referenced Segment")
     check '[ "$seg" -ge 1 ]'
+    # the intended-use statement, a Comment TEXT item (dsrdump)
+    check 'dsrdump -q +Pl "$f" | grep -q "Comment.*for research use only, not for diagnosis or treatment"'
     # predict's --uid-root reaches the SR through predictions.json (dcmdump reads the UIDs)
     uids=$(dcmdump -q "$f" | grep -E '^\((0008,0018|0020,000e)\)' | grep -c '\[1\.2\.826\.0\.1\.3680043\.10\.999\.')
     check '[ "$uids" -eq 2 ]'

@@ -4,7 +4,7 @@
 # the mask is written by nibabel (NIfTI with the source affine, once also with its rows
 # flipped and the affine adjusted: export must follow the affine, not the index) or as a
 # PNG (CR / DX). The SEG is then checked by dciodvfy and dcentvfy (no Error lines),
-# dcmdump (codes, type) and dcmjs (tests/node/seg_check.js: per-frame pixel counts,
+# dcmdump (codes, type, the intended-use statement in Image Comments) and dcmjs (tests/node/seg_check.js: per-frame pixel counts,
 # bounding boxes, referenced source instance / frame). The mask is asymmetric: a blob in
 # the patient-left upper part of slice 0 and a smaller one on slice 2, so left / right
 # or head / feet confusions change counts, boxes or references.
@@ -211,6 +211,10 @@ check() {
     if [ $rc -ne 0 ] || grep -q '^Error' "$d/dcentvfy.log"; then
         bad "$name: dcentvfy: $(grep '^Error' "$d/dcentvfy.log" | head -3)"
     else ok; fi
+    # the intended-use statement, in Image Comments (dcmdump)
+    if dcmdump -q +L +P 0020,4000 "$d/seg.dcm" 2>&1 | grep -q "^(0020,4000) LT \\[c2seg research software: for research use only, not for diagnosis or treatment"; then
+        ok
+    else bad "$name: no intended-use statement in Image Comments"; fi
     dcmdump -q +P 0062,0003 +P 0008,0100 "$d/seg.dcm" >"$d/dcmdump.txt" 2>&1
     codes=$(tr -d '\n' <"$d/dcmdump.txt")
     for code in 49755003 52988006 39607008 123110; do

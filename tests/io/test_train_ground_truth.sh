@@ -1,0 +1,44 @@
+#!/bin/sh
+# Training needs ground truth (issue 30, defect 2), on a generated cohort
+# (c2seg-sample-data: NIfTI CT volumes with masks, DICOM CT series without):
+#  - a training split with no mask at all: exit 3, no checkpoint, and the message says
+#    how to bring masks (NIfTI pairs, PNG / JPEG folders);
+#  - a split where some samples lack one: the run goes on with a warning giving counts
+#    (the split's size from the JSON summary);
+#  - pretrain (no masks needed) still runs on the unannotated cache.
+set -u
+BIN="$C2SEG_BIN"
+mkdir -p "$C2SEG_BUILD/test-tmp"
+T=$(mktemp -d "$C2SEG_BUILD/test-tmp/train_gt.XXXXXX") || exit 1
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
+bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+export C2SEG_THREADS=1
+
+"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
+    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+"$BIN" ingest "$T/sd/dicom" -o "$T/d.h5" --size 32 -q >/dev/null 2>"$T/err" &&
+    "$BIN" ingest "$T/sd/nifti" "$T/sd/dicom" -o "$T/mix.h5" --size 32 -q >/dev/null 2>>"$T/err" ||
+    bad "ingest: $(cat "$T/err")"
+TR="--preset tiny --epochs 1 --batch 8 --max-steps 2 -q"
+
+"$BIN" train "$T/d.h5" -o "$T/d.ckpt" $TR >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 3 ] && grep -q "d.h5: none of the [0-9]* training samples has a ground-truth mask.*NAME_mask.nii.gz.*PNG" "$T/err" &&
+    ok "no ground truth in the training split: exit 3 naming how to bring masks" || bad "no ground truth: exit $rc: $(cat "$T/err")"
+[ -e "$T/d.ckpt" ] && bad "a checkpoint was written without ground truth" || ok "no checkpoint without ground truth"
+"$BIN" pretrain "$T/d.h5" -o "$T/s1.ckpt" --preset tiny --epochs 1 --batch 16 --max-steps 1 -q >/dev/null 2>"$T/err" &&
+    ok "pretrain needs no masks" || bad "pretrain: $(cat "$T/err")"
+
+"$BIN" train "$T/mix.h5" -o "$T/mix.ckpt" $TR >"$T/mix.json" 2>"$T/err"
+rc=$?
+# the warning's counts: N = the training split of the summary, 0 < X < N
+n=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['n_train'])" "$T/mix.json" 2>/dev/null)
+x=$(sed -n "s/.*mix.h5: \([0-9]*\) of $n training samples have no ground-truth mask.*/\1/p" "$T/err")
+[ $rc -eq 0 ] && [ -n "$x" ] && [ "$x" -gt 0 ] && [ "$x" -lt "$n" ] &&
+    ok "some samples without ground truth: a warning with the counts ($x of $n)" ||
+    bad "partial ground truth: exit $rc, n=$n x=$x: $(cat "$T/err")"
+
+rm -rf "$T"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
