@@ -9,6 +9,7 @@
  * memory does not grow with the cohort. Reported DICOM files are kept (with their
  * reason and series) so a case can list the slices its series is missing.
  * OUTDIR/predictions.json records every case (docs/predict.md). */
+#include "io/isolated.h"
 #include "pipeline/ingest/ingest.h"
 #include "pipeline/predict/predict.h"
 #include "pipeline/pacs/pacs.h"
@@ -78,17 +79,22 @@ static int name_taken(const predict_case *cs, int n, const char *name)
 }
 
 /* Names case n (0-based) after its source: a NIfTI / image file's stem; a DICOM series'
- * SeriesDescription and SeriesNumber read from its first slice ("CT_chest_3"),
- * "CT-series-3" without a description, "series-N" when the header cannot be read again.
- * Always made a safe file name (c2_safe_name: never a raw tag value, never a path); a
- * name an earlier case has gets "-2", "-3" ... */
-static void case_name(const cache_sample *s, int dicom, const predict_case *cs, int n, char *out, size_t cap)
+ * SeriesDescription and SeriesNumber read from its first slice ("CT_chest_3"; the header
+ * is read again in a sandbox worker, as every untrusted read), "CT-series-3" without a
+ * description, "series-N" when the header cannot be read again. De-identified outputs
+ * (anonymous) are "case-0001" ...: file names and series descriptions can identify the
+ * patient. Always made a safe file name (c2_safe_name: never a raw tag value, never a
+ * path); a name an earlier case has gets "-2", "-3" ... */
+static void case_name(const cache_sample *s, int dicom, int anonymous, const predict_case *cs, int n, char *out,
+                      size_t cap)
 {
     char raw[160] = "", base[112]; /* room for a suffix within cap */
-    if (dicom) {
+    if (anonymous) {
+        snprintf(raw, sizeof raw, "case-%04d", n + 1);
+    } else if (dicom) {
         dicom_object o;
         c2_err e = {0};
-        if (s->file && dicom_read_meta(s->file, &o, &e) == C2_OK) {
+        if (s->file && dicom_read_meta_isolated(s->file, &o, &e) == C2_OK) {
             char desc[40];
             snprintf(desc, sizeof desc, "%s", o.series_description);
             for (size_t k = strlen(desc); k > 0 && desc[k - 1] == ' '; k--)
@@ -121,7 +127,7 @@ static void case_name(const cache_sample *s, int dicom, const predict_case *cs, 
 }
 
 /* Groups the cache's samples into cases: DICOM by series, NIfTI and images by file. */
-static int cases_make(const cache *c, predict_case **out, int *n_out, c2_err *e)
+static int cases_make(const cache *c, int anonymous, predict_case **out, int *n_out, c2_err *e)
 {
     predict_case *cs = calloc((size_t)(c->n ? c->n : 1), sizeof *cs);
     int64_t *idx = malloc((size_t)(c->n ? c->n : 1) * sizeof *idx);
@@ -148,7 +154,7 @@ static int cases_make(const cache *c, predict_case **out, int *n_out, c2_err *e)
         if (g < 0) {
             g = n;
             cs[g].kind = dicom ? CASE_DICOM : nifti_path_is_nifti(s->file) ? CASE_NIFTI : CASE_IMAGE;
-            case_name(s, dicom, cs, n, cs[g].id, sizeof cs[g].id);
+            case_name(s, dicom, anonymous, cs, n, cs[g].id, sizeof cs[g].id);
             n++;
             first[g] = i;
         }
@@ -348,7 +354,7 @@ int stage_predict(int argc, char **argv)
     predict_case *cases = NULL;
     int n_cases = 0, n_ok = 0;
     if (rc == C2_OK)
-        rc = cases_make(&ch, &cases, &n_cases, &e);
+        rc = cases_make(&ch, opt.deidentify_key != NULL, &cases, &n_cases, &e);
     predict_run run;
     memset(&run, 0, sizeof run);
     if (rc == C2_OK)

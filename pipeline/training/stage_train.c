@@ -223,8 +223,8 @@ static int ground_truth_check(const cache *c, const char *cache_path, uint64_t s
         rc = c2_fail(e, C2_EINVAL,
                      "%s: none of the %lld training samples has a ground-truth mask, so there is nothing to learn; "
                      "ingest images with their masks: NIfTI pairs (NAME_mask.nii.gz beside NAME.nii.gz, or --masks "
-                     "DIR) or PNG / JPEG image-mask folders (docs/getting-started.md, Bringing your own annotations); "
-                     "DICOM SEG labels are not read yet",
+                     "DIR), PNG / JPEG image-mask folders, or a DICOM SEG of the series among the inputs (--label "
+                     "picks its segments) (docs/getting-started.md, Bringing your own annotations)",
                      cache_path, (long long)sp.n_train);
     else if (with < sp.n_train)
         c2_warn("%s: %lld of %lld training samples have no ground-truth mask and train as empty masks (no "

@@ -346,7 +346,7 @@ static void nifti_with_sform_and_qform_uses_the_sform(void)
     snprintf(out, sizeof out, "%s/predict", dir);
     int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' -q > /dev/null", c2seg_bin(), ckpt_ct, p1, out);
     CHECK_MSG(rc == 0, "exit %d", rc);
-    snprintf(nii, sizeof nii, "%s/case-0001_mask.nii.gz", out);
+    snprintf(nii, sizeof nii, "%s/both_mask.nii.gz", out);
     char *want = run_capture("/usr/bin/python3 '%s/tests/io/nifti_two_forms.py' affine '%s'", src, p1);
     char *got = run_capture("/usr/bin/python3 '%s/tests/io/nifti_two_forms.py' affine '%s'", src, nii);
     CHECK_MSG(want && got && strstr(want, "-2.000000 0.000000 0.000000 40.000000") && strcmp(want, got) == 0,

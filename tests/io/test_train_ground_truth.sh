@@ -1,6 +1,7 @@
 #!/bin/sh
 # Training needs ground truth (issue 30, defect 2), on a generated cohort
-# (c2seg-sample-data: NIfTI CT volumes with masks, DICOM CT series without):
+# (c2seg-sample-data: NIfTI CT volumes with masks; its DICOM CT series with their SEG ground
+# truth removed, i.e. studies as a PACS holds them before anyone annotated them):
 #  - a training split with no mask at all: exit 3, no checkpoint, and the message says
 #    how to bring masks (NIfTI pairs, PNG / JPEG folders);
 #  - a split where some samples lack one: the run goes on with a warning giving counts
@@ -17,6 +18,9 @@ export C2SEG_THREADS=1
 
 "$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
     { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+n_seg=$(find "$T/sd/dicom" -name '*.seg.dcm' | wc -l)
+find "$T/sd/dicom" -name '*.seg.dcm' -delete
+[ "$n_seg" -gt 0 ] && ok "the generator's SEG ground truth removed ($n_seg files)" || bad "the generator wrote no SEG"
 "$BIN" ingest "$T/sd/dicom" -o "$T/d.h5" --size 32 -q >/dev/null 2>"$T/err" &&
     "$BIN" ingest "$T/sd/nifti" "$T/sd/dicom" -o "$T/mix.h5" --size 32 -q >/dev/null 2>>"$T/err" ||
     bad "ingest: $(cat "$T/err")"
@@ -24,7 +28,7 @@ TR="--preset tiny --epochs 1 --batch 8 --max-steps 2 -q"
 
 "$BIN" train "$T/d.h5" -o "$T/d.ckpt" $TR >/dev/null 2>"$T/err"
 rc=$?
-[ $rc -eq 3 ] && grep -q "d.h5: none of the [0-9]* training samples has a ground-truth mask.*NAME_mask.nii.gz.*PNG" "$T/err" &&
+[ $rc -eq 3 ] && grep -q "d.h5: none of the [0-9]* training samples has a ground-truth mask.*NAME_mask.nii.gz.*PNG.*DICOM SEG" "$T/err" &&
     ok "no ground truth in the training split: exit 3 naming how to bring masks" || bad "no ground truth: exit $rc: $(cat "$T/err")"
 [ -e "$T/d.ckpt" ] && bad "a checkpoint was written without ground truth" || ok "no checkpoint without ground truth"
 "$BIN" pretrain "$T/d.h5" -o "$T/s1.ckpt" --preset tiny --epochs 1 --batch 16 --max-steps 1 -q >/dev/null 2>"$T/err" &&
