@@ -13,7 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#define CACHE_DEFLATE_LEVEL 4 /* /images and /masks (and every numeric column): shuffle + deflate 4 */
+/* /images and /masks (and every numeric column): shuffle + deflate 1. Level 1 against 4 on the
+ * sample cohort's DICOM and a 200-slice CT: ~15 % / ~5 % less ingest CPU for a file 2 % / 1.5 %
+ * larger (docs/cache.md); the readers do not depend on the level. */
+#define CACHE_DEFLATE_LEVEL 1
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "cache_chunk_encode writes native floats as F32LE: a big-endian host needs a byte swap"
 #endif
@@ -94,7 +97,7 @@ static hid_t split_type_create(void)
 }
 
 /* Creates a dataset of rank dims with chunking (chunk[0] along the sample axis),
- * shuffle + deflate 4, no object times (so reruns give the same bytes), the first
+ * shuffle + deflate (CACHE_DEFLATE_LEVEL), no object times (so reruns give the same bytes), the first
  * axis extendible when extendible is set. */
 static hid_t dataset_create(hid_t file, const char *path, hid_t type, int rank, const hsize_t *dims,
                             const hsize_t *chunk, int extendible)
