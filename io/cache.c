@@ -8,7 +8,7 @@
 
 #include <hdf5.h>
 #include <errno.h>
-#include <zlib.h>
+#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -213,19 +213,19 @@ static int64_t caption_intern(cache_writer *w, const char *caption)
     return w->n_captions++;
 }
 
-/* HDF5's deflate filter (H5Zdeflate.c): compress2 at the dataset's level into a fresh buffer. */
-static int deflate_bytes(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n)
+/* HDF5's deflate filter (H5Zdeflate.c) reads a zlib stream: libdeflate's zlib format at the
+ * dataset's level, into a fresh buffer (libdeflate: about twice zlib's speed at level 1). */
+static int deflate_bytes(struct libdeflate_compressor *zc, const uint8_t *in, size_t n, uint8_t **out, size_t *out_n)
 {
-    uLongf bound = compressBound((uLong)n);
+    size_t bound = libdeflate_zlib_compress_bound(zc, n);
     uint8_t *z = malloc(bound);
-    if (!z)
-        return -1;
-    if (compress2(z, &bound, in, (uLong)n, CACHE_DEFLATE_LEVEL) != Z_OK) {
+    size_t got = z ? libdeflate_zlib_compress(zc, in, n, z, bound) : 0;
+    if (got == 0) {
         free(z);
         return -1;
     }
     *out = z;
-    *out_n = bound;
+    *out_n = got;
     return 0;
 }
 
@@ -235,10 +235,13 @@ int cache_chunk_encode(int S, const float *image, const uint8_t *mask, cache_chu
     memset(out, 0, sizeof *out);
     size_t px = (size_t)S * S;
     uint8_t *zeros = mask ? NULL : calloc(px, 1);
-    int bad = !mask && !zeros;
+    struct libdeflate_compressor *zc = libdeflate_alloc_compressor(CACHE_DEFLATE_LEVEL);
+    int bad = !zc || (!mask && !zeros);
     if (!bad) /* little-endian host: the native floats are F32LE as stored */
-        bad = deflate_bytes((const uint8_t *)image, px * sizeof(float), &out->image, &out->image_n) != 0 ||
-              deflate_bytes(mask ? mask : zeros, px, &out->mask, &out->mask_n) != 0;
+        bad = deflate_bytes(zc, (const uint8_t *)image, px * sizeof(float), &out->image, &out->image_n) != 0 ||
+              deflate_bytes(zc, mask ? mask : zeros, px, &out->mask, &out->mask_n) != 0;
+    if (zc)
+        libdeflate_free_compressor(zc);
     free(zeros);
     out->has_mask = mask != NULL;
     if (bad) {
