@@ -7,8 +7,8 @@
  * and left/right convention, plus one embedding per unique caption.
  * The full layout is in docs/cache.md. Schema version CACHE_SCHEMA_VERSION.
  *
- * Writing is streaming: images and masks go to disk per sample (chunked, shuffle +
- * deflate), metadata is kept in memory and written at close. The file is written
+ * Writing is streaming: images and masks go to disk per sample (chunked, deflate),
+ * metadata is kept in memory and written at close. The file is written
  * under a temporary name and renamed by cache_writer_close, so readers never see a
  * half-written cache. The same inputs give the same data; the only time-dependent
  * value is the attribute /provenance:created_utc. */
@@ -94,7 +94,7 @@ int cache_writer_open(cache_writer **w, const char *path, int size, const char *
  * zeros and has_mask 0 regardless of meta->has_mask). */
 int cache_writer_add(cache_writer *w, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e);
 
-/* One sample's pixels already through the cache's filter pipeline (shuffle, deflate 4): the
+/* One sample's pixels already through the cache's filter pipeline (deflate, level 1): the
  * chunks /images and /masks store. Encoding is the expensive part of writing, and it needs no
  * writer: ingest's threads encode, the one writer thread stores (cache_writer_add_chunk). */
 typedef struct cache_chunk {

@@ -3,6 +3,7 @@
 #include "io/preprocess.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 void preprocess_params_default(preprocess_params *p)
@@ -148,18 +149,20 @@ void orient_model_to_source(double m[3][3], int H, int W, const orient_plan *p)
     m[2][2] = 1;
 }
 
-/* Canonical (r, c) -> source offset, the integer form of orient_model_to_source. */
+/* Canonical (r, c) -> source offset, the integer form of orient_model_to_source (its
+ * entries are whole numbers: 0, +-1 and extents - 1), stepped along each row. */
 #define ORIENT_LOOP(OUT, IN)                                                                       \
     do {                                                                                           \
         double m[3][3];                                                                            \
         orient_model_to_source(m, H, W, p);                                                        \
         int Ho = p->transpose ? W : H, Wo = p->transpose ? H : W;                                  \
-        for (int r = 0; r < Ho; r++)                                                               \
-            for (int c = 0; c < Wo; c++) {                                                         \
-                int sr = (int)(m[0][0] * r + m[0][1] * c + m[0][2]);                               \
-                int sc = (int)(m[1][0] * r + m[1][1] * c + m[1][2]);                               \
-                (OUT)[(size_t)r * Wo + c] = (IN)[(size_t)sr * W + sc];                             \
-            }                                                                                      \
+        ptrdiff_t step = (ptrdiff_t)m[0][1] * W + (ptrdiff_t)m[1][1];                              \
+        for (int r = 0; r < Ho; r++) {                                                             \
+            ptrdiff_t at = ((ptrdiff_t)m[0][0] * r + (ptrdiff_t)m[0][2]) * W +                     \
+                           (ptrdiff_t)m[1][0] * r + (ptrdiff_t)m[1][2];                            \
+            for (int c = 0; c < Wo; c++, at += step)                                               \
+                (OUT)[(size_t)r * Wo + c] = (IN)[at];                                              \
+        }                                                                                          \
     } while (0)
 
 void orient_apply_f32(float *out, const float *in, int H, int W, const orient_plan *p) { ORIENT_LOOP(out, in); }

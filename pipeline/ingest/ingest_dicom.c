@@ -208,14 +208,21 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
     const ingest_ctx *c = w->c;
     if (w->unit == UNIT_XRAY)
         dicom_xray_display(o, v, v, (int)plane);
-    for (int64_t i = 0; i < plane; i++) {
+    /* Non-finite (padding) pixels become 0; each run of finite ones is mapped in one call. */
+    for (int64_t i = 0; i < plane;) {
         if (!isfinite(v[i])) {
-            v[i] = 0;
+            v[i++] = 0;
             slot->nonfinite++;
-        } else if (w->unit == UNIT_CT)
-            window_apply(v + i, v + i, 1, c->pp.window_center, c->pp.window_width);
+            continue;
+        }
+        int64_t run = i + 1;
+        while (run < plane && isfinite(v[run]))
+            run++;
+        if (w->unit == UNIT_CT)
+            window_apply(v + i, v + i, run - i, c->pp.window_center, c->pp.window_width);
         else if (w->unit == UNIT_RAW)
-            intensity_scale(v + i, v + i, 1, w->lo, w->hi);
+            intensity_scale(v + i, v + i, run - i, w->lo, w->hi);
+        i = run;
     }
     orient_apply_f32(canon, v, H, W, &w->plan);
     double unused[3][3];

@@ -5,6 +5,9 @@
 #include "base/pool.h"
 #include "pipeline/ingest/ingest_parts.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -130,6 +133,19 @@ int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, cons
     return rc;
 }
 
+/* Per-slice buffers (a 512x512 slice's decode, transfer and float copies are ~1 MB each)
+ * are above glibc's default mmap and trim thresholds: each slice would map, fault in,
+ * zero and give back its pages (half the CPU time of a CT series in the kernel). Freed
+ * memory is kept for the next slice instead; set before the pool's threads and the sandbox
+ * workers (forked from this process) exist, so both inherit it. */
+static void keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const char *cache_path,
                const char *params_json, const cache_encoder *enc, const ingest_sink *sink, c2_err *e)
 {
@@ -152,6 +168,7 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         return rc;
     }
     int jobs = c->jobs > 0 ? c->jobs : c2_usable_cpus();
+    keep_freed_memory();
     if ((rc = c2_pool_create(&c->pool, jobs, e)) != C2_OK) {
         cache_writer_abort(c->writer);
         c->writer = NULL;
