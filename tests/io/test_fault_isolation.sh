@@ -15,7 +15,10 @@ fail=0
 check() { if [ "$2" -eq 0 ]; then :; else echo "  FAILED: $1"; fail=1; fi; }
 A="$S/data/dicom/ct_series/dcmqi_ct-3slice"
 C="$S/data/dicom/ct_series/pydicom_CT2_16x16"
-export C2SEG_SANDBOX_SECONDS=1   # the time limit of one read, so a hang costs a second
+# The time limit of one read, so a hang costs seconds, not the default minute. Under the
+# sanitizers (ASAN_OPTIONS, set by scripts/test-sanitize) on a loaded 2-core machine an
+# ordinary read once took over a second, so they get more room.
+if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then export C2SEG_SANDBOX_SECONDS=8; else export C2SEG_SANDBOX_SECONDS=2; fi
 
 $PY - "$S/data/dicom/sr/reportsi.dcm" "$A/01.dcm" "$T/sr/report.dcm" <<'PYEOF'
 import sys, pydicom
