@@ -39,10 +39,12 @@ grep -q 'private_pixels.dcm	pixel data only in a private element: not decodable'
 check "pixels in a private element: its own reason" $?
 
 # predict says each series warning once (its ingest and its SEG writer both group the
-# series: pydicom_CT2_16x16 has a 202 mm gap)
+# series: pydicom_CT2_16x16 has a 202 mm gap). The model: a tiny CT-domain (HU) checkpoint
+# trained on the real NIfTI volume with its label (train refuses a cache without ground
+# truth, and the CT series has none)
 export C2SEG_THREADS=1
-"$BIN" ingest "$S/ct_series/pydicom_CT2_16x16" -o "$T/ct16.h5" --size 32 -q >/dev/null 2>&1 &&
-    "$BIN" train "$T/ct16.h5" -o "$T/m.ckpt" --preset tiny --epochs 1 -q >/dev/null 2>&1
+"$BIN" ingest "$C2SEG_SHARED/data/nifti/anatomical.nii" -o "$T/ct.h5" --size 32 -q >/dev/null 2>&1 &&
+    "$BIN" train "$T/ct.h5" -o "$T/m.ckpt" --preset tiny --epochs 1 -q >/dev/null 2>&1
 check "a tiny model" $?
 "$BIN" predict "$T/m.ckpt" "$S/ct_series/pydicom_CT2_16x16" -o "$T/pred" -q >/dev/null 2>"$T/pred.err"
 check "predict: exit 0" $?

@@ -151,7 +151,9 @@ check '[ $? -eq 0 ] && [ "$(dcm_count "$T/pct")" -eq 3 ]' "--study pulls the 3-s
 ACC=$(dcmdump -q +P 0008,0050 "$T/sd/dicom/case02/CT/IM0001.dcm" | sed 's/.*\[\(.*\)\].*/\1/')
 printf '# a study list\n%s\n\n%s\n9.9.9.9\n' "$CT_STUDY" "$ACC" >"$T/list.txt"
 "$B" pull "$WEB" --list "$T/list.txt" -o "$T/plist" -q >/dev/null 2>"$T/plist.err"
-check '[ $? -eq 0 ] && [ "$(dcm_count "$T/plist")" -eq $((3 + 9)) ] && grep -q "no study matches" "$T/plist.err"' \
+# the CT study's 3 slices, and the accession's study: case02's 8 CT slices, its SR and its
+# ground-truth SEG (sample-data writes one per study)
+check '[ $? -eq 0 ] && [ "$(dcm_count "$T/plist")" -eq $((3 + 8 + 1 + 1)) ] && grep -q "no study matches" "$T/plist.err"' \
     "--list: a study UID and an accession number (an unknown UID is reported)"
 
 # ---- 4. predict --store, report, push the SRs (both transports) ----
