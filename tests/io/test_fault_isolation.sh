@@ -58,7 +58,7 @@ C2SEG_FAULT="crash@dicom-meta:3slice/02.dcm;hang@dicom-frames:16x16/17136;crash@
     "$B" ingest "$A" "$C" "$T/sr" -o "$T/i1.h5" --preset small -q >"$T/i1.json" 2>"$T/i1.err"
 check "ingest 1: exit 1 (partial)" "$([ $? -eq 1 ]; echo $?)"
 report_is "$T/i1.h5.report.tsv" "3slice/02.dcm|the DICOM parser crashed (signal 11" \
-    "16x16/17136|the DICOM decoder did not finish within 1 s" "report.dcm|the SR parser crashed (signal 11"
+    "16x16/17136|the DICOM decoder did not finish within $C2SEG_SANDBOX_SECONDS s" "report.dcm|the SR parser crashed (signal 11"
 check "ingest 1: one report row per fault" $?
 grep -q '"samples":5,' "$T/i1.json"; check "ingest 1: the 5 other slices ingested" $?
 once "$T/i1.err" "3slice/02.dcm: the DICOM parser crashed" && once "$T/i1.err" "17136: the DICOM decoder did not" &&
@@ -69,9 +69,9 @@ check "ingest 1: one stderr line per fault" $?
 C2SEG_FAULT="hang@dicom-meta:16x16/17166;oom@dicom-meta:16x16/17196;crash@dicom-frames:3slice/03.dcm;hang@sr:report.dcm" \
     "$B" ingest "$A" "$C" "$T/sr" -o "$T/i2.h5" --preset small -q >"$T/i2.json" 2>"$T/i2.err"
 check "ingest 2: exit 1 (partial)" "$([ $? -eq 1 ]; echo $?)"
-report_is "$T/i2.h5.report.tsv" "16x16/17166|the DICOM parser did not finish within 1 s" \
+report_is "$T/i2.h5.report.tsv" "16x16/17166|the DICOM parser did not finish within $C2SEG_SANDBOX_SECONDS s" \
     "16x16/17196|the DICOM parser crashed" "3slice/03.dcm|the DICOM decoder crashed (signal 11" \
-    "report.dcm|the SR parser did not finish within 1 s"
+    "report.dcm|the SR parser did not finish within $C2SEG_SANDBOX_SECONDS s"
 check "ingest 2: one report row per fault" $?
 grep -q '"samples":4,' "$T/i2.json"; check "ingest 2: the 4 other slices ingested" $?
 
@@ -88,7 +88,7 @@ C2SEG_FAULT="crash@dicom-meta:3slice/02.dcm;hang@dicom-frames:3slice/03.dcm;cras
     "$B" predict "$T/tiny.ckpt" "$A" "$C" "$T/sr" -o "$T/p1" -q >/dev/null 2>"$T/p1.err"
 check "predict 1: exit 1 (partial)" "$([ $? -eq 1 ]; echo $?)"
 report_is "$T/p1/inputs.h5.report.tsv" "3slice/02.dcm|the DICOM parser crashed (signal 11" \
-    "3slice/03.dcm|the DICOM decoder did not finish within 1 s" "report.dcm|the SR parser crashed (signal 11"
+    "3slice/03.dcm|the DICOM decoder did not finish within $C2SEG_SANDBOX_SECONDS s" "report.dcm|the SR parser crashed (signal 11"
 check "predict 1: one report row per read fault" $?
 once "$T/p1.err" "17106: the DICOM parser crashed" && once "$T/p1.err" "3slice/02.dcm: the DICOM parser crashed"
 check "predict 1: one line for the SEG source crash, one for the metadata crash" $?
@@ -105,8 +105,8 @@ check "predict 1: the 1-slice case written, the SEG-source case failed with its 
 C2SEG_FAULT="hang@dicom-meta:16x16/17196;crash@dicom-frames:16x16/17136;hang@sr:report.dcm;hang@seg-source:3slice/01.dcm" \
     "$B" predict "$T/tiny.ckpt" "$A" "$C" "$T/sr" -o "$T/p2" -q >/dev/null 2>"$T/p2.err"
 check "predict 2: exit 1 (partial)" "$([ $? -eq 1 ]; echo $?)"
-report_is "$T/p2/inputs.h5.report.tsv" "16x16/17196|the DICOM parser did not finish within 1 s" \
-    "16x16/17136|the DICOM decoder crashed (signal 11" "report.dcm|the SR parser did not finish within 1 s"
+report_is "$T/p2/inputs.h5.report.tsv" "16x16/17196|the DICOM parser did not finish within $C2SEG_SANDBOX_SECONDS s" \
+    "16x16/17136|the DICOM decoder crashed (signal 11" "report.dcm|the SR parser did not finish within $C2SEG_SANDBOX_SECONDS s"
 check "predict 2: one report row per read fault" $?
 $PY - "$T/p2/predictions.json" <<'PYEOF'
 import json, sys
@@ -114,7 +114,8 @@ cases = json.load(open(sys.argv[1]))['cases']
 st = sorted((c['slices'], c['status']) for c in cases)
 assert st == [(2, 'ok'), (3, 'failed')], st
 bad = [c for c in cases if c['status'] == 'failed'][0]
-assert 'did not finish within 1 s' in bad['error'], bad
+import os
+assert 'did not finish within %s s' % os.environ['C2SEG_SANDBOX_SECONDS'] in bad['error'], bad
 ok = [c for c in cases if c['status'] == 'ok'][0]
 assert any('17136' in m['file'] for m in ok.get('missing_slices', [])), ok.get('missing_slices')
 PYEOF
