@@ -105,7 +105,7 @@ int c2_grow(void *items_ptr, size_t elem, size_t need, size_t *cap);
 /* One writer per output (lock.c): an advisory flock on `path` (created if absent), held
  * until c2_lock_release or the process's death (the kernel drops it, kill -9 included, so
  * a stale lock file is taken over by the next caller). The file holds "PID WHAT" of the
- * holder. Held by another process: C2_EBUSY with a message naming the file and the
+ * holder; c2_lock_release removes it (a failed acquire leaves none). Held by another process: C2_EBUSY with a message naming the file and the
  * holder's pid, or with `wait` a c2_warn line and a blocking wait. */
 typedef struct c2_lock {
     int fd;

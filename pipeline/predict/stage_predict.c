@@ -314,7 +314,7 @@ int stage_predict(int argc, char **argv)
     c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
     struct stat outdir_st;
-    int outdir_existed = stat(opt.outdir, &outdir_st) == 0;
+    int outdir_existed = stat(opt.outdir, &outdir_st) == 0, overlays_existed = stat(overlays, &outdir_st) == 0;
     if (rc == C2_OK)
         rc = c2_mkdirs(opt.overlays ? overlays : opt.outdir, &e);
     char lock_path[4300];
@@ -368,8 +368,13 @@ int stage_predict(int argc, char **argv)
             snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
             remove(cache_path);
             remove(report_path);
-            rmdir(overlays);
-            rmdir(opt.outdir);
+        }
+        c2_lock_release(&out_lock); /* removes OUTDIR/.c2seg.lock, so the folders can go */
+        if (rc != C2_EBUSY) {       /* the folders this run made, when left empty (not the holder's) */
+            if (!overlays_existed)
+                rmdir(overlays);
+            if (!outdir_existed)
+                rmdir(opt.outdir);
         }
         cache_pixels_close(px);
         failed_free(failed, n_failed);
@@ -381,7 +386,6 @@ int stage_predict(int argc, char **argv)
             c2seg_model_free(&m);
         ingest_ctx_free(&c);
         free(inputs);
-        c2_lock_release(&out_lock);
         return EXIT_FAILED;
     }
     cJSON *doc = cJSON_CreateObject();

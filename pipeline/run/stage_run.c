@@ -505,6 +505,24 @@ static void status_collect(const stage_plan *plans, const run_paths *r, cJSON *o
     cohort_free(&t);
 }
 
+/* The folders a run made itself (they did not exist when it started). */
+typedef struct made_dirs {
+    int workdir, logs, stamps;
+} made_dirs;
+
+/* A failed run: removes the folders it made that are left empty (rmdir leaves any other),
+ * releasing the workdir lock (which removes WORKDIR/.c2seg.lock) before WORKDIR. */
+static void made_remove(const made_dirs *m, const run_paths *r, const char *workdir, c2_lock *lock)
+{
+    if (m->logs)
+        rmdir(r->logs);
+    if (m->stamps)
+        rmdir(r->stamps);
+    c2_lock_release(lock);
+    if (m->workdir)
+        rmdir(workdir);
+}
+
 int stage_run(int argc, char **argv)
 {
     run_flags f;
@@ -520,20 +538,33 @@ int stage_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *workdir = run_config_get(&cfg, "workdir");
-    struct stat wst;
-    int workdir_existed = workdir && stat(workdir, &wst) == 0;
-    if (paths_make(&r, &cfg, &e) != C2_OK ||
-        (!f.dry_run && (c2_mkdirs(r.logs, &e) != C2_OK || c2_mkdirs(r.stamps, &e) != C2_OK))) {
+    if (paths_make(&r, &cfg, &e) != C2_OK) {
         cli_error("%s", e.msg);
         run_config_free(&cfg);
         return EXIT_FAILED;
     }
-    /* one writer per workdir (base/lock.c); a dry run writes nothing */
+    /* what this run makes goes again when it fails (made_remove); one writer per workdir
+     * (base/lock.c), locked before logs/ and stamps/ are made; a dry run writes nothing */
+    struct stat wst;
+    made_dirs made = {.workdir = stat(workdir, &wst) != 0, .logs = stat(r.logs, &wst) != 0,
+                      .stamps = stat(r.stamps, &wst) != 0};
     c2_lock lock = {.fd = -1};
     char lock_path[PATH_CAP + 16];
-    snprintf(lock_path, sizeof lock_path, "%s/.c2seg.lock", run_config_get(&cfg, "workdir"));
-    if (!f.dry_run && c2_lock_acquire(&lock, lock_path, "run", f.wait, &e) != C2_OK) {
+    snprintf(lock_path, sizeof lock_path, "%s/.c2seg.lock", workdir);
+    int rc = C2_OK;
+    if (!f.dry_run) {
+        rc = c2_mkdirs(workdir, &e);
+        if (rc == C2_OK)
+            rc = c2_lock_acquire(&lock, lock_path, "run", f.wait, &e);
+        if (rc == C2_OK)
+            rc = c2_mkdirs(r.logs, &e);
+        if (rc == C2_OK)
+            rc = c2_mkdirs(r.stamps, &e);
+    }
+    if (rc != C2_OK) {
         cli_error("%s", e.msg);
+        if (rc != C2_EBUSY) /* busy: the folders are the holder's */
+            made_remove(&made, &r, workdir, &lock);
         run_config_free(&cfg);
         return EXIT_FAILED;
     }
@@ -544,7 +575,8 @@ int stage_run(int argc, char **argv)
         if (plans[s].overflow) {
             cli_error("%s: too many inputs for %s (at most %d): list their parent folder instead", f.config,
                       run_stage_names[s], MAX_ARGS / 2);
-            c2_lock_release(&lock);
+            if (!f.dry_run)
+                made_remove(&made, &r, workdir, &lock);
             run_config_free(&cfg);
             return EXIT_USAGE;
         }
@@ -571,7 +603,7 @@ int stage_run(int argc, char **argv)
     }
     progress_finish(&pr);
     code = n_failed ? (n_ok + n_partial ? EXIT_PARTIAL : EXIT_FAILED) : n_partial ? EXIT_PARTIAL : EXIT_OK;
-    if (!f.dry_run && code == EXIT_FAILED && !workdir_existed) {
+    if (!f.dry_run && code == EXIT_FAILED && made.workdir) {
         /* nothing ran (e.g. a full disk refused the first stamp): no status table, no
          * summary, and the folders this run made go again (rmdir leaves any non-empty one) */
         char logs_of_failed[PATH_CAP + 64];
@@ -581,9 +613,7 @@ int stage_run(int argc, char **argv)
             snprintf(logs_of_failed, sizeof logs_of_failed, "%s/%s.started", r.stamps, run_stage_names[st]);
             remove(logs_of_failed);
         }
-        rmdir(r.logs);
-        rmdir(r.stamps);
-        rmdir(workdir);
+        made_remove(&made, &r, workdir, &lock);
         cJSON_Delete(out);
         run_config_free(&cfg);
         return code;
@@ -592,6 +622,8 @@ int stage_run(int argc, char **argv)
         status_collect(plans, &r, out, f.quiet);
     cJSON_AddNumberToObject(out, "exit", code);
     cli_print_json(out);
+    if (code == EXIT_FAILED && !f.dry_run)
+        made_remove(&made, &r, workdir, &lock);
     c2_lock_release(&lock);
     run_config_free(&cfg);
     return code;

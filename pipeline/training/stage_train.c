@@ -307,6 +307,7 @@ static int run_fit(int argc, char **argv, int pretrain)
     cli_log("reading %s", pos[0]);
     if (cache_read(pos[0], 1, &c, &e)) {
         cli_error("%s", e.msg);
+        c2_lock_release(&lock);
         dist_finalize();
         return EXIT_FAILED;
     }
@@ -315,6 +316,7 @@ static int run_fit(int argc, char **argv, int pretrain)
         (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e))) {
         cli_error("%s", e.msg);
         cache_free(&c);
+        c2_lock_release(&lock);
         dist_finalize();
         return EXIT_FAILED;
     }
@@ -330,6 +332,7 @@ static int run_fit(int argc, char **argv, int pretrain)
     if (pc.started)
         progress_finish(&pc.bar);
     cache_free(&c);
+    c2_lock_release(&lock); /* removes CHECKPOINT.lock: written or failed, nothing stays */
     dist_finalize();
     if (rc) {
         if (rank == 0)
@@ -345,7 +348,6 @@ static int run_fit(int argc, char **argv, int pretrain)
         cli_log("best epoch %d: val Dice %.4f IoU %.4f; wrote %s", r.best_epoch, r.best_val_dice, r.best_val_iou,
                 o.out_path);
     cli_print_json(result_json(pc.stage, &o, &r));
-    c2_lock_release(&lock);
     return EXIT_OK;
 }
 

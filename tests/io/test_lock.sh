@@ -6,7 +6,10 @@
 #  - `predict` on an output folder locked by another process (flock(1)) exits 3;
 #    with --wait it waits for the holder and then completes;
 #  - kill -9 of a running `run` (its whole process group), then a run that completes: the
-#    kernel dropped the dead holder's lock, the stale lock file is taken over.
+#    kernel dropped the dead holder's lock, the stale lock file is taken over; a finished
+#    run leaves no lock file (a holder removes it);
+#  - a `train --wait` whose holder removes the lock file as it releases it locks the new
+#    file at the path (flock(1) on it then fails), not the removed one.
 set -u
 BIN="$C2SEG_BIN"
 T="$C2SEG_BUILD/test-tmp/test_lock"
@@ -66,7 +69,25 @@ sed -e 's/^epochs = 200$/epochs = 1/' "$T/long.conf" >"$T/short.conf"
 "$BIN" run "$T/short.conf" >"$T/after.json" 2>"$T/after.err"
 rc=$?
 [ "$rc" = 0 ] && [ -s "$W/model.ckpt" ] && ok || bad "run after kill -9: exit $rc, $(tail -5 "$T/after.err")"
-[ ! -s "$W/.c2seg.lock" ] && ok || bad "a finished run leaves its pid in the lock file: $(cat "$W/.c2seg.lock")"
+[ ! -e "$W/.c2seg.lock" ] && [ ! -e "$W/model.ckpt.lock" ] && ok ||
+    bad "a finished run leaves its lock files: $(ls "$W"/*.lock "$W"/.c2seg.lock 2>&1)"
+
+# 2b. a holder removes its lock file while still holding it (as c2_lock_release does): a
+# train that waited on that file must lock the path anew, or a third process could lock
+# the new file while train believes it holds the lock
+P="$T/retry.ckpt.lock"
+flock "$P" sh -c 'sleep 1; rm -f "$1"' sh "$P" &
+fl=$!
+sleep 0.3
+"$BIN" train "$W/cohort.h5" -o "$T/retry.ckpt" --preset tiny --epochs 200 --wait -q >/dev/null 2>"$T/retry.err" &
+tr=$!
+wait "$fl"
+i=0
+while [ $i -lt 500 ] && [ -z "$(cut -d' ' -f1 "$P" 2>/dev/null)" ]; do sleep 0.02; i=$((i + 1)); done
+[ "$(cut -d' ' -f1 "$P" 2>/dev/null)" = "$tr" ] && ok || bad "train --wait never locked the new $P"
+flock -n "$P" true && bad "a second process locked $P while train --wait holds the lock" || ok
+kill -KILL "$tr" 2>/dev/null
+wait "$tr" 2>/dev/null
 
 # 3. predict: refused on a locked output folder, --wait waits for the holder
 mkdir -p "$T/pred"
