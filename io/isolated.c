@@ -7,13 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- dicom_object <-> bytes: the struct, frame[frames], voi_lut[entries] ---- */
+/* ---- dicom_object <-> bytes: the struct, frame[], voi_lut[entries] ---- */
+
+/* The entries of o->frame: one per frame for an image with pixels, else the reader's one
+ * placeholder (a SEG or SR may declare NumberOfFrames all the same: io/dicom_dcmtk.cc). */
+static size_t frame_entries(const dicom_object *o)
+{
+    return o->has_pixel_data && o->kind == DICOM_KIND_IMAGE ? (size_t)o->frames : 1;
+}
 
 static int object_pack(sandbox_out *out, const dicom_object *o)
 {
     int rc = sandbox_out_append(out, o, sizeof *o);
     if (rc == C2_OK)
-        rc = sandbox_out_append(out, o->frame, (size_t)o->frames * sizeof *o->frame);
+        rc = sandbox_out_append(out, o->frame, frame_entries(o) * sizeof *o->frame);
     if (rc == C2_OK && o->voi_lut)
         rc = sandbox_out_append(out, o->voi_lut, (size_t)o->voi_lut_entries * sizeof *o->voi_lut);
     return rc;
@@ -30,8 +37,8 @@ static int object_unpack(sandbox_in *in, const char *path, dicom_object *o, c2_e
         return c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned a short result", path);
     if (has_lut && (o->voi_lut_entries <= 0 || o->voi_lut_entries > 65536))
         return c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned a bad VOI LUT size", path);
-    size_t frames_n = (size_t)o->frames * sizeof(dicom_frame), lut_n = has_lut ? (size_t)o->voi_lut_entries * 2 : 0;
-    if (o->frames <= 0 || frames_n / sizeof(dicom_frame) != (size_t)o->frames || in->n - in->at < frames_n + lut_n)
+    size_t frames_n = frame_entries(o) * sizeof(dicom_frame), lut_n = has_lut ? (size_t)o->voi_lut_entries * 2 : 0;
+    if (o->frames <= 0 || frames_n / sizeof(dicom_frame) != frame_entries(o) || in->n - in->at < frames_n + lut_n)
         return c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent result", path);
     o->frame = malloc(frames_n);
     o->voi_lut = has_lut ? malloc(lut_n) : NULL;
