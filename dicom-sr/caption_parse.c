@@ -11,6 +11,7 @@
  * elsewhere, so that a summary ("Impression: bilateral pulmonary infection, both lungs")
  * does not widen the zones the findings located. */
 #include "dicom-sr/caption_parse.h"
+#include "dicom-sr/prose_lexicon.h"
 #include "dicom-sr/prose_parse.h"
 
 #include <cjson/cJSON.h>
@@ -86,32 +87,6 @@ static void squeeze(const char *in, char *out)
     out[n] = 0;
 }
 
-/* Optimal string alignment distance, capped at 2. */
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la - lb > 2 || lb - la > 2 || la >= WORD_CAP || lb >= WORD_CAP)
-        return 3;
-    int d[WORD_CAP + 1][WORD_CAP + 1];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int c = a[i - 1] != b[j - 1];
-            int v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + c < v)
-                v = d[i - 1][j - 1] + c;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    return d[la][lb];
-}
-
 /* Real English words one edit away from a vocabulary word, never "corrected". */
 static const char *NOT_TYPOS[] = {"there", "these", "where", "power", "tower", "lover", "eighth", "fifth", "lungo",
                                   "areal", "rights", "lefts", "infects", "infect", "zoned", "basis", "legion"};
@@ -149,7 +124,7 @@ static void word_classify(word *w, caption_attrs *a)
         if (lv < 5)
             continue;
         squeeze(VOCAB[k].word, sv);
-        if (strcmp(sw, sv) == 0 || (lw >= 5 && edit_distance(w->text, VOCAB[k].word) <= 1)) {
+        if (strcmp(sw, sv) == 0 || (lw >= 5 && lexicon_osa_distance(w->text, VOCAB[k].word) <= 1)) {
             add_problem(a, "typo '%s' read as '%s'", w->text, VOCAB[k].word);
             w->kind = VOCAB[k].kind;
             w->value = VOCAB[k].value;
@@ -353,7 +328,7 @@ static int sentence_is_template(const char *sent)
     for (int i = 0; i + 1 < n; i++) {
         int infect_next = strncmp(w[i + 1].text, "infect", 6) == 0 ||
                           (w[i + 1].kind == W_INFECTED && strncmp(w[i + 1].text, "inf", 3) == 0) ||
-                          edit_distance(w[i + 1].text, "infection") <= 1;
+                          lexicon_osa_distance(w[i + 1].text, "infection") <= 1;
         if (w[i].kind == W_INFECTED && strncmp(w[i].text, "inf", 3) == 0 && w[i + 1].kind == W_AREA &&
             strncmp(w[i + 1].text, "area", 4) == 0)
             return 1;

@@ -241,8 +241,7 @@ static const char *const NOT_TYPOS[] = {
 };
 #define NNOT ((int)(sizeof NOT_TYPOS / sizeof NOT_TYPOS[0]))
 
-/* Optimal string alignment distance, capped at 3. */
-static int osa_distance(const char *a, const char *b)
+int lexicon_osa_distance(const char *a, const char *b)
 {
     enum { CAP = 40 };
     int la = (int)strlen(a), lb = (int)strlen(b);
@@ -316,7 +315,7 @@ const lex_word *prose_lexicon_lookup(const char *w, int *typo)
         /* four letters: one edit from a five-letter side or level word ("uppr", "rigt", "lowr") */
         if (lw == 4 && lv == 5 && (LEX[k].cls == LX_SIDE || LEX[k].cls == LX_LEVEL))
             allowed = 1;
-        int d = allowed ? osa_distance(w, LEX[k].word) : 3;
+        int d = allowed ? lexicon_osa_distance(w, LEX[k].word) : 3;
         if (d > allowed && lw == 4 && squeezed_equal(w, LEX[k].word))
             d = 1;   /* "uper" = "upper": a doubled letter typed once */
         else if (d > allowed)

@@ -55,5 +55,9 @@ typedef struct lex_word {
  * by the edit-distance match (the entry's word is the reading). Polarity and time words
  * accept one edit at most; four-letter words match five-letter side / level words. */
 const lex_word *prose_lexicon_lookup(const char *w, int *typo);
+/* Optimal string alignment distance (insert, delete, substitute, swap adjacent) between two
+ * words, capped at 3: 3 means "more than 2", and words of 40 bytes or more are always 3. Both
+ * parsers' typo matching (the template grammar's and the prose lexicon's). */
+int lexicon_osa_distance(const char *a, const char *b);
 
 #endif
