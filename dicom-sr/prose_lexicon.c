@@ -113,8 +113,8 @@ static const lex_word LEX[] = {
     /* negation */
     {"no", LX_NEG_PRE, 0, 0}, {"not", LX_NEG_PRE, 0, 0}, {"without", LX_NEG_PRE, 0, 0}, {"nor", LX_NEG_PRE, 0, 0},
     {"neither", LX_NEG_PRE, 0, 0}, {"absence", LX_NEG_PRE, 0, 0}, {"negative", LX_NEG_PRE, 0, 0},
-    {"free", LX_NEG_PRE, 0, 0}, {"nil", LX_NEG_PRE, 0, 0}, {"resolution", LX_TEMPORAL, PT_RESOLVED, 0},
-    {"absent", LX_NEG_POST, 0, 0}, {"excluded", LX_NEG_POST, 0, 0},
+    {"free", LX_NEG_PRE, 0, 0}, {"nothing", LX_NEG_PRE, 0, 0}, {"nil", LX_NEG_PRE, 0, 0}, {"resolution", LX_TEMPORAL, PT_RESOLVED, 0},
+    {"absent", LX_NEG_POST, 0, 0}, {"unlikely", LX_NEG_POST, 0, 0}, {"excluded", LX_NEG_POST, 0, 0},
     {"clear", LX_CLEAR, 0, 0}, {"normal", LX_CLEAR, 0, 0}, {"unremarkable", LX_CLEAR, 0, 0},
     {"aerated", LX_CLEAR, 0, 0}, {"expanded", LX_CLEAR, 0, 0},
     /* uncertainty */
@@ -126,18 +126,18 @@ static const lex_word LEX[] = {
     {"suggestive", LX_UNCERTAIN, 0, 0}, {"suggest", LX_UNCERTAIN, 0, 0}, {"suggests", LX_UNCERTAIN, 0, 0},
     {"suggesting", LX_UNCERTAIN, 0, 0}, {"query", LX_UNCERTAIN, 0, 0}, {"presumed", LX_UNCERTAIN, 0, 0},
     {"differential", LX_UNCERTAIN, 0, 0}, {"versus", LX_UNCERTAIN, 0, 0}, {"vs", LX_UNCERTAIN, 0, 0},
-    {"uncertain", LX_UNCERTAIN, 0, 0}, {"perhaps", LX_UNCERTAIN, 0, 0}, {"doubtful", LX_UNCERTAIN, 0, 0},
+    {"uncertain", LX_UNCERTAIN, 0, 0}, {"perhaps", LX_UNCERTAIN, 0, 0}, {"doubtful", LX_UNCERTAIN, 0, 0}, {"possibility", LX_UNCERTAIN, 0, 0},
     {"?", LX_UNCERTAIN, 0, 0},
     /* time */
     {"new", LX_TEMPORAL, PT_NEW, 0}, {"newly", LX_TEMPORAL, PT_NEW, 0}, {"developing", LX_TEMPORAL, PT_NEW, 0},
-    {"development", LX_TEMPORAL, PT_NEW, 0}, {"emerging", LX_TEMPORAL, PT_NEW, 0},
+    {"development", LX_TEMPORAL, PT_NEW, 0}, {"emerging", LX_TEMPORAL, PT_NEW, 0}, {"developed", LX_TEMPORAL, PT_NEW, 0},
     {"increasing", LX_TEMPORAL, PT_WORSE, 0}, {"increased", LX_TEMPORAL, PT_WORSE, 0},
     {"increase", LX_TEMPORAL, PT_WORSE, 0}, {"worsening", LX_TEMPORAL, PT_WORSE, 0},
     {"worsened", LX_TEMPORAL, PT_WORSE, 0}, {"progression", LX_TEMPORAL, PT_WORSE, 0},
     {"progressive", LX_TEMPORAL, PT_WORSE, 0}, {"progressing", LX_TEMPORAL, PT_WORSE, 0},
     {"progressed", LX_TEMPORAL, PT_WORSE, 0}, {"enlarging", LX_TEMPORAL, PT_WORSE, 0},
     {"enlarged", LX_TEMPORAL, PT_WORSE, 0}, {"extending", LX_TEMPORAL, PT_WORSE, 0},
-    {"extended", LX_TEMPORAL, PT_WORSE, 0}, {"extension", LX_TEMPORAL, PT_WORSE, 0}, {"spread", LX_TEMPORAL, PT_WORSE, 0},
+    {"extended", LX_TEMPORAL, PT_WORSE, 0}, {"extension", LX_TEMPORAL, PT_WORSE, 0}, {"spread", LX_TEMPORAL, PT_WORSE, 0}, {"grown", LX_TEMPORAL, PT_WORSE, 0}, {"growing", LX_TEMPORAL, PT_WORSE, 0},
     {"deterioration", LX_TEMPORAL, PT_WORSE, 0}, {"deteriorating", LX_TEMPORAL, PT_WORSE, 0},
     {"unchanged", LX_TEMPORAL, PT_STABLE, 0}, {"stable", LX_TEMPORAL, PT_STABLE, 0},
     {"persistent", LX_TEMPORAL, PT_STABLE, 0}, {"persisting", LX_TEMPORAL, PT_STABLE, 0},
@@ -153,7 +153,7 @@ static const lex_word LEX[] = {
     {"clearing", LX_TEMPORAL, PT_BETTER, 0}, {"smaller", LX_TEMPORAL, PT_BETTER, 0},
     {"partial", LX_TEMPORAL, PT_BETTER, 2}, {"partially", LX_TEMPORAL, PT_BETTER, 2},
     {"resolved", LX_TEMPORAL, PT_RESOLVED, 0}, {"cleared", LX_TEMPORAL, PT_RESOLVED, 0},
-    {"disappeared", LX_TEMPORAL, PT_RESOLVED, 0}, {"resolve", LX_TEMPORAL, PT_RESOLVED, 0},
+    {"disappeared", LX_TEMPORAL, PT_RESOLVED, 0}, {"clearance", LX_TEMPORAL, PT_RESOLVED, 0}, {"resolve", LX_TEMPORAL, PT_RESOLVED, 0},
     {"previously", LX_TEMPORAL, PT_RESOLVED, 1}, {"prior", LX_TEMPORAL, PT_RESOLVED, 1},
     {"previous", LX_TEMPORAL, PT_RESOLVED, 1},
     /* severity */
@@ -172,7 +172,7 @@ static const lex_word LEX[] = {
     /* predominance */
     {"predominant", LX_PREDOM, 0, 0}, {"predominantly", LX_PREDOM, 0, 0}, {"predominance", LX_PREDOM, 0, 0},
     {"predominating", LX_PREDOM, 0, 0}, {"predominately", LX_PREDOM, 0, 0}, {"mainly", LX_PREDOM, 0, 0},
-    {"mostly", LX_PREDOM, 0, 0}, {"chiefly", LX_PREDOM, 0, 0},
+    {"mostly", LX_PREDOM, 0, 0}, {"chiefly", LX_PREDOM, 0, 0}, {"favouring", LX_PREDOM, 0, 0}, {"favoring", LX_PREDOM, 0, 0}, {"preponderance", LX_PREDOM, 0, 0},
     {"more", LX_MORE, 0, 0}, {"most", LX_MORE, 0, 0}, {"greater", LX_MORE, 0, 0}, {"worse", LX_MORE, 0, 0},
     {"larger", LX_MORE, 0, 0}, {"pronounced", LX_MORE, 1, 0}, {"prominent", LX_MORE, 1, 0},
     /* clause boundaries */
