@@ -205,11 +205,11 @@ static void classify(parse_state *s)
             continue;
         }
         int typo = 0;
-        const lex_word *lw = prose_lexicon_lookup(k->w, &typo);
-        if (lw) {
-            k->cls = lw->cls;
-            k->val = lw->val;
-            k->sub = lw->sub;
+        lex_word lw;
+        if (prose_lexicon_lookup(k->w, &lw, &typo)) {
+            k->cls = lw.cls;
+            k->val = lw.val;
+            k->sub = lw.sub;
             k->typo = typo;
         }
     }
@@ -1123,9 +1123,11 @@ static void back_block(const parse_state *s, int m, int *all, int *findings)
         *findings = 1;
 }
 
+/* Trigger token trig negates finding fi. */
 static void negate_finding(parse_state *s, int fi, int trig)
 {
     finding *f = &s->f[fi];
+    s->t[trig].neg_trigger = 1;
     if (!f->negated) {
         f->negated = 1;
         f->neg_t = trig;
@@ -1157,9 +1159,17 @@ static void negate_list_before(parse_state *s, int trig)
         for (int j = pb; j <= pe; j++)
             if (s->t[j].find >= 0)
                 negate_finding(s, s->t[j].find, trig);
-        s->t[trig].neg_trigger = 1;
         b = pb;
     }
+}
+
+/* Trigger token trig ("clear", "not seen") clears the region of run ri itself. */
+static void clear_run(parse_state *s, int ri, int trig)
+{
+    s->r[ri].negated = 1;
+    s->r[ri].cleared = 1;
+    s->r[ri].clear_t = trig;
+    s->t[trig].neg_trigger = 1;
 }
 
 static void negation(parse_state *s)
@@ -1182,10 +1192,8 @@ static void negation(parse_state *s)
                 }
                 if (s->t[j].cls == LX_THERE || (s->t[j].cls == LX_TEMPORAL && s->t[j].val == PT_STABLE))
                     break;
-                if (s->t[j].find >= 0) {
+                if (s->t[j].find >= 0)
                     negate_finding(s, s->t[j].find, i);
-                    k->neg_trigger = 1;
-                }
                 if (s->t[j].run >= 0 && s->r[s->t[j].run].find < 0) {
                     s->r[s->t[j].run].negated = 1;
                     k->neg_trigger = 1;
@@ -1198,16 +1206,10 @@ static void negation(parse_state *s)
                     back_block(s, j + 1, &blocked, &blocked_findings);
                 if (s->t[j].absorbed || blocked)
                     continue;
-                if (s->t[j].find >= 0 && !blocked_findings) {
+                if (s->t[j].find >= 0 && !blocked_findings)
                     negate_finding(s, s->t[j].find, i);
-                    k->neg_trigger = 1;
-                }
-                if (s->t[j].run >= 0) {
-                    s->r[s->t[j].run].negated = 1;
-                    s->r[s->t[j].run].cleared = 1;
-                    s->r[s->t[j].run].clear_t = i;
-                    k->neg_trigger = 1;
-                }
+                if (s->t[j].run >= 0)
+                    clear_run(s, s->t[j].run, i);
             }
             if (k->cls == LX_NEG_POST && !blocked && !blocked_findings)
                 negate_list_before(s, i);
@@ -1223,16 +1225,10 @@ static void negation(parse_state *s)
                         break;
                     if (s->t[j].cls == LX_THERE || W(s, j, "with"))
                         break;
-                    if (s->t[j].find >= 0) {
+                    if (s->t[j].find >= 0)
                         negate_finding(s, s->t[j].find, i);
-                        k->neg_trigger = 1;
-                    }
-                    if (s->t[j].run >= 0) {
-                        s->r[s->t[j].run].negated = 1;
-                        s->r[s->t[j].run].cleared = 1;
-                    s->r[s->t[j].run].clear_t = i;
-                        k->neg_trigger = 1;
-                    }
+                    if (s->t[j].run >= 0)
+                        clear_run(s, s->t[j].run, i);
                 }
             }
         }
@@ -1255,12 +1251,8 @@ static void negation(parse_state *s)
         if (chunk_has_finding(s, pb, 0))
             continue;
         for (int j = pb; j <= pe; j++)
-            if (s->t[j].run >= 0) {
-                s->r[s->t[j].run].negated = 1;
-                s->r[s->t[j].run].cleared = 1;
-                    s->r[s->t[j].run].clear_t = i;
-                k->neg_trigger = 1;
-            }
+            if (s->t[j].run >= 0)
+                clear_run(s, s->t[j].run, i);
     }
     /* dictation correction ("in the left, correction, right lower lobe"): the place before it goes */
     for (int i = 0; i < s->n; i++) {
