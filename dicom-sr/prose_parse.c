@@ -965,6 +965,29 @@ static void findings(parse_state *s)
     }
 }
 
+/* The finding list that f belongs to: "GGO and consolidation" (joined by and / or / comma
+ * inside a chunk). Returns the first finding of the list ending at f going forward. */
+static int list_next(const parse_state *s, int fi)
+{
+    const finding *f = &s->f[fi];
+    int j = adj(s, f->t1);
+    if (j < 0 || s->t[j].cls != LX_AND)
+        return -1;
+    int m = adj(s, j);
+    while (m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
+                      s->t[m].cls == LX_TEMPORAL))
+        m = adj(s, m);
+    return m >= 0 && s->t[m].find >= 0 && s->t[m].find != fi ? s->t[m].find : -1;
+}
+
+static int list_prev(const parse_state *s, int fi)
+{
+    for (int g = 0; g < s->nf; g++)
+        if (g != fi && list_next(s, g) == fi)
+            return g;
+    return -1;
+}
+
 /* "Haziness over the left hemithorax, in keeping with a layering effusion": an opacity that
  * the sentence explains (without a hedge) as a non-lesion is that non-lesion. Only the
  * unspecific lesion words (opacity, haziness, shadowing, changes ...) are explained away. */
@@ -989,38 +1012,18 @@ static void attribution(parse_state *s)
             if (s->t[j].cls == LX_UNCERTAIN)
                 break;
             if (s->t[j].find >= 0) {
-                const finding *o = &s->f[s->t[j].find];
-                if (!o->lesion) {
+                /* "in keeping with atelectasis or consolidation" names a lesion too: kept */
+                int oi = s->t[j].find, lesion_named = 0;
+                for (int g = oi, st2 = 0; g >= 0 && st2 < 16; g = list_next(s, g), st2++)
+                    lesion_named |= s->f[g].lesion;
+                if (!lesion_named) {
                     f->lesion = 0;
-                    f->kind = o->kind;
+                    f->kind = s->f[oi].kind;
                 }
                 break;
             }
         }
     }
-}
-
-/* The finding list that f belongs to: "GGO and consolidation" (joined by and / or / comma
- * inside a chunk). Returns the first finding of the list ending at f going forward. */
-static int list_next(const parse_state *s, int fi)
-{
-    const finding *f = &s->f[fi];
-    int j = adj(s, f->t1);
-    if (j < 0 || s->t[j].cls != LX_AND)
-        return -1;
-    int m = adj(s, j);
-    while (m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
-                      s->t[m].cls == LX_TEMPORAL))
-        m = adj(s, m);
-    return m >= 0 && s->t[m].find >= 0 && s->t[m].find != fi ? s->t[m].find : -1;
-}
-
-static int list_prev(const parse_state *s, int fi)
-{
-    for (int g = 0; g < s->nf; g++)
-        if (g != fi && list_next(s, g) == fi)
-            return g;
-    return -1;
 }
 
 /* ---------------------------------------------------------------- attach anatomy */
