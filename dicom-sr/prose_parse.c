@@ -313,6 +313,22 @@ static const char *const STUDY[] = {"study", "chest", "radiograph", "examination
 static const char *const PRIOR_OF[] = {"imaging", "radiographs", "studies", "one", "x", "comparison", "images",
                                        "exams", "examinations", "films", "scans", "ct's", "cts", NULL};
 
+/* After token i: "previously", "before", "earlier", "on the prior (study)": the last token of
+ * that reference to an earlier study, else -1. */
+static int earlier_ref(const parse_state *s, int i)
+{
+    static const char *const EARLIER[] = {"previously", "before", "earlier", "prior", "previous", "last", NULL};
+    int j = adj(s, i);
+    for (int st = 0; st < 2 && (W(s, j, "on") || W(s, j, "in") || W(s, j, "the") || W(s, j, "at")); st++)
+        j = adj(s, j);
+    if (W(s, j, "the"))
+        j = adj(s, j);
+    if (!anywhere(s, j, EARLIER))
+        return -1;
+    int k = adj(s, j);
+    return k >= 0 && (anywhere(s, k, STUDY) || anywhere(s, k, PRIOR_OF)) ? k : j;
+}
+
 /* "since the prior", "compared to previous", "than on prior": prior / previous as a
  * comparison (the word before, skipping "the", is a preposition of comparison). */
 static int reference_prep(const parse_state *s, int i)
@@ -342,6 +358,7 @@ static void phrases(parse_state *s)
     /* "infection and aspiration cannot be differentiated": the nature is uncertain */
     static const char *const TOLD_APART[] = {"differentiated", "distinguished", "differentiate", "distinguish",
                                              "separated", NULL};
+    static const char *const COMPARATIVE[] = {"less", "more", "greater", "larger", "bigger", NULL};
     static const char *const ALMOST[] = {"almost", "nearly", "near", "largely", "mostly", "incompletely",
                                          "incomplete", "virtually", NULL};
     static const char *const COMPLETE[] = {"complete", "completely", "total", "totally", "full", "fully", NULL};
@@ -409,10 +426,17 @@ static void phrases(parse_state *s)
                 set(k, LX_UNCERTAIN, 0, 0);
                 k->end = s->t[last].end;
             } else if (W(s, i, "not") && m >= 0 && anywhere(s, m, SEEN)) {
-                for (int q = i + 1; q <= m; q++)
+                /* "not present previously", "not seen on the prior study": new, not absent */
+                int last = m, e = earlier_ref(s, m);
+                if (e >= 0)
+                    last = e;
+                for (int q = i + 1; q <= last; q++)
                     s->t[q].absorbed = 1;
-                set(k, LX_NEG_POST, 0, 0);
-                k->end = s->t[m].end;
+                if (e >= 0)
+                    set(k, LX_TEMPORAL, PT_NEW, 0);
+                else
+                    set(k, LX_NEG_POST, 0, 0);
+                k->end = s->t[last].end;
             }
         } else if (W(s, i, "rule") && W(s, j, "out")) {
             set(k, LX_UNCERTAIN, 0, 0);
@@ -499,6 +523,17 @@ static void phrases(parse_state *s)
                 s->t[j].absorbed = s->t[adj(s, j)].absorbed = 1;
                 k->end = s->t[adj(s, j)].end;
             }
+        } else if (W(s, i, "increased") && (W(s, j, "density") || W(s, j, "densities") || W(s, j, "attenuation"))) {
+            set(k, LX_MOD, 0, 0);   /* "increased density": how it looks, not a change */
+        } else if (anywhere(s, i, COMPARATIVE) && (W(s, j, "than") || W(s, adj(s, j), "than"))) {
+            /* "less conspicuous than before", "more extensive than on the previous film": time */
+            int than = W(s, j, "than") ? j : adj(s, j), e = earlier_ref(s, than);
+            if (e >= 0) {
+                for (int q = i + 1; q <= e; q++)
+                    s->t[q].absorbed = 1;
+                set(k, LX_TEMPORAL, W(s, i, "less") ? PT_BETTER : PT_WORSE, 0);
+                k->end = s->t[e].end;
+            }
         } else if (W(s, i, "a") && W(s, j, "dozen")) {
             k->absorbed = 1;
         } else if (W(s, i, "a") && (W(s, j, "few") || W(s, j, "couple"))) {
@@ -512,6 +547,20 @@ static void phrases(parse_state *s)
 /* ---------------------------------------------------------------- predominance */
 
 static int side_lr(const tok *k) { return k->cls == LX_SIDE && (k->val == 1 || k->val == 2) ? k->val : 0; }
+
+/* The one side (1 left, 2 right) a place at token i names: a side word ("left", "left lung"
+ * from the region), a lobe word (RLL); 0 when none or both. */
+static int place_side(const parse_state *s, int i)
+{
+    if (i < 0)
+        return 0;
+    const tok *k = &s->t[i];
+    if (k->cls == LX_REGION && pv(s, i) >= 0)
+        return side_lr(&s->t[pv(s, i)]);
+    if (k->cls == LX_ZONEWORD)
+        return (k->val & 7) && !(k->val & 56) ? 1 : (k->val & 56) && !(k->val & 7) ? 2 : 0;
+    return side_lr(k);
+}
 
 static void predominance(parse_state *s)
 {
@@ -554,6 +603,16 @@ static void predominance(parse_state *s)
                 set(k, LX_SIDE, 3, 7);
                 continue;
             }
+        }
+        /* "RLL > LLL", "left lung > right lung": places of both sides either side of '>' */
+        if (W(s, i, ">")) {
+            int l = place_side(s, pv(s, i)), r = place_side(s, nx(s, i));
+            if (l && r && l != r) {
+                a->predominance_side = l == 1 ? LAT_LEFT : LAT_RIGHT;
+                add_tok_span(s, PA_PREDOMINANCE, i, i);
+                k->absorbed = 1;
+            }
+            continue;
         }
         /* "and to a lesser extent in the left lower lobe", "less marked on the left": the
          * other side predominates; the side named stays a location */
@@ -623,7 +682,8 @@ static void predominance(parse_state *s)
                 break;
             }
             if (!(q->cls == LX_MORE || q->cls == LX_PREP || q->cls == LX_THE || q->cls == LX_SEVERITY ||
-                  q->cls == LX_COPULA || (q->cls == LX_DIST && k->cls == LX_PREDOM) || q->cls == LX_AND || W(s, j, "slightly") || W(s, j, "somewhat") || W(s, j, "much") ||
+                  q->cls == LX_COPULA || ((q->cls == LX_DIST || q->cls == LX_SEGNAME) && k->cls == LX_PREDOM) ||
+                  q->cls == LX_AND || W(s, j, "slightly") || W(s, j, "somewhat") || W(s, j, "much") ||
                   W(s, j, "marked") || W(s, j, "extensive") || W(s, j, "affected") || W(s, j, "involved") ||
                   W(s, j, "severe")))
                 break;
