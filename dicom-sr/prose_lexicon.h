@@ -44,17 +44,17 @@ typedef enum lex_class {
     LX_TO,          /* to, through (ranges) */
 } lex_class;
 
+/* What the lexicon says of one word. */
 typedef struct lex_word {
-    const char *word;
     lex_class cls;
     int val;
     int sub;
 } lex_word;
 
-/* The lexicon entry for the lower-case word w, or NULL. *typo = 1 when it was found
- * by the edit-distance match (the entry's word is the reading). Polarity and time words
- * accept one edit at most; four-letter words match five-letter side / level words. */
-const lex_word *prose_lexicon_lookup(const char *w, int *typo);
+/* Fills *out with the lexicon entry for the lower-case word w and returns 1, or returns 0.
+ * *typo = 1 when it was found by the edit-distance match. Polarity and time words accept
+ * one edit at most; four-letter words match five-letter side / level words. */
+int prose_lexicon_lookup(const char *w, lex_word *out, int *typo);
 /* Optimal string alignment distance (insert, delete, substitute, swap adjacent) between two
  * words, capped at 3: 3 means "more than 2", and words of 40 bytes or more are always 3. Both
  * parsers' typo matching (the template grammar's and the prose lexicon's). */

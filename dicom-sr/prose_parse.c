@@ -79,6 +79,7 @@ typedef struct run {
     int clear_t;           /* that trigger's token */
     uint8_t orphan;        /* levels named without a side ("in the lower lobe"): bits 1 2 4 */
     uint8_t implied;       /* levels whose sides (both) came from a plural ("in the lower lobes") */
+    int excluded;          /* "except the right middle lobe": its zones leave the sentence's places */
     int predlev;           /* a predominance level phrase: 1 "predominantly in the lower lobes",
                               2 "lower zone predominant" (an adjective: its sides, whole) */
 } run;
@@ -114,6 +115,22 @@ static int is_digit(int c) { return c >= '0' && c <= '9'; }
 
 enum { BRK_NONE, BRK_CHUNK, BRK_CLAUSE, BRK_SENT };
 
+/* A period after word w (lower case) that abbreviates it ("Rt. upper zone", "approx. 30 %"):
+ * not a sentence end when the text goes on with a lower-case word or a digit. */
+static int abbreviation(const char *w, const unsigned char *rest)
+{
+    static const char *const ABBR[] = {"rt", "lt", "bilat", "r", "l", "approx", "vs", "incl", "e", "g", "i", "cf",
+                                       "resp", "ca", "seg", "pt", NULL};
+    while (*rest == ' ')
+        rest++;
+    if (!((*rest >= 'a' && *rest <= 'z') || is_digit(*rest)))
+        return 0;
+    for (int k = 0; ABBR[k]; k++)
+        if (strcmp(w, ABBR[k]) == 0)
+            return 1;
+    return 0;
+}
+
 static void tokenize(parse_state *s)
 {
     const unsigned char *p = (const unsigned char *)s->text;
@@ -122,8 +139,9 @@ static void tokenize(parse_state *s)
     for (int i = 0; p[i] && s->n < MAX_TOKS;) {
         int c = p[i];
         int brk = BRK_NONE;
-        if (is_alpha(c) || is_digit(c) || c == '%' || c == '<' || c == '>' || (c == '?' && is_alpha(p[i + 1])) ||
-            c == '&') {
+        /* "? atypical infection": a query before a lower-case word, not a sentence end */
+        int query = c == '?' && (is_alpha(p[i + 1]) || (p[i + 1] == ' ' && p[i + 2] >= 'a' && p[i + 2] <= 'z'));
+        if (is_alpha(c) || is_digit(c) || c == '%' || c == '<' || c == '>' || query || c == '&') {
             tok *k = &s->t[s->n];
             memset(k, 0, sizeof *k);
             k->start = i;
@@ -163,7 +181,9 @@ static void tokenize(parse_state *s)
             s->n++;
             continue;
         }
-        if (c == '.' || c == '!' || c == '?' || c == '\n')
+        if (c == '.' && s->n > 0 && s->t[s->n - 1].end == i && abbreviation(s->t[s->n - 1].w, p + i + 1))
+            brk = BRK_NONE;   /* "Rt. upper zone", "approx. 30 %" */
+        else if (c == '.' || c == '!' || c == '?' || c == '\n')
             brk = BRK_SENT;
         else if (c == ';' || c == ':')
             brk = BRK_CLAUSE;
@@ -185,11 +205,11 @@ static void classify(parse_state *s)
             continue;
         }
         int typo = 0;
-        const lex_word *lw = prose_lexicon_lookup(k->w, &typo);
-        if (lw) {
-            k->cls = lw->cls;
-            k->val = lw->val;
-            k->sub = lw->sub;
+        lex_word lw;
+        if (prose_lexicon_lookup(k->w, &lw, &typo)) {
+            k->cls = lw.cls;
+            k->val = lw.val;
+            k->sub = lw.sub;
             k->typo = typo;
         }
     }
@@ -287,6 +307,39 @@ static int is_anat_cls(lex_class c)
 
 /* ---------------------------------------------------------------- phrases */
 
+/* Words that name a study (a "normal study"; "the prior CT" is a comparison). */
+static const char *const STUDY[] = {"study", "chest", "radiograph", "examination", "exam", "ct", "film", "scan", "ray",
+                                    "appearances", "cxr", NULL};
+static const char *const PRIOR_OF[] = {"imaging", "radiographs", "studies", "one", "x", "comparison", "images",
+                                       "exams", "examinations", "films", "scans", "ct's", "cts", NULL};
+
+/* After token i: "previously", "before", "earlier", "on the prior (study)": the last token of
+ * that reference to an earlier study, else -1. */
+static int earlier_ref(const parse_state *s, int i)
+{
+    static const char *const EARLIER[] = {"previously", "before", "earlier", "prior", "previous", "last", NULL};
+    int j = adj(s, i);
+    for (int st = 0; st < 2 && (W(s, j, "on") || W(s, j, "in") || W(s, j, "the") || W(s, j, "at")); st++)
+        j = adj(s, j);
+    if (W(s, j, "the"))
+        j = adj(s, j);
+    if (!anywhere(s, j, EARLIER))
+        return -1;
+    int k = adj(s, j);
+    return k >= 0 && (anywhere(s, k, STUDY) || anywhere(s, k, PRIOR_OF)) ? k : j;
+}
+
+/* "since the prior", "compared to previous", "than on prior": prior / previous as a
+ * comparison (the word before, skipping "the", is a preposition of comparison). */
+static int reference_prep(const parse_state *s, int i)
+{
+    static const char *const PREPS[] = {"since", "to", "from", "with", "than", "on", "vs", "versus", NULL};
+    int p = pv(s, i);
+    if (W(s, p, "the"))
+        p = pv(s, p);
+    return p >= 0 && s->t[p].chunk == s->t[i].chunk && anywhere(s, p, PREPS);
+}
+
 static void phrases(parse_state *s)
 {
     static const char *const GG_TAIL[] = {"opacity", "opacities", "opacification", "opacifications", "attenuation",
@@ -299,6 +352,16 @@ static void phrases(parse_state *s)
     static const char *const CHANGE_MOD[] = {"significant", "interval", "appreciable", "definite", "major", "real",
                                              "substantial", NULL};
     static const char *const CHANGE[] = {"change", "changes", "changed", NULL};
+    static const char *const SURELY[] = {"entirely", "completely", "definitely", "confidently", "reliably",
+                                         "definitively", "fully", "totally", NULL};
+    static const char *const EXCLUDED[] = {"excluded", "ruled", "exclude", "rule", NULL};
+    /* "infection and aspiration cannot be differentiated": the nature is uncertain */
+    static const char *const TOLD_APART[] = {"differentiated", "distinguished", "differentiate", "distinguish",
+                                             "separated", NULL};
+    static const char *const COMPARATIVE[] = {"less", "more", "greater", "larger", "bigger", NULL};
+    static const char *const ALMOST[] = {"almost", "nearly", "near", "largely", "mostly", "incompletely",
+                                         "incomplete", "virtually", NULL};
+    static const char *const COMPLETE[] = {"complete", "completely", "total", "totally", "full", "fully", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
         if (k->absorbed)
@@ -348,11 +411,13 @@ static void phrases(parse_state *s)
                    W(s, i, "not")) {
             /* cannot / can't / can not / could not / not  [be]  excluded / ruled out / entirely excluded */
             int m = W(s, i, "can") || W(s, i, "could") ? adj(s, j) : j;
-            if (W(s, m, "be"))
-                m = adj(s, m);
-            if (W(s, m, "entirely") || W(s, m, "completely") || W(s, m, "definitely"))
-                m = adj(s, m);
-            if (W(s, m, "excluded") || W(s, m, "ruled") || W(s, m, "exclude") || W(s, m, "rule")) {
+            for (int pass = 0; pass < 2; pass++) {   /* "cannot entirely be excluded", "be entirely" */
+                if (anywhere(s, m, SURELY))
+                    m = adj(s, m);
+                if (pass == 0 && W(s, m, "be"))
+                    m = adj(s, m);
+            }
+            if (anywhere(s, m, EXCLUDED) || (!W(s, i, "not") && anywhere(s, m, TOLD_APART))) {
                 int last = m;
                 if (W(s, adj(s, m), "out"))
                     last = adj(s, m);
@@ -361,10 +426,17 @@ static void phrases(parse_state *s)
                 set(k, LX_UNCERTAIN, 0, 0);
                 k->end = s->t[last].end;
             } else if (W(s, i, "not") && m >= 0 && anywhere(s, m, SEEN)) {
-                for (int q = i + 1; q <= m; q++)
+                /* "not present previously", "not seen on the prior study": new, not absent */
+                int last = m, e = earlier_ref(s, m);
+                if (e >= 0)
+                    last = e;
+                for (int q = i + 1; q <= last; q++)
                     s->t[q].absorbed = 1;
-                set(k, LX_NEG_POST, 0, 0);
-                k->end = s->t[m].end;
+                if (e >= 0)
+                    set(k, LX_TEMPORAL, PT_NEW, 0);
+                else
+                    set(k, LX_NEG_POST, 0, 0);
+                k->end = s->t[last].end;
             }
         } else if (W(s, i, "rule") && W(s, j, "out")) {
             set(k, LX_UNCERTAIN, 0, 0);
@@ -412,6 +484,58 @@ static void phrases(parse_state *s)
             set(k, LX_SIDE, 3, 0);   /* "each upper lobe", "either lung" */
         } else if (W(s, i, "correction") || (W(s, i, "i") && W(s, j, "mean"))) {
             set(k, LX_NONE, 0, 9);   /* dictation correction: drops the place said just before */
+        } else if ((W(s, i, "l") || W(s, i, "r")) && j >= 0 &&
+                   (s->t[j].cls == LX_LEVEL || (s->t[j].cls == LX_REGION && s->t[j].val != 2 && s->t[j].val != 5))) {
+            set(k, LX_SIDE, W(s, i, "l") ? 1 : 2, 0);   /* "L mid zone", "R lung" */
+        } else if (W(s, i, "b") && W(s, j, "l") && s->text[k->end] == '/' && s->t[j].start == k->end + 1) {
+            set(k, LX_SIDE, 3, 0);   /* "b/l" */
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if ((W(s, i, "strike") || W(s, i, "scratch") || W(s, i, "delete")) && W(s, j, "that")) {
+            set(k, LX_NONE, 0, 9);   /* dictation correction, as "correction" */
+            s->t[j].absorbed = 1;
+        } else if ((W(s, i, "prior") || W(s, i, "previous")) && (anywhere(s, j, STUDY) || anywhere(s, j, PRIOR_OF) ||
+                                                                 reference_prep(s, i))) {
+            set(k, LX_NONE, 0, 0);   /* "the prior CT", "since the prior": a comparison, not the finding's past */
+        } else if (W(s, i, "similar") && (W(s, j, "to") || W(s, j, "in") || W(s, j, "appearance") ||
+                                          (pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_COPULA))) {
+            set(k, LX_TEMPORAL, PT_STABLE, 0);   /* "similar to the prior", "are similar in appearance" */
+        } else if (k->cls == LX_TEMPORAL && (k->val == PT_RESOLVED || k->val == PT_BETTER) && k->sub != 1) {
+            /* "almost completely resolved", "near-complete resolution": still there, better;
+             * "complete clearing", "completely resolving" without such a word: resolved */
+            int hedged = 0, complete = 0;
+            for (int q = pv(s, i), st = 0; q >= 0 && st < 3 && s->t[q].chunk == k->chunk; q = pv(s, q), st++) {
+                hedged |= anywhere(s, q, ALMOST);
+                complete |= anywhere(s, q, COMPLETE);
+            }
+            if (hedged)
+                set(k, LX_TEMPORAL, PT_BETTER, 2);
+            else if (complete && k->val == PT_BETTER && k->sub == 0)
+                k->val = PT_RESOLVED;
+        } else if (W(s, i, "spread") && !(pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_COPULA) && !W(s, j, "to") &&
+                   !W(s, j, "into") && !W(s, pv(s, i), "further")) {
+            set(k, LX_NONE, 0, 0);   /* "endobronchial spread of infection": a mechanism, not time */
+        } else if ((W(s, i, "half") && W(s, j, "a") && W(s, adj(s, j), "dozen")) || W(s, i, "dozen")) {
+            int half = W(s, i, "half");
+            set(k, LX_NUMBER, half ? 6 : 12, 0);
+            k->num = k->val;
+            if (half) {
+                s->t[j].absorbed = s->t[adj(s, j)].absorbed = 1;
+                k->end = s->t[adj(s, j)].end;
+            }
+        } else if (W(s, i, "increased") && (W(s, j, "density") || W(s, j, "densities") || W(s, j, "attenuation"))) {
+            set(k, LX_MOD, 0, 0);   /* "increased density": how it looks, not a change */
+        } else if (anywhere(s, i, COMPARATIVE) && (W(s, j, "than") || W(s, adj(s, j), "than"))) {
+            /* "less conspicuous than before", "more extensive than on the previous film": time */
+            int than = W(s, j, "than") ? j : adj(s, j), e = earlier_ref(s, than);
+            if (e >= 0) {
+                for (int q = i + 1; q <= e; q++)
+                    s->t[q].absorbed = 1;
+                set(k, LX_TEMPORAL, W(s, i, "less") ? PT_BETTER : PT_WORSE, 0);
+                k->end = s->t[e].end;
+            }
+        } else if (W(s, i, "a") && W(s, j, "dozen")) {
+            k->absorbed = 1;
         } else if (W(s, i, "a") && (W(s, j, "few") || W(s, j, "couple"))) {
             k->absorbed = 1;
             if (W(s, j, "couple") && W(s, adj(s, j), "of"))
@@ -424,8 +548,24 @@ static void phrases(parse_state *s)
 
 static int side_lr(const tok *k) { return k->cls == LX_SIDE && (k->val == 1 || k->val == 2) ? k->val : 0; }
 
+/* The one side (1 left, 2 right) a place at token i names: a side word ("left", "left lung"
+ * from the region), a lobe word (RLL); 0 when none or both. */
+static int place_side(const parse_state *s, int i)
+{
+    if (i < 0)
+        return 0;
+    const tok *k = &s->t[i];
+    if (k->cls == LX_REGION && pv(s, i) >= 0)
+        return side_lr(&s->t[pv(s, i)]);
+    if (k->cls == LX_ZONEWORD)
+        return (k->val & 7) && !(k->val & 56) ? 1 : (k->val & 56) && !(k->val & 7) ? 2 : 0;
+    return side_lr(k);
+}
+
 static void predominance(parse_state *s)
 {
+    static const char *const LESS_SO[] = {"so", "marked", "extensive", "pronounced", "prominent", "severe",
+                                          "severely", "affected", "involved", NULL};
     prose_attrs *a = s->a;
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
@@ -436,8 +576,14 @@ static void predominance(parse_state *s)
             int j = adj(s, i), m = -1;
             if (j >= 0 && W(s, j, ">"))
                 m = adj(s, j);
-            else if (j >= 0 && (W(s, j, "greater") || W(s, j, "more")) && W(s, adj(s, j), "than"))
-                m = adj(s, adj(s, j));
+            else if (j >= 0 && s->t[j].cls == LX_MORE && s->t[j].val != 2) {
+                /* "right greater than left", "left worse than right", "left more marked than right" */
+                int t = adj(s, j);
+                if (t >= 0 && (s->t[t].cls == LX_MORE || s->t[t].cls == LX_SEVERITY))
+                    t = adj(s, t);
+                if (W(s, t, "than"))
+                    m = adj(s, t);
+            }
             if (m >= 0 && side_lr(&s->t[m]) && s->t[m].val != k->val) {
                 a->predominance_side = k->val == 1 ? LAT_LEFT : LAT_RIGHT;
                 add_tok_span(s, PA_PREDOMINANCE, i, m);
@@ -457,6 +603,28 @@ static void predominance(parse_state *s)
                 set(k, LX_SIDE, 3, 7);
                 continue;
             }
+        }
+        /* "RLL > LLL", "left lung > right lung": places of both sides either side of '>' */
+        if (W(s, i, ">")) {
+            int l = place_side(s, pv(s, i)), r = place_side(s, nx(s, i));
+            if (l && r && l != r) {
+                a->predominance_side = l == 1 ? LAT_LEFT : LAT_RIGHT;
+                add_tok_span(s, PA_PREDOMINANCE, i, i);
+                k->absorbed = 1;
+            }
+            continue;
+        }
+        /* "and to a lesser extent in the left lower lobe", "less marked on the left": the
+         * other side predominates; the side named stays a location */
+        if ((W(s, i, "lesser") && (W(s, adj(s, i), "extent") || W(s, adj(s, i), "degree"))) ||
+            (W(s, i, "less") && anywhere(s, adj(s, i), LESS_SO))) {
+            for (int j = nx(s, i), st = 0; j >= 0 && st < 5 && s->t[j].clause == k->clause; j = nx(s, j), st++)
+                if (side_lr(&s->t[j])) {
+                    a->predominance_side = s->t[j].val == 1 ? LAT_RIGHT : LAT_LEFT;
+                    add_tok_span(s, PA_PREDOMINANCE, i, j);
+                    break;
+                }
+            continue;
         }
         int trig = k->cls == LX_PREDOM || (k->cls == LX_MORE && k->val != 2);
         if (!trig)
@@ -514,7 +682,8 @@ static void predominance(parse_state *s)
                 break;
             }
             if (!(q->cls == LX_MORE || q->cls == LX_PREP || q->cls == LX_THE || q->cls == LX_SEVERITY ||
-                  q->cls == LX_COPULA || (q->cls == LX_DIST && k->cls == LX_PREDOM) || q->cls == LX_AND || W(s, j, "slightly") || W(s, j, "somewhat") || W(s, j, "much") ||
+                  q->cls == LX_COPULA || ((q->cls == LX_DIST || q->cls == LX_SEGNAME) && k->cls == LX_PREDOM) ||
+                  q->cls == LX_AND || W(s, j, "slightly") || W(s, j, "somewhat") || W(s, j, "much") ||
                   W(s, j, "marked") || W(s, j, "extensive") || W(s, j, "affected") || W(s, j, "involved") ||
                   W(s, j, "severe")))
                 break;
@@ -793,6 +962,12 @@ static void anatomy(parse_state *s)
         for (int q = nx(s, r->t1), st = 0; q >= 0 && st < 2 && s->t[q].chunk == s->t[r->t1].chunk; q = nx(s, q), st++)
             if (W(s, q, "spared"))
                 r->negated = 1;
+        /* "in all lobes except the right middle lobe": taken out of the places named before */
+        int q = pv(s, r->t0);
+        while (W(s, q, "the") || W(s, q, "for"))
+            q = pv(s, q);
+        if (W(s, q, "except") || W(s, q, "excluding") || W(s, q, "excepting"))
+            r->negated = r->excluded = 1;
         if (r->zones || r->whole || p.any) {
             for (int q = r->t0; q <= r->t1; q++) {
                 s->t[q].run = s->nr;
@@ -871,6 +1046,44 @@ static int list_prev(const parse_state *s, int fi)
         if (g != fi && list_next(s, g) == fi)
             return g;
     return -1;
+}
+
+/* "Haziness over the left hemithorax, in keeping with a layering effusion": an opacity that
+ * the sentence explains (without a hedge) as a non-lesion is that non-lesion. Only the
+ * unspecific lesion words (opacity, haziness, shadowing, changes ...) are explained away. */
+static void attribution(parse_state *s)
+{
+    static const char *const BY[] = {"keeping", "consistent", "compatible", "due", "secondary", "representing",
+                                     "reflecting", "reflects", "represents", "attributable", NULL};
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        if (!f->lesion || !(f->kind == PF_OPACITY || s->t[f->t0].cls == LX_GENERIC))
+            continue;
+        int by = -1;
+        for (int j = nx(s, f->t1); j >= 0 && s->t[j].clause == s->t[f->t0].clause; j = nx(s, j)) {
+            if (s->t[j].cls == LX_UNCERTAIN || (s->t[j].find >= 0 && s->f[s->t[j].find].lesion))
+                break;
+            if (anywhere(s, j, BY)) {
+                by = j;
+                break;
+            }
+        }
+        for (int j = nx(s, by), st = 0; by >= 0 && j >= 0 && st < 5; j = nx(s, j), st++) {
+            if (s->t[j].cls == LX_UNCERTAIN)
+                break;
+            if (s->t[j].find >= 0) {
+                /* "in keeping with atelectasis or consolidation" names a lesion too: kept */
+                int oi = s->t[j].find, lesion_named = 0;
+                for (int g = oi, st2 = 0; g >= 0 && st2 < 16; g = list_next(s, g), st2++)
+                    lesion_named |= s->f[g].lesion;
+                if (!lesion_named) {
+                    f->lesion = 0;
+                    f->kind = s->f[oi].kind;
+                }
+                break;
+            }
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- attach anatomy */
@@ -973,13 +1186,53 @@ static void back_block(const parse_state *s, int m, int *all, int *findings)
         *findings = 1;
 }
 
+/* Trigger token trig negates finding fi. */
 static void negate_finding(parse_state *s, int fi, int trig)
 {
     finding *f = &s->f[fi];
+    s->t[trig].neg_trigger = 1;
     if (!f->negated) {
         f->negated = 1;
         f->neg_t = trig;
     }
+}
+
+/* "Consolidation, ground glass or nodules are not present": a post-trigger whose chunk starts
+ * with a finding reaches back over the chunks before it that hold only findings (a list). */
+static void negate_list_before(parse_state *s, int trig)
+{
+    int b, e;
+    range_of(s, trig, 0, &b, &e);
+    while (b > 0 && s->t[b].absorbed && b < trig)
+        b++;
+    if (s->t[b].find < 0)
+        return;
+    while (b > 0 && s->t[b - 1].clause == s->t[trig].clause) {
+        int pb, pe, only = 1, any = 0;
+        range_of(s, b - 1, 0, &pb, &pe);
+        for (int j = pb; j <= pe; j++) {
+            const tok *q = &s->t[j];
+            if (q->absorbed)
+                continue;
+            any |= q->find >= 0;
+            only &= q->find >= 0 || q->cls == LX_AND || q->cls == LX_MOD || q->cls == LX_THE;
+        }
+        if (!only || !any)
+            return;
+        for (int j = pb; j <= pe; j++)
+            if (s->t[j].find >= 0)
+                negate_finding(s, s->t[j].find, trig);
+        b = pb;
+    }
+}
+
+/* Trigger token trig ("clear", "not seen") clears the region of run ri itself. */
+static void clear_run(parse_state *s, int ri, int trig)
+{
+    s->r[ri].negated = 1;
+    s->r[ri].cleared = 1;
+    s->r[ri].clear_t = trig;
+    s->t[trig].neg_trigger = 1;
 }
 
 static void negation(parse_state *s)
@@ -1002,10 +1255,8 @@ static void negation(parse_state *s)
                 }
                 if (s->t[j].cls == LX_THERE || (s->t[j].cls == LX_TEMPORAL && s->t[j].val == PT_STABLE))
                     break;
-                if (s->t[j].find >= 0) {
+                if (s->t[j].find >= 0)
                     negate_finding(s, s->t[j].find, i);
-                    k->neg_trigger = 1;
-                }
                 if (s->t[j].run >= 0 && s->r[s->t[j].run].find < 0) {
                     s->r[s->t[j].run].negated = 1;
                     k->neg_trigger = 1;
@@ -1018,20 +1269,14 @@ static void negation(parse_state *s)
                     back_block(s, j + 1, &blocked, &blocked_findings);
                 if (s->t[j].absorbed || blocked)
                     continue;
-                if (s->t[j].find >= 0 && !blocked_findings) {
+                if (s->t[j].find >= 0 && !blocked_findings)
                     negate_finding(s, s->t[j].find, i);
-                    k->neg_trigger = 1;
-                }
-                if (s->t[j].run >= 0) {
-                    s->r[s->t[j].run].negated = 1;
-                    s->r[s->t[j].run].cleared = 1;
-                    s->r[s->t[j].run].clear_t = i;
-                    k->neg_trigger = 1;
-                }
+                if (s->t[j].run >= 0)
+                    clear_run(s, s->t[j].run, i);
             }
+            if (k->cls == LX_NEG_POST && !blocked && !blocked_findings)
+                negate_list_before(s, i);
             if (k->cls == LX_CLEAR) {
-                static const char *const STUDY[] = {"study", "chest", "radiograph", "examination", "exam", "ct",
-                                                    "film", "scan", "ray", "appearances", "cxr", NULL};
                 for (int j = i - 2; j <= i + 3; j++)
                     if (j >= 0 && j < s->n && s->t[j].chunk == k->chunk && anywhere(s, j, STUDY))
                         s->study_normal = 1;
@@ -1043,16 +1288,10 @@ static void negation(parse_state *s)
                         break;
                     if (s->t[j].cls == LX_THERE || W(s, j, "with"))
                         break;
-                    if (s->t[j].find >= 0) {
+                    if (s->t[j].find >= 0)
                         negate_finding(s, s->t[j].find, i);
-                        k->neg_trigger = 1;
-                    }
-                    if (s->t[j].run >= 0) {
-                        s->r[s->t[j].run].negated = 1;
-                        s->r[s->t[j].run].cleared = 1;
-                    s->r[s->t[j].run].clear_t = i;
-                        k->neg_trigger = 1;
-                    }
+                    if (s->t[j].run >= 0)
+                        clear_run(s, s->t[j].run, i);
                 }
             }
         }
@@ -1075,12 +1314,8 @@ static void negation(parse_state *s)
         if (chunk_has_finding(s, pb, 0))
             continue;
         for (int j = pb; j <= pe; j++)
-            if (s->t[j].run >= 0) {
-                s->r[s->t[j].run].negated = 1;
-                s->r[s->t[j].run].cleared = 1;
-                    s->r[s->t[j].run].clear_t = i;
-                k->neg_trigger = 1;
-            }
+            if (s->t[j].run >= 0)
+                clear_run(s, s->t[j].run, i);
     }
     /* dictation correction ("in the left, correction, right lower lobe"): the place before it goes */
     for (int i = 0; i < s->n; i++) {
@@ -1123,6 +1358,70 @@ static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap
     return n;
 }
 
+/* The time of finding f from the time words idx[0..n): resolved (not current) > improving >
+ * new / worse (first written) > stable > "previously" alone (not current). */
+static void apply_time(parse_state *s, finding *f, const int *idx, int n)
+{
+    int resolved = -1, better = -1, nw = -1, stable = -1, prior = -1, partial = 0;
+    for (int q = 0; q < n; q++) {
+        const tok *k = &s->t[idx[q]];
+        if (k->sub == 2)
+            partial = 1;
+        if (k->val == PT_RESOLVED && k->sub == 1 && prior < 0)
+            prior = idx[q];
+        else if (k->val == PT_RESOLVED && resolved < 0)
+            resolved = idx[q];
+        else if (k->val == PT_BETTER && better < 0)
+            better = idx[q];
+        else if ((k->val == PT_NEW || k->val == PT_WORSE) && nw < 0)
+            nw = idx[q];
+        else if (k->val == PT_STABLE && stable < 0)
+            stable = idx[q];
+    }
+    if (resolved >= 0 && partial) {
+        better = better >= 0 ? better : resolved;
+        resolved = -1;
+    }
+    int t = resolved >= 0 ? resolved : better >= 0 ? better : nw >= 0 ? nw : stable >= 0 ? stable : prior;
+    if (t >= 0) {
+        f->tmp_t = t;
+        f->temporal = t == prior ? PT_RESOLVED : (prose_temporal)s->t[t].val;
+        if (f->temporal == PT_RESOLVED)
+            f->resolved = 1;
+    }
+}
+
+/* "multifocal pneumonia, ..., which has progressed", "opacity, which may be infective": a
+ * relative clause without a lesion of its own hedges or dates the last lesion before it. */
+static void relative_clauses(parse_state *s)
+{
+    int idx[32];
+    for (int i = 0; i < s->n; i++) {
+        if (s->t[i].absorbed || !W(s, i, "which") || s->t[i].cls != LX_BOUNDARY)
+            continue;
+        int b, e, own = 0, target = -1;
+        range_of(s, i, 1, &b, &e);
+        for (int j = b; j <= e; j++)
+            own |= s->t[j].find >= 0 && s->f[s->t[j].find].lesion;
+        for (int fi = 0; fi < s->nf; fi++)
+            if (s->f[fi].lesion && s->f[fi].t1 < i && s->t[s->f[fi].t0].sent == s->t[i].sent)
+                target = fi;
+        if (own || target < 0)
+            continue;
+        finding *f = &s->f[target];
+        int n = 0;
+        for (int j = b; j <= e && n < 32; j++)
+            if (!s->t[j].absorbed && s->t[j].cls == LX_UNCERTAIN && !f->uncertain) {
+                f->uncertain = 1;
+                f->unc_t = j;
+            } else if (!s->t[j].absorbed && s->t[j].cls == LX_TEMPORAL) {
+                idx[n++] = j;
+            }
+        if (n && f->temporal == PT_NONE)
+            apply_time(s, f, idx, n);
+    }
+}
+
 static void modifiers(parse_state *s)
 {
     int idx[32];
@@ -1136,34 +1435,53 @@ static void modifiers(parse_state *s)
             f->unc_t = idx[0];
         }
         n = scoped(s, fi, LX_TEMPORAL, idx, 32);
-        int resolved = -1, better = -1, nw = -1, stable = -1, prior = -1, partial = 0;
-        for (int q = 0; q < n; q++) {
-            const tok *k = &s->t[idx[q]];
-            if (k->sub == 2)
-                partial = 1;
-            if (k->val == PT_RESOLVED && k->sub == 1 && prior < 0)
-                prior = idx[q];
-            else if (k->val == PT_RESOLVED && resolved < 0)
-                resolved = idx[q];
-            else if (k->val == PT_BETTER && better < 0)
-                better = idx[q];
-            else if ((k->val == PT_NEW || k->val == PT_WORSE) && nw < 0)
-                nw = idx[q];
-            else if (k->val == PT_STABLE && stable < 0)
-                stable = idx[q];
-        }
-        if (resolved >= 0 && partial) {
-            better = better >= 0 ? better : resolved;
-            resolved = -1;
-        }
-        int t = resolved >= 0 ? resolved : better >= 0 ? better : nw >= 0 ? nw : stable >= 0 ? stable : prior;
-        if (t >= 0) {
-            f->tmp_t = t;
-            f->temporal = t == prior ? PT_RESOLVED : (prose_temporal)s->t[t].val;
-            if (f->temporal == PT_RESOLVED)
-                f->resolved = 1;
+        apply_time(s, f, idx, n);
+    }
+    relative_clauses(s);
+}
+
+/* The lesion finding an anatomy run locates: its own, else the nearest lesion of its sentence
+ * (as collect() attaches phrases in clauses without findings), -1. */
+static int nearest_lesion(const parse_state *s, int ri)
+{
+    const run *r = &s->r[ri];
+    if (r->find >= 0)
+        return s->f[r->find].lesion ? r->find : -1;
+    int best = -1, bd = 1 << 30;
+    for (int fi = 0; fi < s->nf; fi++) {
+        const finding *f = &s->f[fi];
+        if (!f->lesion || s->t[f->t0].sent != s->t[r->t0].sent)
+            continue;
+        int d = f->t1 < r->t0 ? r->t0 - f->t1 : f->t0 - r->t1 + 1;
+        if (d < bd) {
+            bd = d;
+            best = fi;
         }
     }
+    return best;
+}
+
+/* A word outside the lexicon that reads as an adjective ("a cavitating lesion", "two
+ * calcified-looking nodules", "a known nodule"): counts reach over it. */
+static int adjective_like(const char *w)
+{
+    static const char *const ENDS[] = {"ing", "ed", "al", "ic", "ous", "ive", "ary", "oid", "ile", NULL};
+    size_t n = strlen(w);
+    if (strcmp(w, "known") == 0)
+        return 1;
+    for (int k = 0; ENDS[k]; k++) {
+        size_t e = strlen(ENDS[k]);
+        if (n > e + 2 && strcmp(w + n - e, ENDS[k]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Token i is a whole number 1..20 (a count, not a size or a percentage by itself). */
+static int count_number(const parse_state *s, int i)
+{
+    return i >= 0 && s->t[i].cls == LX_NUMBER && s->t[i].val >= 1 && s->t[i].val <= 20 &&
+           s->t[i].num == (double)(int)s->t[i].num;
 }
 
 static void counts(parse_state *s)
@@ -1172,17 +1490,24 @@ static void counts(parse_state *s)
         tok *k = &s->t[i];
         if (k->absorbed)
             continue;
-        int lo, hi;
+        int lo, hi, from = i;
         if (k->cls == LX_NUMBER) {
             int j = adj(s, i);
-            if (k->val < 1 || k->val > 20 || k->num != (double)(int)k->num)
-                continue;
-            if (j >= 0 && (s->t[j].cls == LX_UNIT || s->t[j].cls == LX_PCT))
+            if (!count_number(s, i) || (j >= 0 && (s->t[j].cls == LX_UNIT || s->t[j].cls == LX_PCT)))
                 continue;
             int p = pv(s, i);
             if (p >= 0 && (s->t[p].cls == LX_CT || s->t[p].cls == LX_ALL || s->t[p].cls == LX_NUMBER))
                 continue;
+            if (p >= 0 && (W(s, p, "or") || W(s, p, "to")) && count_number(s, pv(s, p)))
+                continue;   /* the upper end of "two or three" */
             lo = hi = k->val;
+            /* "two or three nodules", "2-3 nodules", "two to four foci": a range */
+            int m = j >= 0 && (W(s, j, "or") || W(s, j, "to")) ? adj(s, j) : j;
+            if (count_number(s, m) && s->t[m].val > k->val &&
+                !(adj(s, m) >= 0 && (s->t[adj(s, m)].cls == LX_UNIT || s->t[adj(s, m)].cls == LX_PCT))) {
+                hi = s->t[m].val;
+                from = m;
+            }
         } else if (k->cls == LX_ARTICLE) {
             lo = hi = 1;
         } else if (k->cls == LX_QUANT) {
@@ -1192,7 +1517,7 @@ static void counts(parse_state *s)
             continue;
         }
         int target = -1;
-        for (int j = nxc(s, i), steps = 0; j >= 0 && steps < 7; j = nxc(s, j), steps++) {
+        for (int j = nxc(s, from), steps = 0; j >= 0 && steps < 7; j = nxc(s, j), steps++) {
             tok *q = &s->t[j];
             if (q->find >= 0) {
                 target = s->f[q->find].lesion ? q->find : -1;
@@ -1222,7 +1547,7 @@ static void counts(parse_state *s)
                   (q->cls == LX_NUMBER && adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_UNIT) || W(s, j, "well") ||
                   W(s, j, "sub") || W(s, j, "centimetre") || W(s, j, "subcentimetre") || W(s, j, "subcentimeter") ||
                   W(s, j, "more") || W(s, j, "additional") || W(s, j, "further") || W(s, j, "other") ||
-                  q->cls == LX_AND))
+                  q->cls == LX_AND || (q->cls == LX_NONE && adjective_like(q->w))))
                 break;
         }
         if (target >= 0 && s->f[target].count_t < 0) {
@@ -1250,6 +1575,60 @@ static void counts(parse_state *s)
             }
         }
     }
+    /* "Nodules: right upper lobe (two), lingula (one)": a number alone in brackets after a
+     * place counts the lesion that place belongs to (its own, else the sentence's nearest) */
+    for (int i = 0; i < s->n; i++) {
+        tok *k = &s->t[i];
+        int p = pv(s, i), b, e;
+        if (k->absorbed || !count_number(s, i) || p < 0 || s->t[p].run < 0 || s->t[p].chunk == k->chunk)
+            continue;
+        range_of(s, i, 0, &b, &e);
+        int lone = 1;
+        for (int q = b; q <= e; q++)
+            lone &= q == i || s->t[q].absorbed;
+        int o = k->start - 1;
+        while (o > 0 && s->text[o] == ' ')
+            o--;
+        if (!lone || s->text[o] != '(')
+            continue;
+        int target = nearest_lesion(s, s->t[p].run);
+        if (target < 0)
+            continue;
+        finding *f = &s->f[target];
+        if (f->count_t < 0) {
+            f->count_lo = f->count_hi = 0;
+            f->count_t = i;
+        }
+        f->count_lo += k->val;
+        f->count_hi = f->count_hi >= PROSE_COUNT_OPEN ? PROSE_COUNT_OPEN : f->count_hi + k->val;
+    }
+    /* "nodules measuring 3, 4 and 6 mm": one size each */
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        if (!f->lesion || !f->plural || f->count_t >= 0)
+            continue;
+        int j = nxc(s, f->t1), n = 0, first = -1, ok = 0;
+        if (W(s, j, "measuring") || W(s, j, "of") || W(s, j, "sized") || W(s, j, "measure"))
+            j = nxc(s, j);
+        /* sizes "3, 4 and 6 mm", "4 mm and 6 mm"; "3 x 4 mm" is one size */
+        while (j >= 0 && s->t[j].cls == LX_NUMBER && s->t[j].num > 0) {
+            n++;
+            first = first < 0 ? j : first;
+            j = nxc(s, j);
+            if (j >= 0 && s->t[j].cls == LX_UNIT) {
+                ok = !W(s, j, "x");
+                if (!ok)
+                    break;
+                j = nxc(s, j);
+            }
+            if (j >= 0 && s->t[j].cls == LX_AND)
+                j = nxc(s, j);
+        }
+        if (ok && n >= 2) {
+            f->count_lo = f->count_hi = n;
+            f->count_t = first;
+        }
+    }
     /* "focus of consolidation", "small patch of ground glass": a singular container is one */
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
@@ -1272,6 +1651,20 @@ static int pct_category(double v)
     return v <= 0 ? 0 : v < 25 ? 1 : v < 50 ? 2 : v < 75 ? 3 : 4;
 }
 
+/* Word i is an adjective of a finding ("new GGO", "increasing bilateral opacities"), not a
+ * noun of its own ("increase in", "progression of"). */
+static int describes_finding(const parse_state *s, int i)
+{
+    for (int j = adj(s, i), st = 0; j >= 0 && st < 4; j = adj(s, j), st++) {
+        if (s->t[j].find >= 0)
+            return 1;
+        if (!(s->t[j].cls == LX_MOD || s->t[j].cls == LX_SEVERITY || s->t[j].cls == LX_DIST || s->t[j].run >= 0 ||
+              s->t[j].cls == LX_TEMPORAL || s->t[j].cls == LX_AND))
+            return 0;
+    }
+    return 0;
+}
+
 static void severity(parse_state *s)
 {
     prose_attrs *a = s->a;
@@ -1289,9 +1682,20 @@ static void severity(parse_state *s)
                 }
                 if (!(s->t[j].cls == LX_MOD || s->t[j].cls == LX_SIDE || s->t[j].run >= 0 || s->t[j].cls == LX_DIST ||
                       s->t[j].cls == LX_TO || s->t[j].cls == LX_SEVERITY || s->t[j].cls == LX_AND ||
-                      s->t[j].cls == LX_NONE))
+                      s->t[j].cls == LX_NONE || s->t[j].cls == LX_REGION))
                     break;
             }
+            /* or a change or a predominance: "slight interval decrease", "marked progression",
+             * "a slight right-sided preponderance" */
+            int j = nx(s, i);
+            while (j >= 0 && s->t[j].chunk == k->chunk &&
+                   (s->t[j].cls == LX_SIDE || s->t[j].cls == LX_REGION || W(s, j, "interval")))
+                j = nx(s, j);
+            if (j >= 0 && s->t[j].chunk == k->chunk &&
+                ((s->t[j].cls == LX_TEMPORAL && s->t[j].val != PT_RESOLVED && !describes_finding(s, j)) ||
+                 W(s, j, "change") || W(s, j, "changes") ||
+                 s->t[j].cls == LX_PREDOM || (s->t[j].cls == LX_MORE && s->t[j].val != 2)))
+                nonles = 1;
             if (!nonles) {
                 /* or after one: "cardiomegaly is moderate" */
                 int p = pv(s, i);
@@ -1369,6 +1773,45 @@ static void severity(parse_state *s)
 
 /* ---------------------------------------------------------------- the record */
 
+/* Sides (1 left, 2 right) a run names, by a side word or by zones. */
+static int run_sides(const run *r)
+{
+    return r->whole | (r->zones & 7 ? 1 : 0) | (r->zones & 56 ? 2 : 0);
+}
+
+/* "Left effusion with overlying basal opacity": a lesion whose places name levels and no
+ * side takes the one side its sentence names (on any finding); none when the sentence
+ * names both sides or none. */
+static void orphan_sides(parse_state *s)
+{
+    for (int fi = 0; fi < s->nf; fi++) {
+        const finding *f = &s->f[fi];
+        if (!f->lesion || f->negated || f->resolved)
+            continue;
+        int orph = 0, sides = 0, first = -1, sent = s->t[f->t0].sent, sentence_sides = 0;
+        for (int ri = 0; ri < s->nr; ri++) {
+            const run *r = &s->r[ri];
+            if (r->negated)
+                continue;
+            if (s->t[r->t0].sent == sent)
+                sentence_sides |= run_sides(r);
+            if (r->find != fi || r->predlev)
+                continue;
+            sides |= run_sides(r) | (r->implied ? 3 : 0);
+            if (r->orphan && first < 0)
+                first = ri;
+            orph |= r->orphan;
+        }
+        if (!orph || sides || (sentence_sides != 1 && sentence_sides != 2))
+            continue;
+        int sd = sentence_sides == 1 ? 0 : 1;
+        for (int l = 0; l < 3; l++)
+            if (orph & (1 << l))
+                s->r[first].zones |= (uint8_t)(1 << (3 * sd + l));
+        s->r[first].orphan = 0;
+    }
+}
+
 static void collect(parse_state *s)
 {
     prose_attrs *a = s->a;
@@ -1420,23 +1863,10 @@ static void collect(parse_state *s)
         }
     }
     /* anatomy phrases in clauses without findings go to the nearest lesion of their sentence */
-    for (int ri = 0; ri < s->nr; ri++) {
-        run *r = &s->r[ri];
-        if (r->find >= 0 || r->negated)
-            continue;
-        int best = -1, bd = 1 << 30;
-        for (int fi = 0; fi < s->nf; fi++) {
-            finding *f = &s->f[fi];
-            if (!f->lesion || s->t[f->t0].sent != s->t[r->t0].sent)
-                continue;
-            int d = f->t1 < r->t0 ? r->t0 - f->t1 : f->t0 - r->t1 + 1;
-            if (d < bd) {
-                bd = d;
-                best = fi;
-            }
-        }
-        r->find = best;
-    }
+    for (int ri = 0; ri < s->nr; ri++)
+        if (s->r[ri].find < 0 && !s->r[ri].negated)
+            s->r[ri].find = nearest_lesion(s, ri);
+    orphan_sides(s);
     /* "the right lung shows consolidation in the lower lobe", "perihilar haziness on the right":
      * a side without a level and a level without a side on one finding make one place */
     for (int fi = 0; fi < s->nf; fi++) {
@@ -1532,6 +1962,10 @@ static void collect(parse_state *s)
         if ((whole & (1 << sd)) && !(side_levels & (1 << sd)))
             for (int l = 0; l < 3; l++)
                 a->zones[3 * sd + l] = 1;
+    for (int ri = 0; ri < s->nr; ri++)
+        for (int z = 0; z < ZONE_COUNT && s->r[ri].excluded; z++)
+            if (s->r[ri].zones & (1 << z))
+                a->zones[z] = 0;
     /* distribution of current lesions */
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
@@ -1616,6 +2050,7 @@ void prose_parse(const char *utf8, prose_attrs *out)
     predominance(s);
     anatomy(s);
     findings(s);
+    attribution(s);
     attach(s);
     negation(s);
     modifiers(s);
