@@ -103,6 +103,17 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e)
     return c2_fail(e, C2_EINVAL, "'%s': a PACS address is dicom://AET@host:port or http(s)://host:port/dicom-web", s);
 }
 
+/* An integer option value in lo..hi into *out; returns 2 (option and value taken). */
+static int int_option(const char *opt, const char *value, long lo, long hi, const char *unit, int *out, c2_err *e)
+{
+    char *end;
+    long x = strtol(value, &end, 10);
+    if (!*value || *end || x < lo || x > hi)
+        return c2_fail(e, C2_EINVAL, "invalid value '%s' for %s (%ld..%ld%s)", value, opt, lo, hi, unit);
+    *out = (int)x;
+    return 2;
+}
+
 int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, c2_err *e)
 {
     if (strcmp(opt, "--insecure") == 0) {
@@ -120,21 +131,26 @@ int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, 
             return c2_fail(e, C2_EINVAL, "invalid AE title '%s' (1-16 characters, no backslash)", value);
         snprintf(ep->calling_aet, sizeof ep->calling_aet, "%s", value);
     } else if (strcmp(opt, "--timeout") == 0) {
-        char *end;
-        long t = strtol(value, &end, 10);
-        if (*end || t < 1 || t > 86400)
-            return c2_fail(e, C2_EINVAL, "invalid value '%s' for --timeout (1..86400 seconds)", value);
-        ep->timeout_s = (int)t;
+        return int_option(opt, value, 1, 86400, " seconds", &ep->timeout_s, e);
     } else if (strcmp(opt, "--move-port") == 0) {
-        char *end;
-        long port = strtol(value, &end, 10);
-        if (*end || port < 1 || port > 65535)
-            return c2_fail(e, C2_EINVAL, "invalid value '%s' for --move-port (1..65535)", value);
-        ep->move_port = (int)port;
+        return int_option(opt, value, 1, 65535, "", &ep->move_port, e);
     } else {
         ep->ca_file = value;
     }
     return 2;
+}
+
+int pacs_stage_option(pacs_endpoint *ep, int *retries, int *quiet, const char *opt, const char *value, c2_err *e)
+{
+    if (strcmp(opt, "-q") == 0 || strcmp(opt, "--quiet") == 0) {
+        *quiet = 1;
+        return 1;
+    }
+    if (strcmp(opt, "--retries") != 0)
+        return pacs_endpoint_option(ep, opt, value, e);
+    if (!value)
+        return c2_fail(e, C2_EINVAL, "%s needs a value", opt);
+    return int_option(opt, value, 0, 100, "", retries, e);
 }
 
 const char *pacs_endpoint_name(const pacs_endpoint *ep)

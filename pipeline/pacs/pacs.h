@@ -49,6 +49,9 @@ const char *pacs_endpoint_name(const pacs_endpoint *ep);
  * --timeout S, --move-port PORT, --insecure, --ca FILE. Returns 0 when opt is none of them, 1 when it was a
  * flag, 2 when it also took value (NULL: missing), or a C2_E* code with e filled. */
 int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, c2_err *e);
+/* pull's and push's options: pacs_endpoint_option's, and --retries N (0..100) into *retries,
+ * -q / --quiet into *quiet; the same returns. */
+int pacs_stage_option(pacs_endpoint *ep, int *retries, int *quiet, const char *opt, const char *value, c2_err *e);
 #define PACS_ENDPOINT_HELP                                                                         \
     "  --aet AE             our calling AE title for DIMSE (default C2SEG; the server must know it)\n" \
     "  --move-port PORT     retrieve by C-MOVE to a storage SCP of ours on PORT (default: C-GET);\n"  \

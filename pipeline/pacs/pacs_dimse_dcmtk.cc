@@ -112,6 +112,30 @@ void offer_storage(DcmSCU &scu)
         scu.addPresentationContext(cls, plain, ASC_SC_ROLE_SCP);
 }
 
+/* The keys of a C-GET / C-MOVE: one series, or one instance of it (sop). */
+void retrieve_keys(DcmDataset &keys, const char *study_uid, const char *series_uid, const char *sop)
+{
+    keys.putAndInsertString(DCM_QueryRetrieveLevel, sop ? "IMAGE" : "SERIES");
+    keys.putAndInsertString(DCM_StudyInstanceUID, study_uid);
+    keys.putAndInsertString(DCM_SeriesInstanceUID, series_uid);
+    if (sop)
+        keys.putAndInsertString(DCM_SOPInstanceUID, sop);
+}
+
+/* Frees the responses of a C-GET / C-MOVE; returns the last status and adds the failed
+ * sub-operations the final (not pending) ones report to *failed_subops. */
+Uint16 responses_done(OFList<RetrieveResponse *> &responses, int *failed_subops)
+{
+    Uint16 final_status = 0;
+    for (RetrieveResponse *r : responses) {
+        final_status = r->m_status;
+        if (!DICOM_PENDING_STATUS(r->m_status))
+            *failed_subops += r->m_numberOfFailedSubops;
+        delete r;
+    }
+    return final_status;
+}
+
 void get_string(DcmItem *ds, const DcmTagKey &k, char *out, size_t cap)
 {
     OFString s;
@@ -388,20 +412,10 @@ static int pacs_dimse_move_impl(const pacs_endpoint *ep, const char *study_uid, 
         int n_req = sops ? n_sops : 1, failed_subops = 0;
         for (int i = 0; rc == C2_OK && i < n_req; i++) {
             DcmDataset keys;
-            keys.putAndInsertString(DCM_QueryRetrieveLevel, sops ? "IMAGE" : "SERIES");
-            keys.putAndInsertString(DCM_StudyInstanceUID, study_uid);
-            keys.putAndInsertString(DCM_SeriesInstanceUID, series_uid);
-            if (sops)
-                keys.putAndInsertString(DCM_SOPInstanceUID, sops[i]);
+            retrieve_keys(keys, study_uid, series_uid, sops ? sops[i] : NULL);
             OFList<RetrieveResponse *> responses;
             OFCondition c = scu.sendMOVERequest(pid, ep->calling_aet, &keys, &responses);
-            Uint16 final_status = 0;
-            for (RetrieveResponse *r : responses) {
-                final_status = r->m_status;
-                if (!DICOM_PENDING_STATUS(r->m_status))
-                    failed_subops += r->m_numberOfFailedSubops;
-                delete r;
-            }
+            Uint16 final_status = responses_done(responses, &failed_subops);
             if (c.bad())
                 rc = c2_fail(e, C2_EIO, "%s: C-MOVE of series %s broke off after %d instances: %s%s",
                              peer_name(ep).c_str(), series_uid, scp.rx.stored, c.text(),
@@ -518,20 +532,10 @@ static int pacs_dimse_get_impl(const pacs_endpoint *ep, const char *study_uid, c
     int n_req = sops ? n_sops : 1, failed_subops = 0;
     for (int i = 0; i < n_req; i++) {
         DcmDataset keys;
-        keys.putAndInsertString(DCM_QueryRetrieveLevel, sops ? "IMAGE" : "SERIES");
-        keys.putAndInsertString(DCM_StudyInstanceUID, study_uid);
-        keys.putAndInsertString(DCM_SeriesInstanceUID, series_uid);
-        if (sops)
-            keys.putAndInsertString(DCM_SOPInstanceUID, sops[i]);
+        retrieve_keys(keys, study_uid, series_uid, sops ? sops[i] : NULL);
         OFList<RetrieveResponse *> responses;
         OFCondition c = scu.sendCGETRequest(pid, &keys, &responses);
-        Uint16 final_status = 0;
-        for (RetrieveResponse *r : responses) {
-            final_status = r->m_status;
-            if (!DICOM_PENDING_STATUS(r->m_status))
-                failed_subops += r->m_numberOfFailedSubops;
-            delete r;
-        }
+        Uint16 final_status = responses_done(responses, &failed_subops);
         *n_stored = scu.rx.stored;
         if (c.bad())
             return c2_fail(e, C2_EIO, "%s: C-GET of series %s broke off after %d instances: %s%s",
@@ -636,54 +640,47 @@ static int pacs_dimse_store_impl(const pacs_endpoint *ep, pacs_item *items, int 
     return C2_OK;
 }
 
-/* The C entry points: no C++ exception crosses into C. */
-extern "C" int pacs_dimse_echo(const pacs_endpoint *ep, c2_err *e)
+/* The C entry points: no C++ exception crosses into C. c_guard runs one operation and
+ * turns an exception into one error naming it. */
+template <class F> static int c_guard(const pacs_endpoint *ep, const char *what, c2_err *e, F f)
 {
     try {
-        return pacs_dimse_echo_impl(ep, e);
+        return f();
     } catch (...) {
-        return c2_fail(e, C2_ENOMEM, "%s: C-ECHO failed (out of memory)", peer_name(ep).c_str());
+        return c2_fail(e, C2_ENOMEM, "%s: %s failed (out of memory%s)", peer_name(ep).c_str(), what,
+                       strcmp(what, "C-MOVE") == 0 ? " or no thread" : "");
     }
+}
+
+extern "C" int pacs_dimse_echo(const pacs_endpoint *ep, c2_err *e)
+{
+    return c_guard(ep, "C-ECHO", e, [&] { return pacs_dimse_echo_impl(ep, e); });
 }
 
 extern "C" int pacs_dimse_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q, pacs_record **out,
                                int *n_out, c2_err *e)
 {
-    try {
-        return pacs_dimse_find_impl(ep, level, q, out, n_out, e);
-    } catch (...) {
-        return c2_fail(e, C2_ENOMEM, "%s: C-FIND failed (out of memory)", peer_name(ep).c_str());
-    }
+    return c_guard(ep, "C-FIND", e, [&] { return pacs_dimse_find_impl(ep, level, q, out, n_out, e); });
 }
 
 extern "C" int pacs_dimse_get(const pacs_endpoint *ep, const char *study_uid, const char *series_uid,
                               const char *const *sops, int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e)
 {
-    try {
-        return pacs_dimse_get_impl(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e);
-    } catch (...) {
-        return c2_fail(e, C2_ENOMEM, "%s: C-GET failed (out of memory)", peer_name(ep).c_str());
-    }
+    return c_guard(ep, "C-GET", e,
+                   [&] { return pacs_dimse_get_impl(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e); });
 }
 
 extern "C" int pacs_dimse_store(const pacs_endpoint *ep, pacs_item *items, int n, pacs_confirmed_fn cb, void *user,
                                 c2_err *e)
 {
-    try {
-        return pacs_dimse_store_impl(ep, items, n, cb, user, e);
-    } catch (...) {
-        return c2_fail(e, C2_ENOMEM, "%s: C-STORE failed (out of memory)", peer_name(ep).c_str());
-    }
+    return c_guard(ep, "C-STORE", e, [&] { return pacs_dimse_store_impl(ep, items, n, cb, user, e); });
 }
 
 extern "C" int pacs_dimse_move(const pacs_endpoint *ep, const char *study_uid, const char *series_uid,
                                const char *const *sops, int n_sops, const pacs_sink *sink, int *n_stored, c2_err *e)
 {
-    try {
-        return pacs_dimse_move_impl(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e);
-    } catch (...) {
-        return c2_fail(e, C2_ENOMEM, "%s: C-MOVE failed (out of memory or no thread)", peer_name(ep).c_str());
-    }
+    return c_guard(ep, "C-MOVE", e,
+                   [&] { return pacs_dimse_move_impl(ep, study_uid, series_uid, sops, n_sops, sink, n_stored, e); });
 }
 
 extern "C" void pacs_dimse_shutdown(void)

@@ -7,7 +7,7 @@
  * JSON answers are refused over 64 MiB, retrieved bodies over c2_limits' max_bytes (they
  * go to an unlinked temporary file, not to memory), and every part must be a DICOM file
  * whose UIDs match what was asked for. */
-#define _GNU_SOURCE /* memmem */
+#define _GNU_SOURCE /* memmem, strncasecmp */
 #include "pipeline/pacs/pacs_dimse.h"
 
 #include "io/dicom.h"
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { JSON_MAX = 64 << 20, STOW_BATCH_FILES = 32, STOW_BATCH_BYTES = 64 << 20 };
+enum { JSON_MAX = 64 << 20, STOW_BATCH_FILES = 32, STOW_BATCH_BYTES = 64 << 20, QIDO_PAGE = 1000 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -32,7 +32,21 @@ typedef struct sink_buf {
     size_t n, cap, max;
     FILE *file;
     int over;
+    int more;   /* the answer carried "Warning: 299 ...": a QIDO-RS page with more results after it */
 } sink_buf;
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    size_t n = size * nmemb;
+    if (n >= 12 && strncasecmp(ptr, "Warning:", 8) == 0) {
+        const char *v = ptr + 8;
+        while (v < ptr + n && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v + 3 <= ptr + n && memcmp(v, "299", 3) == 0)
+            ((sink_buf *)user)->more = 1;
+    }
+    return n;
+}
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 {
@@ -89,6 +103,8 @@ static int http(const pacs_endpoint *ep, const char *url, const char *accept, co
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "c2seg");
     if (ep->insecure) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -171,36 +187,22 @@ static int body_error(const pacs_endpoint *ep, const char *what, long status, co
                    snippet[0] ? ": " : "", snippet);
 }
 
-int pacs_web_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q, pacs_record **out, int *n_out,
-                  c2_err *e)
+/* The UID a record of this level is about. */
+static const char *own_uid(const pacs_record *p, pacs_level level)
 {
-    *out = NULL;
-    *n_out = 0;
-    char url[4096];
-    const char *st = q->study_uid && q->study_uid[0] ? q->study_uid : NULL;
-    const char *se = q->series_uid && q->series_uid[0] ? q->series_uid : NULL;
-    if (level == PACS_STUDY)
-        snprintf(url, sizeof url, "%s/studies", ep->url);
-    else if (level == PACS_SERIES)
-        snprintf(url, sizeof url, st ? "%s/studies/%s/series" : "%s/series", ep->url, st ? st : "");
-    else if (st && se)
-        snprintf(url, sizeof url, "%s/studies/%s/series/%s/instances", ep->url, st, se);
-    else
-        snprintf(url, sizeof url, st ? "%s/studies/%s/instances" : "%s/instances", ep->url, st ? st : "");
-    if (level == PACS_STUDY || !st)
-        url_param(url, sizeof url, "StudyInstanceUID", st);
-    if (level == PACS_IMAGE && !(st && se))
-        url_param(url, sizeof url, "SeriesInstanceUID", se);
-    url_param(url, sizeof url, "PatientID", q->patient_id);
-    url_param(url, sizeof url, "AccessionNumber", q->accession);
-    url_param(url, sizeof url, "StudyDate", q->date);
-    url_param(url, sizeof url, "includefield",
-              level == PACS_STUDY    ? "00100020,00080050,00080020,00080061,00201208"
-              : level == PACS_SERIES ? "00100020,00080060,00201209"
-                                     : "00100020,00080060,00080016");
+    return level == PACS_STUDY ? p->study_uid : level == PACS_SERIES ? p->series_uid : p->sop_uid;
+}
+
+/* One QIDO-RS page: the records of the answer to url appended to *r (n used, cap
+ * allocated). *got: results in the answer (valid or not), *more: the server said more
+ * results follow (Warning 299), *added: records appended. */
+static int qido_page(const pacs_endpoint *ep, pacs_level level, const char *url, const char *st, const char *se,
+                     pacs_record **r, int *n, size_t *cap, int *got, int *more, int *added, int *dropped, c2_err *e)
+{
     sink_buf b = {.max = JSON_MAX};
     long status = 0;
     char ct[256];
+    *got = *more = *added = 0;
     int rc = http(ep, url, "application/dicom+json", NULL, NULL, 0, &b, &status, ct, sizeof ct, e);
     if (rc == C2_OK && status == 204)
         b.n = 0; /* no match */
@@ -212,16 +214,16 @@ int pacs_web_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q
         if (!cJSON_IsArray(doc))
             rc = c2_fail(e, C2_EINVAL, "%s: the QIDO-RS answer is not a JSON array", pacs_endpoint_name(ep));
     }
-    int n = doc ? cJSON_GetArraySize(doc) : 0;
-    if (rc == C2_OK && n > PACS_MAX_RESULTS)
-        rc = c2_fail(e, C2_ELIMIT, "%s: the QIDO-RS answer has %d results (at most %d)", pacs_endpoint_name(ep), n,
+    *got = doc ? cJSON_GetArraySize(doc) : 0;
+    *more = b.more;
+    if (rc == C2_OK && *n + *got > PACS_MAX_RESULTS)
+        rc = c2_fail(e, C2_ELIMIT, "%s: the QIDO-RS answers have more than %d results", pacs_endpoint_name(ep),
                      PACS_MAX_RESULTS);
-    pacs_record *r = NULL;
-    if (rc == C2_OK && n > 0 && !(r = calloc((size_t)n, sizeof *r)))
-        rc = c2_fail(e, C2_ENOMEM, "out of memory for %d QIDO-RS results", n);
-    int k = 0, dropped = 0;
+    if (rc == C2_OK && *got > 0)
+        rc = c2_grow(r, sizeof **r, (size_t)(*n + *got), cap);
     for (const cJSON *x = doc ? doc->child : NULL; rc == C2_OK && x; x = x->next) {
-        pacs_record *p = &r[k];
+        pacs_record *p = &(*r)[*n];
+        memset(p, 0, sizeof *p);
         char num[32];
         json_value(x, "00100020", p->patient_id, sizeof p->patient_id);
         json_value(x, "0020000D", p->study_uid, sizeof p->study_uid);
@@ -239,22 +241,79 @@ int pacs_web_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q
             snprintf(p->study_uid, sizeof p->study_uid, "%s", st);
         if (!p->series_uid[0] && se && level == PACS_IMAGE)
             snprintf(p->series_uid, sizeof p->series_uid, "%s", se);
-        const char *own = level == PACS_STUDY ? p->study_uid : level == PACS_SERIES ? p->series_uid : p->sop_uid;
-        if (pacs_is_uid(own))
-            k++;
-        else
-            dropped++;
+        if (!pacs_is_uid(own_uid(p, level))) {
+            (*dropped)++;
+            continue;
+        }
+        (*n)++, (*added)++;
     }
-    if (dropped)
-        c2_warn("%s: %d QIDO-RS results without a valid UID were ignored", pacs_endpoint_name(ep), dropped);
     cJSON_Delete(doc);
     free(b.data);
-    if (rc != C2_OK || k == 0) {
+    return rc;
+}
+
+/* QIDO-RS in pages of QIDO_PAGE (limit / offset): the next page is asked for while a page
+ * comes back full or with a "Warning: 299" (a server that caps its answers below our
+ * limit says so that way, PS3.18 8.3.4.4); a page that starts with the record the previous
+ * one started with (a server that ignores offset) is dropped and ends the query. */
+
+int pacs_web_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q, pacs_record **out, int *n_out,
+                  c2_err *e)
+{
+    *out = NULL;
+    *n_out = 0;
+    char base[4096];
+    const char *st = q->study_uid && q->study_uid[0] ? q->study_uid : NULL;
+    const char *se = q->series_uid && q->series_uid[0] ? q->series_uid : NULL;
+    if (level == PACS_STUDY)
+        snprintf(base, sizeof base, "%s/studies", ep->url);
+    else if (level == PACS_SERIES)
+        snprintf(base, sizeof base, st ? "%s/studies/%s/series" : "%s/series", ep->url, st ? st : "");
+    else if (st && se)
+        snprintf(base, sizeof base, "%s/studies/%s/series/%s/instances", ep->url, st, se);
+    else
+        snprintf(base, sizeof base, st ? "%s/studies/%s/instances" : "%s/instances", ep->url, st ? st : "");
+    if (level == PACS_STUDY || !st)
+        url_param(base, sizeof base, "StudyInstanceUID", st);
+    if (level == PACS_IMAGE && !(st && se))
+        url_param(base, sizeof base, "SeriesInstanceUID", se);
+    url_param(base, sizeof base, "PatientID", q->patient_id);
+    url_param(base, sizeof base, "AccessionNumber", q->accession);
+    url_param(base, sizeof base, "StudyDate", q->date);
+    url_param(base, sizeof base, "includefield",
+              level == PACS_STUDY    ? "00100020,00080050,00080020,00080061,00201208"
+              : level == PACS_SERIES ? "00100020,00080060,00201209"
+                                     : "00100020,00080060,00080016");
+    pacs_record *r = NULL;
+    size_t cap = 0;
+    int n = 0, dropped = 0, rc = C2_OK, offset = 0, prev = 0, got, more, added;
+    do {
+        char url[4200], page[64];
+        snprintf(page, sizeof page, "%d", QIDO_PAGE);
+        snprintf(url, sizeof url, "%s", base);
+        url_param(url, sizeof url, "limit", page);
+        snprintf(page, sizeof page, "%d", offset);
+        if (offset)
+            url_param(url, sizeof url, "offset", page);
+        int before = n;
+        rc = qido_page(ep, level, url, st, se, &r, &n, &cap, &got, &more, &added, &dropped, e);
+        if (rc == C2_OK && offset && added && strcmp(own_uid(&r[before], level), own_uid(&r[prev], level)) == 0) {
+            c2_warn("%s: the QIDO-RS server ignored offset=%d; its first %d results are used", pacs_endpoint_name(ep),
+                    offset, before);
+            n = before;
+            break;
+        }
+        prev = before;
+        offset += got;
+    } while (rc == C2_OK && got > 0 && added > 0 && (got >= QIDO_PAGE || more));
+    if (dropped)
+        c2_warn("%s: %d QIDO-RS results without a valid UID were ignored", pacs_endpoint_name(ep), dropped);
+    if (rc != C2_OK || n == 0) {
         free(r);
         return rc;
     }
     *out = r;
-    *n_out = k;
+    *n_out = n;
     return C2_OK;
 }
 

@@ -347,7 +347,7 @@ int stage_pull(int argc, char **argv)
     c2_err e = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int k = pacs_endpoint_option(&ep, a, v, &e);
+        int k = pacs_stage_option(&ep, &retries, &quiet, a, v, &e);
         if (k < 0) {
             cli_error("%s", e.msg);
             return EXIT_USAGE;
@@ -364,26 +364,15 @@ int stage_pull(int argc, char **argv)
                             : strcmp(a, "--modality") == 0                      ? &modalities
                             : strcmp(a, "--list") == 0                          ? &list
                                                                                 : NULL;
-        if ((slot || strcmp(a, "--retries") == 0) && !v) {
+        if (slot && !v) {
             cli_error("%s needs a value (see c2seg pull --help)", a);
             return EXIT_USAGE;
         }
         if (slot) {
             *slot = v;
             i++;
-        } else if (strcmp(a, "--retries") == 0) {
-            char *end;
-            long r = strtol(v, &end, 10);
-            if (*end || r < 0 || r > 100) {
-                cli_error("invalid value '%s' for --retries (0..100)", v);
-                return EXIT_USAGE;
-            }
-            retries = (int)r;
-            i++;
         } else if (strcmp(a, "--all") == 0) {
             all = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
         } else if (a[0] == '-' && a[1]) {
             cli_error("unknown option %s (see c2seg pull --help)", a);
             return EXIT_USAGE;

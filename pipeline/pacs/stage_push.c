@@ -60,7 +60,7 @@ int stage_push(int argc, char **argv)
     c2_err e = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int k = pacs_endpoint_option(&ep, a, v, &e);
+        int k = pacs_stage_option(&ep, &po.retries, &po.quiet, a, v, &e);
         if (k < 0) {
             cli_error("%s", e.msg);
             free(inputs);
@@ -70,7 +70,7 @@ int stage_push(int argc, char **argv)
             i += k - 1;
             continue;
         }
-        if ((strcmp(a, "--ledger") == 0 || strcmp(a, "--retries") == 0) && !v) {
+        if (strcmp(a, "--ledger") == 0 && !v) {
             cli_error("%s needs a value (see c2seg push --help)", a);
             free(inputs);
             return EXIT_USAGE;
@@ -78,18 +78,6 @@ int stage_push(int argc, char **argv)
         if (strcmp(a, "--ledger") == 0) {
             ledger = v;
             i++;
-        } else if (strcmp(a, "--retries") == 0) {
-            char *end;
-            long r = strtol(v, &end, 10);
-            if (*end || r < 0 || r > 100) {
-                cli_error("invalid value '%s' for --retries (0..100)", v);
-                free(inputs);
-                return EXIT_USAGE;
-            }
-            po.retries = (int)r;
-            i++;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            po.quiet = 1;
         } else if (a[0] == '-' && a[1]) {
             cli_error("unknown option %s (see c2seg push --help)", a);
             free(inputs);

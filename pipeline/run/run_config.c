@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const run_stage_names[RUN_STAGE_COUNT] = {"ingest", "pretrain", "train", "eval", "predict", "report"};
+const char *const run_stage_names[RUN_STAGE_COUNT] = {"pull",  "ingest",  "pretrain", "train",
+                                                      "eval", "predict", "report"};
 
 #define S(x) (1u << (x))
 
@@ -20,6 +21,19 @@ const run_key run_keys[] = {
      "an existing checkpoint to predict with instead of training one (skips ingest..eval)"},
     {"predict", KEY_PATHS, S(RUN_PREDICT), NULL, NULL,
      "folder or file to predict (repeat the key for more); outputs in WORKDIR/predict/"},
+    {"pull", KEY_TEXT, S(RUN_PULL), NULL, NULL,
+     "source PACS (dicom://AET@host:port or http(s)://host:port/dicom-web): the pull_* query is "
+     "retrieved into WORKDIR/pulled, which predict reads too (pulled again on every run: new "
+     "instances only)"},
+    {"pull_patient", KEY_TEXT, S(RUN_PULL), "--patient", NULL, "pull: Patient ID"},
+    {"pull_study", KEY_TEXT, S(RUN_PULL), "--study", NULL, "pull: Study Instance UID"},
+    {"pull_accession", KEY_TEXT, S(RUN_PULL), "--accession", NULL, "pull: Accession Number"},
+    {"pull_date", KEY_TEXT, S(RUN_PULL), "--date", NULL, "pull: Study Date YYYYMMDD[-YYYYMMDD]"},
+    {"pull_modality", KEY_TEXT, S(RUN_PULL), "--modality", NULL, "pull: only series of these modalities (CT,CR,DX)"},
+    {"pull_list", KEY_PATH, S(RUN_PULL), "--list", NULL, "pull: file of Study Instance UIDs / Accession Numbers"},
+    {"pull_all", KEY_BOOL, S(RUN_PULL), "--all", NULL, "pull: every study of the source (no query)"},
+    {"pull_aet", KEY_TEXT, S(RUN_PULL), "--aet", NULL, "pull: our calling AE title over DIMSE (default C2SEG)"},
+    {"pull_move_port", KEY_INT, S(RUN_PULL), "--move-port", NULL, "pull: C-MOVE to our storage SCP on this port"},
     {"preset", KEY_CHOICE, S(RUN_INGEST) | S(RUN_PRETRAIN) | S(RUN_TRAIN), "--preset", "small|full|tiny",
      "model size: small 128x128 (default), full 224x224, tiny 32x32"},
     {"window", KEY_TEXT, S(RUN_INGEST), "--window", NULL, "CT window C,W in HU (ingest default -600,1500)"},
@@ -244,8 +258,12 @@ int run_config_load(run_config *c, const char *path, c2_err *e)
     if (rc == C2_OK && !run_config_get(c, "train") && !run_config_get(c, "model"))
         rc = c2_fail(e, C2_EINVAL, "%s: give 'train' (data to train on) or 'model' (a checkpoint to predict with)",
                      path);
-    if (rc == C2_OK && run_config_get(c, "model") && !run_config_get(c, "predict"))
-        rc = c2_fail(e, C2_EINVAL, "%s: 'model' is set but 'predict' is not: nothing to do", path);
+    if (rc == C2_OK && run_config_get(c, "model") && !run_config_get(c, "predict") && !run_config_get(c, "pull"))
+        rc = c2_fail(e, C2_EINVAL, "%s: 'model' is set but neither 'predict' nor 'pull' is: nothing to do", path);
+    for (int i = 0; rc == C2_OK && i < c->n && !run_config_get(c, "pull"); i++)
+        if (run_keys[c->entries[i].key].stages == S(RUN_PULL))
+            rc = c2_fail(e, C2_EINVAL, "%s:%d: '%s' is a query for 'pull', which is not set", path, c->entries[i].line,
+                         run_keys[c->entries[i].key].name);
     if (rc != C2_OK)
         run_config_free(c);
     return rc;

@@ -16,8 +16,9 @@
 
 #include <stdio.h>
 
-/* The stages that `c2seg run` chains, in order. */
-enum { RUN_INGEST, RUN_PRETRAIN, RUN_TRAIN, RUN_EVAL, RUN_PREDICT, RUN_REPORT, RUN_STAGE_COUNT };
+/* The stages that `c2seg run` chains, in order (pull: from a source PACS into
+ * WORKDIR/pulled, which predict then reads). */
+enum { RUN_PULL, RUN_INGEST, RUN_PRETRAIN, RUN_TRAIN, RUN_EVAL, RUN_PREDICT, RUN_REPORT, RUN_STAGE_COUNT };
 extern const char *const run_stage_names[RUN_STAGE_COUNT];
 
 enum { KEY_PATH, KEY_PATHS, KEY_TEXT, KEY_INT, KEY_NUMBER, KEY_BOOL, KEY_CHOICE };
@@ -50,7 +51,8 @@ typedef struct run_config {
 } run_config;
 
 /* Parses the file at path. Fails (C2_EINVAL) with "path:LINE: reason" on the first bad
- * line, and when a required key (workdir; train or model) is missing. */
+ * line, when a required key (workdir; train or model) is missing, when model has nothing
+ * to predict (no predict, no pull) and when a pull_* key comes without pull. */
 int run_config_load(run_config *c, const char *path, c2_err *e);
 void run_config_free(run_config *c);
 

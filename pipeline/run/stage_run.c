@@ -1,5 +1,5 @@
-/* `c2seg run CONFIG`: the whole chain (ingest -> pretrain -> train -> eval -> predict ->
- * report) for one cohort, from a config file (pipeline/run/run_config.h, docs/run-config.md).
+/* `c2seg run CONFIG`: the whole chain ([pull ->] ingest -> pretrain -> train -> eval ->
+ * predict -> report) for one cohort, from a config file (pipeline/run/run_config.h, docs/run-config.md).
  *
  * Each stage runs as its own `c2seg STAGE ...` process (the same binary), so a crash in
  * one stage is a failed stage, not a dead run, and every command can be copied from the
@@ -37,6 +37,7 @@ typedef struct stage_plan {
     const char *inputs[MAX_ARGS]; /* files / folders whose state goes into the key */
     int n_inputs;
     const char *output;           /* the file whose presence says the stage is done */
+    int always;                   /* run even when up to date (pull: the source may hold more) */
     char resume[PATH_CAP];        /* training stages: OUTPUT.resume.ckpt, else "" */
     int overflow;                 /* more than MAX_ARGS arguments were asked for */
 } stage_plan;
@@ -44,6 +45,7 @@ typedef struct stage_plan {
 typedef struct run_paths {
     char cohort[PATH_CAP], cohort_report[PATH_CAP], stage1[PATH_CAP], model[PATH_CAP], eval[PATH_CAP];
     char predict_dir[PATH_CAP], predictions[PATH_CAP], predict_report[PATH_CAP], report[PATH_CAP];
+    char pulled[PATH_CAP], pull_status[PATH_CAP];
     char logs[PATH_CAP], stamps[PATH_CAP], status[PATH_CAP];
 } run_paths;
 
@@ -52,12 +54,13 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: c2seg run CONFIG [--only STAGE]... [--force] [--dry-run] [--wait] [-q]\n"
             "\n"
-            "Runs ingest -> pretrain -> train -> eval -> predict -> report for the cohort a config file\n"
-            "describes (docs/run-config.md). Stages whose outputs are up to date with their inputs and\n"
-            "options are skipped; a killed training stage resumes from its FILE.resume.ckpt.\n"
+            "Runs [pull ->] ingest -> pretrain -> train -> eval -> predict -> report for the cohort a config\n"
+            "file describes (docs/run-config.md). Stages whose outputs are up to date with their inputs and\n"
+            "options are skipped (pull, when configured, asks its source every time); a killed training\n"
+            "stage resumes from its FILE.resume.ckpt.\n"
             "\n"
             "options:\n"
-            "  --only STAGE   run only this stage (repeatable): ingest pretrain train eval predict report\n"
+            "  --only STAGE   run only this stage (repeatable): pull ingest pretrain train eval predict report\n"
             "  --force        run the selected stages even when they are up to date\n"
             "  --dry-run      print each stage's command and whether it is up to date; run nothing\n"
             "  --wait         another c2seg is writing WORKDIR (WORKDIR/.c2seg.lock): wait for it\n"
@@ -67,7 +70,7 @@ static void usage(FILE *f)
             "config keys (`key = value`, one per line; # comments; list keys repeat):\n");
     run_keys_print(f);
     fprintf(f, "\n"
-               "outputs in WORKDIR: cohort.h5, stage1.ckpt, model.ckpt, eval.csv, predict/, status.tsv\n"
+               "outputs in WORKDIR: pulled/, cohort.h5, stage1.ckpt, model.ckpt, eval.csv, predict/, status.tsv\n"
                "(per-study status: done / skipped / failed with the reason), logs/, stamps/.\n"
                "exit codes: 0 every stage ok, 1 partial (a stage reported failed inputs, or a later stage\n"
                "failed after earlier ones succeeded), 2 usage or config error, 3 nothing succeeded.\n");
@@ -88,7 +91,8 @@ static uint64_t fnv_str(uint64_t h, const char *s) { return fnv_add(h, s, strlen
 static int name_order(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
 
 /* Adds the (name, kind, size, mtime) of path and, for a folder, of everything under it
- * in name order. A missing path adds a marker: the stage reports it when it runs. */
+ * in name order, hidden entries left out (the stages skip them; pull rewrites its status
+ * table there on every run). A missing path adds a marker: the stage reports it when it runs. */
 static uint64_t tree_hash(uint64_t h, const char *path, const char *name, int depth)
 {
     struct stat st;
@@ -103,7 +107,7 @@ static uint64_t tree_hash(uint64_t h, const char *path, const char *name, int de
     int n = depth < c2_limits_get()->max_depth ? scandir(path, &list, NULL, name_order) : -1;
     for (int i = 0; i < n; i++) {
         const char *d = list[i]->d_name;
-        if (strcmp(d, ".") != 0 && strcmp(d, "..") != 0) {
+        if (d[0] != '.') { /* hidden entries (., .., pull's status table, locks): no stage reads them */
             char child[PATH_CAP];
             if (c2_path_join(child, sizeof child, path, d) == C2_OK)
                 h = tree_hash(h, child, d, depth + 1);
@@ -253,6 +257,10 @@ static int paths_make(run_paths *r, const run_config *c, c2_err *e)
     if (!rc)
         rc = path_set(r->report, r->predict_dir, "report.json", e);
     if (!rc)
+        rc = path_set(r->pulled, w, "pulled", e);
+    if (!rc)
+        rc = path_set(r->pull_status, r->pulled, ".c2seg-pull-status.tsv", e);
+    if (!rc)
         rc = path_set(r->logs, w, "logs", e);
     if (!rc)
         rc = path_set(r->stamps, w, "stamps", e);
@@ -265,7 +273,8 @@ static int paths_make(run_paths *r, const run_config *c, c2_err *e)
 static void plans_make(stage_plan *plans, const run_config *c, const run_paths *r, int quiet)
 {
     int training = run_config_get(c, "train") && !run_config_get(c, "model");
-    int predicting = run_config_get(c, "predict") != NULL;
+    const char *source = run_config_get(c, "pull");
+    int predicting = run_config_get(c, "predict") != NULL || source;
     for (int s = 0; s < RUN_STAGE_COUNT; s++) {
         stage_plan *p = &plans[s];
         memset(p, 0, sizeof *p);
@@ -273,7 +282,15 @@ static void plans_make(stage_plan *plans, const run_config *c, const run_paths *
         arg_add(p, "c2seg");
         arg_add(p, run_stage_names[s]);
     }
-    stage_plan *p = &plans[RUN_INGEST];
+    stage_plan *p = &plans[RUN_PULL];
+    p->enabled = source != NULL;
+    p->always = 1;
+    if (source)
+        arg_add(p, source);
+    arg_add(p, "-o"), arg_add(p, r->pulled);
+    p->output = r->pull_status;
+
+    p = &plans[RUN_INGEST];
     p->enabled = training;
     plan_list(p, c, "train");
     arg_add(p, "-o"), arg_add(p, r->cohort);
@@ -301,6 +318,8 @@ static void plans_make(stage_plan *plans, const run_config *c, const run_paths *
     p->enabled = predicting;
     arg_add(p, r->model), input_add(p, r->model);
     plan_list(p, c, "predict");
+    if (source)
+        arg_add(p, r->pulled), input_add(p, r->pulled);
     arg_add(p, "-o"), arg_add(p, r->predict_dir);
     p->output = r->predictions;
 
@@ -387,7 +406,7 @@ static int only_add(void *out, const char *value, char *why, size_t cap)
             *(unsigned *)out |= 1u << s;
             return 0;
         }
-    snprintf(why, cap, "not a stage of run (ingest pretrain train eval predict report)");
+    snprintf(why, cap, "not a stage of run (pull ingest pretrain train eval predict report)");
     return -1;
 }
 
@@ -420,7 +439,7 @@ static int stage_step(stage_plan *p, const run_paths *r, const run_flags *f, cJS
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToArray(arr, j);
     cJSON_AddStringToObject(j, "name", name);
-    int fresh = stage_fresh(stamp_path, p->output, key, &s);
+    int fresh = !p->always && stage_fresh(stamp_path, p->output, key, &s);
     if (fresh && !f->force) {
         cli_log("%s: up to date (%s), skipped", name, p->output);
         cJSON_AddStringToObject(j, "action", "up to date");

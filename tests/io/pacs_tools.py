@@ -4,6 +4,13 @@
 #   proxy PORT TARGET DELAY       forwards 127.0.0.1:PORT to 127.0.0.1:TARGET, sleeping DELAY s
 #                                 per chunk of 4 KiB or more (a slow link for bulk data; killing
 #                                 TARGET breaks it mid-transfer)
+#   qidocap PORT TARGET CAP LOG [CERT]
+#                                 a DICOMweb server in front of 127.0.0.1:TARGET that answers
+#                                 QIDO-RS with at most CAP results per request, honours limit /
+#                                 offset, and says "Warning: 299" when more follow (as PS3.18
+#                                 lets a server do); other requests pass through. Each QIDO-RS
+#                                 request's "path?query results" is appended to LOG. With CERT
+#                                 (a PEM holding the certificate and its key) it speaks https
 #   waitport PORT                 waits (up to 10 s) until 127.0.0.1:PORT accepts connections
 #   index DIR                     "SOP Instance UID<TAB>path" of every DICOM file under DIR
 #   same A B bytes|values         every SOP instance of folder A is in folder(s) B (B1:B2:..) and equal:
@@ -193,6 +200,65 @@ def refs(p):
     print(ds.SOPClassUID.name.replace(" ", ""), ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID, " ".join(sorted(series)))
 
 
+def qidocap(port, target, cap, log, cert=None):
+    import http.server, json, urllib.parse, urllib.request
+    cap = int(cap)
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def forward(self, body=None):
+            u = urllib.parse.urlsplit(self.path)
+            qido = self.command == "GET" and u.path.rstrip("/").rsplit("/", 1)[-1] in ("studies", "series", "instances")
+            q = urllib.parse.parse_qsl(u.query)
+            keep = [(k, v) for k, v in q if k not in ("limit", "offset")]
+            url = "http://127.0.0.1:%s%s" % (target, u.path + ("?" + urllib.parse.urlencode(keep) if keep else ""))
+            req = urllib.request.Request(url, data=body, method=self.command)
+            for k in ("Accept", "Content-Type"):
+                if self.headers.get(k):
+                    req.add_header(k, self.headers[k])
+            try:
+                r = urllib.request.urlopen(req, timeout=60)
+                status, headers, data = r.status, r.headers, r.read()
+            except urllib.error.HTTPError as x:
+                status, headers, data = x.code, x.headers, x.read()
+            extra = []
+            if qido and status == 200:
+                allr = json.loads(data or b"[]")
+                d = dict(q)
+                off, lim = int(d.get("offset", 0)), min(int(d.get("limit", cap)), cap)
+                page = allr[off:off + lim]
+                data = json.dumps(page).encode()
+                if off + len(page) < len(allr):
+                    extra.append(("Warning", '299 c2seg-test: "There are additional results that can be requested"'))
+                with open(log, "a") as f:
+                    f.write("%s %d\n" % (self.path, len(page)))
+            self.send_response(status)
+            for k in ("Content-Type",):
+                if headers.get(k):
+                    self.send_header(k, headers[k])
+            for k, v in extra:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self.forward()
+
+        def do_POST(self):
+            self.forward(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), H)
+    if cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "ports":
@@ -201,6 +267,8 @@ if __name__ == "__main__":
         mute(*args)
     elif cmd == "proxy":
         proxy(*args)
+    elif cmd == "qidocap":
+        qidocap(*args)
     elif cmd == "waitport":
         for _ in range(200):
             try:

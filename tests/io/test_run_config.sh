@@ -39,6 +39,8 @@ printf 'workdir = w\ntrain = train\npreset = huge\n' | expect_usage badchoice "b
 printf 'workdir = w\ntrain = train\n\nepochs = 1\nepochs = 2\n' | expect_usage twice "twice.conf:5: key 'epochs' is set twice (first on line 4)"
 printf '# no workdir\ntrain = train\n' | expect_usage noworkdir "'workdir' is required"
 printf 'workdir = w\ntrain train\n' | expect_usage noequals "noequals.conf:2: expected 'key = value'"
+printf 'workdir = w\ntrain = train\n\npull_study = 1.2.3\n' | expect_usage pullquery "pullquery.conf:4: 'pull_study' is a query for 'pull', which is not set"
+printf 'workdir = w\nmodel = m.ckpt\n' | expect_usage nothingtodo "'model' is set but neither 'predict' nor 'pull' is"
 "$BIN" run "$T/absent.conf" >/dev/null 2>"$T/absent.err"
 [ $? = 2 ] && grep -q "absent.conf: cannot open" "$T/absent.err" && ok || bad "missing config: $(cat "$T/absent.err")"
 
