@@ -90,6 +90,7 @@ typedef struct finding {
     int kind;          /* PF_* or PN_* */
     int plural;
     int negated, resolved;
+    int hypothetical;  /* named as what a test should exclude: not a finding of this study */
     int uncertain;
     prose_temporal temporal;
     int count_lo, count_hi, count_t;   /* count_t: token of the count word, -1 */
@@ -340,6 +341,33 @@ static int reference_prep(const parse_state *s, int i)
     return p >= 0 && s->t[p].chunk == s->t[i].chunk && anywhere(s, p, PREPS);
 }
 
+/* From token j: "change(s/d)" after up to three modifiers ("significant interval change"):
+ * the change word's token, else -1. */
+static int change_after(const parse_state *s, int j)
+{
+    static const char *const CHANGE_MOD[] = {"significant", "interval", "appreciable", "definite", "major", "real",
+                                             "substantial", "further", "material", "measurable", "significantly",
+                                             "appreciably", "substantially", "materially", NULL};
+    static const char *const CHANGE[] = {"change", "changes", "changed", NULL};
+    for (int st = 0; j >= 0 && st < 4; j = adj(s, j), st++) {
+        if (anywhere(s, j, CHANGE))
+            return j;
+        if (!anywhere(s, j, CHANGE_MOD))
+            return -1;
+    }
+    return -1;
+}
+
+/* A side, level, lobe or zone word follows token j in its clause (within five words). */
+static int anatomy_ahead(const parse_state *s, int j)
+{
+    for (int q = nx(s, j), st = 0; q >= 0 && st < 5 && s->t[q].clause == s->t[j].clause; q = nx(s, q), st++)
+        if (s->t[q].cls == LX_SIDE || s->t[q].cls == LX_LEVEL || s->t[q].cls == LX_ZONEWORD ||
+            (s->t[q].cls == LX_REGION && s->t[q].val != 5) || W(s, q, "r") || W(s, q, "l"))
+            return 1;
+    return 0;
+}
+
 static void phrases(parse_state *s)
 {
     static const char *const GG_TAIL[] = {"opacity", "opacities", "opacification", "opacifications", "attenuation",
@@ -349,9 +377,6 @@ static void phrases(parse_state *s)
                                            "consolidation", "change", "changes", NULL};
     static const char *const SEEN[] = {"seen", "identified", "demonstrated", "visualised", "visualized", "present",
                                        "evident", "appreciated", "detected", "visible", "shown", "noted", NULL};
-    static const char *const CHANGE_MOD[] = {"significant", "interval", "appreciable", "definite", "major", "real",
-                                             "substantial", NULL};
-    static const char *const CHANGE[] = {"change", "changes", "changed", NULL};
     static const char *const SURELY[] = {"entirely", "completely", "definitely", "confidently", "reliably",
                                          "definitively", "fully", "totally", NULL};
     static const char *const EXCLUDED[] = {"excluded", "ruled", "exclude", "rule", NULL};
@@ -359,6 +384,9 @@ static void phrases(parse_state *s)
     static const char *const TOLD_APART[] = {"differentiated", "distinguished", "differentiate", "distinguish",
                                              "separated", NULL};
     static const char *const COMPARATIVE[] = {"less", "more", "greater", "larger", "bigger", NULL};
+    static const char *const COMPARED[] = {"dense", "opaque", "confluent", "conspicuous", "extensive", "prominent",
+                                           "pronounced", "marked", "apparent", "evident", "visible", "widespread",
+                                           "hazy", NULL};
     static const char *const ALMOST[] = {"almost", "nearly", "near", "largely", "mostly", "incompletely",
                                          "incomplete", "virtually", NULL};
     static const char *const COMPLETE[] = {"complete", "completely", "total", "totally", "full", "fully", NULL};
@@ -400,9 +428,8 @@ static void phrases(parse_state *s)
             set(k, LX_TEMPORAL, PT_RESOLVED, 0);
             s->t[j].absorbed = 1;
             k->end = s->t[j].end;
-        } else if ((W(s, i, "no") || W(s, i, "without") || W(s, i, "not")) &&
-                   (anywhere(s, j, CHANGE) || (anywhere(s, j, CHANGE_MOD) && anywhere(s, adj(s, j), CHANGE)))) {
-            int last = anywhere(s, j, CHANGE) ? j : adj(s, j);
+        } else if ((W(s, i, "no") || W(s, i, "without") || W(s, i, "not")) && change_after(s, j) >= 0) {
+            int last = change_after(s, j);   /* "no change", "no significant interval change" */
             for (int m = j; m <= last; m++)
                 s->t[m].absorbed = 1;
             set(k, LX_TEMPORAL, PT_STABLE, 0);
@@ -469,9 +496,11 @@ static void phrases(parse_state *s)
         } else if (W(s, i, "per") && W(s, j, "cent")) {
             set(k, LX_PCT, 0, 0);
             s->t[j].absorbed = 1;
-        } else if (W(s, i, "to") && W(s, j, "exclude")) {
-            set(k, LX_UNCERTAIN, 0, 0);
+        } else if (W(s, i, "to") && (W(s, j, "exclude") || (W(s, j, "rule") && W(s, adj(s, j), "out")))) {
+            set(k, LX_UNCERTAIN, 0, 3);   /* "(follow-up) to exclude X": X is a hypothesis (hypotheticals()) */
             s->t[j].absorbed = 1;
+            if (W(s, j, "rule"))
+                s->t[adj(s, j)].absorbed = 1;
         } else if (W(s, i, "lung") && W(s, j, "markings")) {
             set(k, LX_NONE, 0, 0);
         } else if ((W(s, i, "findings") || W(s, i, "finding")) && k->cls == LX_BOUNDARY && pv(s, i) >= 0 &&
@@ -487,6 +516,10 @@ static void phrases(parse_state *s)
         } else if ((W(s, i, "l") || W(s, i, "r")) && j >= 0 &&
                    (s->t[j].cls == LX_LEVEL || (s->t[j].cls == LX_REGION && s->t[j].val != 2 && s->t[j].val != 5))) {
             set(k, LX_SIDE, W(s, i, "l") ? 1 : 2, 0);   /* "L mid zone", "R lung" */
+        } else if ((W(s, i, "write") || W(s, i, "rite") || W(s, i, "wright")) && j >= 0 &&
+                   (s->t[j].cls == LX_LEVEL || (s->t[j].cls == LX_REGION && s->t[j].val != 5) ||
+                    W(s, j, "sided"))) {
+            set(k, LX_SIDE, 2, 0);   /* dictation homophone: "the write lower lobe" */
         } else if (W(s, i, "b") && W(s, j, "l") && s->text[k->end] == '/' && s->t[j].start == k->end + 1) {
             set(k, LX_SIDE, 3, 0);   /* "b/l" */
             s->t[j].absorbed = 1;
@@ -520,8 +553,9 @@ static void phrases(parse_state *s)
             set(k, LX_NUMBER, half ? 6 : 12, 0);
             k->num = k->val;
             if (half) {
-                s->t[j].absorbed = s->t[adj(s, j)].absorbed = 1;
-                k->end = s->t[adj(s, j)].end;
+                int d = adj(s, j);   /* before "dozen" is absorbed (adj skips absorbed tokens) */
+                s->t[j].absorbed = s->t[d].absorbed = 1;
+                k->end = s->t[d].end;
             }
         } else if (W(s, i, "increased") && (W(s, j, "density") || W(s, j, "densities") || W(s, j, "attenuation"))) {
             set(k, LX_MOD, 0, 0);   /* "increased density": how it looks, not a change */
@@ -534,6 +568,13 @@ static void phrases(parse_state *s)
                 set(k, LX_TEMPORAL, W(s, i, "less") ? PT_BETTER : PT_WORSE, 0);
                 k->end = s->t[e].end;
             }
+        } else if ((W(s, i, "less") || W(s, i, "more")) && anywhere(s, j, COMPARED) && !W(s, adj(s, j), "than") &&
+                   !anatomy_ahead(s, j)) {
+            /* "is slightly less dense", "now more confluent": a change since the earlier study
+             * (with a place after it, "more pronounced on the right", it is a predominance) */
+            s->t[j].absorbed = 1;
+            set(k, LX_TEMPORAL, W(s, i, "less") ? PT_BETTER : PT_WORSE, 0);
+            k->end = s->t[j].end;
         } else if (W(s, i, "a") && W(s, j, "dozen")) {
             k->absorbed = 1;
         } else if (W(s, i, "a") && (W(s, j, "few") || W(s, j, "couple"))) {
@@ -564,6 +605,9 @@ static int place_side(const parse_state *s, int i)
 
 static void predominance(parse_state *s)
 {
+    /* "most conspicuous in the right lower lobe", "more confluent at the bases" */
+    static const char *const CONSPICUOUS[] = {"conspicuous", "evident", "apparent", "noticeable", "obvious", "dense",
+                                              "confluent", "notable", "striking", "visible", NULL};
     static const char *const LESS_SO[] = {"so", "marked", "extensive", "pronounced", "prominent", "severe",
                                           "severely", "affected", "involved", NULL};
     prose_attrs *a = s->a;
@@ -637,7 +681,9 @@ static void predominance(parse_state *s)
             if (side_lr(q) && after >= 0 &&
                 (s->t[after].cls == LX_LEVEL || s->t[after].cls == LX_ZONEWORD ||
                  (s->t[after].cls == LX_REGION && (s->t[after].val == 2 || s->t[after].val == 3)))) {
-                /* "predominantly the right lower lobe", "most marked in the right lower lobe": a place */
+                /* "predominantly the right lower lobe", "most marked in the right lower lobe": a place,
+                 * and the side it is on predominates */
+                a->predominance_side = q->val == 1 ? LAT_LEFT : LAT_RIGHT;
                 if (k->cls == LX_PREDOM) {
                     a->predominance_levels |= s->t[after].cls == LX_LEVEL ? s->t[after].val : 0;
                     add_tok_span(s, PA_PREDOMINANCE, i, after);
@@ -685,7 +731,7 @@ static void predominance(parse_state *s)
                   q->cls == LX_COPULA || ((q->cls == LX_DIST || q->cls == LX_SEGNAME) && k->cls == LX_PREDOM) ||
                   q->cls == LX_AND || W(s, j, "slightly") || W(s, j, "somewhat") || W(s, j, "much") ||
                   W(s, j, "marked") || W(s, j, "extensive") || W(s, j, "affected") || W(s, j, "involved") ||
-                  W(s, j, "severe")))
+                  W(s, j, "severe") || anywhere(s, j, CONSPICUOUS)))
                 break;
         }
         if (found || k->cls != LX_PREDOM)
@@ -784,6 +830,19 @@ static int segname_here(const parse_state *s, int i)
             return 0;
     }
     return 0;
+}
+
+/* "right upper, middle and lower lobes": after a side and a level (token q) a comma before
+ * more bare levels (j) continues the place, the side shared. */
+static int level_list(const parse_state *s, int q, int j, const sub_phrase *p)
+{
+    if (s->t[q].cls != LX_LEVEL || !(p->sides & 3) || p->region || p->closed)
+        return 0;
+    for (int o = s->t[q].end; o < s->t[j].start; o++)
+        if (s->text[o] != ',' && s->text[o] != ' ')
+            return 0;
+    int m = s->t[j].cls == LX_AND ? adj(s, j) : j;
+    return m >= 0 && s->t[m].cls == LX_LEVEL;
 }
 
 static void anatomy(parse_state *s)
@@ -944,14 +1003,16 @@ static void anatomy(parse_state *s)
                 break;
             if (s->t[j].cls != LX_AND && s->t[j].cls != LX_THE && s->t[j].cls != LX_PREP)
                 last = j;
+            int qi = j;
             j = nx(s, j);
-            if (j >= 0 && s->t[j].chunk != q->chunk && q->cls != LX_AND)
+            if (j >= 0 && s->t[j].chunk != q->chunk && q->cls != LX_AND && !level_list(s, qi, j, &p))
                 break;
         }
         sub_resolve(&p, prev_sides, r);
         r->t1 = last;
-        /* "the largest in the right lower lobe": a place among others, not all of them */
-        for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 5 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
+        /* "the largest in the right lower lobe", "the largest measuring 9 mm in the LLL": a place
+         * among others, not all of them */
+        for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 8 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
             if (W(s, q, "largest") || W(s, q, "biggest") || W(s, q, "dominant") || W(s, q, "index") ||
                 W(s, q, "now") || W(s, q, "also"))
                 r->predlev = 1;   /* a place among others: does not narrow the side */
@@ -1001,6 +1062,8 @@ static void findings(parse_state *s)
         f->neg_t = f->unc_t = f->tmp_t = -1;
         int last = i;
         for (int j = adj(s, i); j >= 0 && is_finding_cls(s->t[j].cls) && s->t[j].run < 0; j = adj(s, j)) {
+            if (memchr(s->text + s->t[last].end, '/', (size_t)(s->t[j].start - s->t[last].end)))
+                break;   /* "collapse/consolidation": two findings, a list (list_next) */
             int les = s->t[j].cls != LX_NONLESION;
             if (les != f->lesion) {
                 /* "nodular opacities" both lesions; "pleural thickening", "lesion ... effusion" differ:
@@ -1031,9 +1094,19 @@ static int list_next(const parse_state *s, int fi)
 {
     const finding *f = &s->f[fi];
     int j = adj(s, f->t1);
+    /* "collapse/consolidation", "GGO/consolidation": a slash pair is a list */
+    if (j >= 0 && s->t[j].find >= 0 && s->t[j].find != fi) {
+        int slash = 0, other = 0;
+        for (int o = s->t[f->t1].end; o < s->t[j].start; o++)
+            slash |= s->text[o] == '/', other |= s->text[o] != '/' && s->text[o] != ' ';
+        if (slash && !other)
+            return s->t[j].find;
+    }
     if (j < 0 || s->t[j].cls != LX_AND)
         return -1;
     int m = adj(s, j);
+    if (m >= 0 && s->t[m].cls == LX_AND)
+        m = adj(s, m);   /* "atelectasis and/or consolidation" */
     while (m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
                       s->t[m].cls == LX_TEMPORAL))
         m = adj(s, m);
@@ -1235,6 +1308,25 @@ static void clear_run(parse_state *s, int ri, int trig)
     s->t[trig].neg_trigger = 1;
 }
 
+/* "follow-up CT is recommended to exclude an underlying lesion": the lesions after "to
+ * exclude" / "to rule out" in its clause are what a further test looks for, not findings. */
+static void hypotheticals(parse_state *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (s->t[i].absorbed || s->t[i].cls != LX_UNCERTAIN || s->t[i].sub != 3)
+            continue;
+        for (int fi = 0; fi < s->nf; fi++) {
+            finding *f = &s->f[fi];
+            if (f->t0 > i && s->t[f->t0].clause == s->t[i].clause) {
+                f->hypothetical = 1;
+                for (int ri = 0; ri < s->nr; ri++)
+                    if (s->r[ri].find == fi)
+                        s->r[ri].negated = 1;
+            }
+        }
+    }
+}
+
 static void negation(parse_state *s)
 {
     for (int i = 0; i < s->n; i++) {
@@ -1336,13 +1428,14 @@ static void negation(parse_state *s)
 /* ---------------------------------------------------------------- modifiers */
 
 /* Tokens of class cls that apply to finding fi: in its chunk, else in finding-less chunks of
- * its clause (the first of them in text order). Returns the count and fills idx. */
+ * its clause (the first of them in text order); time words from both ("persistent opacities,
+ * slightly improved": apply_time ranks them). Returns the count and fills idx. */
 static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap)
 {
     const finding *f = &s->f[fi];
     int chunk = s->t[f->t0].chunk, n = 0, b, e;
     range_of(s, f->t0, 1, &b, &e);
-    for (int pass = 0; pass < 2 && n == 0; pass++)
+    for (int pass = 0; pass < 2 && (n == 0 || cls == LX_TEMPORAL); pass++)
         for (int i = b; i <= e && n < cap; i++) {
             const tok *k = &s->t[i];
             if (k->absorbed || k->cls != cls)
@@ -1422,6 +1515,51 @@ static void relative_clauses(parse_state *s)
     }
 }
 
+/* "Left retrocardiac opacity, atelectasis or pneumonia": a chunk after the first of its clause
+ * that is only findings joined by "or" is a differential: it hedges its lesions and the last
+ * lesion before it in the clause. */
+static void differentials(parse_state *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        int b, e, nf = 0, or_t = -1, only = 1;
+        if (i > 0 && s->t[i - 1].chunk == s->t[i].chunk)
+            continue;   /* chunk starts only */
+        range_of(s, i, 0, &b, &e);
+        if (b == 0 || s->t[b - 1].clause != s->t[b].clause)
+            continue;
+        for (int j = b; j <= e; j++) {
+            const tok *q = &s->t[j];
+            if (q->absorbed)
+                continue;
+            if (q->find >= 0 && (j == b || s->t[j - 1].find != q->find))
+                nf++;
+            else if (W(s, j, "or"))
+                or_t = or_t < 0 ? j : or_t;
+            else if (!(q->find >= 0 || q->cls == LX_MOD || q->cls == LX_THE || W(s, j, "and")))
+                only = 0;
+        }
+        if (!only || nf < 2 || or_t < 0)
+            continue;
+        int last = -1;
+        for (int fi = 0; fi < s->nf; fi++) {
+            finding *f = &s->f[fi];
+            if (!f->lesion || s->t[f->t0].clause != s->t[b].clause || f->t1 > e)
+                continue;
+            if (f->t0 < b) {
+                last = fi;
+            } else if (!f->uncertain) {
+                f->uncertain = 1;
+                f->unc_t = or_t;
+            }
+        }
+        if (last >= 0 && !s->f[last].uncertain) {
+            s->f[last].uncertain = 1;
+            s->f[last].unc_t = or_t;
+        }
+        i = e;
+    }
+}
+
 static void modifiers(parse_state *s)
 {
     int idx[32];
@@ -1438,6 +1576,7 @@ static void modifiers(parse_state *s)
         apply_time(s, f, idx, n);
     }
     relative_clauses(s);
+    differentials(s);
 }
 
 /* The lesion finding an anatomy run locates: its own, else the nearest lesion of its sentence
@@ -1450,7 +1589,7 @@ static int nearest_lesion(const parse_state *s, int ri)
     int best = -1, bd = 1 << 30;
     for (int fi = 0; fi < s->nf; fi++) {
         const finding *f = &s->f[fi];
-        if (!f->lesion || s->t[f->t0].sent != s->t[r->t0].sent)
+        if (!f->lesion || f->hypothetical || s->t[f->t0].sent != s->t[r->t0].sent)
             continue;
         int d = f->t1 < r->t0 ? r->t0 - f->t1 : f->t0 - r->t1 + 1;
         if (d < bd) {
@@ -1486,6 +1625,9 @@ static int count_number(const parse_state *s, int i)
 
 static void counts(parse_state *s)
 {
+    static const char *const EXPLAINS[] = {"consistent", "keeping", "compatible", "suggestive", "representing",
+                                           "represents", "reflecting", "reflects", "likely", "probably", "possibly",
+                                           "typical", "characteristic", "indicating", "indicative", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
         if (k->absorbed)
@@ -1628,6 +1770,25 @@ static void counts(parse_state *s)
             f->count_lo = f->count_hi = n;
             f->count_t = first;
         }
+    }
+    /* "consolidation ..., consistent with an organising pneumonia pattern": a lesion named as
+     * what an earlier lesion of its clause is, is that lesion; its article counts nothing */
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        if (!f->lesion || f->count_t < 0 || s->t[f->count_t].cls != LX_ARTICLE)
+            continue;
+        int by = 0, earlier = 0;
+        for (int j = pv(s, f->count_t); j >= 0 && s->t[j].clause == s->t[f->t0].clause; j = pv(s, j)) {
+            if (s->t[j].find >= 0) {
+                earlier = by && s->f[s->t[j].find].lesion;
+                break;
+            }
+            if (s->t[j].cls == LX_AND || s->t[j].cls == LX_NEG_PRE)
+                break;
+            by |= anywhere(s, j, EXPLAINS);
+        }
+        if (earlier)
+            f->count_t = f->count_lo = f->count_hi = -1;
     }
     /* "focus of consolidation", "small patch of ground glass": a singular container is one */
     for (int i = 0; i < s->n; i++) {
@@ -1786,7 +1947,7 @@ static void orphan_sides(parse_state *s)
 {
     for (int fi = 0; fi < s->nf; fi++) {
         const finding *f = &s->f[fi];
-        if (!f->lesion || f->negated || f->resolved)
+        if (!f->lesion || f->negated || f->resolved || f->hypothetical)
             continue;
         int orph = 0, sides = 0, first = -1, sent = s->t[f->t0].sent, sentence_sides = 0;
         for (int ri = 0; ri < s->nr; ri++) {
@@ -1820,6 +1981,8 @@ static void collect(parse_state *s)
     /* current lesions */
     for (int fi = 0; fi < s->nf; fi++) {
         finding *f = &s->f[fi];
+        if (f->hypothetical)
+            continue;
         if (!f->lesion) {
             a->nonlesion |= f->kind;
             add_tok_span(s, PA_NONLESION, f->t0, f->t1);
@@ -1909,7 +2072,7 @@ static void collect(parse_state *s)
         if (r->negated || r->find < 0 || r->predlev || !(r->zones & 63))
             continue;
         finding *f = &s->f[r->find];
-        if (f->lesion && !f->negated && !f->resolved) {
+        if (f->lesion && !f->negated && !f->resolved && !f->hypothetical) {
             sent_levels[s->t[r->t0].sent] = 1;
             any_levels = 1;
         }
@@ -1935,7 +2098,7 @@ static void collect(parse_state *s)
             int applies = 0;
             for (int q = 0; q < nm; q++) {
                 finding *f = &s->f[members[q]];
-                applies |= f->lesion && !f->negated && !f->resolved;
+                applies |= f->lesion && !f->negated && !f->resolved && !f->hypothetical;
             }
             if (!applies)
                 continue;
@@ -1975,7 +2138,7 @@ static void collect(parse_state *s)
         range_of(s, i, 1, &b, &e);
         for (int j = b; j <= e; j++) {
             const finding *f = s->t[j].find >= 0 ? &s->f[s->t[j].find] : NULL;
-            near |= f && f->lesion && !f->negated && !f->resolved;
+            near |= f && f->lesion && !f->negated && !f->resolved && !f->hypothetical;
         }
         if (near) {
             a->distribution |= k->val;
@@ -2052,6 +2215,7 @@ void prose_parse(const char *utf8, prose_attrs *out)
     findings(s);
     attribution(s);
     attach(s);
+    hypotheticals(s);
     negation(s);
     modifiers(s);
     counts(s);
