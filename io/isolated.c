@@ -144,6 +144,62 @@ int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_fra
     return rc;
 }
 
+/* ---- one slice, decoded, mapped, oriented and resized in the worker (io/dicom_slice.h):
+ * request = frame, spec, the object; answer = info, then the [S,S] floats (none for
+ * DICOM_SLICE_RANGE) ---- */
+
+static int slice_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    sandbox_in in = {req, n, 0, 0};
+    int32_t frame = 0;
+    dicom_slice_spec sp;
+    sandbox_in_read(&in, &frame, sizeof frame);
+    sandbox_in_read(&in, &sp, sizeof sp);
+    dicom_object o;
+    int rc = object_unpack(&in, "DICOM slice request", &o, e);
+    if (rc != C2_OK)
+        return rc;
+    size_t px = sp.mapping == DICOM_SLICE_RANGE || sp.size < 1 ? 0 : (size_t)sp.size * (size_t)sp.size;
+    float *img = malloc(px ? px * sizeof *img : 1);
+    dicom_slice_info info;
+    rc = img ? dicom_read_slice(&o, frame, &sp, img, &info, e) : c2_fail(e, C2_ENOMEM, "%s: out of memory", o.path);
+    if (rc == C2_OK && (sandbox_out_append(out, &info, sizeof info) != C2_OK ||
+                        sandbox_out_append(out, img, px * sizeof *img) != C2_OK))
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", o.path);
+    free(img);
+    dicom_object_free(&o);
+    return rc;
+}
+
+int dicom_read_slice_isolated(const dicom_object *o, int frame, const dicom_slice_spec *sp, float *out,
+                              dicom_slice_info *info, c2_err *e)
+{
+    sandbox_out req = {0}, r;
+    int32_t f = frame;
+    int rc = sandbox_out_append(&req, &f, sizeof f);
+    if (rc == C2_OK)
+        rc = sandbox_out_append(&req, sp, sizeof *sp);
+    if (rc == C2_OK)
+        rc = object_pack(&req, o);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return c2_fail(e, rc, "%s: out of memory", o->path);
+    }
+    rc = sandbox_call(o->path, "dicom-frames", "DICOM decoder", slice_job, req.data, req.n, NULL, &r, e);
+    sandbox_out_free(&req);
+    size_t px = sp->mapping == DICOM_SLICE_RANGE ? 0 : (size_t)sp->size * (size_t)sp->size;
+    if (rc == C2_OK && r.n != sizeof *info + px * sizeof(float))
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned %zu bytes, not %zu", o->path, r.n,
+                     sizeof *info + px * sizeof(float));
+    if (rc == C2_OK) {
+        memcpy(info, r.data, sizeof *info);
+        if (px)
+            memcpy(out, r.data + sizeof *info, px * sizeof(float));
+    }
+    sandbox_out_free(&r);
+    return rc;
+}
+
 /* ---- seg_source: request = n, paths (n = 0: one path for seg_source_load); answer = the
  * struct, slices, file names ---- */
 
