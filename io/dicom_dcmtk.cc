@@ -30,6 +30,7 @@
 #include "io/jpeg2000.h"
 
 #include <cerrno>
+#include <sys/stat.h>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -180,11 +181,11 @@ static int is_jpeg2000(const char *ts)
            !strcmp(ts, "1.2.840.10008.1.2.4.92") || !strcmp(ts, "1.2.840.10008.1.2.4.93");
 }
 
-/* Opens the file through DCMTK with lazy loading of large elements. */
-static int file_load(DcmFileFormat &ff, const char *path, c2_err *e)
+/* Opens the file through DCMTK with lazy loading of large elements (whole: all values). */
+static int file_load(DcmFileFormat &ff, const char *path, c2_err *e, int whole = 0)
 {
     codecs_register();
-    return dicom_dcmtk_load(ff, path, e);
+    return dicom_dcmtk_load(ff, path, e, whole);
 }
 
 /* ---- probe ---- */
@@ -679,8 +680,14 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
     int rc = c2_check_dims(e, o->path, o->rows, o->cols, o->samples_per_pixel, sizeof(int32_t) + 4);
     if (rc)
         return rc;
+    /* A single-frame file not much larger than its frame is read whole in one pass (the
+     * lazy load re-opens it twice for Pixel Data); anything else keeps large values on disk. */
+    size_t n = (size_t)o->rows * (size_t)o->cols, samples = n * (size_t)o->samples_per_pixel;
+    size_t frame_bytes = samples * (size_t)(o->bits_allocated / 8);
+    struct stat st;
+    int whole = o->frames == 1 && stat(o->path, &st) == 0 && (uint64_t)st.st_size <= 2 * (uint64_t)frame_bytes + (1u << 20);
     DcmFileFormat ff;
-    if ((rc = file_load(ff, o->path, e)))
+    if ((rc = file_load(ff, o->path, e, whole)))
         return rc;
     DcmDataset *ds = ff.getDataset();
     DcmElement *el = NULL;
@@ -690,9 +697,7 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
         return c2_fail(e, C2_EINVAL, "%s: Pixel Data has VR %s, not OB or OW", o->path,
                        DcmVR(el->getVR()).getVRName());
     DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
-    size_t n = (size_t)o->rows * (size_t)o->cols, samples = n * (size_t)o->samples_per_pixel;
     std::vector<int32_t> stored;
-    size_t frame_bytes = samples * (size_t)(o->bits_allocated / 8);
     const char *ycc_note = strncmp(o->photometric, "YBR", 3) == 0 ? "YBR" : "RGB";
 
     if (is_jpeg2000(o->transfer_syntax)) {
