@@ -9,6 +9,7 @@
 #include <hdf5.h>
 #include <errno.h>
 #include <libdeflate.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -229,20 +230,79 @@ static int deflate_bytes(struct libdeflate_compressor *zc, const uint8_t *in, si
     return 0;
 }
 
+/* Each thread keeps one compressor (libdeflate's state: allocating it per sample cost page
+ * faults) and the encoded all-zero mask of the last size: the same bytes every time. Freed
+ * when the thread ends (the main thread's stays reachable through its TLS until exit). */
+typedef struct chunk_coder {
+    struct libdeflate_compressor *zc;
+    int zero_S;
+    uint8_t *zero;
+    size_t zero_n;
+} chunk_coder;
+static _Thread_local chunk_coder *thread_coder;
+static pthread_key_t coder_key;
+static pthread_once_t coder_once = PTHREAD_ONCE_INIT;
+
+static void coder_free(void *p)
+{
+    chunk_coder *k = p;
+    if (!k)
+        return;
+    libdeflate_free_compressor(k->zc);
+    free(k->zero);
+    free(k);
+}
+
+static void coder_key_make(void) { pthread_key_create(&coder_key, coder_free); }
+
+static chunk_coder *coder_get(void)
+{
+    if (thread_coder)
+        return thread_coder;
+    chunk_coder *k = calloc(1, sizeof *k);
+    if (!k || !(k->zc = libdeflate_alloc_compressor(CACHE_DEFLATE_LEVEL))) {
+        free(k);
+        return NULL;
+    }
+    pthread_once(&coder_once, coder_key_make);
+    pthread_setspecific(coder_key, k);
+    return thread_coder = k;
+}
+
+/* The encoded all-zero [S,S] mask, a fresh copy in *out. */
+static int zero_mask_encode(chunk_coder *k, int S, uint8_t **out, size_t *out_n)
+{
+    if (k->zero_S != S) {
+        size_t px = (size_t)S * S;
+        uint8_t *zeros = calloc(px, 1), *z = NULL;
+        size_t n = 0;
+        int bad = !zeros || deflate_bytes(k->zc, zeros, px, &z, &n) != 0;
+        free(zeros);
+        if (bad)
+            return -1;
+        free(k->zero);
+        k->zero = z;
+        k->zero_n = n;
+        k->zero_S = S;
+    }
+    if (!(*out = malloc(k->zero_n)))
+        return -1;
+    memcpy(*out, k->zero, k->zero_n);
+    *out_n = k->zero_n;
+    return 0;
+}
+
 /* /images and /masks have no shuffle filter: the chunk is the F32LE / u8 bytes deflated. */
 int cache_chunk_encode(int S, const float *image, const uint8_t *mask, cache_chunk *out, c2_err *e)
 {
     memset(out, 0, sizeof *out);
     size_t px = (size_t)S * S;
-    uint8_t *zeros = mask ? NULL : calloc(px, 1);
-    struct libdeflate_compressor *zc = libdeflate_alloc_compressor(CACHE_DEFLATE_LEVEL);
-    int bad = !zc || (!mask && !zeros);
+    chunk_coder *k = coder_get();
+    int bad = !k;
     if (!bad) /* little-endian host: the native floats are F32LE as stored */
-        bad = deflate_bytes(zc, (const uint8_t *)image, px * sizeof(float), &out->image, &out->image_n) != 0 ||
-              deflate_bytes(zc, mask ? mask : zeros, px, &out->mask, &out->mask_n) != 0;
-    if (zc)
-        libdeflate_free_compressor(zc);
-    free(zeros);
+        bad = deflate_bytes(k->zc, (const uint8_t *)image, px * sizeof(float), &out->image, &out->image_n) != 0 ||
+              (mask ? deflate_bytes(k->zc, mask, px, &out->mask, &out->mask_n)
+                    : zero_mask_encode(k, S, &out->mask, &out->mask_n)) != 0;
     out->has_mask = mask != NULL;
     if (bad) {
         cache_chunk_free(out);

@@ -30,6 +30,7 @@
 #include "io/jpeg2000.h"
 
 #include <cerrno>
+#include <sys/stat.h>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -180,11 +181,11 @@ static int is_jpeg2000(const char *ts)
            !strcmp(ts, "1.2.840.10008.1.2.4.92") || !strcmp(ts, "1.2.840.10008.1.2.4.93");
 }
 
-/* Opens the file through DCMTK with lazy loading of large elements. */
-static int file_load(DcmFileFormat &ff, const char *path, c2_err *e)
+/* Opens the file through DCMTK with lazy loading of large elements (whole: all values). */
+static int file_load(DcmFileFormat &ff, const char *path, c2_err *e, int whole = 0)
 {
     codecs_register();
-    return dicom_dcmtk_load(ff, path, e);
+    return dicom_dcmtk_load(ff, path, e, whole);
 }
 
 /* ---- probe ---- */
@@ -556,31 +557,115 @@ static int frame_jpeg2000(const dicom_object *o, DcmPixelSequence *seq, const st
                            o->pixel_representation, stored, e);
 }
 
+/* The padding range [lo, hi] of stored values (PixelPaddingValue .. RangeLimit). */
+static void padding_range(const dicom_object *o, double *lo, double *hi)
+{
+    *lo = *hi = o->padding_value;
+    if (o->has_padding_range) {
+        *lo = fmin(o->padding_value, o->padding_range_limit);
+        *hi = fmax(o->padding_value, o->padding_range_limit);
+    }
+}
+
+/* One single-sample stored value -> its float modality value (padding -> NAN). */
+static inline float modality_value(const dicom_object *o, const dicom_frame *fr, double lo, double hi, double v)
+{
+    if (o->has_padding && v >= lo && v <= hi)
+        return NAN;
+    return (float)(v * fr->slope + fr->intercept);
+}
+
 /* Stored values of one frame -> float modality values (see io/dicom.h). `rgb` says the
  * three samples are R, G, B (else Y, Cb, Cr: Y is used as is). */
 static void frame_to_float(const dicom_object *o, int f, const int32_t *stored, int planar, int rgb, float *out)
 {
     size_t n = (size_t)o->rows * (size_t)o->cols;
-    double lo = o->padding_value, hi = o->padding_value;
-    if (o->has_padding_range) {
-        lo = fmin(o->padding_value, o->padding_range_limit);
-        hi = fmax(o->padding_value, o->padding_range_limit);
-    }
+    double lo, hi;
+    padding_range(o, &lo, &hi);
     const dicom_frame *fr = &o->frame[f];
     for (size_t i = 0; i < n; i++) {
-        double v;
         if (o->samples_per_pixel == 1) {
-            v = stored[i];
-        } else {
-            size_t step = planar ? n : 1, base = planar ? i : 3 * i;
-            double a = stored[base], b = stored[base + step], c = stored[base + 2 * step];
-            v = rgb ? 0.299 * a + 0.587 * b + 0.114 * c : a;
+            out[i] = modality_value(o, fr, lo, hi, stored[i]);
+            continue;
         }
-        if (o->has_padding && o->samples_per_pixel == 1 && v >= lo && v <= hi)
-            out[i] = NAN;
-        else
-            out[i] = (float)(v * fr->slope + fr->intercept);
+        size_t step = planar ? n : 1, base = planar ? i : 3 * i;
+        double a = stored[base], b = stored[base + step], c = stored[base + 2 * step];
+        out[i] = (float)((rgb ? 0.299 * a + 0.587 * b + 0.114 * c : a) * fr->slope + fr->intercept);
     }
+}
+
+/* Single-sample 8- / 16-bit frames: every possible stored word (256 or 65,536 of them)
+ * goes through stored_from_bytes and modality_value once, into a table that then maps
+ * each pixel with one load: the same function of the same word, so the same floats as
+ * frame_to_float. The table is kept per thread for the next frame with the same
+ * decoding parameters (a series' slices usually share them). */
+typedef struct word_table {
+    int bits_allocated, bits_stored, high_bit, pixel_representation, has_padding;
+    double pad_lo, pad_hi, slope, intercept;
+    std::vector<float> value;
+} word_table;
+
+static const float *word_table_for(const dicom_object *o, const dicom_frame *fr)
+{
+    static thread_local word_table t;
+    double lo, hi;
+    padding_range(o, &lo, &hi);
+    if (!o->has_padding)
+        lo = hi = 0;
+    size_t words = (size_t)1 << o->bits_allocated;
+    if (t.value.size() == words && t.bits_allocated == o->bits_allocated && t.bits_stored == o->bits_stored &&
+        t.high_bit == o->high_bit && t.pixel_representation == o->pixel_representation &&
+        t.has_padding == o->has_padding && t.pad_lo == lo && t.pad_hi == hi && t.slope == fr->slope &&
+        t.intercept == fr->intercept)
+        return t.value.data();
+    std::vector<uint8_t> bytes(words * (size_t)(o->bits_allocated / 8));
+    for (size_t w = 0; w < words; w++) {
+        if (o->bits_allocated == 8) {
+            bytes[w] = (uint8_t)w;
+        } else {
+            uint16_t v = (uint16_t)w;
+            memcpy(&bytes[2 * w], &v, 2);
+        }
+    }
+    std::vector<int32_t> stored(words);
+    stored_from_bytes(o, bytes.data(), words, stored.data());
+    t.value.resize(words);
+    for (size_t w = 0; w < words; w++)
+        t.value[w] = modality_value(o, fr, lo, hi, stored[w]);
+    t.bits_allocated = o->bits_allocated;
+    t.bits_stored = o->bits_stored;
+    t.high_bit = o->high_bit;
+    t.pixel_representation = o->pixel_representation;
+    t.has_padding = o->has_padding;
+    t.pad_lo = lo;
+    t.pad_hi = hi;
+    t.slope = fr->slope;
+    t.intercept = fr->intercept;
+    return t.value.data();
+}
+
+/* Native / DCMTK-decoded bytes of frame f -> float modality values. */
+static void frame_bytes_to_float(const dicom_object *o, int f, const uint8_t *buf, std::vector<int32_t> &stored,
+                                 int planar, int rgb, float *out)
+{
+    size_t n = (size_t)o->rows * (size_t)o->cols;
+    if (o->samples_per_pixel == 1 && (o->bits_allocated == 8 || o->bits_allocated == 16)) {
+        const float *table = word_table_for(o, &o->frame[f]);
+        if (o->bits_allocated == 8) {
+            for (size_t i = 0; i < n; i++)
+                out[i] = table[buf[i]];
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                uint16_t w;
+                memcpy(&w, buf + 2 * i, 2);
+                out[i] = table[w];
+            }
+        }
+        return;
+    }
+    stored.resize(n * (size_t)o->samples_per_pixel);
+    stored_from_bytes(o, buf, stored.size(), stored.data());
+    frame_to_float(o, f, stored.data(), planar, rgb, out);
 }
 
 static int frames_read(const dicom_object *o, int first, int count, float *out, c2_err *e)
@@ -595,8 +680,14 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
     int rc = c2_check_dims(e, o->path, o->rows, o->cols, o->samples_per_pixel, sizeof(int32_t) + 4);
     if (rc)
         return rc;
+    /* A single-frame file not much larger than its frame is read whole in one pass (the
+     * lazy load re-opens it twice for Pixel Data); anything else keeps large values on disk. */
+    size_t n = (size_t)o->rows * (size_t)o->cols, samples = n * (size_t)o->samples_per_pixel;
+    size_t frame_bytes = samples * (size_t)(o->bits_allocated / 8);
+    struct stat st;
+    int whole = o->frames == 1 && stat(o->path, &st) == 0 && (uint64_t)st.st_size <= 2 * (uint64_t)frame_bytes + (1u << 20);
     DcmFileFormat ff;
-    if ((rc = file_load(ff, o->path, e)))
+    if ((rc = file_load(ff, o->path, e, whole)))
         return rc;
     DcmDataset *ds = ff.getDataset();
     DcmElement *el = NULL;
@@ -606,9 +697,7 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
         return c2_fail(e, C2_EINVAL, "%s: Pixel Data has VR %s, not OB or OW", o->path,
                        DcmVR(el->getVR()).getVRName());
     DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
-    size_t n = (size_t)o->rows * (size_t)o->cols, samples = n * (size_t)o->samples_per_pixel;
-    std::vector<int32_t> stored(samples);
-    size_t frame_bytes = samples * (size_t)(o->bits_allocated / 8);
+    std::vector<int32_t> stored;
     const char *ycc_note = strncmp(o->photometric, "YBR", 3) == 0 ? "YBR" : "RGB";
 
     if (is_jpeg2000(o->transfer_syntax)) {
@@ -620,6 +709,7 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
         if ((rc = fragments_of_frames(o, seq, start, e)))
             return rc;
         std::vector<uint8_t> bytes;
+        stored.resize(samples);
         int rgb = strcmp(o->photometric, "YBR_FULL") != 0 && strcmp(o->photometric, "YBR_FULL_422") != 0;
         for (int f = first; f < first + count; f++) {
             if ((rc = frame_jpeg2000(o, seq, start, f, bytes, stored.data(), e)))
@@ -639,12 +729,11 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
         OFCondition c = pd->getUncompressedFrame(ds, (Uint32)f, start_fragment, buf.data(), cap, model);
         if (c.bad())
             return c2_fail(e, C2_EINVAL, "%s: frame %d cannot be decoded (%s)", o->path, f, c.text());
-        stored_from_bytes(o, buf.data(), samples, stored.data());
         int planar = 0;
         if (o->samples_per_pixel == 3)
             get_uint16(ds, DCM_PlanarConfiguration, &planar);
         const char *m = model.length() ? model.c_str() : ycc_note;
-        frame_to_float(o, f, stored.data(), planar, strncmp(m, "YBR", 3) != 0, out + (size_t)(f - first) * n);
+        frame_bytes_to_float(o, f, buf.data(), stored, planar, strncmp(m, "YBR", 3) != 0, out + (size_t)(f - first) * n);
     }
     return C2_OK;
 }

@@ -10,7 +10,9 @@
 class DcmFileFormat;
 
 /* C2_OK with ff loaded; otherwise the deflate check's code, or C2_EINVAL "path: not a
- * readable DICOM file (DCMTK's reason)". */
-int dicom_dcmtk_load(DcmFileFormat &ff, const char *path, c2_err *e);
+ * readable DICOM file (DCMTK's reason)". whole = 1 reads every value in the one pass (for
+ * a small file whose pixels are wanted: one open and sequential reads instead of
+ * re-opening it for Pixel Data). */
+int dicom_dcmtk_load(DcmFileFormat &ff, const char *path, c2_err *e, int whole = 0);
 
 #endif

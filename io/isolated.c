@@ -94,18 +94,48 @@ int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e)
     return rc;
 }
 
-/* ---- frames: request = first, count, the object; answer = floats ---- */
+/* ---- the decoder's jobs (frames, slice): request = a fixed head, then the object ---- */
 
-static int frames_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+/* The worker's side: the head's head_n bytes, then o (which owns fresh arrays). */
+static int decoder_request(const uint8_t *req, size_t n, void *head, size_t head_n, dicom_object *o, c2_err *e)
 {
     sandbox_in in = {req, n, 0, 0};
-    int32_t first = 0, count = 0;
-    sandbox_in_read(&in, &first, sizeof first);
-    sandbox_in_read(&in, &count, sizeof count);
+    sandbox_in_read(&in, head, head_n);
+    return object_unpack(&in, "DICOM decoder request", o, e);
+}
+
+/* The caller's side: runs job on head + o in this thread's worker; an answer of other than
+ * `want` bytes is an error. *r holds the answer on success (sandbox_out_free). */
+static int decoder_call(const dicom_object *o, sandbox_job job, const void *head, size_t head_n, size_t want,
+                        sandbox_out *r, c2_err *e)
+{
+    sandbox_out req = {0};
+    memset(r, 0, sizeof *r);
+    int rc = sandbox_out_append(&req, head, head_n);
+    if (rc == C2_OK)
+        rc = object_pack(&req, o);
+    if (rc != C2_OK) {
+        sandbox_out_free(&req);
+        return c2_fail(e, rc, "%s: out of memory", o->path);
+    }
+    rc = sandbox_call(o->path, "dicom-frames", "DICOM decoder", job, req.data, req.n, NULL, r, e);
+    sandbox_out_free(&req);
+    if (rc == C2_OK && r->n != want) {
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned %zu bytes, not %zu", o->path, r->n, want);
+        sandbox_out_free(r);
+    }
+    return rc;
+}
+
+/* frames: head = first, count; answer = the floats */
+static int frames_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    int32_t head[2] = {0, 0};
     dicom_object o;
-    int rc = object_unpack(&in, "DICOM frames request", &o, e);
+    int rc = decoder_request(req, n, head, sizeof head, &o, e);
     if (rc != C2_OK)
         return rc;
+    int32_t first = head[0], count = head[1];
     int64_t plane = (int64_t)o.rows * o.cols;
     rc = count > 0 ? c2_check_dims(e, o.path, count, o.rows, o.cols, sizeof(float)) : C2_EINVAL;
     float *px = rc == C2_OK ? malloc((size_t)(plane * count) * sizeof *px) : NULL;
@@ -122,24 +152,58 @@ static int frames_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
 
 int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e)
 {
-    sandbox_out req = {0}, r;
-    int32_t first = first_frame, count = n_frames;
-    int rc = sandbox_out_append(&req, &first, sizeof first);
-    if (rc == C2_OK)
-        rc = sandbox_out_append(&req, &count, sizeof count);
-    if (rc == C2_OK)
-        rc = object_pack(&req, o);
-    if (rc != C2_OK) {
-        sandbox_out_free(&req);
-        return c2_fail(e, rc, "%s: out of memory", o->path);
-    }
-    rc = sandbox_call(o->path, "dicom-frames", "DICOM decoder", frames_job, req.data, req.n, NULL, &r, e);
-    sandbox_out_free(&req);
+    int32_t head[2] = {first_frame, n_frames};
     size_t want = (size_t)o->rows * (size_t)o->cols * (size_t)(n_frames > 0 ? n_frames : 0) * sizeof(float);
-    if (rc == C2_OK && r.n != want)
-        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned %zu bytes, not %zu", o->path, r.n, want);
+    sandbox_out r;
+    int rc = decoder_call(o, frames_job, head, sizeof head, want, &r, e);
     if (rc == C2_OK)
         memcpy(out, r.data, want);
+    sandbox_out_free(&r);
+    return rc;
+}
+
+/* one slice, decoded, mapped, oriented and resized in the worker (io/dicom_slice.h): head =
+ * frame, spec; answer = info, then the [S,S] floats (none for DICOM_SLICE_RANGE) */
+typedef struct slice_head {
+    int32_t frame, reserved;
+    dicom_slice_spec spec;
+} slice_head;
+
+static int slice_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    slice_head h;
+    dicom_object o;
+    int rc = decoder_request(req, n, &h, sizeof h, &o, e);
+    if (rc != C2_OK)
+        return rc;
+    const dicom_slice_spec *sp = &h.spec;
+    size_t px = sp->mapping == DICOM_SLICE_RANGE || sp->size < 1 ? 0 : (size_t)sp->size * (size_t)sp->size;
+    float *img = malloc(px ? px * sizeof *img : 1);
+    dicom_slice_info info;
+    rc = img ? dicom_read_slice(&o, h.frame, sp, img, &info, e) : c2_fail(e, C2_ENOMEM, "%s: out of memory", o.path);
+    if (rc == C2_OK && (sandbox_out_append(out, &info, sizeof info) != C2_OK ||
+                        sandbox_out_append(out, img, px * sizeof *img) != C2_OK))
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", o.path);
+    free(img);
+    dicom_object_free(&o);
+    return rc;
+}
+
+int dicom_read_slice_isolated(const dicom_object *o, int frame, const dicom_slice_spec *sp, float *out,
+                              dicom_slice_info *info, c2_err *e)
+{
+    slice_head h;
+    memset(&h, 0, sizeof h);
+    h.frame = frame;
+    h.spec = *sp;
+    size_t px = sp->mapping == DICOM_SLICE_RANGE ? 0 : (size_t)sp->size * (size_t)sp->size;
+    sandbox_out r;
+    int rc = decoder_call(o, slice_job, &h, sizeof h, sizeof *info + px * sizeof(float), &r, e);
+    if (rc == C2_OK) {
+        memcpy(info, r.data, sizeof *info);
+        if (px)
+            memcpy(out, r.data + sizeof *info, px * sizeof(float));
+    }
     sandbox_out_free(&r);
     return rc;
 }

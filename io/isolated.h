@@ -9,6 +9,7 @@
 
 #include "base/sandbox.h"
 #include "io/dicom.h"
+#include "io/dicom_slice.h"
 #include "io/seg.h"
 
 #ifdef __cplusplus
@@ -19,6 +20,10 @@ extern "C" {
 int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e);
 /* dicom_read_frames in a worker: the pixels come back through the worker's socket. */
 int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e);
+/* dicom_read_slice in a worker (fault-hook reader name dicom-frames): decode, mapping,
+ * orientation and resize run there; only info and the [S,S] image come back. */
+int dicom_read_slice_isolated(const dicom_object *o, int frame, const dicom_slice_spec *sp, float *out,
+                              dicom_slice_info *info, c2_err *e);
 /* seg_source_load_files / seg_source_load in a worker. */
 int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e);
 int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e);

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 void preprocess_params_default(preprocess_params *p)
@@ -31,28 +32,119 @@ static void linear_taps(int dst, int in, int out, int *i0, int *i1, float *w0, f
     *w0 = 1.0f - l;
 }
 
-/* in [H,W] -> out [S_rows,S_cols]: out = h0 * (w0 x00 + w1 x01) + h1 * (w0 x10 + w1 x11),
- * the width taps inside, as torch's separable CPU kernel sums them. */
-void resize_bilinear(float *out, int S_rows, int S_cols, const float *in, int H, int W)
+/* Output columns [c_lo, c_hi) of the bilinear resize of in [H,W] (row stride `stride`):
+ * out = h0 * (w0 x00 + w1 x01) + h1 * (w0 x10 + w1 x11), the width taps inside, as torch's
+ * separable CPU kernel sums them. The column taps are computed once per block. rmap / cmap
+ * (NULL: identity) turn an input row / column into its place in a gathered plane. */
+enum { TAP_BLOCK = 256 };
+static void bilinear_block(float *out, int S_rows, int S_cols, int c_lo, int c_hi, const float *in, size_t stride,
+                           int H, int W, const int *rmap, const int *cmap)
 {
+    int c0[TAP_BLOCK], c1[TAP_BLOCK];
+    float w0[TAP_BLOCK], w1[TAP_BLOCK];
+    for (int c = c_lo; c < c_hi; c++) {
+        int k = c - c_lo;
+        linear_taps(c, W, S_cols, &c0[k], &c1[k], &w0[k], &w1[k]);
+        if (cmap) {
+            c0[k] = cmap[c0[k]];
+            c1[k] = cmap[c1[k]];
+        }
+    }
     for (int r = 0; r < S_rows; r++) {
         int r0, r1;
         float h0, h1;
         linear_taps(r, H, S_rows, &r0, &r1, &h0, &h1);
-        const float *a = in + (size_t)r0 * W, *b = in + (size_t)r1 * W;
-        for (int c = 0; c < S_cols; c++) {
-            int c0, c1;
-            float w0, w1;
-            linear_taps(c, W, S_cols, &c0, &c1, &w0, &w1);
-            float t0 = a[c0] * w0;
-            t0 += a[c1] * w1;
-            float t1 = b[c0] * w0;
-            t1 += b[c1] * w1;
+        if (rmap) {
+            r0 = rmap[r0];
+            r1 = rmap[r1];
+        }
+        const float *a = in + (size_t)r0 * stride, *b = in + (size_t)r1 * stride;
+        float *o = out + (size_t)r * S_cols;
+        for (int c = c_lo; c < c_hi; c++) {
+            int k = c - c_lo;
+            float t0 = a[c0[k]] * w0[k];
+            t0 += a[c1[k]] * w1[k];
+            float t1 = b[c0[k]] * w0[k];
+            t1 += b[c1[k]] * w1[k];
             float v = t0 * h0;
             v += t1 * h1;
-            out[(size_t)r * S_cols + c] = v;
+            o[c] = v;
         }
     }
+}
+
+void resize_bilinear(float *out, int S_rows, int S_cols, const float *in, int H, int W)
+{
+    for (int lo = 0; lo < S_cols; lo += TAP_BLOCK)
+        bilinear_block(out, S_rows, S_cols, lo, lo + TAP_BLOCK < S_cols ? lo + TAP_BLOCK : S_cols, in, (size_t)W, H, W,
+                       NULL, NULL);
+}
+
+/* The input lines of one axis that the taps read: used[i] becomes i's place among them
+ * (-1: unread); returns their count and lists them in `lines`. */
+static int taps_used(int in, int out, int *used, int *lines)
+{
+    for (int i = 0; i < in; i++)
+        used[i] = -1;
+    for (int d = 0; d < out; d++) {
+        int i0, i1;
+        float w0, w1;
+        linear_taps(d, in, out, &i0, &i1, &w0, &w1);
+        used[i0] = used[i1] = 0;
+    }
+    int n = 0;
+    for (int i = 0; i < in; i++)
+        if (used[i] == 0) {
+            used[i] = n;
+            lines[n++] = i;
+        }
+    return n;
+}
+
+/* Canonical (r, c) -> source offset, the integer form of orient_model_to_source's m (its
+ * entries are whole numbers: 0, +-1 and extents - 1): row r starts at orient_row_start and
+ * each column steps by orient_step. */
+static ptrdiff_t orient_step(double m[3][3], int W) { return (ptrdiff_t)m[0][1] * W + (ptrdiff_t)m[1][1]; }
+static ptrdiff_t orient_row_start(double m[3][3], int W, int r)
+{
+    return ((ptrdiff_t)m[0][0] * r + (ptrdiff_t)m[0][2]) * W + (ptrdiff_t)m[1][0] * r + (ptrdiff_t)m[1][2];
+}
+
+int resize_bilinear_oriented(float *out, int S, const float *src, int H, int W, const orient_plan *p,
+                             void (*map)(float *v, int64_t n, void *arg), void *arg)
+{
+    double m[3][3];
+    orient_model_to_source(m, H, W, p);
+    int Hc = p->transpose ? W : H, Wc = p->transpose ? H : W;
+    int *rmap = malloc((size_t)Hc * sizeof *rmap), *rows = malloc((size_t)Hc * sizeof *rows);
+    int *cmap = malloc((size_t)Wc * sizeof *cmap), *cols = malloc((size_t)Wc * sizeof *cols);
+    float *g = NULL;
+    int rc = rmap && rows && cmap && cols ? 0 : -1;
+    if (rc == 0) {
+        int nr = taps_used(Hc, S, rmap, rows), nc = taps_used(Wc, S, cmap, cols);
+        g = malloc((size_t)nr * (size_t)nc * sizeof *g);
+        rc = g ? 0 : -1;
+        ptrdiff_t step = orient_step(m, W);
+        for (int i = 0; rc == 0 && i < nr; i++) {
+            ptrdiff_t at = orient_row_start(m, W, rows[i]);
+            float *line = g + (size_t)i * nc;
+            for (int j = 0; j < nc; j++)
+                line[j] = src[at + (ptrdiff_t)cols[j] * step];
+        }
+        if (rc == 0) {
+            if (map)
+                map(g, (int64_t)nr * nc, arg);
+            for (int lo = 0; lo < S; lo += TAP_BLOCK)
+                bilinear_block(out, S, S, lo, lo + TAP_BLOCK < S ? lo + TAP_BLOCK : S, g, (size_t)nc, Hc, Wc, rmap,
+                               cmap);
+        }
+    }
+    free(rmap);
+    free(rows);
+    free(cmap);
+    free(cols);
+    free(g);
+    return rc;
 }
 
 /* torch 'nearest' (legacy): identity for equal sizes, dst >> 1 for exact doubling,
@@ -149,17 +241,15 @@ void orient_model_to_source(double m[3][3], int H, int W, const orient_plan *p)
     m[2][2] = 1;
 }
 
-/* Canonical (r, c) -> source offset, the integer form of orient_model_to_source (its
- * entries are whole numbers: 0, +-1 and extents - 1), stepped along each row. */
+/* The canonical plane, row by row (orient_row_start / orient_step above). */
 #define ORIENT_LOOP(OUT, IN)                                                                       \
     do {                                                                                           \
         double m[3][3];                                                                            \
         orient_model_to_source(m, H, W, p);                                                        \
         int Ho = p->transpose ? W : H, Wo = p->transpose ? H : W;                                  \
-        ptrdiff_t step = (ptrdiff_t)m[0][1] * W + (ptrdiff_t)m[1][1];                              \
+        ptrdiff_t step = orient_step(m, W);                                                        \
         for (int r = 0; r < Ho; r++) {                                                             \
-            ptrdiff_t at = ((ptrdiff_t)m[0][0] * r + (ptrdiff_t)m[0][2]) * W +                     \
-                           (ptrdiff_t)m[1][0] * r + (ptrdiff_t)m[1][2];                            \
+            ptrdiff_t at = orient_row_start(m, W, r);                                              \
             for (int c = 0; c < Wo; c++, at += step)                                               \
                 (OUT)[(size_t)r * Wo + c] = (IN)[at];                                              \
         }                                                                                          \

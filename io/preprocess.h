@@ -66,6 +66,15 @@ void orient_apply_u8(uint8_t *out, const uint8_t *in, int H, int W, const orient
 /* The canonical (row, col, 1) -> source (row, col) map of a plan as a 3x3 matrix. */
 void orient_model_to_source(double m[3][3], int H, int W, const orient_plan *p);
 
+/* The bilinear resize of the canonical plane of src [H,W] (orientation p, see below) to
+ * out [S,S], where map(v, n, arg) first turns source values into model values (NULL: none):
+ * only the canonical rows and columns that the taps read are gathered and mapped (a
+ * quarter of a 512 x 512 plane at S = 128), with the same float arithmetic as
+ * orient_apply_f32 + mapping + resize_bilinear, so the same bits. Returns 0, or -1 when
+ * out of memory. */
+int resize_bilinear_oriented(float *out, int S, const float *src, int H, int W, const orient_plan *p,
+                             void (*map)(float *v, int64_t n, void *arg), void *arg);
+
 /* 3x3 product c = a * b (c may not alias a or b). */
 void mat3_mul(double c[3][3], const double a[3][3], const double b[3][3]);
 

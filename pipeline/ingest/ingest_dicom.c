@@ -173,61 +173,40 @@ typedef struct slice_slot {
     float image[];              /* [S,S], then the mask [S,S] bytes when the series has a SEG */
 } slice_slot;
 
-/* A slice job: decode (in the sandbox worker), map to [0,1], orient, resize. Only the
- * slice's own buffers are allocated, so memory does not grow with the series. */
+/* A slice job: decode, map to [0,1], orient and resize in the sandbox worker (only the
+ * S x S image comes back), then the SEG mask through the same orientation, and compress.
+ * Only the slice's own buffers are allocated, so memory does not grow with the series. */
 static void slice_job(void *user, int64_t k, void *slot_mem)
 {
     series_work *w = user;
     slice_slot *slot = slot_mem;
     const dicom_slice *sl = &w->s->slices[k];
     const dicom_object *o = &w->objs[sl->object];
-    int H = w->s->rows, W = w->s->cols;
+    const ingest_ctx *c = w->c;
+    int H = w->s->rows, W = w->s->cols, S = c->pp.size;
     int64_t plane = (int64_t)H * W;
     if (w->pass == 1 && w->unit == UNIT_RAW && !w->ok[k])
         return; /* failed in pass 0, already reported */
-    float *v = malloc((size_t)plane * sizeof *v), *canon = malloc((size_t)plane * sizeof *canon);
-    uint8_t *mplane = NULL, *mcanon = NULL;
-    if (!v || !canon) {
-        c2_fail(&slot->e, C2_ENOMEM, "%s: out of memory for a %dx%d slice", o->path, W, H);
-        goto out;
-    }
-    if (dicom_read_frames_isolated(o, sl->frame, 1, v, &slot->e) != C2_OK)
-        goto out;
+    dicom_slice_spec sp = {.size = S, .plan = w->plan};
+    if (w->unit == UNIT_RAW && w->pass == 0)
+        sp.mapping = DICOM_SLICE_RANGE;
+    else if (w->unit == UNIT_XRAY)
+        sp.mapping = DICOM_SLICE_XRAY;
+    else if (w->unit == UNIT_CT)
+        sp.mapping = DICOM_SLICE_WINDOW, sp.a = c->pp.window_center, sp.b = c->pp.window_width;
+    else
+        sp.mapping = DICOM_SLICE_SCALE, sp.a = w->lo, sp.b = w->hi;
+    dicom_slice_info info;
+    if (dicom_read_slice_isolated(o, sl->frame, &sp, slot->image, &info, &slot->e) != C2_OK)
+        return;
     slot->ok = 1;
-    if (w->unit == UNIT_RAW && w->pass == 0) {
-        float lo = INFINITY, hi = -INFINITY;
-        for (int64_t i = 0; i < plane; i++)
-            if (isfinite(v[i])) {
-                lo = v[i] < lo ? v[i] : lo;
-                hi = v[i] > hi ? v[i] : hi;
-            }
-        slot->lo = lo;
-        slot->hi = hi;
-        goto out;
-    }
-    const ingest_ctx *c = w->c;
-    if (w->unit == UNIT_XRAY)
-        dicom_xray_display(o, v, v, (int)plane);
-    /* Non-finite (padding) pixels become 0; each run of finite ones is mapped in one call. */
-    for (int64_t i = 0; i < plane;) {
-        if (!isfinite(v[i])) {
-            v[i++] = 0;
-            slot->nonfinite++;
-            continue;
-        }
-        int64_t run = i + 1;
-        while (run < plane && isfinite(v[run]))
-            run++;
-        if (w->unit == UNIT_CT)
-            window_apply(v + i, v + i, run - i, c->pp.window_center, c->pp.window_width);
-        else if (w->unit == UNIT_RAW)
-            intensity_scale(v + i, v + i, run - i, w->lo, w->hi);
-        i = run;
-    }
-    orient_apply_f32(canon, v, H, W, &w->plan);
-    double unused[3][3];
-    int Hc = w->plan.transpose ? W : H, Wc = w->plan.transpose ? H : W;
-    uint8_t *mask = w->truth ? (uint8_t *)(slot->image + (size_t)c->pp.size * c->pp.size) : NULL;
+    slot->lo = info.lo;
+    slot->hi = info.hi;
+    slot->nonfinite = info.nonfinite;
+    if (sp.mapping == DICOM_SLICE_RANGE)
+        return;
+    uint8_t *mask = w->truth ? (uint8_t *)(slot->image + (size_t)S * S) : NULL;
+    uint8_t *mplane = NULL, *mcanon = NULL;
     if (mask) {   /* the SEG's mask of this slice, 0 / 1, through the same orientation */
         mplane = malloc((size_t)plane);
         mcanon = malloc((size_t)plane);
@@ -239,13 +218,11 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
         for (int64_t i = 0; i < plane; i++)
             mplane[i] = w->truth[k * plane + i] >= 128;
         orient_apply_u8(mcanon, mplane, H, W, &w->plan);
+        resize_nearest_u8(mask, S, S, mcanon, w->plan.transpose ? W : H, w->plan.transpose ? H : W);
     }
-    ingest_resize(c, canon, mcanon, Hc, Wc, slot->image, mask, unused);
-    if (cache_chunk_encode(c->pp.size, slot->image, mask, &slot->chunk, &slot->e) != C2_OK)
+    if (cache_chunk_encode(S, slot->image, mask, &slot->chunk, &slot->e) != C2_OK)
         slot->ok = 0;
 out:
-    free(v);
-    free(canon);
     free(mplane);
     free(mcanon);
 }

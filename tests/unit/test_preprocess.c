@@ -5,6 +5,9 @@
 #include "io/io.h"
 #include "tests/support/check.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static void axial_lps_image_is_already_canonical(void)
 {
     orient_plan p;
@@ -76,6 +79,96 @@ static void lung_window_maps_its_ends(void)
     CHECK_NEAR(x[2], 1, 1e-7);
 }
 
+/* The model value of one source value as ingest maps a whole plane: padding (NaN) -> 0,
+ * else the lung window. */
+static float lung(float hu)
+{
+    if (!isfinite(hu))
+        return 0;
+    float x;
+    window_apply(&x, &hu, 1, -600, 1500);
+    return x;
+}
+
+static void window_finite(float *v, int64_t n, void *arg)
+{
+    (void)arg;
+    for (int64_t i = 0; i < n; i++)
+        v[i] = lung(v[i]);
+}
+
+/* One output value by torch's definition (upsample_bilinear2d, align_corners False, float
+ * index arithmetic), written out here from the definition, reading the canonical pixel
+ * (r, c) of a source plane through the plan's integer matrix. */
+static void torch_taps(int dst, int in, int out, int *i0, int *i1, float *l1)
+{
+    float scale = (float)in / (float)out, src = scale * ((float)dst + 0.5f) - 0.5f;
+    src = src < 0 ? 0 : src;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < in - 1);
+    *l1 = src - (float)*i0;
+    *l1 = *l1 < 0 ? 0 : *l1 > 1 ? 1 : *l1;
+}
+
+static float canonical_pixel(const float *src, int W, double m[3][3], int r, int c)
+{
+    int sr = (int)(m[0][0] * r + m[0][1] * c + m[0][2]), sc = (int)(m[1][0] * r + m[1][1] * c + m[1][2]);
+    return lung(src[(size_t)sr * W + sc]);
+}
+
+/* resize_bilinear_oriented maps only the canonical rows / columns the taps read: every
+ * orientation, down- and up-sampling, non-square planes and padding give the bits of the
+ * definition (mapping of the whole plane, orientation, then the bilinear sum). */
+static void gathered_resize_is_the_full_path_bit_for_bit(void)
+{
+    static const int sizes[][3] = {{512, 512, 128}, {37, 53, 128}, {300, 200, 224}, {7, 5, 3}, {1, 9, 4}, {130, 520, 300}};
+    uint32_t seed = 12345;
+    for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
+        int H = sizes[t][0], W = sizes[t][1], S = sizes[t][2];
+        float *src = malloc(sizeof(float) * (size_t)H * W), *out = malloc(sizeof(float) * (size_t)S * S);
+        for (int i = 0; i < H * W; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            src[i] = (seed >> 8) % 97 == 0 ? NAN : (float)((int)(seed >> 12) % 3000 - 1500) + 0.25f;
+        }
+        for (int code = 0; code < 8; code++) {
+            orient_plan p = {.transpose = code & 1, .flip_rows = (code >> 1) & 1, .flip_cols = (code >> 2) & 1};
+            int Hc = p.transpose ? W : H, Wc = p.transpose ? H : W, bad = 0;
+            double m[3][3];
+            orient_model_to_source(m, H, W, &p);
+            CHECK(resize_bilinear_oriented(out, S, src, H, W, &p, window_finite, NULL) == 0);
+            for (int r = 0; r < S && !bad; r++)
+                for (int c = 0; c < S && !bad; c++) {
+                    int r0, r1, c0, c1;
+                    float h1, w1;
+                    torch_taps(r, Hc, S, &r0, &r1, &h1);
+                    torch_taps(c, Wc, S, &c0, &c1, &w1);
+                    float h0 = 1.0f - h1, w0 = 1.0f - w1;
+                    float t0 = canonical_pixel(src, W, m, r0, c0) * w0;
+                    t0 += canonical_pixel(src, W, m, r0, c1) * w1;
+                    float t1 = canonical_pixel(src, W, m, r1, c0) * w0;
+                    t1 += canonical_pixel(src, W, m, r1, c1) * w1;
+                    float want = t0 * h0;
+                    want += t1 * h1;
+                    bad = memcmp(&want, &out[(size_t)r * S + c], sizeof want) != 0;
+                    CHECK_MSG(!bad, "%dx%d -> %d, plan %d, (%d, %d): %.9g, want %.9g", H, W, S, code, r, c,
+                              out[(size_t)r * S + c], want);
+                }
+        }
+        /* the plain resize of the mapped, oriented plane: the same bits */
+        orient_plan p = {.transpose = 1, .flip_rows = 1};
+        float *canon = malloc(sizeof(float) * (size_t)H * W), *full = malloc(sizeof(float) * (size_t)S * S);
+        orient_apply_f32(canon, src, H, W, &p);
+        window_finite(canon, (int64_t)H * W, NULL);
+        resize_bilinear(full, S, S, canon, W, H);
+        CHECK(resize_bilinear_oriented(out, S, src, H, W, &p, window_finite, NULL) == 0);
+        CHECK(memcmp(full, out, sizeof(float) * (size_t)S * S) == 0);
+        free(canon);
+        free(full);
+        free(src);
+        free(out);
+    }
+}
+
 int main(void)
 {
     RUN_TEST(axial_lps_image_is_already_canonical);
@@ -85,5 +178,6 @@ int main(void)
     RUN_TEST(nearest_follows_torch_floor);
     RUN_TEST(bilinear_halving_averages_pairs);
     RUN_TEST(lung_window_maps_its_ends);
+    RUN_TEST(gathered_resize_is_the_full_path_bit_for_bit);
     return test_summary();
 }
