@@ -7,6 +7,7 @@
 #include "model/cacl.h"
 #include "model/fusion.h"
 #include "tests/support/check.h"
+#include "tests/support/reference.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -162,12 +163,9 @@ static void model_cacl_parity(const torch_dump *d)
 static void run_dump(const char *name, int eval)
 {
     torch_dump d;
-    c2_err e = {0};
     char rel[128];
     snprintf(rel, sizeof rel, "reference/%s", name);
-    int rc = torch_dump_load(&d, shared_path(rel), &e);
-    CHECK_MSG(rc == 0, "%s", e.msg);
-    if (rc)
+    if (!reference_load(&d, rel))
         return;
     fprintf(stderr, " %s\n", name);
     if (eval) {
