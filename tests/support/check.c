@@ -116,6 +116,18 @@ char *run_capture(const char *fmt, ...)
     return buf;
 }
 
+const char *test_series_copy(const char *name, const char *rel, const char *edit)
+{
+    static char ring[4][4096];
+    static int k;
+    char *dir = ring[k++ % 4];
+    snprintf(dir, 4096, "%s/%s", test_tmpdir(), name);
+    int rc = run_cmd("rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.dcm '%s'/ && chmod u+w '%s'/*.dcm && cd '%s' && %s", dir,
+                     dir, shared_path(rel), dir, dir, dir, edit ? edit : ":");
+    CHECK_MSG(rc == 0, "building %s from %s", name, rel);
+    return dir;
+}
+
 int have_tool(const char *name)
 {
     if (run_cmd("command -v %s >/dev/null 2>&1", name) == 0)
