@@ -128,10 +128,7 @@ static void test_conflict(void)
 static void test_stages(void)
 {
     const char *dir = make_folder("stages", "cp 03.dcm zz_same_as_03 && head -c 300000 02.dcm > 02_copy.dcm");
-    char mask[4096], out[4096], log[4096];
-    snprintf(mask, sizeof mask, "%s/mask.nii.gz", test_tmpdir());
-    snprintf(out, sizeof out, "%s/stages.seg.dcm", test_tmpdir());
-    snprintf(log, sizeof log, "%s/export.log", test_tmpdir());
+    const char *mask = tmp_path("mask.nii.gz"), *out = tmp_path("stages.seg.dcm"), *log = tmp_path("export.log");
     /* an all-zero mask on the source affine, by nibabel */
     int rc = run_cmd("/usr/bin/python3 -c 'import sys,os,numpy as np,nibabel as nib,pydicom\n"
                      "ds=sorted([pydicom.dcmread(os.path.join(sys.argv[1],f)) for f in (\"01.dcm\",\"02.dcm\",\"03.dcm\")],"
@@ -152,8 +149,7 @@ static void test_stages(void)
     CHECK_MSG(refs && atoi(refs) == 3, "distinct referenced instances: %s", refs ? refs : "");
     free(refs);
 
-    char h5[4096];
-    snprintf(h5, sizeof h5, "%s/stages.h5", test_tmpdir());
+    const char *h5 = tmp_path("stages.h5");
     rc = run_cmd("'%s' ingest '%s' -o '%s' --preset small -q >/dev/null 2>'%s'", c2seg_bin(), dir, h5, log);
     CHECK_MSG(rc == 1, "ingest exit %d (1: some files reported)", rc);
     char *rep = run_capture("cat '%s.report.tsv'", h5);
@@ -169,9 +165,7 @@ static void test_stages(void)
  * line 12 degrees off the normal, slice thickness 4 / 4 / 4 / 7 / 7 mm (pydicom). */
 static void test_geometry_record(void)
 {
-    char dir[4096], gen[4096];
-    snprintf(dir, sizeof dir, "%s/tilted", test_tmpdir());
-    snprintf(gen, sizeof gen, "%s/tilted.py", test_tmpdir());
+    const char *dir = tmp_path("tilted"), *gen = tmp_path("tilted.py");
     FILE *f = fopen(gen, "w");
     CHECK(f != NULL);
     if (!f)
@@ -217,8 +211,7 @@ static void test_geometry_record(void)
     }
     grouped_free(&g);
     /* the same record in ingest's JSON summary and in the cache's series_geometry attribute */
-    char h5[4096];
-    snprintf(h5, sizeof h5, "%s/tilted.h5", test_tmpdir());
+    const char *h5 = tmp_path("tilted.h5");
     char *sum = run_capture("'%s' ingest '%s' -o '%s' --size 32 -q 2>/dev/null", c2seg_bin(), dir, h5);
     CHECK_MSG(sum && strstr(sum, "\"spacing_median_mm\":4,") && strstr(sum, "\"distinct_steps\":3") &&
                   strstr(sum, "\"tilt_degrees\":12.0000") && strstr(sum, "\"tilted_slices\":\"kept sheared\"") &&
@@ -235,8 +228,7 @@ static void test_geometry_record(void)
  * MR_small.dcm) or emri_small's 10 frames without positions are never slices. */
 static void test_policy(void)
 {
-    char mf[4096];
-    snprintf(mf, sizeof mf, "%s/mr_multiframe.dcm", test_tmpdir());
+    const char *mf = tmp_path("mr_multiframe.dcm");
     CHECK(run_cmd("/usr/bin/python3 -c 'import sys, pydicom\n"
                   "d = pydicom.dcmread(sys.argv[1])\n"
                   "d.NumberOfFrames = 4\n"
@@ -279,8 +271,7 @@ static void test_policy(void)
  * (7FE1,1010) under a private creator) gets its own reason, not "no Pixel Data". */
 static void test_private_pixels(void)
 {
-    char p[4096];
-    snprintf(p, sizeof p, "%s/private_pixels.dcm", test_tmpdir());
+    const char *p = tmp_path("private_pixels.dcm");
     CHECK(run_cmd("/usr/bin/python3 -c 'import sys, pydicom\n"
                   "d = pydicom.dcmread(sys.argv[1])\n"
                   "d.private_block(0x7FE1, \"GEMS_Ultrasound_MovieGroup_001\", create=True).add_new(0x10, \"OB\", d.PixelData)\n"

@@ -67,6 +67,15 @@ const char *test_tmpdir(void)
     return dir;
 }
 
+const char *tmp_path(const char *name)
+{
+    static char ring[16][4096];
+    static int k;
+    char *out = ring[k++ % 16];
+    snprintf(out, 4096, "%s/%s", test_tmpdir(), name);
+    return out;
+}
+
 static char *format_cmd(const char *fmt, va_list ap)
 {
     va_list ap2;

@@ -51,6 +51,9 @@ const char *shared_path(const char *rel);
 const char *c2seg_bin(void);
 /* A fresh scratch folder for this test program (under the build folder). */
 const char *test_tmpdir(void);
+/* test_tmpdir()/name. Returns a static buffer from a small ring, valid for the next 16
+ * calls (as shared_path). */
+const char *tmp_path(const char *name);
 /* A fresh folder <test_tmpdir>/name holding writable copies of the *.dcm files of the
  * shared folder rel (e.g. "data/dicom/ct_series/dcmqi_ct-3slice"), after the shell command
  * edit (NULL: none) ran inside it, e.g. "head -c 200000 01.dcm > 04_cut.dcm". Returns its
