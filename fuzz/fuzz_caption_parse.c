@@ -12,11 +12,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = 0;
     caption_attrs a;
     prose_attrs p;
     caption_parse_full(text, size && data[0] & 1 ? CONV_PATIENT : CONV_IMAGE, &a, &p);

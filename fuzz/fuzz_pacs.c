@@ -47,11 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pacs_ledger_close(l);
         }
     } else {
-        char *s = malloc(size + 1);
+        char *s = fuzz_text(data, size);
         if (!s)
             return 0;
-        memcpy(s, data, size);
-        s[size] = 0;
         pacs_endpoint ep;
         memset(&ep, 0, sizeof ep);
         if (pacs_endpoint_parse(s, &ep, &e) == C2_OK && ep.kind == PACS_DIMSE &&

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static void drop_warning(void *user, const char *msg)
@@ -38,4 +39,14 @@ const char *fuzz_write_temp(const uint8_t *data, size_t size, const char *ext)
     int ok = fwrite(data, 1, size, f) == size;
     ok = fclose(f) == 0 && ok;
     return ok ? path : NULL;
+}
+
+char *fuzz_text(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    if (s) {
+        memcpy(s, data, size);
+        s[size] = 0;
+    }
+    return s;
 }

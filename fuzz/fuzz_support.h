@@ -7,6 +7,8 @@
 #ifndef C2SEG_FUZZ_SUPPORT_H
 #define C2SEG_FUZZ_SUPPORT_H
 
+#include "base/base.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +18,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 /* Writes data to "<tmpdir>/c2seg-fuzz-<pid><ext>" and returns that path (static
  * buffer), or NULL when the write failed. */
 const char *fuzz_write_temp(const uint8_t *data, size_t size, const char *ext);
+/* The input as a NUL-terminated string (malloc'd; the caller frees it), or NULL when out of
+ * memory. */
+char *fuzz_text(const uint8_t *data, size_t size);
+
+/* Defines the whole harness of a plain file reader: the input is written to a temporary
+ * file ending in EXT, read with READ(path, &x, &e) into a TYPE x, and x is freed with
+ * FREE(&x) when the read succeeded (ASan / UBSan judge everything in between). */
+#define FUZZ_FILE_READER(EXT, TYPE, READ, FREE)                          \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)         \
+    {                                                                    \
+        const char *path = fuzz_write_temp(data, size, EXT);             \
+        TYPE x;                                                          \
+        c2_err e = {0};                                                  \
+        if (path && READ(path, &x, &e) == C2_OK)                         \
+            FREE(&x);                                                    \
+        return 0;                                                        \
+    }
 
 #endif

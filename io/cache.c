@@ -371,21 +371,50 @@ int cache_writer_set_nonfinite(cache_writer *w, int64_t i, int64_t count, c2_err
     return C2_OK;
 }
 
+/* The staging buffers of the numeric /samples and /geometry columns of n samples, the
+ * same for metadata_write (filled from the samples) and metadata_read (from the file);
+ * un = n, at least 1, so that an empty cache allocates too. */
+typedef struct meta_columns {
+    size_t un;
+    uint8_t *u8;       /* split, has_mask [un] each (has_patient_geometry reuses split's) */
+    int32_t *i32;      /* frame, slice_index, source_rows, source_cols [un] each */
+    int64_t *i64;      /* nonfinite_count [un] */
+    double *m33, *m44; /* model_to_source [un,3,3], source_to_patient [un,4,4] */
+} meta_columns;
+
+static int meta_columns_alloc(meta_columns *b, int64_t n)
+{
+    b->un = n ? (size_t)n : 1;
+    b->u8 = malloc(b->un * 2);
+    b->i32 = malloc(b->un * 4 * sizeof(int32_t));
+    b->i64 = malloc(b->un * sizeof(int64_t));
+    b->m33 = malloc(b->un * 9 * sizeof(double));
+    b->m44 = malloc(b->un * 16 * sizeof(double));
+    return b->u8 && b->i32 && b->i64 && b->m33 && b->m44 ? 0 : -1;
+}
+
+static void meta_columns_free(meta_columns *b)
+{
+    free(b->u8);
+    free(b->i32);
+    free(b->i64);
+    free(b->m33);
+    free(b->m44);
+}
+
 /* /samples and /text columns from the in-memory metadata. */
 static int metadata_write(cache_writer *w)
 {
     int64_t n = w->n;
-    size_t un = n ? (size_t)n : 1;
-    uint8_t *u8 = malloc(un * 2);
-    int32_t *i32 = malloc(un * 4 * sizeof(int32_t));
-    int64_t *i64 = malloc(un * sizeof(int64_t));
-    double *m33 = malloc(un * 9 * sizeof(double)), *m44 = malloc(un * 16 * sizeof(double));
+    meta_columns b;
+    int bad = meta_columns_alloc(&b, n) < 0;
+    size_t un = b.un;
     const char **col = malloc(un * sizeof *col);
-    int bad = !u8 || !i32 || !i64 || !m33 || !m44 || !col;
+    bad |= !col;
     hsize_t d1[1] = {(hsize_t)n}, d33[3] = {(hsize_t)n, 3, 3}, d44[3] = {(hsize_t)n, 4, 4};
     if (!bad) {
-        uint8_t *split = u8, *has_mask = u8 + un;
-        int32_t *frame = i32, *slice = i32 + un, *rows = i32 + 2 * un, *cols = i32 + 3 * un;
+        uint8_t *split = b.u8, *has_mask = b.u8 + un;
+        int32_t *frame = b.i32, *slice = b.i32 + un, *rows = b.i32 + 2 * un, *cols = b.i32 + 3 * un;
         for (int64_t i = 0; i < n; i++) {
             const cache_sample *s = &w->meta[i];
             split[i] = (uint8_t)s->split;
@@ -394,9 +423,9 @@ static int metadata_write(cache_writer *w)
             slice[i] = s->slice_index;
             rows[i] = s->source_rows;
             cols[i] = s->source_cols;
-            i64[i] = s->nonfinite_count;
-            memcpy(m33 + 9 * i, s->model_to_source, 9 * sizeof(double));
-            memcpy(m44 + 16 * i, s->source_to_patient, 16 * sizeof(double));
+            b.i64[i] = s->nonfinite_count;
+            memcpy(b.m33 + 9 * i, s->model_to_source, 9 * sizeof(double));
+            memcpy(b.m44 + 16 * i, s->source_to_patient, 16 * sizeof(double));
         }
         hid_t st = split_type_create();
         bad |= dataset_write(w->file, "/split", st, st, 1, d1, split) < 0;
@@ -406,9 +435,10 @@ static int metadata_write(cache_writer *w)
         bad |= dataset_write(w->file, "/samples/slice_index", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, slice) < 0;
         bad |= dataset_write(w->file, "/samples/source_rows", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, rows) < 0;
         bad |= dataset_write(w->file, "/samples/source_cols", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, cols) < 0;
-        bad |= dataset_write(w->file, "/samples/nonfinite_count", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, d1, i64) < 0;
-        bad |= dataset_write(w->file, "/geometry/model_to_source", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d33, m33) < 0;
-        bad |= dataset_write(w->file, "/geometry/source_to_patient", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d44, m44) <
+        bad |= dataset_write(w->file, "/samples/nonfinite_count", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, d1, b.i64) < 0;
+        bad |= dataset_write(w->file, "/geometry/model_to_source", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d33, b.m33) <
+               0;
+        bad |= dataset_write(w->file, "/geometry/source_to_patient", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d44, b.m44) <
                0;
         for (int64_t i = 0; i < n; i++)
             split[i] = (uint8_t)w->meta[i].has_patient_geometry;
@@ -423,11 +453,7 @@ static int metadata_write(cache_writer *w)
         }
         bad |= strings_write(w->file, "/text/captions", (const char *const *)w->captions, w->n_captions) < 0;
     }
-    free(u8);
-    free(i32);
-    free(i64);
-    free(m33);
-    free(m44);
+    meta_columns_free(&b);
     free(col);
     return bad ? -1 : 0;
 }
@@ -639,39 +665,37 @@ static int strings_read(hid_t file, const char *path, int64_t n, string_store *s
 static int metadata_read(hid_t file, cache *c, string_store *st)
 {
     int64_t n = c->n;
-    size_t un = n ? (size_t)n : 1;
-    uint8_t *u8 = malloc(un * 2);
-    int32_t *i32 = malloc(un * 4 * sizeof(int32_t));
-    int64_t *i64 = malloc(un * sizeof(int64_t));
-    double *m33 = malloc(un * 9 * sizeof(double)), *m44 = malloc(un * 16 * sizeof(double));
+    meta_columns b;
+    int bad = meta_columns_alloc(&b, n) < 0;
+    size_t un = b.un;
     char **col = malloc(un * sizeof *col);
-    int bad = !u8 || !i32 || !i64 || !m33 || !m44 || !col;
+    bad |= !col;
     if (!bad && n > 0) {
-        bad |= dataset_read(file, "/split", H5T_NATIVE_UINT8, u8) < 0;
-        bad |= dataset_read(file, "/has_mask", H5T_NATIVE_UINT8, u8 + un) < 0;
-        bad |= dataset_read(file, "/samples/frame", H5T_NATIVE_INT32, i32) < 0;
-        bad |= dataset_read(file, "/samples/slice_index", H5T_NATIVE_INT32, i32 + un) < 0;
-        bad |= dataset_read(file, "/samples/source_rows", H5T_NATIVE_INT32, i32 + 2 * un) < 0;
-        bad |= dataset_read(file, "/samples/source_cols", H5T_NATIVE_INT32, i32 + 3 * un) < 0;
-        bad |= dataset_read(file, "/samples/nonfinite_count", H5T_NATIVE_INT64, i64) < 0;
-        bad |= dataset_read(file, "/geometry/model_to_source", H5T_NATIVE_DOUBLE, m33) < 0;
-        bad |= dataset_read(file, "/geometry/source_to_patient", H5T_NATIVE_DOUBLE, m44) < 0;
+        bad |= dataset_read(file, "/split", H5T_NATIVE_UINT8, b.u8) < 0;
+        bad |= dataset_read(file, "/has_mask", H5T_NATIVE_UINT8, b.u8 + un) < 0;
+        bad |= dataset_read(file, "/samples/frame", H5T_NATIVE_INT32, b.i32) < 0;
+        bad |= dataset_read(file, "/samples/slice_index", H5T_NATIVE_INT32, b.i32 + un) < 0;
+        bad |= dataset_read(file, "/samples/source_rows", H5T_NATIVE_INT32, b.i32 + 2 * un) < 0;
+        bad |= dataset_read(file, "/samples/source_cols", H5T_NATIVE_INT32, b.i32 + 3 * un) < 0;
+        bad |= dataset_read(file, "/samples/nonfinite_count", H5T_NATIVE_INT64, b.i64) < 0;
+        bad |= dataset_read(file, "/geometry/model_to_source", H5T_NATIVE_DOUBLE, b.m33) < 0;
+        bad |= dataset_read(file, "/geometry/source_to_patient", H5T_NATIVE_DOUBLE, b.m44) < 0;
         bad |= dataset_read(file, "/text/caption_index", H5T_NATIVE_INT32, c->caption_index) < 0;
         for (int64_t i = 0; i < n && !bad; i++) {
             cache_sample *s = &c->samples[i];
-            s->split = u8[i];
-            s->has_mask = u8[un + i];
-            s->frame = i32[i];
-            s->slice_index = i32[un + i];
-            s->source_rows = i32[2 * un + i];
-            s->source_cols = i32[3 * un + i];
-            s->nonfinite_count = i64[i];
-            memcpy(s->model_to_source, m33 + 9 * i, 9 * sizeof(double));
-            memcpy(s->source_to_patient, m44 + 16 * i, 16 * sizeof(double));
+            s->split = b.u8[i];
+            s->has_mask = b.u8[un + i];
+            s->frame = b.i32[i];
+            s->slice_index = b.i32[un + i];
+            s->source_rows = b.i32[2 * un + i];
+            s->source_cols = b.i32[3 * un + i];
+            s->nonfinite_count = b.i64[i];
+            memcpy(s->model_to_source, b.m33 + 9 * i, 9 * sizeof(double));
+            memcpy(s->source_to_patient, b.m44 + 16 * i, 16 * sizeof(double));
         }
-        bad |= dataset_read(file, "/geometry/has_patient_geometry", H5T_NATIVE_UINT8, u8) < 0;
+        bad |= dataset_read(file, "/geometry/has_patient_geometry", H5T_NATIVE_UINT8, b.u8) < 0;
         for (int64_t i = 0; i < n && !bad; i++)
-            c->samples[i].has_patient_geometry = u8[i];
+            c->samples[i].has_patient_geometry = b.u8[i];
         for (int k = 0; k < N_STRING_COLS && !bad; k++) {
             bad |= strings_read(file, string_col_path[k], n, st, col) < 0;
             for (int64_t i = 0; i < n && !bad; i++)
@@ -683,11 +707,7 @@ static int metadata_read(hid_t file, cache *c, string_store *st)
             c->samples[i].caption = ci >= 0 && !bad ? c->captions[ci] : NULL;
         }
     }
-    free(u8);
-    free(i32);
-    free(i64);
-    free(m33);
-    free(m44);
+    meta_columns_free(&b);
     free(col);
     return bad ? -1 : 0;
 }

@@ -4,6 +4,7 @@
 #include "io/torch_dump.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,4 +97,27 @@ const float *torch_dump_f32(const torch_dump *d, const char *name)
 {
     const torch_tensor *t = torch_dump_find(d, name);
     return (t && !t->is_int32) ? (const float *)t->data : NULL;
+}
+
+double torch_dump_f64_check(const torch_dump *d, const char *param)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(d->manifest, "f64_check");
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(c, "grad_rel");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, param);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1.0;
+}
+
+torch_diff torch_diff_f32(const float *c, const float *r, int64_t n)
+{
+    torch_diff f = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)c[i] - r[i];
+        f.max_err = fmax(f.max_err, fabs(d));
+        f.max_ref = fmax(f.max_ref, fabs((double)r[i]));
+        f.err_norm += d * d;
+        f.ref_norm += (double)r[i] * r[i];
+    }
+    f.err_norm = sqrt(f.err_norm);
+    f.ref_norm = sqrt(f.ref_norm);
+    return f;
 }

@@ -30,5 +30,19 @@ void torch_dump_free(torch_dump *d);
 const torch_tensor *torch_dump_find(const torch_dump *d, const char *name);
 /* Float data of `name` (NULL if absent or not float32). */
 const float *torch_dump_f32(const torch_dump *d, const char *name);
+/* The manifest's f64_check.grad_rel entry for the parameter `param`: the reference's own
+ * float32-against-float64 relative gradient error, which sets the floor of a gradient's
+ * tolerance (10 times it). -1 when the dump has none. */
+double torch_dump_f64_check(const torch_dump *d, const char *param);
+
+/* How far values c [n] lie from reference values r [n], in double: what every parity
+ * comparison (c2seg parity, the parity tests) judges, as max-rel or norm-rel. */
+typedef struct torch_diff {
+    double max_err;  /* max |c - r| */
+    double max_ref;  /* max |r| */
+    double err_norm; /* ||c - r|| */
+    double ref_norm; /* ||r|| */
+} torch_diff;
+torch_diff torch_diff_f32(const float *c, const float *r, int64_t n);
 
 #endif

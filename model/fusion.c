@@ -144,6 +144,23 @@ static void C2_FN(kgate_backward)(C2_REAL *dF, const C2_KAN *dk1, const C2_KAN *
     KAN_BACKWARD(dF, dk1, dh1, F, k1, grid, BP, C, C / 4, scratch);
 }
 
+/* dst = src · m · P / n_valid over [B, P, N] (dst may be src): the language-dominant weights
+ * Wl from Sl in the forward pass, dWl's chain through them in the backward pass. Pads get
+ * weight 0 and each token map sums to P over the valid tokens; no valid token: all 0. */
+static void C2_FN(token_weight)(C2_REAL *dst, const C2_REAL *src, const int32_t *m, int B, int P, int N)
+{
+    for (int b = 0; b < B; b++) {
+        int nval = 0;
+        for (int n = 0; n < N; n++)
+            nval += m[(size_t)b * N + n] != 0;
+        C2_REAL scale = nval ? (C2_REAL)P / (C2_REAL)nval : 0;
+        size_t i0 = (size_t)b * P * N, i1 = (size_t)(b + 1) * P * N;
+        C2_OMP(parallel for schedule(static) if(i1 - i0 > C2_PAR_MIN))
+        for (size_t i = i0; i < i1; i++)
+            dst[i] = src[i] * (C2_REAL)(m[(size_t)b * N + i % N] != 0) * scale;
+    }
+}
+
 void C2_FN(bcam_forward)(C2_FN(bcam_acts) *a, const C2_REAL *x, const C2_REAL *La,
                          const int32_t *m, const C2_FN(bcam_params) *p, const C2_REAL *grid,
                          const bcam_dims *d, C2_REAL *scratch)
@@ -162,16 +179,7 @@ void C2_FN(bcam_forward)(C2_FN(bcam_acts) *a, const C2_REAL *x, const C2_REAL *L
     C2_FN(matmul_batched_forward)(a->Fv, a->Sv, a->Lv, 1, 0, B, P, N, C);
     /* language-dominant: each token's spatial map, pads weighted 0, Σ weights = P */
     C2_FN(softmax_middle_forward)(a->Sl, a->A, B, P, N);
-    for (int b = 0; b < B; b++) {
-        int nval = 0;
-        for (int n = 0; n < N; n++)
-            nval += m[(size_t)b * N + n] != 0;
-        C2_REAL scale = nval ? (C2_REAL)P / (C2_REAL)nval : 0;
-        size_t i0 = (size_t)b * P * N, i1 = (size_t)(b + 1) * P * N;
-        C2_OMP(parallel for schedule(static) if(i1 - i0 > C2_PAR_MIN))
-        for (size_t i = i0; i < i1; i++)
-            a->Wl[i] = a->Sl[i] * (C2_REAL)(m[(size_t)b * N + i % N] != 0) * scale;
-    }
+    C2_FN(token_weight)(a->Wl, a->Sl, m, B, P, N);
     C2_FN(matmul_batched_forward)(a->G, a->Wl, a->Lv, 1, 0, B, P, N, C);
     size_t nPC = (size_t)BP * C;
     C2_OMP(parallel for schedule(static) if(nPC > C2_PAR_MIN))
@@ -235,16 +243,7 @@ void C2_FN(bcam_backward)(C2_REAL *dx, C2_REAL *dLa, const C2_FN(bcam_params) *g
         dG[i] = dFl[i] * a->Vv[i];
     }
     C2_FN(matmul_batched_backward)(dWl, dLv, dG, a->Wl, a->Lv, 1, 0, B, P, N, C);
-    for (int b = 0; b < B; b++) {
-        int nval = 0;
-        for (int n = 0; n < N; n++)
-            nval += m[(size_t)b * N + n] != 0;
-        C2_REAL scale = nval ? (C2_REAL)P / (C2_REAL)nval : 0;
-        size_t i0 = (size_t)b * P * N, i1 = (size_t)(b + 1) * P * N;
-        C2_OMP(parallel for schedule(static) if(i1 - i0 > C2_PAR_MIN))
-        for (size_t i = i0; i < i1; i++)
-            dWl[i] *= (C2_REAL)(m[(size_t)b * N + i % N] != 0) * scale;
-    }
+    C2_FN(token_weight)(dWl, dWl, m, B, P, N);
     C2_FN(softmax_last_backward)(dA, dSv, a->Sv, B, P, N);
     C2_FN(softmax_middle_backward)(dA, dWl, a->Sl, B, P, N);
     /* A = Vk Lkᵀ/√C */

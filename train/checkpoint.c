@@ -312,7 +312,10 @@ static int read_all(hid_t f, const char *path, c2seg_model *m, checkpoint_meta *
     return rc;
 }
 
-int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, c2_err *e)
+/* Opens path read-only with HDF5's own error printing off (our messages replace it), then
+ * reads the whole checkpoint into m, or with m NULL only the root attributes into cfg. */
+static int read_file(const char *path, c2seg_config *cfg, c2seg_model *m, checkpoint_meta *meta,
+                     checkpoint_optim *opt, c2_err *e)
 {
     H5E_auto2_t old_fn;
     void *old_data;
@@ -321,6 +324,7 @@ int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, 
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     char crc[16];
     int rc = f < 0 ? c2_fail(e, C2_EIO, "%s: cannot open as HDF5 (missing or not an HDF5 file)", path)
+             : m   ? read_all(f, path, m, meta, opt, e)
                    : read_meta(f, path, cfg, meta, crc, e);
     if (f >= 0)
         H5Fclose(f);
@@ -328,22 +332,17 @@ int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, 
     return rc;
 }
 
+int checkpoint_peek(const char *path, c2seg_config *cfg, checkpoint_meta *meta, c2_err *e)
+{
+    return read_file(path, cfg, NULL, meta, NULL, e);
+}
+
 int checkpoint_load(const char *path, c2seg_model *m, checkpoint_meta *meta, checkpoint_optim *opt, c2_err *e)
 {
     memset(m, 0, sizeof *m);
     if (opt)
         memset(opt, 0, sizeof *opt);
-    H5E_auto2_t old_fn;
-    void *old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    int rc = f < 0 ? c2_fail(e, C2_EIO, "%s: cannot open as HDF5 (missing or not an HDF5 file)", path)
-                   : read_all(f, path, m, meta, opt, e);
-    if (f >= 0)
-        H5Fclose(f);
-    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
-    return rc;
+    return read_file(path, NULL, m, meta, opt, e);
 }
 
 int checkpoint_check_preset(const char *path, const char *ckpt_preset, const char *given, c2_err *e)

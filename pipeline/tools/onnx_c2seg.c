@@ -33,10 +33,10 @@ static const char *scalar(ctx *c, float v)
     return onnx_init_f32(c->g, NULL, &v, 0, NULL);
 }
 
-/* The registry tensor `fmt...` as an initializer of its own shape (state_dict name). */
-static const c2seg_tensor_info *tensor(ctx *c, char *name, size_t cap, const char *fmt, va_list ap)
+/* The registry's parameter `name` (state_dict name); NULL, with the first such error set,
+ * when the model has none (or only a counter) by that name. */
+static const c2seg_tensor_info *param(ctx *c, const char *name)
 {
-    vsnprintf(name, cap, fmt, ap);
     const c2seg_tensor_info *t = c2seg_tensor_find(c->m, name);
     if (!t || t->kind == C2SEG_COUNTER) {
         if (!c->bad)
@@ -45,6 +45,13 @@ static const c2seg_tensor_info *tensor(ctx *c, char *name, size_t cap, const cha
         return NULL;
     }
     return t;
+}
+
+/* The registry tensor `fmt...` as an initializer of its own shape (state_dict name). */
+static const c2seg_tensor_info *tensor(ctx *c, char *name, size_t cap, const char *fmt, va_list ap)
+{
+    vsnprintf(name, cap, fmt, ap);
+    return param(c, name);
 }
 
 static const char *P(ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -83,14 +90,8 @@ static const char *transposed(ctx *c, const char *name, const float *w, int rows
 
 static const float *data(ctx *c, const char *name)
 {
-    const c2seg_tensor_info *t = c2seg_tensor_find(c->m, name);
-    if (!t || t->kind == C2SEG_COUNTER) {
-        if (!c->bad)
-            c2_fail(c->e, C2_EINVAL, "the model has no parameter %s for the ONNX graph", name);
-        c->bad = 1;
-        return NULL;
-    }
-    return c2seg_tensor_data(c->m, t);
+    const c2seg_tensor_info *t = param(c, name);
+    return t ? c2seg_tensor_data(c->m, t) : NULL;
 }
 
 /* ---- layers ------------------------------------------------------------------------ */

@@ -127,13 +127,9 @@ static void cmp_forward(parity *p, const torch_dump *d, const char *name, const 
         record(p, name, c, t->numel);
         return;
     }
-    const float *r = t->data;
-    double e = 0, mx = 0;
-    for (int64_t i = 0; i < t->numel; i++) {
-        e = fmax(e, fabs((double)c[i] - r[i]));
-        mx = fmax(mx, fabs((double)r[i]));
-    }
-    report(p, name, "max-rel", e / fmax(mx, 1e-30), TOL_FORWARD, noise_of(p, name, c, t->numel, NOISE_MAX_REL));
+    torch_diff f = torch_diff_f32(c, t->data, t->numel);
+    report(p, name, "max-rel", f.max_err / fmax(f.max_ref, 1e-30), TOL_FORWARD,
+           noise_of(p, name, c, t->numel, NOISE_MAX_REL));
 }
 
 /* The same for a tensor we hold as tokens (B,P,C) and the dump as a map (B,C,h,w). */
@@ -156,16 +152,11 @@ static void cmp_grad(parity *p, const torch_dump *d, const char *name, const flo
         record(p, name, c, t->numel);
         return;
     }
-    const float *r = t->data;
-    double e2 = 0, r2 = 0;
-    for (int64_t i = 0; i < t->numel; i++) {
-        e2 += ((double)c[i] - r[i]) * ((double)c[i] - r[i]);
-        r2 += (double)r[i] * r[i];
-    }
+    torch_diff f = torch_diff_f32(c, t->data, t->numel);
     if (abs_bound)
-        report(p, name, "abs-norm", sqrt(e2), TOL_BN_BIAS_ABS, noise_of(p, name, c, t->numel, NOISE_NORM_ABS));
+        report(p, name, "abs-norm", f.err_norm, TOL_BN_BIAS_ABS, noise_of(p, name, c, t->numel, NOISE_NORM_ABS));
     else
-        report(p, name, "norm-rel", sqrt(e2) / fmax(sqrt(r2), 1e-6), fmax(10 * f64, TOL_GRAD_FLOOR),
+        report(p, name, "norm-rel", f.err_norm / fmax(f.ref_norm, 1e-6), fmax(10 * f64, TOL_GRAD_FLOOR),
                noise_of(p, name, c, t->numel, NOISE_NORM_REL));
 }
 
@@ -272,14 +263,6 @@ static int feeds_bn(const char *name)
            (strstr(name, ".conv1.") || strstr(name, ".conv2.") || strstr(name, ".dwconv."));
 }
 
-static double f64_check(const torch_dump *d, const char *param)
-{
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(d->manifest, "f64_check");
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(c, "grad_rel");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, param);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
-}
-
 /* A parameter after the SGD step: the error of the update p0 - lr*g, judged like its
  * gradient (||c - ref|| / ||lr * g_ref||, or absolute / lr for a bias feeding a BN). */
 static void cmp_post(parity *p, const torch_dump *d, const c2seg_tensor_info *t, const float *c, const float *grad,
@@ -303,7 +286,7 @@ static void cmp_post(parity *p, const torch_dump *d, const c2seg_tensor_info *t,
     if (feeds_bn(t->name))
         report(p, name, "abs/lr", sqrt(e2) / lr, TOL_BN_BIAS_ABS, noise_of(p, gname, grad, t->numel, NOISE_NORM_ABS));
     else
-        report(p, name, "step-rel", sqrt(e2) / fmax(lr * sqrt(g2), 1e-30), fmax(10 * f64_check(d, t->name), TOL_GRAD_FLOOR),
+        report(p, name, "step-rel", sqrt(e2) / fmax(lr * sqrt(g2), 1e-30), fmax(10 * torch_dump_f64_check(d, t->name), TOL_GRAD_FLOOR),
                noise_of(p, gname, grad, t->numel, NOISE_NORM_REL));
 }
 
@@ -328,7 +311,7 @@ static void check_train(parity *p, const torch_dump *d, c2seg_model *m, c2seg_wo
             continue;
         char name[80];
         snprintf(name, sizeof name, "grad.%s", t->name);
-        cmp_grad(p, d, name, m->grads + t->offset, f64_check(d, t->name), feeds_bn(t->name));
+        cmp_grad(p, d, name, m->grads + t->offset, torch_dump_f64_check(d, t->name), feeds_bn(t->name));
     }
     param_group groups[C2SEG_NGROUPS];
     for (int g = 0; g < C2SEG_NGROUPS; g++) {

@@ -7,14 +7,9 @@
 #     '{' is a line (main read it as JSON and failed), a .json file is JSON, a CSV header is CSV.
 # Judged by python3's json module and string slicing of the input, not by our parser.
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_caption_cli
 S="$C2SEG_SHARED/data"
-T="$C2SEG_BUILD/test-tmp/test_caption_cli"
-rm -rf "$T" && mkdir -p "$T"
-fail=0
-pass=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1"; fi; }
 
 printf '%s\n' '{RLL} consolidation, no effusion.' 'The left lung is clear; ground-glass opacity in the right upper lobe.' \
     'Bilateral pulmonary infection, two infected areas, upper left lung and upper right lung.' >"$T/lines"
@@ -64,5 +59,4 @@ grep -q '"file":"x.png"' "$T/table.out" ; check "csv by content: the file column
 "$BIN" caption parse "$T/lines" --convention left >/dev/null 2>&1
 [ $? -eq 2 ] ; check "--convention left: usage error (2)" $?
 
-echo "test_caption_cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

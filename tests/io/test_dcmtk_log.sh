@@ -11,17 +11,12 @@
 #  - with parallel workers (--jobs 4) no line is torn (each log line is one write);
 #  - predict writing a SEG keeps dcmiod's harmless per-write warning out.
 set -u
-BIN="$C2SEG_BIN"
-S="$C2SEG_SHARED/data"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/dcmtk_log.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_dcmtk_log
+S="$DATA"
 export C2SEG_THREADS=1
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 2 --slices 6 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+tl_sample_data "$T/sd" --studies 2 --slices 6 --size 64
 "$BIN" ingest "$S/dicom" "$T/sd/dicom" -o "$T/a.h5" --size 32 >/dev/null 2>"$T/loud.err"
 "$BIN" ingest "$S/dicom" "$T/sd/dicom" -o "$T/b.h5" --size 32 -q >/dev/null 2>"$T/quiet.err"
 grep -v "^c2seg ingest: " "$T/loud.err" >"$T/stray" && bad "lines without our prefix: $(head -3 "$T/stray")" ||
@@ -44,15 +39,11 @@ grep -q "DCMTK\|^[WEF]: " "$T/quiet.err" && bad "-q kept DCMTK lines: $(grep "DC
 grep -q "^c2seg ingest: warning: " "$T/quiet.err" && ok "-q keeps our own warnings" || bad "-q dropped our warnings"
 
 # a SEG write (predict of a DICOM series): no dcmseg line, every line prefixed
-"$BIN" ingest "$T/sd/nifti" -o "$T/n.h5" --size 32 -q >/dev/null 2>&1 &&
-    "$BIN" train "$T/n.h5" -o "$T/m.ckpt" --preset tiny --epochs 1 --batch 4 --max-steps 1 -q >/dev/null 2>&1 ||
-    bad "a model to predict with"
+tl_tiny_model "$T/sd/nifti" "$T/n.h5" "$T/m.ckpt" --epochs 1 --batch 4 --max-steps 1
 "$BIN" predict "$T/m.ckpt" "$T/sd/dicom/case01" -o "$T/p" >/dev/null 2>"$T/p.err"
 rc=$?
 [ $rc -eq 0 ] && ls "$T/p"/*.seg.dcm >/dev/null 2>&1 && ! grep -v "^c2seg predict: " "$T/p.err" >/dev/null &&
     ! grep -q "dimension consistency" "$T/p.err" && ok "predict's SEG write: no stray line, no dcmiod per-write warning" ||
     bad "predict: exit $rc: $(grep -v "files\|cases" "$T/p.err" | head -5)"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

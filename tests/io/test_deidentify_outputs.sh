@@ -16,16 +16,10 @@
 #    printed by the stages) is grepped for the source's identifying values (names, IDs,
 #    dates, every instance UID): none is found.
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_deidentify_outputs
 SRC="$C2SEG_SHARED/data/dicom/ct_series/dcmqi_ct-3slice"
-T="$C2SEG_BUILD/test-tmp/test_deidentify_outputs"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "  FAIL: $*" >&2; }
-command -v dciodvfy >/dev/null || { echo "dciodvfy (dicom3tools) is missing: scripts/install-deps" >&2; exit 1; }
+tl_need dciodvfy
 export C2SEG_DEIDENTIFY_KEY="test-deidentify-outputs-key"
 
 # the source's identifying values, and a mask on its grid (NIfTI, the series' affine)
@@ -173,5 +167,4 @@ done <"$T/identifying.txt"
 nv=$(grep -c . "$T/identifying.txt")
 [ "$leaks" = 0 ] && [ "$nv" -ge 6 ] && ok || bad "$leaks of $nv identifying values found in the outputs"
 
-echo "test_deidentify_outputs: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tl_end

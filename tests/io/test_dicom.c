@@ -188,17 +188,24 @@ static void ct_slices_have_pydicom_hounsfield_units(void)
     dicom_object_free(&o);
 }
 
+/* Reads the files names[0..n) of the shared folder dir into objs, a CHECK per file. */
+static void read_named(const char *dir, const char *const *names, int n, dicom_object *objs)
+{
+    char rel[256];
+    c2_err e = {0};
+    for (int i = 0; i < n; i++) {
+        snprintf(rel, sizeof rel, "%s/%s", dir, names[i]);
+        CHECK(dicom_read_meta(shared_path(rel), &objs[i], &e) == C2_OK);
+    }
+}
+
 /* The 3-slice series sorts by position along the normal and measures 1 mm spacing. */
 static void series_sorts_along_the_normal(void)
 {
     const char *names[3] = {"01.dcm", "02.dcm", "03.dcm"};
     dicom_object objs[3];
     c2_err e = {0};
-    char rel[256];
-    for (int i = 0; i < 3; i++) {
-        snprintf(rel, sizeof rel, "data/dicom/ct_series/dcmqi_ct-3slice/%s", names[i]);
-        CHECK(dicom_read_meta(shared_path(rel), &objs[i], &e) == C2_OK);
-    }
+    read_named("data/dicom/ct_series/dcmqi_ct-3slice", names, 3, objs);
     /* judge: pydicom's IPP . (row x col) per file, sorted ascending */
     char *order = run_capture(
         PY " -c \"import sys,pydicom,numpy as np\n"
@@ -243,10 +250,7 @@ static void series_reports_gaps(void)
     dicom_object objs[4];
     c2_err e = {0};
     char rel[256];
-    for (int i = 0; i < 4; i++) {
-        snprintf(rel, sizeof rel, "data/dicom/ct_series/pydicom_CT2_16x16/%s", names[i]);
-        CHECK(dicom_read_meta(shared_path(rel), &objs[i], &e) == C2_OK);
-    }
+    read_named("data/dicom/ct_series/pydicom_CT2_16x16", names, 4, objs);
     /* judge: dcmdump's ImagePositionPatient z of each file */
     double z[4];
     for (int i = 0; i < 4; i++) {

@@ -5,13 +5,9 @@
 # does. Inputs: ../shared/data/dicom/sr (UTF-8 and invalid SRs). And the specific
 # reasons for an empty file and for pixels kept only in a private element.
 set -u
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_dicom_logs
 S="$C2SEG_SHARED/data/dicom"
-BIN="$C2SEG_BIN"
-T="$C2SEG_BUILD/test-tmp/test_dicom_logs"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1" >&2; fi; }
 
 "$BIN" sr-text "$S/sr" >"$T/sr.json" 2>"$T/sr.err"
 check "sr-text: exit 0 or 1" "$([ $? -le 1 ]; echo $?)"
@@ -52,5 +48,4 @@ n=$(grep -c 'warning: series .*: gap of 202 mm' "$T/pred.err")
 check "predict: the gap warning once (got $n)" "$([ "$n" -eq 1 ]; echo $?)"
 check "predict: no warning line twice" "$([ -z "$(grep warning "$T/pred.err" | sort | uniq -d)" ]; echo $?)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

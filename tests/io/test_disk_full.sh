@@ -9,21 +9,16 @@
 # Inputs: a 2-study synthetic cohort (c2seg-sample-data), a tiny pretrain / train, one
 # predict folder, made on the normal file system first.
 set -u
-BIN="$C2SEG_BIN"
-GEN="$(dirname "$BIN")/c2seg-sample-data"
-T="$C2SEG_BUILD/test-tmp/test_disk_full"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+umount "$C2SEG_BUILD/test-tmp/test_disk_full/full" 2>/dev/null   # left mounted by an interrupted run
+tl_begin test_disk_full
 F="$T/full"
-umount "$F" 2>/dev/null
-rm -rf "$T" && mkdir -p "$F" || exit 1
-pass=0
-fail=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1" >&2; fi; }
+mkdir -p "$F" || exit 1
 export C2SEG_THREADS=1
 
-"$GEN" -o "$T/sd" --studies 2 --size 64 --slices 6 >/dev/null 2>&1 &&
-    "$BIN" ingest "$T/sd/dicom" -o "$T/c.h5" --size 32 -q >/dev/null 2>&1 &&
-    "$BIN" train "$T/c.h5" -o "$T/m.ckpt" --preset tiny --epochs 1 -q >/dev/null 2>&1 &&
-    "$BIN" predict "$T/m.ckpt" "$T/sd/dicom/case01" -o "$T/pred" -q >/dev/null 2>&1
+tl_sample_data "$T/sd" --studies 2 --size 64 --slices 6
+tl_tiny_model "$T/sd/dicom" "$T/c.h5" "$T/m.ckpt" --epochs 1
+"$BIN" predict "$T/m.ckpt" "$T/sd/dicom/case01" -o "$T/pred" -q >/dev/null 2>&1
 check "inputs made on the normal file system" $?
 
 mode=ulimit
@@ -84,5 +79,4 @@ MAX_LINES=$([ $mode = tmpfs ] && echo 1 || echo 2) full run "$BIN" run "$T/run.c
 prepare
 full export "$BIN" export "$T/sd/nifti/case01_mask.nii.gz" --reference "$T/sd/dicom/case01/CT" -o "$F/seg.dcm"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end keep   # F may still be mounted here (the EXIT trap unmounts it)

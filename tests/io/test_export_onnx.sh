@@ -8,19 +8,11 @@
 # mask (logit > 0) at every pixel. Also: a bad checkpoint gives one clear error line and no
 # output file.
 set -u
-BIN="$C2SEG_BIN"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
 SHARED="$C2SEG_SHARED"
 NODE_DIR="$C2SEG_SOURCE/tests/node"
-PY=/usr/bin/python3
-if [ ! -d "$NODE_DIR/node_modules/onnxruntime-node" ]; then
-    echo "tests/node/node_modules/onnxruntime-node missing: run scripts/install-deps" >&2
-    exit 1
-fi
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/export_onnx.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+tl_need_node onnxruntime-node
+tl_begin test_export_onnx
 export C2SEG_THREADS=1
 
 for S in 32 128; do
@@ -76,6 +68,4 @@ else
     bad "truncated checkpoint: rc $rc, $(cat "$T/bad.err")"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ] && rm -rf "$T"
-[ $fail -eq 0 ]
+tl_end

@@ -3,16 +3,9 @@
 # h5dump / h5diff and an independent numpy re-implementation of the reference's resize
 # (METHOD.md §6; PNG decoded with zlib in python, not by our libpng reader).
 set -u
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_ingest
 S="$C2SEG_SHARED/data"
-PY=/usr/bin/python3  # Debian's python3 with python3-numpy (not a pyenv shim)
-BIN="$C2SEG_BIN"
-T="$C2SEG_BUILD/test-tmp/test_ingest"
-rm -rf "$T" && mkdir -p "$T"
-fail=0
-pass=0
-check() { # check NAME CONDITION-EXIT-STATUS
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1"; fi
-}
 h5count() { h5dump -H -d "$2" "$1" | sed -n 's/.*DATASPACE  SIMPLE { ( \([0-9]*\).*/\1/p' | head -1; }
 
 # --- covid_ct_slices: 50 non-square JPEG + PNG pairs, split none, all with masks ---
@@ -191,5 +184,4 @@ mkdir -p "$T/empty"; echo hello >"$T/empty/a.txt"
 mkdir -p "$T/loop/a" && ln -sf .. "$T/loop/a/up" && cp "$S/covid_ct_slices/Imgs/1.jpg" "$T/loop/a/" 2>/dev/null
 "$BIN" ingest "$T/loop" -o "$T/loop.h5" -q >/dev/null 2>&1 ; check "symlink loop terminates" "$([ $? -le 3 ]; echo $?)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

@@ -5,18 +5,11 @@
 # and the documented orientation + resize, multi-frame = its single-frame series, CR / DX
 # (MONOCHROME1, odd-length Pixel Data), every compressed file, every broken file reported.
 set -u
-PY=/usr/bin/python3  # Debian's python3 with python3-pydicom / nibabel / numpy
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_ingest_dicom
 TRUTH="$C2SEG_SOURCE/tests/io/ingest_truth.py"
-BIN="$C2SEG_BIN"
 S="$C2SEG_SHARED/data"
 D="$S/dicom"
-T="$C2SEG_BUILD/test-tmp/test_ingest_dicom"
-rm -rf "$T" && mkdir -p "$T"
-fail=0
-pass=0
-check() { # check NAME CONDITION-EXIT-STATUS
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1"; fi
-}
 ingest() { # ingest NAME EXPECTED-EXIT INPUTS... (small preset)
     name=$1 want=$2
     shift 2
@@ -93,5 +86,4 @@ ingest nii 0 "$S/nifti/anatomical.nii" "$S/nifti/reoriented_anat_moved.nii" "$S/
 $PY "$TRUTH" nifti "$T/nii.h5" "$S/nifti/anatomical.nii" "$S/nifti/reoriented_anat_moved.nii" "$S/nifti/standard.nii.gz"
 check "NIfTI slices vs nibabel orientation" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

@@ -5,16 +5,9 @@
 # LViT workbooks) and GuideDecoder SPLIT/{Images,GTs} + prompt/SPLIT.csv. The expected split
 # counts and captions are the ones the test wrote (taken from SGSeg's annotation.json).
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_ingest_layouts
 S="$C2SEG_SHARED/data"
-T="$C2SEG_BUILD/test-tmp/test_ingest_layouts"
-rm -rf "$T" && mkdir -p "$T"
-fail=0
-pass=0
-check() { # check NAME CONDITION-EXIT-STATUS
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1"; fi
-}
 
 $PY - "$S" "$T" >"$T/expected.json" <<'EOF' ; check "layouts written" $?
 import json, os, shutil, sys, zipfile
@@ -102,5 +95,4 @@ check "GuideDecoder: exit 0" $?
 verify gd gd ; check "GuideDecoder: splits, masks, captions from prompt/SPLIT.csv" $?
 h5dump -d /text/source "$T/gd.h5" | grep -q '"test.csv:test"' ; check "GuideDecoder: text source names the csv" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

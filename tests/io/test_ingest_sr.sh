@@ -4,20 +4,11 @@
 # the study's SR UID, the report text and the zones drawn, which were never derived from
 # our parser). Also: caption tables are not reported, an input given twice is ingested once.
 set -u
-PY=/usr/bin/python3  # Debian's python3 with python3-pydicom / numpy (not a pyenv shim)
-BIN="$C2SEG_BIN"
-SD="$C2SEG_BUILD/c2seg-sample-data"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_ingest_sr
 S="$C2SEG_SHARED/data"
-T="$C2SEG_BUILD/test-tmp/test_ingest_sr"
-rm -rf "$T" && mkdir -p "$T"
-fail=0
-pass=0
-check() { # check NAME CONDITION-EXIT-STATUS
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1"; fi
-}
 
-"$SD" -o "$T/sd" >/dev/null 2>&1
-check "sample data generated" $?
+tl_sample_data "$T/sd"
 
 # --- the sample cohort's DICOM folder: every slice gets its study's SR text, exit 0 ---
 "$BIN" ingest "$T/sd/dicom" -o "$T/sd.h5" --preset small -q >"$T/sd.json" 2>"$T/sd.err"
@@ -122,5 +113,4 @@ check "real SRs: exit 1 (partial)" "$([ $? -eq 1 ]; echo $?)"
 grep -q 'sr/sr_document.dcm: Structured Report without report text' "$T/real.err" ; check "TID 1500 without text reported" $?
 grep -q 'sr/test-SR.dcm: Structured Report not used: no image of its study' "$T/real.err" ; check "SR without its images reported" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

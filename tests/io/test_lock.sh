@@ -11,17 +11,11 @@
 #  - a `train --wait` whose holder removes the lock file as it releases it locks the new
 #    file at the path (flock(1) on it then fails), not the removed one.
 set -u
-BIN="$C2SEG_BIN"
-T="$C2SEG_BUILD/test-tmp/test_lock"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "  FAIL: $*" >&2; }
-command -v flock >/dev/null || { echo "flock(1) (util-linux) is missing" >&2; exit 1; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_lock
+tl_need flock
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+tl_sample_data "$T/sd" --studies 3 --slices 8 --size 64
 mkdir -p "$T/train" && for c in case01 case02; do
     ln -s "$T/sd/nifti/$c.nii.gz" "$T/sd/nifti/${c}_mask.nii.gz" "$T/train/"
 done
@@ -108,5 +102,4 @@ wait "$fl"
 [ "$rc" = 0 ] && [ -s "$T/pred/predictions.json" ] && grep -q "waiting for it" "$T/pred2.err" && ok ||
     bad "predict --wait: exit $rc after $((t1 - t0)) s, $(cat "$T/pred2.err")"
 
-echo "test_lock: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tl_end

@@ -7,21 +7,14 @@
 # The tiny train dump is left out: its fuse5 runs on a 1x1 map, and the reference's own
 # float32 noise there (f64_check up to 0.06) pushes train-mode activations past 1e-5.
 set -u
-PY=/usr/bin/python3
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
 REF="$C2SEG_SHARED/reference/c2seg_ref.py"
-BIN="$C2SEG_BIN"
-T="$C2SEG_BUILD/test-tmp/test_parity_duala"
 if ! $PY -c 'import torch' 2>/dev/null; then
     echo "SKIPPED: python3-torch is not installed (apt-get install -y python3-torch); 0 passed, 0 failed"
     [ "${CI:-}" != true ] || { echo "CI=true: a skipped judge is a failure (scripts/install-deps installs python3-torch)" >&2; exit 1; }
     exit 0
 fi
-rm -rf "$T" && mkdir -p "$T"
-fail=0
-pass=0
-check() { # check NAME CONDITION-EXIT-STATUS
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1"; fi
-}
+tl_begin test_parity_duala
 dump() { # dump PRESET MODE [--no-params]
     OMP_NUM_THREADS=1 $PY "$REF" dump --preset "$1" --fusion duala --batch 2 --seed 0 --mode "$2" ${3:-} \
         -o "$T/$1_$2" >"$T/$1_$2.log" 2>&1
@@ -43,5 +36,4 @@ check "small train compares >= 300 tensors" "$([ "$(compared "$T/small_train.jso
 check "small train compares the 28 DualA gradients" \
     "$([ "$(grep -o '"name":"grad.fuse[45]\.[a-z_]*\.[a-z]*"' "$T/small_train.json" | wc -l)" -eq 28 ]; echo $?)"
 grep -v ' ok$' "$T"/*.err | grep -v 'c2seg parity' | head -20
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

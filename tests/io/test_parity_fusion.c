@@ -7,6 +7,7 @@
 #include "model/cacl.h"
 #include "model/fusion.h"
 #include "tests/support/check.h"
+#include "tests/support/reference.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,8 @@ static void compare_forward(const torch_dump *d, const char *name, const float *
     CHECK_MSG(t && (size_t)t->numel == n, "%s: shape differs", name);
     if (!t || (size_t)t->numel != n)
         return;
-    const float *ref = t->data;
-    double err = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        err = fmax(err, fabs((double)a[i] - ref[i]));
-        scale = fmax(scale, fabs(ref[i]));
-    }
+    torch_diff f = torch_diff_f32(a, t->data, t->numel);
+    double err = f.max_err, scale = f.max_ref;
     fprintf(stderr, "  %-16s max err %.3g  (%.3g of max %.3g)\n", name, err, err / fmax(scale, 1e-30), scale);
     CHECK_MSG(err <= 1e-5 * scale, "%s max err %g > 1e-5 x %g", name, err, scale);
 }
@@ -40,13 +37,9 @@ static void compare_grad(const torch_dump *d, const char *name, const float *a, 
     const float *ref = need(d, name);
     if (!ref)
         return;
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - ref[i]) * ((double)a[i] - ref[i]);
-        den += (double)ref[i] * ref[i];
-    }
-    fprintf(stderr, "  %-16s rel err %.3g\n", name, sqrt(num) / sqrt(den));
-    CHECK(sqrt(num) <= 1e-4 * sqrt(den));
+    torch_diff f = torch_diff_f32(a, ref, (int64_t)n);
+    fprintf(stderr, "  %-16s rel err %.3g\n", name, f.err_norm / f.ref_norm);
+    CHECK(f.err_norm <= 1e-4 * f.ref_norm);
 }
 
 static void kan_from_dump(kan_linear_params *k, const torch_dump *d, const char *prefix)
@@ -162,12 +155,9 @@ static void model_cacl_parity(const torch_dump *d)
 static void run_dump(const char *name, int eval)
 {
     torch_dump d;
-    c2_err e = {0};
     char rel[128];
     snprintf(rel, sizeof rel, "reference/%s", name);
-    int rc = torch_dump_load(&d, shared_path(rel), &e);
-    CHECK_MSG(rc == 0, "%s", e.msg);
-    if (rc)
+    if (!reference_load(&d, rel))
         return;
     fprintf(stderr, " %s\n", name);
     if (eval) {

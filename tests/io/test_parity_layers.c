@@ -34,12 +34,8 @@ static const float *param(const torch_dump *d, const char *fmt, const char *modu
 
 static void check_act(const char *what, const float *got, const float *want, size_t n)
 {
-    double err = 0.0, scale = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        err = fmax(err, fabs((double)got[i] - want[i]));
-        scale = fmax(scale, fabs(want[i]));
-    }
-    CHECK_MSG(err <= 1e-5 * scale, "%s: max error %.3g, max |torch| %.3g", what, err, scale);
+    torch_diff f = torch_diff_f32(got, want, (int64_t)n);
+    CHECK_MSG(f.max_err <= 1e-5 * f.max_ref, "%s: max error %.3g, max |torch| %.3g", what, f.max_err, f.max_ref);
 }
 
 static float *floats(size_t n)
@@ -288,13 +284,12 @@ static void seg_loss_matches_all_dumps(void)
     check_seg_loss("reference/golden_small_train");
 }
 
+/* The manifest's f64_check for param_name; a CHECK fails when the dump has none. */
 static double f64_check(const torch_dump *d, const char *param_name)
 {
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(d->manifest, "f64_check");
-    const cJSON *g = f ? cJSON_GetObjectItemCaseSensitive(f, "grad_rel") : NULL;
-    const cJSON *v = g ? cJSON_GetObjectItemCaseSensitive(g, param_name) : NULL;
-    CHECK_MSG(cJSON_IsNumber(v), "no f64_check for %s", param_name);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+    double v = torch_dump_f64_check(d, param_name);
+    CHECK_MSG(v >= 0, "no f64_check for %s", param_name);
+    return v >= 0 ? v : 0.0;
 }
 
 static void check_grad(const torch_dump *d, const char *module, const char *leaf, const float *got,
@@ -307,17 +302,12 @@ static void check_grad(const torch_dump *d, const char *module, const char *leaf
     CHECK_MSG(t != NULL, "missing %s", gname);
     if (!t)
         return;
-    const float *want = t->data;
-    double err2 = 0.0, ref2 = 0.0;
-    for (int64_t i = 0; i < t->numel; i++) {
-        err2 += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-        ref2 += (double)want[i] * want[i];
-    }
+    torch_diff f = torch_diff_f32(got, t->data, t->numel);
     if (bias_before_bn) {
-        CHECK_MSG(sqrt(err2) <= 1e-5, "%s: absolute error %.3g", gname, sqrt(err2));
+        CHECK_MSG(f.err_norm <= 1e-5, "%s: absolute error %.3g", gname, f.err_norm);
         return;
     }
-    double tol = fmax(10 * f64_check(d, pname), 1e-4), rel = sqrt(err2) / fmax(sqrt(ref2), 1e-30);
+    double tol = fmax(10 * f64_check(d, pname), 1e-4), rel = f.err_norm / fmax(f.ref_norm, 1e-30);
     CHECK_MSG(rel <= tol, "%s: relative error %.3g > %.3g", gname, rel, tol);
 }
 

@@ -423,13 +423,10 @@ static void cache_pixels_reads_the_samples_asked(void)
  * passes dciodvfy, and predictions.json names the broken file as a missing slice. */
 static void predict_series_with_a_truncated_slice_keeps_the_rest(void)
 {
-    char dir[4200], out[4200];
-    snprintf(dir, sizeof dir, "%s/broken_series", test_tmpdir());
+    char out[4200];
     snprintf(out, sizeof out, "%s/broken_out", test_tmpdir());
-    const char *src = shared_path("data/dicom/ct_series/dcmqi_ct-3slice");
-    CHECK(run_cmd("rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.dcm '%s'/ && chmod u+w '%s'/*.dcm && "
-                  "head -c 200000 '%s/01.dcm' > '%s/04_truncated.dcm'",
-                  dir, dir, src, dir, dir, src, dir) == 0);
+    const char *dir = test_series_copy("broken_series", "data/dicom/ct_series/dcmqi_ct-3slice",
+                                       "head -c 200000 01.dcm > 04_truncated.dcm");
     char *log = run_capture("'%s' predict '%s' '%s' -o '%s' -q 2>&1 >/dev/null; echo rc=$?", c2seg_bin(), ckpt_ct,
                             dir, out);
     CHECK_MSG(log && strstr(log, "rc=1") != NULL, "%s", log ? log : "");
@@ -500,13 +497,10 @@ static void predict_png_masks_have_the_source_size(void)
  * out by hand: every byte outside [A-Za-z0-9._-] is "_", the two leading dots too). */
 static void predict_names_a_series_by_its_description_made_safe(void)
 {
-    char dir[4200], out[4200];
-    snprintf(dir, sizeof dir, "%s/hostile_desc", test_tmpdir());
+    char out[4200];
     snprintf(out, sizeof out, "%s/hostile_out", test_tmpdir());
-    const char *src = shared_path("data/dicom/ct_series/dcmqi_ct-3slice");
-    CHECK(run_cmd("rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.dcm '%s'/ && chmod u+w '%s'/*.dcm && "
-                  "dcmodify -nb -i '(0008,103e)=../../etc/passwd <x>' '%s'/*.dcm >/dev/null 2>&1",
-                  dir, dir, src, dir, dir, dir) == 0);
+    const char *dir = test_series_copy("hostile_desc", "data/dicom/ct_series/dcmqi_ct-3slice",
+                                       "dcmodify -nb -i '(0008,103e)=../../etc/passwd <x>' *.dcm >/dev/null 2>&1");
     int rc = run_cmd("'%s' predict '%s' '%s' -o '%s' -q > /dev/null", c2seg_bin(), ckpt_ct, dir, out);
     CHECK_MSG(rc == 0, "exit %d", rc);
     CHECK(file_exists(out, "___.._etc_passwd__x__2.seg.dcm"));

@@ -10,28 +10,16 @@
 #    another window centre, window width, size or intensity domain: exit 3, one line
 #    naming both files and both values, one case per parameter and stage.
 set -u
-BIN="$C2SEG_BIN"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/preprocess_match.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_preprocess_match
 export C2SEG_THREADS=1
-refused() { # PATTERN NAME STAGE-ARGS...: exit 3 and PATTERN on stderr
-    pat=$1 name=$2
-    shift 2
-    "$BIN" "$@" >/dev/null 2>"$T/err"
-    rc=$?
-    [ $rc -eq 3 ] && grep -q -- "$pat" "$T/err" && ok "$name" || bad "$name: exit $rc: $(cat "$T/err")"
-}
 ing() { # OUT ARGS...
     out=$1
     shift
     "$BIN" ingest "$@" -o "$T/$out" -q >/dev/null 2>"$T/ingest.err" || bad "ingest $out: $(cat "$T/ingest.err")"
 }
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+tl_sample_data "$T/sd" --studies 3 --slices 8 --size 64
 ing n.h5 "$T/sd/nifti" --preset tiny --window -1000,2000        # the training window
 ing n_c.h5 "$T/sd/nifti" --preset tiny --window -600,2000       # another centre
 ing n_w.h5 "$T/sd/nifti" --preset tiny --window -1000,1500      # another width
@@ -80,6 +68,4 @@ h5diff "$T/c3.h5" "$T/p/inputs.h5" /images /images >/dev/null 2>&1 &&
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['window_center'], d['window_width']) == (-1000, 2000) else 1)" \
     "$T/p/predictions.json" && ok "predictions.json records the window" || bad "predictions.json window"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

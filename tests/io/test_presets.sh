@@ -9,25 +9,12 @@
 #    (train --init without --preset reports the checkpoint's preset);
 #  - c2seg run hands its preset to ingest as --preset (dry run).
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/presets.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_presets
 export C2SEG_THREADS=1
-refused() { # PATTERN NAME STAGE-ARGS...: exit 3 and PATTERN on stderr
-    pat=$1 name=$2
-    shift 2
-    "$BIN" "$@" >/dev/null 2>"$T/err"
-    rc=$?
-    [ $rc -eq 3 ] && grep -q -- "$pat" "$T/err" && ok "$name" || bad "$name: exit $rc: $(cat "$T/err")"
-}
 size_of() { h5dump -a image_size "$1" 2>/dev/null | sed -n 's/.*(0): *\([0-9]*\).*/\1/p'; }
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+tl_sample_data "$T/sd" --studies 3 --slices 8 --size 64
 "$BIN" ingest "$T/sd/nifti" -o "$T/dflt.h5" -q >/dev/null 2>"$T/err" || bad "ingest: $(cat "$T/err")"
 "$BIN" ingest "$T/sd/nifti" -o "$T/n.h5" --preset tiny -q >/dev/null 2>"$T/err" || bad "ingest tiny: $(cat "$T/err")"
 [ "$(size_of "$T/dflt.h5")" = 128 ] && ok "ingest's default preset is small (128)" || bad "ingest default: $(size_of "$T/dflt.h5")"
@@ -62,6 +49,4 @@ printf 'workdir = w\ntrain = ../sd/nifti\npreset = tiny\n' >"$T/run/run.conf"
 "$BIN" run "$T/run/run.conf" --dry-run --only ingest >/dev/null 2>"$T/err"
 grep -q "c2seg ingest .*--preset tiny" "$T/err" && ok "run hands its preset to ingest" || bad "run preset: $(cat "$T/err")"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

@@ -10,18 +10,11 @@
 #  - --only eval --force runs eval alone;
 #  - a run killed during training resumes with --resume and finishes.
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
-T="$C2SEG_BUILD/test-tmp/test_run_config"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "  FAIL: $*" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_run_config
 mtime() { stat -c %Y.%y "$1" 2>/dev/null; }
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+tl_sample_data "$T/sd" --studies 3 --slices 8 --size 64
 mkdir -p "$T/train" && for c in case01 case02; do
     ln -s "$T/sd/nifti/$c.nii.gz" "$T/sd/nifti/${c}_mask.nii.gz" "$T/train/"
 done
@@ -129,5 +122,4 @@ else
     bad "the long run was not killed during training (resume file missing or train finished)"
 fi
 
-echo "test_run_config: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tl_end

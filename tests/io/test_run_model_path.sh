@@ -5,21 +5,13 @@
 # `model = mini/model.ckpt` runs predict and report from both places; predictions.json
 # names the checkpoint and the NIfTI mask it wrote loads in nibabel.
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/run_model_path.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_run_model_path
 export C2SEG_THREADS=1
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/cfg/sd" --studies 2 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+tl_sample_data "$T/cfg/sd" --studies 2 --slices 8 --size 64
 mkdir -p "$T/cfg/mini"
-"$BIN" ingest "$T/cfg/sd/nifti" -o "$T/c.h5" --size 32 -q >/dev/null 2>"$T/err" &&
-    "$BIN" train "$T/c.h5" -o "$T/cfg/mini/model.ckpt" --preset tiny --epochs 1 --batch 8 --max-steps 1 -q \
-        >/dev/null 2>>"$T/err" || { cat "$T/err" >&2; echo "FAIL: a model to predict with" >&2; exit 1; }
+tl_tiny_model "$T/cfg/sd/nifti" "$T/c.h5" "$T/cfg/mini/model.ckpt" --epochs 1 --batch 8 --max-steps 1
 cat >"$T/cfg/run.conf" <<'EOF'
 workdir = work
 model = mini/model.ckpt
@@ -27,7 +19,7 @@ predict = sd/nifti/case02.nii.gz
 threads = 1
 EOF
 
-check() { # NAME WORKDIR: the run's outputs
+run_outputs() { # NAME WORKDIR: the run's outputs
     $PY - "$2" <<'PY' && ok "$1" || bad "$1: $(cat "$T/run.err")"
 import glob, json, os, sys
 import nibabel as nib
@@ -41,13 +33,11 @@ PY
 (cd "$T/cfg" && "$BIN" run run.conf -q >"$T/run.json" 2>"$T/run.err")
 rc=$?
 [ $rc -eq 0 ] && ok "run run.conf in the config's folder: exit 0" || bad "run in the config's folder: exit $rc: $(cat "$T/run.err")"
-check "model = mini/model.ckpt found beside the config (config in the working directory)" "$T/cfg/work"
+run_outputs "model = mini/model.ckpt found beside the config (config in the working directory)" "$T/cfg/work"
 rm -rf "$T/cfg/work"
 (cd "$T" && "$BIN" run cfg/run.conf -q >"$T/run.json" 2>"$T/run.err")
 rc=$?
 [ $rc -eq 0 ] && ok "run cfg/run.conf from its parent: exit 0" || bad "run from the parent: exit $rc: $(cat "$T/run.err")"
-check "model = mini/model.ckpt found beside the config (config in a sub-folder)" "$T/cfg/work"
+run_outputs "model = mini/model.ckpt found beside the config (config in a sub-folder)" "$T/cfg/work"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

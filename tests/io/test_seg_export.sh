@@ -9,21 +9,11 @@
 # the patient-left upper part of slice 0 and a smaller one on slice 2, so left / right
 # or head / feet confusions change counts, boxes or references.
 set -u
-PY=/usr/bin/python3          # Debian's python3 with pydicom / nibabel / numpy
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_seg_export
 S="$C2SEG_SHARED/data/dicom"
-BIN="$C2SEG_BIN"
 NODE_DIR="$C2SEG_SOURCE/tests/node"
-T="$C2SEG_BUILD/test-tmp/test_seg_export"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "  FAIL: $*" >&2; }
-
-if [ ! -d "$NODE_DIR/node_modules/dcmjs" ] || [ ! -d "$NODE_DIR/node_modules/@itk-wasm/dicom" ]; then
-    echo "tests/node/node_modules missing: run scripts/install-deps (npm ci --prefix tests/node)" >&2
-    exit 1
-fi
+tl_need_node dcmjs @itk-wasm/dicom
 
 cat >"$T/gen.py" <<'EOF'
 # gen.py SOURCE OUTDIR MODE: writes mask.nii.gz or mask.png and expected.json.
@@ -310,5 +300,4 @@ rc=$?
 if [ $rc -eq 3 ] && grep -q 'segmentation, not a source image' "$T/segref.log"; then ok
 else bad "SEG as reference: rc=$rc $(cat "$T/segref.log")"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

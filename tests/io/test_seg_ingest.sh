@@ -6,21 +6,13 @@
 # among the inputs, a --label that matches nothing, and a SEG given with the wrong series
 # are reported with their reasons, never guessed. Judge of the cache: h5dump.
 set -u
-BIN="$C2SEG_BIN"
-GEN="$(dirname "$BIN")/c2seg-sample-data"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_seg_ingest
 S="$C2SEG_SHARED/data/dicom"
-T="$C2SEG_BUILD/test-tmp/test_seg_ingest"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1" >&2; fi; }
 export C2SEG_THREADS=1
-# the values of dataset $2 of cache $1 (the first DATA block: not the attributes after it)
-dump() { h5dump -y -w 0 -d "$2" "$1" 2>/dev/null | awk '/DATA \{/ {on = 1; next} on && /}/ {exit} on' | tr -d ' \n'; }
-ones() { dump "$1" /masks | tr -c '1' '\n' | grep -c 1; }
+ones() { h5_values "$1" /masks | tr -c '1' '\n' | grep -c 1; }
 
-"$GEN" -o "$T/sd" --studies 2 --size 64 --slices 6 >/dev/null 2>&1
-check "sample data" $?
+tl_sample_data "$T/sd" --studies 2 --size 64 --slices 6
 
 # 1. NIfTI truth and SEG truth: identical cache masks and images
 "$BIN" ingest "$T/sd/nifti" -o "$T/n.h5" --size 32 -q >/dev/null 2>"$T/n.err"
@@ -29,15 +21,15 @@ check "ingest NIfTI: exit 0" $?
 check "ingest CT + SEG + SR: exit 0 ($(cat "$T/d.err"))" $?
 grep -q '"series_with_seg_truth":2' "$T/d.json"
 check "both series got their SEG masks" $?
-[ "$(dump "$T/n.h5" /masks)" = "$(dump "$T/d.h5" /masks)" ]
+[ "$(h5_values "$T/n.h5" /masks)" = "$(h5_values "$T/d.h5" /masks)" ]
 check "cache masks: SEG = NIfTI" $?
 [ "$(ones "$T/d.h5")" -gt 50 ]
 check "cache masks hold the lesions ($(ones "$T/d.h5") pixels)" $?
-[ "$(dump "$T/n.h5" /has_mask)" = "$(dump "$T/d.h5" /has_mask)" ] && ! dump "$T/d.h5" /has_mask | grep -q 0
+[ "$(h5_values "$T/n.h5" /has_mask)" = "$(h5_values "$T/d.h5" /has_mask)" ] && ! h5_values "$T/d.h5" /has_mask | grep -q 0
 check "has_mask set on every slice" $?
-[ "$(dump "$T/n.h5" /images)" = "$(dump "$T/d.h5" /images)" ]
+[ "$(h5_values "$T/n.h5" /images)" = "$(h5_values "$T/d.h5" /images)" ]
 check "cache images: DICOM = NIfTI" $?
-dump "$T/d.h5" /samples/mask_file | grep -q 'SEG/truth.seg.dcm'
+h5_values "$T/d.h5" /samples/mask_file | grep -q 'SEG/truth.seg.dcm'
 check "mask_file names the SEG" $?
 
 # 2. real SEGs: dcmqi's liver by label and by its SRT type code; by default it is not a lesion
@@ -47,7 +39,7 @@ check "liver --label Liver: exit 0 ($(cat "$T/l1.err"))" $?
 [ "$(ones "$T/l1.h5")" -gt 20 ]
 check "liver mask in the cache ($(ones "$T/l1.h5") pixels)" $?
 "$BIN" ingest "$T/liver" -o "$T/l2.h5" --size 32 --label SRT:T-62000 -q >/dev/null 2>&1
-[ "$(dump "$T/l1.h5" /masks)" = "$(dump "$T/l2.h5" /masks)" ]
+[ "$(h5_values "$T/l1.h5" /masks)" = "$(h5_values "$T/l2.h5" /masks)" ]
 check "--label by code = by label" $?
 "$BIN" ingest "$T/liver" -o "$T/l3.h5" --size 32 -q >/dev/null 2>"$T/l3.err"
 rc=$?
@@ -86,5 +78,4 @@ check "SEG frames off the slices: reported ($(cat "$T/s.err"))" $?
 [ "$(ones "$T/s.h5")" -eq 0 ]
 check "no mask was guessed" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

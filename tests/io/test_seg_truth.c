@@ -158,9 +158,7 @@ static void test_position_fallback(void)
 {
     const char *seg = shared_path("data/dicom/seg/seg_image_ct_binary.dcm");
     const char *ct16 = shared_path("data/dicom/ct_series/pydicom_CT2_16x16");
-    char noref[4096], shifted[4096];
-    snprintf(noref, sizeof noref, "%s/noref.dcm", test_tmpdir());
-    snprintf(shifted, sizeof shifted, "%s/shifted.dcm", test_tmpdir());
+    const char *noref = tmp_path("noref.dcm"), *shifted = tmp_path("shifted.dcm");
     int rc = run_cmd("%s -c 'import pydicom,sys\n"
                      "d=pydicom.dcmread(sys.argv[1])\n"
                      "for g in d.PerFrameFunctionalGroupsSequence: del g.DerivationImageSequence\n"

@@ -20,49 +20,51 @@ static const char *ct3(void)
 /* A fresh folder T/name holding the 3-slice CT plus what `extra` (shell) adds. */
 static const char *make_folder(const char *name, const char *extra)
 {
-    static char dir[4096];
-    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
-    int rc = run_cmd("rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.dcm '%s'/ && chmod u+w '%s'/* && cd '%s' && %s", dir,
-                     dir, ct3(), dir, dir, dir, extra);
-    CHECK_MSG(rc == 0, "building %s", name);
-    return dir;
+    return test_series_copy(name, "data/dicom/ct_series/dcmqi_ct-3slice", extra);
 }
 
-/* Reads every file of dir, groups; returns the number of series and fills reasons. */
-static int group_folder(const char *dir, dicom_object *objs, int *n, dicom_series **ser, char (*why)[160],
-                        int *n_unreadable)
+/* One folder read and grouped: the objects that parsed, the series, and each object's
+ * reason for being left out ("" when used). */
+typedef struct grouped {
+    dicom_object objs[8];
+    char why[8][160];
+    dicom_series *s;
+    int n, ns, unreadable;
+} grouped;
+
+/* Reads every file of dir in name order and groups them into g. */
+static void group_folder(const char *dir, grouped *g)
 {
     char *list = run_capture("ls '%s' | sort", dir);
-    *n = 0;
-    *n_unreadable = 0;
+    g->n = g->ns = g->unreadable = 0;
+    g->s = NULL;
     for (char *save = NULL, *t = strtok_r(list, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
         char p[4096];
         snprintf(p, sizeof p, "%s/%s", dir, t);
         c2_err e = {0};
-        if (dicom_read_meta(p, &objs[*n], &e) == C2_OK)
-            (*n)++;
+        if (dicom_read_meta(p, &g->objs[g->n], &e) == C2_OK)
+            g->n++;
         else
-            (*n_unreadable)++;
+            g->unreadable++;
     }
     free(list);
-    int ns = 0;
     c2_err e = {0};
-    CHECK(dicom_series_group(objs, *n, ser, &ns, why, &e) == C2_OK);
-    return ns;
+    CHECK(dicom_series_group(g->objs, g->n, &g->s, &g->ns, g->why, &e) == C2_OK);
 }
 
-static void free_objs(dicom_object *objs, int n, dicom_series *s, int ns)
+static void grouped_free(grouped *g)
 {
-    for (int i = 0; i < n; i++)
-        dicom_object_free(&objs[i]);
-    dicom_series_free(s, ns);
+    for (int i = 0; i < g->n; i++)
+        dicom_object_free(&g->objs[i]);
+    dicom_series_free(g->s, g->ns);
 }
 
-static const char *reason_of(const dicom_object *objs, int n, char (*why)[160], const char *base)
+/* The reason of the object named base (NULL when it did not parse). */
+static const char *reason_of(const grouped *g, const char *base)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(c2_basename(objs[i].path), base) == 0)
-            return why[i];
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(c2_basename(g->objs[i].path), base) == 0)
+            return g->why[i];
     return NULL;
 }
 
@@ -72,22 +74,19 @@ static void test_copies(void)
 {
     const char *dir = make_folder("copies", "cp 03.dcm zz_same_as_03 && head -c -64 02.dcm > a_cut02.dcm && "
                                             "head -c 300000 01.dcm > b_cut01.dcm");
-    dicom_object objs[8];
-    dicom_series *s = NULL;
-    char why[8][160];
-    int n, bad;
-    int ns = group_folder(dir, objs, &n, &s, why, &bad);
-    CHECK_MSG(ns == 1 && s[0].n_slices == 3 && s[0].n_duplicates == 0, "%d series, %d slices", ns,
-              ns ? s[0].n_slices : 0);
-    const char *r = reason_of(objs, n, why, "zz_same_as_03");
+    grouped g;
+    group_folder(dir, &g);
+    CHECK_MSG(g.ns == 1 && g.s[0].n_slices == 3 && g.s[0].n_duplicates == 0, "%d series, %d slices", g.ns,
+              g.ns ? g.s[0].n_slices : 0);
+    const char *r = reason_of(&g, "zz_same_as_03");
     CHECK_MSG(r && strstr(r, "exact copy of 03.dcm"), "%s", r ? r : "(not read)");
-    r = reason_of(objs, n, why, "a_cut02.dcm");
+    r = reason_of(&g, "a_cut02.dcm");
     if (r)   /* parsed despite the cut: left out as a partial copy of the complete file */
         CHECK_MSG(strstr(r, "partial copy of 02.dcm"), "%s", r);
-    CHECK(reason_of(objs, n, why, "03.dcm") && !reason_of(objs, n, why, "03.dcm")[0]);
-    CHECK(reason_of(objs, n, why, "02.dcm") && !reason_of(objs, n, why, "02.dcm")[0]);
-    CHECK(bad >= 1);   /* b_cut01.dcm: cut inside Pixel Data, not readable */
-    free_objs(objs, n, s, ns);
+    CHECK(reason_of(&g, "03.dcm") && !reason_of(&g, "03.dcm")[0]);
+    CHECK(reason_of(&g, "02.dcm") && !reason_of(&g, "02.dcm")[0]);
+    CHECK(g.unreadable >= 1);   /* b_cut01.dcm: cut inside Pixel Data, not readable */
+    grouped_free(&g);
 
     /* the reader of export: the readable instances are used */
     seg_source src;
@@ -104,30 +103,21 @@ static void test_conflict(void)
 {
     const char *dir = make_folder("same_image", "/usr/bin/python3 -c 'import pydicom; d=pydicom.dcmread(\"01.dcm\"); "
                                                 "d.InstanceNumber=99; d.save_as(\"01_edited.dcm\")'");
-    {
-        dicom_object objs[8];
-        dicom_series *s = NULL;
-        char why[8][160];
-        int n, bad;
-        int ns = group_folder(dir, objs, &n, &s, why, &bad);
-        CHECK(ns == 1 && s[0].n_slices == 3 && s[0].n_conflicts == 0);
-        const char *r = reason_of(objs, n, why, "01_edited.dcm");
-        CHECK_MSG(r && strstr(r, "same image as 01.dcm"), "%s", r ? r : "(none)");
-        free_objs(objs, n, s, ns);
-    }
+    grouped g;
+    group_folder(dir, &g);
+    CHECK(g.ns == 1 && g.s[0].n_slices == 3 && g.s[0].n_conflicts == 0);
+    const char *r = reason_of(&g, "01_edited.dcm");
+    CHECK_MSG(r && strstr(r, "same image as 01.dcm"), "%s", r ? r : "(none)");
+    grouped_free(&g);
     dir = make_folder("conflict", "/usr/bin/python3 -c 'import pydicom; d=pydicom.dcmread(\"01.dcm\"); "
                                   "b=bytearray(d.PixelData); b[1000]^=1; d.PixelData=bytes(b); d.save_as(\"01_edited.dcm\")'");
-    dicom_object objs[8];
-    dicom_series *s = NULL;
-    char why[8][160];
-    int n, bad;
-    int ns = group_folder(dir, objs, &n, &s, why, &bad);
-    CHECK_MSG(ns == 1 && s[0].n_slices == 2 && s[0].n_conflicts == 2, "%d series, %d slices, %d conflicts", ns,
-              ns ? s[0].n_slices : 0, ns ? s[0].n_conflicts : 0);
-    const char *r1 = reason_of(objs, n, why, "01.dcm"), *r2 = reason_of(objs, n, why, "01_edited.dcm");
+    group_folder(dir, &g);
+    CHECK_MSG(g.ns == 1 && g.s[0].n_slices == 2 && g.s[0].n_conflicts == 2, "%d series, %d slices, %d conflicts",
+              g.ns, g.ns ? g.s[0].n_slices : 0, g.ns ? g.s[0].n_conflicts : 0);
+    const char *r1 = reason_of(&g, "01.dcm"), *r2 = reason_of(&g, "01_edited.dcm");
     CHECK(r1 && strstr(r1, "different content") && strstr(r1, "01_edited.dcm"));
     CHECK(r2 && strstr(r2, "different content") && strstr(r2, "01.dcm"));
-    free_objs(objs, n, s, ns);
+    grouped_free(&g);
     seg_source src;
     c2_err e = {0};
     CHECK(seg_source_load(dir, &src, &e) == C2_EINVAL && strstr(e.msg, "different content"));
@@ -138,10 +128,7 @@ static void test_conflict(void)
 static void test_stages(void)
 {
     const char *dir = make_folder("stages", "cp 03.dcm zz_same_as_03 && head -c 300000 02.dcm > 02_copy.dcm");
-    char mask[4096], out[4096], log[4096];
-    snprintf(mask, sizeof mask, "%s/mask.nii.gz", test_tmpdir());
-    snprintf(out, sizeof out, "%s/stages.seg.dcm", test_tmpdir());
-    snprintf(log, sizeof log, "%s/export.log", test_tmpdir());
+    const char *mask = tmp_path("mask.nii.gz"), *out = tmp_path("stages.seg.dcm"), *log = tmp_path("export.log");
     /* an all-zero mask on the source affine, by nibabel */
     int rc = run_cmd("/usr/bin/python3 -c 'import sys,os,numpy as np,nibabel as nib,pydicom\n"
                      "ds=sorted([pydicom.dcmread(os.path.join(sys.argv[1],f)) for f in (\"01.dcm\",\"02.dcm\",\"03.dcm\")],"
@@ -162,8 +149,7 @@ static void test_stages(void)
     CHECK_MSG(refs && atoi(refs) == 3, "distinct referenced instances: %s", refs ? refs : "");
     free(refs);
 
-    char h5[4096];
-    snprintf(h5, sizeof h5, "%s/stages.h5", test_tmpdir());
+    const char *h5 = tmp_path("stages.h5");
     rc = run_cmd("'%s' ingest '%s' -o '%s' --preset small -q >/dev/null 2>'%s'", c2seg_bin(), dir, h5, log);
     CHECK_MSG(rc == 1, "ingest exit %d (1: some files reported)", rc);
     char *rep = run_capture("cat '%s.report.tsv'", h5);
@@ -179,9 +165,7 @@ static void test_stages(void)
  * line 12 degrees off the normal, slice thickness 4 / 4 / 4 / 7 / 7 mm (pydicom). */
 static void test_geometry_record(void)
 {
-    char dir[4096], gen[4096];
-    snprintf(dir, sizeof dir, "%s/tilted", test_tmpdir());
-    snprintf(gen, sizeof gen, "%s/tilted.py", test_tmpdir());
+    const char *dir = tmp_path("tilted"), *gen = tmp_path("tilted.py");
     FILE *f = fopen(gen, "w");
     CHECK(f != NULL);
     if (!f)
@@ -203,13 +187,11 @@ static void test_geometry_record(void)
     fclose(f);
     CHECK(run_cmd("rm -rf '%s' && /usr/bin/python3 '%s' '%s' '%s'", dir, gen,
                   shared_path("data/dicom/ct_single/CT_small.dcm"), dir) == 0);
-    dicom_object objs[8];
-    dicom_series *s = NULL;
-    char why[8][160];
-    int n, bad;
-    int ns = group_folder(dir, objs, &n, &s, why, &bad);
-    CHECK(ns == 1 && n == 5 && bad == 0);
-    if (ns == 1) {
+    grouped g;
+    group_folder(dir, &g);
+    CHECK(g.ns == 1 && g.n == 5 && g.unreadable == 0);
+    if (g.ns == 1) {
+        const dicom_series *s = g.s;
         CHECK_NEAR(s->step_min, 1.1, 1e-6);
         CHECK_NEAR(s->slice_spacing, 4.0, 1e-6);
         CHECK_NEAR(s->step_max, 7.0, 1e-6);
@@ -227,10 +209,9 @@ static void test_geometry_record(void)
                       strstr(text, "tilt 12 degrees (kept sheared") && strstr(text, "thickness 4 to 7 mm"),
                   "%s", text);
     }
-    free_objs(objs, n, s, ns);
+    grouped_free(&g);
     /* the same record in ingest's JSON summary and in the cache's series_geometry attribute */
-    char h5[4096];
-    snprintf(h5, sizeof h5, "%s/tilted.h5", test_tmpdir());
+    const char *h5 = tmp_path("tilted.h5");
     char *sum = run_capture("'%s' ingest '%s' -o '%s' --size 32 -q 2>/dev/null", c2seg_bin(), dir, h5);
     CHECK_MSG(sum && strstr(sum, "\"spacing_median_mm\":4,") && strstr(sum, "\"distinct_steps\":3") &&
                   strstr(sum, "\"tilt_degrees\":12.0000") && strstr(sum, "\"tilted_slices\":\"kept sheared\"") &&
@@ -247,8 +228,7 @@ static void test_geometry_record(void)
  * MR_small.dcm) or emri_small's 10 frames without positions are never slices. */
 static void test_policy(void)
 {
-    char mf[4096];
-    snprintf(mf, sizeof mf, "%s/mr_multiframe.dcm", test_tmpdir());
+    const char *mf = tmp_path("mr_multiframe.dcm");
     CHECK(run_cmd("/usr/bin/python3 -c 'import sys, pydicom\n"
                   "d = pydicom.dcmread(sys.argv[1])\n"
                   "d.NumberOfFrames = 4\n"
@@ -291,8 +271,7 @@ static void test_policy(void)
  * (7FE1,1010) under a private creator) gets its own reason, not "no Pixel Data". */
 static void test_private_pixels(void)
 {
-    char p[4096];
-    snprintf(p, sizeof p, "%s/private_pixels.dcm", test_tmpdir());
+    const char *p = tmp_path("private_pixels.dcm");
     CHECK(run_cmd("/usr/bin/python3 -c 'import sys, pydicom\n"
                   "d = pydicom.dcmread(sys.argv[1])\n"
                   "d.private_block(0x7FE1, \"GEMS_Ultrasound_MovieGroup_001\", create=True).add_new(0x10, \"OB\", d.PixelData)\n"

@@ -8,12 +8,10 @@
 # which before this rule matched "Finding" case-sensitively and took every item, observer
 # name included) and sr-text's report_text.
 set -u
-PY=/usr/bin/python3
-B="$C2SEG_BIN"; S="$C2SEG_SHARED"
-T="$C2SEG_BUILD/test-tmp/test_sr_one_rule"
-rm -rf "$T"; mkdir -p "$T/sr"
-fail=0
-check() { if [ "$2" -eq 0 ]; then :; else echo "  FAILED: $1"; fail=1; fi; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_sr_one_rule
+S="$C2SEG_SHARED"
+mkdir -p "$T/sr"
 
 CT="$S/data/dicom/ct_series/dcmqi_ct-3slice"
 $PY - "$S/data/dicom/sr/reportsi.dcm" "$CT/01.dcm" "$T/sr/report.dcm" "$T/expected.txt" <<'PYEOF'
@@ -46,15 +44,13 @@ open(expected, 'w').write('\n'.join(want))
 PYEOF
 check "SR written by pydicom" $?
 
-"$B" ingest "$CT" "$T/sr" -o "$T/train.h5" --preset small -q >/dev/null 2>"$T/ingest.err"
+"$BIN" ingest "$CT" "$T/sr" -o "$T/train.h5" --preset small -q >/dev/null 2>"$T/ingest.err"
 check "ingest exits 0" $?
 # a CT-domain (HU) tiny checkpoint: one training step on the real NIfTI volume with its label
-"$B" ingest "$S/data/nifti/anatomical.nii" --size 32 -o "$T/ct.h5" -q >/dev/null 2>&1 &&
-    "$B" train "$T/ct.h5" --preset tiny -o "$T/tiny.ckpt" --epochs 1 --max-steps 1 -q >/dev/null 2>&1
-check "tiny CT checkpoint trained" $?
-"$B" predict "$T/tiny.ckpt" "$CT" "$T/sr" -o "$T/out" -q >/dev/null 2>"$T/predict.err"
+tl_tiny_model "$S/data/nifti/anatomical.nii" "$T/ct.h5" "$T/tiny.ckpt" --epochs 1 --max-steps 1
+"$BIN" predict "$T/tiny.ckpt" "$CT" "$T/sr" -o "$T/out" -q >/dev/null 2>"$T/predict.err"
 check "predict exits 0" $?
-"$B" sr-text "$T/sr/report.dcm" >"$T/srtext.json" 2>/dev/null
+"$BIN" sr-text "$T/sr/report.dcm" >"$T/srtext.json" 2>/dev/null
 check "sr-text exits 0" $?
 
 $PY - "$T/train.h5" "$T/out/predictions.json" "$T/srtext.json" "$T/expected.txt" <<'PYEOF'
@@ -74,5 +70,4 @@ assert 'Dr Example' not in want and 'Prior study' not in want and want.count('\n
 print('one text:', repr(want))
 PYEOF
 check "cache /text/raw == predictions.json text == sr-text report_text == pydicom's findings + impression" $?
-[ "$fail" -eq 0 ] && echo "test_sr_one_rule: passed"
-exit "$fail"
+tl_end

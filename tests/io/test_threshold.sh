@@ -9,20 +9,12 @@
 #    point is the default eval's Dice;
 #  - a threshold outside (0, 1), and --threshold given to train: exit 2, one line.
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/threshold.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_threshold
 export C2SEG_THREADS=1
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
-"$BIN" ingest "$T/sd/nifti" -o "$T/n.h5" --preset tiny -q >/dev/null 2>"$T/err" &&
-    "$BIN" train "$T/n.h5" -o "$T/m.ckpt" --preset tiny --epochs 2 --batch 8 -q >/dev/null 2>>"$T/err" ||
-    { cat "$T/err" >&2; echo "FAIL: a model" >&2; exit 1; }
+tl_sample_data "$T/sd" --studies 3 --slices 8 --size 64
+tl_tiny_model "$T/sd/nifti" "$T/n.h5" "$T/m.ckpt" --epochs 2 --batch 8
 CASE="$T/sd/nifti/case03.nii.gz"
 
 "$BIN" predict "$T/m.ckpt" "$CASE" -o "$T/pf" --fractional -q >/dev/null 2>"$T/err" || bad "predict --fractional: $(cat "$T/err")"
@@ -46,14 +38,9 @@ for d, cut in (("pt", th), ("p5", 0.5)):
 assert "threshold" not in json.load(open(t + "/pf/predictions.json"))
 PY
     bad "predict --threshold"
-"$BIN" predict "$T/m.ckpt" "$CASE" -o "$T/pb" --threshold 1.5 -q >/dev/null 2>"$T/err"
-rc=$?
-[ $rc -eq 2 ] && grep -q -- "--threshold: '1.5': not a probability strictly between 0 and 1" "$T/err" && ok "predict --threshold 1.5: exit 2" ||
-    bad "predict --threshold 1.5: exit $rc: $(cat "$T/err")"
-"$BIN" train "$T/n.h5" -o "$T/x.ckpt" --threshold 0.3 -q >/dev/null 2>"$T/err"
-rc=$?
-[ $rc -eq 2 ] && grep -q -- "--threshold: unknown option" "$T/err" && ok "train --threshold: exit 2" ||
-    bad "train --threshold: exit $rc: $(cat "$T/err")"
+usage_error "--threshold: '1.5': not a probability strictly between 0 and 1" "predict --threshold 1.5: exit 2" \
+    predict "$T/m.ckpt" "$CASE" -o "$T/pb" --threshold 1.5 -q
+usage_error "--threshold: unknown option" "train --threshold: exit 2" train "$T/n.h5" -o "$T/x.ckpt" --threshold 0.3 -q
 
 "$BIN" eval "$T/m.ckpt" "$T/n.h5" -o "$T/e.csv" >"$T/e.json" 2>"$T/err" &&
     "$BIN" eval "$T/m.ckpt" "$T/n.h5" -o "$T/e3.csv" --threshold 0.3 >"$T/e3.json" 2>>"$T/err" || bad "eval: $(cat "$T/err")"
@@ -79,6 +66,4 @@ grep -q "c2seg eval .*--seed 5" "$T/err" && grep -q "c2seg eval .*--threshold 0.
     grep -q "c2seg predict .*--threshold 0.3" "$T/err" && ok "run: threshold to eval and predict, seed to eval" ||
     bad "run threshold / seed: $(cat "$T/err")"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

@@ -4,13 +4,9 @@
 # same weights as an uninterrupted one (h5diff), a diverging run stops with a clear
 # error, and eval's per-case rows match the split.
 set -u
-BIN="$C2SEG_BIN"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_train
 SHARED="$C2SEG_SHARED"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/train.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
 export C2SEG_THREADS=1
 
 "$BIN" ingest "$SHARED/data/qata/valid" -o "$T/c.h5" --size 32 -q \
@@ -109,6 +105,4 @@ for js, cs in (("e.json", "cases.csv"), ("e2.json", "cases2.csv")):
     print("  gate at %.4f: n %d tp %d fp %d fn %d" % (th, len(rows), tp, fp, fn))
 PY
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

@@ -8,16 +8,11 @@
 #    (the split's size from the JSON summary);
 #  - pretrain (no masks needed) still runs on the unannotated cache.
 set -u
-BIN="$C2SEG_BIN"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/train_gt.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_train_ground_truth
 export C2SEG_THREADS=1
 
-"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 3 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" ||
-    { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
+tl_sample_data "$T/sd" --studies 3 --slices 8 --size 64
 n_seg=$(find "$T/sd/dicom" -name '*.seg.dcm' | wc -l)
 find "$T/sd/dicom" -name '*.seg.dcm' -delete
 [ "$n_seg" -gt 0 ] && ok "the generator's SEG ground truth removed ($n_seg files)" || bad "the generator wrote no SEG"
@@ -26,10 +21,8 @@ find "$T/sd/dicom" -name '*.seg.dcm' -delete
     bad "ingest: $(cat "$T/err")"
 TR="--preset tiny --epochs 1 --batch 8 --max-steps 2 -q"
 
-"$BIN" train "$T/d.h5" -o "$T/d.ckpt" $TR >/dev/null 2>"$T/err"
-rc=$?
-[ $rc -eq 3 ] && grep -q "d.h5: none of the [0-9]* training samples has a ground-truth mask.*NAME_mask.nii.gz.*PNG.*DICOM SEG" "$T/err" &&
-    ok "no ground truth in the training split: exit 3 naming how to bring masks" || bad "no ground truth: exit $rc: $(cat "$T/err")"
+refused "d.h5: none of the [0-9]* training samples has a ground-truth mask.*NAME_mask.nii.gz.*PNG.*DICOM SEG" \
+    "no ground truth in the training split: exit 3 naming how to bring masks" train "$T/d.h5" -o "$T/d.ckpt" $TR
 [ -e "$T/d.ckpt" ] && bad "a checkpoint was written without ground truth" || ok "no checkpoint without ground truth"
 "$BIN" pretrain "$T/d.h5" -o "$T/s1.ckpt" --preset tiny --epochs 1 --batch 16 --max-steps 1 -q >/dev/null 2>"$T/err" &&
     ok "pretrain needs no masks" || bad "pretrain: $(cat "$T/err")"
@@ -43,6 +36,4 @@ x=$(sed -n "s/.*mix.h5: \([0-9]*\) of $n training samples have no ground-truth m
     ok "some samples without ground truth: a warning with the counts ($x of $n)" ||
     bad "partial ground truth: exit $rc, n=$n x=$x: $(cat "$T/err")"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

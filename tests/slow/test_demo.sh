@@ -9,13 +9,8 @@
 # and SR through dciodvfy (no Error line); each case's Dice recomputed by pydicom from the
 # predicted SEG and the generator's truth SEG; status.tsv has one "done" row per case.
 set -u
-PY=/usr/bin/python3
-T="$C2SEG_BUILD/test-tmp/test_demo"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "  FAIL: $*" >&2; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_demo
 
 env DEMO_SKIP_INSTALL=1 C2SEG_BUILD_DIR="$C2SEG_BUILD" DEMO_OUT="$T/out" DEMO_EPOCHS=1 DEMO_PRETRAIN_EPOCHS=1 \
     DEMO_MAX_STEPS=3 DEMO_STUDIES=4 "$C2SEG_SOURCE/scripts/demo" >"$T/demo.out" 2>"$T/demo.err"
@@ -92,5 +87,4 @@ for c in pred["cases"]:
     assert abs(dice - c["ground_truth"]["dice"]) <= 1e-3, (c["id"], dice, c["ground_truth"]["dice"])
 PYEOF
 done
-echo "test_demo: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tl_end

@@ -15,18 +15,14 @@
 #   ranks is refused with a clear error on every rank.
 # Skips (exit 0, with the reason) when mpirun is missing or the build has no MPI.
 set -u
-BIN="$C2SEG_BIN"
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
 SHARED="$C2SEG_SHARED"
 command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun is not installed (scripts/install-deps installs openmpi-bin)" >&2
     [ "${CI:-}" != true ]; exit; }
 grep -q '^C2SEG_MPI:BOOL=ON' "$C2SEG_BUILD/CMakeCache.txt" 2>/dev/null ||
     { echo "SKIP: this build has C2SEG_MPI off (libopenmpi-dev missing at configure time)" >&2
       [ "${CI:-}" != true ]; exit; }
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/mpi.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
+tl_begin test_mpi
 export C2SEG_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # shared memory between local ranks without the single-copy (CMA) mechanism that
 # containers often forbid; no core binding (the ranks share the machine's cores)
@@ -95,6 +91,4 @@ rc=$?
 [ $rc -ne 0 ] && grep -q "too small for 2 ranks" "$T/x.err" && [ ! -e "$T/x.ckpt" ] &&
     ok "a batch too small for the ranks is refused" || bad "small batch: rc=$rc $(cat "$T/x.err")"
 
-[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
-echo "test_mpi: $pass passed, $fail failed" >&2
-[ $fail -eq 0 ]
+tl_end ${KEEP_TMP:+keep}

@@ -4,22 +4,16 @@
 # then train (small preset, 1 epoch) and predict one study back to a DICOM SEG that
 # dciodvfy accepts. The cache's masks come from the SEGs (has_mask on every slice).
 set -u
-BIN="$C2SEG_BIN"
-GEN="$(dirname "$BIN")/c2seg-sample-data"
-T="$C2SEG_BUILD/test-tmp/test_seg_train"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1" >&2; fi; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_seg_train
 export C2SEG_THREADS=2
 
-"$GEN" -o "$T/sd" --studies 2 --size 64 --slices 6 >/dev/null 2>&1
-check "sample data" $?
+tl_sample_data "$T/sd" --studies 2 --size 64 --slices 6
 "$BIN" ingest "$T/sd/dicom" -o "$T/c.h5" --preset small -q >"$T/ingest.json" 2>"$T/ingest.err"
 check "ingest CT + SEG + SR: exit 0 ($(cat "$T/ingest.err"))" $?
 grep -q '"series_with_seg_truth":2' "$T/ingest.json" && grep -q '"captioned":12' "$T/ingest.json"
 check "masks from the SEGs, text from the SRs ($(cat "$T/ingest.json"))" $?
-h5dump -y -w 0 -d /has_mask "$T/c.h5" | awk '/DATA \{/ {on = 1; next} on && /}/ {exit} on' | grep -q 0
+h5_values "$T/c.h5" /has_mask | grep -q 0
 check "has_mask on every slice" "$([ $? -ne 0 ]; echo $?)"
 "$BIN" train "$T/c.h5" -o "$T/m.ckpt" --preset small --epochs 1 -q >"$T/train.json" 2>"$T/train.err"
 check "train: exit 0 ($(tail -2 "$T/train.err"))" $?
@@ -36,5 +30,4 @@ check "SEG named after its series ($seg)" $?
 dciodvfy "$T/pred/$seg" 2>"$T/vfy.log" >/dev/null && ! grep -q '^Error' "$T/vfy.log"
 check "the predicted SEG passes dciodvfy" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end

@@ -67,6 +67,15 @@ const char *test_tmpdir(void)
     return dir;
 }
 
+const char *tmp_path(const char *name)
+{
+    static char ring[16][4096];
+    static int k;
+    char *out = ring[k++ % 16];
+    snprintf(out, 4096, "%s/%s", test_tmpdir(), name);
+    return out;
+}
+
 static char *format_cmd(const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -114,6 +123,18 @@ char *run_capture(const char *fmt, ...)
     buf[n] = 0;
     pclose(p);
     return buf;
+}
+
+const char *test_series_copy(const char *name, const char *rel, const char *edit)
+{
+    static char ring[4][4096];
+    static int k;
+    char *dir = ring[k++ % 4];
+    snprintf(dir, 4096, "%s/%s", test_tmpdir(), name);
+    int rc = run_cmd("rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.dcm '%s'/ && chmod u+w '%s'/*.dcm && cd '%s' && %s", dir,
+                     dir, shared_path(rel), dir, dir, dir, edit ? edit : ":");
+    CHECK_MSG(rc == 0, "building %s from %s", name, rel);
+    return dir;
 }
 
 int have_tool(const char *name)

@@ -51,6 +51,14 @@ const char *shared_path(const char *rel);
 const char *c2seg_bin(void);
 /* A fresh scratch folder for this test program (under the build folder). */
 const char *test_tmpdir(void);
+/* test_tmpdir()/name. Returns a static buffer from a small ring, valid for the next 16
+ * calls (as shared_path). */
+const char *tmp_path(const char *name);
+/* A fresh folder <test_tmpdir>/name holding writable copies of the *.dcm files of the
+ * shared folder rel (e.g. "data/dicom/ct_series/dcmqi_ct-3slice"), after the shell command
+ * edit (NULL: none) ran inside it, e.g. "head -c 200000 01.dcm > 04_cut.dcm". Returns its
+ * path (a static buffer from a ring of 4); a CHECK fails when a step failed. */
+const char *test_series_copy(const char *name, const char *rel, const char *edit);
 /* Runs a shell command; returns its exit status (0..255) or -1. */
 int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs a shell command and returns its stdout (malloc'd, NUL-terminated) or NULL. */

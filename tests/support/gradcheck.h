@@ -19,4 +19,17 @@ typedef double (*fd_loss_fn)(void *ctx);
  * |fd − an| / max(|an|, 1). x is left as it was. */
 double fd_worst(fd_loss_fn L, void *ctx, double *x, size_t n, const double *an);
 
+/* Σ a[i]·b[i]: the scalar losses L = Σ out ⊙ R (R random) of the module tests. */
+double test_dot(const double *a, const double *b, size_t n);
+/* max |x[i]| over n entries. */
+double max_abs_f64(const double *x, size_t n);
+
+/* A float module against its double twin: */
+/* A float copy of x [n] (malloc'd; the caller frees it), or NULL when out of memory. */
+float *float_copy(const double *x, size_t n);
+/* max |got[i] − want[i]| over n entries. */
+double max_err_f32(const float *got, const double *want, size_t n);
+/* sqrt(Σ (got − want)² / Σ want²): the relative L2 error of got [n]. */
+double rel_err_f32(const float *got, const double *want, size_t n);
+
 #endif

@@ -43,10 +43,7 @@ static double duala_loss(void *ctx)
 {
     duala_ctx *c = ctx;
     duala_forward_f64(&c->a, c->x, c->La, c->m, &c->p, &c->d);
-    double L = 0;
-    for (int i = 0; i < c->d.B * c->d.C * c->d.P; i++)
-        L += c->a.out[i] * c->R[i];
-    return L;
+    return test_dot(c->a.out, c->R, (size_t)c->d.B * c->d.C * c->d.P);
 }
 
 static void duala_matches_finite_differences_and_float(void)
@@ -97,13 +94,10 @@ static void duala_matches_finite_differences_and_float(void)
     CHECK(pad == 0.0);
 
     /* float (sgemm) module against the double composition */
-    float *xf = malloc(nx * sizeof(float)), *Lf = malloc(nl * sizeof(float)), *Rf = malloc(nx * sizeof(float));
-    float *pf = malloc(np * sizeof(float)), *gf = calloc(np, sizeof(float));
+    float *xf = float_copy(c.x, nx), *Lf = float_copy(c.La, nl), *Rf = float_copy(c.R, nx);
+    float *pf = float_copy(c.params, np), *gf = calloc(np, sizeof(float));
     float *dxf = calloc(nx, sizeof(float)), *dLf = calloc(nl, sizeof(float));
     float *af = malloc(duala_act_floats(d) * sizeof(float)), *sf = malloc(duala_scratch_floats(d) * sizeof(float));
-    for (size_t i = 0; i < nx; i++) { xf[i] = (float)c.x[i]; Rf[i] = (float)c.R[i]; }
-    for (size_t i = 0; i < nl; i++) Lf[i] = (float)c.La[i];
-    for (size_t i = 0; i < np; i++) pf[i] = (float)c.params[i];
     duala_params P, G;
     duala_acts A;
     carve_f32(&P, pf, d);
@@ -112,21 +106,12 @@ static void duala_matches_finite_differences_and_float(void)
     duala_forward(&A, xf, Lf, c.m, &P, d);
     duala_backward(dxf, dLf, &G, Rf, &A, Lf, &P, d, sf);
     duala_loss(&c);
-    double fo = 0, so = 0, num = 0, den = 0, nx2 = 0, dx2 = 0;
-    for (size_t i = 0; i < nx; i++) {
-        fo = fmax(fo, fabs(A.out[i] - c.a.out[i]));
-        so = fmax(so, fabs(c.a.out[i]));
-        nx2 += (dxf[i] - dx[i]) * (dxf[i] - dx[i]);
-        dx2 += dx[i] * dx[i];
-    }
-    for (size_t i = 0; i < np; i++) {
-        num += (gf[i] - g[i]) * (gf[i] - g[i]);
-        den += g[i] * g[i];
-    }
+    double fo = max_err_f32(A.out, c.a.out, nx), so = max_abs_f64(c.a.out, nx);
+    double rx = rel_err_f32(dxf, dx, nx), rp = rel_err_f32(gf, g, np);
     fprintf(stderr, "  float vs double: out max err %.3g (scale %.3g), dx rel %.3g, param grad rel %.3g\n", fo,
-            so, sqrt(nx2 / dx2), sqrt(num / den));
+            so, rx, rp);
     CHECK(fo <= 1e-5 * so);
-    CHECK(sqrt(nx2 / dx2) < 1e-5 && sqrt(num / den) < 1e-5);
+    CHECK(rx < 1e-5 && rp < 1e-5);
     free(xf); free(Lf); free(Rf); free(pf); free(gf); free(dxf); free(dLf); free(af); free(sf);
     free(g); free(dx); free(dLa); free(scratch);
     free(c.params); free(c.x); free(c.R); free(c.La); free(c.acts);

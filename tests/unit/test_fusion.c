@@ -131,10 +131,7 @@ static double bcam_loss(void *pc)
 {
     bcam_ctx *c = pc;
     bcam_forward_f64(&c->a, c->x, c->La, c->m, &c->p, c->grid, &c->d, c->scratch);
-    double L = 0;
-    for (int i = 0; i < c->d.B * c->d.C * c->d.P; i++)
-        L += c->a.out[i] * c->R[i];
-    return L;
+    return test_dot(c->a.out, c->R, (size_t)c->d.B * c->d.C * c->d.P);
 }
 
 static void bcam_check(int kgate)
@@ -175,13 +172,10 @@ static void bcam_check(int kgate)
     CHECK(wx < 1e-6 && wl < 1e-6 && wp < 1e-6);
 
     /* the float module (fast KAN, sgemm linear) against the double composition */
-    float *xf = malloc(nx * sizeof(float)), *Lf = malloc(nl * sizeof(float)), *Rf = malloc(nx * sizeof(float));
-    float *pf = malloc(np * sizeof(float)), *gf = calloc(np, sizeof(float));
+    float *xf = float_copy(c.x, nx), *Lf = float_copy(c.La, nl), *Rf = float_copy(c.R, nx);
+    float *pf = float_copy(c.params, np), *gf = calloc(np, sizeof(float));
     float *dxf = calloc(nx, sizeof(float)), *dLf = calloc(nl, sizeof(float));
     float *af = malloc(bcam_act_floats(d) * sizeof(float)), *sf = malloc(bcam_scratch_floats(d) * sizeof(float));
-    for (size_t i = 0; i < nx; i++) { xf[i] = (float)c.x[i]; Rf[i] = (float)c.R[i]; }
-    for (size_t i = 0; i < nl; i++) Lf[i] = (float)c.La[i];
-    for (size_t i = 0; i < np; i++) pf[i] = (float)c.params[i];
     bcam_params P, G;
     bcam_acts A;
     carve_f32(&P, NULL, pf, d);
@@ -190,19 +184,10 @@ static void bcam_check(int kgate)
     bcam_forward(&A, xf, Lf, c.m, &P, kan_default_grid, d, sf);
     bcam_backward(dxf, dLf, &G, Rf, &A, xf, Lf, c.m, &P, kan_default_grid, d, sf);
     bcam_loss(&c);
-    double fo = 0, so = 0, num = 0, den = 0;
-    for (size_t i = 0; i < nx; i++) {
-        fo = fmax(fo, fabs(A.out[i] - c.a.out[i]));
-        so = fmax(so, fabs(c.a.out[i]));
-    }
-    for (size_t i = 0; i < np; i++) {
-        num += (gf[i] - g[i]) * (gf[i] - g[i]);
-        den += g[i] * g[i];
-    }
-    fprintf(stderr, "  float vs double: out max err %.3g (scale %.3g), param grad rel %.3g\n", fo, so,
-            sqrt(num / den));
+    double fo = max_err_f32(A.out, c.a.out, nx), so = max_abs_f64(c.a.out, nx), rp = rel_err_f32(gf, g, np);
+    fprintf(stderr, "  float vs double: out max err %.3g (scale %.3g), param grad rel %.3g\n", fo, so, rp);
     CHECK(fo <= 1e-5 * so);
-    CHECK(sqrt(num / den) < 1e-4);
+    CHECK(rp < 1e-4);
     free(xf); free(Lf); free(Rf); free(pf); free(gf); free(dxf); free(dLf); free(af); free(sf);
     free(g); free(dx); free(dLa);
     free(c.params); free(c.x); free(c.R); free(c.La); free(c.acts); free(c.scratch);

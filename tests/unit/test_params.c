@@ -5,6 +5,7 @@
 #include "io/torch_dump.h"
 #include "model/model.h"
 #include "tests/support/check.h"
+#include "tests/support/reference.h"
 
 #include <math.h>
 #include <string.h>
@@ -40,11 +41,9 @@ static void test_counts_match_reference(void)
 static void check_against_dump(const char *dir)
 {
     torch_dump d;
-    c2_err e = {0};
-    int rc = torch_dump_load(&d, shared_path(dir), &e);
-    CHECK_MSG(rc == C2_OK, "%s", e.msg);
-    if (rc != C2_OK)
+    if (!reference_load(&d, dir))
         return;
+    c2_err e = {0};
     c2seg_config cfg;
     c2seg_model m;
     const char *preset = strstr(dir, "tiny") ? "tiny" : "small";

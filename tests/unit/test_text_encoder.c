@@ -5,6 +5,7 @@
 #include "model/model.h"
 
 #include "tests/support/check.h"
+#include "tests/support/reference.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -45,10 +46,7 @@ static void pinned_sha256_matches_method(void)
 static void golden_dump_matches(const char *dir)
 {
     torch_dump d;
-    c2_err e = {0};
-    int rc = torch_dump_load(&d, shared_path(dir), &e);
-    CHECK_MSG(rc == C2_OK, "%s", e.msg);
-    if (rc != C2_OK)
+    if (!reference_load(&d, dir))
         return;
     const torch_tensor *tt = torch_dump_find(&d, "in.text_tokens");
     const torch_tensor *tm = torch_dump_find(&d, "in.text_mask");
