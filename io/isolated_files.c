@@ -215,6 +215,8 @@ int image2d_read_pair_isolated(const char *image_path, const char *mask_path, im
     else
         snprintf(what, sizeof what, "%s", image_path);
     int count = mask_path ? 2 : 1;
+    if (mask_path && !mask)
+        return c2_fail(e, C2_EINVAL, "%s: no place given for the mask", what);
     image2d got[2];
     memset(got, 0, sizeof got);
     memset(img, 0, sizeof *img);
