@@ -91,6 +91,21 @@ int sandbox_out_append(sandbox_out *o, const void *p, size_t n)
     return C2_OK;
 }
 
+int sandbox_out_adopt(sandbox_out *o, void *buf, size_t n, const void *tail, size_t tail_n)
+{
+    sandbox_out_free(o);
+    uint8_t *d = tail_n <= SIZE_MAX - n ? realloc(buf, n + tail_n ? n + tail_n : 1) : NULL;
+    if (!d) {
+        free(buf);
+        return C2_ENOMEM;
+    }
+    if (tail_n)
+        memcpy(d + n, tail, tail_n);
+    o->data = d;
+    o->n = o->cap = n + tail_n;
+    return C2_OK;
+}
+
 void sandbox_out_free(sandbox_out *o)
 {
     free(o->data);

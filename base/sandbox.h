@@ -60,6 +60,12 @@ typedef struct sandbox_out {
 int sandbox_out_append(sandbox_out *o, const void *p, size_t n);
 void sandbox_out_free(sandbox_out *o);
 
+/* Makes the empty answer o buf[n] (malloc'ed; o owns it now, also on failure) followed by
+ * tail[tail_n], with one realloc to the exact size and no copy of buf: how a reader returns
+ * a large array (a volume, a SEG's frames). The caller finds the tail at the end of the
+ * answer and keeps the array in place (adopting the answer's buffer). */
+int sandbox_out_adopt(sandbox_out *o, void *buf, size_t n, const void *tail, size_t tail_n);
+
 /* A job: reads the request req[n], appends its answer to out, returns a C2_* code with e. */
 typedef int (*sandbox_job)(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e);
 

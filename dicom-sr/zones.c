@@ -252,7 +252,7 @@ int mask_read_binary(const char *path, int size, uint8_t **mask, int *H, int *W,
 {
     *mask = NULL;
     image2d img;
-    int rc = image2d_read(path, &img, e);
+    int rc = image2d_read_isolated(path, &img, e);
     if (rc != C2_OK)
         return rc;
     size_t n = (size_t)img.rows * (size_t)img.cols;

@@ -28,6 +28,16 @@ typedef struct image2d {
 /* Reads a PNG or JPEG, chosen by content (signature), not by extension. Dimensions
  * are checked with c2_check_dims before decoding. Errors name the file and reason. */
 int image2d_read(const char *path, image2d *img, c2_err *e);
+/* image2d_read in a sandbox worker (io/isolated_files.c; base/sandbox.h): a crash, hang
+ * or memory blow-up of libpng / libjpeg becomes one error naming the file ("<file>: the
+ * image decoder crashed ..."). Fault-hook reader name: image. Readers of the cohort's
+ * files (ingest, predict, export, caption) use this one. */
+int image2d_read_isolated(const char *path, image2d *img, c2_err *e);
+/* An image and its mask (mask_path NULL: the image only) in one call to the worker, half
+ * the round trips of two reads; a failure names both files ("<image> (and its mask
+ * <mask>): the image decoder crashed ..."), or the one whose decoding failed. */
+int image2d_read_pair_isolated(const char *image_path, const char *mask_path, image2d *img, image2d *mask,
+                               c2_err *e);
 void image2d_free(image2d *img);
 
 /* 1 if the file name ends in .png, .jpg or .jpeg (case-insensitive). */

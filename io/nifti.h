@@ -50,6 +50,12 @@ typedef struct nifti_volume {
 int nifti_volume_read(const char *path, int64_t t, nifti_volume *v, c2_err *e);
 /* Reads only the header fields (data stays NULL): grid, geometry, version. */
 int nifti_volume_read_header(const char *path, nifti_volume *v, c2_err *e);
+/* The same two reads in a sandbox worker (io/isolated_files.c; base/sandbox.h): a crash,
+ * a hang or a memory blow-up of nifticlib / zlib on hostile bytes becomes one error
+ * naming the file ("<file>: the NIfTI reader crashed (signal 11, ...)"). Fault-hook
+ * reader name: nifti. Readers of the cohort's files (ingest, predict, export) use these. */
+int nifti_volume_read_isolated(const char *path, int64_t t, nifti_volume *v, c2_err *e);
+int nifti_volume_read_header_isolated(const char *path, nifti_volume *v, c2_err *e);
 void nifti_volume_free(nifti_volume *v);
 
 /* 1 if path names a NIfTI file by extension (.nii, .nii.gz, .hdr; case-insensitive). */

@@ -148,6 +148,11 @@ typedef struct seg_image {
 /* Reads a SEG (uncompressed, or RLE Lossless) into s. Fails with one clear reason for
  * anything else. */
 int seg_read(const char *path, seg_image *s, c2_err *e);
+/* seg_read in a sandbox worker (io/isolated_files.c; base/sandbox.h): the ground-truth
+ * read of ingest and predict. A crash, hang or memory blow-up of DCMTK becomes one error
+ * naming the file ("<file>: the DICOM SEG parser crashed ..."). Fault-hook reader name:
+ * seg-read. */
+int seg_read_isolated(const char *path, seg_image *s, c2_err *e);
 void seg_image_free(seg_image *s);
 
 /* ---- a SEG as ground truth (io/seg_truth.c) ---- */

@@ -428,7 +428,7 @@ static void meta_done(void *user, int64_t i, void *slot_mem)
     if (kind == DICOM_KIND_SEG) {   /* ground truth for a series: placed once the series are known */
         c2_err e = {0};
         seg_file *g = &w->segs[w->n_segs];
-        if (seg_read(f->path, &g->img, &e) != C2_OK) {
+        if (seg_read_isolated(f->path, &g->img, &e) != C2_OK) {
             ingest_report(c, f, e.msg);
             return;
         }

@@ -194,9 +194,8 @@ static void pair_job(void *user, int64_t i, void *slot_mem)
     uint8_t *mask = (uint8_t *)(slot->image + (size_t)S * S);
     image2d img = {0}, msk = {0};
     c2_err *e = &slot->e;
-    int rc = image2d_read(image_path, &img, e);
-    if (rc == C2_OK && mask_path && (rc = image2d_read(mask_path, &msk, e)) == C2_OK &&
-        (msk.rows != img.rows || msk.cols != img.cols))
+    int rc = image2d_read_pair_isolated(image_path, mask_path, &img, &msk, e);
+    if (rc == C2_OK && mask_path && (msk.rows != img.rows || msk.cols != img.cols))
         rc = c2_fail(e, C2_EMISMATCH, "%s: mask is %dx%d, its image %s is %dx%d", mask_path, msk.cols, msk.rows,
                      c2_basename(image_path), img.cols, img.rows);
     size_t n = (size_t)img.rows * img.cols;

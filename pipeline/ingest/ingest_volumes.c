@@ -188,7 +188,7 @@ static void plane_done(void *user, int64_t t, void *slot_mem)
 static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask_path, c2_err *e)
 {
     nifti_volume v = {0}, m = {0};
-    int rc = nifti_volume_read(path, 0, &v, e);
+    int rc = nifti_volume_read_isolated(path, 0, &v, e);
     if (rc != C2_OK)
         return rc;
     if (v.nt > 1)
@@ -196,7 +196,7 @@ static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask
     if (v.nonfinite_count)
         ingest_warn(c, "%s: %lld NaN / Inf voxels set to the volume minimum %g", path, (long long)v.nonfinite_count,
                 v.min_value);
-    if (mask_path && (rc = nifti_volume_read(mask_path, 0, &m, e)) == C2_OK)
+    if (mask_path && (rc = nifti_volume_read_isolated(mask_path, 0, &m, e)) == C2_OK)
         rc = nifti_same_grid(&v, path, &m, mask_path, 1e-3, e);
     if (rc != C2_OK) {
         nifti_volume_free(&v);

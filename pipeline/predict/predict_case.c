@@ -251,7 +251,7 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     int rc = C2_OK;
     if (pc->kind == CASE_NIFTI) {
         nifti_volume v = {0};
-        if ((rc = nifti_volume_read_header(s0->file, &v, e)) != C2_OK)
+        if ((rc = nifti_volume_read_header_isolated(s0->file, &v, e)) != C2_OK)
             return rc;
         int64_t d[3] = {v.nx, v.ny, v.nz};
         memcpy(o->voxel_to_lps, v.voxel_to_lps, sizeof o->voxel_to_lps);
@@ -304,7 +304,7 @@ static int source_hu(const predict_case *pc, const cache_sample *s0, const case_
     *hu = NULL;
     if (pc->kind == CASE_NIFTI) {
         nifti_volume v = {0};
-        int rc = nifti_volume_read(s0->file, 0, &v, e);
+        int rc = nifti_volume_read_isolated(s0->file, 0, &v, e);
         if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
             rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
         if (rc == C2_OK) {
@@ -323,13 +323,13 @@ static int source_hu(const predict_case *pc, const cache_sample *s0, const case_
     for (int q = 0; q < sg->n_slices && rc == C2_OK; q++) {
         dicom_object d;
         const seg_slice *sl = &sg->slices[q];
-        if ((rc = dicom_read_meta(sg->files[sl->file], &d, e)) != C2_OK)
+        if ((rc = dicom_read_meta_isolated(sg->files[sl->file], &d, e)) != C2_OK)
             break;
         if (d.rows != sg->rows || d.cols != sg->cols)
             rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
                          sg->rows, sg->cols);
         else
-            rc = dicom_read_frames(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, v + (size_t)q * plane, e);
+            rc = dicom_read_frames_isolated(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, v + (size_t)q * plane, e);
         dicom_object_free(&d);
     }
     if (rc != C2_OK) {

@@ -45,7 +45,7 @@ static int export_load_mask(const char *path, const seg_source *src, int fractio
         return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
     if (nifti_path_is_nifti(path)) {
         nifti_volume v;
-        rc = nifti_volume_read(path, 0, &v, e);
+        rc = nifti_volume_read_isolated(path, 0, &v, e);
         if (!rc) {
             int by_index = v.geom_source == NIFTI_GEOM_PIXDIM;
             if (by_index)
@@ -56,7 +56,7 @@ static int export_load_mask(const char *path, const seg_source *src, int fractio
         }
     } else {
         image2d img;
-        rc = image2d_read(path, &img, e);
+        rc = image2d_read_isolated(path, &img, e);
         if (!rc) {
             float *f = malloc((size_t)img.rows * img.cols * sizeof *f);
             if (!f) {

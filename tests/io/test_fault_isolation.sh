@@ -1,6 +1,7 @@
 #!/bin/sh
-# Every isolated reader (base/sandbox.h workers: dicom-meta, dicom-frames, sr, seg-source; and
-# seg-write, the SEG writer that re-reads its source)
+# Every isolated reader (base/sandbox.h workers: dicom-meta, dicom-frames, sr, seg-source;
+# seg-write, the SEG writer that re-reads its source; and the whole-file readers nifti, image
+# (PNG / JPEG) and seg-read (a SEG as ground truth), on real NIfTI, PNG, JPEG and SEG files)
 # crashed, hung and blown up on purpose through the test-only fault hook C2SEG_FAULT (honoured
 # only inside a worker), during `c2seg ingest` and during `c2seg predict`, on real files: the
 # CT series dcmqi_ct-3slice (3 slices) and pydicom_CT2_16x16 (4 slices) and an SR for the
@@ -133,5 +134,104 @@ C2SEG_FAULT="crash@seg-source:dcmqi_ct-3slice" "$B" export "$T/m.nii.gz" --refer
     >/dev/null 2>"$T/e.err"
 check "export, reference reader crashed: exit 3, one line, no output" \
     "$([ $? -eq 3 ] && once "$T/e.err" "the DICOM parser crashed" && [ ! -e "$T/e.seg.dcm" ]; echo $?)"
+# ===== the whole-file readers (io/isolated_files.c): nifti, image (PNG / JPEG), seg-read =====
+# Inputs linked from real files. CT set: NIfTI volumes (nibabel: anatomical 33x41x25 with its
+# label, resampled_anat_moved 17x21x3, standard 4x5x7, reoriented_anat_moved 21x26x22: 25 + 3
+# + 7 + 22 slices) and the two CT series above (7 slices) with their real SEGs (dcmqi's liver
+# SEG on dcmqi_ct-3slice, highdicom's binary SEG on the 16x16 series; --label 1 picks their one
+# segment). Image set (a QaTa layout): three QaTa PNG pairs and two Inf-Net JPEG images with
+# their PNG masks. 69 samples, 2 series with SEG truth. Each fault costs exactly its file (an
+# image pair: both files; a SEG: only its series' truth).
+W="$T/whole"
+mkdir -p "$W/nifti" "$W/xr/images" "$W/xr/masks" "$W/seg"
+for f in anatomical.nii anatomical_label.nii.gz resampled_anat_moved.nii standard.nii.gz reoriented_anat_moved.nii; do
+    ln -s "$S/data/nifti/$f" "$W/nifti/$f"
+done
+Q1=sub-s11228_ses-e19964_run-1_bp-chest_vp-ap_dx Q2=sub-s11234_ses-e19977_run-1_bp-chest_vp-ap_cr
+Q3=sub-s11237_ses-e24263_run-1_bp-chest_vp-ap_dx
+for q in $Q1 $Q2 $Q3; do
+    ln -s "$S/data/qata/valid/images/$q.png" "$W/xr/images/$q.png"
+    ln -s "$S/data/qata/valid/masks/mask_$q.png" "$W/xr/masks/mask_$q.png"
+done
+for k in 0 1; do
+    ln -s "$S/data/covid_ct_slices/Imgs/$k.jpg" "$W/xr/images/covid$k.jpg"
+    ln -s "$S/data/covid_ct_slices/GT/$k.png" "$W/xr/masks/mask_covid$k.png"
+done
+ln -s "$S/data/dicom/seg/dcmqi_liver.dcm" "$W/seg/dcmqi_liver.dcm"
+ln -s "$S/data/dicom/seg/seg_image_ct_binary.dcm" "$W/seg/seg_image_ct_binary.dcm"
+CT_SET="$W/nifti $A $C $W/seg"
+# json_is FILE.json KEY VALUE: the stage's JSON summary holds "KEY":VALUE
+json_is() { grep -q "\"$2\":$3[,}]" "$1"; }
+
+# shellcheck disable=SC2086
+"$B" ingest $CT_SET "$W/xr" --label 1 -o "$T/w0.h5" --size 32 -q >"$T/w0.json" 2>"$T/w0.err"
+check "whole-file readers, no fault: exit 0, 69 samples, 2 series with SEG truth" \
+    "$([ $? -eq 0 ] && json_is "$T/w0.json" samples 69 && json_is "$T/w0.json" series_with_seg_truth 2; echo $?)"
+# an X-ray checkpoint for the image set (predict refuses another domain's input)
+"$B" ingest "$W/xr" --size 32 -o "$T/xr.h5" -q >/dev/null 2>&1 &&
+    "$B" train "$T/xr.h5" --preset tiny -o "$T/tinyx.ckpt" --epochs 1 --max-steps 1 -q >/dev/null 2>&1
+check "tiny X-ray checkpoint trained" $?
+
+# whole RUN STAGE CKPT INPUTS FAULTS SAMPLES SEG_SERIES ROW...: `c2seg STAGE` (ingest | predict
+# with CKPT) of INPUTS with the faults: exit 1 (partial), exactly the report rows ROW ("file
+# substring|reason"), one stderr line each (the file, then the reason), SAMPLES samples ingested of which SEG_SERIES series
+# with SEG truth (ingest), or SAMPLES slices predicted in cases that are all ok (predict).
+whole() {
+    run=$1 stage=$2 ckpt=$3 inputs=$4 faults=$5 samples=$6 segs=$7; shift 7
+    # shellcheck disable=SC2086
+    if [ "$stage" = ingest ]; then
+        C2SEG_FAULT="$faults" "$B" ingest $inputs --label 1 -o "$T/$run.h5" --size 32 -q >"$T/$run.json" 2>"$T/$run.err"
+        rc=$? tsv="$T/$run.h5.report.tsv"
+    else
+        C2SEG_FAULT="$faults" "$B" predict "$ckpt" $inputs --label 1 -o "$T/$run" -q >"$T/$run.json" 2>"$T/$run.err"
+        rc=$? tsv="$T/$run/inputs.h5.report.tsv"
+    fi
+    check "$run: exit 1 (partial)" "$([ $rc -eq 1 ]; echo $?)"
+    report_is "$tsv" "$@"; check "$run: one report row per fault" $?
+    for row in "$@"; do
+        once "$T/$run.err" "${row%%|*}.*${row#*|}"; check "$run: one stderr line for '$row'" $?
+    done
+    if [ "$stage" = ingest ]; then
+        json_is "$T/$run.json" samples "$samples" && json_is "$T/$run.json" series_with_seg_truth "$segs"
+        check "$run: the $samples other samples ingested, $segs series with SEG truth" $?
+    else
+        $PY - "$T/$run/predictions.json" "$samples" <<'PYEOF'
+import json, sys
+cases = json.load(open(sys.argv[1]))['cases']
+assert all(c['status'] == 'ok' for c in cases), [(c['status'], c.get('error')) for c in cases]
+assert sum(c['slices'] for c in cases) == int(sys.argv[2]), [c['slices'] for c in cases]
+PYEOF
+        check "$run: every other case predicted ($samples slices)" $?
+    fi
+}
+L=$C2SEG_SANDBOX_SECONDS ALL="$CT_SET $W/xr"
+# ingest: each reader crashed, hung and blown up once over three runs (the image pair's mask too)
+whole w1 ingest - "$ALL" "crash@seg-read:dcmqi_liver;hang@nifti:resampled;oom@image:covid1.jpg" 65 1 \
+    "dcmqi_liver.dcm|the DICOM SEG parser crashed (signal 11" \
+    "resampled_anat_moved.nii|the NIfTI reader did not finish within $L s" \
+    "covid1.jpg|mask_covid1.png): the image decoder crashed (signal 6"
+whole w2 ingest - "$ALL" "hang@seg-read:seg_image_ct_binary;oom@nifti:anatomical_label;crash@image:mask_$Q1" 43 1 \
+    "seg_image_ct_binary.dcm|the DICOM SEG parser did not finish within $L s" \
+    "nifti/anatomical.nii|anatomical_label.nii.gz: the NIfTI reader crashed (signal 6" \
+    "images/$Q1.png|mask_$Q1.png): the image decoder crashed (signal 11"
+whole w3 ingest - "$ALL" "oom@seg-read:dcmqi_liver;crash@nifti:standard;hang@image:images/$Q2" 61 1 \
+    "dcmqi_liver.dcm|the DICOM SEG parser crashed (signal 6" \
+    "standard.nii.gz|the NIfTI reader crashed (signal 11" \
+    "images/$Q2.png|mask_$Q2.png): the image decoder did not finish within $L s"
+# predict (its ingest reads every input through the same readers), the CT set and the image set
+whole w4 predict "$T/tiny.ckpt" "$CT_SET" \
+    "crash@seg-read:seg_image_ct_binary;crash@nifti:anatomical.nii;hang@nifti:resampled;oom@nifti:standard" 29 0 \
+    "seg_image_ct_binary.dcm|the DICOM SEG parser crashed (signal 11" \
+    "nifti/anatomical.nii|the NIfTI reader crashed (signal 11" \
+    "resampled_anat_moved.nii|the NIfTI reader did not finish within $L s" \
+    "standard.nii.gz|the NIfTI reader crashed (signal 6"
+whole w5 predict "$T/tiny.ckpt" "$CT_SET" "hang@seg-read:dcmqi_liver;oom@seg-read:seg_image_ct_binary" 64 0 \
+    "dcmqi_liver.dcm|the DICOM SEG parser did not finish within $L s" \
+    "seg_image_ct_binary.dcm|the DICOM SEG parser crashed (signal 6"
+whole w6 predict "$T/tinyx.ckpt" "$W/xr" "crash@image:covid0.jpg;hang@image:mask_$Q3;oom@image:images/$Q1" 2 0 \
+    "covid0.jpg|mask_covid0.png): the image decoder crashed (signal 11" \
+    "images/$Q3.png|mask_$Q3.png): the image decoder did not finish within $L s" \
+    "images/$Q1.png|mask_$Q1.png): the image decoder crashed (signal 6"
+
 [ "$fail" -eq 0 ] && echo "test_fault_isolation: passed"
 exit "$fail"

@@ -164,6 +164,78 @@ static void dicom_meta_in_child_matches_direct_read(void)
     CHECK(a.frame == NULL && a.voi_lut == NULL);
 }
 
+/* The whole-file readers (io/isolated_files.c) give the direct readers' results byte for byte:
+ * NIfTI-1 and NIfTI-2 (gzip) volumes and a header, PNG and JPEG images (one and a pair), and
+ * SEGs (binary 512 x 512, RLE 1-bit, overlapping segments, a label map); a missing file is the
+ * direct reader's error. */
+static void whole_file_readers_in_a_worker_match_direct_reads(void)
+{
+    c2_err e = {0};
+    const char *niftis[] = {"data/nifti/anatomical.nii", "data/nifti/example_nifti2.nii.gz"};
+    for (int i = 0; i < 2; i++) {
+        nifti_volume a, b;
+        CHECK_MSG(nifti_volume_read_isolated(shared_path(niftis[i]), 0, &a, &e) == C2_OK, "%s", e.msg);
+        CHECK(nifti_volume_read(shared_path(niftis[i]), 0, &b, &e) == C2_OK);
+        size_t n = (size_t)(b.nx * b.ny * b.nz);
+        CHECK(a.data && a.nx == b.nx && a.ny == b.ny && a.nz == b.nz && a.version == b.version);
+        CHECK(memcmp(a.voxel_to_lps, b.voxel_to_lps, sizeof a.voxel_to_lps) == 0 && a.min_value == b.min_value);
+        CHECK(a.data && memcmp(a.data, b.data, n * sizeof *a.data) == 0);
+        nifti_volume_free(&a);
+        nifti_volume_free(&b);
+        CHECK(nifti_volume_read_header_isolated(shared_path(niftis[i]), &a, &e) == C2_OK);
+        CHECK(nifti_volume_read_header(shared_path(niftis[i]), &b, &e) == C2_OK);
+        CHECK(a.data == NULL && memcmp(&a, &b, sizeof a) == 0);
+    }
+    const char *images[] = {"data/qata/valid/images/sub-s11228_ses-e19964_run-1_bp-chest_vp-ap_dx.png",
+                            "data/covid_ct_slices/Imgs/0.jpg", "data/covid_ct_slices/GT/0.png"};
+    image2d im[3], pair[2];
+    for (int i = 0; i < 3; i++) {
+        image2d d;
+        CHECK_MSG(image2d_read_isolated(shared_path(images[i]), &im[i], &e) == C2_OK, "%s", e.msg);
+        CHECK(image2d_read(shared_path(images[i]), &d, &e) == C2_OK);
+        CHECK(im[i].rows == d.rows && im[i].cols == d.cols && im[i].maxval == d.maxval &&
+              im[i].source_channels == d.source_channels);
+        CHECK(im[i].pixels && memcmp(im[i].pixels, d.pixels, (size_t)d.rows * d.cols * sizeof *d.pixels) == 0);
+        image2d_free(&d);
+    }
+    char jpeg[4096];
+    snprintf(jpeg, sizeof jpeg, "%s", shared_path(images[1]));
+    CHECK_MSG(image2d_read_pair_isolated(jpeg, shared_path(images[2]), &pair[0], &pair[1], &e) == C2_OK, "%s", e.msg);
+    for (int i = 0; i < 2; i++) {
+        CHECK(pair[i].rows == im[i + 1].rows && pair[i].cols == im[i + 1].cols && pair[i].maxval == im[i + 1].maxval);
+        CHECK(pair[i].pixels &&
+              memcmp(pair[i].pixels, im[i + 1].pixels, (size_t)pair[i].rows * pair[i].cols * 2) == 0);
+        image2d_free(&pair[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        image2d_free(&im[i]);
+    CHECK(image2d_read_pair_isolated(jpeg, shared_path("data/covid_ct_slices/GT/no_such.png"), &pair[0], &pair[1],
+                                     &e) == C2_ENOTFOUND);
+    CHECK_MSG(strstr(e.msg, "no_such.png: cannot open the file") != NULL, "%s", e.msg);
+    CHECK(pair[0].pixels == NULL && pair[1].pixels == NULL);
+    const char *segs[] = {"data/dicom/seg/dcmqi_liver.dcm", "data/dicom/seg/liver_rle.dcm",
+                          "data/dicom/seg/seg_image_ct_binary_overlap.dcm", "data/dicom/seg/sparse-labelmap-ppv5.dcm"};
+    for (int i = 0; i < 4; i++) {
+        seg_image a, b;
+        CHECK_MSG(seg_read_isolated(shared_path(segs[i]), &a, &e) == C2_OK, "%s: %s", segs[i], e.msg);
+        CHECK(seg_read(shared_path(segs[i]), &b, &e) == C2_OK);
+        seg_image sa = a, sb = b;
+        sa.pixels = sb.pixels = NULL;
+        sa.frames = sb.frames = NULL;
+        sa.segments = sb.segments = NULL;
+        CHECK(memcmp(&sa, &sb, sizeof sa) == 0 && a.n_frames > 0);
+        CHECK(a.pixels && memcmp(a.pixels, b.pixels, (size_t)b.n_frames * b.rows * b.cols) == 0);
+        CHECK(a.frames && memcmp(a.frames, b.frames, (size_t)b.n_frames * sizeof *b.frames) == 0);
+        CHECK(a.segments && memcmp(a.segments, b.segments, (size_t)b.n_segments * sizeof *b.segments) == 0);
+        seg_image_free(&a);
+        seg_image_free(&b);
+    }
+    nifti_volume v;
+    CHECK(nifti_volume_read_isolated(shared_path("data/nifti/no_such.nii"), 0, &v, &e) == C2_ENOTFOUND);
+    CHECK_MSG(strstr(e.msg, "no_such.nii: cannot open the file") != NULL, "%s", e.msg);
+    CHECK(v.data == NULL);
+}
+
 /* ---- the long-lived worker of sandbox_call ---- */
 
 static int job_echo(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
@@ -255,6 +327,7 @@ int main(void)
     RUN_TEST(hang_is_stopped_at_the_time_limit);
     RUN_TEST(memory_limit_makes_allocation_fail_in_the_child);
     RUN_TEST(dicom_meta_in_child_matches_direct_read);
+    RUN_TEST(whole_file_readers_in_a_worker_match_direct_reads);
     RUN_TEST(worker_is_reused_across_calls);
     RUN_TEST(crashed_worker_is_restarted);
     RUN_TEST(fault_hook_is_honoured_in_the_worker);
