@@ -1,6 +1,10 @@
 /* lung_mask: the lungs of a CT volume from Hounsfield units (rule in lung_mask.h):
  * air threshold, 3-D components of air that do not touch the in-plane border, the largest
- * one or two kept, holes filled slice by slice. Flood fills use explicit growable stacks. */
+ * one or two kept, holes filled slice by slice. The volume is taken one slice at a time
+ * (lung_mask_stream): each slice's 4-connected air components are joined to the previous
+ * slice's through a union-find (6-connectivity in 3-D), the air kept as bits; a second pass
+ * labels each slice again from its bits and fills its holes. Memory: one bit per voxel and
+ * a few slices, never a float or label volume. */
 #include "dicom-sr/lung_mask.h"
 
 #include <math.h>
@@ -77,109 +81,246 @@ static int fill_holes(uint8_t *lung, int H, int W, uint8_t *seen, stack *st)
     return 0;
 }
 
+/* ---- the streaming form (lung_mask.h): 2-D components per slice joined across slices ---- */
+
+struct lung_mask_stream {
+    int D, H, W, z;            /* z: slices added so far (pass 1), then the next slice out (pass 2) */
+    lung_mask_rule r;
+    lung_mask_stats st;
+    uint8_t *air;              /* [D * H * W] bits: the air of every slice, for pass 2 */
+    int32_t *prev, *cur;       /* [H * W] 2-D component ids of the previous and this slice, 0 = not air */
+    int32_t *fill;             /* [H * W] flood-fill stack of one slice */
+    int32_t *base;             /* [D + 1] first component id of each slice */
+    int32_t *parent;           /* union-find over 2-D component ids (1-based); root = smallest id */
+    int64_t *size;             /* voxels of each 2-D component, then of each root */
+    uint8_t *border;           /* the component touches the in-plane border; then: kept as lung */
+    int32_t n_ids, cap_ids;
+    uint8_t *seen;             /* [H * W] hole fill */
+    stack hole;
+    int finished;
+};
+
+static int32_t uf_find(int32_t *parent, int32_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+/* 4-connected components of the air pixels (air[p] nonzero) of one slice, numbered from
+ * first + 1 in raster order of their first pixel: ids[p], 0 for non-air. The numbering of a
+ * slice is the same every time (pass 2 relabels from the stored bits). Returns the count;
+ * when sizes is not NULL it grows the per-id arrays and records each component's size and
+ * border flag (-1: out of memory). */
+static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t first, int32_t *ids, int record)
+{
+    int H = s->H, W = s->W;
+    int64_t plane = (int64_t)H * W;
+    memset(ids, 0, (size_t)plane * sizeof *ids);
+    int32_t next = first;
+    for (int64_t p0 = 0; p0 < plane; p0++) {
+        if (!air[p0] || ids[p0])
+            continue;
+        int32_t id = ++next;
+        if (record && id >= s->cap_ids) {
+            int32_t cap = s->cap_ids ? s->cap_ids * 2 : 4096;
+            int32_t *pa = realloc(s->parent, (size_t)cap * sizeof *pa);
+            if (pa)
+                s->parent = pa;
+            int64_t *sz = realloc(s->size, (size_t)cap * sizeof *sz);
+            if (sz)
+                s->size = sz;
+            uint8_t *bd = realloc(s->border, (size_t)cap);
+            if (bd)
+                s->border = bd;
+            if (!pa || !sz || !bd)
+                return -1;
+            s->cap_ids = cap;
+        }
+        int64_t n = 0, top = 0;
+        int border = 0;
+        ids[p0] = id;
+        s->fill[top++] = (int32_t)p0;
+        while (top > 0) {
+            int32_t i = s->fill[--top];
+            int y = i / W, x = i % W;
+            n++;
+            border |= y == 0 || y == H - 1 || x == 0 || x == W - 1;
+            int32_t nb[4] = {x > 0 ? i - 1 : -1, x < W - 1 ? i + 1 : -1, y > 0 ? i - W : -1, y < H - 1 ? i + W : -1};
+            for (int k = 0; k < 4; k++)
+                if (nb[k] >= 0 && air[nb[k]] && !ids[nb[k]]) {
+                    ids[nb[k]] = id;
+                    s->fill[top++] = nb[k];
+                }
+        }
+        if (record) {
+            s->parent[id] = id;
+            s->size[id] = n;
+            s->border[id] = (uint8_t)border;
+        }
+    }
+    return next - first;
+}
+
+int lung_mask_stream_create(lung_mask_stream **out, int D, int H, int W, const lung_mask_rule *rule, c2_err *e)
+{
+    *out = NULL;
+    lung_mask_rule r = rule ? *rule : lung_mask_rule_default();
+    if (D < 1 || H < 3 || W < 3 || r.max_components < 1)
+        return c2_fail(e, C2_EINVAL, "lung_mask: bad volume %d x %d x %d or rule", D, H, W);
+    int rc = c2_check_dims(e, "lung mask", D, H, (int64_t)W, 1);
+    if (rc != C2_OK)
+        return rc;
+    if ((int64_t)H * W > INT32_MAX / 2)
+        return c2_fail(e, C2_ELIMIT, "lung_mask: a %d x %d slice is too large", H, W);
+    lung_mask_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory");
+    size_t plane = (size_t)H * W;
+    s->D = D, s->H = H, s->W = W, s->r = r;
+    s->air = calloc(((size_t)D * plane + 7) / 8, 1);
+    s->prev = calloc(plane, sizeof *s->prev);
+    s->cur = calloc(plane, sizeof *s->cur);
+    s->fill = malloc(plane * sizeof *s->fill);
+    s->base = calloc((size_t)D + 1, sizeof *s->base);
+    s->seen = malloc(plane);
+    if (!s->air || !s->prev || !s->cur || !s->fill || !s->base || !s->seen) {
+        lung_mask_stream_free(s);
+        return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for %d slices of %d x %d", D, H, W);
+    }
+    *out = s;
+    return C2_OK;
+}
+
+void lung_mask_stream_free(lung_mask_stream *s)
+{
+    if (!s)
+        return;
+    free(s->air);
+    free(s->prev);
+    free(s->cur);
+    free(s->fill);
+    free(s->base);
+    free(s->parent);
+    free(s->size);
+    free(s->border);
+    free(s->seen);
+    free(s->hole.v);
+    free(s);
+}
+
+int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
+{
+    if (s->finished || s->z >= s->D)
+        return c2_fail(e, C2_EINVAL, "lung_mask: slice %d added to a volume of %d", s->z, s->D);
+    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
+    uint8_t *air = s->seen; /* this slice's air as bytes, bits kept for pass 2 */
+    for (size_t p = 0; p < plane; p++) {
+        int a = !isnan(hu[p]) && hu[p] < s->r.air_hu;
+        air[p] = (uint8_t)a;
+        s->st.air_voxels += a;
+        if (a)
+            s->air[(at + p) >> 3] |= (uint8_t)(1u << ((at + p) & 7));
+    }
+    int32_t n = label_slice(s, air, s->n_ids, s->cur, 1);
+    if (n < 0)
+        return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for components");
+    s->base[s->z] = s->n_ids;
+    s->n_ids += n;
+    if (s->z > 0) /* 6-connectivity across slices: the same pixel air in both */
+        for (size_t p = 0; p < plane; p++)
+            if (s->cur[p] && s->prev[p]) {
+                int32_t a = uf_find(s->parent, s->cur[p]), b = uf_find(s->parent, s->prev[p]);
+                if (a == b)
+                    continue;
+                int32_t lo = a < b ? a : b, hi = a < b ? b : a;
+                s->parent[hi] = lo;
+                s->size[lo] += s->size[hi];
+                s->border[lo] |= s->border[hi];
+            }
+    int32_t *t = s->prev;
+    s->prev = s->cur;
+    s->cur = t;
+    s->z++;
+    return C2_OK;
+}
+
+int lung_mask_stream_finish(lung_mask_stream *s, c2_err *e)
+{
+    if (s->finished || s->z != s->D)
+        return c2_fail(e, C2_EINVAL, "lung_mask: %d of %d slices added", s->z, s->D);
+    s->base[s->D] = s->n_ids;
+    /* the 3-D components are the roots; the smallest id is the first voxel in raster order,
+     * which orders equal sizes as a raster-order labelling would */
+    comp *comps = malloc(((size_t)s->n_ids + 1) * sizeof *comps);
+    if (!comps)
+        return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for components");
+    int ninner = 0;
+    for (int32_t i = 1; i <= s->n_ids; i++)
+        if (s->parent[i] == i && !s->border[i])
+            comps[ninner++] = (comp){s->size[i], 0, i};
+    s->st.n_components = ninner;
+    qsort(comps, (size_t)ninner, sizeof *comps, comp_by_size);
+    for (int32_t i = 1; i <= s->n_ids; i++) /* border[] now means: kept */
+        s->border[i] = 0;
+    for (int k = 0; k < ninner && k < s->r.max_components; k++)
+        if (comps[k].size >= s->r.min_frac * (double)comps[0].size) {
+            s->border[comps[k].label] = 1;
+            s->st.n_kept++;
+            s->st.kept_voxels += comps[k].size;
+        }
+    free(comps);
+    for (int32_t i = 1; i <= s->n_ids; i++)
+        s->border[i] = s->border[uf_find(s->parent, i)];
+    s->finished = 1;
+    s->z = 0;
+    return C2_OK;
+}
+
+int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e)
+{
+    if (!s->finished || s->z >= s->D)
+        return c2_fail(e, C2_EINVAL, "lung_mask: slice %d asked of a volume of %d", s->z, s->D);
+    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
+    for (size_t p = 0; p < plane; p++)
+        lung[p] = (s->air[(at + p) >> 3] >> ((at + p) & 7)) & 1;
+    label_slice(s, lung, s->base[s->z], s->cur, 0);
+    for (size_t p = 0; p < plane; p++)
+        lung[p] = s->cur[p] && s->border[s->cur[p]];
+    if (fill_holes(lung, s->H, s->W, s->seen, &s->hole) != 0)
+        return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for the hole fill");
+    for (size_t p = 0; p < plane; p++)
+        s->st.lung_voxels += lung[p];
+    s->z++;
+    return C2_OK;
+}
+
+void lung_mask_stream_stats(const lung_mask_stream *s, lung_mask_stats *stats)
+{
+    *stats = s->st;
+}
+
 int lung_mask_from_hu(const float *hu, int D, int H, int W, const lung_mask_rule *rule, uint8_t *lung,
                       lung_mask_stats *stats, c2_err *e)
 {
-    lung_mask_rule r = rule ? *rule : lung_mask_rule_default();
     memset(stats, 0, sizeof *stats);
-    if (!hu || !lung || D < 1 || H < 3 || W < 3 || r.max_components < 1)
-        return c2_fail(e, C2_EINVAL, "lung_mask: bad volume %d x %d x %d or rule", D, H, W);
-    int rc = c2_check_dims(e, "lung mask", D, H, (int64_t)W, sizeof(int32_t) + 1);
+    if (!hu || !lung)
+        return c2_fail(e, C2_EINVAL, "lung_mask: no volume");
+    lung_mask_stream *s;
+    int rc = lung_mask_stream_create(&s, D, H, W, rule, e);
     if (rc != C2_OK)
         return rc;
-    int64_t plane = (int64_t)H * W, n = plane * D;
-    int32_t *label = malloc((size_t)n * sizeof *label);
-    comp *comps = NULL;
-    int ncomp = 0, capcomp = 0;
-    stack st = {0};
-    uint8_t *seen = malloc((size_t)plane);
-    if (!label || !seen) {
-        rc = c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for %lld voxels", (long long)n);
-        goto done;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        int air = !isnan(hu[i]) && hu[i] < r.air_hu;
-        label[i] = air ? -1 : 0;
-        stats->air_voxels += air;
-    }
-    /* 6-connected components of air */
-    for (int64_t s0 = 0; s0 < n; s0++) {
-        if (label[s0] != -1)
-            continue;
-        if (ncomp == capcomp) {
-            int cap = capcomp ? capcomp * 2 : 64;
-            comp *c = realloc(comps, (size_t)cap * sizeof *c);
-            if (!c) {
-                rc = c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for components");
-                goto done;
-            }
-            comps = c;
-            capcomp = cap;
-        }
-        comp *c = &comps[ncomp];
-        c->label = ncomp + 1;
-        c->size = 0;
-        c->border = 0;
-        label[s0] = c->label;
-        st.n = 0;
-        if (push(&st, s0) != 0) {
-            rc = c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for the fill stack");
-            goto done;
-        }
-        while (st.n > 0) {
-            int64_t i = st.v[--st.n];
-            c->size++;
-            int z = (int)(i / plane);
-            int64_t rem = i % plane;
-            int y = (int)(rem / W), x = (int)(rem % W);
-            if (y == 0 || y == H - 1 || x == 0 || x == W - 1)
-                c->border = 1;
-            int64_t nb[6] = {x > 0 ? i - 1 : -1,     x < W - 1 ? i + 1 : -1,     y > 0 ? i - W : -1,
-                             y < H - 1 ? i + W : -1, z > 0 ? i - plane : -1, z < D - 1 ? i + plane : -1};
-            for (int k = 0; k < 6; k++)
-                if (nb[k] >= 0 && label[nb[k]] == -1) {
-                    label[nb[k]] = c->label;
-                    if (push(&st, nb[k]) != 0) {
-                        rc = c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for the fill stack");
-                        goto done;
-                    }
-                }
-        }
-        ncomp++;
-    }
-    /* keep the largest inner components */
-    uint8_t *keep = calloc((size_t)ncomp + 1, 1);
-    if (!keep) {
-        rc = c2_fail(e, C2_ENOMEM, "lung_mask: out of memory");
-        goto done;
-    }
-    int ninner = 0;
-    for (int k = 0; k < ncomp; k++)
-        if (!comps[k].border)
-            comps[ninner++] = comps[k];
-    stats->n_components = ninner;
-    qsort(comps, (size_t)ninner, sizeof *comps, comp_by_size);
-    for (int k = 0; k < ninner && k < r.max_components; k++)
-        if (comps[k].size >= r.min_frac * (double)comps[0].size) {
-            keep[comps[k].label] = 1;
-            stats->n_kept++;
-            stats->kept_voxels += comps[k].size;
-        }
-    for (int64_t i = 0; i < n; i++)
-        lung[i] = label[i] > 0 && keep[label[i]];
-    free(keep);
-    for (int z = 0; z < D; z++)
-        if (fill_holes(lung + (int64_t)z * plane, H, W, seen, &st) != 0) {
-            rc = c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for the hole fill");
-            goto done;
-        }
-    for (int64_t i = 0; i < n; i++)
-        stats->lung_voxels += lung[i];
-    rc = C2_OK;
-done:
-    free(label);
-    free(comps);
-    free(st.v);
-    free(seen);
+    size_t plane = (size_t)H * W;
+    for (int z = 0; z < D && rc == C2_OK; z++)
+        rc = lung_mask_stream_add(s, hu + z * plane, e);
+    if (rc == C2_OK)
+        rc = lung_mask_stream_finish(s, e);
+    for (int z = 0; z < D && rc == C2_OK; z++)
+        rc = lung_mask_stream_slice(s, lung + z * plane, e);
+    if (rc == C2_OK)
+        lung_mask_stream_stats(s, stats);
+    lung_mask_stream_free(s);
     return rc;
 }

@@ -295,55 +295,31 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     return C2_OK;
 }
 
-/* The source volume in modality units (HU for CT) on the grid of o->mask, read again from
- * the source files (the cache holds windowed values): NIfTI [nz][ny][nx]; DICOM the SEG
- * source's slices (sorted along the normal) of rows x cols. *hu new. */
-static int source_hu(const predict_case *pc, const cache_sample *s0, const case_out *o, float **hu, int *D, int *H,
-                     int *W, c2_err *e)
+/* Slice q of a DICOM case's source in modality units (HU for CT) on the grid of o->mask,
+ * read again from its source file (the cache holds windowed values): hu [rows][cols]. */
+static int source_hu_slice(const case_out *o, int q, float *hu, c2_err *e)
 {
-    *hu = NULL;
-    if (pc->kind == CASE_NIFTI) {
-        nifti_volume v = {0};
-        int rc = nifti_volume_read(s0->file, 0, &v, e);
-        if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
-            rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
-        if (rc == C2_OK) {
-            *hu = v.data, *D = (int)v.nz, *H = (int)v.ny, *W = (int)v.nx;
-            v.data = NULL;
-        }
-        nifti_volume_free(&v);
-        return rc;
-    }
     const seg_source *sg = &o->seg;
-    size_t plane = (size_t)sg->rows * sg->cols;
-    float *v = malloc((size_t)o->n_bytes * sizeof *v);
-    if (!v)
-        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the HU volume", s0->file);
-    int rc = C2_OK;
-    for (int q = 0; q < sg->n_slices && rc == C2_OK; q++) {
-        dicom_object d;
-        const seg_slice *sl = &sg->slices[q];
-        if ((rc = dicom_read_meta(sg->files[sl->file], &d, e)) != C2_OK)
-            break;
-        if (d.rows != sg->rows || d.cols != sg->cols)
-            rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
-                         sg->rows, sg->cols);
-        else
-            rc = dicom_read_frames(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, v + (size_t)q * plane, e);
-        dicom_object_free(&d);
-    }
-    if (rc != C2_OK) {
-        free(v);
+    const seg_slice *sl = &sg->slices[q];
+    dicom_object d;
+    int rc = dicom_read_meta(sg->files[sl->file], &d, e);
+    if (rc != C2_OK)
         return rc;
-    }
-    *hu = v, *D = sg->n_slices, *H = sg->rows, *W = sg->cols;
-    return C2_OK;
+    if (d.rows != sg->rows || d.cols != sg->cols)
+        rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
+                     sg->rows, sg->cols);
+    else
+        rc = dicom_read_frames(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, hu, e);
+    dicom_object_free(&d);
+    return rc;
 }
 
-/* The severity check of a CT volume (dicom-sr/severity.h): the lung from the source HU volume
- * (lung_mask_from_hu, before any windowing), the lesion = the source-size mask >= 128, the
- * statement = the prose attributes of the case's text (a templated caption states none).
- * *done = 0 (nothing to do) for images and non-CT volumes. */
+/* The severity check of a CT volume (dicom-sr/severity.h): the lung from the source HU
+ * (before any windowing), the lesion = the source-size mask >= 128, the statement = the
+ * prose attributes of the case's text (a templated caption states none). A DICOM series is
+ * taken one slice at a time (lung_mask_stream: one bit per voxel, no HU or label volume);
+ * a NIfTI volume is read whole (its reader has no slice access). *done = 0 (nothing to do)
+ * for images and non-CT volumes. */
 static int case_severity(const predict_run *r, const predict_case *pc, const case_out *o, const case_text *ct,
                          severity_record *sr, int *done, c2_err *e)
 {
@@ -351,27 +327,55 @@ static int case_severity(const predict_run *r, const predict_case *pc, const cas
     *done = 0;
     if (pc->n < 2 || pc->kind == CASE_IMAGE || !s0->domain || strcmp(s0->domain, "ct_hu") != 0)
         return C2_OK;
-    float *hu;
-    int D = 0, H = 0, W = 0;
-    int rc = source_hu(pc, s0, o, &hu, &D, &H, &W, e);
-    if (rc != C2_OK)
-        return rc;
-    uint8_t *lung = malloc((size_t)o->n_bytes), *lesion = malloc((size_t)o->n_bytes);
-    lung_mask_stats st;
-    rc = lung && lesion ? lung_mask_from_hu(hu, D, H, W, NULL, lung, &st, e)
-                        : c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
+    nifti_volume v = {0};
+    int D, H, W, rc = C2_OK;
+    if (pc->kind == CASE_NIFTI) {
+        rc = nifti_volume_read(s0->file, 0, &v, e);
+        if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
+            rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
+        D = (int)v.nz, H = (int)v.ny, W = (int)v.nx;
+    } else {
+        D = o->seg.n_slices, H = o->seg.rows, W = o->seg.cols;
+    }
+    size_t plane = (size_t)H * W;
+    float *hu = pc->kind == CASE_NIFTI ? NULL : malloc(plane * sizeof *hu);
+    uint8_t *lung = malloc(plane);
+    lung_mask_stream *ls = NULL;
+    if (rc == C2_OK && (!lung || (pc->kind != CASE_NIFTI && !hu)))
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
+    if (rc == C2_OK)
+        rc = lung_mask_stream_create(&ls, D, H, W, NULL, e);
+    for (int q = 0; q < D && rc == C2_OK; q++) {
+        const float *slice = pc->kind == CASE_NIFTI ? v.data + (size_t)q * plane : hu;
+        if (pc->kind != CASE_NIFTI)
+            rc = source_hu_slice(o, q, hu, e);
+        if (rc == C2_OK)
+            rc = lung_mask_stream_add(ls, slice, e);
+    }
+    if (rc == C2_OK)
+        rc = lung_mask_stream_finish(ls, e);
+    int64_t lesion_voxels = 0, lung_voxels = 0;
+    for (int q = 0; q < D && rc == C2_OK; q++) {
+        if ((rc = lung_mask_stream_slice(ls, lung, e)) != C2_OK)
+            break;
+        const uint8_t *m = o->mask + (size_t)q * plane;
+        for (size_t p = 0; p < plane; p++) {
+            int les = m[p] >= 128;
+            lesion_voxels += les;
+            lung_voxels += les || lung[p];
+        }
+    }
     if (rc == C2_OK) {
-        for (int64_t i = 0; i < o->n_bytes; i++)
-            lesion[i] = o->mask[i] >= 128;
         prose_attrs p;
         caption_attrs ca;
         int prose = ct->text && caption_parse_full(ct->text, ct->conv, &ca, &p);
-        severity_compare(lesion, lung, o->n_bytes, prose ? &p : NULL, -1, sr);
+        severity_from_counts(lesion_voxels, lung_voxels, prose ? &p : NULL, -1, sr);
         *done = 1;
     }
+    lung_mask_stream_free(ls);
+    nifti_volume_free(&v);
     free(hu);
     free(lung);
-    free(lesion);
     return rc;
 }
 
@@ -705,14 +709,18 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
     } else {
         c2_err_prefix(e, "%s", s0->file);
     }
+    double ts = now_seconds();
     if (rc == C2_OK)
         rc = out_prepare(r, pc, &co, e);
+    r->t_source += now_seconds() - ts;
     if (rc == C2_OK)
         rc = case_predict(r, pc, &ct, &text, &a, &co, e);
     severity_record sev; /* before case_write, which binarises the mask in place */
     int sev_done = 0;
+    ts = now_seconds();
     if (rc == C2_OK)
         rc = case_severity(r, pc, &co, &ct, &sev, &sev_done, e);
+    r->t_severity += now_seconds() - ts;
     char rel[256] = "";
     int64_t fg = 0;
     double tw = now_seconds();

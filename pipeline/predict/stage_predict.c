@@ -474,6 +474,8 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(ph, "normalise", run.t_normalise);
     cJSON_AddNumberToObject(ph, "forward", run.t_forward);
     cJSON_AddNumberToObject(ph, "map_back", run.t_map_back);
+    cJSON_AddNumberToObject(ph, "source_metadata", run.t_source);
+    cJSON_AddNumberToObject(ph, "severity", run.t_severity);
     cJSON_AddNumberToObject(ph, "write", run.t_write);
     cli_print_json(sum);
 
