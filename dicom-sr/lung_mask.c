@@ -3,7 +3,7 @@
  * one or two kept, holes filled slice by slice. The volume is taken one slice at a time
  * (lung_mask_stream): each slice's 4-connected air components are joined to the previous
  * slice's through a union-find (6-connectivity in 3-D), the air kept as bits; a second pass
- * labels each slice again from its bits and fills its holes. Memory: one bit per voxel and
+ * fills each kept component of a slice from its first pixel over the bits and fills the holes. Memory: one bit per voxel and
  * a few slices, never a float or label volume. */
 #include "dicom-sr/lung_mask.h"
 
@@ -15,25 +15,6 @@ lung_mask_rule lung_mask_rule_default(void)
 {
     lung_mask_rule r = {-320.0, 2, 0.1};
     return r;
-}
-
-typedef struct stack {
-    int64_t *v;
-    int64_t n, cap;
-} stack;
-
-static int push(stack *s, int64_t x)
-{
-    if (s->n == s->cap) {
-        int64_t cap = s->cap ? s->cap * 2 : 4096;
-        int64_t *v = realloc(s->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = x;
-    return 0;
 }
 
 typedef struct comp {
@@ -48,37 +29,42 @@ static int comp_by_size(const void *a, const void *b)
     return x->size < y->size ? 1 : x->size > y->size ? -1 : x->label - y->label;
 }
 
-/* 4-connected fill of the slice's non-lung pixels from its border; the rest becomes lung. */
-static int fill_holes(uint8_t *lung, int H, int W, uint8_t *seen, stack *st)
+/* 4-connected fill of the slice's non-lung pixels from its border; the rest becomes lung.
+ * Only the box rows y0..y1, columns x0..x1 are looked at: the lung's bounding box grown by
+ * one pixel (clamped to the slice), whose ring is non-lung and reached from the border
+ * outside it, so a pixel inside is reached from the border exactly when it is reached from
+ * the ring. seen [H*W] and stack [H*W] are scratch (a pixel is pushed at most once). */
+static void fill_holes(uint8_t *lung, int W, int y0, int y1, int x0, int x1, uint8_t *seen, int32_t *stack)
 {
-    memset(seen, 0, (size_t)H * (size_t)W);
-    st->n = 0;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            if (y != 0 && y != H - 1 && x != 0 && x != W - 1)
+    for (int y = y0; y <= y1; y++)
+        memset(seen + (size_t)y * W + x0, 0, (size_t)(x1 - x0 + 1));
+    int64_t top = 0;
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            if (y != y0 && y != y1 && x != x0 && x != x1)
                 continue;
-            int64_t i = (int64_t)y * W + x;
+            int32_t i = y * W + x;
             if (!lung[i] && !seen[i]) {
                 seen[i] = 1;
-                if (push(st, i) != 0)
-                    return -1;
+                stack[top++] = i;
             }
         }
-    while (st->n > 0) {
-        int64_t i = st->v[--st->n];
-        int y = (int)(i / W), x = (int)(i % W);
-        int64_t nb[4] = {y > 0 ? i - W : -1, y < H - 1 ? i + W : -1, x > 0 ? i - 1 : -1, x < W - 1 ? i + 1 : -1};
+    while (top > 0) {
+        int32_t i = stack[--top];
+        int y = i / W, x = i % W;
+        int32_t nb[4] = {y > y0 ? i - W : -1, y < y1 ? i + W : -1, x > x0 ? i - 1 : -1, x < x1 ? i + 1 : -1};
         for (int k = 0; k < 4; k++)
             if (nb[k] >= 0 && !lung[nb[k]] && !seen[nb[k]]) {
                 seen[nb[k]] = 1;
-                if (push(st, nb[k]) != 0)
-                    return -1;
+                stack[top++] = nb[k];
             }
     }
-    for (int64_t i = 0; i < (int64_t)H * W; i++)
-        if (!lung[i] && !seen[i])
-            lung[i] = 1;
-    return 0;
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            size_t i = (size_t)y * W + x;
+            if (!lung[i] && !seen[i])
+                lung[i] = 1;
+        }
 }
 
 /* ---- the streaming form (lung_mask.h): 2-D components per slice joined across slices ---- */
@@ -92,11 +78,11 @@ struct lung_mask_stream {
     int32_t *fill;             /* [H * W] flood-fill stack of one slice */
     int32_t *base;             /* [D + 1] first component id of each slice */
     int32_t *parent;           /* union-find over 2-D component ids (1-based); root = smallest id */
+    int32_t *seed;             /* first pixel (raster order) of each 2-D component in its slice */
     int64_t *size;             /* voxels of each 2-D component, then of each root */
     uint8_t *border;           /* the component touches the in-plane border; then: kept as lung */
     int32_t n_ids, cap_ids;
     uint8_t *seen;             /* [H * W] hole fill */
-    stack hole;
     int finished;
 };
 
@@ -110,11 +96,10 @@ static int32_t uf_find(int32_t *parent, int32_t i)
 }
 
 /* 4-connected components of the air pixels (air[p] nonzero) of one slice, numbered from
- * first + 1 in raster order of their first pixel: ids[p], 0 for non-air. The numbering of a
- * slice is the same every time (pass 2 relabels from the stored bits). Returns the count;
- * when sizes is not NULL it grows the per-id arrays and records each component's size and
- * border flag (-1: out of memory). */
-static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t first, int32_t *ids, int record)
+ * first + 1 in raster order of their first pixel: ids[p], 0 for non-air. Grows the per-id
+ * arrays and records each component's first pixel, size and border flag. Returns the count
+ * (-1: out of memory). */
+static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t first, int32_t *ids)
 {
     int H = s->H, W = s->W;
     int64_t plane = (int64_t)H * W;
@@ -124,7 +109,7 @@ static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t firs
         if (!air[p0] || ids[p0])
             continue;
         int32_t id = ++next;
-        if (record && id >= s->cap_ids) {
+        if (id >= s->cap_ids) {
             int32_t cap = s->cap_ids ? s->cap_ids * 2 : 4096;
             int32_t *pa = realloc(s->parent, (size_t)cap * sizeof *pa);
             if (pa)
@@ -135,7 +120,10 @@ static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t firs
             uint8_t *bd = realloc(s->border, (size_t)cap);
             if (bd)
                 s->border = bd;
-            if (!pa || !sz || !bd)
+            int32_t *sd = realloc(s->seed, (size_t)cap * sizeof *sd);
+            if (sd)
+                s->seed = sd;
+            if (!pa || !sz || !bd || !sd)
                 return -1;
             s->cap_ids = cap;
         }
@@ -155,11 +143,10 @@ static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t firs
                     s->fill[top++] = nb[k];
                 }
         }
-        if (record) {
-            s->parent[id] = id;
-            s->size[id] = n;
-            s->border[id] = (uint8_t)border;
-        }
+        s->parent[id] = id;
+        s->seed[id] = (int32_t)p0;
+        s->size[id] = n;
+        s->border[id] = (uint8_t)border;
     }
     return next - first;
 }
@@ -206,8 +193,8 @@ void lung_mask_stream_free(lung_mask_stream *s)
     free(s->parent);
     free(s->size);
     free(s->border);
+    free(s->seed);
     free(s->seen);
-    free(s->hole.v);
     free(s);
 }
 
@@ -224,7 +211,7 @@ int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
         if (a)
             s->air[(at + p) >> 3] |= (uint8_t)(1u << ((at + p) & 7));
     }
-    int32_t n = label_slice(s, air, s->n_ids, s->cur, 1);
+    int32_t n = label_slice(s, air, s->n_ids, s->cur);
     if (n < 0)
         return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for components");
     s->base[s->z] = s->n_ids;
@@ -283,14 +270,35 @@ int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e)
 {
     if (!s->finished || s->z >= s->D)
         return c2_fail(e, C2_EINVAL, "lung_mask: slice %d asked of a volume of %d", s->z, s->D);
-    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
-    for (size_t p = 0; p < plane; p++)
-        lung[p] = (s->air[(at + p) >> 3] >> ((at + p) & 7)) & 1;
-    label_slice(s, lung, s->base[s->z], s->cur, 0);
-    for (size_t p = 0; p < plane; p++)
-        lung[p] = s->cur[p] && s->border[s->cur[p]];
-    if (fill_holes(lung, s->H, s->W, s->seen, &s->hole) != 0)
-        return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for the hole fill");
+    int H = s->H, W = s->W;
+    size_t plane = (size_t)H * W, at = (size_t)s->z * plane;
+    const uint8_t *air = s->air;
+#define AIR(p) ((air[(at + (size_t)(p)) >> 3] >> ((at + (size_t)(p)) & 7)) & 1)
+    /* the kept components of this slice, each filled from its first pixel over the air bits */
+    memset(lung, 0, plane);
+    int by0 = H, by1 = -1, bx0 = W, bx1 = -1; /* the lung's bounding box */
+    for (int32_t id = s->base[s->z] + 1; id <= s->base[s->z + 1]; id++) {
+        if (!s->border[id])
+            continue;
+        int64_t top = 0;
+        lung[s->seed[id]] = 1;
+        s->fill[top++] = s->seed[id];
+        while (top > 0) {
+            int32_t i = s->fill[--top];
+            int y = i / W, x = i % W;
+            by0 = y < by0 ? y : by0, by1 = y > by1 ? y : by1, bx0 = x < bx0 ? x : bx0, bx1 = x > bx1 ? x : bx1;
+            int32_t nb[4] = {x > 0 ? i - 1 : -1, x < W - 1 ? i + 1 : -1, y > 0 ? i - W : -1, y < H - 1 ? i + W : -1};
+            for (int k = 0; k < 4; k++)
+                if (nb[k] >= 0 && !lung[nb[k]] && AIR(nb[k])) {
+                    lung[nb[k]] = 1;
+                    s->fill[top++] = nb[k];
+                }
+        }
+    }
+#undef AIR
+    if (by1 >= 0) /* no lung in the slice: nothing enclosed */
+        fill_holes(lung, W, by0 > 0 ? by0 - 1 : 0, by1 < H - 1 ? by1 + 1 : H - 1, bx0 > 0 ? bx0 - 1 : 0,
+                   bx1 < W - 1 ? bx1 + 1 : W - 1, s->seen, s->fill);
     for (size_t p = 0; p < plane; p++)
         s->st.lung_voxels += lung[p];
     s->z++;

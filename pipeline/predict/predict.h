@@ -77,6 +77,7 @@ typedef struct predict_options {
     double threshold;          /* --threshold: binary masks are probability > threshold (0.5) */
     const char *uid_root;      /* --uid-root, or NULL */
     const char *deidentify_key;/* --deidentify: $C2SEG_DEIDENTIFY_KEY (io/deidentify.h), else NULL */
+    const char *seg_label;     /* --label: the segments of a SEG ground truth (io/seg.h), NULL = default */
 } predict_options;
 
 /* An input file that ingest reported (OUTDIR/inputs.h5.report.tsv): a slice that a

@@ -102,6 +102,8 @@ typedef struct case_acc {
     int64_t inter_raw, inter_dec, sum_raw, sum_dec, sum_gt;
     int has_gt;
     int dropped;
+    int dice_on_source;        /* the Dice below were counted on the source grid */
+    double dice_src_raw, dice_src_dec;
 } case_acc;
 
 static void acc_free(case_acc *a)
@@ -204,6 +206,9 @@ static void acc_add(case_acc *a, int t, const uint8_t *raw, const uint8_t *dec, 
 typedef struct case_out {
     source_grid g;
     uint8_t *mask;             /* source-size probabilities 0..255 */
+    uint8_t *truth;            /* the ground truth on the source grid (0/1, same layout), or NULL */
+    uint8_t *raw;              /* --text-decode with a truth: the undecoded probabilities, else NULL */
+    char truth_note[200];      /* why the truth could not be had on the source grid ("" when it was) */
     int64_t n_bytes;
     seg_source seg;
     int has_seg;
@@ -214,6 +219,8 @@ typedef struct case_out {
 static void out_free(case_out *o)
 {
     free(o->mask);
+    free(o->truth);
+    free(o->raw);
     free(o->slice_of);
     if (o->has_seg)
         seg_source_free(&o->seg);
@@ -241,6 +248,58 @@ static int dicom_source_load(const cache *c, const predict_case *pc, seg_source 
     int rc = seg_source_load_files_isolated(files, n, src, e);
     free(files);
     return rc;
+}
+
+/* The ground truth of a case on its source grid (the grid the SEG / mask is written on), as
+ * ingest read it before resampling: a DICOM SEG's chosen segments (--label) placed on the
+ * case's source slices, >= 128; a NIfTI mask's voxels > 0; a PNG / JPEG mask's pixels above
+ * half its range. Fills o->truth [o->n_bytes] 0/1. */
+static int truth_load(const predict_run *r, const predict_case *pc, const cache_sample *s0, case_out *o, c2_err *e)
+{
+    const char *file = s0->mask_file;
+    uint8_t *t = malloc((size_t)o->n_bytes);
+    if (!t)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the ground truth", file);
+    int rc;
+    if (pc->kind == CASE_DICOM) {
+        seg_image img;
+        memset(&img, 0, sizeof img);
+        uint8_t *chosen = NULL;
+        rc = seg_read(file, &img, e);
+        if (rc == C2_OK && !(chosen = calloc((size_t)img.n_segments + 1, 1)))
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", file);
+        if (rc == C2_OK)
+            rc = seg_select_segments(&img, r->opt->seg_label, chosen, e);
+        if (rc == C2_OK)
+            rc = seg_to_source_mask(&img, chosen, &o->seg, t, NULL, e);
+        for (int64_t i = 0; rc == C2_OK && i < o->n_bytes; i++)
+            t[i] = t[i] >= 128;
+        free(chosen);
+        seg_image_free(&img);
+    } else if (pc->kind == CASE_NIFTI) {
+        nifti_volume v = {0};
+        rc = nifti_volume_read(file, 0, &v, e);
+        if (rc == C2_OK && (v.nx != o->g.dim[0] || v.ny != o->g.dim[1] || v.nz != o->g.dim[2]))
+            rc = c2_fail(e, C2_EMISMATCH, "%s: mask grid differs from its volume's", file);
+        for (int64_t i = 0; rc == C2_OK && i < o->n_bytes; i++)
+            t[i] = v.data[i] > 0;
+        nifti_volume_free(&v);
+    } else {
+        image2d m = {0};
+        rc = image2d_read(file, &m, e);
+        if (rc == C2_OK && (m.rows != o->g.dim[0] || m.cols != o->g.dim[1]))
+            rc = c2_fail(e, C2_EMISMATCH, "%s: mask is %dx%d, its image %lldx%lld", file, m.cols, m.rows,
+                         (long long)o->g.dim[1], (long long)o->g.dim[0]);
+        for (int64_t i = 0; rc == C2_OK && i < o->n_bytes; i++)
+            t[i] = m.pixels[i] > m.maxval / 2;
+        image2d_free(&m);
+    }
+    if (rc != C2_OK) {
+        free(t);
+        return rc;
+    }
+    o->truth = t;
+    return C2_OK;
 }
 
 static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o, c2_err *e)
@@ -292,6 +351,13 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     o->mask = calloc((size_t)o->n_bytes, 1);
     if (!o->mask)
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    if (s0->has_mask && s0->mask_file && s0->mask_file[0]) {
+        c2_err te = {0};
+        if (truth_load(r, pc, s0, o, &te) != C2_OK) /* Dice stays on the model grid, with the reason */
+            snprintf(o->truth_note, sizeof o->truth_note, "%s", te.msg);
+        if (o->truth && r->opt->text_decode && !(o->raw = calloc((size_t)o->n_bytes, 1)))
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    }
     return C2_OK;
 }
 
@@ -457,6 +523,11 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             float *pb = prob + b * px;
             for (size_t p = 0; p < px; p++)
                 raw[p] = dec[p] = pb[p] > (float)r->opt->threshold;
+            int64_t slice_at = pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0;
+            if (o->raw && (rc = predict_map_slice(o->raw + slice_at, &o->g, pb, S, smp->model_to_source, e)) != C2_OK) {
+                c2_err_prefix(e, "%s", smp->file);
+                break;
+            }
             if (r->opt->text_decode) {
                 int d = predict_text_decode(dec, S, S, text, &rule, a->volume, e);
                 if (d < 0) {
@@ -471,8 +542,7 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             const uint8_t *gt = smp->has_mask ? r->src_gt + b * px : NULL;
             a->has_gt |= gt != NULL;
             acc_add(a, (int)t, raw, dec, gt, r->src_img + b * px);
-            uint8_t *dst = o->mask + (pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0);
-            rc = predict_map_slice(dst, &o->g, pb, S, smp->model_to_source, e);
+            rc = predict_map_slice(o->mask + slice_at, &o->g, pb, S, smp->model_to_source, e);
             if (rc != C2_OK)
                 c2_err_prefix(e, "%s", smp->file);
         }
@@ -482,6 +552,34 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
     free(raw);
     free(dec);
     return rc;
+}
+
+static double dice_of(int64_t inter, int64_t a, int64_t b)
+{
+    return a + b ? 2.0 * (double)inter / (double)(a + b) : 1.0;
+}
+
+/* Dice of the written mask (and with --text-decode of the undecoded one) against the truth,
+ * both on the source grid: a voxel is predicted when its probability byte is above the
+ * threshold (the binary output's rule; fractional outputs: >= 128, the SEG's own half). */
+static void source_dice(const predict_run *r, const case_out *o, case_acc *a)
+{
+    double cut = r->opt->fractional ? 127.5 : r->opt->threshold * 255.0;
+    int64_t inter = 0, pred = 0, truth = 0, inter_raw = 0, pred_raw = 0;
+    for (int64_t i = 0; i < o->n_bytes; i++) {
+        int t = o->truth[i], p = o->mask[i] > cut;
+        truth += t;
+        pred += p;
+        inter += p && t;
+        if (o->raw) {
+            int q = o->raw[i] > cut;
+            pred_raw += q;
+            inter_raw += q && t;
+        }
+    }
+    a->dice_on_source = 1;
+    a->dice_src_dec = dice_of(inter, pred, truth);
+    a->dice_src_raw = o->raw ? dice_of(inter_raw, pred_raw, truth) : a->dice_src_dec;
 }
 
 /* Writes the source-size mask in the format of its source; fills the relative name. */
@@ -542,11 +640,6 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
     return image2d_write_png8(path, o->mask, (int)o->g.dim[0], (int)o->g.dim[1], e);
 }
 
-static double dice_of(int64_t inter, int64_t a, int64_t b)
-{
-    return a + b ? 2.0 * (double)inter / (double)(a + b) : 1.0;
-}
-
 static const char *kind_name(int kind)
 {
     return kind == CASE_DICOM ? "dicom" : kind == CASE_NIFTI ? "nifti" : "image";
@@ -554,7 +647,7 @@ static const char *kind_name(int kind)
 
 /* The consistency records and the ground-truth block of the case's JSON. */
 static int case_records(const predict_run *r, const predict_case *pc, const case_text *ct, const case_acc *a,
-                        cJSON *o, c2_err *e)
+                        const char *truth_note, cJSON *o, c2_err *e)
 {
     const cache_sample *s0 = &r->cache->samples[pc->idx[0]];
     cache_sample conv_sample = *s0;
@@ -567,8 +660,11 @@ static int case_records(const predict_run *r, const predict_case *pc, const case
     int H = a->volume ? a->n : a->S, W = a->S;
     const char *txt = ct->text ? ct->text : "";
     consistency_record pred = {0}, dec = {0}, gt = {0};
-    double d_raw = a->has_gt ? dice_of(a->inter_raw, a->sum_raw, a->sum_gt) : -1;
-    double d_dec = a->has_gt ? dice_of(a->inter_dec, a->sum_dec, a->sum_gt) : -1;
+    /* Dice on the source grid where the truth could be read there, else on the model grid */
+    double m_raw = a->has_gt ? dice_of(a->inter_raw, a->sum_raw, a->sum_gt) : -1;
+    double m_dec = a->has_gt ? dice_of(a->inter_dec, a->sum_dec, a->sum_gt) : -1;
+    double d_raw = a->has_gt && a->dice_on_source ? a->dice_src_raw : m_raw;
+    double d_dec = a->has_gt && a->dice_on_source ? a->dice_src_dec : m_dec;
     int rc = consistency_evaluate(&pred, pc->id, txt, ct->conv, a->raw, H, W, NULL, &rule, d_raw, e);
     if (rc == C2_OK && r->opt->text_decode)
         rc = consistency_evaluate(&dec, pc->id, txt, ct->conv, a->dec, H, W, NULL, &rule, d_dec, e);
@@ -586,6 +682,10 @@ static int case_records(const predict_run *r, const predict_case *pc, const case
             cJSON_AddNumberToObject(g, "dice", d_raw);
             if (r->opt->text_decode)
                 cJSON_AddNumberToObject(g, "dice_decoded", d_dec);
+            cJSON_AddStringToObject(g, "dice_grid", a->dice_on_source ? "source" : "model");
+            if (truth_note && truth_note[0] && !r->opt->deidentify_key) /* the reason names files */
+                cJSON_AddStringToObject(g, "dice_grid_note", truth_note);
+            cJSON_AddNumberToObject(g, "dice_model_grid", m_raw);
             cJSON_AddItemToObject(g, "consistency", consistency_record_json(&gt));
             cJSON *pg = cJSON_AddObjectToObject(g, "prediction_vs_ground_truth");
             cJSON_AddBoolToObject(pg, "laterality_exact", pred.mask.lat == gt.mask.lat);
@@ -721,6 +821,8 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
     if (rc == C2_OK)
         rc = case_severity(r, pc, &co, &ct, &sev, &sev_done, e);
     r->t_severity += now_seconds() - ts;
+    if (rc == C2_OK && co.truth)
+        source_dice(r, &co, &a);
     char rel[256] = "";
     int64_t fg = 0;
     double tw = now_seconds();
@@ -763,7 +865,7 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
             cJSON_AddNumberToObject(m, "volume_ml", fg * vs / 1000.0);
         else if (vs > 0)
             cJSON_AddNumberToObject(m, "area_mm2", fg * vs);
-        rc = case_records(r, pc, &ct, &a, o, e);
+        rc = case_records(r, pc, &ct, &a, co.truth_note, o, e);
     }
     r->t_write += now_seconds() - tw;
     if (rc == C2_OK && sev_done)

@@ -310,6 +310,7 @@ int stage_predict(int argc, char **argv)
                      model_path, meta.text_encoder, text_encoder_hash512()->name);
     if (rc == C2_OK && preset)
         rc = checkpoint_check_preset(model_path, m.cfg.preset, preset, &e);
+    opt.seg_label = c.seg_label;
     char overlays[4200], cache_path[4200];
     c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
