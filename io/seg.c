@@ -144,7 +144,13 @@ static int projection_column_sign(const char *orientation)
     return 1;                   /* "L..." or absent: standard PA display */
 }
 
-int seg_mask_side(const seg_source *src, const uint8_t *mask)
+/* Foreground (>= 128) of voxel i of a byte mask, or of a bit mask when bits. */
+static int fg_at(const uint8_t *mask, int bits, size_t i)
+{
+    return bits ? (mask[i >> 3] >> (i & 7)) & 1 : mask[i] >= 128;
+}
+
+static int mask_side(const seg_source *src, const uint8_t *mask, int bits)
 {
     int64_t left = 0, right = 0;
     int R = src->rows, C = src->cols, S = src->n_slices;
@@ -155,7 +161,7 @@ int seg_mask_side(const seg_source *src, const uint8_t *mask)
         for (int k = 0; k < S; k++)
             for (int r = 0; r < R; r++)
                 for (int c = 0; c < C; c++) {
-                    if (mask[k * plane + (size_t)r * C + c] < 128 || c == mid)
+                    if (!fg_at(mask, bits, k * plane + (size_t)r * C + c) || c == mid)
                         continue;
                     if ((c > mid) == (sign > 0))
                         left++;
@@ -171,7 +177,7 @@ int seg_mask_side(const seg_source *src, const uint8_t *mask)
             double x0 = src->slices[k].has_ipp ? src->slices[k].ipp[0] : mid_slice->ipp[0];
             for (int r = 0; r < R; r++)
                 for (int c = 0; c < C; c++) {
-                    if (mask[k * plane + (size_t)r * C + c] < 128)
+                    if (!fg_at(mask, bits, k * plane + (size_t)r * C + c))
                         continue;
                     double x = x0 + c * dc * src->iop[0] + r * dr * src->iop[3];
                     if (fabs(x - mid) < 1e-6)
@@ -188,6 +194,16 @@ int seg_mask_side(const seg_source *src, const uint8_t *mask)
         return SEG_SIDE_NONE;
     int has_left = left * 20 >= total, has_right = right * 20 >= total;
     return has_left && has_right ? SEG_SIDE_BILATERAL : has_left ? SEG_SIDE_LEFT : SEG_SIDE_RIGHT;
+}
+
+int seg_mask_side(const seg_source *src, const uint8_t *mask)
+{
+    return mask_side(src, mask, 0);
+}
+
+int seg_mask_side_bits(const seg_source *src, const uint8_t *bits)
+{
+    return mask_side(src, bits, 1);
 }
 
 /* Inverse of the 3x3 part m (row-major); 0 when singular. */

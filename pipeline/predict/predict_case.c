@@ -207,7 +207,14 @@ typedef struct case_out {
     source_grid g;
     uint8_t *mask;             /* source-size probabilities 0..255 */
     uint8_t *truth;            /* the ground truth on the source grid (0/1, same layout), or NULL */
-    uint8_t *raw;              /* --text-decode with a truth: the undecoded probabilities, else NULL */
+    uint8_t *raw;              /* --text-decode with a truth, NIfTI / image: the undecoded probabilities */
+    /* A binary DICOM SEG is kept as packed bits, never a byte per voxel: each slice is mapped into
+     * `slice` and packed at once (predicted = probability above the threshold; lesion = >= 128,
+     * for the severity check, when the threshold is not 0.5). mask is then NULL. */
+    uint8_t *bits, *lesion, *slice;
+    struct dice_counts {
+        int64_t inter, pred, truth;
+    } dice_dec, dice_raw;      /* against the truth on the source grid */
     char truth_note[200];      /* why the truth could not be had on the source grid ("" when it was) */
     int64_t n_bytes;
     seg_source seg;
@@ -221,6 +228,9 @@ static void out_free(case_out *o)
     free(o->mask);
     free(o->truth);
     free(o->raw);
+    free(o->bits);
+    free(o->lesion);
+    free(o->slice);
     free(o->slice_of);
     if (o->has_seg)
         seg_source_free(&o->seg);
@@ -348,14 +358,22 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     if ((rc = c2_check_dims(e, s0->file, o->g.dim[2] * slices, o->g.dim[0], o->g.dim[1], 1)) != C2_OK)
         return rc;
     o->n_bytes = o->g.dim[0] * o->g.dim[1] * o->g.dim[2] * slices;
-    o->mask = calloc((size_t)o->n_bytes, 1);
-    if (!o->mask)
+    size_t plane = (size_t)(o->g.dim[0] * o->g.dim[1] * o->g.dim[2]), nbits = ((size_t)o->n_bytes + 7) / 8;
+    if (pc->kind == CASE_DICOM && !r->opt->fractional) {
+        o->bits = calloc(nbits, 1);
+        o->slice = malloc(plane);
+        if (r->opt->threshold != 0.5)
+            o->lesion = calloc(nbits, 1);
+        if (!o->bits || !o->slice || (r->opt->threshold != 0.5 && !o->lesion))
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    } else if (!(o->mask = calloc((size_t)o->n_bytes, 1))) {
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    }
     if (s0->has_mask && s0->mask_file && s0->mask_file[0]) {
         c2_err te = {0};
         if (truth_load(r, pc, s0, o, &te) != C2_OK) /* Dice stays on the model grid, with the reason */
             snprintf(o->truth_note, sizeof o->truth_note, "%s", te.msg);
-        if (o->truth && r->opt->text_decode && !(o->raw = calloc((size_t)o->n_bytes, 1)))
+        if (o->truth && r->opt->text_decode && !o->bits && !(o->raw = calloc((size_t)o->n_bytes, 1)))
             return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
     }
     return C2_OK;
@@ -424,9 +442,9 @@ static int case_severity(const predict_run *r, const predict_case *pc, const cas
     for (int q = 0; q < D && rc == C2_OK; q++) {
         if ((rc = lung_mask_stream_slice(ls, lung, e)) != C2_OK)
             break;
-        const uint8_t *m = o->mask + (size_t)q * plane;
-        for (size_t p = 0; p < plane; p++) {
-            int les = m[p] >= 128;
+        const uint8_t *m = o->mask ? o->mask + (size_t)q * plane : NULL, *lb = o->lesion ? o->lesion : o->bits;
+        for (size_t p = 0, at = (size_t)q * plane; p < plane; p++) {
+            int les = m ? m[p] >= 128 : (lb[(at + p) >> 3] >> ((at + p) & 7)) & 1;
             lesion_voxels += les;
             lung_voxels += les || lung[p];
         }
@@ -477,6 +495,39 @@ static double voxel_size(const cache *c, const predict_case *pc, const case_out 
     return area * sqrt(d2);
 }
 
+/* The probability byte above which a source voxel is predicted: the threshold for binary
+ * outputs; fractional outputs count >= 128, the SEG's own half. */
+static double mask_cut(const predict_options *opt)
+{
+    return opt->fractional ? 127.5 : opt->threshold * 255.0;
+}
+
+/* Adds n voxels of probability bytes against the truth (0/1) to the Dice counts. */
+static void dice_count(struct dice_counts *d, const uint8_t *prob, const uint8_t *truth, size_t n, double cut)
+{
+    for (size_t i = 0; i < n; i++) {
+        int p = prob[i] > cut, t = truth[i];
+        d->pred += p;
+        d->truth += t;
+        d->inter += p && t;
+    }
+}
+
+/* A binary DICOM case: packs the slice just mapped (o->slice, source slice at voxel `at`) into
+ * the bit masks and counts it against the truth. */
+static void slice_store(case_out *o, int64_t at, double cut)
+{
+    size_t plane = (size_t)(o->g.dim[0] * o->g.dim[1]);
+    for (size_t p = 0; p < plane; p++) {
+        size_t i = (size_t)at + p;
+        o->bits[i >> 3] |= (uint8_t)((o->slice[p] > cut) << (i & 7));
+        if (o->lesion)
+            o->lesion[i >> 3] |= (uint8_t)((o->slice[p] >= 128) << (i & 7));
+    }
+    if (o->truth)
+        dice_count(&o->dice_dec, o->slice, o->truth + at, plane, cut);
+}
+
 /* Runs the model over the case's slices and fills the accumulators and the source mask. */
 static int case_predict(predict_run *r, const predict_case *pc, const case_text *ct, const caption_attrs *text,
                         case_acc *a, case_out *o, c2_err *e)
@@ -524,9 +575,15 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             for (size_t p = 0; p < px; p++)
                 raw[p] = dec[p] = pb[p] > (float)r->opt->threshold;
             int64_t slice_at = pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0;
-            if (o->raw && (rc = predict_map_slice(o->raw + slice_at, &o->g, pb, S, smp->model_to_source, e)) != C2_OK) {
-                c2_err_prefix(e, "%s", smp->file);
-                break;
+            if (o->truth && r->opt->text_decode && (o->raw || o->bits)) { /* the undecoded mask's Dice */
+                if ((rc = predict_map_slice(o->raw ? o->raw + slice_at : o->slice, &o->g, pb, S, smp->model_to_source,
+                                            e)) != C2_OK) {
+                    c2_err_prefix(e, "%s", smp->file);
+                    break;
+                }
+                if (o->bits)
+                    dice_count(&o->dice_raw, o->slice, o->truth + slice_at, (size_t)(o->g.dim[0] * o->g.dim[1]),
+                               mask_cut(r->opt));
             }
             if (r->opt->text_decode) {
                 int d = predict_text_decode(dec, S, S, text, &rule, a->volume, e);
@@ -542,7 +599,9 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             const uint8_t *gt = smp->has_mask ? r->src_gt + b * px : NULL;
             a->has_gt |= gt != NULL;
             acc_add(a, (int)t, raw, dec, gt, r->src_img + b * px);
-            rc = predict_map_slice(o->mask + slice_at, &o->g, pb, S, smp->model_to_source, e);
+            rc = predict_map_slice(o->bits ? o->slice : o->mask + slice_at, &o->g, pb, S, smp->model_to_source, e);
+            if (rc == C2_OK && o->bits)
+                slice_store(o, slice_at, mask_cut(r->opt));
             if (rc != C2_OK)
                 c2_err_prefix(e, "%s", smp->file);
         }
@@ -560,26 +619,19 @@ static double dice_of(int64_t inter, int64_t a, int64_t b)
 }
 
 /* Dice of the written mask (and with --text-decode of the undecoded one) against the truth,
- * both on the source grid: a voxel is predicted when its probability byte is above the
- * threshold (the binary output's rule; fractional outputs: >= 128, the SEG's own half). */
-static void source_dice(const predict_run *r, const case_out *o, case_acc *a)
+ * both on the source grid (mask_cut: a voxel is predicted when its probability byte is above
+ * the threshold). A binary DICOM case counted its slices as they were mapped. */
+static void source_dice(const predict_run *r, case_out *o, case_acc *a)
 {
-    double cut = r->opt->fractional ? 127.5 : r->opt->threshold * 255.0;
-    int64_t inter = 0, pred = 0, truth = 0, inter_raw = 0, pred_raw = 0;
-    for (int64_t i = 0; i < o->n_bytes; i++) {
-        int t = o->truth[i], p = o->mask[i] > cut;
-        truth += t;
-        pred += p;
-        inter += p && t;
-        if (o->raw) {
-            int q = o->raw[i] > cut;
-            pred_raw += q;
-            inter_raw += q && t;
-        }
+    if (!o->bits) {
+        dice_count(&o->dice_dec, o->mask, o->truth, (size_t)o->n_bytes, mask_cut(r->opt));
+        if (o->raw)
+            dice_count(&o->dice_raw, o->raw, o->truth, (size_t)o->n_bytes, mask_cut(r->opt));
     }
+    const struct dice_counts *d = &o->dice_dec, *w = r->opt->text_decode ? &o->dice_raw : &o->dice_dec;
     a->dice_on_source = 1;
-    a->dice_src_dec = dice_of(inter, pred, truth);
-    a->dice_src_raw = o->raw ? dice_of(inter_raw, pred_raw, truth) : a->dice_src_dec;
+    a->dice_src_dec = dice_of(d->inter, d->pred, d->truth);
+    a->dice_src_raw = dice_of(w->inter, w->pred, w->truth);
 }
 
 /* Writes the source-size mask in the format of its source; fills the relative name. */
@@ -590,12 +642,16 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
     char path[4200];
     int rc;
     *fg = 0;
-    if (!opt->fractional) { /* binary at --threshold: 0.5 keeps >= 128 of 0..255 */
+    if (o->bits) { /* a binary DICOM case, already packed */
+        for (int64_t b = 0; b < (o->n_bytes + 7) / 8; b++)
+            *fg += __builtin_popcount(o->bits[b]);
+    }
+    if (!opt->fractional && o->mask) { /* binary at --threshold: 0.5 keeps >= 128 of 0..255 */
         double cut = opt->threshold * 255.0;
         for (int64_t p = 0; p < o->n_bytes; p++)
             o->mask[p] = o->mask[p] > cut ? 255 : 0;
     }
-    for (int64_t p = 0; p < o->n_bytes; p++)
+    for (int64_t p = 0; o->mask && p < o->n_bytes; p++)
         *fg += o->mask[p] >= 128;
     if (pc->kind == CASE_DICOM) {
         snprintf(rel, cap, "%s.seg.dcm", pc->id);
@@ -604,7 +660,8 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
         so.fractional = opt->fractional;
         so.uid_root = opt->uid_root;
         so.description = opt->text_decode ? "c2seg prediction (text-decoded)" : "c2seg prediction";
-        rc = seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
+        rc = o->bits ? seg_write_bits_isolated(&o->seg, o->bits, &so, path, NULL, e)
+                     : seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
         if (rc == C2_OK && opt->deidentify_key) {
             deidentify_opts d = {opt->deidentify_key};
             rc = deidentify_file(path, &d, e);
