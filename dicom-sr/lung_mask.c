@@ -79,6 +79,8 @@ struct lung_mask_stream {
     int32_t *base;             /* [D + 1] first component id of each slice */
     int32_t *parent;           /* union-find over 2-D component ids (1-based); root = smallest id */
     int32_t *seed;             /* first pixel (raster order) of each 2-D component in its slice */
+    int32_t *run_x0, *run_x1, *run_parent, *run_comp; /* the air runs of one slice (label_slice) */
+    int32_t *run_row;          /* [H + 1] first run of each row */
     int64_t *size;             /* voxels of each 2-D component, then of each root */
     uint8_t *border;           /* the component touches the in-plane border; then: kept as lung */
     int32_t n_ids, cap_ids;
@@ -95,59 +97,86 @@ static int32_t uf_find(int32_t *parent, int32_t i)
     return i;
 }
 
+/* Grows the per-id arrays to hold id; -1 when out of memory. */
+static int ids_reserve(lung_mask_stream *s, int32_t id)
+{
+    if (id < s->cap_ids)
+        return 0;
+    int32_t cap = s->cap_ids ? s->cap_ids * 2 : 4096;
+    int32_t *pa = realloc(s->parent, (size_t)cap * sizeof *pa);
+    if (pa)
+        s->parent = pa;
+    int64_t *sz = realloc(s->size, (size_t)cap * sizeof *sz);
+    if (sz)
+        s->size = sz;
+    uint8_t *bd = realloc(s->border, (size_t)cap);
+    if (bd)
+        s->border = bd;
+    int32_t *sd = realloc(s->seed, (size_t)cap * sizeof *sd);
+    if (sd)
+        s->seed = sd;
+    if (!pa || !sz || !bd || !sd)
+        return -1;
+    s->cap_ids = cap;
+    return 0;
+}
+
 /* 4-connected components of the air pixels (air[p] nonzero) of one slice, numbered from
- * first + 1 in raster order of their first pixel: ids[p], 0 for non-air. Grows the per-id
- * arrays and records each component's first pixel, size and border flag. Returns the count
- * (-1: out of memory). */
+ * first + 1 in raster order of their first pixel: ids[p], 0 for non-air. Runs of air along
+ * the rows are joined to the overlapping runs of the row above (a union-find whose root is
+ * the first run, which holds the component's first pixel), so each pixel is looked at once.
+ * Records each component's first pixel, size and border flag. Returns the count (-1: out of
+ * memory). */
 static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t first, int32_t *ids)
 {
     int H = s->H, W = s->W;
-    int64_t plane = (int64_t)H * W;
-    memset(ids, 0, (size_t)plane * sizeof *ids);
-    int32_t next = first;
-    for (int64_t p0 = 0; p0 < plane; p0++) {
-        if (!air[p0] || ids[p0])
-            continue;
-        int32_t id = ++next;
-        if (id >= s->cap_ids) {
-            int32_t cap = s->cap_ids ? s->cap_ids * 2 : 4096;
-            int32_t *pa = realloc(s->parent, (size_t)cap * sizeof *pa);
-            if (pa)
-                s->parent = pa;
-            int64_t *sz = realloc(s->size, (size_t)cap * sizeof *sz);
-            if (sz)
-                s->size = sz;
-            uint8_t *bd = realloc(s->border, (size_t)cap);
-            if (bd)
-                s->border = bd;
-            int32_t *sd = realloc(s->seed, (size_t)cap * sizeof *sd);
-            if (sd)
-                s->seed = sd;
-            if (!pa || !sz || !bd || !sd)
-                return -1;
-            s->cap_ids = cap;
+    int32_t *x0 = s->run_x0, *x1 = s->run_x1, *par = s->run_parent, *comp = s->run_comp, *row = s->run_row;
+    int32_t nr = 0;
+    for (int y = 0; y < H; y++) {
+        const uint8_t *a = air + (size_t)y * W;
+        row[y] = nr;
+        int32_t j = y > 0 ? row[y - 1] : 0, jend = nr;
+        for (int x = 0; x < W; x++) {
+            if (!a[x])
+                continue;
+            int32_t r = nr++;
+            x0[r] = x;
+            while (x < W && a[x])
+                x++;
+            x1[r] = x - 1;
+            par[r] = r;
+            while (j < jend && x1[j] < x0[r]) /* the row above's runs that end before this one */
+                j++;
+            for (int32_t k = j; k < jend && x0[k] <= x1[r]; k++) {
+                int32_t u = uf_find(par, r), v = uf_find(par, k);
+                if (u != v)
+                    par[u > v ? u : v] = u < v ? u : v;
+            }
         }
-        int64_t n = 0, top = 0;
-        int border = 0;
-        ids[p0] = id;
-        s->fill[top++] = (int32_t)p0;
-        while (top > 0) {
-            int32_t i = s->fill[--top];
-            int y = i / W, x = i % W;
-            n++;
-            border |= y == 0 || y == H - 1 || x == 0 || x == W - 1;
-            int32_t nb[4] = {x > 0 ? i - 1 : -1, x < W - 1 ? i + 1 : -1, y > 0 ? i - W : -1, y < H - 1 ? i + W : -1};
-            for (int k = 0; k < 4; k++)
-                if (nb[k] >= 0 && air[nb[k]] && !ids[nb[k]]) {
-                    ids[nb[k]] = id;
-                    s->fill[top++] = nb[k];
-                }
-        }
-        s->parent[id] = id;
-        s->seed[id] = (int32_t)p0;
-        s->size[id] = n;
-        s->border[id] = (uint8_t)border;
     }
+    row[H] = nr;
+    memset(ids, 0, (size_t)H * W * sizeof *ids);
+    int32_t next = first;
+    for (int y = 0; y < H; y++)
+        for (int32_t r = row[y]; r < row[y + 1]; r++) {
+            int32_t root = uf_find(par, r), id;
+            if (root == r) {
+                id = ++next;
+                if (ids_reserve(s, id) != 0)
+                    return -1;
+                s->parent[id] = id;
+                s->seed[id] = y * W + x0[r];
+                s->size[id] = 0;
+                s->border[id] = 0;
+            } else {
+                id = comp[root];
+            }
+            comp[r] = id;
+            s->size[id] += x1[r] - x0[r] + 1;
+            s->border[id] |= y == 0 || y == H - 1 || x0[r] == 0 || x1[r] == W - 1;
+            for (int x = x0[r]; x <= x1[r]; x++)
+                ids[(size_t)y * W + x] = id;
+        }
     return next - first;
 }
 
@@ -173,7 +202,14 @@ int lung_mask_stream_create(lung_mask_stream **out, int D, int H, int W, const l
     s->fill = malloc(plane * sizeof *s->fill);
     s->base = calloc((size_t)D + 1, sizeof *s->base);
     s->seen = malloc(plane);
-    if (!s->air || !s->prev || !s->cur || !s->fill || !s->base || !s->seen) {
+    size_t runs = (size_t)H * (((size_t)W + 1) / 2);
+    s->run_x0 = malloc(runs * sizeof *s->run_x0);
+    s->run_x1 = malloc(runs * sizeof *s->run_x1);
+    s->run_parent = malloc(runs * sizeof *s->run_parent);
+    s->run_comp = malloc(runs * sizeof *s->run_comp);
+    s->run_row = malloc(((size_t)H + 1) * sizeof *s->run_row);
+    if (!s->air || !s->prev || !s->cur || !s->fill || !s->base || !s->seen || !s->run_x0 || !s->run_x1 ||
+        !s->run_parent || !s->run_comp || !s->run_row) {
         lung_mask_stream_free(s);
         return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for %d slices of %d x %d", D, H, W);
     }
@@ -195,6 +231,11 @@ void lung_mask_stream_free(lung_mask_stream *s)
     free(s->border);
     free(s->seed);
     free(s->seen);
+    free(s->run_x0);
+    free(s->run_x1);
+    free(s->run_parent);
+    free(s->run_comp);
+    free(s->run_row);
     free(s);
 }
 
