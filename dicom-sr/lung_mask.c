@@ -29,44 +29,6 @@ static int comp_by_size(const void *a, const void *b)
     return x->size < y->size ? 1 : x->size > y->size ? -1 : x->label - y->label;
 }
 
-/* 4-connected fill of the slice's non-lung pixels from its border; the rest becomes lung.
- * Only the box rows y0..y1, columns x0..x1 are looked at: the lung's bounding box grown by
- * one pixel (clamped to the slice), whose ring is non-lung and reached from the border
- * outside it, so a pixel inside is reached from the border exactly when it is reached from
- * the ring. seen [H*W] and stack [H*W] are scratch (a pixel is pushed at most once). */
-static void fill_holes(uint8_t *lung, int W, int y0, int y1, int x0, int x1, uint8_t *seen, int32_t *stack)
-{
-    for (int y = y0; y <= y1; y++)
-        memset(seen + (size_t)y * W + x0, 0, (size_t)(x1 - x0 + 1));
-    int64_t top = 0;
-    for (int y = y0; y <= y1; y++)
-        for (int x = x0; x <= x1; x++) {
-            if (y != y0 && y != y1 && x != x0 && x != x1)
-                continue;
-            int32_t i = y * W + x;
-            if (!lung[i] && !seen[i]) {
-                seen[i] = 1;
-                stack[top++] = i;
-            }
-        }
-    while (top > 0) {
-        int32_t i = stack[--top];
-        int y = i / W, x = i % W;
-        int32_t nb[4] = {y > y0 ? i - W : -1, y < y1 ? i + W : -1, x > x0 ? i - 1 : -1, x < x1 ? i + 1 : -1};
-        for (int k = 0; k < 4; k++)
-            if (nb[k] >= 0 && !lung[nb[k]] && !seen[nb[k]]) {
-                seen[nb[k]] = 1;
-                stack[top++] = nb[k];
-            }
-    }
-    for (int y = y0; y <= y1; y++)
-        for (int x = x0; x <= x1; x++) {
-            size_t i = (size_t)y * W + x;
-            if (!lung[i] && !seen[i])
-                lung[i] = 1;
-        }
-}
-
 /* ---- the streaming form (lung_mask.h): 2-D components per slice joined across slices ---- */
 
 struct lung_mask_stream {
@@ -84,7 +46,7 @@ struct lung_mask_stream {
     int64_t *size;             /* voxels of each 2-D component, then of each root */
     uint8_t *border;           /* the component touches the in-plane border; then: kept as lung */
     int32_t n_ids, cap_ids;
-    uint8_t *seen;             /* [H * W] hole fill */
+    uint8_t *seen;             /* [H * W] the air of the slice being added, as bytes */
     int finished;
 };
 
@@ -95,6 +57,41 @@ static int32_t uf_find(int32_t *parent, int32_t i)
         i = parent[i];
     }
     return i;
+}
+
+/* The runs of one box of a slice (rows y0..y1, columns x0..x1 of rows W wide): the maximal
+ * horizontal runs of pixels whose m[p] != 0 equals want, in raster order (run r: row
+ * rows[y - y0] .. , columns rx0[r]..rx1[r]), joined to the overlapping runs of the row above
+ * by the union-find par (4-connectivity; a component's root is its first run, which holds its
+ * first pixel). Returns the number of runs; rows[y1 - y0 + 1] = that number. */
+static int32_t runs_join(const uint8_t *m, int want, int W, int y0, int y1, int x0, int x1, int32_t *rx0,
+                         int32_t *rx1, int32_t *par, int32_t *rows)
+{
+    int32_t nr = 0;
+    for (int y = y0; y <= y1; y++) {
+        const uint8_t *a = m + (size_t)y * W;
+        rows[y - y0] = nr;
+        int32_t j = y > y0 ? rows[y - y0 - 1] : 0, jend = nr;
+        for (int x = x0; x <= x1; x++) {
+            if ((a[x] != 0) != want)
+                continue;
+            int32_t r = nr++;
+            rx0[r] = x;
+            while (x <= x1 && (a[x] != 0) == want)
+                x++;
+            rx1[r] = x - 1;
+            par[r] = r;
+            while (j < jend && rx1[j] < rx0[r]) /* the row above's runs that end before this one */
+                j++;
+            for (int32_t k = j; k < jend && rx0[k] <= rx1[r]; k++) {
+                int32_t u = uf_find(par, r), v = uf_find(par, k);
+                if (u != v)
+                    par[u > v ? u : v] = u < v ? u : v;
+            }
+        }
+    }
+    rows[y1 - y0 + 1] = nr;
+    return nr;
 }
 
 /* Grows the per-id arrays to hold id; -1 when out of memory. */
@@ -131,30 +128,7 @@ static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t firs
 {
     int H = s->H, W = s->W;
     int32_t *x0 = s->run_x0, *x1 = s->run_x1, *par = s->run_parent, *comp = s->run_comp, *row = s->run_row;
-    int32_t nr = 0;
-    for (int y = 0; y < H; y++) {
-        const uint8_t *a = air + (size_t)y * W;
-        row[y] = nr;
-        int32_t j = y > 0 ? row[y - 1] : 0, jend = nr;
-        for (int x = 0; x < W; x++) {
-            if (!a[x])
-                continue;
-            int32_t r = nr++;
-            x0[r] = x;
-            while (x < W && a[x])
-                x++;
-            x1[r] = x - 1;
-            par[r] = r;
-            while (j < jend && x1[j] < x0[r]) /* the row above's runs that end before this one */
-                j++;
-            for (int32_t k = j; k < jend && x0[k] <= x1[r]; k++) {
-                int32_t u = uf_find(par, r), v = uf_find(par, k);
-                if (u != v)
-                    par[u > v ? u : v] = u < v ? u : v;
-            }
-        }
-    }
-    row[H] = nr;
+    runs_join(air, 1, W, 0, H - 1, 0, W - 1, x0, x1, par, row);
     memset(ids, 0, (size_t)H * W * sizeof *ids);
     int32_t next = first;
     for (int y = 0; y < H; y++)
@@ -178,6 +152,28 @@ static int32_t label_slice(lung_mask_stream *s, const uint8_t *air, int32_t firs
                 ids[(size_t)y * W + x] = id;
         }
     return next - first;
+}
+
+/* Fills the holes of one slice's lung: the 4-connected regions of non-lung pixels not
+ * reached from the slice border become lung. Only the box rows y0..y1, columns x0..x1 are
+ * looked at: the lung's bounding box grown by one pixel (clamped to the slice), whose ring
+ * is non-lung and reached from the border outside it, so a pixel inside is reached from the
+ * border exactly when its region touches the box's edge. */
+static void fill_holes(lung_mask_stream *s, uint8_t *lung, int y0, int y1, int x0, int x1)
+{
+    int W = s->W;
+    int32_t *rx0 = s->run_x0, *rx1 = s->run_x1, *par = s->run_parent, *open = s->run_comp, *row = s->run_row;
+    int32_t nr = runs_join(lung, 0, W, y0, y1, x0, x1, rx0, rx1, par, row);
+    for (int32_t r = 0; r < nr; r++)
+        open[r] = 0;
+    for (int y = y0; y <= y1; y++) /* a region is open when one of its runs touches the box's edge */
+        for (int32_t r = row[y - y0]; r < row[y - y0 + 1]; r++)
+            if (y == y0 || y == y1 || rx0[r] == x0 || rx1[r] == x1)
+                open[uf_find(par, r)] = 1;
+    for (int y = y0; y <= y1; y++)
+        for (int32_t r = row[y - y0]; r < row[y - y0 + 1]; r++)
+            if (!open[uf_find(par, r)])
+                memset(lung + (size_t)y * W + rx0[r], 1, (size_t)(rx1[r] - rx0[r] + 1));
 }
 
 int lung_mask_stream_create(lung_mask_stream **out, int D, int H, int W, const lung_mask_rule *rule, c2_err *e)
@@ -338,8 +334,8 @@ int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e)
     }
 #undef AIR
     if (by1 >= 0) /* no lung in the slice: nothing enclosed */
-        fill_holes(lung, W, by0 > 0 ? by0 - 1 : 0, by1 < H - 1 ? by1 + 1 : H - 1, bx0 > 0 ? bx0 - 1 : 0,
-                   bx1 < W - 1 ? bx1 + 1 : W - 1, s->seen, s->fill);
+        fill_holes(s, lung, by0 > 0 ? by0 - 1 : 0, by1 < H - 1 ? by1 + 1 : H - 1, bx0 > 0 ? bx0 - 1 : 0,
+                   bx1 < W - 1 ? bx1 + 1 : W - 1);
     for (size_t p = 0; p < plane; p++)
         s->st.lung_voxels += lung[p];
     s->z++;
