@@ -209,6 +209,8 @@ int seg_mask_resample(const seg_source *src, const float *vol, int64_t nx, int64
 void seg_bits_pack(const uint8_t *in, size_t n, uint8_t *out);
 /* The inverse: n values 0/1 from the bit stream. */
 void seg_bits_unpack(const uint8_t *in, size_t n, uint8_t *out);
+/* The n values from bit `start` on (a frame of a bit mask). */
+void seg_bits_unpack_range(const uint8_t *in, size_t start, size_t n, uint8_t *out);
 /* Copies src into dst (cap bytes incl. NUL) keeping at most max_chars characters and
  * never splitting a UTF-8 sequence. */
 void seg_utf8_truncate(char *dst, size_t cap, const char *src, size_t max_chars);

@@ -136,10 +136,20 @@ struct seg_owner {
     ~seg_owner() { delete seg; }
 };
 
-/* The mask as given: bytes 0..255, or packed bits (seg_write_bits: 1 = 255). */
+/* The mask as given: bytes 0..255, or packed bits (seg_write_bits: 1 = foreground). */
 struct mask_view {
     const uint8_t *bytes, *bits;
-    uint8_t at(size_t i) const { return bits ? (uint8_t)(((bits[i >> 3] >> (i & 7)) & 1) * 255) : bytes[i]; }
+    /* frame k (plane pixels) as bytes: the byte mask's own, or the bits unpacked into buf as
+     * 0 / 255 */
+    const uint8_t *frame(size_t k, size_t plane, std::vector<Uint8> &buf) const
+    {
+        if (!bits)
+            return bytes + k * plane;
+        seg_bits_unpack_range(bits, k * plane, plane, buf.data());
+        for (size_t i = 0; i < plane; i++)
+            buf[i] = (Uint8)(buf[i] * 255);
+        return buf.data();
+    }
 };
 
 int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts *opt, const char *out_path,
@@ -170,10 +180,12 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     /* which frames go out: all, or the non-empty ones (at least one) */
     std::vector<int> keep;
     int64_t fg = 0;
+    std::vector<Uint8> unpacked(mask.bits ? plane : 0);
     for (int k = 0; k < S; k++) {
         int64_t n = 0;   /* pixels this frame stores as nonzero */
+        const uint8_t *m = mask.frame((size_t)k, plane, unpacked);
         for (size_t i = 0; i < plane; i++) {
-            uint8_t v = mask.at(k * plane + i);
+            uint8_t v = m[i];
             n += fractional ? v > 0 : v >= 128;
             fg += v >= 128;
         }
@@ -276,8 +288,9 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     std::vector<Uint8> frame(plane);
     for (int k : keep) {
         const seg_slice *sl = &src->slices[k];
+        const uint8_t *m = mask.frame((size_t)k, plane, unpacked);
         for (size_t i = 0; i < plane; i++) {
-            uint8_t v = mask.at(k * plane + i);
+            uint8_t v = m[i];
             frame[i] = fractional ? v : (v >= 128);
         }
         FGFrameContent fc;
@@ -334,11 +347,13 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
         size_t nbytes = (nbits + 7) / 8;
         nbytes += nbytes & 1;
         std::vector<Uint8> packed(nbytes, 0); /* packed straight from the mask: no byte-per-pixel copy */
-        for (size_t j = 0; j < keep.size(); j++)
+        for (size_t j = 0; j < keep.size(); j++) {
+            const uint8_t *m = mask.frame((size_t)keep[j], plane, unpacked);
             for (size_t i = 0; i < plane; i++) {
                 size_t b = j * plane + i;
-                packed[b >> 3] |= (Uint8)((mask.at(keep[j] * plane + i) >= 128) << (b & 7));
+                packed[b >> 3] |= (Uint8)((m[i] >= 128) << (b & 7));
             }
+        }
         TRY(ds->putAndInsertUint8Array(DCM_PixelData, packed.data(), (unsigned long)nbytes), "replace the pixel data");
     }
     TRY(mark_spatial_locations_preserved(ds), "mark the source references as spatial locations preserved");
