@@ -42,6 +42,18 @@ typedef struct lung_mask_stats {
 int lung_mask_from_hu(const float *hu, int D, int H, int W, const lung_mask_rule *rule, uint8_t *lung,
                       lung_mask_stats *stats, c2_err *e);
 
+/* The same mask one slice at a time, for volumes read slice by slice (c2seg predict): create
+ * for D slices of H x W; add the D slices hu [H][W] in order; finish (picks the lungs); then
+ * take the D lung slices [H][W] (0/1) in the same order; stats after the last. Holds one bit
+ * per voxel (the air) and a few slices; identical to lung_mask_from_hu, which is built on it. */
+typedef struct lung_mask_stream lung_mask_stream;
+int lung_mask_stream_create(lung_mask_stream **s, int D, int H, int W, const lung_mask_rule *rule, c2_err *e);
+int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e);
+int lung_mask_stream_finish(lung_mask_stream *s, c2_err *e);
+int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e);
+void lung_mask_stream_stats(const lung_mask_stream *s, lung_mask_stats *stats);
+void lung_mask_stream_free(lung_mask_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,14 +14,23 @@ int severity_ct_category(double pct)
 void severity_compare(const uint8_t *lesion, const uint8_t *lung, int64_t n, const prose_attrs *text,
                       double tolerance_pct, severity_record *r)
 {
+    int64_t lesion_voxels = 0, lung_voxels = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int les = lesion[i] != 0;
+        lesion_voxels += les;
+        lung_voxels += les || lung[i];
+    }
+    severity_from_counts(lesion_voxels, lung_voxels, text, tolerance_pct, r);
+}
+
+void severity_from_counts(int64_t lesion_voxels, int64_t lung_voxels, const prose_attrs *text, double tolerance_pct,
+                          severity_record *r)
+{
     memset(r, 0, sizeof *r);
     if (tolerance_pct < 0)
         tolerance_pct = 5;
-    for (int64_t i = 0; i < n; i++) {
-        int les = lesion[i] != 0;
-        r->lesion_voxels += les;
-        r->lung_voxels += les || lung[i];
-    }
+    r->lesion_voxels = lesion_voxels;
+    r->lung_voxels = lung_voxels;
     r->pct = r->lung_voxels > 0 ? 100.0 * (double)r->lesion_voxels / (double)r->lung_voxels : 0;
     r->category = severity_ct_category(r->pct);
     r->cat_lo = r->cat_hi = -1;

@@ -43,6 +43,10 @@ typedef struct severity_record {
  * lung_mask_from_hu (same grid). text NULL = no statement. tolerance_pct < 0 = 5. */
 void severity_compare(const uint8_t *lesion, const uint8_t *lung, int64_t n, const prose_attrs *text,
                       double tolerance_pct, severity_record *out);
+/* The same from the counts (a volume taken slice by slice): lesion voxels and voxels of the
+ * lung united with the lesion. */
+void severity_from_counts(int64_t lesion_voxels, int64_t lung_voxels, const prose_attrs *text, double tolerance_pct,
+                          severity_record *out);
 
 typedef struct severity_cohort {
     int64_t n, n_stated, n_agree;

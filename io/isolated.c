@@ -373,12 +373,14 @@ static int seg_write_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err 
     seg_source src;
     memset(&src, 0, sizeof src);
     int rc = seg_source_unpack(&in, 1 << 20, "SEG write request", &src, e);
-    int32_t flags[2] = {0, 0};
+    int32_t flags[3] = {0, 0, 0}; /* fractional, omit empty frames, mask as packed bits */
     sandbox_in_read(&in, flags, sizeof flags);
     int has_root = 0, has_label = 0, has_desc = 0, has_path = 0;
     char *root = opt_unstring(&in, &has_root), *label = opt_unstring(&in, &has_label),
          *desc = opt_unstring(&in, &has_desc), *path = opt_unstring(&in, &has_path);
     size_t mask_n = (size_t)src.n_slices * (size_t)src.rows * (size_t)src.cols;
+    if (flags[2])
+        mask_n = (mask_n + 7) / 8;
     if (rc == C2_OK && (in.bad || !path || src.rows <= 0 || src.cols <= 0 || in.n - in.at != mask_n))
         rc = c2_fail(e, C2_EINVAL, "bad SEG write request");
     if (rc == C2_OK) {
@@ -387,7 +389,8 @@ static int seg_write_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err 
                               .description = has_desc ? desc : NULL};   /* fixed UIDs / dates: not sent */
         seg_write_info info;
         memset(&info, 0, sizeof info);
-        rc = seg_write(&src, req + in.at, &opt, path, &info, e);
+        rc = flags[2] ? seg_write_bits(&src, req + in.at, &opt, path, &info, e)
+                      : seg_write(&src, req + in.at, &opt, path, &info, e);
         if (rc == C2_OK && (rc = sandbox_out_append(out, &info, sizeof info)) != C2_OK)
             c2_fail(e, rc, "%s: out of memory", path);
     }
@@ -399,13 +402,15 @@ static int seg_write_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err 
     return rc;
 }
 
-int seg_write_isolated(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
-                       seg_write_info *info, c2_err *e)
+static int write_isolated(const seg_source *src, const uint8_t *mask, int bits, const seg_write_opts *opt,
+                          const char *out_path, seg_write_info *info, c2_err *e)
 {
     const char *what = src->n_files > 0 ? src->files[0] : out_path;
     sandbox_out req = {0}, r;
-    int32_t flags[2] = {opt->fractional, opt->omit_empty_frames};
+    int32_t flags[3] = {opt->fractional, opt->omit_empty_frames, bits};
     size_t mask_n = (size_t)src->n_slices * (size_t)src->rows * (size_t)src->cols;
+    if (bits)
+        mask_n = (mask_n + 7) / 8;
     int rc = seg_source_pack(&req, src);
     if (rc == C2_OK)
         rc = sandbox_out_append(&req, flags, sizeof flags);
@@ -440,4 +445,16 @@ int seg_write_isolated(const seg_source *src, const uint8_t *mask, const seg_wri
     }
     sandbox_out_free(&r);
     return rc;
+}
+
+int seg_write_isolated(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+                       seg_write_info *info, c2_err *e)
+{
+    return write_isolated(src, mask, 0, opt, out_path, info, e);
+}
+
+int seg_write_bits_isolated(const seg_source *src, const uint8_t *bits, const seg_write_opts *opt,
+                            const char *out_path, seg_write_info *info, c2_err *e)
+{
+    return write_isolated(src, bits, 1, opt, out_path, info, e);
 }

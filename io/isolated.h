@@ -27,10 +27,12 @@ int dicom_read_slice_isolated(const dicom_object *o, int frame, const dicom_slic
 /* seg_source_load_files / seg_source_load in a worker. */
 int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e);
 int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e);
-/* seg_write in a worker (it re-reads the first source file): the worker writes out_path
+/* seg_write / seg_write_bits in a worker (it re-reads the first source file): the worker writes out_path
  * (atomically, as seg_write does) and returns info. Fault-hook reader name: seg-write. */
 int seg_write_isolated(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
                        seg_write_info *info, c2_err *e);
+int seg_write_bits_isolated(const seg_source *src, const uint8_t *bits, const seg_write_opts *opt,
+                            const char *out_path, seg_write_info *info, c2_err *e);
 
 #ifdef __cplusplus
 }

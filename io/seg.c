@@ -17,8 +17,21 @@ void seg_bits_pack(const uint8_t *in, size_t n, uint8_t *out)
 
 void seg_bits_unpack(const uint8_t *in, size_t n, uint8_t *out)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = (in[i >> 3] >> (i & 7)) & 1u;
+    seg_bits_unpack_range(in, 0, n, out);
+}
+
+void seg_bits_unpack_range(const uint8_t *in, size_t start, size_t n, uint8_t *out)
+{
+    size_t i = 0;
+    for (; i < n && ((start + i) & 7); i++)
+        out[i] = (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
+    for (; i + 8 <= n; i += 8) { /* whole bytes */
+        uint8_t b = in[(start + i) >> 3];
+        for (int k = 0; k < 8; k++)
+            out[i + k] = (b >> k) & 1u;
+    }
+    for (; i < n; i++)
+        out[i] = (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
 }
 
 void seg_utf8_truncate(char *dst, size_t cap, const char *src, size_t max_chars)
@@ -144,24 +157,40 @@ static int projection_column_sign(const char *orientation)
     return 1;                   /* "L..." or absent: standard PA display */
 }
 
-int seg_mask_side(const seg_source *src, const uint8_t *mask)
+/* Row r of slice k as foreground flags: the byte mask's row (>= 128 is foreground) or, for
+ * a bit mask, the row unpacked into buf (0 / 1). Returns the row and sets *cut to compare
+ * against (>= cut is foreground). */
+static const uint8_t *mask_row(const uint8_t *mask, int bits, size_t at, size_t C, uint8_t *buf, int *cut)
+{
+    if (!bits) {
+        *cut = 128;
+        return mask + at;
+    }
+    seg_bits_unpack_range(mask, at, C, buf);
+    *cut = 1;
+    return buf;
+}
+
+static int mask_side(const seg_source *src, const uint8_t *mask, int bits, uint8_t *buf)
 {
     int64_t left = 0, right = 0;
-    int R = src->rows, C = src->cols, S = src->n_slices;
+    int R = src->rows, C = src->cols, S = src->n_slices, cut;
     const size_t plane = (size_t)R * (size_t)C;
     if (src->projection || !src->has_iop) {
         int sign = projection_column_sign(src->patient_orientation);
         double mid = (C - 1) * 0.5;
         for (int k = 0; k < S; k++)
-            for (int r = 0; r < R; r++)
+            for (int r = 0; r < R; r++) {
+                const uint8_t *row = mask_row(mask, bits, k * plane + (size_t)r * C, (size_t)C, buf, &cut);
                 for (int c = 0; c < C; c++) {
-                    if (mask[k * plane + (size_t)r * C + c] < 128 || c == mid)
+                    if (row[c] < cut || c == mid)
                         continue;
                     if ((c > mid) == (sign > 0))
                         left++;
                     else
                         right++;
                 }
+            }
     } else {
         /* x_patient(k, r, c) = ipp_k.x + c * col_spacing * iop[0] + r * row_spacing * iop[3] */
         double dr = src->has_spacing ? src->spacing[0] : 1.0, dc = src->has_spacing ? src->spacing[1] : 1.0;
@@ -169,9 +198,10 @@ int seg_mask_side(const seg_source *src, const uint8_t *mask)
         double mid = mid_slice->ipp[0] + (C - 1) * 0.5 * dc * src->iop[0] + (R - 1) * 0.5 * dr * src->iop[3];
         for (int k = 0; k < S; k++) {
             double x0 = src->slices[k].has_ipp ? src->slices[k].ipp[0] : mid_slice->ipp[0];
-            for (int r = 0; r < R; r++)
+            for (int r = 0; r < R; r++) {
+                const uint8_t *row = mask_row(mask, bits, k * plane + (size_t)r * C, (size_t)C, buf, &cut);
                 for (int c = 0; c < C; c++) {
-                    if (mask[k * plane + (size_t)r * C + c] < 128)
+                    if (row[c] < cut)
                         continue;
                     double x = x0 + c * dc * src->iop[0] + r * dr * src->iop[3];
                     if (fabs(x - mid) < 1e-6)
@@ -181,6 +211,7 @@ int seg_mask_side(const seg_source *src, const uint8_t *mask)
                     else
                         right++;
                 }
+            }
         }
     }
     int64_t total = left + right;
@@ -188,6 +219,17 @@ int seg_mask_side(const seg_source *src, const uint8_t *mask)
         return SEG_SIDE_NONE;
     int has_left = left * 20 >= total, has_right = right * 20 >= total;
     return has_left && has_right ? SEG_SIDE_BILATERAL : has_left ? SEG_SIDE_LEFT : SEG_SIDE_RIGHT;
+}
+
+int seg_mask_side(const seg_source *src, const uint8_t *mask)
+{
+    return mask_side(src, mask, 0, NULL);
+}
+
+int seg_mask_side_bits(const seg_source *src, const uint8_t *bits)
+{
+    uint8_t buf[65536]; /* one row: a SEG has at most 65535 columns */
+    return src->cols <= 65536 ? mask_side(src, bits, 1, buf) : SEG_SIDE_NONE;
 }
 
 /* Inverse of the 3x3 part m (row-major); 0 when singular. */

@@ -82,6 +82,7 @@ void seg_source_free(seg_source *src);
  * left). A side counts when it holds at least 5 % of the foreground pixels. */
 enum { SEG_SIDE_NONE = 0, SEG_SIDE_LEFT = 1, SEG_SIDE_RIGHT = 2, SEG_SIDE_BILATERAL = 3 };
 int seg_mask_side(const seg_source *src, const uint8_t *mask);
+int seg_mask_side_bits(const seg_source *src, const uint8_t *bits); /* the same from packed bits (1 = >= 128) */
 const char *seg_side_name(int side); /* "none", "left", "right", "bilateral" */
 
 typedef struct seg_write_opts {
@@ -108,6 +109,11 @@ typedef struct seg_write_info {
  * in the same folder, then rename). info may be NULL. */
 int seg_write(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
               seg_write_info *info, c2_err *e);
+/* The same for a BINARY SEG from packed bits (seg_bits_pack's layout over [n_slices, rows,
+ * cols]; 1 = foreground), so a long series never needs a byte per voxel: the same file as
+ * seg_write of the mask 255 / 0. opt->fractional must be 0. */
+int seg_write_bits(const seg_source *src, const uint8_t *bits, const seg_write_opts *opt, const char *out_path,
+                   seg_write_info *info, c2_err *e);
 
 /* ---- reading ---- */
 enum { SEG_TYPE_BINARY = 1, SEG_TYPE_FRACTIONAL = 2, SEG_TYPE_LABELMAP = 3 };
@@ -208,6 +214,8 @@ int seg_mask_resample(const seg_source *src, const float *vol, int64_t nx, int64
 void seg_bits_pack(const uint8_t *in, size_t n, uint8_t *out);
 /* The inverse: n values 0/1 from the bit stream. */
 void seg_bits_unpack(const uint8_t *in, size_t n, uint8_t *out);
+/* The n values from bit `start` on (a frame of a bit mask). */
+void seg_bits_unpack_range(const uint8_t *in, size_t start, size_t n, uint8_t *out);
 /* Copies src into dst (cap bytes incl. NUL) keeping at most max_chars characters and
  * never splitting a UTF-8 sequence. */
 void seg_utf8_truncate(char *dst, size_t cap, const char *src, size_t max_chars);

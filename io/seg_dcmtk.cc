@@ -136,7 +136,23 @@ struct seg_owner {
     ~seg_owner() { delete seg; }
 };
 
-int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+/* The mask as given: bytes 0..255, or packed bits (seg_write_bits: 1 = foreground). */
+struct mask_view {
+    const uint8_t *bytes, *bits;
+    /* frame k (plane pixels) as bytes: the byte mask's own, or the bits unpacked into buf as
+     * 0 / 255 */
+    const uint8_t *frame(size_t k, size_t plane, std::vector<Uint8> &buf) const
+    {
+        if (!bits)
+            return bytes + k * plane;
+        seg_bits_unpack_range(bits, k * plane, plane, buf.data());
+        for (size_t i = 0; i < plane; i++)
+            buf[i] = (Uint8)(buf[i] * 255);
+        return buf.data();
+    }
+};
+
+int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts *opt, const char *out_path,
               seg_write_info *info, c2_err *e)
 {
     quiet_dcmtk_log();
@@ -164,10 +180,12 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     /* which frames go out: all, or the non-empty ones (at least one) */
     std::vector<int> keep;
     int64_t fg = 0;
+    std::vector<Uint8> unpacked(mask.bits ? plane : 0);
     for (int k = 0; k < S; k++) {
         int64_t n = 0;   /* pixels this frame stores as nonzero */
+        const uint8_t *m = mask.frame((size_t)k, plane, unpacked);
         for (size_t i = 0; i < plane; i++) {
-            uint8_t v = mask[k * plane + i];
+            uint8_t v = m[i];
             n += fractional ? v > 0 : v >= 128;
             fg += v >= 128;
         }
@@ -221,7 +239,7 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     alg.setAlgorithmName("c2seg");
     alg.setAlgorithmVersion(c2_version());
     segment->setRecommendedDisplayCIELabValue(53255, 46741, 43298);   /* a yellow-orange, like dcmqi's lesions */
-    int side = seg_mask_side(src, mask);
+    int side = mask.bits ? seg_mask_side_bits(src, mask.bits) : seg_mask_side(src, mask.bytes);
     GeneralAnatomyMacro &anat = segment->getGeneralAnatomyCode();
     anat.getAnatomicRegion().set("39607008", "SCT", "Lung");
     if (side != SEG_SIDE_NONE) {
@@ -270,8 +288,9 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
     std::vector<Uint8> frame(plane);
     for (int k : keep) {
         const seg_slice *sl = &src->slices[k];
+        const uint8_t *m = mask.frame((size_t)k, plane, unpacked);
         for (size_t i = 0; i < plane; i++) {
-            uint8_t v = mask[k * plane + i];
+            uint8_t v = m[i];
             frame[i] = fractional ? v : (v >= 128);
         }
         FGFrameContent fc;
@@ -327,11 +346,14 @@ int write_seg(const seg_source *src, const uint8_t *mask, const seg_write_opts *
         size_t nbits = plane * keep.size();
         size_t nbytes = (nbits + 7) / 8;
         nbytes += nbytes & 1;
-        std::vector<Uint8> all(plane * keep.size()), packed(nbytes, 0);
-        for (size_t j = 0; j < keep.size(); j++)
-            for (size_t i = 0; i < plane; i++)
-                all[j * plane + i] = mask[keep[j] * plane + i] >= 128;
-        seg_bits_pack(all.data(), nbits, packed.data());
+        std::vector<Uint8> packed(nbytes, 0); /* packed straight from the mask: no byte-per-pixel copy */
+        for (size_t j = 0; j < keep.size(); j++) {
+            const uint8_t *m = mask.frame((size_t)keep[j], plane, unpacked);
+            for (size_t i = 0; i < plane; i++) {
+                size_t b = j * plane + i;
+                packed[b >> 3] |= (Uint8)((m[i] >= 128) << (b & 7));
+            }
+        }
         TRY(ds->putAndInsertUint8Array(DCM_PixelData, packed.data(), (unsigned long)nbytes), "replace the pixel data");
     }
     TRY(mark_spatial_locations_preserved(ds), "mark the source references as spatial locations preserved");
@@ -608,17 +630,31 @@ int read_seg(const char *path, seg_image *s, c2_err *e)
 
 } // namespace
 
-extern "C" int seg_write(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+static int write_checked(const seg_source *src, const mask_view &mask, const seg_write_opts *opt, const char *out_path,
                          seg_write_info *info, c2_err *e)
 {
     try {
         if (src->rows > 65535 || src->cols > 65535 || src->n_slices < 1)
             return c2_fail(e, C2_EINVAL, "%s: source grid %dx%dx%d cannot be a SEG", out_path, src->cols, src->rows,
                            src->n_slices);
+        if (mask.bits && opt && opt->fractional)
+            return c2_fail(e, C2_EINVAL, "%s: a fractional SEG cannot be written from a bit mask", out_path);
         return write_seg(src, mask, opt, out_path, info, e);
     } catch (...) {
         return c2_fail(e, C2_EINVAL, "%s: unexpected failure while writing the SEG", out_path);
     }
+}
+
+extern "C" int seg_write(const seg_source *src, const uint8_t *mask, const seg_write_opts *opt, const char *out_path,
+                         seg_write_info *info, c2_err *e)
+{
+    return write_checked(src, mask_view{mask, NULL}, opt, out_path, info, e);
+}
+
+extern "C" int seg_write_bits(const seg_source *src, const uint8_t *bits, const seg_write_opts *opt, const char *out_path,
+                              seg_write_info *info, c2_err *e)
+{
+    return write_checked(src, mask_view{NULL, bits}, opt, out_path, info, e);
 }
 
 extern "C" int seg_read(const char *path, seg_image *s, c2_err *e)

@@ -77,6 +77,7 @@ typedef struct predict_options {
     double threshold;          /* --threshold: binary masks are probability > threshold (0.5) */
     const char *uid_root;      /* --uid-root, or NULL */
     const char *deidentify_key;/* --deidentify: $C2SEG_DEIDENTIFY_KEY (io/deidentify.h), else NULL */
+    const char *seg_label;     /* --label: the segments of a SEG ground truth (io/seg.h), NULL = default */
 } predict_options;
 
 /* An input file that ingest reported (OUTDIR/inputs.h5.report.tsv): a slice that a
@@ -107,8 +108,10 @@ typedef struct predict_run {
     int32_t *tmask;            /* [B,24] */
     float *src_img;            /* the batch's cache images [B,S,S] in [0,1] */
     uint8_t *src_gt;           /* the batch's cache masks [B,S,S] */
-    /* wall seconds by phase over all cases (the summary's "phase_seconds"; scripts/bench) */
-    double t_cache_read, t_normalise, t_forward, t_map_back, t_write;
+    /* wall seconds by phase over all cases (the summary's "phase_seconds"; scripts/bench):
+     * t_source = the SEG source's metadata (out_prepare), t_severity = the CT severity check
+     * (the source HU slices read again, the lung mask) */
+    double t_cache_read, t_normalise, t_forward, t_map_back, t_write, t_source, t_severity;
 } predict_run;
 
 /* c holds the cache's metadata (cache_read with load_pixels 0); px reads its pixels. */

@@ -102,6 +102,8 @@ typedef struct case_acc {
     int64_t inter_raw, inter_dec, sum_raw, sum_dec, sum_gt;
     int has_gt;
     int dropped;
+    int dice_on_source;        /* the Dice below were counted on the source grid */
+    double dice_src_raw, dice_src_dec;
 } case_acc;
 
 static void acc_free(case_acc *a)
@@ -204,6 +206,16 @@ static void acc_add(case_acc *a, int t, const uint8_t *raw, const uint8_t *dec, 
 typedef struct case_out {
     source_grid g;
     uint8_t *mask;             /* source-size probabilities 0..255 */
+    uint8_t *truth;            /* the ground truth on the source grid (0/1, same layout), or NULL */
+    uint8_t *raw;              /* --text-decode with a truth, NIfTI / image: the undecoded probabilities */
+    /* A binary DICOM SEG is kept as packed bits, never a byte per voxel: each slice is mapped into
+     * `slice` and packed at once (predicted = probability above the threshold; lesion = >= 128,
+     * for the severity check, when the threshold is not 0.5). mask is then NULL. */
+    uint8_t *bits, *lesion, *slice;
+    struct dice_counts {
+        int64_t inter, pred, truth;
+    } dice_dec, dice_raw;      /* against the truth on the source grid */
+    char truth_note[200];      /* why the truth could not be had on the source grid ("" when it was) */
     int64_t n_bytes;
     seg_source seg;
     int has_seg;
@@ -214,6 +226,11 @@ typedef struct case_out {
 static void out_free(case_out *o)
 {
     free(o->mask);
+    free(o->truth);
+    free(o->raw);
+    free(o->bits);
+    free(o->lesion);
+    free(o->slice);
     free(o->slice_of);
     if (o->has_seg)
         seg_source_free(&o->seg);
@@ -241,6 +258,58 @@ static int dicom_source_load(const cache *c, const predict_case *pc, seg_source 
     int rc = seg_source_load_files_isolated(files, n, src, e);
     free(files);
     return rc;
+}
+
+/* The ground truth of a case on its source grid (the grid the SEG / mask is written on), as
+ * ingest read it before resampling: a DICOM SEG's chosen segments (--label) placed on the
+ * case's source slices, >= 128; a NIfTI mask's voxels > 0; a PNG / JPEG mask's pixels above
+ * half its range. Fills o->truth [o->n_bytes] 0/1. */
+static int truth_load(const predict_run *r, const predict_case *pc, const cache_sample *s0, case_out *o, c2_err *e)
+{
+    const char *file = s0->mask_file;
+    uint8_t *t = malloc((size_t)o->n_bytes);
+    if (!t)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the ground truth", file);
+    int rc;
+    if (pc->kind == CASE_DICOM) {
+        seg_image img;
+        memset(&img, 0, sizeof img);
+        uint8_t *chosen = NULL;
+        rc = seg_read_isolated(file, &img, e);
+        if (rc == C2_OK && !(chosen = calloc((size_t)img.n_segments + 1, 1)))
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", file);
+        if (rc == C2_OK)
+            rc = seg_select_segments(&img, r->opt->seg_label, chosen, e);
+        if (rc == C2_OK)
+            rc = seg_to_source_mask(&img, chosen, &o->seg, t, NULL, e);
+        for (int64_t i = 0; rc == C2_OK && i < o->n_bytes; i++)
+            t[i] = t[i] >= 128;
+        free(chosen);
+        seg_image_free(&img);
+    } else if (pc->kind == CASE_NIFTI) {
+        nifti_volume v = {0};
+        rc = nifti_volume_read_isolated(file, 0, &v, e);
+        if (rc == C2_OK && (v.nx != o->g.dim[0] || v.ny != o->g.dim[1] || v.nz != o->g.dim[2]))
+            rc = c2_fail(e, C2_EMISMATCH, "%s: mask grid differs from its volume's", file);
+        for (int64_t i = 0; rc == C2_OK && i < o->n_bytes; i++)
+            t[i] = v.data[i] > 0;
+        nifti_volume_free(&v);
+    } else {
+        image2d m = {0};
+        rc = image2d_read_isolated(file, &m, e);
+        if (rc == C2_OK && (m.rows != o->g.dim[0] || m.cols != o->g.dim[1]))
+            rc = c2_fail(e, C2_EMISMATCH, "%s: mask is %dx%d, its image %lldx%lld", file, m.cols, m.rows,
+                         (long long)o->g.dim[1], (long long)o->g.dim[0]);
+        for (int64_t i = 0; rc == C2_OK && i < o->n_bytes; i++)
+            t[i] = m.pixels[i] > m.maxval / 2;
+        image2d_free(&m);
+    }
+    if (rc != C2_OK) {
+        free(t);
+        return rc;
+    }
+    o->truth = t;
+    return C2_OK;
 }
 
 static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o, c2_err *e)
@@ -289,61 +358,52 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     if ((rc = c2_check_dims(e, s0->file, o->g.dim[2] * slices, o->g.dim[0], o->g.dim[1], 1)) != C2_OK)
         return rc;
     o->n_bytes = o->g.dim[0] * o->g.dim[1] * o->g.dim[2] * slices;
-    o->mask = calloc((size_t)o->n_bytes, 1);
-    if (!o->mask)
+    size_t plane = (size_t)(o->g.dim[0] * o->g.dim[1] * o->g.dim[2]), nbits = ((size_t)o->n_bytes + 7) / 8;
+    if (pc->kind == CASE_DICOM && !r->opt->fractional) {
+        o->bits = calloc(nbits, 1);
+        o->slice = malloc(plane);
+        if (r->opt->threshold != 0.5)
+            o->lesion = calloc(nbits, 1);
+        if (!o->bits || !o->slice || (r->opt->threshold != 0.5 && !o->lesion))
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    } else if (!(o->mask = calloc((size_t)o->n_bytes, 1))) {
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    }
+    if (s0->has_mask && s0->mask_file && s0->mask_file[0]) {
+        c2_err te = {0};
+        if (truth_load(r, pc, s0, o, &te) != C2_OK) /* Dice stays on the model grid, with the reason */
+            snprintf(o->truth_note, sizeof o->truth_note, "%s", te.msg);
+        if (o->truth && r->opt->text_decode && !o->bits && !(o->raw = calloc((size_t)o->n_bytes, 1)))
+            return c2_fail(e, C2_ENOMEM, "%s: out of memory for the source-size mask", s0->file);
+    }
     return C2_OK;
 }
 
-/* The source volume in modality units (HU for CT) on the grid of o->mask, read again from
- * the source files (the cache holds windowed values): NIfTI [nz][ny][nx]; DICOM the SEG
- * source's slices (sorted along the normal) of rows x cols. *hu new. */
-static int source_hu(const predict_case *pc, const cache_sample *s0, const case_out *o, float **hu, int *D, int *H,
-                     int *W, c2_err *e)
+/* Slice q of a DICOM case's source in modality units (HU for CT) on the grid of o->mask,
+ * read again from its source file (the cache holds windowed values): hu [rows][cols]. */
+static int source_hu_slice(const case_out *o, int q, float *hu, c2_err *e)
 {
-    *hu = NULL;
-    if (pc->kind == CASE_NIFTI) {
-        nifti_volume v = {0};
-        int rc = nifti_volume_read_isolated(s0->file, 0, &v, e);
-        if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
-            rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
-        if (rc == C2_OK) {
-            *hu = v.data, *D = (int)v.nz, *H = (int)v.ny, *W = (int)v.nx;
-            v.data = NULL;
-        }
-        nifti_volume_free(&v);
-        return rc;
-    }
     const seg_source *sg = &o->seg;
-    size_t plane = (size_t)sg->rows * sg->cols;
-    float *v = malloc((size_t)o->n_bytes * sizeof *v);
-    if (!v)
-        return c2_fail(e, C2_ENOMEM, "%s: out of memory for the HU volume", s0->file);
-    int rc = C2_OK;
-    for (int q = 0; q < sg->n_slices && rc == C2_OK; q++) {
-        dicom_object d;
-        const seg_slice *sl = &sg->slices[q];
-        if ((rc = dicom_read_meta_isolated(sg->files[sl->file], &d, e)) != C2_OK)
-            break;
-        if (d.rows != sg->rows || d.cols != sg->cols)
-            rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
-                         sg->rows, sg->cols);
-        else
-            rc = dicom_read_frames_isolated(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, v + (size_t)q * plane, e);
-        dicom_object_free(&d);
-    }
-    if (rc != C2_OK) {
-        free(v);
+    const seg_slice *sl = &sg->slices[q];
+    dicom_object d;
+    int rc = dicom_read_meta_isolated(sg->files[sl->file], &d, e);
+    if (rc != C2_OK)
         return rc;
-    }
-    *hu = v, *D = sg->n_slices, *H = sg->rows, *W = sg->cols;
-    return C2_OK;
+    if (d.rows != sg->rows || d.cols != sg->cols)
+        rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
+                     sg->rows, sg->cols);
+    else
+        rc = dicom_read_frames_isolated(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, hu, e);
+    dicom_object_free(&d);
+    return rc;
 }
 
-/* The severity check of a CT volume (dicom-sr/severity.h): the lung from the source HU volume
- * (lung_mask_from_hu, before any windowing), the lesion = the source-size mask >= 128, the
- * statement = the prose attributes of the case's text (a templated caption states none).
- * *done = 0 (nothing to do) for images and non-CT volumes. */
+/* The severity check of a CT volume (dicom-sr/severity.h): the lung from the source HU
+ * (before any windowing), the lesion = the source-size mask >= 128, the statement = the
+ * prose attributes of the case's text (a templated caption states none). A DICOM series is
+ * taken one slice at a time (lung_mask_stream: one bit per voxel, no HU or label volume);
+ * a NIfTI volume is read whole (its reader has no slice access). *done = 0 (nothing to do)
+ * for images and non-CT volumes. */
 static int case_severity(const predict_run *r, const predict_case *pc, const case_out *o, const case_text *ct,
                          severity_record *sr, int *done, c2_err *e)
 {
@@ -351,27 +411,55 @@ static int case_severity(const predict_run *r, const predict_case *pc, const cas
     *done = 0;
     if (pc->n < 2 || pc->kind == CASE_IMAGE || !s0->domain || strcmp(s0->domain, "ct_hu") != 0)
         return C2_OK;
-    float *hu;
-    int D = 0, H = 0, W = 0;
-    int rc = source_hu(pc, s0, o, &hu, &D, &H, &W, e);
-    if (rc != C2_OK)
-        return rc;
-    uint8_t *lung = malloc((size_t)o->n_bytes), *lesion = malloc((size_t)o->n_bytes);
-    lung_mask_stats st;
-    rc = lung && lesion ? lung_mask_from_hu(hu, D, H, W, NULL, lung, &st, e)
-                        : c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
+    nifti_volume v = {0};
+    int D, H, W, rc = C2_OK;
+    if (pc->kind == CASE_NIFTI) {
+        rc = nifti_volume_read_isolated(s0->file, 0, &v, e);
+        if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
+            rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
+        D = (int)v.nz, H = (int)v.ny, W = (int)v.nx;
+    } else {
+        D = o->seg.n_slices, H = o->seg.rows, W = o->seg.cols;
+    }
+    size_t plane = (size_t)H * W;
+    float *hu = pc->kind == CASE_NIFTI ? NULL : malloc(plane * sizeof *hu);
+    uint8_t *lung = malloc(plane);
+    lung_mask_stream *ls = NULL;
+    if (rc == C2_OK && (!lung || (pc->kind != CASE_NIFTI && !hu)))
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
+    if (rc == C2_OK)
+        rc = lung_mask_stream_create(&ls, D, H, W, NULL, e);
+    for (int q = 0; q < D && rc == C2_OK; q++) {
+        const float *slice = pc->kind == CASE_NIFTI ? v.data + (size_t)q * plane : hu;
+        if (pc->kind != CASE_NIFTI)
+            rc = source_hu_slice(o, q, hu, e);
+        if (rc == C2_OK)
+            rc = lung_mask_stream_add(ls, slice, e);
+    }
+    if (rc == C2_OK)
+        rc = lung_mask_stream_finish(ls, e);
+    int64_t lesion_voxels = 0, lung_voxels = 0;
+    for (int q = 0; q < D && rc == C2_OK; q++) {
+        if ((rc = lung_mask_stream_slice(ls, lung, e)) != C2_OK)
+            break;
+        const uint8_t *m = o->mask ? o->mask + (size_t)q * plane : NULL, *lb = o->lesion ? o->lesion : o->bits;
+        for (size_t p = 0, at = (size_t)q * plane; p < plane; p++) {
+            int les = m ? m[p] >= 128 : (lb[(at + p) >> 3] >> ((at + p) & 7)) & 1;
+            lesion_voxels += les;
+            lung_voxels += les || lung[p];
+        }
+    }
     if (rc == C2_OK) {
-        for (int64_t i = 0; i < o->n_bytes; i++)
-            lesion[i] = o->mask[i] >= 128;
         prose_attrs p;
         caption_attrs ca;
         int prose = ct->text && caption_parse_full(ct->text, ct->conv, &ca, &p);
-        severity_compare(lesion, lung, o->n_bytes, prose ? &p : NULL, -1, sr);
+        severity_from_counts(lesion_voxels, lung_voxels, prose ? &p : NULL, -1, sr);
         *done = 1;
     }
+    lung_mask_stream_free(ls);
+    nifti_volume_free(&v);
     free(hu);
     free(lung);
-    free(lesion);
     return rc;
 }
 
@@ -405,6 +493,39 @@ static double voxel_size(const cache *c, const predict_case *pc, const case_out 
         d2 += d * d;
     }
     return area * sqrt(d2);
+}
+
+/* The probability byte above which a source voxel is predicted: the threshold for binary
+ * outputs; fractional outputs count >= 128, the SEG's own half. */
+static double mask_cut(const predict_options *opt)
+{
+    return opt->fractional ? 127.5 : opt->threshold * 255.0;
+}
+
+/* Adds n voxels of probability bytes against the truth (0/1) to the Dice counts. */
+static void dice_count(struct dice_counts *d, const uint8_t *prob, const uint8_t *truth, size_t n, double cut)
+{
+    for (size_t i = 0; i < n; i++) {
+        int p = prob[i] > cut, t = truth[i];
+        d->pred += p;
+        d->truth += t;
+        d->inter += p && t;
+    }
+}
+
+/* A binary DICOM case: packs the slice just mapped (o->slice, source slice at voxel `at`) into
+ * the bit masks and counts it against the truth. */
+static void slice_store(case_out *o, int64_t at, double cut)
+{
+    size_t plane = (size_t)(o->g.dim[0] * o->g.dim[1]);
+    for (size_t p = 0; p < plane; p++) {
+        size_t i = (size_t)at + p;
+        o->bits[i >> 3] |= (uint8_t)((o->slice[p] > cut) << (i & 7));
+        if (o->lesion)
+            o->lesion[i >> 3] |= (uint8_t)((o->slice[p] >= 128) << (i & 7));
+    }
+    if (o->truth)
+        dice_count(&o->dice_dec, o->slice, o->truth + at, plane, cut);
 }
 
 /* Runs the model over the case's slices and fills the accumulators and the source mask. */
@@ -453,6 +574,17 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             float *pb = prob + b * px;
             for (size_t p = 0; p < px; p++)
                 raw[p] = dec[p] = pb[p] > (float)r->opt->threshold;
+            int64_t slice_at = pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0;
+            if (o->truth && r->opt->text_decode && (o->raw || o->bits)) { /* the undecoded mask's Dice */
+                if ((rc = predict_map_slice(o->raw ? o->raw + slice_at : o->slice, &o->g, pb, S, smp->model_to_source,
+                                            e)) != C2_OK) {
+                    c2_err_prefix(e, "%s", smp->file);
+                    break;
+                }
+                if (o->bits)
+                    dice_count(&o->dice_raw, o->slice, o->truth + slice_at, (size_t)(o->g.dim[0] * o->g.dim[1]),
+                               mask_cut(r->opt));
+            }
             if (r->opt->text_decode) {
                 int d = predict_text_decode(dec, S, S, text, &rule, a->volume, e);
                 if (d < 0) {
@@ -467,8 +599,9 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
             const uint8_t *gt = smp->has_mask ? r->src_gt + b * px : NULL;
             a->has_gt |= gt != NULL;
             acc_add(a, (int)t, raw, dec, gt, r->src_img + b * px);
-            uint8_t *dst = o->mask + (pc->kind == CASE_DICOM ? (int64_t)o->slice_of[t] * o->g.dim[0] * o->g.dim[1] : 0);
-            rc = predict_map_slice(dst, &o->g, pb, S, smp->model_to_source, e);
+            rc = predict_map_slice(o->bits ? o->slice : o->mask + slice_at, &o->g, pb, S, smp->model_to_source, e);
+            if (rc == C2_OK && o->bits)
+                slice_store(o, slice_at, mask_cut(r->opt));
             if (rc != C2_OK)
                 c2_err_prefix(e, "%s", smp->file);
         }
@@ -480,6 +613,27 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
     return rc;
 }
 
+static double dice_of(int64_t inter, int64_t a, int64_t b)
+{
+    return a + b ? 2.0 * (double)inter / (double)(a + b) : 1.0;
+}
+
+/* Dice of the written mask (and with --text-decode of the undecoded one) against the truth,
+ * both on the source grid (mask_cut: a voxel is predicted when its probability byte is above
+ * the threshold). A binary DICOM case counted its slices as they were mapped. */
+static void source_dice(const predict_run *r, case_out *o, case_acc *a)
+{
+    if (!o->bits) {
+        dice_count(&o->dice_dec, o->mask, o->truth, (size_t)o->n_bytes, mask_cut(r->opt));
+        if (o->raw)
+            dice_count(&o->dice_raw, o->raw, o->truth, (size_t)o->n_bytes, mask_cut(r->opt));
+    }
+    const struct dice_counts *d = &o->dice_dec, *w = r->opt->text_decode ? &o->dice_raw : &o->dice_dec;
+    a->dice_on_source = 1;
+    a->dice_src_dec = dice_of(d->inter, d->pred, d->truth);
+    a->dice_src_raw = dice_of(w->inter, w->pred, w->truth);
+}
+
 /* Writes the source-size mask in the format of its source; fills the relative name. */
 static int case_write(const predict_run *r, const predict_case *pc, case_out *o, char *rel, size_t cap,
                       int64_t *fg, c2_err *e)
@@ -488,12 +642,16 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
     char path[4200];
     int rc;
     *fg = 0;
-    if (!opt->fractional) { /* binary at --threshold: 0.5 keeps >= 128 of 0..255 */
+    if (o->bits) { /* a binary DICOM case, already packed */
+        for (int64_t b = 0; b < (o->n_bytes + 7) / 8; b++)
+            *fg += __builtin_popcount(o->bits[b]);
+    }
+    if (!opt->fractional && o->mask) { /* binary at --threshold: 0.5 keeps >= 128 of 0..255 */
         double cut = opt->threshold * 255.0;
         for (int64_t p = 0; p < o->n_bytes; p++)
             o->mask[p] = o->mask[p] > cut ? 255 : 0;
     }
-    for (int64_t p = 0; p < o->n_bytes; p++)
+    for (int64_t p = 0; o->mask && p < o->n_bytes; p++)
         *fg += o->mask[p] >= 128;
     if (pc->kind == CASE_DICOM) {
         snprintf(rel, cap, "%s.seg.dcm", pc->id);
@@ -502,7 +660,8 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
         so.fractional = opt->fractional;
         so.uid_root = opt->uid_root;
         so.description = opt->text_decode ? "c2seg prediction (text-decoded)" : "c2seg prediction";
-        rc = seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
+        rc = o->bits ? seg_write_bits_isolated(&o->seg, o->bits, &so, path, NULL, e)
+                     : seg_write_isolated(&o->seg, o->mask, &so, path, NULL, e);
         if (rc == C2_OK && opt->deidentify_key) {
             deidentify_opts d = {opt->deidentify_key};
             rc = deidentify_file(path, &d, e);
@@ -538,11 +697,6 @@ static int case_write(const predict_run *r, const predict_case *pc, case_out *o,
     return image2d_write_png8(path, o->mask, (int)o->g.dim[0], (int)o->g.dim[1], e);
 }
 
-static double dice_of(int64_t inter, int64_t a, int64_t b)
-{
-    return a + b ? 2.0 * (double)inter / (double)(a + b) : 1.0;
-}
-
 static const char *kind_name(int kind)
 {
     return kind == CASE_DICOM ? "dicom" : kind == CASE_NIFTI ? "nifti" : "image";
@@ -550,7 +704,7 @@ static const char *kind_name(int kind)
 
 /* The consistency records and the ground-truth block of the case's JSON. */
 static int case_records(const predict_run *r, const predict_case *pc, const case_text *ct, const case_acc *a,
-                        cJSON *o, c2_err *e)
+                        const char *truth_note, cJSON *o, c2_err *e)
 {
     const cache_sample *s0 = &r->cache->samples[pc->idx[0]];
     cache_sample conv_sample = *s0;
@@ -563,8 +717,11 @@ static int case_records(const predict_run *r, const predict_case *pc, const case
     int H = a->volume ? a->n : a->S, W = a->S;
     const char *txt = ct->text ? ct->text : "";
     consistency_record pred = {0}, dec = {0}, gt = {0};
-    double d_raw = a->has_gt ? dice_of(a->inter_raw, a->sum_raw, a->sum_gt) : -1;
-    double d_dec = a->has_gt ? dice_of(a->inter_dec, a->sum_dec, a->sum_gt) : -1;
+    /* Dice on the source grid where the truth could be read there, else on the model grid */
+    double m_raw = a->has_gt ? dice_of(a->inter_raw, a->sum_raw, a->sum_gt) : -1;
+    double m_dec = a->has_gt ? dice_of(a->inter_dec, a->sum_dec, a->sum_gt) : -1;
+    double d_raw = a->has_gt && a->dice_on_source ? a->dice_src_raw : m_raw;
+    double d_dec = a->has_gt && a->dice_on_source ? a->dice_src_dec : m_dec;
     int rc = consistency_evaluate(&pred, pc->id, txt, ct->conv, a->raw, H, W, NULL, &rule, d_raw, e);
     if (rc == C2_OK && r->opt->text_decode)
         rc = consistency_evaluate(&dec, pc->id, txt, ct->conv, a->dec, H, W, NULL, &rule, d_dec, e);
@@ -582,6 +739,10 @@ static int case_records(const predict_run *r, const predict_case *pc, const case
             cJSON_AddNumberToObject(g, "dice", d_raw);
             if (r->opt->text_decode)
                 cJSON_AddNumberToObject(g, "dice_decoded", d_dec);
+            cJSON_AddStringToObject(g, "dice_grid", a->dice_on_source ? "source" : "model");
+            if (truth_note && truth_note[0] && !r->opt->deidentify_key) /* the reason names files */
+                cJSON_AddStringToObject(g, "dice_grid_note", truth_note);
+            cJSON_AddNumberToObject(g, "dice_model_grid", m_raw);
             cJSON_AddItemToObject(g, "consistency", consistency_record_json(&gt));
             cJSON *pg = cJSON_AddObjectToObject(g, "prediction_vs_ground_truth");
             cJSON_AddBoolToObject(pg, "laterality_exact", pred.mask.lat == gt.mask.lat);
@@ -705,14 +866,20 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
     } else {
         c2_err_prefix(e, "%s", s0->file);
     }
+    double ts = now_seconds();
     if (rc == C2_OK)
         rc = out_prepare(r, pc, &co, e);
+    r->t_source += now_seconds() - ts;
     if (rc == C2_OK)
         rc = case_predict(r, pc, &ct, &text, &a, &co, e);
     severity_record sev; /* before case_write, which binarises the mask in place */
     int sev_done = 0;
+    ts = now_seconds();
     if (rc == C2_OK)
         rc = case_severity(r, pc, &co, &ct, &sev, &sev_done, e);
+    r->t_severity += now_seconds() - ts;
+    if (rc == C2_OK && co.truth)
+        source_dice(r, &co, &a);
     char rel[256] = "";
     int64_t fg = 0;
     double tw = now_seconds();
@@ -755,7 +922,7 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
             cJSON_AddNumberToObject(m, "volume_ml", fg * vs / 1000.0);
         else if (vs > 0)
             cJSON_AddNumberToObject(m, "area_mm2", fg * vs);
-        rc = case_records(r, pc, &ct, &a, o, e);
+        rc = case_records(r, pc, &ct, &a, co.truth_note, o, e);
     }
     r->t_write += now_seconds() - tw;
     if (rc == C2_OK && sev_done)

@@ -7,18 +7,92 @@
 #include "pipeline/predict/predict.h"
 
 #include <math.h>
+#include <stdlib.h>
+
+/* One axis of the bilinear sample: coordinate t clamped to [0, S-1], its two neighbours and
+ * the weight of the second. */
+typedef struct tap {
+    int i0, i1;
+    double w;
+} tap;
+
+static tap tap_at(double t, int S)
+{
+    t = t < 0 ? 0 : t > S - 1 ? S - 1 : t;
+    tap k;
+    k.i0 = (int)t;
+    k.i1 = k.i0 + 1 < S ? k.i0 + 1 : k.i0;
+    k.w = t - k.i0;
+    return k;
+}
+
+/* The horizontal pass of the bilinear sample on model row y: one value per column tap. */
+static double row_value(const float *prob, int S, int y, tap x)
+{
+    return prob[(size_t)y * S + x.i0] * (1 - x.w) + prob[(size_t)y * S + x.i1] * x.w;
+}
 
 /* prob [S,S] sampled bilinearly at model (y, x), edges clamped (torch align_corners False). */
 static float sample_bilinear(const float *prob, int S, double y, double x)
 {
-    y = y < 0 ? 0 : y > S - 1 ? S - 1 : y;
-    x = x < 0 ? 0 : x > S - 1 ? S - 1 : x;
-    int y0 = (int)y, x0 = (int)x;
-    int y1 = y0 + 1 < S ? y0 + 1 : y0, x1 = x0 + 1 < S ? x0 + 1 : x0;
-    double wy = y - y0, wx = x - x0;
-    double top = prob[(size_t)y0 * S + x0] * (1 - wx) + prob[(size_t)y0 * S + x1] * wx;
-    double bot = prob[(size_t)y1 * S + x0] * (1 - wx) + prob[(size_t)y1 * S + x1] * wx;
-    return (float)(top * (1 - wy) + bot * wy);
+    tap ty = tap_at(y, S), tx = tap_at(x, S);
+    double top = row_value(prob, S, ty.i0, tx), bot = row_value(prob, S, ty.i1, tx);
+    return (float)(top * (1 - ty.w) + bot * ty.w);
+}
+
+/* The map of an axis-aligned plane (no rotation in-plane: model row from one source axis,
+ * model column from the other): the taps of every source row and column computed once, the
+ * horizontal pass of a model row once per model row (rows[2] cache the last two), the same
+ * arithmetic as sample_bilinear in the same order, so the bytes are the same. along_p: 1 when
+ * the model row follows source axis p (else q); ip, iq: the inverse map's coefficients of
+ * the model row and column. Returns C2_ENOMEM when the tables cannot be
+ * had (the caller then samples voxel by voxel). */
+static int map_separable(uint8_t *base, const source_grid *g, int p, int q, const float *prob, int S,
+                         const double M[3][3], double ip, double iq, int along_p)
+{
+    int64_t np = g->dim[p], nq = g->dim[q];
+    int64_t nrow = along_p ? np : nq, ncol = along_p ? nq : np;
+    tap *tr = malloc((size_t)nrow * sizeof *tr), *tc = malloc((size_t)ncol * sizeof *tc);
+    double *cache = malloc((size_t)2 * ncol * sizeof *cache);
+    if (!tr || !tc || !cache) {
+        free(tr);
+        free(tc);
+        free(cache);
+        return C2_ENOMEM;
+    }
+    /* row = i_row * d_row + 0 * d_other: adding a zero product changes no value */
+    for (int64_t a = 0; a < nrow; a++)
+        tr[a] = tap_at(ip * ((double)a - M[along_p ? p : q][2]), S);
+    for (int64_t a = 0; a < ncol; a++)
+        tc[a] = tap_at(iq * ((double)a - M[along_p ? q : p][2]), S);
+    int have[2] = {-1, -1};
+    int64_t srow = along_p ? g->stride[p] : g->stride[q], scol = along_p ? g->stride[q] : g->stride[p];
+    for (int64_t a = 0; a < nrow; a++) {
+        const double *line[2];
+        int need[2] = {tr[a].i0, tr[a].i1}, used = -1;
+        for (int k = 0; k < 2; k++) {
+            int slot = have[0] == need[k] ? 0 : have[1] == need[k] ? 1 : -1;
+            if (slot < 0) { /* never the slot of line 0, nor one holding the other line */
+                slot = used == 0 || have[0] == need[1 - k] ? 1 : 0;
+                double *v = cache + (size_t)slot * ncol;
+                for (int64_t c = 0; c < ncol; c++)
+                    v[c] = row_value(prob, S, need[k], tc[c]);
+                have[slot] = need[k];
+            }
+            line[k] = cache + (size_t)slot * ncol;
+            used = slot;
+        }
+        double wy = tr[a].w;
+        uint8_t *out = base + a * srow;
+        for (int64_t c = 0; c < ncol; c++) {
+            float v = (float)(line[0][c] * (1 - wy) + line[1][c] * wy);
+            out[c * scol] = (uint8_t)lrintf(v * 255.0f);
+        }
+    }
+    free(tr);
+    free(tc);
+    free(cache);
+    return C2_OK;
 }
 
 int predict_map_slice(uint8_t *out, const source_grid *g, const float *prob, int S,
@@ -44,6 +118,10 @@ int predict_map_slice(uint8_t *out, const source_grid *g, const float *prob, int
     /* [row col]^T = inv([Mp0 Mp1; Mq0 Mq1]) ([ap aq]^T - [Mp2 Mq2]^T) */
     double i00 = M[q][1] / det, i01 = -M[p][1] / det, i10 = -M[q][0] / det, i11 = M[p][0] / det;
     uint8_t *base = out + slice * g->stride[fixed];
+    if (i01 == 0 && i10 == 0 && map_separable(base, g, p, q, prob, S, M, i00, i11, 1) == C2_OK)
+        return C2_OK;
+    if (i00 == 0 && i11 == 0 && map_separable(base, g, p, q, prob, S, M, i01, i10, 0) == C2_OK)
+        return C2_OK;
     for (int64_t ap = 0; ap < g->dim[p]; ap++)
         for (int64_t aq = 0; aq < g->dim[q]; aq++) {
             double dp = ap - M[p][2], dq = aq - M[q][2];

@@ -310,6 +310,7 @@ int stage_predict(int argc, char **argv)
                      model_path, meta.text_encoder, text_encoder_hash512()->name);
     if (rc == C2_OK && preset)
         rc = checkpoint_check_preset(model_path, m.cfg.preset, preset, &e);
+    opt.seg_label = c.seg_label;
     char overlays[4200], cache_path[4200];
     c2_path_join(overlays, sizeof overlays, opt.outdir, "overlays");
     c2_path_join(cache_path, sizeof cache_path, opt.outdir, "inputs.h5");
@@ -474,6 +475,8 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(ph, "normalise", run.t_normalise);
     cJSON_AddNumberToObject(ph, "forward", run.t_forward);
     cJSON_AddNumberToObject(ph, "map_back", run.t_map_back);
+    cJSON_AddNumberToObject(ph, "source_metadata", run.t_source);
+    cJSON_AddNumberToObject(ph, "severity", run.t_severity);
     cJSON_AddNumberToObject(ph, "write", run.t_write);
     cli_print_json(sum);
 

@@ -1,0 +1,85 @@
+#!/bin/sh
+# The study path of `c2seg predict` (issues 27 and 28):
+#  - ground_truth.dice is the Dice on the SOURCE grid, where the truth is: recomputed here by
+#    pydicom / nibabel / numpy alone (tests/io/predict_dice_judge.py) from the written SEG /
+#    NIfTI mask and the truth SEG / NIfTI mask of c2seg-sample-data's cohort, with the
+#    default options and with --text-decode --threshold 0.3 and --fractional;
+#  - the peak memory does not grow with the series: a real CT slice of ../shared/data
+#    (dcmqi_ct-3slice, 512 x 512, halved to 256 x 256 here by pydicom) repeated into a 40- and
+#    a 160-slice series; predict's peak RSS (the process; its sandbox workers are not counted)
+#    on the 160-slice series is at most 12 MiB above the 40-slice one. Before the streaming
+#    study path it grew by about 11 bytes a voxel (~ 85 MiB here).
+set -u
+PY=/usr/bin/python3          # Debian's python3 with pydicom / nibabel / numpy
+BIN="$C2SEG_BIN"
+T="$C2SEG_BUILD/test-tmp/test_predict_study"
+rm -rf "$T" && mkdir -p "$T" || exit 1
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*" >&2; }
+bad() { fail=$((fail + 1)); echo "FAIL $*" >&2; }
+export C2SEG_THREADS=1
+
+"$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 2 --slices 8 --size 64 >/dev/null 2>"$T/gen.log" &&
+    "$BIN" ingest "$T/sd/dicom" -o "$T/d.h5" --size 32 -q >/dev/null 2>"$T/err" &&
+    "$BIN" train "$T/d.h5" -o "$T/m.ckpt" --preset tiny --epochs 1 --batch 8 --max-steps 2 -q >/dev/null 2>>"$T/err" ||
+    { cat "$T/gen.log" "$T/err" >&2; echo "FAIL: sample data / checkpoint" >&2; exit 1; }
+
+# ---- Dice on the source grid, judged independently ----
+for opts in "" "--text-decode --threshold 0.3" "--fractional"; do
+    rm -rf "$T/p"
+    # shellcheck disable=SC2086
+    "$BIN" predict "$T/m.ckpt" "$T/sd/dicom" "$T/sd/nifti" -o "$T/p" -q $opts >/dev/null 2>"$T/err"
+    rc=$?
+    if [ $rc -eq 0 ] && $PY "$C2SEG_SOURCE/tests/io/predict_dice_judge.py" "$T/p" >"$T/judge" 2>&1; then
+        ok "source-grid Dice = the judge's ($opts): $(grep -c '^ok' "$T/judge") cases"
+    else
+        bad "source-grid Dice ($opts): rc=$rc $(cat "$T/err" "$T/judge")"
+    fi
+done
+
+# ---- peak RSS flat in the series length ----
+$PY - "$C2SEG_SHARED/data/dicom/ct_series/dcmqi_ct-3slice" "$T" <<'EOF' || { echo "FAIL: series generation" >&2; exit 1; }
+import os, sys
+import numpy as np, pydicom
+from pydicom.uid import generate_uid
+src, out = sys.argv[1], sys.argv[2]
+d0 = pydicom.dcmread(os.path.join(src, sorted(os.listdir(src))[0]))
+px = d0.pixel_array[::2, ::2].copy()
+for n in (40, 160):
+    folder = os.path.join(out, "s%d" % n)
+    os.makedirs(folder)
+    series, study = generate_uid(), generate_uid()
+    z0 = float(d0.ImagePositionPatient[2])
+    for i in range(n):
+        d = d0.copy()
+        d.Rows, d.Columns = px.shape
+        d.PixelSpacing = [float(v) * 2 for v in d0.PixelSpacing]
+        d.PixelData = px.tobytes()
+        d.StudyInstanceUID, d.SeriesInstanceUID = study, series
+        d.SOPInstanceUID = generate_uid()
+        d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+        d.InstanceNumber = i + 1
+        d.ImagePositionPatient = [float(v) for v in d0.ImagePositionPatient[:2]] + [z0 - 2.0 * i]
+        d.SliceLocation = z0 - 2.0 * i
+        d.save_as(os.path.join(folder, "%04d.dcm" % (i + 1)))
+EOF
+peak() {   # peak RSS (KiB) of one predict run on series $1; 0 when it fails
+    $PY - "$BIN" "$T/m.ckpt" "$T/$1" "$T/o$1" <<'EOF'
+import resource, subprocess, sys
+b, ckpt, series, out = sys.argv[1:]
+r = subprocess.run([b, "predict", ckpt, series, "-o", out, "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else 0)
+EOF
+}
+p40=$(peak s40)
+p160=$(peak s160)
+slices=$($PY -c "import json; print(json.load(open('$T/os160/predictions.json'))['cases'][0]['slices'])" 2>/dev/null)
+if [ "$p40" -gt 0 ] && [ "$p160" -gt 0 ] && [ "$slices" = 160 ] && [ $((p160 - p40)) -le 12288 ]; then
+    ok "peak RSS 40 slices ${p40} KiB, 160 slices ${p160} KiB (+$((p160 - p40)) KiB, at most 12 MiB)"
+else
+    bad "peak RSS grows with the series: 40 slices ${p40} KiB, 160 slices ${p160} KiB ($slices slices predicted)"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
