@@ -90,6 +90,12 @@ typedef struct ingest_ctx {
     int n_files;
     size_t cap_files;
     FILE *report;               /* the TSV report beside the cache */
+    struct ingest_own {         /* this run's own outputs: in the folder (dev, ino), the files
+                                   named base or base.* (the cache, its report, their temps) */
+        dev_t dev;
+        ino_t ino;
+        const char *base;
+    } own;
     int n_failed;               /* files reported */
     ingest_reason reasons[64];
     int n_reasons;

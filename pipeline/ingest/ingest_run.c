@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void ingest_ctx_init(ingest_ctx *c)
 {
@@ -146,6 +147,26 @@ static void keep_freed_memory(void)
 #endif
 }
 
+/* Marks cache_path's folder and name as this run's own outputs for the walk. */
+static void own_outputs(ingest_ctx *c, const char *cache_path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", cache_path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';   /* "/x.h5": the root */
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        c->own.dev = st.st_dev;
+        c->own.ino = st.st_ino;
+        c->own.base = c2_basename(cache_path);
+    }
+}
+
 int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const char *cache_path,
                const char *params_json, const cache_encoder *enc, const ingest_sink *sink, c2_err *e)
 {
@@ -158,6 +179,7 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         return rc;
     c->report = report.f;
     fprintf(c->report, "file\treason\n");
+    own_outputs(c, cache_path);
     for (int i = 0; i < n_inputs && rc == C2_OK; i++)
         rc = ingest_walk(c, inputs[i], e);
     if (rc == C2_OK)

@@ -1,5 +1,6 @@
 /* pipeline/ingest/ingest_walk: collects the files of the ingest inputs. Folders are walked
- * to --max-depth levels; hidden entries (".name") are skipped; a DICOMDIR is read
+ * to --max-depth levels; hidden entries (".name") and this run's own outputs (the cache being
+ * written and names that extend it: its report, their temporaries) are skipped; a DICOMDIR is read
  * (io/dicomdir.h): its existing files added, missing ones reported on its line;
  * symbolic links are followed, but a folder already visited (same device and inode)
  * is not entered again, so link loops end. Entries are visited in name order, so
@@ -45,6 +46,16 @@ static int file_add(ingest_ctx *c, const char *path, const struct stat *st, c2_e
     c->files[c->n_files].ino = st->st_ino;
     c->files[c->n_files++].state = FILE_PENDING;
     return C2_OK;
+}
+
+/* 1 when name, in the folder st, is one of this run's own outputs (the cache being written,
+ * its report, their temporary names): an output folder inside an input is not read back. */
+static int own_output(const ingest_ctx *c, const struct stat *st, const char *name)
+{
+    const char *b = c->own.base;
+    size_t n = b ? strlen(b) : 0;
+    return n && st->st_dev == c->own.dev && st->st_ino == c->own.ino && strncmp(name, b, n) == 0 &&
+           (name[n] == '\0' || name[n] == '.');
 }
 
 static int name_compare(const void *a, const void *b)
@@ -133,7 +144,7 @@ static int walk(ingest_ctx *c, visited *v, const char *path, int depth, c2_err *
     int n = 0, rc = C2_OK;
     size_t cap = 0;
     for (struct dirent *de; (de = readdir(d));) {
-        if (de->d_name[0] == '.')
+        if (de->d_name[0] == '.' || own_output(c, &st, de->d_name))
             continue;
         if (c2_strcasecmp_ascii(de->d_name, "DICOMDIR") == 0) {
             c2_path_join(dicomdir, sizeof dicomdir, path, de->d_name);
