@@ -224,7 +224,8 @@ typedef struct c2seg_workspace {
     const float *img, *txt_tokens;     /* the last forward's inputs (backward reads them) */
     int train_forward;                 /* the last c2seg_forward ran in train mode (backward needs it) */
     int precision;                     /* eval forwards' GEMM precision, resolved (model/precision.h):
-                                        * PRECISION_FP32 (create's default) or PRECISION_BF16 */
+                                        * create sets precision_inference(): PRECISION_FP32 unless
+                                        * predict / eval chose bf16 */
     uint32_t *bf16_pack;               /* a layer's weight packed to bf16 (the largest layer's size) */
     size_t bf16_pack_words;
     c2seg_module_times *times;         /* optional, see above */

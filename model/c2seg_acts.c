@@ -203,6 +203,7 @@ int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_e
         rc = arena_alloc(&w->grad_arena, "activation gradients", ng, e);
     if (rc == C2_OK && !(w->scratch = calloc(w->scratch_floats + 1, sizeof(float))))
         rc = c2_fail(e, C2_ENOMEM, "c2seg: cannot allocate %zu floats of kernel scratch", w->scratch_floats);
+    w->precision = precision_inference();
     w->bf16_pack_words = bf16_pack_need(m, B);   /* untouched (not resident) unless a forward runs at bf16 */
     if (rc == C2_OK && w->bf16_pack_words && !(w->bf16_pack = calloc(w->bf16_pack_words, sizeof(uint32_t))))
         rc = c2_fail(e, C2_ENOMEM, "c2seg: cannot allocate %zu words for bf16 weights", w->bf16_pack_words);

@@ -8,7 +8,7 @@
 #include <cpuid.h>
 #endif
 
-static int g_gemm_precision = PRECISION_FP32;
+static int g_gemm_precision = PRECISION_FP32, g_inference = PRECISION_FP32;
 static uint32_t *g_pack;
 static size_t g_pack_words;
 
@@ -76,6 +76,16 @@ int precision_from_env(void)
 {
     const char *s = getenv("C2SEG_PRECISION");
     return s && *s ? precision_parse(s) : PRECISION_FP32;
+}
+
+void precision_set_inference(int resolved)
+{
+    g_inference = precision_resolve(resolved == PRECISION_BF16 ? PRECISION_BF16 : PRECISION_FP32);
+}
+
+int precision_inference(void)
+{
+    return g_inference;
 }
 
 int gemm_precision(void)

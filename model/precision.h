@@ -29,6 +29,11 @@ int precision_resolve(int requested);
 /* The mode in $C2SEG_PRECISION ("fp32" when unset); -1 when it holds anything else. */
 int precision_from_env(void);
 
+/* The precision c2seg_workspace_create gives new workspaces (resolved; PRECISION_FP32 unless
+ * set): predict and eval set it from --precision; training never does. */
+void precision_set_inference(int resolved);
+int precision_inference(void);
+
 /* The precision the GEMMs below run at now (PRECISION_FP32 unless set). c2seg_forward sets
  * its workspace's precision for the span of an eval forward and restores it after; a train
  * forward and every backward run fp32. Like every engine function, not thread-safe. */
