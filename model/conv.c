@@ -363,12 +363,20 @@ static void conv2d_backward_dinp_direct(float *dinp, float *scratch, const float
 }
 #endif
 
+/* At bf16, the direct path runs at bf16 from this many input channels: the stem convolution
+ * on the image itself (1 channel, about 1 % of the forward's work) stays fp32, whose
+ * input rounded to 8 significant bits moved the masks of docs/engine.md's check the most. */
+#define CONV_BF16_MIN_C 2
+
 static void conv2d_forward_post(float *out, float *scratch, const float *inp, const float *weight,
                                 const float *bias, const conv_bn_relu *post, int B, int C, int H, int W, int OC,
                                 int K, int stride)
 {
 #if defined(__AVX2__) && defined(__FMA__)
     if (conv2d_direct_ok(C, H, W, OC, K, stride)) {
+        if (gemm_precision() == PRECISION_BF16 && C >= CONV_BF16_MIN_C &&
+            conv2d_forward_direct_bf16(out, scratch, inp, weight, bias, post, B, C, H, W, OC))
+            return;
         conv2d_forward_direct(out, scratch, inp, weight, bias, post, 0, B, C, H, W, OC);
         return;
     }
