@@ -65,6 +65,20 @@ GB_TARGET static __m512i gb_cvt32(const float *x, int n)
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
+/* kc consecutive floats as (kc + 1) / 2 bf16 pairs, pair p at dst[p * stride] (a row of A
+ * into its panel, a column of a transposed B into its panel). */
+GB_TARGET static void gb_pairs_strided(uint32_t *dst, size_t stride, const float *src, int kc)
+{
+    int kp = (kc + 1) / 2;
+    for (int p = 0; p < kp; p += 16) {
+        uint32_t tmp[16] __attribute__((aligned(64)));
+        _mm512_store_si512(tmp, gb_cvt32(src + 2 * p, kc - 2 * p));
+        int np = kp - p < 16 ? kp - p : 16;
+        for (int j = 0; j < np; j++)
+            dst[(size_t)(p + j) * stride] = tmp[j];
+    }
+}
+
 /* One whole GB_MR (= 8)-row panel of a row-major A (rows at `a`, lda apart; kc columns):
  * per 8 k pairs, each row's 16 floats become 8 bf16 pairs (one ymm), and an 8 x 8 transpose of
  * 32-bit words gives the panel's layout dst[p * 8 + r]. */
@@ -114,14 +128,7 @@ GB_TARGET static void gb_pack_a(uint32_t *dst, enum CBLAS_TRANSPOSE ta, const fl
                 continue;
             }
             if (ta == CblasNoTrans) {
-                const float *row = A + (size_t)(m0 + m) * lda + k0;
-                for (int p = 0; p < kp; p += 16) {
-                    uint32_t tmp[16] __attribute__((aligned(64)));
-                    _mm512_store_si512(tmp, gb_cvt32(row + 2 * p, kc - 2 * p));
-                    int np = kp - p < 16 ? kp - p : 16;
-                    for (int j = 0; j < np; j++)
-                        pd[(size_t)(p + j) * GB_MR + r] = tmp[j];
-                }
+                gb_pairs_strided(pd + r, GB_MR, A + (size_t)(m0 + m) * lda + k0, kc);
             } else {   /* A[m,k] = A[k*lda + m] */
                 const float *col = A + (size_t)k0 * lda + m0 + m;
                 for (int p = 0; p < kp; p++)
@@ -161,14 +168,7 @@ GB_TARGET static void gb_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const fl
                 dst[(size_t)p * GB_NR + n] = 0;
             continue;
         }
-        const float *col = B + (size_t)(n0 + n) * ldb + k0;
-        for (int p = 0; p < kp; p += 16) {
-            uint32_t tmp[16] __attribute__((aligned(64)));
-            _mm512_store_si512(tmp, gb_cvt32(col + 2 * p, kc - 2 * p));
-            int np = kp - p < 16 ? kp - p : 16;
-            for (int j = 0; j < np; j++)
-                dst[(size_t)(p + j) * GB_NR + n] = tmp[j];
-        }
+        gb_pairs_strided(dst + n, GB_NR, B + (size_t)(n0 + n) * ldb + k0, kc);
     }
 }
 
