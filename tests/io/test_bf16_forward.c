@@ -13,7 +13,7 @@
  *   a bf16 workspace stays fp32 (bit-identical to an fp32 workspace's). Measured here
  *   (AMD EPYC, Zen 4): max 0.48 of 7.8 (6.2 %), mean 0.026 (0.34 %), 99.13 % of the pixels. An
  *   untrained model has many logits near 0, so this is the harder case: a trained QaTa
- *   checkpoint agreed on 99.5 % (docs/engine.md). One thread: the numbers do not depend on
+ *   checkpoint agreed on 99.5-99.7 % (docs/performance.md). One thread: the numbers do not depend on
  *   the machine's thread count. */
 #include "io/image2d.h"
 #include "io/preprocess.h"
