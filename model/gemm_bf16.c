@@ -108,8 +108,8 @@ GB_TARGET static void gb_pack_a_panel(uint32_t *dst, const float *a, int lda, in
     }
 }
 
-/* A rows m0.., k0.. (mc x kc) into GB_MR-row panels: dst[(panel * kp + p) * GB_MR + r]. */
-GB_TARGET static void gb_pack_a(uint32_t *dst, enum CBLAS_TRANSPOSE ta, const float *A, int lda, int m0, int mc,
+/* A rows m0.., k0.. (mc x kc) into GB_MR-row panels: dst[(panel * kp + p) * GB_MR + r]; returns dst. */
+GB_TARGET static const uint32_t *gb_pack_a(uint32_t *dst, enum CBLAS_TRANSPOSE ta, const float *A, int lda, int m0, int mc,
                                 int k0, int kc)
 {
     int kp = (kc + 1) / 2, panels = (mc + GB_MR - 1) / GB_MR;
@@ -137,10 +137,11 @@ GB_TARGET static void gb_pack_a(uint32_t *dst, enum CBLAS_TRANSPOSE ta, const fl
             }
         }
     }
+    return dst;
 }
 
-/* B rows k0.. (kc), columns n0.. (nc <= 32) into dst[p * 32 + n]. */
-GB_TARGET static void gb_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int k0, int kc,
+/* B rows k0.. (kc), columns n0.. (nc <= 32) into dst[p * 32 + n]; returns dst. */
+GB_TARGET static const uint32_t *gb_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int k0, int kc,
                                 int n0, int nc)
 {
     int kp = (kc + 1) / 2;
@@ -159,7 +160,7 @@ GB_TARGET static void gb_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const fl
                 _mm512_storeu_si512(dst + (size_t)p * GB_NR + 16 * h, _mm512_permutexvar_epi16(idx, v));
             }
         }
-        return;
+        return dst;
     }
     /* B[k,n] = B[n*ldb + k]: each column's k are contiguous, so its pairs are too */
     for (int n = 0; n < GB_NR; n++) {
@@ -170,6 +171,7 @@ GB_TARGET static void gb_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const fl
         }
         gb_pairs_strided(dst + n, GB_NR, B + (size_t)(n0 + n) * ldb + k0, kc);
     }
+    return dst;
 }
 
 /* C block (mr <= GB_MR rows, nc <= 32 columns) = (acc ? C : 0) + the panels' products. */
@@ -245,18 +247,12 @@ GB_TARGET void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, 
         int acc = k0 > 0 || beta != 0.0f;
         for (int m0 = 0; m0 < M; m0 += GB_MC) {
             int mc = M - m0 < GB_MC ? M - m0 : GB_MC;
-            const uint32_t *ap = gb_apack;
-            if (apack)
-                ap = apack + (size_t)k0 / 2 * awidth + (size_t)m0 * kp;
-            else
-                gb_pack_a(gb_apack, ta, A, lda, m0, mc, k0, kc);
+            const uint32_t *ap = apack ? apack + (size_t)k0 / 2 * awidth + (size_t)m0 * kp
+                                       : gb_pack_a(gb_apack, ta, A, lda, m0, mc, k0, kc);
             for (int n0 = 0; n0 < N; n0 += GB_NR) {
                 int nc = N - n0 < GB_NR ? N - n0 : GB_NR;
-                const uint32_t *bp = gb_bpack;
-                if (bpack)
-                    bp = bpack + (size_t)k0 / 2 * bwidth + (size_t)n0 * kp;
-                else
-                    gb_pack_b(gb_bpack, tb, B, ldb, k0, kc, n0, nc);
+                const uint32_t *bp = bpack ? bpack + (size_t)k0 / 2 * bwidth + (size_t)n0 * kp
+                                           : gb_pack_b(gb_bpack, tb, B, ldb, k0, kc, n0, nc);
                 for (int i = 0; i * GB_MR < mc; i++) {
                     int mr = mc - i * GB_MR < GB_MR ? mc - i * GB_MR : GB_MR;
                     gb_kernel(kp, ap + (size_t)i * kp * GB_MR, bp, C + (size_t)(m0 + i * GB_MR) * ldc + n0, ldc, mr,
