@@ -5,10 +5,12 @@
  *   sgemm 2048³ GFLOP/s (best of 5), inference img/s (eval BN, warm-up + `iters` batches),
  *   training step img/s (train BN, forward + BCE/Dice + backward + SGD, first step not
  *   timed), peak RSS (ru_maxrss after training), CaCL + backward at B = 256, D = proj, and
- *   the forward's per-module times (c2seg_module_times; extra untimed-for-throughput passes).
+ *   the forward's per-module times (c2seg_module_times; extra untimed-for-throughput passes),
+ *   and where the CPU has AVX512_BF16, fp32 and bf16 inference alternated BF16_ROUNDS times
+ *   (member "bf16": img/s of each round, speedups, bf16 logits against fp32's).
  * Prints one JSON object on stdout. Not a test.
  *
- * usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] */
+ * usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] [BF16_ROUNDS (default 2; 0: none)] */
 #include "model/model.h"
 #include "bench/peak.h"
 
@@ -83,6 +85,80 @@ static double cacl_ms(int D)
     return 1e3 * best;
 }
 
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Inference img/s of `iters` eval batches at a precision (PRECISION_FP32 / _BF16); *per_cpu_s
+ * gets images per CPU-second of the process (all threads), which other tenants' load
+ * disturbs far less than the wall clock. */
+static double infer_rate(c2seg_model *m, c2seg_workspace *w, const float *img, const float *tok,
+                         const int32_t *mask, int B, int iters, int precision, double *per_cpu_s)
+{
+    w->precision = precision;
+    c2seg_forward(m, w, img, tok, mask, B, 0);   /* warm-up: the first call at a precision touches its buffers */
+    double t0 = now(), c0 = cpu_now();
+    for (int i = 0; i < iters; i++)
+        c2seg_forward(m, w, img, tok, mask, B, 0);
+    double s = (now() - t0) / iters;
+    *per_cpu_s = B * iters / (cpu_now() - c0);
+    w->precision = PRECISION_FP32;
+    return B / s;
+}
+
+static void print_list(const char *name, const double *v, int n)
+{
+    printf(",\"%s\":[", name);
+    for (int r = 0; r < n; r++)
+        printf("%s%.3f", r ? "," : "", v[r]);
+    printf("]");
+}
+
+/* fp32 and bf16 inference alternated `rounds` times (same model, same inputs), then the
+ * bf16 logits against fp32's: max |difference|, max |fp32 logit| and the fraction of
+ * pixels whose mask (logit > 0) agrees. Prints the "bf16" JSON member (no bf16: null). */
+static void bench_bf16(c2seg_model *m, c2seg_workspace *w, const float *img, const float *tok, const int32_t *mask,
+                       int B, int iters, int rounds)
+{
+    if (!precision_cpu_bf16()) {
+        printf(",\"bf16\":null");
+        return;
+    }
+    double f[8], h[8], fc[8], hc[8], x[8], xc[8];
+    rounds = rounds > 8 ? 8 : rounds;
+    for (int r = 0; r < rounds; r++) {
+        f[r] = infer_rate(m, w, img, tok, mask, B, iters, PRECISION_FP32, &fc[r]);
+        h[r] = infer_rate(m, w, img, tok, mask, B, iters, PRECISION_BF16, &hc[r]);
+        x[r] = h[r] / f[r], xc[r] = hc[r] / fc[r];
+    }
+    size_t n = (size_t)B * m->cfg.img * m->cfg.img, same = 0;
+    float *ref = xmalloc(n * sizeof(float));
+    c2seg_forward(m, w, img, tok, mask, B, 0);
+    memcpy(ref, w->acts.logits, n * sizeof(float));
+    w->precision = PRECISION_BF16;
+    c2seg_forward(m, w, img, tok, mask, B, 0);
+    w->precision = PRECISION_FP32;
+    double dmax = 0, lmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        dmax = fmax(dmax, fabs((double)w->acts.logits[i] - ref[i]));
+        lmax = fmax(lmax, fabs((double)ref[i]));
+        same += (w->acts.logits[i] > 0) == (ref[i] > 0);
+    }
+    free(ref);
+    printf(",\"bf16\":{\"rounds\":%d", rounds);
+    print_list("fp32_img_per_s", f, rounds);
+    print_list("bf16_img_per_s", h, rounds);
+    print_list("speedup", x, rounds);
+    print_list("fp32_img_per_cpu_s", fc, rounds);
+    print_list("bf16_img_per_cpu_s", hc, rounds);
+    print_list("speedup_cpu", xc, rounds);
+    printf(",\"logit_max_abs_diff\":%.6g,\"logit_max_abs\":%.6g,\"mask_agreement\":%.6f}", dmax, lmax,
+           (double)same / (double)n);
+}
+
 static const char *const captions[8] = {
     "Bilateral pulmonary infection, two infected areas, all left lung and middle lower right lung.",
     "Unilateral pulmonary infection, one infected area, middle lower left lung.",
@@ -98,11 +174,12 @@ int main(int argc, char **argv)
 {
     threads_prepare(argv);   /* the short spin at joins, as c2seg runs (model/threads.h) */
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS]\n");
+        fprintf(stderr, "usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] [BF16_ROUNDS]\n");
         return 2;
     }
     const char *preset = argv[1], *fusion = argc > 4 ? argv[4] : "bcam_kgate";
     int B = atoi(argv[2]), threads = threads_init(atoi(argv[3])), iters = argc > 5 ? atoi(argv[5]) : 3;
+    int bf16_rounds = argc > 6 ? atoi(argv[6]) : 2;
     c2_err e = {0};
     c2seg_config cfg;
     c2seg_model m;
@@ -176,7 +253,9 @@ int main(int argc, char **argv)
            (w.act_arena.used + w.grad_arena.used + w.scratch_floats) * 4.0 / 1048576.0, loss);
     for (int i = 0; i < times.n; i++)
         printf("%s\"%s\":%.3f", i ? "," : "", times.name[i], times.ms[i] / iters);
-    printf("}}\n");
+    printf("}");
+    bench_bf16(&m, &w, img, tok, mask, B, iters, bf16_rounds);
+    printf("}\n");
     c2seg_workspace_free(&w);
     c2seg_model_free(&m);
     free(img), free(gt), free(dlogits), free(tok), free(mask);

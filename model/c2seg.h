@@ -223,6 +223,11 @@ typedef struct c2seg_workspace {
     c2seg_acts acts, grads;
     const float *img, *txt_tokens;     /* the last forward's inputs (backward reads them) */
     int train_forward;                 /* the last c2seg_forward ran in train mode (backward needs it) */
+    int precision;                     /* eval forwards' GEMM precision, resolved (model/precision.h):
+                                        * create sets precision_inference(): PRECISION_FP32 unless
+                                        * predict / eval chose bf16 */
+    uint32_t *bf16_pack;               /* a layer's weight packed to bf16 (the largest layer's size) */
+    size_t bf16_pack_words;
     c2seg_module_times *times;         /* optional, see above */
 } c2seg_workspace;
 

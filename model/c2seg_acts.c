@@ -164,6 +164,29 @@ static size_t scratch_need(const c2seg_model *m, int B)
     return s;
 }
 
+/* Words of the largest weight an eval forward at bf16 packs once per layer: the 3x3
+ * convolutions' (OC, 9·C) and the KANLinears' fused (out, 9·in); 0 without the kernel. */
+static size_t bf16_pack_need(const c2seg_model *m, int B)
+{
+    const c2seg_config *cfg = &m->cfg;
+    size_t s = 0;
+    const c2seg_convlayer *cl[8] = {&m->enc1, &m->enc2, &m->enc3, &m->dec1, &m->dec2, &m->dec3, &m->dec4, &m->dec5};
+    for (int i = 0; i < 8; i++) {
+        s = max_size(s, gemm_bf16_pack_words(cl[i]->mid, 9 * cl[i]->cin));
+        s = max_size(s, gemm_bf16_pack_words(cl[i]->cout, 9 * cl[i]->mid));
+    }
+    s = max_size(s, gemm_bf16_pack_words(cfg->c1, 9 * cfg->c0));
+    s = max_size(s, gemm_bf16_pack_words(cfg->c2, 9 * cfg->c1));
+    const int kc[3] = {cfg->c0, cfg->c1, cfg->c2};
+    for (int i = 0; i < 3; i++) {   /* KANBlocks C->C, BCAM's C->C/4, C/4->C and C->C */
+        s = max_size(s, gemm_bf16_pack_words(kc[i], KAN_FUSED * kc[i]));
+        s = max_size(s, gemm_bf16_pack_words(kc[i] / 4, KAN_FUSED * kc[i]));
+        s = max_size(s, gemm_bf16_pack_words(kc[i], KAN_FUSED * (kc[i] / 4)));
+    }
+    (void)B;
+    return s;
+}
+
 int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e)
 {
     memset(w, 0, sizeof *w);
@@ -180,6 +203,10 @@ int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_e
         rc = arena_alloc(&w->grad_arena, "activation gradients", ng, e);
     if (rc == C2_OK && !(w->scratch = calloc(w->scratch_floats + 1, sizeof(float))))
         rc = c2_fail(e, C2_ENOMEM, "c2seg: cannot allocate %zu floats of kernel scratch", w->scratch_floats);
+    w->precision = precision_inference();
+    w->bf16_pack_words = bf16_pack_need(m, B);   /* untouched (not resident) unless a forward runs at bf16 */
+    if (rc == C2_OK && w->bf16_pack_words && !(w->bf16_pack = calloc(w->bf16_pack_words, sizeof(uint32_t))))
+        rc = c2_fail(e, C2_ENOMEM, "c2seg: cannot allocate %zu words for bf16 weights", w->bf16_pack_words);
     if (rc != C2_OK) {
         c2seg_workspace_free(w);
         return rc;
@@ -194,5 +221,6 @@ void c2seg_workspace_free(c2seg_workspace *w)
     arena_free(&w->act_arena);
     arena_free(&w->grad_arena);
     free(w->scratch);
+    free(w->bf16_pack);
     memset(w, 0, sizeof *w);
 }

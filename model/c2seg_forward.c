@@ -218,6 +218,9 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     w->img = img;
     w->txt_tokens = tokens;
     w->train_forward = train != 0;
+    int outer = gemm_precision();   /* eval forwards run at the workspace's precision, training at fp32 */
+    gemm_precision_set(train ? PRECISION_FP32 : w->precision);
+    gemm_pack_arena_set(w->bf16_pack, w->bf16_pack_words);
     encode_forward(m, w, img, B, train);
     if (cfg->fusion != C2SEG_FUSION_VISION) {
         int M = B * cfg->ntok;
@@ -251,6 +254,8 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     lap(w, "dec5");
     conv2d_forward(a->logits, w->scratch, a->dec[4].out, m->final.w, m->final.b, B, cfg->c0 / 8, H, H, 1, 1, 1);
     lap(w, "final");
+    gemm_pack_arena_set(NULL, 0);
+    gemm_precision_set(outer);
 }
 
 void c2seg_stage1_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const float *pooled, int B, int train)

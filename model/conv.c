@@ -12,6 +12,7 @@
 #ifndef C2_REAL
 
 #include "model/layers.h"
+#include "model/precision.h"
 #include "model/threads.h"
 
 #include <cblas.h>
@@ -168,14 +169,18 @@ static void conv2d_store_post(float *y, size_t n, const float *bias, const conv_
 
 /* Output pixels p0..p1-1 of one image x (C,H,W) into y (OC, P): their im2col columns in
  * col, then y (OC, band) = weight (OC, CKK) col (CKK, band) + bias (and post), single-threaded. */
-static void conv2d_forward_span(float *y, float *col, const float *x, const float *weight, const float *bias,
-                                const conv_bn_relu *post, int C, int H, int W, int OC, int K, int stride, size_t P,
-                                size_t p0, size_t p1)
+static void conv2d_forward_span(float *y, float *col, const float *x, const float *weight, const uint32_t *wpack,
+                                const float *bias, const conv_bn_relu *post, int C, int H, int W, int OC, int K,
+                                int stride, size_t P, size_t p0, size_t p1)
 {
     size_t n = p1 - p0, CKK = (size_t)C * K * K;
     im2col_cols(col, n, x, C, H, W, K, stride, p0, p1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)n, (int)CKK, 1.0f, weight, (int)CKK, col,
-                (int)n, 0.0f, y + p0, (int)P);
+    if (wpack)   /* bf16, the weight packed once per call (conv2d_forward_im2col) */
+        gemm_bf16_packed(wpack, CblasNoTrans, weight, (int)CKK, NULL, CblasNoTrans, col, (int)n, OC, (int)n, (int)CKK,
+                         0.0f, y + p0, (int)P);
+    else
+        engine_gemm(CblasNoTrans, CblasNoTrans, OC, (int)n, (int)CKK, weight, (int)CKK, col, (int)n, 0.0f, y + p0,
+                    (int)P);
     if (bias || post)
         for (int o = 0; o < OC; o++)
             conv2d_store_post(y + (size_t)o * P + p0, n, bias, post, o);
@@ -195,6 +200,9 @@ static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, 
 {
     int Ho = conv2d_out_size(H, K, stride), Wo = conv2d_out_size(W, K, stride);
     size_t CKK = (size_t)C * K * K, P = (size_t)Ho * Wo, T = (size_t)threads_count();
+    uint32_t *wpack = gemm_pack_arena(gemm_bf16_pack_words(OC, (int)CKK));
+    if (wpack)
+        gemm_bf16_pack_a(wpack, CblasNoTrans, weight, (int)CKK, OC, (int)CKK);
     if (conv2d_image_parallel(P)) {   /* whole images, one scratch slot per thread */
         int nt = (int)(T < CONV_IMAGE_SLOTS ? T : CONV_IMAGE_SLOTS);
         nt = nt < B ? nt : B;
@@ -204,8 +212,8 @@ static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, 
             float *col = scratch + CKK * P * (size_t)thread_index();
             C2_OMP(for schedule(dynamic, 1))
             for (int b = 0; b < B; b++)
-                conv2d_forward_span(out + (size_t)b * OC * P, col, inp + (size_t)b * C * H * W, weight, bias, post,
-                                    C, H, W, OC, K, stride, P, 0, P);
+                conv2d_forward_span(out + (size_t)b * OC * P, col, inp + (size_t)b * C * H * W, weight, wpack, bias,
+                                    post, C, H, W, OC, K, stride, P, 0, P);
         }
         return;
     }
@@ -219,7 +227,7 @@ static void conv2d_forward_im2col(float *out, float *scratch, const float *inp, 
         size_t p0 = (size_t)band * chunk, p1 = p0 + chunk < P ? p0 + chunk : P;
         for (int b = 0; b < B; b++)
             conv2d_forward_span(out + (size_t)b * OC * P, scratch + CKK * p0, inp + (size_t)b * C * H * W, weight,
-                                bias, post, C, H, W, OC, K, stride, P, p0, p1);
+                                wpack, bias, post, C, H, W, OC, K, stride, P, p0, p1);
     }
 }
 
@@ -355,12 +363,20 @@ static void conv2d_backward_dinp_direct(float *dinp, float *scratch, const float
 }
 #endif
 
+/* At bf16, the direct path runs at bf16 from this many input channels: the stem convolution
+ * on the image itself (1 channel, about 1 % of the forward's work) stays fp32, whose
+ * input rounded to 8 significant bits moved the masks of docs/engine.md's check the most. */
+#define CONV_BF16_MIN_C 2
+
 static void conv2d_forward_post(float *out, float *scratch, const float *inp, const float *weight,
                                 const float *bias, const conv_bn_relu *post, int B, int C, int H, int W, int OC,
                                 int K, int stride)
 {
 #if defined(__AVX2__) && defined(__FMA__)
     if (conv2d_direct_ok(C, H, W, OC, K, stride)) {
+        if (gemm_precision() == PRECISION_BF16 && C >= CONV_BF16_MIN_C &&
+            conv2d_forward_direct_bf16(out, scratch, inp, weight, bias, post, B, C, H, W, OC))
+            return;
         conv2d_forward_direct(out, scratch, inp, weight, bias, post, 0, B, C, H, W, OC);
         return;
     }

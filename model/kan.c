@@ -1,6 +1,7 @@
 /* kan: KANLinear forward / backward, the reference (Cox–de Boor) and the fused fast path.
  * See kan.h for the contract and docs/kan.md for the closed-form bases. */
 #include "model/kan.h"
+#include "model/precision.h"
 #include "model/threads.h"
 
 #include <cblas.h>
@@ -217,6 +218,9 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
     int k9 = KAN_FUSED * in;
     const float *wf = scratch;
     fused_weight_build(scratch, p, in, outc);
+    uint32_t *wpack = gemm_pack_arena(gemm_bf16_pack_words(outc, k9));   /* bf16: Wf packed once */
+    if (wpack)
+        gemm_bf16_pack_b(wpack, CblasTrans, wf, k9, k9, outc);
     C2_OMP(parallel for schedule(dynamic, 1) if((size_t)M * in * outc > C2_PAR_MIN))
     for (int lane = 0; lane < KAN_LANES; lane++) {
         float *x9 = lane_scratch(scratch, M, in, outc, lane);
@@ -225,8 +229,12 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
         for (int r0 = lo; r0 < hi; r0 += KAN_BLOCK_ROWS) {
             int rows = hi - r0 < KAN_BLOCK_ROWS ? hi - r0 : KAN_BLOCK_ROWS;   /* <= lane_block_rows */
             operand_build(x9, inp + (size_t)r0 * in, rows, in, 0, in, grid);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, outc, k9, 1.0f, x9, k9, wf,
-                        k9, 0.0f, out + (size_t)r0 * outc, outc);
+            if (wpack)
+                gemm_bf16_packed(NULL, CblasNoTrans, x9, k9, wpack, CblasTrans, wf, k9, rows, outc, k9, 0.0f,
+                                 out + (size_t)r0 * outc, outc);
+            else
+                engine_gemm(CblasNoTrans, CblasTrans, rows, outc, k9, x9, k9, wf, k9, 0.0f, out + (size_t)r0 * outc,
+                            outc);
         }
     }
 }

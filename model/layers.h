@@ -62,6 +62,13 @@ void conv2d_forward_bn_relu(float *out, float *scratch, const float *inp, const 
  * replaces (vectorised over channels instead). out must not alias inp. */
 void dwconv3_bn_relu_tokens(float *out, const float *inp, const float *weight, const float *bias,
                             const conv_bn_relu *bn, int B, int C, int H, int W);
+/* The direct 3x3 stride-1 path at bf16 (model/conv_bf16.c; OC a multiple of 8): input
+ * channels in bf16 pairs, the weight packed into the eval forward's bf16 buffer
+ * (gemm_pack_arena), fp32 sums, then bias / BN + ReLU as conv2d_forward_bn_relu (post may be
+ * NULL). Returns 0 without running where it cannot (no bf16 kernel in this build, no pack
+ * buffer at the current precision, or a scratch of conv2d_scratch_floats too small). */
+int conv2d_forward_direct_bf16(float *out, float *scratch, const float *inp, const float *weight, const float *bias,
+                               const conv_bn_relu *post, int B, int C, int H, int W, int OC);
 /* dinp (B,C,H,W) or NULL, dweight (OC,C,K,K), dbias (OC) or NULL: all +=.
  * dout (B,OC,Ho,Wo); inp and weight as in the forward. */
 void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,

@@ -13,6 +13,7 @@
 #include "model/optim.h"
 #include "model/arena.h"
 #include "model/threads.h"
+#include "model/precision.h"
 #include "model/c2seg.h"
 
 #endif

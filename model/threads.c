@@ -2,6 +2,7 @@
  * (threads.h). */
 #define _GNU_SOURCE
 #include "model/threads.h"
+#include "model/precision.h"
 #include "base/base.h"
 
 #include <dlfcn.h>
@@ -74,6 +75,18 @@ int thread_index(void)
 /* Blocks start at multiples of this (the sgemm kernels' tile sizes divide it). */
 #define PAR_GEMM_ALIGN 16
 
+/* One block: engine_gemm (bf16 during an eval forward at that precision) for the row-major,
+ * alpha 1 calls every layer makes; cblas_sgemm for anything else. */
+static void block_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
+                        int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                        int ldc)
+{
+    if (order == CblasRowMajor && alpha == 1.0f && (beta == 0.0f || beta == 1.0f))
+        engine_gemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    else
+        cblas_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 void par_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                float *C, int ldc)
@@ -87,7 +100,7 @@ void par_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANS
     int chunk = (len + T - 1) / T;
     chunk = (chunk + PAR_GEMM_ALIGN - 1) / PAR_GEMM_ALIGN * PAR_GEMM_ALIGN;
     if (T <= 1 || (double)M * N * K < PAR_GEMM_MIN_MACS || chunk >= len || order != CblasRowMajor) {
-        cblas_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        block_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     int blocks = (len + chunk - 1) / chunk;
@@ -96,11 +109,11 @@ void par_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANS
         int lo = t * chunk, n = len - lo < chunk ? len - lo : chunk;
         if (split_rows) {   /* rows lo.. of C and of op(A) */
             const float *a = ta == CblasNoTrans ? A + (size_t)lo * lda : A + lo;
-            cblas_sgemm(CblasRowMajor, ta, tb, n, N, K, alpha, a, lda, B, ldb, beta,
+            block_sgemm(CblasRowMajor, ta, tb, n, N, K, alpha, a, lda, B, ldb, beta,
                         C + (size_t)lo * ldc, ldc);
         } else {            /* columns lo.. of C and of op(B) */
             const float *b = tb == CblasNoTrans ? B + lo : B + (size_t)lo * ldb;
-            cblas_sgemm(CblasRowMajor, ta, tb, M, n, K, alpha, A, lda, b, ldb, beta, C + lo,
+            block_sgemm(CblasRowMajor, ta, tb, M, n, K, alpha, A, lda, b, ldb, beta, C + lo,
                         ldc);
         }
     }

@@ -80,6 +80,13 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_probability(void *out, const char *value, char *why, size_t cap);
 /* Edit distance of two names (for "did you mean" suggestions). */
 int cli_name_distance(const char *a, const char *b);
+/* --precision fp32|bf16|auto of predict and eval (docs/engine.md, "bf16"): `value` (NULL when
+ * the option was not given: $C2SEG_PRECISION, else fp32) resolved against this CPU and made the
+ * precision of the inference workspaces created after (precision_set_inference); bf16 asked
+ * for on a CPU without it runs fp32, with an info line. EXIT_USAGE for a bad
+ * $C2SEG_PRECISION, else 0. */
+#define CLI_PRECISION_HELP "fp32|bf16|auto"
+int cli_precision_apply(const char *value);
 /* EXIT_USAGE with "WHAT is required" when value is NULL or empty, else 0. */
 int cli_require(const char *value, const char *what);
 

@@ -4,6 +4,7 @@
  * sees them, and one error style for every mistake:
  *   c2seg STAGE: error: --epoch: unknown option (did you mean --epochs?); see c2seg STAGE --help */
 #include "pipeline/pipeline.h"
+#include "model/precision.h"
 
 #include <errno.h>
 #include <math.h>
@@ -246,4 +247,18 @@ int cli_require(const char *value, const char *what)
     if (value && value[0])
         return 0;
     return cli_usage_error("%s is required", what);
+}
+
+int cli_precision_apply(const char *value)
+{
+    int want = value ? precision_parse(value) : precision_from_env();
+    if (want < 0)
+        return cli_usage_error("C2SEG_PRECISION: '%s' is not fp32, bf16 or auto", getenv("C2SEG_PRECISION"));
+    int got = precision_resolve(want);
+    if (want == PRECISION_BF16 && got != PRECISION_BF16)
+        cli_log("bf16 was asked for, but this CPU (or OS) lacks AVX512_BF16: inference runs at fp32");
+    else if (got == PRECISION_BF16)
+        cli_log("inference precision bf16 (bf16 products, fp32 sums)");
+    precision_set_inference(got);
+    return 0;
 }

@@ -40,6 +40,9 @@ static void usage(FILE *f)
             "  --captions FILE      caption table for 2D images (annotation.json, *.xlsx, *.csv)\n"
             "  --masks DIR          NIfTI ground-truth masks named like their images (for Dice)\n"
             "  --batch N            slices per forward pass (default 8); memory does not grow with a series\n"
+            "  --precision fp32|bf16|auto  inference arithmetic (default $C2SEG_PRECISION, else fp32): bf16 runs\n"
+            "                       the heavy GEMMs with bf16 products and fp32 sums where the CPU has\n"
+            "                       AVX512_BF16 (auto: bf16 there, fp32 elsewhere; docs/engine.md)\n"
             "  --overlays           OUTDIR/overlays/NAME.png: mask outline on the image\n"
             "  --fractional         probabilities (fractional SEG, float NIfTI, gray PNG) instead of binary\n"
             "  --threshold P        binary masks are probability > P (default 0.5; docs/predict.md: choosing it\n"
@@ -241,6 +244,7 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
 {
     store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
     int deidentify = 0;
+    const char *precision = NULL;
     const cli_option opts[] = {
         CLI_OPT_TEXT("output", 'o', &opt->outdir, "DIR"),      CLI_OPT_TEXT("text", 0, &opt->text, "TEXT"),
         CLI_OPT_CHOICE("convention", &opt->convention, "image|patient"),
@@ -252,9 +256,9 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
         CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),        CLI_OPT_CHOICE("preset", preset, "small|full|tiny"),
         CLI_OPT_TEXT("modality", 0, &c->modalities, "LIST"),  CLI_OPT_TEXT("label", 0, &c->seg_label, "SPEC"),
         CLI_OPT_FLAG("wait", &out_lock_wait),                  CLI_OPT_FLAG("deidentify", &deidentify),
-        CLI_OPT_END};
+        CLI_OPT_CHOICE("precision", &precision, CLI_PRECISION_HELP), CLI_OPT_END};
     int npos = 0, ex = cli_parse(argc, argv, opts, inputs, argc, &npos, usage);
-    if (ex)
+    if (ex || (ex = cli_precision_apply(precision)))
         return ex;
     if (deidentify) {
         const char *key = getenv("C2SEG_DEIDENTIFY_KEY");

@@ -4,6 +4,7 @@
 
 #include "dicom-sr/quality_gate.h"
 #include "io/cache.h"
+#include "model/precision.h"
 #include "model/threads.h"
 #include "train/checkpoint.h"
 #include "train/dist.h"
@@ -66,6 +67,8 @@ static const char *eval_help =
     "      --gate-dice D      quality gate: precision and recall of \"inconsistent with the text\" at\n"
     "                         catching the images with Dice below D (default 0.5)\n"
     "      --batch N          default 16;  --threads N|auto\n"
+    "      --precision fp32|bf16|auto  inference arithmetic (default $C2SEG_PRECISION, else fp32): bf16\n"
+    "                         products, fp32 sums where the CPU has AVX512_BF16 (docs/engine.md)\n"
     "      --seed N           the training run's --seed (default 0): the same seeded split\n"
     "      --threshold P      binary masks are probability > P (default 0.5); the summary's\n"
     "                         dice_by_threshold (P = 0.05 .. 0.95) is the curve to choose predict's\n"
@@ -122,7 +125,7 @@ static int gate_arg(void *out, const char *value, char *why, size_t cap)
  * of destinations. */
 typedef struct fit_args {
     fit_options o;
-    const char *preset, *fusion, *objective, *split;
+    const char *preset, *fusion, *objective, *split, *precision;
     int threads, preset_given;
     long long seed, max_steps;
     double threshold;
@@ -166,6 +169,7 @@ static int parse(int argc, char **argv, fit_args *a, const char **pos, int maxpo
     const cli_option pretrain[] = {OPT_FIT(a), CLI_OPT_CHOICE("objective", &a->objective, "cacl|hardcl"),
                                    CLI_OPT_FLAG("wait", &wait_lock), CLI_OPT_END};
     const cli_option eval[] = {OPT_OUT(a), OPT_PRESET(a), OPT_BATCH(a), OPT_THREADS(a), OPT_SEED(a),
+                               CLI_OPT_CHOICE("precision", &a->precision, CLI_PRECISION_HELP),
                                CLI_OPT_CHOICE("split", &a->split, "valid|test|train"),
                                CLI_OPT_CALL("threshold", &a->threshold, "P", cli_probability),
                                CLI_OPT_CALL("gate-dice", &gate_dice, "D", gate_arg), CLI_OPT_END};
@@ -281,6 +285,7 @@ static int run_fit(int argc, char **argv, int pretrain)
     fit_options o = a.o;
     preset_given = a.preset_given;
     threads_init(a.threads);
+    precision_set_inference(PRECISION_FP32);   /* training and its validation stay fp32 */
     c2_err e = {0};
     /* under mpirun: join the ranks; rank 0 alone logs, shows progress and prints JSON */
     if (dist_init(&e)) {
@@ -371,6 +376,8 @@ int stage_eval(int argc, char **argv)
     int preset_given = a.preset_given, want = cache_split_parse(split);
     double threshold = a.threshold;
     threads_init(a.threads);
+    if ((rc = cli_precision_apply(a.precision)))
+        return rc;
     c2_err e = {0};
     c2seg_model m;
     checkpoint_meta meta;

@@ -1,0 +1,229 @@
+/* model/gemm_bf16 and model/precision: the bf16 GEMM against a double reference, and the
+ * fp32 fallback.
+ *
+ * Kernel (only where the CPU has AVX512_BF16; elsewhere that part prints a SKIP line, and
+ * the fallback part still runs): every shape is checked twice against double sums:
+ * - against the exact products of the bf16-rounded operands (rounded here, to nearest
+ *   even, independently of the kernel): |C - ref| <= (K + 2) * 2^-24 * sum|a·b| per element,
+ *   the fp32 accumulation bound (an fp32 product of unrounded operands misses it by ~2^-8);
+ * - against the exact products of the float operands: |C - ref| <= (2^-7 + 2^-16 + (K + 2) *
+ *   2^-24) * sum|a·b|, the bound of two roundings to 8 significant bits (relative 2^-8 each:
+ *   (1 + 2^-8)^2 - 1) plus the accumulation.
+ * Shapes cover row tails (M % 8), column tails (N % 32), odd K, K over one K block (2048),
+ * M over one row block (128), all four transpose pairs and beta = 1; the prepacked operands
+ * (gemm_bf16_pack_a / _b) give bit-identical results.
+ *
+ * The direct 3x3 convolution at bf16 (model/conv_bf16.c) likewise, to the fp32 accumulation
+ * bound of its bf16-rounded operands.
+ *
+ * Fallback: with $C2SEG_BF16_CPU=0 (a CPU without bf16) auto and bf16 resolve to fp32, and
+ * engine_gemm at a bf16 request is bit-identical to cblas_sgemm; at fp32 it always is. */
+#include "model/layers.h"
+#include "model/precision.h"
+#include "tests/support/check.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned rng = 777u;
+
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+}
+
+/* float -> bf16 -> float, round to nearest even (finite normal inputs). */
+static double bf16_round(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    u &= 0xffff0000u;
+    float r;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
+
+static float *rand_floats(size_t n)
+{
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = frand() * 3.0f;
+    return v;
+}
+
+/* op(A)[m,k] and op(B)[k,n] of row-major storage */
+static float at(const float *A, int trans, int ld, int r, int c)
+{
+    return trans ? A[(size_t)c * ld + r] : A[(size_t)r * ld + c];
+}
+
+static int shape_ok(int ta, int tb, int M, int N, int K, float beta)
+{
+    int lda = ta ? M + 3 : K + 1, ldb = tb ? K + 2 : N + 5, ldc = N + 7;   /* leading dims past the shape */
+    float *A = rand_floats((size_t)(ta ? K : M) * lda), *B = rand_floats((size_t)(tb ? N : K) * ldb);
+    float *C = rand_floats((size_t)M * ldc), *C2 = malloc((size_t)M * ldc * sizeof(float));
+    float *C0 = malloc((size_t)M * ldc * sizeof(float));
+    memcpy(C0, C, (size_t)M * ldc * sizeof(float));
+    memcpy(C2, C, (size_t)M * ldc * sizeof(float));
+    enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+    gemm_bf16(TA, TB, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    uint32_t *pa = malloc(gemm_bf16_pack_words(M, K) * sizeof(uint32_t));
+    uint32_t *pb = malloc(gemm_bf16_pack_words(N, K) * sizeof(uint32_t));
+    gemm_bf16_pack_a(pa, TA, A, lda, M, K);
+    gemm_bf16_pack_b(pb, TB, B, ldb, K, N);
+    gemm_bf16_packed(pa, TA, A, lda, pb, TB, B, ldb, M, N, K, beta, C2, ldc);
+    int bad = 0, same = 1;
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double exact = beta ? C0[(size_t)m * ldc + n] : 0, rounded = exact, mag = fabs(exact);
+            for (int k = 0; k < K; k++) {
+                float a = at(A, ta, lda, m, k), b = at(B, tb, ldb, k, n);
+                exact += (double)a * b;
+                rounded += bf16_round(a) * bf16_round(b);
+                mag += fabs((double)a * b);
+            }
+            double c = C[(size_t)m * ldc + n], acc = (K + 2) * ldexp(1.0, -24) * mag;
+            if (fabs(c - rounded) > acc || fabs(c - exact) > (ldexp(1.0, -7) + ldexp(1.0, -16)) * mag + acc) {
+                if (bad++ < 3)
+                    fprintf(stderr, "  ta %d tb %d %dx%dx%d beta %g: C[%d,%d] = %.9g, bf16-operand sum %.9g, "
+                            "exact %.9g, sum|ab| %.6g\n", ta, tb, M, N, K, beta, m, n, c, rounded, exact, mag);
+            }
+            same &= C2[(size_t)m * ldc + n] == C[(size_t)m * ldc + n];
+        }
+    /* nothing outside the M x N block is written */
+    for (int m = 0; m < M; m++)
+        for (int n = N; n < ldc; n++)
+            same &= C[(size_t)m * ldc + n] == C0[(size_t)m * ldc + n];
+    CHECK_MSG(same, "prepacked and on-the-fly results differ, or a column past N was written (%dx%dx%d)", M, N, K);
+    free(A), free(B), free(C), free(C2), free(C0), free(pa), free(pb);
+    return bad == 0;
+}
+
+static void test_kernel_against_double(void)
+{
+    if (!precision_cpu_bf16()) {
+        printf("SKIP bf16 kernel part: this CPU or OS lacks AVX512_BF16 (or $C2SEG_BF16_CPU=0); the fp32 "
+               "fallback is tested below\n");
+        return;
+    }
+    static const int shapes[][3] = {{1, 1, 1}, {8, 32, 2},  {13, 45, 37},  {16, 64, 288},
+                                    {5, 7, 3}, {150, 70, 61}, {9, 33, 2100}, {64, 100, 1152}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (int beta = 0; beta < 2; beta++)
+                CHECK_MSG(shape_ok(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], (float)beta),
+                          "shape %d x %d x %d, trans %d, beta %d", shapes[s][0], shapes[s][1], shapes[s][2], t,
+                          beta);
+}
+
+/* The direct 3x3 path at bf16 (model/conv_bf16.c) through conv2d_forward at an eval forward's
+ * precision, against double sums of the bf16-rounded image and weight (+ the fp32 bias):
+ * odd and even channel counts, rows that are not a multiple of 32 pixels. */
+static int conv_ok(int C, int H, int W, int OC)
+{
+    size_t n_in = (size_t)2 * C * H * W, n_w = (size_t)OC * C * 9, n_out = (size_t)2 * OC * H * W;
+    float *x = rand_floats(n_in), *w = rand_floats(n_w), *bias = rand_floats((size_t)OC), *y = malloc(n_out * 4);
+    float *scratch = malloc(conv2d_scratch_floats(C, H, W, 3, 1) * sizeof(float));
+    size_t words = gemm_bf16_pack_words(OC, 9 * C);
+    uint32_t *pack = malloc(words * sizeof(uint32_t));
+    gemm_precision_set(PRECISION_BF16);
+    gemm_pack_arena_set(pack, words);
+    conv2d_forward(y, scratch, x, w, bias, 2, C, H, W, OC, 3, 1);
+    gemm_pack_arena_set(NULL, 0);
+    gemm_precision_set(PRECISION_FP32);
+    int bad = 0;
+    for (int b = 0; b < 2; b++)
+        for (int o = 0; o < OC; o++)
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < W; j++) {
+                    double s = bias[o], mag = fabs(bias[o]);
+                    for (int c = 0; c < C; c++)
+                        for (int t = 0; t < 9; t++) {
+                            int yy = i + t / 3 - 1, xx = j + t % 3 - 1;
+                            if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+                                continue;
+                            float a = w[((size_t)o * C + c) * 9 + t], v = x[(((size_t)b * C + c) * H + yy) * W + xx];
+                            s += bf16_round(a) * bf16_round(v);
+                            mag += fabs((double)a * v);
+                        }
+                    double got = y[(((size_t)b * OC + o) * H + i) * W + j];
+                    if (fabs(got - s) > (9 * C + 3) * ldexp(1.0, -24) * mag && bad++ < 3)
+                        fprintf(stderr, "  conv %d>%d @%dx%d: out[%d,%d,%d,%d] = %.9g, bf16-operand sum %.9g\n", C,
+                                OC, H, W, b, o, i, j, got, s);
+                }
+    free(x), free(w), free(bias), free(y), free(scratch), free(pack);
+    return bad == 0;
+}
+
+static void test_direct_conv_against_double(void)
+{
+    if (!precision_cpu_bf16()) {
+        printf("SKIP bf16 direct convolution: this CPU or OS lacks AVX512_BF16\n");
+        return;
+    }
+    CHECK(conv_ok(3, 40, 40, 16));    /* odd channels (a pair with 0), rows of 32 + 8 pixels */
+    CHECK(conv_ok(16, 33, 35, 8));
+    CHECK(conv_ok(2, 32, 64, 32));
+}
+
+static void test_parse(void)
+{
+    CHECK(precision_parse("fp32") == PRECISION_FP32);
+    CHECK(precision_parse("bf16") == PRECISION_BF16);
+    CHECK(precision_parse("auto") == PRECISION_AUTO);
+    CHECK(precision_parse("BF16") == -1 && precision_parse("") == -1 && precision_parse(NULL) == -1);
+    CHECK(precision_resolve(PRECISION_FP32) == PRECISION_FP32);
+}
+
+/* engine_gemm against cblas_sgemm, bit for bit, at the current gemm_precision(). */
+static int engine_matches_sgemm(void)
+{
+    int M = 37, N = 70, K = 129;
+    float *A = rand_floats((size_t)M * K), *B = rand_floats((size_t)N * K), *C1 = rand_floats((size_t)M * N);
+    float *C2 = malloc((size_t)M * N * sizeof(float));
+    memcpy(C2, C1, (size_t)M * N * sizeof(float));
+    engine_gemm(CblasNoTrans, CblasTrans, M, N, K, A, K, B, K, 1.0f, C1, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 1.0f, C2, N);
+    int same = memcmp(C1, C2, (size_t)M * N * sizeof(float)) == 0;
+    free(A), free(B), free(C1), free(C2);
+    return same;
+}
+
+static void test_forced_fallback(void)
+{
+    setenv("C2SEG_BF16_CPU", "0", 1);
+    CHECK(!precision_cpu_bf16());
+    CHECK(precision_resolve(PRECISION_AUTO) == PRECISION_FP32);
+    CHECK(precision_resolve(PRECISION_BF16) == PRECISION_FP32);
+    gemm_precision_set(PRECISION_BF16);
+    CHECK(gemm_precision() == PRECISION_FP32);
+    gemm_pack_arena_set((uint32_t *)&rng, 1);
+    CHECK(gemm_pack_arena(1) == NULL);   /* no packing at fp32 */
+    gemm_pack_arena_set(NULL, 0);
+    CHECK(engine_matches_sgemm());
+    precision_set_inference(PRECISION_BF16);
+    CHECK(precision_inference() == PRECISION_FP32);
+    unsetenv("C2SEG_BF16_CPU");
+    gemm_precision_set(PRECISION_FP32);
+    CHECK(engine_matches_sgemm());
+    if (precision_cpu_bf16()) {   /* and the switch really switches where the CPU has it */
+        CHECK(precision_resolve(PRECISION_AUTO) == PRECISION_BF16);
+        gemm_precision_set(PRECISION_BF16);
+        CHECK(gemm_precision() == PRECISION_BF16);
+        CHECK(!engine_matches_sgemm());
+        gemm_precision_set(PRECISION_FP32);
+    }
+}
+
+int main(void)
+{
+    RUN_TEST(test_parse);
+    RUN_TEST(test_kernel_against_double);
+    RUN_TEST(test_direct_conv_against_double);
+    RUN_TEST(test_forced_fallback);
+    return test_summary();
+}
