@@ -9,20 +9,12 @@
 #   - c2seg predict records per-slice model text in predictions.json (and one text per
 #     case without a table).
 set -u
-PY=/usr/bin/python3  # Debian's python3 with python3-pydicom (not a pyenv shim)
-BIN="$C2SEG_BIN"
-GEN="$(dirname "$BIN")/c2seg-sample-data"
-T="$C2SEG_BUILD/test-tmp/test_slice_captions"
-rm -rf "$T" && mkdir -p "$T" || exit 1
-pass=0
-fail=0
-check() { if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "  FAILED: $1" >&2; fi; }
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_slice_captions
 export C2SEG_THREADS=2
 
-"$GEN" -o "$T/sd" --studies 3 --slices 12 --size 64 --slice-captions >/dev/null 2>"$T/gen.err"
-check "sample data with --slice-captions ($(cat "$T/gen.err"))" $?
-"$GEN" -o "$T/plain" --studies 1 --slices 6 --size 64 >/dev/null 2>&1
-check "sample data without --slice-captions" $?
+tl_sample_data "$T/sd" --studies 3 --slices 12 --size 64 --slice-captions
+tl_sample_data "$T/plain" --studies 1 --slices 6 --size 64
 [ ! -e "$T/plain/dicom/case01/captions.csv" ]
 check "no table without --slice-captions" $?
 
@@ -143,5 +135,4 @@ print('per-slice', len(rows), 'captions; case mode without a table')
 EOF
 check "predictions.json: per-slice model text in slice order, the SR as the report" $?
 
-echo "test_slice_captions: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tl_end
