@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SLICE_TABLE_NAME "captions.csv"
@@ -145,6 +146,18 @@ void ingest_slice_caption_attach(ingest_ctx *c, cache_sample *m, char *source, s
     c->n_slice_captioned++;
 }
 
+/* 1 when path is a table the 2D layouts or --captions loaded (the same file, by identity). */
+static int loaded_elsewhere(const ingest_ctx *c, const char *path)
+{
+    struct stat a, b;
+    if (stat(path, &a) != 0)
+        return 0;
+    for (int i = 0; i < c->n_tables; i++)
+        if (c->tables[i].table && stat(c->tables[i].path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+            return 1;
+    return 0;
+}
+
 void ingest_slice_captions_finish(ingest_ctx *c)
 {
     struct slice_captions *s = c->slice_caps;
@@ -156,7 +169,7 @@ void ingest_slice_captions_finish(ingest_ctx *c)
         return;
     beside_close(c, s);
     for (int k = 0; k < s->n_met; k++) {
-        if (!s->met_used[k])
+        if (!s->met_used[k] && !loaded_elsewhere(c, s->met[k]))
             ingest_warn(c, "%s: per-slice caption table not used (no DICOM series in its folder or the one below)",
                         s->met[k]);
         free(s->met[k]);
