@@ -177,17 +177,20 @@ static int header_is(const char *h, const char *const *names)
 
 static const char *const IMAGE_NAMES[] = {"image", "image_path", "filename", "file", "name", NULL};
 static const char *const TEXT_NAMES[] = {"description", "caption", "text", "report", NULL};
+static const char *const UID_NAMES[] = {"sopinstanceuid", "sop_instance_uid", "sop_uid", NULL};
 
 static int load_csv(caption_table *t, const char *data, size_t n, c2_err *e)
 {
     const char *p = data, *end = data + n;
-    int col_img = -1, col_txt = -1, ncols = 0, eol = 0;
+    int col_img = -1, col_txt = -1, col_uid = -1, ncols = 0, eol = 0;
     size_t cap = 0;
     while (!eol && p < end) {
         char *f = csv_field(&p, end, &eol);
         if (!f)
             return c2_fail(e, C2_ENOMEM, "%s: out of memory", t->path);
-        if (col_img < 0 && header_is(f, IMAGE_NAMES))
+        if (col_uid < 0 && header_is(f, UID_NAMES))
+            col_uid = ncols;
+        else if (col_img < 0 && header_is(f, IMAGE_NAMES))
             col_img = ncols;
         else if (col_txt < 0 && header_is(f, TEXT_NAMES))
             col_txt = ncols;
@@ -196,6 +199,10 @@ static int load_csv(caption_table *t, const char *data, size_t n, c2_err *e)
     }
     if (col_txt < 0)
         return c2_fail(e, C2_EINVAL, "%s: CSV header has no Description / caption column", t->path);
+    if (col_uid >= 0) {   /* a DICOM table: rows are matched by SOP Instance UID, not by file name */
+        col_img = col_uid;
+        t->keyed_by_uid = 1;
+    }
     int line = 1;
     while (p < end) {
         char *img = NULL, *txt = NULL;

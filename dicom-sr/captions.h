@@ -1,7 +1,10 @@
 /* captions: caption tables of the public datasets, matched to image / mask files by name.
  *   SGSeg annotation.json  {"train":[{"image_path","caption","pseudo_label",...}],"valid":..,"test":..}
  *   LViT *_text.xlsx       first sheet, columns "Image" and "Description" (zip + sheet XML + shared strings)
- *   GuideDecoder *.csv     header "Image,Description" (any column order), RFC 4180 quoted fields, UTF-8
+ *   GuideDecoder *.csv     header "Image,Description" (any column order), RFC 4180 quoted fields, UTF-8;
+ *                          with a SOPInstanceUID column (a DICOM series' per-slice table, e.g. the
+ *                          sample generator's captions.csv) rows are keyed by that UID instead of
+ *                          the file name (keyed_by_uid)
  *   plain text             one caption per line, no file names (for `caption parse`)
  * The format is chosen by extension (.json .csv .tsv .xlsx .txt), then by content (zip magic,
  * a document that parses as JSON as a whole, an "Image,Description" header line), never by
@@ -37,6 +40,7 @@ typedef struct caption_table {
     caption_row *rows;
     caption_format format;
     lr_convention convention;   /* CONV_IMAGE for every public table */
+    int keyed_by_uid;           /* CSV with a SOPInstanceUID column: rows[].file holds the UID */
     char path[1024];
     int *order;                 /* private: rows sorted by match key (built on first find) */
 } caption_table;

@@ -1,5 +1,5 @@
 /* c2seg-sample-data: writes the deterministic synthetic cohort (sample-data/README.md).
- *   c2seg-sample-data -o DIR [--studies N] [--seed S] [--size N] [--slices N]
+ *   c2seg-sample-data -o DIR [--studies N] [--seed S] [--size N] [--slices N] [--slice-captions]
  * Log lines go to stderr, one JSON summary object to stdout; exit 0 ok, 2 usage, 3 failed. */
 #include "sample-data/sample.h"
 
@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: c2seg-sample-data -o DIR [--studies N] [--seed S] [--size N] [--slices N]\n"
+            "usage: c2seg-sample-data -o DIR [--studies N] [--seed S] [--size N] [--slices N] [--slice-captions]\n"
             "Writes a deterministic synthetic chest CT cohort into DIR (same options -> same bytes):\n"
             "  DIR/dicom/caseNN/CT/IM0001.dcm ...   CT Image Storage, 1 = most cranial slice\n"
             "  DIR/dicom/caseNN/SEG/truth.seg.dcm   the lesion mask as a DICOM SEG of the CT series\n"
@@ -33,7 +33,10 @@ static void usage(FILE *f)
             "  --studies N       number of studies, 1..10000 (default %d)\n"
             "  --seed S          unsigned 64-bit seed (default %d)\n"
             "  --size N          rows = columns, 64..1024 (default %d)\n"
-            "  --slices N        slices per study, 6..512 (default %d)\n",
+            "  --slices N        slices per study, 6..512 (default %d)\n"
+            "  --slice-captions  also DIR/dicom/caseNN/captions.csv: one caption per CT slice the way\n"
+            "                    MosMedData+ ships them (image convention), derived from the known lesion\n"
+            "                    zones, keyed by SOPInstanceUID (c2seg ingest reads it beside the series)\n",
             DEFAULT_STUDIES, DEFAULT_SEED, DEFAULT_SIZE, DEFAULT_SLICES);
 }
 
@@ -107,7 +110,7 @@ int main(int argc, char **argv)
     cli_set_stage("sample-data");
     const char *out = NULL;
     unsigned long long seed = DEFAULT_SEED;
-    int studies = DEFAULT_STUDIES, size = DEFAULT_SIZE, slices = DEFAULT_SLICES;
+    int studies = DEFAULT_STUDIES, size = DEFAULT_SIZE, slices = DEFAULT_SLICES, slice_captions = 0;
     if (cli_wants_help(argc, argv)) {
         usage(stdout);
         return EXIT_OK;
@@ -115,6 +118,11 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i += 2) {   /* every option takes one value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
+        if (!strcmp(a, "--slice-captions")) {   /* the one flag without a value */
+            slice_captions = 1;
+            i--;
+            continue;
+        }
         if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && v)
             out = v;
         else if (!strcmp(a, "--seed"))
@@ -144,6 +152,7 @@ int main(int argc, char **argv)
         cli_error("%s", e.msg);
         return EXIT_USAGE;
     }
+    c.slice_captions = slice_captions;
     double t0 = now_seconds();
     sample_counts counts = {0};
     cJSON *annotation = cJSON_CreateObject();

@@ -83,6 +83,7 @@ typedef struct sample_cohort {
     double pixel_mm, slice_mm;          /* in-plane spacing, slice spacing = thickness */
     int cut_upper, cut_middle;          /* METHOD.md §7 row cuts at this size */
     int margin;                         /* rows kept free on each side of a cut */
+    int slice_captions;                 /* --slice-captions: write dicom/caseNN/captions.csv */
     sample_study *studies;              /* n_studies, owned */
 } sample_cohort;
 
@@ -124,8 +125,8 @@ typedef struct sample_counts {
 } sample_counts;
 
 /* Writes study s under out_dir (layout in sample-data/README.md): the DICOM CT series,
- * the SR report, the NIfTI volume + mask, the PNG slice pairs of its lesion slices, and
- * truth/NAME.json. Appends the PNG entries to annotation[split] (SGSeg's annotation.json
+ * the SR report, the NIfTI volume + mask, the PNG slice pairs of its lesion slices,
+ * truth/NAME.json and, with c->slice_captions, the series' per-slice caption table. Appends the PNG entries to annotation[split] (SGSeg's annotation.json
  * object) and adds to counts. */
 int study_write(const sample_cohort *c, const sample_study *s, const char *out_dir, struct cJSON *annotation,
                 sample_counts *counts, c2_err *e);

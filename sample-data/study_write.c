@@ -281,6 +281,28 @@ static cJSON *truth_json(const sample_cohort *c, const sample_study *s, const st
     return o;
 }
 
+/* dicom/NAME/captions.csv: one row per CT slice, MosMedData+'s per-slice captions as
+ * GuideDecoder ships them (Image,Description), plus the slice's SOPInstanceUID (ingest keys
+ * DICOM slices by it) and a Derivation column saying where the caption came from: the known
+ * lesion zones of the slice (image convention), "no pulmonary infection." without lesion. */
+static int captions_csv_write(const sample_cohort *c, const sample_study *s, const study_volume *v,
+                              const char *path, c2_err *e)
+{
+    c2_atomic a;
+    int rc = c2_atomic_open(&a, path, e);
+    if (rc)
+        return rc;
+    fprintf(a.f, "Image,Description,SOPInstanceUID,Derivation\r\n");
+    for (int k = 0; k < c->n_slices; k++) {
+        char uid[SAMPLE_UID_LEN], caption[256];
+        slice_uid(c, s, k, uid);
+        caption_of_zones(v->zones + (size_t)k * 6, caption, sizeof caption);
+        fprintf(a.f, "IM%04d.dcm,\"%s\",%s,derived from the known lesion zones (c2seg-sample-data)\r\n", k + 1,
+                caption, uid);
+    }
+    return c2_atomic_commit(&a, e);
+}
+
 static int json_write(const char *path, cJSON *o, c2_err *e)
 {
     char *text = o ? cJSON_Print(o) : NULL;
@@ -412,6 +434,10 @@ int study_write(const sample_cohort *c, const sample_study *s, const char *out_d
 #endif
     if (rc == C2_OK)
         rc = nifti_pair_write(c, s, &v, nifti_dir, e);
+    if (rc == C2_OK && c->slice_captions) {
+        snprintf(path, sizeof path, "%s/dicom/%s/captions.csv", out_dir, s->name);
+        rc = captions_csv_write(c, s, &v, path, e);
+    }
     cJSON *split = cJSON_GetObjectItemCaseSensitive(annotation, sample_split_name(s->split));
     for (int k = 0; k < c->n_slices && rc == C2_OK; k++) {
         const uint8_t *z = v.zones + (size_t)k * 6;

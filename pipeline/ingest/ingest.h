@@ -7,6 +7,7 @@
  *   ingest_volumes.c NIfTI volumes, sliced into canonical planes
  *   ingest_dicom.c   DICOM image series, sliced into canonical planes
  *   ingest_sr.c      DICOM SR report text (dicom-sr's sr_report_text rule), linked to images
+ *   ingest_slice_captions.c  per-slice caption tables of DICOM series (--captions, captions.csv)
  *   stage_ingest.c   the CLI stage: options, the sink (stderr, progress bar), the JSON summary
  * Every input file ends in exactly one state: ingested, consumed (a mask, a caption table,
  * an SR whose text was used), or reported with one "file: reason" line. Nothing here
@@ -63,7 +64,7 @@ typedef struct ingest_ctx {
     preprocess_params pp;
     int intensity;              /* INTENSITY_HU or INTENSITY_RAW for NIfTI */
     const char *masks_dir;      /* --masks, or NULL */
-    const char *captions_path;  /* --captions: a caption table for every 2D image, or NULL */
+    const char *captions_path;  /* --captions: a caption table for every 2D image and DICOM slice, or NULL */
     int captions_patient;       /* --caption-convention patient: the tables' left is the patient's */
     int max_depth;
     int sr_caption_raw;         /* --sr-caption raw: feed the SR text itself, not its canonical caption */
@@ -107,6 +108,8 @@ typedef struct ingest_ctx {
                                    (the caller's; NULL: none kept) */
     int64_t n_slices;
     int64_t n_captioned;
+    int64_t n_slice_captioned;  /* DICOM slices whose caption came from a per-slice table */
+    struct slice_captions *slice_caps; /* ingest_slice_captions.c's state during ingest_dicom */
 } ingest_ctx;
 
 /* Defaults: preprocess_params_default, HU intensity, the limits' folder depth. */

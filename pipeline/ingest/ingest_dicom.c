@@ -290,6 +290,8 @@ static void sample_done(void *user, int64_t k, void *slot_mem)
     m.has_mask = w->truth != NULL;
     m.mask_file = w->truth ? w->truth_file : NULL;
     ingest_sr_attach(c, &m);
+    char caption_source[4400];
+    ingest_slice_caption_attach(c, &m, caption_source, sizeof caption_source);
     if (w->added == 0)
         w->first_sample = cache_writer_count(c->writer);
     w->rc = ingest_add_chunk(c, &m, &slot->chunk, &w->e);
@@ -400,7 +402,7 @@ static void meta_done(void *user, int64_t i, void *slot_mem)
     ingest_ctx *c = w->c;
     int file = w->todo[i];
     ingest_file *f = &c->files[file];
-    if (slot->table && caption_table_skip(c, f)) {
+    if (slot->table && (ingest_slice_table_met(c, f) || caption_table_skip(c, f))) {
         ingest_done(c, f, FILE_CONSUMED);
         return;
     }
@@ -528,6 +530,7 @@ void ingest_dicom(ingest_ctx *c)
         dicom_object_free(&objs[k]);
     }
     ingest_sr_finish(c);
+    ingest_slice_captions_finish(c);
     for (int i = 0; i < n_segs; i++)
         seg_image_free(&segs[i].img);
     free(segs);

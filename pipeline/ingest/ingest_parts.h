@@ -23,6 +23,18 @@ void ingest_done(ingest_ctx *c, ingest_file *f, int state);
 int ingest_walk(ingest_ctx *c, const char *path, c2_err *e);
 /* Pending image files in slice-dataset layouts: pairs, splits, captions. */
 void ingest_slices(ingest_ctx *c);
+/* The caption table at path for split (loaded once per run; NULL when absent or unreadable,
+ * reported once). */
+caption_table *ingest_table_get(ingest_ctx *c, const char *path, const char *split);
+/* DICOM slices' per-slice captions (ingest_slice_captions.c): a file the walk met named like
+ * a series' caption table (captions.csv) is loaded and consumed; 0 when f is not one. */
+int ingest_slice_table_met(ingest_ctx *c, const ingest_file *f);
+/* Gives the DICOM sample m its slice's caption from --captions or a captions.csv beside its
+ * series, when one has a row for it (source: m's text_source buffer, kept by the caller). */
+void ingest_slice_caption_attach(ingest_ctx *c, cache_sample *m, char *source, size_t cap);
+/* Warns about per-slice tables with rows that named no ingested slice. */
+void ingest_slice_captions_finish(ingest_ctx *c);
+
 /* Pending NIfTI files (with their masks) and DICOM files (grouped into series). */
 void ingest_nifti(ingest_ctx *c);
 void ingest_dicom(ingest_ctx *c);

@@ -91,8 +91,7 @@ static const char *layout_domain(const char *image_dir)
     return c2_strcasecmp_ascii(image_dir, "imgs") == 0 ? "raw" : "xray";
 }
 
-/* The caption table at path for split (loaded once; NULL when absent or unreadable). */
-static caption_table *table_get(ingest_ctx *c, const char *path, const char *split)
+caption_table *ingest_table_get(ingest_ctx *c, const char *path, const char *split)
 {
     int json = c2_ends_with_ci(path, ".json");
     for (int i = 0; i < c->n_tables; i++)
@@ -144,7 +143,7 @@ static void caption_attach(ingest_ctx *c, cache_sample *s, const char *image_pat
         snprintf(lower, sizeof lower, "%s", split);
         for (char *p = lower; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        caption_table *t = table_get(c, cand[i], lower);
+        caption_table *t = ingest_table_get(c, cand[i], lower);
         caption_row *row = t ? caption_table_find(t, c2_basename(image_path)) : NULL;
         if (!row)
             continue;

@@ -29,7 +29,10 @@ static void usage(FILE *f)
             "  --intensity hu|raw   NIfTI values are HU (window) or anything else (per-volume min/max); default hu\n"
             "  --masks DIR          folder with NIfTI masks named like their images\n"
             "  --captions FILE      caption table for 2D images (annotation.json, *_text.xlsx, *.csv); without\n"
-            "                       it, ROOT/annotation.json, SPLIT/SPLIT_text.xlsx and ROOT/prompt/SPLIT.csv are used\n"
+            "                       it, ROOT/annotation.json, SPLIT/SPLIT_text.xlsx and ROOT/prompt/SPLIT.csv are used.\n"
+            "                       Also per-slice captions of DICOM slices (a row per slice file name, or per\n"
+            "                       SOPInstanceUID when the table has that column); without it, a captions.csv in\n"
+            "                       the series' folder or the one above it (MosMedData+-style, docs/text.md)\n"
             "  --caption-convention image|patient  which 'left' the 2D caption tables mean: the image's left\n"
             "                       (default; QaTa, MosMedData+) or the patient's (axial CT shown radiologically)\n"
             "  --sr-caption canonical|raw  text fed to the model for DICOM SR reports: the canonical caption\n"
@@ -46,6 +49,8 @@ static void usage(FILE *f)
             "\n"
             "DICOM SR reports give their findings / impression text to the images they reference, else to every\n"
             "slice of every series of their study (StudyInstanceUID); /text/source names the SR and content path.\n"
+            "A per-slice caption table row replaces the SR's caption as the slice's model text; the SR stays its\n"
+            "report text (/text/raw, /text/source 'slice caption TABLE; report SR ...').\n"
             "The same file reached twice (an input given twice) is ingested once.\n"
             "DICOM SEG objects are the masks of the series they reference (per-frame Referenced SOP Instance UID;\n"
             "Frame of Reference + plane position for frames without one); a SEG whose series is absent or whose\n"
@@ -215,6 +220,7 @@ int stage_ingest(int argc, char **argv)
     for (int s = 0; s < 4; s++)
         cJSON_AddNumberToObject(sp, cache_split_name(s), (double)c.per_split[s]);
     cJSON_AddNumberToObject(o, "captioned", (double)c.n_captioned);
+    cJSON_AddNumberToObject(o, "slice_captioned", (double)c.n_slice_captioned);
     cJSON_AddNumberToObject(o, "series", c.n_series);
     cJSON_AddNumberToObject(o, "series_with_seg_truth", c.n_seg_truth);
     cJSON_AddItemToObject(o, "series_geometry", c.geometry);

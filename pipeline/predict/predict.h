@@ -50,6 +50,21 @@ int predict_map_slice(uint8_t *out, const source_grid *g, const float *prob, int
 int predict_text_decode(uint8_t *mask, int H, int W, const caption_attrs *text, const zone_rule *rule,
                         int sides_only, c2_err *e);
 
+/* ---- predict_slice_text.c ---------------------------------------------------------- */
+/* Per-slice model text of a DICOM case whose slices got captions from a per-slice table
+ * (ingest's text_source "slice caption TABLE[; report SR ...]"). predict_slice_text_case:
+ * 1 when any of the case's samples idx[n] has one; *report = the SR's text (NULL without
+ * an SR) and source its "SR <UID> <path>" (or "none"). predict_slice_text_batch: encodes
+ * each sample's caption into the batch's text inputs [nb,24,512], [nb,24], [nb,512].
+ * predict_slice_text_json: adds model_text_mode "per_slice", model_text_table and
+ * model_text_per_slice (the captions in slice order) to the case's text object. */
+int predict_slice_text_case(const cache *c, const int64_t *idx, int64_t n, const char **report, char *source,
+                            size_t cap);
+int predict_slice_text_batch(const cache *c, const int64_t *idx, int nb, float *tokens, int32_t *tmask,
+                             float *pooled, c2_err *e);
+struct cJSON;
+int predict_slice_text_json(const cache *c, const int64_t *idx, int64_t n, struct cJSON *text);
+
 /* ---- predict_overlay.c ------------------------------------------------------------- */
 /* An RGB PNG of image [S,S] (in [0,1]) enlarged by an integer factor to at least 128
  * pixels, with the outline of pred [S,S] in red and of gt [S,S] (or NULL) in green,

@@ -65,6 +65,7 @@ typedef struct case_text {
     const char *model;         /* NULL = none */
     char source[4200];
     lr_convention conv;
+    int per_slice;             /* the model reads each slice's own caption (predict_slice_text.c) */
 } case_text;
 
 static void case_text_find(const predict_run *r, const predict_case *pc, case_text *t)
@@ -77,6 +78,11 @@ static void case_text_find(const predict_run *r, const predict_case *pc, case_te
         snprintf(t->source, sizeof t->source, "--text");
         if (r->opt->convention)
             t->conv = strcmp(r->opt->convention, "patient") == 0 ? CONV_PATIENT : CONV_IMAGE;
+        return;
+    }
+    if (pc->kind == CASE_DICOM &&
+        (t->per_slice = predict_slice_text_case(r->cache, pc->idx, pc->n, &t->text, t->source, sizeof t->source))) {
+        t->conv = CONV_PATIENT;   /* the case's report: its SR (patient convention), or none */
         return;
     }
     if (s->caption && s->caption[0]) {
@@ -539,7 +545,7 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
     int rc = te->encode(te, ct->model ? ct->model : "", r->tokens, r->tmask, r->pooled, e);
     if (rc < 0)
         return rc;
-    for (int b = 1; b < B; b++) {
+    for (int b = 1; b < B && !ct->per_slice; b++) {
         memcpy(r->tokens + b * tk, r->tokens, tk * sizeof *r->tokens);
         memcpy(r->tmask + (size_t)b * TEXT_MAX_TOKENS, r->tmask, TEXT_MAX_TOKENS * sizeof *r->tmask);
     }
@@ -555,6 +561,9 @@ static int case_predict(predict_run *r, const predict_case *pc, const case_text 
         int nb = (int)(pc->n - s < B ? pc->n - s : B);
         double t0 = now_seconds();
         if ((rc = cache_pixels_read(r->pixels, pc->idx + s, nb, r->src_img, r->src_gt, e)) != C2_OK)
+            break;
+        if (ct->per_slice &&
+            (rc = predict_slice_text_batch(c, pc->idx + s, nb, r->tokens, r->tmask, r->pooled, e)) != C2_OK)
             break;
         double t1 = now_seconds();
         for (int b = 0; b < nb; b++) {
@@ -841,6 +850,10 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
         cJSON_AddStringToObject(t, "model_text", ct.model); /* the SR's caption, as training fed it */
     cJSON_AddStringToObject(t, "source", ct.source);
     cJSON_AddStringToObject(t, "convention", convention_name(ct.conv));
+    if (!ct.per_slice)
+        cJSON_AddStringToObject(t, "model_text_mode", "case");   /* one text for every slice */
+    else if (predict_slice_text_json(r->cache, pc->idx, pc->n, t) != C2_OK)
+        return c2_fail(e, C2_ENOMEM, "out of memory for the case's slice captions");
     caption_attrs text;
     caption_parse(ct.text, ct.conv, &text);
 

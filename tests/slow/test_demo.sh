@@ -4,8 +4,11 @@
 # judged by independent tools: exit 0; the two headline rows
 # (test Dice vs the SEG truth, cases consistent with their text) exist for the text-guided and
 # the vision-only model with numbers in range and the gain their difference; the text run
-# pre-trained (Stage I) and trained bcam_kgate from captioned DICOM (CT + SEG + SR), the
-# vision run trained --fusion vision (the checkpoints' fusion attribute, h5dump); every SEG
+# pre-trained (Stage I) and trained bcam_kgate from captioned DICOM (CT + SEG + SR) whose
+# every slice carries its own caption from the generator's captions.csv (the cache's
+# /text/captions by SOP Instance UID, h5dump), the test studies predicted with their
+# per-slice captions (predictions.json) and their SR as the report; the vision run trained
+# --fusion vision (the checkpoints' fusion attribute, h5dump); every SEG
 # and SR through dciodvfy (no Error line); each case's Dice recomputed by pydicom from the
 # predicted SEG and the generator's truth SEG; status.tsv has one "done" row per case.
 set -u
@@ -16,7 +19,8 @@ env DEMO_SKIP_INSTALL=1 C2SEG_BUILD_DIR="$C2SEG_BUILD" DEMO_OUT="$T/out" DEMO_EP
     DEMO_MAX_STEPS=3 DEMO_STUDIES=4 "$C2SEG_SOURCE/scripts/demo" >"$T/demo.out" 2>"$T/demo.err"
 rc=$?
 [ "$rc" = 0 ] && ok || { bad "demo exit $rc"; tail -20 "$T/demo.err" >&2; }
-for line in "validation Dice" "SEG files, no Error line" "text-guided  vision-only  text gain"; do
+for line in "validation Dice" "SEG files, no Error line" "text-guided  vision-only  text gain" \
+    "trains on per-slice captions" "predicted with their per-slice captions too"; do
     grep -q "$line" "$T/demo.out" && ok || bad "no '$line' line in the demo's output"
 done
 
@@ -44,7 +48,30 @@ v = {s["name"]: s.get("summary", {}) for s in json.load(open(os.path.join(out, "
 assert "pretrain" in t and "pretrain" not in v, (list(t), list(v))
 splits = json.load(open(os.path.join(out, "cohort.json")))["splits"]
 assert t["ingest"]["series_with_seg_truth"] == len(splits["train"] + splits["valid"]) and t["ingest"]["captioned"] == t["ingest"]["samples"] > 0, t["ingest"]
+assert t["ingest"]["slice_captioned"] == t["ingest"]["samples"], t["ingest"]
 assert t["train"]["fusion"] == "bcam_kgate" and v["train"]["fusion"] == "vision", (t["train"], v["train"])
+PYEOF
+# the text run's cache: each slice's caption is its captions.csv row (by SOP Instance UID);
+# the test studies' predictions read each slice's caption, the SR stays the report
+$PY - "$T/out" <<'PYEOF' && ok || bad "per-slice captions in the cache / predictions.json (see above)"
+import csv, glob, json, os, re, subprocess, sys
+out = sys.argv[1]
+h5 = os.path.join(out, "run-text", "cohort.h5")
+def strings(ds):
+    o = subprocess.run(["h5dump", "-y", "-w", "0", "-d", ds, h5], capture_output=True, text=True, check=True).stdout
+    return re.findall(r'"((?:[^"\\]|\\.)*)"', o.split("DATA {", 1)[1])
+rows = {}
+for f in glob.glob(os.path.join(out, "dicom", "case*", "captions.csv")):
+    for r in csv.DictReader(open(f, newline="")):
+        rows[r["SOPInstanceUID"]] = r["Description"]
+sop, caps = strings("/samples/sop_uid"), strings("/text/captions")
+idx = [int(v) for v in re.findall(r"-?\d+", subprocess.run(["h5dump", "-y", "-w", "0", "-d", "/text/caption_index", h5],
+       capture_output=True, text=True, check=True).stdout.split("DATA {", 1)[1].split("}")[0])]
+assert len(sop) == len(idx) > 0 and all(caps[idx[i]] == rows[u] for i, u in enumerate(sop)), "cache captions"
+for c in json.load(open(os.path.join(out, "run-text", "predict", "predictions.json")))["cases"]:
+    t = c["text"]
+    assert t["model_text_mode"] == "per_slice" and len(t["model_text_per_slice"]) >= 6, t
+    assert set(t["model_text_per_slice"]) <= set(rows.values()) and t["source"].startswith("SR "), t
 PYEOF
 for m in text:bcam_kgate vision:vision; do
     h5dump -a /config "$T/out/run-${m%%:*}/model.ckpt" 2>/dev/null | grep -q "\"fusion\":\"${m#*:}\"" && ok ||
