@@ -82,6 +82,20 @@ CB_TARGET static __m512i cb_pairs16(const float *a, const float *b, __mmask16 m)
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
+/* Row r of channel pair c of one image into the padded pair planes (its own function: an
+ * OpenMP loop body is outlined without the caller's target attribute under clang). */
+CB_TARGET static void cb_pack_row(uint32_t *pad, const float *x, int c, int r, int C, int H, int W, int Wp,
+                                  size_t plane)
+{
+    const float *a = x + ((size_t)(2 * c) * H + r) * W, *bb = 2 * c + 1 < C ? a + (size_t)H * W : NULL;
+    uint32_t *dst = pad + c * plane + (size_t)(r + 1) * Wp + 1;
+    for (int q = 0; q < W; q += 16) {
+        int n = W - q < 16 ? W - q : 16;
+        __mmask16 m = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u);
+        _mm512_mask_storeu_epi32(dst + q, m, cb_pairs16(a + q, bb ? bb + q : NULL, m));
+    }
+}
+
 CB_TARGET int conv2d_forward_direct_bf16(float *out, float *scratch, const float *inp, const float *weight,
                                          const float *bias, const conv_bn_relu *post, int B, int C, int H, int W,
                                          int OC)
@@ -104,16 +118,8 @@ CB_TARGET int conv2d_forward_direct_bf16(float *out, float *scratch, const float
     for (int b = 0; b < B; b++) {
         const float *x = inp + (size_t)b * C * H * W;
         C2_OMP(parallel for schedule(static) if((size_t)C * H * W > C2_PAR_MIN))
-        for (int cr = 0; cr < C2 * H; cr++) {
-            int c = cr / H, r = cr % H;
-            const float *a = x + ((size_t)(2 * c) * H + r) * W, *bb = 2 * c + 1 < C ? a + (size_t)H * W : NULL;
-            uint32_t *dst = pad + c * plane + (size_t)(r + 1) * Wp + 1;
-            for (int q = 0; q < W; q += 16) {
-                int n = W - q < 16 ? W - q : 16;
-                __mmask16 m = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u);
-                _mm512_mask_storeu_epi32(dst + q, m, cb_pairs16(a + q, bb ? bb + q : NULL, m));
-            }
-        }
+        for (int cr = 0; cr < C2 * H; cr++)
+            cb_pack_row(pad, x, cr / H, cr % H, C, H, W, Wp, plane);
         float *y = out + (size_t)b * OC * H * W;
         int blocks = OC / CB_OC;
         C2_OMP(parallel for schedule(static) if((size_t)OC * H * W > C2_PAR_MIN))
