@@ -7,6 +7,7 @@
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dcuid.h"
@@ -23,11 +24,46 @@ extern "C" {
 
 namespace {
 
+/* The Directory Record Sequence under another tag. DCMTK reads the items of (0004,1220) as
+ * DcmDirectoryRecord, whose read checks the record type with a cast that can throw
+ * std::out_of_range out of DCMTK (fuzz_dicomdir: a Directory Record Type longer than its
+ * item; dcmdump aborts on that file) and leaks the records built so far. Read as plain items
+ * under the unused tag (0004,1221), the same file gives the same elements, and DCMTK's
+ * ordinary length checks refuse the damaged one. DICOMDIRs are Explicit VR Little Endian
+ * (PS3.10 section 8.6), so the sequence is the bytes 04 00 20 12 'S' 'Q'. */
+static const DcmTagKey RECORDS_AS_ITEMS(0x0004, 0x1221);
+#define DICOMDIR_MAX_BYTES ((size_t)256 << 20)
+
+/* path read into memory with the sequence renamed, then parsed by DCMTK from the buffer. */
+OFCondition load_as_items(const char *path, DcmFileFormat &ff, c2_err *e, int *rc)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    *rc = c2_read_file(path, DICOMDIR_MAX_BYTES, &buf, &n, e);
+    if (*rc)
+        return EC_IllegalCall;
+    static const uint8_t seq[6] = {0x04, 0x00, 0x20, 0x12, 'S', 'Q'};
+    for (size_t i = 0; i + sizeof seq <= n; i++)
+        if (memcmp(buf + i, seq, sizeof seq) == 0)
+            buf[i + 2] = 0x21;
+    DcmInputBufferStream in;
+    in.setBuffer(buf, (offile_off_t)n);
+    in.setEos();
+    ff.transferInit();
+    OFCondition st = ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+    ff.transferEnd();
+    free(buf);
+    return st;
+}
+
 int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
 {
     dcmtk_log_setup();
     DcmFileFormat ff;
-    OFCondition st = ff.loadFile(path);
+    int rc = C2_OK;
+    OFCondition st = load_as_items(path, ff, e, &rc);
+    if (rc)
+        return rc;
     if (st.bad())
         return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, st.text());
     OFString cls;
@@ -35,7 +71,8 @@ int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
     if (cls != UID_MediaStorageDirectoryStorage)
         return c2_fail(e, C2_EINVAL, "%s: not a DICOMDIR (Media Storage SOP Class %s)", path, cls.c_str());
     DcmSequenceOfItems *seq = NULL;
-    if (ff.getDataset()->findAndGetSequence(DCM_DirectoryRecordSequence, seq).bad() || !seq) {
+    if ((ff.getDataset()->findAndGetSequence(RECORDS_AS_ITEMS, seq).bad() || !seq) &&
+        (ff.getDataset()->findAndGetSequence(DCM_DirectoryRecordSequence, seq).bad() || !seq)) {
         *recs = NULL;
         *n = 0;
         return C2_OK;   /* an empty media directory */
