@@ -7,7 +7,6 @@
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
-#include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dcuid.h"
@@ -21,6 +20,7 @@ extern "C" {
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -34,7 +34,11 @@ namespace {
 static const DcmTagKey RECORDS_AS_ITEMS(0x0004, 0x1221);
 #define DICOMDIR_MAX_BYTES ((size_t)256 << 20)
 
-/* path read into memory with the sequence renamed, then parsed by DCMTK from the buffer. */
+/* path copied with the sequence renamed into a private temporary file ($TMPDIR, else /tmp:
+ * the DICOMDIR's own folder may be read-only media), loaded by DCMTK from there, removed.
+ * A file, not a memory stream: from a file DCMTK defers values longer than
+ * DCM_MaxReadLength and checks lengths against the file, where from memory it allocates
+ * whatever length an element claims (fuzz_dicomdir: a 157-byte input claiming 4 GB). */
 OFCondition load_as_items(const char *path, DcmFileFormat &ff, c2_err *e, int *rc)
 {
     uint8_t *buf = NULL;
@@ -46,13 +50,21 @@ OFCondition load_as_items(const char *path, DcmFileFormat &ff, c2_err *e, int *r
     for (size_t i = 0; i + sizeof seq <= n; i++)
         if (memcmp(buf + i, seq, sizeof seq) == 0)
             buf[i + 2] = 0x21;
-    DcmInputBufferStream in;
-    in.setBuffer(buf, (offile_off_t)n);
-    in.setEos();
-    ff.transferInit();
-    OFCondition st = ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
-    ff.transferEnd();
+    const char *tmpdir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/c2seg-dicomdir-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
+    int fd = mkstemp(tmp);
+    bool written = fd >= 0 && write(fd, buf, n) == (ssize_t)n;
+    if (fd >= 0)
+        written = close(fd) == 0 && written;
     free(buf);
+    OFCondition st = EC_IllegalCall;
+    if (written)
+        st = ff.loadFile(tmp);
+    else
+        *rc = c2_fail(e, C2_EIO, "%s: cannot write a temporary copy in %s", path, tmpdir && tmpdir[0] ? tmpdir : "/tmp");
+    if (fd >= 0)
+        unlink(tmp);
     return st;
 }
 
