@@ -23,6 +23,13 @@ static int dump_count(const char *dicomdir, const char *type)
     return n;
 }
 
+/* Reads FOLDER/DICOMDIR under the test folder; its path goes to dd. */
+static int read_in(const char *folder, char *dd, size_t cap, dicomdir_info *d, c2_err *e)
+{
+    snprintf(dd, cap, "%s/%s/DICOMDIR", test_tmpdir(), folder);
+    return dicomdir_read(dd, d, e);
+}
+
 static void test_dicomdir(void)
 {
     const char *t = test_tmpdir();
@@ -37,10 +44,9 @@ static void test_dicomdir(void)
                      shared_path("data/dicom/ct_single/CT_small.dcm"));
     CHECK_MSG(rc == 0, "building the media folder");
     char dd[4096];
-    snprintf(dd, sizeof dd, "%s/media/DICOMDIR", t);
     dicomdir_info d;
     c2_err e = {0};
-    rc = dicomdir_read(dd, &d, &e);
+    rc = read_in("media", dd, sizeof dd, &d, &e);
     CHECK_MSG(rc == 0, "%s", e.msg);
     if (rc)
         return;
@@ -95,10 +101,9 @@ static void test_record_type_past_its_item(void)
                      t, shared_path("data/dicom/ct_series/pydicom_CT2_16x16"));
     CHECK_MSG(rc == 0, "building the DICOMDIR");
     char dd[4096];
-    snprintf(dd, sizeof dd, "%s/long/DICOMDIR", t);
     dicomdir_info d;
     c2_err e = {0};
-    rc = dicomdir_read(dd, &d, &e);
+    rc = read_in("long", dd, sizeof dd, &d, &e);
     CHECK_MSG(rc == C2_EINVAL && strstr(e.msg, "not a readable DICOM file") && strstr(e.msg, "surrounding item"),
               "rc %d: %s", rc, e.msg);
     if (rc == C2_OK)

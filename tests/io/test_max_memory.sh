@@ -10,17 +10,11 @@
 #    an explicit --batch that does not fit: exit 3 naming --batch;
 #  - ingest: a limit for one job gives jobs 1 (default: the CPUs, 2 here) and the same cache
 #    (h5diff), too small: exit 3, one line, no cache; train: a limit below the default
-#    batch's needs computes the batch in shards (its warning), a too small one exits 3;
+#    batch.s needs computes the batch in shards (its warning), a too small one exits 3;
 #  - c2seg run's max_memory key reaches the stages (too small: the ingest stage fails).
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/maxmem.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-export C2SEG_THREADS=1
+. "$C2SEG_SOURCE/tests/support/harness.sh"
+harness_start maxmem
 # peak RSS in bytes of a command (its stdout to $T/out.json, stderr to $T/err)
 peak() { /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$T/out.json" 2>"$T/err"; r=$?; echo $(($(tail -1 "$T/rss") * 1024)); return $r; }
 
@@ -92,13 +86,13 @@ if [ "$rc" -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "too small" "$T/
 then ok "ingest --max-memory 1M: exit 3, one line"; else bad "ingest 1M: exit $rc, $(cat "$T/err")"; fi
 
 # train: shards planned
-R16=$(peak "$BIN" train "$T/n.h5" -o "$T/t16.ckpt" --preset small --epochs 1 --max-steps 1 --batch 16 -q) ||
-    bad "train --batch 16: $(cat "$T/err")"
-RT=$(peak "$BIN" train "$T/n.h5" -o "$T/tl.ckpt" --preset small --epochs 1 --max-steps 1 --batch 16 \
-    --max-memory $((R16 * 3 / 4)) -q) || bad "train --max-memory: $(cat "$T/err")"
-if grep -q "max-memory: each batch of 16 computed as [0-9]* shards" "$T/err" && [ "$RT" -le $((R16 * 3 / 4)) ]; then
-    ok "train under 3/4 of its peak: shards ($(grep -o 'as [0-9]* shards' "$T/err")), peak $RT <= $((R16 * 3 / 4))"
-else bad "train shards: peak $RT of $R16, $(cat "$T/err")"; fi
+R8T=$(peak "$BIN" train "$T/n.h5" -o "$T/t8.ckpt" --preset small --epochs 1 --max-steps 1 --batch 8 -q) ||
+    bad "train --batch 8: $(cat "$T/err")"
+RT=$(peak "$BIN" train "$T/n.h5" -o "$T/tl.ckpt" --preset small --epochs 1 --max-steps 1 --batch 8 \
+    --max-memory $((R8T * 3 / 4)) -q) || bad "train --max-memory: $(cat "$T/err")"
+if grep -q "max-memory: each batch of 8 computed as [0-9]* shards" "$T/err" && [ "$RT" -le $((R8T * 3 / 4)) ]; then
+    ok "train under 3/4 of its peak: shards ($(grep -o 'as [0-9]* shards' "$T/err")), peak $RT <= $((R8T * 3 / 4))"
+else bad "train shards: peak $RT of $R8T, $(cat "$T/err")"; fi
 "$BIN" train "$T/n.h5" -o "$T/t0.ckpt" --preset small --max-steps 1 --max-memory 20M -q >/dev/null 2>"$T/err"
 rc=$?
 [ "$rc" -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -e "$T/t0.ckpt" ] && ok "train --max-memory 20M: exit 3, one line" ||
@@ -111,6 +105,4 @@ rc=$?
 [ "$rc" -eq 3 ] && grep -q "max-memory 1.0 MiB is too small" "$T/err" && ok "run's max_memory reaches ingest" ||
     bad "run max_memory: exit $rc, $(cat "$T/err")"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+harness_end

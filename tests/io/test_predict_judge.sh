@@ -9,21 +9,11 @@
 # by pydicom must equal that mask (pixels within float noise of the cut excepted) and
 # reference, by SOP Instance UID and position, the slice it was computed from.
 set -u
-PY=/usr/bin/python3
-BIN="$C2SEG_BIN"
-NODE_DIR="$C2SEG_SOURCE/tests/node"
+. "$C2SEG_SOURCE/tests/support/harness.sh"
+harness_need_node onnxruntime-node
+harness_start predict_judge
 JUDGE="$C2SEG_SOURCE/tests/io/predict_judge.py"
 SERIES="$C2SEG_SHARED/data/dicom/ct_series/dcmqi_ct-3slice"
-if [ ! -d "$NODE_DIR/node_modules/onnxruntime-node" ]; then
-    echo "tests/node/node_modules/onnxruntime-node missing: run scripts/install-deps" >&2
-    exit 1
-fi
-mkdir -p "$C2SEG_BUILD/test-tmp"
-T=$(mktemp -d "$C2SEG_BUILD/test-tmp/predict_judge.XXXXXX") || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-export C2SEG_THREADS=1
 TEXT="Bilateral pulmonary infection, two infected areas, upper left lung and lower right lung."
 
 "$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 2 --slices 8 --size 64 >/dev/null 2>"$T/err" &&
@@ -49,6 +39,4 @@ else
     bad "threshold $TH: SEG ${SEG:-missing}: $(cat "$T/judge" 2>/dev/null)"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ] && rm -rf "$T"
-[ "$fail" -eq 0 ]
+harness_end
