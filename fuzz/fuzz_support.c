@@ -3,9 +3,11 @@
 
 #include "base/base.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void drop_warning(void *user, const char *msg)
@@ -28,17 +30,45 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* TMPDIR, else /tmp */
+static const char *tmp_root(void)
+{
+    const char *dir = getenv("TMPDIR");
+    return dir && dir[0] ? dir : "/tmp";
+}
+
+/* Writes data to path; 1 on success. */
+static int write_bytes(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    int ok = fwrite(data, 1, size, f) == size;
+    return fclose(f) == 0 && ok;
+}
+
 const char *fuzz_write_temp(const uint8_t *data, size_t size, const char *ext)
 {
     static char path[4096];
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, sizeof path, "%s/c2seg-fuzz-%ld%s", dir && dir[0] ? dir : "/tmp", (long)getpid(), ext);
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    snprintf(path, sizeof path, "%s/c2seg-fuzz-%ld%s", tmp_root(), (long)getpid(), ext);
+    return write_bytes(path, data, size) ? path : NULL;
+}
+
+const char *fuzz_temp_folder(void)
+{
+    static char dir[4096];
+    snprintf(dir, sizeof dir, "%s/c2seg-fuzz-%ld.d", tmp_root(), (long)getpid());
+    return mkdir(dir, 0700) == 0 || errno == EEXIST ? dir : NULL;
+}
+
+const char *fuzz_write_in_folder(const uint8_t *data, size_t size, const char *name)
+{
+    static char path[4200];
+    const char *dir = fuzz_temp_folder();
+    if (!dir)
         return NULL;
-    int ok = fwrite(data, 1, size, f) == size;
-    ok = fclose(f) == 0 && ok;
-    return ok ? path : NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return write_bytes(path, data, size) ? path : NULL;
 }
 
 char *fuzz_text(const uint8_t *data, size_t size)

@@ -35,5 +35,10 @@ char *fuzz_text(const uint8_t *data, size_t size);
             FREE(&x);                                                    \
         return 0;                                                        \
     }
+/* The folder "<tmpdir>/c2seg-fuzz-<pid>.d" (made on first use; static buffer), or NULL. */
+const char *fuzz_temp_folder(void);
+/* Writes data to the file name inside fuzz_temp_folder() and returns its path (static
+ * buffer), or NULL: for parsers that look at their file's folder (a DICOMDIR). */
+const char *fuzz_write_in_folder(const uint8_t *data, size_t size, const char *name);
 
 #endif

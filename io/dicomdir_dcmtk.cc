@@ -20,14 +20,62 @@ extern "C" {
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <unistd.h>
 
 namespace {
+
+/* The Directory Record Sequence under another tag. DCMTK reads the items of (0004,1220) as
+ * DcmDirectoryRecord, whose read checks the record type with a cast that can throw
+ * std::out_of_range out of DCMTK (fuzz_dicomdir: a Directory Record Type longer than its
+ * item; dcmdump aborts on that file) and leaks the records built so far. Read as plain items
+ * under the unused tag (0004,1221), the same file gives the same elements, and DCMTK's
+ * ordinary length checks refuse the damaged one. DICOMDIRs are Explicit VR Little Endian
+ * (PS3.10 section 8.6), so the sequence is the bytes 04 00 20 12 'S' 'Q'. */
+static const DcmTagKey RECORDS_AS_ITEMS(0x0004, 0x1221);
+#define DICOMDIR_MAX_BYTES ((size_t)256 << 20)
+
+/* path copied with the sequence renamed into a private temporary file ($TMPDIR, else /tmp:
+ * the DICOMDIR's own folder may be read-only media), loaded by DCMTK from there, removed.
+ * A file, not a memory stream: from a file DCMTK defers values longer than
+ * DCM_MaxReadLength and checks lengths against the file, where from memory it allocates
+ * whatever length an element claims (fuzz_dicomdir: a 157-byte input claiming 4 GB). */
+OFCondition load_as_items(const char *path, DcmFileFormat &ff, c2_err *e, int *rc)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    *rc = c2_read_file(path, DICOMDIR_MAX_BYTES, &buf, &n, e);
+    if (*rc)
+        return EC_IllegalCall;
+    static const uint8_t seq[6] = {0x04, 0x00, 0x20, 0x12, 'S', 'Q'};
+    for (size_t i = 0; i + sizeof seq <= n; i++)
+        if (memcmp(buf + i, seq, sizeof seq) == 0)
+            buf[i + 2] = 0x21;
+    const char *tmpdir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/c2seg-dicomdir-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
+    int fd = mkstemp(tmp);
+    bool written = fd >= 0 && write(fd, buf, n) == (ssize_t)n;
+    if (fd >= 0)
+        written = close(fd) == 0 && written;
+    free(buf);
+    OFCondition st = EC_IllegalCall;
+    if (written)
+        st = ff.loadFile(tmp);
+    else
+        *rc = c2_fail(e, C2_EIO, "%s: cannot write a temporary copy in %s", path, tmpdir && tmpdir[0] ? tmpdir : "/tmp");
+    if (fd >= 0)
+        unlink(tmp);
+    return st;
+}
 
 int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
 {
     dcmtk_log_setup();
     DcmFileFormat ff;
-    OFCondition st = ff.loadFile(path);
+    int rc = C2_OK;
+    OFCondition st = load_as_items(path, ff, e, &rc);
+    if (rc)
+        return rc;
     if (st.bad())
         return c2_fail(e, C2_EINVAL, "%s: not a readable DICOM file (%s)", path, st.text());
     OFString cls;
@@ -35,7 +83,8 @@ int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
     if (cls != UID_MediaStorageDirectoryStorage)
         return c2_fail(e, C2_EINVAL, "%s: not a DICOMDIR (Media Storage SOP Class %s)", path, cls.c_str());
     DcmSequenceOfItems *seq = NULL;
-    if (ff.getDataset()->findAndGetSequence(DCM_DirectoryRecordSequence, seq).bad() || !seq) {
+    if ((ff.getDataset()->findAndGetSequence(RECORDS_AS_ITEMS, seq).bad() || !seq) &&
+        (ff.getDataset()->findAndGetSequence(DCM_DirectoryRecordSequence, seq).bad() || !seq)) {
         *recs = NULL;
         *n = 0;
         return C2_OK;   /* an empty media directory */

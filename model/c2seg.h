@@ -233,6 +233,9 @@ typedef struct c2seg_workspace {
 
 int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e);
 void c2seg_workspace_free(c2seg_workspace *w);
+/* The bytes c2seg_workspace_create(w, m, B) allocates (its layout counted, nothing
+ * allocated): the memory planner's cost of a batch of B (pipeline/cli/memory.c). */
+size_t c2seg_workspace_bytes(const c2seg_model *m, int B);
 
 /* ---- forward / backward (model/c2seg_forward.c, model/c2seg_backward.c) -------- */
 /* Segmentation forward: img [B,1,H,W], text tokens [B,N,Ct], mask [B,N] (int32) ->

@@ -187,17 +187,30 @@ static size_t bf16_pack_need(const c2seg_model *m, int B)
     return s;
 }
 
-int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e)
+/* Lays the model's activations and gradients out in w's arenas (planning mode when they
+ * hold no memory yet) and sets the scratch size. */
+static void workspace_layout(c2seg_workspace *w, const c2seg_model *m)
+{
+    layout la = {.a = &w->act_arena, .grads = 0, .B = w->B}, lg = {.a = &w->grad_arena, .grads = 1, .B = w->B};
+    lay_model(&la, &w->acts, m);
+    lay_model(&lg, &w->grads, m);
+    w->scratch_floats = scratch_need(m, w->B);
+}
+
+/* w's layout planned for a batch of B, nothing allocated. */
+static void workspace_plan(c2seg_workspace *w, const c2seg_model *m, int B)
 {
     memset(w, 0, sizeof *w);
     w->B = B;
-    layout la = {.a = &w->act_arena, .grads = 0, .B = B}, lg = {.a = &w->grad_arena, .grads = 1, .B = B};
     arena_plan(&w->act_arena, "activations");
     arena_plan(&w->grad_arena, "activation gradients");
-    lay_model(&la, &w->acts, m);
-    lay_model(&lg, &w->grads, m);
+    workspace_layout(w, m);
+}
+
+int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e)
+{
+    workspace_plan(w, m, B);
     size_t na = w->act_arena.used, ng = w->grad_arena.used;
-    w->scratch_floats = scratch_need(m, B);
     int rc = arena_alloc(&w->act_arena, "activations", na, e);
     if (rc == C2_OK)
         rc = arena_alloc(&w->grad_arena, "activation gradients", ng, e);
@@ -211,9 +224,15 @@ int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_e
         c2seg_workspace_free(w);
         return rc;
     }
-    lay_model(&la, &w->acts, m);
-    lay_model(&lg, &w->grads, m);
+    workspace_layout(w, m);
     return C2_OK;
+}
+
+size_t c2seg_workspace_bytes(const c2seg_model *m, int B)
+{
+    c2seg_workspace w;
+    workspace_plan(&w, m, B);
+    return (w.act_arena.used + w.grad_arena.used + w.scratch_floats + 1) * sizeof(float);
 }
 
 void c2seg_workspace_free(c2seg_workspace *w)

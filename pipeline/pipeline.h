@@ -90,6 +90,25 @@ int cli_precision_apply(const char *value);
 /* EXIT_USAGE with "WHAT is required" when value is NULL or empty, else 0. */
 int cli_require(const char *value, const char *what);
 
+/* Memory planning for --max-memory SIZE (pipeline/cli/memory.c). */
+/* A CLI_CALL for a size in bytes into an int64_t: 1073741824, 512M, 2G, 1.5GiB (powers of 1024). */
+int cli_memory_size(void *out, const char *value, char *why, size_t cap);
+/* This process's resident memory now (/proc/self/statm), 0 when unknown. */
+int64_t mem_resident_bytes(void);
+/* "512.0 MiB", "1.5 GiB". */
+void mem_format(char *out, size_t cap, int64_t bytes);
+typedef struct mem_plan {
+    int64_t limit;             /* --max-memory in bytes; 0 = no limit */
+    int64_t held;              /* what the process holds already (mem_resident_bytes + known buffers) */
+    const char *what_held;     /* for the message: "the process with its model" */
+    const char *piece;         /* for the message: "slice per forward pass" */
+} mem_plan;
+/* The largest n in [1, want] with held + cost(user, n) <= limit (want when there is no
+ * limit); cost must grow with n. 0 with e set (C2_ELIMIT, one sentence naming the limit,
+ * what is held and what one piece needs) when not even n = 1 fits. */
+int mem_plan_count(const mem_plan *p, int want, int64_t (*cost)(const void *user, int n), const void *user,
+                   c2_err *e);
+
 /* Progress: a bar with rate and ETA on a terminal, else one line every `every`
  * items (and at the end). */
 typedef struct progress {

@@ -112,7 +112,10 @@ static int seg_score(fit_run *run, void *self, int64_t cnt, trainlog_row *row, i
     const fit_split *sp = &run->sp;
     double vd = NAN, vi = NAN;
     if (sp->n_valid > 0) {
-        int rc = fit_validate_in_shares(&run->plan, &run->st.m, run->c, sp->valid, sp->n_valid, run->B, s->vpred, e);
+        /* in batches of one shard: validation's workspace sits beside the training one, so a
+         * batch computed in shards to fit a memory limit (--max-memory) is validated so too */
+        int rc = fit_validate_in_shares(&run->plan, &run->st.m, run->c, sp->valid, sp->n_valid, run->plan.cap,
+                                        s->vpred, e);
         if (rc)
             return rc;
         if (run->plan.rank == 0)

@@ -116,6 +116,11 @@ typedef struct ingest_ctx {
 void ingest_ctx_init(ingest_ctx *c);
 /* Frees what a run left in c (files, reasons, caption tables); the options stay. */
 void ingest_ctx_free(ingest_ctx *c);
+/* --max-memory (pipeline/ingest/ingest_memory.c; limit 0 = none): c->jobs lowered to the
+ * jobs that fit beside what the process holds, each counted as INGEST_JOB_BYTES; C2_ELIMIT
+ * when not even one fits, or when the user's --jobs (fixed) does not. */
+#define INGEST_JOB_BYTES ((int64_t)48 << 20)
+int ingest_plan_jobs(int64_t limit, int fixed, ingest_ctx *c, c2_err *e);
 
 /* The driver: walks inputs[n_inputs], ingests every file into the cache at cache_path
  * (parameters JSON params_json; caption embeddings by enc, or none when enc is NULL) and

@@ -45,6 +45,8 @@ static void usage(FILE *f)
             "  --max-depth N        folder levels to descend (default 64)\n"
             "  --jobs N             threads reading, decoding and preprocessing (default: the cores this\n"
             "                       process may use); one thread writes the cache, which is the same for any N\n"
+            "  --max-memory SIZE    fit this memory (512M, 2G): fewer jobs when the default would not fit;\n"
+            "                       exit 3 when one does not (docs/exit-codes-and-limits.md)\n"
             "  -q, --quiet          no progress or info lines\n"
             "\n"
             "DICOM SR reports give their findings / impression text to the images they reference, else to every\n"
@@ -142,7 +144,8 @@ int stage_ingest(int argc, char **argv)
     ingest_ctx_init(&c);
     const char *out = NULL, *preset = NULL, *intensity = NULL, *convention = NULL, *sr_caption = NULL;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
-    int n_inputs = 0, size = 0;
+    int n_inputs = 0, size = 0, jobs_given = 0;
+    int64_t max_memory = 0;
     if (!inputs)
         return EXIT_FAILED;
     const cli_option opts[] = {
@@ -152,7 +155,9 @@ int stage_ingest(int argc, char **argv)
         CLI_OPT_TEXT("captions", 0, &c.captions_path, "FILE"),
         CLI_OPT_CHOICE("caption-convention", &convention, "image|patient"),
         CLI_OPT_CHOICE("sr-caption", &sr_caption, "canonical|raw"),
-        CLI_OPT_INT("jobs", &c.jobs, "N", 1, 1024),      CLI_OPT_INT("max-depth", &c.max_depth, "N", 0, 4096),
+        {.name = "jobs", .kind = CLI_INT, .out = &c.jobs, .value = "N", .lo = 1, .hi = 1024, .seen = &jobs_given},
+        CLI_OPT_CALL("max-memory", &max_memory, "SIZE", cli_memory_size),
+        CLI_OPT_INT("max-depth", &c.max_depth, "N", 0, 4096),
         CLI_OPT_TEXT("label", 0, &c.seg_label, "SPEC"),  CLI_OPT_TEXT("modality", 0, &c.modalities, "LIST"),
         CLI_OPT_END};
     int ex = cli_parse(argc, argv, opts, inputs, argc, &n_inputs, usage);
@@ -189,7 +194,9 @@ int stage_ingest(int argc, char **argv)
     ingest_sink sink;
     ingest_cli_sink(&sink, &prog);
     c.geometry = cJSON_CreateArray();
-    int rc = ingest_run(&c, inputs, n_inputs, out, params, &enc, &sink, &e);
+    int rc = ingest_plan_jobs(max_memory, jobs_given, &c, &e); /* a refusal: as a failed walk below */
+    if (rc == C2_OK)
+        rc = ingest_run(&c, inputs, n_inputs, out, params, &enc, &sink, &e);
     free(params);
     if (rc != C2_OK && rc != C2_ENOTFOUND && c.started) {
         /* a write failed (a full disk): one line, no output (ingest_run removed it), no summary */
@@ -200,7 +207,7 @@ int stage_ingest(int argc, char **argv)
         return EXIT_FAILED;
     }
     if (rc != C2_OK && !c.started) {
-        cli_error("%s", e.msg); /* the walk, the report or the writer failed: nothing was read */
+        cli_error("%s", e.msg); /* the plan, the walk, the report or the writer failed: nothing was read */
         cJSON_Delete(c.geometry);
         ingest_ctx_free(&c);
         free(inputs);

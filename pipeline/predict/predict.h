@@ -139,4 +139,13 @@ void predict_run_free(predict_run *r);
  * may belong to the series are listed as "missing_slices". */
 int predict_case_run(predict_run *r, const predict_case *pc, struct cJSON **out, c2_err *e);
 
+/* --max-memory (pipeline/predict/predict_memory.c; limit 0 = none). predict_plan_jobs: before
+ * ingest, c->jobs chosen to fit (and C2_ELIMIT when not even a batch of one slice fits);
+ * predict_plan_batch: once the cases are known, opt->batch chosen to fit, or C2_ELIMIT when
+ * the user's --batch (fixed) does not. */
+struct ingest_ctx;
+int predict_plan_jobs(int64_t limit, const c2seg_model *m, int size, struct ingest_ctx *c, c2_err *e);
+int predict_plan_batch(int64_t limit, int fixed, predict_options *opt, const c2seg_model *m, const cache *ch,
+                       const predict_case *cases, int n_cases, c2_err *e);
+
 #endif

@@ -46,6 +46,8 @@ static void usage(FILE *f)
             "  --precision fp32|bf16|auto  inference arithmetic (default $C2SEG_PRECISION, else fp32): bf16 runs\n"
             "                       the heavy GEMMs with bf16 products and fp32 sums where the CPU has\n"
             "                       AVX512_BF16 (auto: bf16 there, fp32 elsewhere; docs/engine.md)\n"
+            "  --max-memory SIZE    fit this memory (512M, 2G): fewer slices per forward pass and fewer ingest\n"
+            "                       jobs; exit 3 when one slice does not fit (docs/exit-codes-and-limits.md)\n"
             "  --overlays           OUTDIR/overlays/NAME.png: mask outline on the image\n"
             "  --fractional         probabilities (fractional SEG, float NIfTI, gray PNG) instead of binary\n"
             "  --threshold P        binary masks are probability > P (default 0.5; docs/predict.md: choosing it\n"
@@ -239,6 +241,8 @@ static const char *store_dest, *store_aet; /* --store, --store-aet */
 /* One writer per output folder (base/lock.c): held from the folder's creation to the end. */
 static c2_lock out_lock = {.fd = -1};
 static int out_lock_wait;
+static int64_t max_memory; /* --max-memory, 0 = none */
+static int batch_given;    /* --batch was given: the planner may not lower it */
 
 /* Parses the options into opt and the ingest context; returns EXIT_OK, -1 (help
  * printed) or EXIT_USAGE. */
@@ -246,13 +250,16 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
                       const char **inputs, int *n_inputs, const char **preset)
 {
     store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
+    max_memory = 0;
+    batch_given = 0;
     int deidentify = 0;
     const char *precision = NULL;
     const cli_option opts[] = {
         CLI_OPT_TEXT("output", 'o', &opt->outdir, "DIR"),      CLI_OPT_TEXT("text", 0, &opt->text, "TEXT"),
         CLI_OPT_CHOICE("convention", &opt->convention, "image|patient"),
         CLI_OPT_TEXT("captions", 0, &c->captions_path, "FILE"), CLI_OPT_TEXT("masks", 0, &c->masks_dir, "DIR"),
-        CLI_OPT_INT("batch", &opt->batch, "N", 1, 1024),       CLI_OPT_FLAG("overlays", &opt->overlays),
+        {.name = "batch", .kind = CLI_INT, .out = &opt->batch, .value = "N", .lo = 1, .hi = 1024, .seen = &batch_given},
+        CLI_OPT_FLAG("overlays", &opt->overlays), CLI_OPT_CALL("max-memory", &max_memory, "SIZE", cli_memory_size),
         CLI_OPT_FLAG("fractional", &opt->fractional),          CLI_OPT_FLAG("text-decode", &opt->text_decode),
         CLI_OPT_CALL("threshold", &opt->threshold, "P", cli_probability),
         CLI_OPT_TEXT("uid-root", 0, &opt->uid_root, "ROOT"),   CLI_OPT_TEXT("store", 0, &store_dest, "DEST"),
@@ -344,6 +351,8 @@ int stage_predict(int argc, char **argv)
     char params[256]; /* the checkpoint's preprocessing, recorded as ingest records its own */
     snprintf(params, sizeof params, "{\"by\":\"c2seg predict\",\"size\":%d,\"window_center\":%.17g,"
              "\"window_width\":%.17g}", c.pp.size, c.pp.window_center, c.pp.window_width);
+    if (rc == C2_OK)
+        rc = predict_plan_jobs(max_memory, &m, c.pp.size, &c, &e);
     if (rc == C2_OK) /* ingest's driver: the same readers, SR rule and report as c2seg ingest */
         rc = ingest_run(&c, inputs, n_inputs, cache_path, params, NULL, &sink, &e);
     t_ingest = now_seconds() - t_ingest;
@@ -363,6 +372,8 @@ int stage_predict(int argc, char **argv)
     int n_cases = 0, n_ok = 0;
     if (rc == C2_OK)
         rc = cases_make(&ch, opt.deidentify_key != NULL, &cases, &n_cases, &e);
+    if (rc == C2_OK)
+        rc = predict_plan_batch(max_memory, batch_given, &opt, &m, &ch, cases, n_cases, &e);
     predict_run run;
     memset(&run, 0, sizeof run);
     if (rc == C2_OK)
@@ -457,6 +468,7 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(sum, "files_reported", c.n_failed);
     cJSON_AddNumberToObject(sum, "sr_documents", c.n_sr_documents);
     cJSON_AddNumberToObject(sum, "slices", (double)ch.n);
+    cJSON_AddNumberToObject(sum, "batch", opt.batch);
     int store_failed = 0;
     if (store_dest && n_ok > 0) {
         pacs_push_result pr;

@@ -71,6 +71,8 @@ const run_key run_keys[] = {
     {"uid_root", KEY_TEXT, S(RUN_PREDICT), "--uid-root", NULL, "UID root for new DICOM UIDs"},
     {"deidentify", KEY_BOOL, S(RUN_PREDICT) | S(RUN_REPORT), "--deidentify", NULL,
      "de-identified SEG / SR / JSON (key in $C2SEG_DEIDENTIFY_KEY)"},
+    {"max_memory", KEY_TEXT, S(RUN_INGEST) | S(RUN_TRAIN) | S(RUN_PREDICT), "--max-memory", NULL,
+     "fit this memory (512M, 2G): fewer ingest jobs, training shards, predict batch"},
     {"report", KEY_BOOL, S(RUN_REPORT), NULL, NULL,
      "run `c2seg report` on the predictions (default yes)"},
     {"store", KEY_TEXT, S(RUN_PREDICT) | S(RUN_REPORT), "--store", NULL,

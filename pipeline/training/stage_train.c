@@ -1,6 +1,7 @@
 /* `c2seg pretrain`, `c2seg train` and `c2seg eval`: option parsing, progress and the
  * JSON summary around the loops of train/fit.c and train/evaluate.c. */
 #include "pipeline/pipeline.h"
+#include "pipeline/training/training.h"
 
 #include "dicom-sr/quality_gate.h"
 #include "io/cache.h"
@@ -40,6 +41,8 @@ static const char *train_help =
     "      --wait             another c2seg is writing FILE (FILE.lock): wait for it instead of exiting 3\n"
     "      --shards K         compute each batch as K shards in turn, gradients summed (default 1);\n"
     "                         the single-process twin of K MPI ranks\n"
+    "      --max-memory SIZE  fit this memory (512M, 2G): without --shards, each batch is computed in as\n"
+    "                         many shards as needed; exit 3 when one shard of 2 does not fit\n"
     "  -q, --quiet            no progress output\n"
     "Split: the cache's own train / valid labels when present, else a seeded 80/20 split by case.\n"
     "Data-parallel: mpirun -np N c2seg train ... splits every --batch across the N ranks\n"
@@ -126,7 +129,8 @@ static int gate_arg(void *out, const char *value, char *why, size_t cap)
 typedef struct fit_args {
     fit_options o;
     const char *preset, *fusion, *objective, *split, *precision;
-    int threads, preset_given;
+    int threads, preset_given, shards_given;
+    int64_t max_memory;       /* train's --max-memory */
     long long seed, max_steps;
     double threshold;
 } fit_args;
@@ -144,7 +148,8 @@ typedef struct fit_args {
         CLI_OPT_NUM("lr", &(a)->o.lr, "X", CLI_NUM_TINY, CLI_NUM_MAX),                                            \
         CLI_OPT_NUM("weight-decay", &(a)->o.weight_decay, "X", 0, CLI_NUM_MAX), \
         CLI_OPT_LONG("max-steps", &(a)->max_steps, "N", 1, 9e18), CLI_OPT_FLAG("resume", &(a)->o.resume),         \
-        CLI_OPT_INT("shards", &(a)->o.shards, "K", 1, 4096)
+        {.name = "shards", .kind = CLI_INT, .out = &(a)->o.shards, .value = "K", .lo = 1, .hi = 4096,            \
+         .seen = &(a)->shards_given}
 
 /* --threads N|auto: auto (0) is the CPUs this process may use. */
 static int threads_arg(void *out, const char *value, char *why, size_t cap)
@@ -165,6 +170,7 @@ static int parse(int argc, char **argv, fit_args *a, const char **pos, int maxpo
 {
     const cli_option train[] = {OPT_FIT(a), CLI_OPT_CHOICE("fusion", &a->fusion, "bcam_kgate|bcam|duala|vision"),
                                 CLI_OPT_NUM("clip", &a->o.clip_norm, "X", 0, CLI_NUM_MAX),
+                                CLI_OPT_CALL("max-memory", &a->max_memory, "SIZE", cli_memory_size),
                                 CLI_OPT_FLAG("wait", &wait_lock), CLI_OPT_END};
     const cli_option pretrain[] = {OPT_FIT(a), CLI_OPT_CHOICE("objective", &a->objective, "cacl|hardcl"),
                                    CLI_OPT_FLAG("wait", &wait_lock), CLI_OPT_END};
@@ -318,7 +324,8 @@ static int run_fit(int argc, char **argv, int pretrain)
     }
     checkpoint_preprocess pre = {0}; /* the cache records what training will record */
     if (preprocess_from_cache(&pre, &c, pos[0], &e) || start_check(&o, preset_given, &c, pos[0], &e) ||
-        (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e))) {
+        (!pretrain && ground_truth_check(&c, pos[0], o.seed, &e)) ||
+        train_plan_shards(a.max_memory, a.shards_given, &o, &c, &e)) {
         cli_error("%s", e.msg);
         cache_free(&c);
         c2_lock_release(&lock);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # `c2seg report` on a predict folder of real inputs (QaTa PNGs with their captions and
 # ground truth, the CR / DX DICOM images -> SEG) with the imported tiny golden model:
-# report.json cohort numbers against a recount of predictions.json by python3, the HTML
+# report.json cohort numbers against a recount of predictions.json by python3 and, on ten
+# QaTa images at the model's 32 x 32, against an independent numpy judge of the masks,
+# the truth and the captions (tests/io/zones_judge.py), the HTML
 # page opened in headless Chromium (table rows present, every thumbnail decoded, a
 # screenshot taken) and every SR checked by dciodvfy (no Error lines) and dsrdump (the
 # intended-use statement as a Comment item).
@@ -83,6 +85,94 @@ for c in cases:
     if not row or ">%s</span>" % os.path.basename(c["inputs"][0]) not in row.group(1): errs.append("row " + stem)
 if 'id="legend"' not in html: errs.append("legend")
 if errs: print("  names after the source:", errs); sys.exit(1)
+EOF
+
+# An independent judge of report.json: ten QaTa images and masks resized to the tiny model's
+# 32 x 32 (Pillow, at test time) so that the written mask PNGs are the model-resolution masks
+# the numbers come from; --threshold 0.7 gives the random-weight model varied masks. numpy /
+# scipy (tests/io/zones_judge.py: METHOD.md section 7 written again, captions parsed by
+# regular expressions) recompute per case Dice, zones, laterality, counts and agreement from
+# the mask PNGs, the truth PNGs and the caption, then every cohort number of report.json.
+mkdir -p "$T/q32/valid/images" "$T/q32/valid/masks"
+/usr/bin/python3 - "$S/data/qata/valid" "$T/q32/valid" <<'EOF' || fail=1
+import os, sys
+from PIL import Image
+src, dst = sys.argv[1:3]
+for n in sorted(os.listdir(src + "/images"))[:10]:
+    for sub, pre, how in (("images", "", Image.BILINEAR), ("masks", "mask_", Image.NEAREST)):
+        Image.open("%s/%s/%s%s" % (src, sub, pre, n)).resize((32, 32), how).save("%s/%s/%s%s" % (dst, sub, pre, n))
+EOF
+"$B" predict "$T/tiny.ckpt" "$T/q32" --captions "$S/data/text/sgseg_qata/annotation.json" --threshold 0.7 \
+    -o "$T/o32" -q >/dev/null 2>&1 && "$B" report "$T/o32" -q >/dev/null 2>&1
+check '[ $? -eq 0 ]'
+JUDGE_DIR="$C2SEG_SOURCE/tests/io" /usr/bin/python3 - "$T/o32" <<'EOF' || fail=1
+import json, os, sys
+sys.path.insert(0, os.environ["JUDGE_DIR"])
+from zones_judge import load_mask, zones, laterality, parse_caption
+d = sys.argv[1]
+cases = json.load(open(d + "/predictions.json"))["cases"]
+rep = json.load(open(d + "/report.json"))["cohort"]
+errs = []
+def dice(p, g):
+    sp, sg = int(p.sum()), int(g.sum())
+    return 1.0 if sp + sg == 0 else 2.0 * int((p & g).sum()) / (sp + sg)
+def agree(t, z, comps):
+    lat, count, tz = t
+    inter, union = sum(a & b for a, b in zip(tz, z)), sum(a | b for a, b in zip(tz, z))
+    return {"laterality_exact": lat == laterality(z), "zone_exact": tz == z,
+            "zone_jaccard": inter / union if union else 1.0, "count_exact_zones": count == sum(z),
+            "count_exact_components": count == comps}
+rows = []
+for c in cases:
+    img = c["inputs"][0]
+    p = load_mask(os.path.join(d, c["outputs"]["mask"]))
+    g = load_mask(os.path.join(os.path.dirname(os.path.dirname(img)), "masks", "mask_" + os.path.basename(img)))
+    t = parse_caption(c["text"]["text"])
+    zp, cp = zones(p)
+    zg, cg = zones(g)
+    r = {"dice": dice(p, g), "pt": agree(t, zp, cp), "gt": agree(t, zg, cg),
+         "pg": {"laterality_exact": laterality(zp) == laterality(zg), "zone_exact": zp == zg,
+                "zone_jaccard": agree((None, None, zg), zp, 0)["zone_jaccard"], "count_exact_zones": sum(zp) == sum(zg)}}
+    r["consistent"] = r["pt"]["laterality_exact"] and r["pt"]["zone_exact"]
+    rows.append(r)
+    # per case: what the C code recorded equals the judge's
+    cm, gm = c["consistency"]["mask"], c["ground_truth"]["consistency"]["mask"]
+    if (cm["zones"], cm["n_components"], cm["laterality"]) != (zp, cp, laterality(zp)): errs.append((c["id"], "mask", cm["zones"], zp))
+    if (gm["zones"], gm["n_components"], gm["laterality"]) != (zg, cg, laterality(zg)): errs.append((c["id"], "truth", gm["zones"], zg))
+    ct = c["consistency"]["text"]
+    if (ct["laterality"], ct["count"], ct["zones"]) != t: errs.append((c["id"], "text", ct["laterality"], ct["count"], ct["zones"], t))
+    if abs(c["ground_truth"]["dice"] - r["dice"]) > 1e-9: errs.append((c["id"], "dice", c["ground_truth"]["dice"], r["dice"]))
+    if c["consistency"]["agreement"]["consistent"] != r["consistent"]: errs.append((c["id"], "consistent"))
+n = len(rows)
+mean = lambda xs: sum(xs) / len(xs) if xs else None
+def block(key, name, fields):
+    for f in fields:
+        want = mean([float(r[key][f]) for r in rows])
+        if rep[name]["n"] != n or abs(rep[name][f] - want) > 1e-9: errs.append((name, f, rep[name][f], want))
+five = ("laterality_exact", "zone_exact", "zone_jaccard", "count_exact_zones", "count_exact_components")
+block("pt", "prediction_vs_text", five)
+block("gt", "ground_truth_vs_text", five)
+block("pg", "prediction_vs_ground_truth", five[:4])
+cons = [r for r in rows if r["consistent"]]
+incons = [r for r in rows if not r["consistent"]]
+for k, v in (("cases", n), ("cases_with_text", n), ("cases_consistent", len(cons))):
+    if rep[k] != v: errs.append((k, rep[k], v))
+dc = rep["dice"]
+for k, v in (("n", n), ("mean", mean([r["dice"] for r in rows])), ("n_consistent", len(cons)),
+             ("consistent", mean([r["dice"] for r in cons])), ("n_inconsistent", len(incons)),
+             ("inconsistent", mean([r["dice"] for r in incons]))):
+    if (dc[k] is None) != (v is None) or (v is not None and abs(dc[k] - v) > 1e-9): errs.append(("dice", k, dc[k], v))
+qg = rep["quality_gate"]
+poor = [r["dice"] < qg["dice_threshold"] for r in rows]
+flag = [not r["consistent"] for r in rows]
+tp = sum(a and b for a, b in zip(poor, flag))
+for k, v in (("n_poor", sum(poor)), ("n_flagged", sum(flag)), ("tp", tp), ("fp", sum(flag) - tp), ("fn", sum(poor) - tp)):
+    if qg[k] != v: errs.append(("quality_gate", k, qg[k], v))
+lats = sorted(set(laterality(zones(load_mask(os.path.join(d, c["outputs"]["mask"])))[0]) for c in cases))
+print("  judge: %d cases, predicted lateralities %s, %d consistent, mean Dice %.4f"
+      % (n, lats, len(cons), mean([r["dice"] for r in rows])), file=sys.stderr)
+if len(lats) < 2: errs.append(("the masks are too alike for the judge to bite", lats))
+if errs: print("  report.json / predictions.json disagree with the independent judge:", errs[:8]); sys.exit(1)
 EOF
 
 if command -v chromium >/dev/null; then

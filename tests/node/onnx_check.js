@@ -1,7 +1,9 @@
 // Runs an ONNX graph written by `c2seg export-onnx` in onnxruntime-node on PREFIX.image.f32,
 // PREFIX.tokens.f32 and PREFIX.mask.i32 (written by `c2seg export-onnx --logits-for`) and
 // compares its logits with c2seg's own eval forward (PREFIX.logits.f32).
-// usage: node onnx_check.js MODEL.onnx PREFIX SIZE [TOL]
+// usage: node onnx_check.js MODEL.onnx PREFIX SIZE [TOL [OUT.f32]]
+// With OUT.f32, ONNX Runtime's own logits are written there (float32, [B,1,S,S]) for a judge
+// that continues from them (tests/io/test_predict_judge.sh).
 // Prints one JSON line; exits 1 when the max abs difference exceeds TOL (default 1e-4) or
 // any pixel's mask (logit > 0) differs, 2 on a usage or read error.
 'use strict';
@@ -14,7 +16,7 @@ function raw(file, Type) {
 }
 
 async function main() {
-    const [model, prefix, sizeS, tolS] = process.argv.slice(2);
+    const [model, prefix, sizeS, tolS, outPath] = process.argv.slice(2);
     if (!prefix || !sizeS) {
         console.error('usage: node onnx_check.js MODEL.onnx PREFIX SIZE [TOL]');
         process.exit(2);
@@ -32,6 +34,8 @@ async function main() {
         mask: new ort.Tensor('int32', mask, [B, N]),
     });
     const got = out.logits.data;
+    if (outPath)
+        fs.writeFileSync(outPath, Buffer.from(got.buffer, got.byteOffset, got.byteLength));
     if (got.length !== want.length) {
         console.log(JSON.stringify({ ok: false, error: `ORT gave ${got.length} logits, c2seg ${want.length}` }));
         process.exit(1);
