@@ -15,8 +15,9 @@
 #    computes the batch in shards (its warning), a too small limit exits 3;
 #  - c2seg run's max_memory key reaches the stages (too small: the ingest stage fails).
 set -u
-. "$C2SEG_SOURCE/tests/support/harness.sh"
-harness_start maxmem
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_max_memory
+export C2SEG_THREADS=1
 # peak RSS in bytes of a command (its stdout to $T/out.json, stderr to $T/err)
 peak() { /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$T/out.json" 2>"$T/err"; r=$?; echo $(($(tail -1 "$T/rss") * 1024)); return $r; }
 
@@ -114,4 +115,4 @@ rc=$?
 [ "$rc" -eq 3 ] && grep -q "max-memory 1.0 MiB is too small" "$T/err" && ok "run's max_memory reaches ingest" ||
     bad "run max_memory: exit $rc, $(cat "$T/err")"
 
-harness_end
+tl_end

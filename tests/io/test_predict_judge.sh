@@ -9,9 +9,11 @@
 # by pydicom must equal that mask (pixels within float noise of the cut excepted) and
 # reference, by SOP Instance UID and position, the slice it was computed from.
 set -u
-. "$C2SEG_SOURCE/tests/support/harness.sh"
-harness_need_node onnxruntime-node
-harness_start predict_judge
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_need_node onnxruntime-node
+NODE_DIR="$C2SEG_SOURCE/tests/node"
+tl_begin test_predict_judge
+export C2SEG_THREADS=1
 JUDGE="$C2SEG_SOURCE/tests/io/predict_judge.py"
 SERIES="$C2SEG_SHARED/data/dicom/ct_series/dcmqi_ct-3slice"
 TEXT="Bilateral pulmonary infection, two infected areas, upper left lung and lower right lung."
@@ -39,4 +41,4 @@ else
     bad "threshold $TH: SEG ${SEG:-missing}: $(cat "$T/judge" 2>/dev/null)"
 fi
 
-harness_end
+tl_end
