@@ -174,13 +174,18 @@ static void conv2d_forward_span(float *y, float *col, const float *x, const floa
                                 int stride, size_t P, size_t p0, size_t p1)
 {
     size_t n = p1 - p0, CKK = (size_t)C * K * K;
-    im2col_cols(col, n, x, C, H, W, K, stride, p0, p1);
-    if (wpack)   /* bf16, the weight packed once per call (conv2d_forward_im2col) */
+    if (wpack && K <= 3) {   /* bf16: the columns packed straight from the image */
+        conv_im2col_panel f = {x, H, W, K, stride, p0};
+        gemm_bf16_packed_fill(wpack, conv_im2col_fill_bf16, &f, OC, (int)n, (int)CKK, y + p0, (int)P);
+    } else if (wpack) {   /* bf16, the weight packed once per call (conv2d_forward_im2col) */
+        im2col_cols(col, n, x, C, H, W, K, stride, p0, p1);
         gemm_bf16_packed(wpack, CblasNoTrans, weight, (int)CKK, NULL, CblasNoTrans, col, (int)n, OC, (int)n, (int)CKK,
                          0.0f, y + p0, (int)P);
-    else
+    } else {
+        im2col_cols(col, n, x, C, H, W, K, stride, p0, p1);
         engine_gemm(CblasNoTrans, CblasNoTrans, OC, (int)n, (int)CKK, weight, (int)CKK, col, (int)n, 0.0f, y + p0,
                     (int)P);
+    }
     if (bias || post)
         for (int o = 0; o < OC; o++)
             conv2d_store_post(y + (size_t)o * P + p0, n, bias, post, o);

@@ -73,13 +73,18 @@ CB_TARGET static void cb_row(float *out, const uint32_t *pad, const uint32_t *w2
     }
 }
 
-/* 16 pixels of channels a and b (b may be NULL: zeros) as 16 bf16 pairs. */
-CB_TARGET static __m512i cb_pairs16(const float *a, const float *b, __mmask16 m)
+/* Lane n of lo and of hi as the bf16 pair n (lo in the low half). */
+CB_TARGET static __m512i cb_pack_pairs(__m512 lo, __m512 hi)
 {
-    __m512 lo = _mm512_maskz_loadu_ps(m, a), hi = b ? _mm512_maskz_loadu_ps(m, b) : _mm512_setzero_ps();
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
                                          21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+/* 16 pixels of channels a and b (b may be NULL: zeros) as 16 bf16 pairs. */
+CB_TARGET static __m512i cb_pairs16(const float *a, const float *b, __mmask16 m)
+{
+    return cb_pack_pairs(_mm512_maskz_loadu_ps(m, a), b ? _mm512_maskz_loadu_ps(m, b) : _mm512_setzero_ps());
 }
 
 /* Row r of channel pair c of one image into the padded pair planes (its own function: an
@@ -129,6 +134,100 @@ CB_TARGET int conv2d_forward_direct_bf16(float *out, float *scratch, const float
     return 1;
 }
 
+/* Lanes lo..hi-1 of 16 (clamped). */
+static __mmask16 cb_lanes(int lo, int hi)
+{
+    lo = lo < 0 ? 0 : lo, hi = hi > 16 ? 16 : hi;
+    return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* Input row iy of channel c at columns i.. (lanes of m; the rest 0) of a stride-1 layer, one
+ * 32-column panel that lies in one output row: masks per kx, a zero mask for rows outside. */
+typedef struct {
+    const float *x;
+    int H, W, pad, i0;
+    __mmask16 m[3][2];
+} cb_panel_row;
+
+CB_TARGET static inline void cb_load_row(__m512 v[2], const cb_panel_row *t, int c, int iy, int kx)
+{
+    int inside = iy >= 0 && iy < t->H;
+    const float *src = t->x + ((size_t)c * t->H + (inside ? iy : 0)) * t->W + t->i0 + kx;
+    v[0] = _mm512_maskz_loadu_ps(inside ? t->m[kx][0] : 0, src);   /* masked lanes are not read */
+    v[1] = _mm512_maskz_loadu_ps(inside ? t->m[kx][1] : 0, src + 16);
+}
+
+/* Any panel (narrow maps, stride 2): per tap (ky, kx) and lane, the offset of its input pixel
+ * in a channel plane and whether it lies inside the image, then each im2col row (c, tap) is a
+ * masked gather from channel c (lanes outside the image or past nc read as 0). */
+CB_TARGET static void cb_fill_gather(uint32_t *dst, const conv_im2col_panel *f, int Wo, size_t q0, int k0, int kc,
+                                     int nc)
+{
+    int K = f->K, KK = K * K, pad = K / 2;
+    int off[9][32] __attribute__((aligned(64)));
+    __mmask16 m[9][2];
+    for (int t = 0; t < KK; t++) {
+        m[t][0] = m[t][1] = 0;
+        for (int n = 0; n < 32; n++) {
+            size_t q = q0 + (size_t)n;
+            int iy = (int)(q / (size_t)Wo) * f->stride + t / K - pad, ix = (int)(q % (size_t)Wo) * f->stride + t % K - pad;
+            int ok = n < nc && iy >= 0 && iy < f->H && ix >= 0 && ix < f->W;
+            off[t][n] = ok ? iy * f->W + ix : 0;
+            m[t][n / 16] |= (__mmask16)(ok << (n % 16));
+        }
+    }
+    size_t plane = (size_t)f->H * f->W;
+    int c = k0 / KK, t = k0 % KK;
+    for (int p = 0; p < (kc + 1) / 2; p++) {
+        __m512 v[2][2] = {{_mm512_setzero_ps(), _mm512_setzero_ps()}, {_mm512_setzero_ps(), _mm512_setzero_ps()}};
+        for (int r = 0; r <= (2 * p + 1 < kc); r++) {
+            const float *x = f->x + (size_t)c * plane;
+            for (int h = 0; h < 2; h++)
+                v[r][h] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[t][h], _mm512_load_si512(off[t] + 16 * h), x, 4);
+            if (++t == KK)
+                t = 0, c++;
+        }
+        _mm512_storeu_si512(dst + (size_t)p * 32, cb_pack_pairs(v[0][0], v[1][0]));
+        _mm512_storeu_si512(dst + (size_t)p * 32 + 16, cb_pack_pairs(v[0][1], v[1][1]));
+    }
+}
+
+/* The fill (K <= 3). Where the panel's columns lie in one output row of a stride-1 layer (maps
+ * at least 32 wide), each im2col row (c, ky, kx) is two masked loads of the input row straight
+ * into registers (lanes whose input column lies outside the image read as 0); elsewhere
+ * gathers (cb_fill_gather). Two rows make one row of pairs. */
+CB_TARGET void conv_im2col_fill_bf16(uint32_t *dst, const void *ctx, int k0, int kc, int n0, int nc)
+{
+    const conv_im2col_panel *f = ctx;
+    int K = f->K, pad = K / 2, Wo = conv2d_out_size(f->W, K, f->stride);
+    size_t q0 = f->p0 + (size_t)n0;
+    int oy = (int)(q0 / (size_t)Wo), a = (int)(q0 % (size_t)Wo), kp = (kc + 1) / 2;
+    if (f->stride != 1 || a + nc > Wo) {
+        cb_fill_gather(dst, f, Wo, q0, k0, kc, nc);
+        return;
+    }
+    int c = k0 / (K * K), ky = k0 / K % K, kx = k0 % K;
+    cb_panel_row t = {f->x, f->H, f->W, pad, a - pad, {{0}}};
+    for (int j = 0; j < K; j++)
+        for (int h = 0; h < 2; h++) {
+            int i = a - pad + j + 16 * h;   /* input column of lane 0 */
+            t.m[j][h] = cb_lanes(-i, f->W - i) & cb_lanes(0, nc - 16 * h);
+        }
+    for (int p = 0; p < kp; p++) {
+        __m512 lo[2], hi[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        cb_load_row(lo, &t, c, oy + ky - pad, kx);
+        if (++kx == K && (kx = 0, ++ky == K))
+            ky = 0, c++;
+        if (2 * p + 1 < kc) {
+            cb_load_row(hi, &t, c, oy + ky - pad, kx);
+            if (++kx == K && (kx = 0, ++ky == K))
+                ky = 0, c++;
+        }
+        _mm512_storeu_si512(dst + (size_t)p * 32, cb_pack_pairs(lo[0], hi[0]));
+        _mm512_storeu_si512(dst + (size_t)p * 32 + 16, cb_pack_pairs(lo[1], hi[1]));
+    }
+}
+
 #else
 
 int conv2d_forward_direct_bf16(float *out, float *scratch, const float *inp, const float *weight, const float *bias,
@@ -137,6 +236,11 @@ int conv2d_forward_direct_bf16(float *out, float *scratch, const float *inp, con
     (void)out, (void)scratch, (void)inp, (void)weight, (void)bias, (void)post, (void)B, (void)C, (void)H, (void)W,
         (void)OC;
     return 0;
+}
+
+void conv_im2col_fill_bf16(uint32_t *dst, const void *ctx, int k0, int kc, int n0, int nc)
+{
+    (void)dst, (void)ctx, (void)k0, (void)kc, (void)n0, (void)nc;
 }
 
 #endif

@@ -263,6 +263,27 @@ GB_TARGET void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, 
     }
 }
 
+/* Prepacked A, B panels from the caller's fill: per K block, per 32-column panel, one fill
+ * into this thread's panel buffer, then every row panel of A against it. The sums per C
+ * element are those of gemm_bf16_packed (same K blocks, same kernel). */
+GB_TARGET void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const void *ctx, int M, int N, int K,
+                                     float *C, int ldc)
+{
+    if (M <= 0 || N <= 0 || K <= 0)
+        return;
+    size_t awidth = (size_t)(M + GB_MR - 1) / GB_MR * GB_MR;
+    for (int k0 = 0; k0 < K; k0 += GB_KC) {
+        int kc = K - k0 < GB_KC ? K - k0 : GB_KC, kp = (kc + 1) / 2;
+        for (int n0 = 0; n0 < N; n0 += GB_NR) {
+            int nc = N - n0 < GB_NR ? N - n0 : GB_NR;
+            fill(gb_bpack, ctx, k0, kc, n0, nc);
+            for (int m = 0; m < M; m += GB_MR)
+                gb_kernel(kp, apack + (size_t)k0 / 2 * awidth + (size_t)m * kp, gb_bpack, C + (size_t)m * ldc + n0,
+                          ldc, M - m < GB_MR ? M - m : GB_MR, nc, k0 > 0);
+        }
+    }
+}
+
 void gemm_bf16(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -304,6 +325,12 @@ void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const floa
 {
     (void)apack, (void)bpack;
     gemm_bf16(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const void *ctx, int M, int N, int K,
+                           float *C, int ldc)
+{
+    (void)apack, (void)fill, (void)ctx, (void)M, (void)N, (void)K, (void)C, (void)ldc;
 }
 
 int gemm_bf16_built(void)

@@ -69,6 +69,16 @@ void dwconv3_bn_relu_tokens(float *out, const float *inp, const float *weight, c
  * buffer at the current precision, or a scratch of conv2d_scratch_floats too small). */
 int conv2d_forward_direct_bf16(float *out, float *scratch, const float *inp, const float *weight, const float *bias,
                                const conv_bn_relu *post, int B, int C, int H, int W, int OC);
+/* The im2col path at bf16 (model/conv_bf16.c): the columns p0.. of one image x (C,H,W) of a
+ * K x K (K <= 3) convolution (padding K/2, any stride) written straight into the bf16 GEMM's
+ * B panels, a gemm_bf16_fill (model/precision.h) with a conv_im2col_panel as its context; the
+ * values are those of the fp32 im2col matrix, rounded as gemm_bf16 rounds them. */
+typedef struct {
+    const float *x;
+    int H, W, K, stride;
+    size_t p0;
+} conv_im2col_panel;
+void conv_im2col_fill_bf16(uint32_t *dst, const void *ctx, int k0, int kc, int n0, int nc);
 /* dinp (B,C,H,W) or NULL, dweight (OC,C,K,K), dbias (OC) or NULL: all +=.
  * dout (B,OC,Ho,Wo); inp and weight as in the forward. */
 void conv2d_backward(float *dinp, float *dweight, float *dbias, float *scratch,

@@ -60,6 +60,14 @@ void gemm_bf16_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const float *B, in
 void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const float *A, int lda,
                       const uint32_t *bpack, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int M, int N, int K,
                       float beta, float *C, int ldc);
+/* B panels written by the caller (a convolution's im2col columns, straight from the image):
+ * fill(dst, ctx, k0, kc, n0, nc) writes op(B) rows k0..k0+kc-1, columns n0..n0+nc-1 (nc <= 32)
+ * as (kc + 1) / 2 rows of 32 pairs, dst[p * 32 + n] = (B[k0+2p, n0+n], B[k0+2p+1, n0+n]), zero
+ * pairs past nc and a zero high half past kc. gemm_bf16_packed_fill: C (M,N) = A B with A
+ * prepacked (gemm_bf16_pack_a), beta 0; each element sums as gemm_bf16_packed's does. */
+typedef void (*gemm_bf16_fill)(uint32_t *dst, const void *ctx, int k0, int kc, int n0, int nc);
+void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const void *ctx, int M, int N, int K,
+                           float *C, int ldc);
 /* The buffer an eval forward at bf16 packs each layer's weight into (the workspace's,
  * set by c2seg_forward with gemm_precision_set), or NULL at fp32 or when the weight needs
  * more than its `words`: the caller then lets gemm_bf16 pack per call. */

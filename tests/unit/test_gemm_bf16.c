@@ -13,8 +13,9 @@
  * M over one row block (128), all four transpose pairs and beta = 1; the prepacked operands
  * (gemm_bf16_pack_a / _b) give bit-identical results.
  *
- * The direct 3x3 convolution at bf16 (model/conv_bf16.c) likewise, to the fp32 accumulation
- * bound of its bf16-rounded operands.
+ * The 3x3 convolutions at bf16 (the direct kernel of model/conv_bf16.c, and the im2col path
+ * whose columns go straight from the image into the GEMM's panels) likewise, to the fp32
+ * accumulation bound of their bf16-rounded operands.
  *
  * Fallback: with $C2SEG_BF16_CPU=0 (a CPU without bf16) auto and bf16 resolve to fp32, and
  * engine_gemm at a bf16 request is bit-identical to cblas_sgemm; at fp32 it always is. */
@@ -120,54 +121,62 @@ static void test_kernel_against_double(void)
                           beta);
 }
 
-/* The direct 3x3 path at bf16 (model/conv_bf16.c) through conv2d_forward at an eval forward's
- * precision, against double sums of the bf16-rounded image and weight (+ the fp32 bias):
- * odd and even channel counts, rows that are not a multiple of 32 pixels. */
-static int conv_ok(int C, int H, int W, int OC)
+/* A 3x3 convolution at bf16 through conv2d_forward at an eval forward's precision, against
+ * double sums of the bf16-rounded image and weight (+ the fp32 bias): the direct path
+ * (model/conv_bf16.c; thin layers, stride 1) and the im2col path whose columns are packed
+ * straight from the image (wide rows, narrow maps, stride 2, odd 9C); odd and even channel
+ * counts, rows that are not a multiple of 32 pixels. */
+static int conv_ok(int C, int H, int W, int OC, int stride)
 {
-    size_t n_in = (size_t)2 * C * H * W, n_w = (size_t)OC * C * 9, n_out = (size_t)2 * OC * H * W;
+    int Ho = conv2d_out_size(H, 3, stride), Wo = conv2d_out_size(W, 3, stride);
+    size_t n_in = (size_t)2 * C * H * W, n_w = (size_t)OC * C * 9, n_out = (size_t)2 * OC * Ho * Wo;
     float *x = rand_floats(n_in), *w = rand_floats(n_w), *bias = rand_floats((size_t)OC), *y = malloc(n_out * 4);
-    float *scratch = malloc(conv2d_scratch_floats(C, H, W, 3, 1) * sizeof(float));
+    float *scratch = malloc((conv2d_scratch_floats(C, H, W, 3, stride) + 1) * sizeof(float));
     size_t words = gemm_bf16_pack_words(OC, 9 * C);
     uint32_t *pack = malloc(words * sizeof(uint32_t));
     gemm_precision_set(PRECISION_BF16);
     gemm_pack_arena_set(pack, words);
-    conv2d_forward(y, scratch, x, w, bias, 2, C, H, W, OC, 3, 1);
+    conv2d_forward(y, scratch, x, w, bias, 2, C, H, W, OC, 3, stride);
     gemm_pack_arena_set(NULL, 0);
     gemm_precision_set(PRECISION_FP32);
     int bad = 0;
     for (int b = 0; b < 2; b++)
         for (int o = 0; o < OC; o++)
-            for (int i = 0; i < H; i++)
-                for (int j = 0; j < W; j++) {
+            for (int i = 0; i < Ho; i++)
+                for (int j = 0; j < Wo; j++) {
                     double s = bias[o], mag = fabs(bias[o]);
                     for (int c = 0; c < C; c++)
                         for (int t = 0; t < 9; t++) {
-                            int yy = i + t / 3 - 1, xx = j + t % 3 - 1;
+                            int yy = i * stride + t / 3 - 1, xx = j * stride + t % 3 - 1;
                             if (yy < 0 || yy >= H || xx < 0 || xx >= W)
                                 continue;
                             float a = w[((size_t)o * C + c) * 9 + t], v = x[(((size_t)b * C + c) * H + yy) * W + xx];
                             s += bf16_round(a) * bf16_round(v);
                             mag += fabs((double)a * v);
                         }
-                    double got = y[(((size_t)b * OC + o) * H + i) * W + j];
+                    double got = y[(((size_t)b * OC + o) * Ho + i) * Wo + j];
                     if (fabs(got - s) > (9 * C + 3) * ldexp(1.0, -24) * mag && bad++ < 3)
-                        fprintf(stderr, "  conv %d>%d @%dx%d: out[%d,%d,%d,%d] = %.9g, bf16-operand sum %.9g\n", C,
-                                OC, H, W, b, o, i, j, got, s);
+                        fprintf(stderr, "  conv %d>%d @%dx%d /%d: out[%d,%d,%d,%d] = %.9g, bf16-operand sum %.9g\n",
+                                C, OC, H, W, stride, b, o, i, j, got, s);
                 }
     free(x), free(w), free(bias), free(y), free(scratch), free(pack);
     return bad == 0;
 }
 
-static void test_direct_conv_against_double(void)
+static void test_conv_against_double(void)
 {
     if (!precision_cpu_bf16()) {
-        printf("SKIP bf16 direct convolution: this CPU or OS lacks AVX512_BF16\n");
+        printf("SKIP bf16 convolutions: this CPU or OS lacks AVX512_BF16\n");
         return;
     }
-    CHECK(conv_ok(3, 40, 40, 16));    /* odd channels (a pair with 0), rows of 32 + 8 pixels */
-    CHECK(conv_ok(16, 33, 35, 8));
-    CHECK(conv_ok(2, 32, 64, 32));
+    CHECK(conv_ok(3, 40, 40, 16, 1));    /* direct: odd channels (a pair with 0), rows of 32 + 8 pixels */
+    CHECK(conv_ok(16, 33, 35, 8, 1));
+    CHECK(conv_ok(2, 32, 64, 32, 1));
+    CHECK(conv_ok(5, 40, 64, 40, 1));    /* im2col, bands: 64-pixel rows (masked row loads), 9C = 45 */
+    CHECK(conv_ok(4, 50, 48, 48, 1));    /* panels across output rows (gathers) */
+    CHECK(conv_ok(7, 16, 16, 24, 1));    /* a small map: images in parallel, 16-pixel rows */
+    CHECK(conv_ok(6, 17, 19, 16, 2));    /* stride 2, odd sides */
+    CHECK(conv_ok(240, 8, 8, 16, 1));    /* 9C = 2160: two K blocks */
 }
 
 static void test_parse(void)
@@ -223,7 +232,7 @@ int main(void)
 {
     RUN_TEST(test_parse);
     RUN_TEST(test_kernel_against_double);
-    RUN_TEST(test_direct_conv_against_double);
+    RUN_TEST(test_conv_against_double);
     RUN_TEST(test_forced_fallback);
     return test_summary();
 }
