@@ -63,6 +63,11 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e)
     ep->insecure = keep.insecure;
     ep->move_port = keep.move_port;
     ep->ca_file = keep.ca_file;
+    ep->tls = keep.tls;
+    ep->cert_file = keep.cert_file;
+    ep->key_file = keep.key_file;
+    if (!ep->cert_file != !ep->key_file)
+        return c2_fail(e, C2_EINVAL, "--cert and --key go together (our certificate and its private key)");
     if (!s || strlen(s) >= sizeof ep->url)
         return c2_fail(e, C2_EINVAL, "no PACS address, or one longer than %zu characters", sizeof ep->url - 1);
     for (const char *p = s; *p; p++)
@@ -87,9 +92,14 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e)
                                s);
         ep->port = (int)port;
         ep->kind = PACS_DIMSE;
+        if (ep->tls && ep->move_port && !ep->cert_file)
+            return c2_fail(e, C2_EINVAL, "--tls with --move-port needs --cert and --key: the certificate our C-MOVE "
+                                         "storage SCP shows the server");
         return C2_OK;
     }
     if (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) {
+        if (ep->tls)
+            return c2_fail(e, C2_EINVAL, "'%s': --tls is for dicom:// addresses (DICOMweb uses TLS with https://)", s);
         const char *h = strstr(s, "//") + 2;
         if (!*h || *h == '/' || *h == ':')
             return c2_fail(e, C2_EINVAL, "'%s': no host in the DICOMweb address", s);
@@ -116,12 +126,16 @@ static int int_option(const char *opt, const char *value, long lo, long hi, cons
 
 int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, c2_err *e)
 {
-    if (strcmp(opt, "--insecure") == 0) {
-        ep->insecure = 1;
+    int *flag = strcmp(opt, "--insecure") == 0 ? &ep->insecure : strcmp(opt, "--tls") == 0 ? &ep->tls : NULL;
+    if (flag) {
+        *flag = 1;
         return 1;
     }
-    int takes = strcmp(opt, "--aet") == 0 || strcmp(opt, "--timeout") == 0 || strcmp(opt, "--ca") == 0 ||
-                strcmp(opt, "--move-port") == 0;
+    const char **file = strcmp(opt, "--ca") == 0     ? &ep->ca_file
+                        : strcmp(opt, "--cert") == 0 ? &ep->cert_file
+                        : strcmp(opt, "--key") == 0  ? &ep->key_file
+                                                     : NULL;
+    int takes = file || strcmp(opt, "--aet") == 0 || strcmp(opt, "--timeout") == 0 || strcmp(opt, "--move-port") == 0;
     if (!takes)
         return 0;
     if (!value)
@@ -135,7 +149,7 @@ int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, 
     } else if (strcmp(opt, "--move-port") == 0) {
         return int_option(opt, value, 1, 65535, "", &ep->move_port, e);
     } else {
-        ep->ca_file = value;
+        *file = value;
     }
     return 2;
 }
