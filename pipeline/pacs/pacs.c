@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int pacs_is_uid(const char *s)
 {
@@ -68,6 +69,10 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e)
     ep->key_file = keep.key_file;
     if (!ep->cert_file != !ep->key_file)
         return c2_fail(e, C2_EINVAL, "--cert and --key go together (our certificate and its private key)");
+    const char *files[3][2] = {{ep->ca_file, "--ca"}, {ep->cert_file, "--cert"}, {ep->key_file, "--key"}};
+    for (int i = 0; i < 3; i++) /* a mistyped name stops here, not at the first association */
+        if (files[i][0] && access(files[i][0], R_OK) != 0)
+            return c2_fail(e, C2_EINVAL, "%s: cannot read the file of %s (%s)", files[i][0], files[i][1], strerror(errno));
     if (!s || strlen(s) >= sizeof ep->url)
         return c2_fail(e, C2_EINVAL, "no PACS address, or one longer than %zu characters", sizeof ep->url - 1);
     for (const char *p = s; *p; p++)

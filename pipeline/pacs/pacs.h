@@ -44,7 +44,7 @@ typedef struct pacs_endpoint {
 
 /* Parses "dicom://AET@host:port" or "http(s)://host[:port]/path" into ep, keeping the
  * calling AE, timeout and TLS options already in ep (zeroed ep: "C2SEG", 30 s). Fails (C2_EINVAL) with the reason for anything else,
- * and for TLS options that do not fit: --cert without --key (or the reverse), --tls with an
+ * and for TLS options that do not fit: an unreadable --ca / --cert / --key file, --cert without --key (or the reverse), --tls with an
  * http(s) address, --tls with --move-port but no --cert (our storage SCP's certificate). */
 int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e);
 /* The endpoint as text without credentials, for messages. */

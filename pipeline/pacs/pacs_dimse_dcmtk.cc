@@ -391,7 +391,6 @@ public:
     }
     Receiver rx;
     std::atomic<bool> stop{false};
-    std::unique_ptr<DcmTLSTransportLayer> tls; /* ep->tls: set before openListenPort, outlives the SCP's network */
 
 protected:
     OFCondition handleIncomingCommand(T_DIMSE_Message *msg, const DcmPresentationContextInfo &info) override
@@ -416,6 +415,7 @@ protected:
 /* The storage SCP lives from the first C-MOVE of a pull to pacs_dimse_shutdown(), so
  * that each series does not wait for an accept loop to start and stop. */
 std::mutex scp_mu;
+std::unique_ptr<DcmTLSTransportLayer> scp_tls; /* the SCP's TLS layer (ep->tls), destroyed after the SCP */
 std::unique_ptr<MoveScp> scp_one;
 std::thread scp_loop;
 int scp_port;
@@ -429,18 +429,19 @@ void scp_stop()
     if (scp_loop.joinable())
         scp_loop.join();
     scp_one.reset();
+    scp_tls.reset();
 }
 
 MoveScp *scp_get(const pacs_endpoint *ep, c2_err *e)
 {
-    if (scp_one && scp_port == ep->move_port && scp_aet == ep->calling_aet)
+    if (scp_one && scp_port == ep->move_port && scp_aet == ep->calling_aet && !scp_tls == !ep->tls)
         return scp_one.get();
     scp_stop();
     std::unique_ptr<MoveScp> s(new MoveScp(ep, ep->move_port));
     if (ep->tls) {
-        if (!(s->tls = tls_layer(ep, NET_ACCEPTOR, e)))
+        if (!(scp_tls = tls_layer(ep, NET_ACCEPTOR, e)))
             return nullptr;
-        s->getConfig().setTransportLayer(s->tls.get());
+        s->getConfig().setTransportLayer(scp_tls.get());
     }
     OFCondition c = s->openListenPort();
     if (c.bad()) {

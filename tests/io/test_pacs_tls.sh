@@ -15,8 +15,8 @@
 #   - refusals, each one error line, no file written, no hang: a server certificate that does
 #     not chain to --ca (DIMSE and https), a certificate of ours Orthanc does not trust, none,
 #     plain DIMSE to the TLS port, TLS to a server that accepts and never answers (--timeout),
-#     and option mistakes (--tls with https, --cert without --key, --tls --move-port without
-#     --cert).
+#     a key that is not our certificate's, and option mistakes (--tls with https, --cert
+#     without --key, --tls --move-port without --cert, a --ca file that does not exist).
 # Everything runs on 127.0.0.1; the trap stops every server this script started.
 set -u
 . "$C2SEG_SOURCE/tests/support/testlib.sh"
@@ -97,6 +97,10 @@ t1=$(date +%s)
 usage_error "tls is for dicom://" "--tls with an https address" push "$HTTPS" "$SD" --tls
 usage_error "go together" "--cert without --key" pull "$DIMSE" --all -o "$T/f6" --tls --cert "$T/client.crt"
 usage_error "needs --cert" "--tls --move-port without --cert" pull "$DIMSE" --all -o "$T/f7" --tls --move-port "$MOVEP"
+usage_error "cannot read the file of --ca" "--ca of a missing file" push "$DIMSE" "$SD" --tls --ca "$T/none.crt"
+"$BIN" push "$DIMSE" "$SD" --tls --ca "$T/server.crt" --cert "$T/client.crt" --key "$T/stranger.key" --retries 0 \
+    --ledger "$T/f8.tsv" >/dev/null 2>"$T/f8.err"
+refused_once "--key of another certificate" "does not belong" "$T/f8.err" $?
 
 # ---- DICOMweb over https: STOW-RS through the TLS front ----
 "$BIN" push "$HTTPS" "$SD/SEG" "$SD/SR" --ca "$T/server.crt" --ledger "$T/web.tsv" -q >/dev/null 2>"$T/web.err"

@@ -48,34 +48,39 @@ static void endpoints_tls(void)
     c2_err e = {0};
     memset(&ep, 0, sizeof ep);
     CHECK(pacs_endpoint_option(&ep, "--tls", NULL, &e) == 1);
-    CHECK(pacs_endpoint_option(&ep, "--ca", "ca.pem", &e) == 2);
-    CHECK(pacs_endpoint_option(&ep, "--cert", "me.pem", &e) == 2);
-    CHECK(pacs_endpoint_option(&ep, "--key", "me.key", &e) == 2);
+    CHECK(pacs_endpoint_option(&ep, "--ca", "/dev/null", &e) == 2);
+    CHECK(pacs_endpoint_option(&ep, "--cert", "/dev/null", &e) == 2);
+    CHECK(pacs_endpoint_option(&ep, "--key", "/dev/null", &e) == 2);
     CHECK(pacs_endpoint_option(&ep, "--move-port", "11112", &e) == 2);
     CHECK(pacs_endpoint_option(&ep, "--key", NULL, &e) < 0);
     CHECK(pacs_endpoint_parse("dicom://PACS@pacs.example:2762", &ep, &e) == C2_OK);
-    CHECK(ep.tls == 1 && ep.port == 2762 && strcmp(ep.ca_file, "ca.pem") == 0 && strcmp(ep.cert_file, "me.pem") == 0 &&
-          strcmp(ep.key_file, "me.key") == 0 && ep.move_port == 11112);
+    CHECK(ep.tls == 1 && ep.port == 2762 && strcmp(ep.ca_file, "/dev/null") == 0 && strcmp(ep.cert_file, "/dev/null") == 0 &&
+          strcmp(ep.key_file, "/dev/null") == 0 && ep.move_port == 11112);
     /* --tls is DIMSE's: https says TLS itself */
     CHECK(pacs_endpoint_parse("https://pacs.example/dicom-web", &ep, &e) == C2_EINVAL && strstr(e.msg, "--tls"));
     /* our certificate without its key (and the reverse) */
     memset(&ep, 0, sizeof ep);
-    ep.cert_file = "me.pem";
+    ep.cert_file = "/dev/null";
     CHECK(pacs_endpoint_parse("https://pacs.example/dicom-web", &ep, &e) == C2_EINVAL && strstr(e.msg, "--key"));
     memset(&ep, 0, sizeof ep);
-    ep.key_file = "me.key";
+    ep.key_file = "/dev/null";
     CHECK(pacs_endpoint_parse("dicom://PACS@h:1", &ep, &e) == C2_EINVAL && strstr(e.msg, "--cert"));
+    /* a file that cannot be read is named before any connection */
+    memset(&ep, 0, sizeof ep);
+    ep.ca_file = "/nonexistent/ca.pem";
+    CHECK(pacs_endpoint_parse("https://pacs.example/dicom-web", &ep, &e) == C2_EINVAL && strstr(e.msg, "/nonexistent/ca.pem") &&
+          strstr(e.msg, "--ca"));
     /* C-MOVE over TLS: our storage SCP needs a certificate */
     memset(&ep, 0, sizeof ep);
     ep.tls = 1;
     ep.move_port = 11112;
     CHECK(pacs_endpoint_parse("dicom://PACS@h:1", &ep, &e) == C2_EINVAL && strstr(e.msg, "--move-port"));
     /* predict's and report's --store options make the same endpoint */
-    pacs_store_options so = {.dest = "dicom://PACS@h:2762", .aet = "ME", .tls = 1, .ca = "ca.pem", .cert = "me.pem",
-                             .key = "me.key"};
+    pacs_store_options so = {.dest = "dicom://PACS@h:2762", .aet = "ME", .tls = 1, .ca = "/dev/null", .cert = "/dev/null",
+                             .key = "/dev/null"};
     CHECK(pacs_store_endpoint(&so, &ep, &e) == C2_OK);
-    CHECK(ep.tls == 1 && strcmp(ep.calling_aet, "ME") == 0 && strcmp(ep.ca_file, "ca.pem") == 0 &&
-          strcmp(ep.cert_file, "me.pem") == 0 && strcmp(ep.key_file, "me.key") == 0);
+    CHECK(ep.tls == 1 && strcmp(ep.calling_aet, "ME") == 0 && strcmp(ep.ca_file, "/dev/null") == 0 &&
+          strcmp(ep.cert_file, "/dev/null") == 0 && strcmp(ep.key_file, "/dev/null") == 0);
     so.key = NULL;
     CHECK(pacs_store_endpoint(&so, &ep, &e) == C2_EINVAL);
 }
