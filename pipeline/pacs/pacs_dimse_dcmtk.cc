@@ -109,7 +109,8 @@ const char *tls_hint(const pacs_endpoint *ep, const OFCondition &c)
     if (!ep->tls)
         return c == DUL_PEERABORTEDASSOCIATION ? " (does the server want DICOM over TLS on this port? see --tls)" : "";
     if (strstr(c.text(), "certificate verify failed"))
-        return " (the server's certificate does not chain to --ca; give the CA that signed it)";
+        return ep->ca_file ? " (the server's certificate does not chain to --ca; give the CA that signed it)"
+                           : " (the server's certificate does not chain to the system's CAs; give its CA with --ca)";
     return " (does the server speak DICOM over TLS on this port, and does it accept our certificate, --cert / --key?)";
 }
 

@@ -72,10 +72,18 @@ same "$SD" "$T/pg" bytes "pull over TLS (C-GET): the CT, SEG and SR come back by
 ran "pull over TLS by C-MOVE to our storage SCP over TLS" $? "$T/pm.err"
 same "$SD" "$T/pm" bytes "pull over TLS (C-MOVE): byte for byte"
 
+# without --ca the system's CAs (/etc/ssl/certs) are asked, which do not know the server's
+# self-signed certificate; --insecure goes on without checking it
+ME="--cert $T/client.crt --key $T/client.key"
+"$BIN" pull "$DIMSE" --all --modality SR --tls $ME --retries 0 --timeout 5 -o "$T/f0" >/dev/null 2>"$T/f0.err"
+refused_once "no --ca: the system's CAs do not know the server's certificate" "certificate verify failed" "$T/f0.err" $?
+"$BIN" pull "$DIMSE" --all --modality SR --tls $ME --insecure -o "$T/pi" -q >/dev/null 2>"$T/pi.err"
+ran "--tls --insecure: the SR pulled without checking the server's certificate" $? "$T/pi.err"
+same "$SD/SR" "$T/pi" bytes "--tls --insecure: the SR byte for byte"
+
 # ---- refusals: one error line each, nothing written, within the timeout ----
 t0=$(date +%s)
-"$BIN" pull "$DIMSE" --all --tls --ca "$T/stranger.crt" --cert "$T/client.crt" --key "$T/client.key" --retries 0 \
-    --timeout 5 -o "$T/f1" >/dev/null 2>"$T/f1.err"
+"$BIN" pull "$DIMSE" --all --tls --ca "$T/stranger.crt" $ME --retries 0 --timeout 5 -o "$T/f1" >/dev/null 2>"$T/f1.err"
 refused_once "a server certificate that does not chain to --ca" "certificate" "$T/f1.err" $?
 "$BIN" push "$DIMSE" "$SD" --tls --ca "$T/server.crt" --cert "$T/stranger.crt" --key "$T/stranger.key" --retries 0 \
     --timeout 5 --ledger "$T/f2.tsv" >/dev/null 2>"$T/f2.err"
@@ -90,7 +98,7 @@ $PY "$PACS_TOOLS" waitport "$MUTE"
 "$BIN" pull "dicom://ORTHANC@127.0.0.1:$MUTE" --all $TLS --retries 0 --timeout 2 -o "$T/f5" >/dev/null 2>"$T/f5.err"
 refused_once "TLS to a server that never answers" "association" "$T/f5.err" $?
 t1=$(date +%s)
-[ "$(dcm_count "$T/f1") $(dcm_count "$T/f3") $(dcm_count "$T/f4") $(dcm_count "$T/f5")" = "0 0 0 0" ] &&
+[ "$(dcm_count "$T/f0") $(dcm_count "$T/f1") $(dcm_count "$T/f3") $(dcm_count "$T/f4") $(dcm_count "$T/f5")" = "0 0 0 0 0" ] &&
     [ ! -s "$T/f2.tsv" ] && ok "the refused pulls wrote no file, the refused push confirmed nothing" ||
     bad "files written by refused pulls or a refused push: $(find "$T"/f? "$T/f2.tsv" -type f 2>/dev/null)"
 [ $((t1 - t0)) -lt 40 ] && ok "the refusals end within their timeouts ($((t1 - t0)) s)" || bad "the refusals took $((t1 - t0)) s"
