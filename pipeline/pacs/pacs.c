@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int pacs_is_uid(const char *s)
 {
@@ -63,6 +64,15 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e)
     ep->insecure = keep.insecure;
     ep->move_port = keep.move_port;
     ep->ca_file = keep.ca_file;
+    ep->tls = keep.tls;
+    ep->cert_file = keep.cert_file;
+    ep->key_file = keep.key_file;
+    if (!ep->cert_file != !ep->key_file)
+        return c2_fail(e, C2_EINVAL, "--cert and --key go together (our certificate and its private key)");
+    const char *files[3][2] = {{ep->ca_file, "--ca"}, {ep->cert_file, "--cert"}, {ep->key_file, "--key"}};
+    for (int i = 0; i < 3; i++) /* a mistyped name stops here, not at the first association */
+        if (files[i][0] && access(files[i][0], R_OK) != 0)
+            return c2_fail(e, C2_EINVAL, "%s: cannot read the file of %s (%s)", files[i][0], files[i][1], strerror(errno));
     if (!s || strlen(s) >= sizeof ep->url)
         return c2_fail(e, C2_EINVAL, "no PACS address, or one longer than %zu characters", sizeof ep->url - 1);
     for (const char *p = s; *p; p++)
@@ -87,9 +97,14 @@ int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e)
                                s);
         ep->port = (int)port;
         ep->kind = PACS_DIMSE;
+        if (ep->tls && ep->move_port && !ep->cert_file)
+            return c2_fail(e, C2_EINVAL, "--tls with --move-port needs --cert and --key: the certificate our C-MOVE "
+                                         "storage SCP shows the server");
         return C2_OK;
     }
     if (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) {
+        if (ep->tls)
+            return c2_fail(e, C2_EINVAL, "'%s': --tls is for dicom:// addresses (DICOMweb uses TLS with https://)", s);
         const char *h = strstr(s, "//") + 2;
         if (!*h || *h == '/' || *h == ':')
             return c2_fail(e, C2_EINVAL, "'%s': no host in the DICOMweb address", s);
@@ -116,12 +131,16 @@ static int int_option(const char *opt, const char *value, long lo, long hi, cons
 
 int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, c2_err *e)
 {
-    if (strcmp(opt, "--insecure") == 0) {
-        ep->insecure = 1;
+    int *flag = strcmp(opt, "--insecure") == 0 ? &ep->insecure : strcmp(opt, "--tls") == 0 ? &ep->tls : NULL;
+    if (flag) {
+        *flag = 1;
         return 1;
     }
-    int takes = strcmp(opt, "--aet") == 0 || strcmp(opt, "--timeout") == 0 || strcmp(opt, "--ca") == 0 ||
-                strcmp(opt, "--move-port") == 0;
+    const char **file = strcmp(opt, "--ca") == 0     ? &ep->ca_file
+                        : strcmp(opt, "--cert") == 0 ? &ep->cert_file
+                        : strcmp(opt, "--key") == 0  ? &ep->key_file
+                                                     : NULL;
+    int takes = file || strcmp(opt, "--aet") == 0 || strcmp(opt, "--timeout") == 0 || strcmp(opt, "--move-port") == 0;
     if (!takes)
         return 0;
     if (!value)
@@ -135,7 +154,7 @@ int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, 
     } else if (strcmp(opt, "--move-port") == 0) {
         return int_option(opt, value, 1, 65535, "", &ep->move_port, e);
     } else {
-        ep->ca_file = value;
+        *file = value;
     }
     return 2;
 }

@@ -35,18 +35,23 @@ typedef struct pacs_endpoint {
     char url[1024];                   /* DICOMweb: the service root, no trailing '/' */
     int timeout_s;                    /* connect and per-message timeout (default 30) */
     int move_port;                    /* DIMSE: retrieve by C-MOVE to our SCP on this port (0: C-GET) */
-    int insecure;                     /* DICOMweb over https: do not verify the certificate */
-    const char *ca_file;              /* DICOMweb over https: CA bundle, or NULL */
+    int insecure;                     /* https / DIMSE TLS: do not verify the server's certificate */
+    const char *ca_file;              /* https / DIMSE TLS: CA certificates (PEM), or NULL: the system's */
+    int tls;                          /* DIMSE: associations over TLS (DCMTK's dcmtls, --tls) */
+    const char *cert_file, *key_file; /* our certificate and its private key (PEM), or NULL: DIMSE TLS
+                                         and https client authentication; the C-MOVE SCP's over TLS */
 } pacs_endpoint;
 
 /* Parses "dicom://AET@host:port" or "http(s)://host[:port]/path" into ep, keeping the
- * calling AE, timeout and TLS options already in ep (zeroed ep: "C2SEG", 30 s). Fails (C2_EINVAL) with the reason for anything else. */
+ * calling AE, timeout and TLS options already in ep (zeroed ep: "C2SEG", 30 s). Fails (C2_EINVAL) with the reason for anything else,
+ * and for TLS options that do not fit: an unreadable --ca / --cert / --key file, --cert without --key (or the reverse), --tls with an
+ * http(s) address, --tls with --move-port but no --cert (our storage SCP's certificate). */
 int pacs_endpoint_parse(const char *s, pacs_endpoint *ep, c2_err *e);
 /* The endpoint as text without credentials, for messages. */
 const char *pacs_endpoint_name(const pacs_endpoint *ep);
 
 /* The endpoint options every PACS stage takes: --aet AE (our calling AE title),
- * --timeout S, --move-port PORT, --insecure, --ca FILE. Returns 0 when opt is none of them, 1 when it was a
+ * --timeout S, --move-port PORT, --insecure, --ca FILE, --tls, --cert FILE, --key FILE. Returns 0 when opt is none of them, 1 when it was a
  * flag, 2 when it also took value (NULL: missing), or a C2_E* code with e filled. */
 int pacs_endpoint_option(pacs_endpoint *ep, const char *opt, const char *value, c2_err *e);
 /* pull's and push's options: pacs_endpoint_option's, and --retries N (0..100) into *retries,
@@ -58,8 +63,13 @@ int pacs_stage_option(pacs_endpoint *ep, int *retries, int *quiet, const char *o
     "                       the server must know our AE title with this host and port\n"         \
     "  --timeout S          seconds to connect and between messages before giving up (default 30)\n"  \
     "  --retries N          attempts after a failed one, with a doubling back-off from 1 s (default 3)\n" \
-    "  --ca FILE            CA certificates for https (default: the system's)\n"                     \
-    "  --insecure           https without checking the server certificate\n"
+    "  --tls                DIMSE over TLS (DICOM's secure transport connection profile, BCP 195)\n"  \
+    "  --ca FILE            CA certificates (PEM) the server's certificate must chain to, for https\n"  \
+    "                       and --tls (default: the system's)\n"                                      \
+    "  --cert FILE          our certificate (PEM) for a server that asks for one (--tls, https); with\n" \
+    "                       --tls and --move-port also the certificate of our C-MOVE storage SCP\n"    \
+    "  --key FILE           the private key (PEM, unencrypted) of --cert\n"                          \
+    "  --insecure           https / --tls without checking the server's certificate\n"
 
 /* 1 when s is a DICOM UID: 1..64 characters of digits and dots, no empty component. */
 int pacs_is_uid(const char *s);
@@ -165,9 +175,22 @@ int pacs_push_files(const pacs_endpoint *ep, const char *const *files, int n_fil
 /* The default ledger of a push input: INPUT/c2seg-sent.tsv for a folder, else beside the file. */
 void pacs_default_ledger(char *out, size_t cap, const char *input);
 
-/* `predict --store DEST`: every DICOM file under outdir to DEST (calling AE aet, or NULL
- * for C2SEG), ledger outdir/c2seg-sent.tsv, 3 retries; logs what did not arrive. */
-int pacs_store_folder(const char *dest, const char *aet, const char *outdir, pacs_push_result *res, c2_err *e);
+/* `--store DEST` of predict and report, with its options. */
+typedef struct pacs_store_options {
+    const char *dest, *aet;           /* --store, --store-aet (NULL: C2SEG) */
+    int tls;                          /* --store-tls */
+    const char *ca, *cert, *key;      /* --store-ca, --store-cert, --store-key */
+} pacs_store_options;
+/* Their cli_option entries (pipeline.h) for a pacs_store_options *s. */
+#define PACS_STORE_CLI_OPTIONS(s)                                                                       \
+    CLI_OPT_TEXT("store", 0, &(s)->dest, "DEST"), CLI_OPT_TEXT("store-aet", 0, &(s)->aet, "AE"),         \
+        CLI_OPT_FLAG("store-tls", &(s)->tls), CLI_OPT_TEXT("store-ca", 0, &(s)->ca, "FILE"),             \
+        CLI_OPT_TEXT("store-cert", 0, &(s)->cert, "FILE"), CLI_OPT_TEXT("store-key", 0, &(s)->key, "FILE")
+/* The endpoint of s->dest with its options (pacs_endpoint_parse's checks). */
+int pacs_store_endpoint(const pacs_store_options *s, pacs_endpoint *ep, c2_err *e);
+/* `predict --store DEST`: every DICOM file under outdir to s->dest, ledger
+ * outdir/c2seg-sent.tsv, 3 retries; logs what did not arrive. */
+int pacs_store_folder(const pacs_store_options *s, const char *outdir, pacs_push_result *res, c2_err *e);
 
 /* Collects the DICOM files under a file or folder (recursive, sorted) into *files. */
 int pacs_collect_files(const char *path, char ***files, int *n, c2_err *e);

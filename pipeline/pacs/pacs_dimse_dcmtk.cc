@@ -7,7 +7,11 @@
  * non-blocking mode, so a server that accepts and never answers ends in an error. What
  * the server sends is checked: records and instances without valid UIDs are dropped, the
  * result count is bounded, and an arriving instance is written to a temporary name and
- * renamed only when complete. */
+ * renamed only when complete.
+ * With ep->tls every association (and the C-MOVE SCP) runs over TLS (DCMTK's dcmtls on
+ * OpenSSL, BCP 195 non-downgrading profile): the peer's certificate must chain to --ca (or
+ * the system's CAs in /etc/ssl/certs) unless --insecure; --cert / --key are ours. DCMTK
+ * checks the chain, not the host name in the certificate. */
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -15,7 +19,9 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmnet/scp.h"
+#include "dcmtk/dcmnet/dcmtrans.h"
 #include "dcmtk/dcmnet/scu.h"
+#include "dcmtk/dcmtls/tlslayer.h"
 #include "dcmtk/oflog/oflog.h"
 
 #include "io/dicom_load_dcmtk.h"
@@ -56,6 +62,56 @@ std::string abort_hint(const pacs_endpoint *ep, const OFCondition &c)
         return "";
     return std::string(" (is the server still running, and does it allow queries and retrieves from our AE title ") +
            ep->calling_aet + "? It must be registered there, e.g. in Orthanc's DicomModalities)";
+}
+
+/* A TLS transport layer for ep (role NET_REQUESTOR: our SCU; NET_ACCEPTOR: the C-MOVE
+ * SCP, which must have a certificate), or null with e filled. */
+std::unique_ptr<DcmTLSTransportLayer> tls_layer(const pacs_endpoint *ep, T_ASC_NetworkRole role, c2_err *e)
+{
+    std::unique_ptr<DcmTLSTransportLayer> t(new DcmTLSTransportLayer(role, NULL, OFTrue));
+    const char *what = "";
+    OFCondition c = EC_Normal;
+    if (!*t)
+        what = "cannot set up TLS (OpenSSL)";
+    else if ((c = t->setTLSProfile(TSP_Profile_BCP195_ND)).bad() || (c = t->activateCipherSuites()).bad())
+        what = "cannot set the TLS cipher suites";
+    else if (ep->ca_file && (c = t->addTrustedCertificateFile(ep->ca_file, DCF_Filetype_PEM)).bad())
+        what = "cannot read the CA certificates of --ca";
+    else if (!ep->ca_file && (c = t->addTrustedCertificateDir("/etc/ssl/certs", DCF_Filetype_PEM)).bad())
+        what = "cannot read the system's CA certificates in /etc/ssl/certs";
+    else if (ep->key_file && (c = t->setPrivateKeyFile(ep->key_file, DCF_Filetype_PEM)).bad())
+        what = "cannot read the private key of --key (PEM, unencrypted)";
+    else if (ep->cert_file && (c = t->setCertificateFile(ep->cert_file, DCF_Filetype_PEM)).bad())
+        what = "cannot read the certificate of --cert (PEM)";
+    else if (ep->cert_file && !t->checkPrivateKeyMatchesCertificate())
+        what = "the private key of --key does not belong to the certificate of --cert";
+    if (what[0]) {
+        const char *file = strstr(what, "--ca") ? ep->ca_file : strstr(what, "--key") ? ep->key_file
+                           : strstr(what, "--cert")                                     ? ep->cert_file
+                                                                                        : "";
+        c2_fail(e, C2_EINVAL, "%s%s%s%s%s", file, file[0] ? ": " : "", what, c.bad() ? ": " : "", c.bad() ? c.text() : "");
+        return nullptr;
+    }
+    /* the C-MOVE SCP checks a certificate the server shows, our SCU requires one */
+    t->setCertificateVerification(ep->insecure ? DCV_ignoreCertificate
+                                  : role == NET_ACCEPTOR ? DCV_checkCertificate : DCV_requireCertificate);
+    /* the TLS handshake reads and writes with these socket timeouts: a server that accepts
+     * and never answers ends in an error too */
+    Sint32 t_s = ep->timeout_s > 0 ? ep->timeout_s : 30;
+    dcmSocketReceiveTimeout.set(t_s);
+    dcmSocketSendTimeout.set(t_s);
+    return t;
+}
+
+/* A hint for an association that failed before its negotiation ended (not a rejection). */
+const char *tls_hint(const pacs_endpoint *ep, const OFCondition &c)
+{
+    if (!ep->tls)
+        return c == DUL_PEERABORTEDASSOCIATION ? " (does the server want DICOM over TLS on this port? see --tls)" : "";
+    if (strstr(c.text(), "certificate verify failed"))
+        return ep->ca_file ? " (the server's certificate does not chain to --ca; give the CA that signed it)"
+                           : " (the server's certificate does not chain to the system's CAs; give its CA with --ca)";
+    return " (does the server speak DICOM over TLS on this port, and does it accept our certificate, --cert / --key?)";
 }
 
 OFList<OFString> syntaxes_plain()
@@ -242,21 +298,26 @@ public:
     {
         if (isConnected())
             releaseAssociation();
+        freeNetwork(); /* before tls_, which the network uses */
     }
 
-    /* Opens the association; fills e with the reason on failure. */
+    /* Opens the association (over TLS with ep->tls); fills e with the reason on failure. */
     int open(c2_err *e)
     {
+        if (ep_->tls && !(tls_ = tls_layer(ep_, NET_REQUESTOR, e)))
+            return e ? e->code : C2_EINVAL;
         OFCondition c = initNetwork();
+        if (c.good() && tls_)
+            c = useSecureConnection(tls_.get());
         if (c.good())
             c = negotiateAssociation();
         if (c.bad()) {
             const char *hint = c == DUL_ASSOCIATIONREJECTED ? " (is our AE title registered with the server, "
                                                                  "and is the called AE title right?)"
                                : std::strstr(c.text(), "refused") ? " (is the server running?)"
-                                                                  : "";
-            return c2_fail(e, C2_EIO, "%s: cannot open an association as %s: %s%s", peer_name(ep_).c_str(),
-                           ep_->calling_aet, c.text(), hint);
+                                                                  : tls_hint(ep_, c);
+            return c2_fail(e, C2_EIO, "%s: cannot open %s association as %s: %s%s", peer_name(ep_).c_str(),
+                           ep_->tls ? "a TLS" : "an", ep_->calling_aet, c.text(), hint);
         }
         return C2_OK;
     }
@@ -301,6 +362,7 @@ public:
 
 private:
     const pacs_endpoint *ep_;
+    std::unique_ptr<DcmTLSTransportLayer> tls_;
 };
 
 /* Our storage SCP for C-MOVE: accepts the storage classes of offer_storage, hands each
@@ -354,6 +416,7 @@ protected:
 /* The storage SCP lives from the first C-MOVE of a pull to pacs_dimse_shutdown(), so
  * that each series does not wait for an accept loop to start and stop. */
 std::mutex scp_mu;
+std::unique_ptr<DcmTLSTransportLayer> scp_tls; /* the SCP's TLS layer (ep->tls), destroyed after the SCP */
 std::unique_ptr<MoveScp> scp_one;
 std::thread scp_loop;
 int scp_port;
@@ -367,14 +430,20 @@ void scp_stop()
     if (scp_loop.joinable())
         scp_loop.join();
     scp_one.reset();
+    scp_tls.reset();
 }
 
 MoveScp *scp_get(const pacs_endpoint *ep, c2_err *e)
 {
-    if (scp_one && scp_port == ep->move_port && scp_aet == ep->calling_aet)
+    if (scp_one && scp_port == ep->move_port && scp_aet == ep->calling_aet && !scp_tls == !ep->tls)
         return scp_one.get();
     scp_stop();
     std::unique_ptr<MoveScp> s(new MoveScp(ep, ep->move_port));
+    if (ep->tls) {
+        if (!(scp_tls = tls_layer(ep, NET_ACCEPTOR, e)))
+            return nullptr;
+        s->getConfig().setTransportLayer(scp_tls.get());
+    }
     OFCondition c = s->openListenPort();
     if (c.bad()) {
         c2_fail(e, C2_EIO, "cannot listen on port %d for C-MOVE: %s", ep->move_port, c.text());

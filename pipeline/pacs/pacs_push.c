@@ -196,15 +196,24 @@ int pacs_push_files(const pacs_endpoint *ep, const char *const *files, int n_fil
                    n_files, dest);
 }
 
-int pacs_store_folder(const char *dest, const char *aet, const char *outdir, pacs_push_result *res, c2_err *e)
+int pacs_store_endpoint(const pacs_store_options *s, pacs_endpoint *ep, c2_err *e)
+{
+    memset(ep, 0, sizeof *ep);
+    int rc = s->aet ? pacs_endpoint_option(ep, "--aet", s->aet, e) : 2;
+    if (rc < 0)
+        return rc;
+    ep->tls = s->tls;
+    ep->ca_file = s->ca;
+    ep->cert_file = s->cert;
+    ep->key_file = s->key;
+    return pacs_endpoint_parse(s->dest, ep, e);
+}
+
+int pacs_store_folder(const pacs_store_options *s, const char *outdir, pacs_push_result *res, c2_err *e)
 {
     memset(res, 0, sizeof *res);
     pacs_endpoint ep;
-    memset(&ep, 0, sizeof ep);
-    int rc = aet ? pacs_endpoint_option(&ep, "--aet", aet, e) : 2;
-    if (rc < 0)
-        return rc;
-    rc = pacs_endpoint_parse(dest, &ep, e);
+    int rc = pacs_store_endpoint(s, &ep, e);
     if (rc != C2_OK)
         return rc;
     char ledger[4200];

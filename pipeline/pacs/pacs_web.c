@@ -112,6 +112,10 @@ static int http(const pacs_endpoint *ep, const char *url, const char *accept, co
     }
     if (ep->ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, ep->ca_file);
+    if (ep->cert_file) { /* client authentication, for a server that asks */
+        curl_easy_setopt(c, CURLOPT_SSLCERT, ep->cert_file);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, ep->key_file);
+    }
     if (body) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);

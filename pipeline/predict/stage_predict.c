@@ -58,6 +58,10 @@ static void usage(FILE *f)
             "  --store DEST         then send the DICOM outputs to a PACS (dicom://AET@host:port or\n"
             "                       http(s)://host:port/dicom-web) as c2seg push OUTDIR does\n"
             "  --store-aet AE       our calling AE title for --store over DIMSE (default C2SEG)\n"
+            "  --store-tls          --store over DIMSE with TLS (as c2seg push --tls)\n"
+            "  --store-ca FILE      CA certificates (PEM) for --store over https or TLS (default: the system's)\n"
+            "  --store-cert FILE    our certificate (PEM) for --store, for a server that asks for one\n"
+            "  --store-key FILE     the private key (PEM) of --store-cert\n"
             "  --modality LIST      DICOM modalities predicted, comma-separated, or all (default CT,CR,DX)\n"
             "  --label SPEC         which segments of a DICOM SEG among the inputs are the ground truth\n"
             "                       (as c2seg ingest --label; default: those coded as lesion or infection)\n"
@@ -237,7 +241,7 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
     return C2_OK;
 }
 
-static const char *store_dest, *store_aet; /* --store, --store-aet */
+static pacs_store_options store; /* --store and its options */
 /* One writer per output folder (base/lock.c): held from the folder's creation to the end. */
 static c2_lock out_lock = {.fd = -1};
 static int out_lock_wait;
@@ -249,7 +253,7 @@ static int batch_given;    /* --batch was given: the planner may not lower it */
 static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c, const char **model,
                       const char **inputs, int *n_inputs, const char **preset)
 {
-    store_dest = store_aet = NULL; /* a stage may run more than once in a process (c2seg run) */
+    memset(&store, 0, sizeof store); /* a stage may run more than once in a process (c2seg run) */
     max_memory = 0;
     batch_given = 0;
     int deidentify = 0;
@@ -262,8 +266,8 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
         CLI_OPT_FLAG("overlays", &opt->overlays), CLI_OPT_CALL("max-memory", &max_memory, "SIZE", cli_memory_size),
         CLI_OPT_FLAG("fractional", &opt->fractional),          CLI_OPT_FLAG("text-decode", &opt->text_decode),
         CLI_OPT_CALL("threshold", &opt->threshold, "P", cli_probability),
-        CLI_OPT_TEXT("uid-root", 0, &opt->uid_root, "ROOT"),   CLI_OPT_TEXT("store", 0, &store_dest, "DEST"),
-        CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),        CLI_OPT_CHOICE("preset", preset, "small|full|tiny"),
+        CLI_OPT_TEXT("uid-root", 0, &opt->uid_root, "ROOT"),   PACS_STORE_CLI_OPTIONS(&store),
+        CLI_OPT_CHOICE("preset", preset, "small|full|tiny"),
         CLI_OPT_TEXT("modality", 0, &c->modalities, "LIST"),  CLI_OPT_TEXT("label", 0, &c->seg_label, "SPEC"),
         CLI_OPT_FLAG("wait", &out_lock_wait),                  CLI_OPT_FLAG("deidentify", &deidentify),
         CLI_OPT_CHOICE("precision", &precision, CLI_PRECISION_HELP), CLI_OPT_END};
@@ -278,9 +282,7 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
     }
     pacs_endpoint probe;
     c2_err pe = {0};
-    memset(&probe, 0, sizeof probe);
-    if ((store_aet && pacs_endpoint_option(&probe, "--aet", store_aet, &pe) < 0) ||
-        (store_dest && pacs_endpoint_parse(store_dest, &probe, &pe) != C2_OK))
+    if (store.dest && pacs_store_endpoint(&store, &probe, &pe) != C2_OK)
         return cli_usage_error("--store: %s", pe.msg);
     if (npos == 0)
         return cli_usage_error("MODEL.ckpt and the inputs to predict are required");
@@ -470,10 +472,10 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(sum, "slices", (double)ch.n);
     cJSON_AddNumberToObject(sum, "batch", opt.batch);
     int store_failed = 0;
-    if (store_dest && n_ok > 0) {
+    if (store.dest && n_ok > 0) {
         pacs_push_result pr;
         c2_err pe = {0};
-        store_failed = pacs_store_folder(store_dest, store_aet, opt.outdir, &pr, &pe) != C2_OK;
+        store_failed = pacs_store_folder(&store, opt.outdir, &pr, &pe) != C2_OK;
         if (store_failed)
             cli_error("--store: %s (the outputs stay in %s)", pe.msg, opt.outdir);
         cJSON_AddNumberToObject(sum, "stored", pr.n_sent + pr.n_skipped);

@@ -20,15 +20,19 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT] [--gate-dice D] [--deidentify] [--store DEST [--store-aet AE]]\n"
-               "       c2seg report --merge MERGED PART... [--uid-root ROOT] [--gate-dice D]\n"
-               "                    [--store DEST [--store-aet AE]]\n"
+    fprintf(f, "usage: c2seg report OUTDIR [--uid-root ROOT] [--gate-dice D] [--deidentify] [STORE]\n"
+               "       c2seg report --merge MERGED PART... [--uid-root ROOT] [--gate-dice D] [STORE]\n"
+               "STORE: --store DEST [--store-aet AE] [--store-tls] [--store-ca FILE] [--store-cert FILE --store-key FILE]\n"
                "  --deidentify     refuse an OUTDIR that `c2seg predict --deidentify` did not write: the SRs are then\n"
                "                   built from its de-identified SEGs, report.json / .html from its predictions.json\n"
                "                   without source paths (docs/reliability.md); not with --merge yet\n"
                "  --store DEST     then send the SRs (and any DICOM output not yet sent there) to a PACS, as\n"
                "                   c2seg push DEST OUTDIR does (dicom://AET@host:port or http(s)://.../dicom-web)\n"
                "  --store-aet AE   our calling AE title for --store over DIMSE (default C2SEG)\n"
+               "  --store-tls      --store over DIMSE with TLS (as c2seg push --tls)\n"
+               "  --store-ca FILE  CA certificates (PEM) for --store over https or TLS (default: the system's)\n"
+               "  --store-cert FILE  our certificate (PEM) for --store, for a server that asks for one\n"
+               "  --store-key FILE   the private key (PEM) of --store-cert\n"
                "  --uid-root ROOT  UID root of the SRs (default: the one `c2seg predict --uid-root` recorded in\n"
                "                   predictions.json, else DCMTK's)\n"
                "  --merge MERGED   report the cases of the predict folders PART... (one cohort predicted in parts\n"
@@ -250,7 +254,8 @@ static int gate_arg(void *out, const char *value, char *why, size_t cap)
 
 int stage_report(int argc, char **argv)
 {
-    const char *uid_root = NULL, *merged = NULL, *store = NULL, *store_aet = NULL;
+    const char *uid_root = NULL, *merged = NULL;
+    pacs_store_options store = {0};
     int deidentify = 0;
     double gate_dice = QUALITY_GATE_DICE;
     const char **dirs = calloc((size_t)argc, sizeof *dirs); /* OUTDIR, or the parts with --merge */
@@ -260,7 +265,7 @@ int stage_report(int argc, char **argv)
         return EXIT_FAILED;
     }
     const cli_option opts[] = {CLI_OPT_TEXT("uid-root", 0, &uid_root, "ROOT"), CLI_OPT_TEXT("merge", 0, &merged, "OUTDIR"),
-                               CLI_OPT_TEXT("store", 0, &store, "DEST"), CLI_OPT_TEXT("store-aet", 0, &store_aet, "AE"),
+                               PACS_STORE_CLI_OPTIONS(&store),
                                CLI_OPT_CALL("gate-dice", &gate_dice, "D", gate_arg), CLI_OPT_FLAG("deidentify", &deidentify),
                                CLI_OPT_END};
     int code = cli_parse(argc, argv, opts, dirs, argc, &n_dirs, usage);
@@ -290,10 +295,10 @@ int stage_report(int argc, char **argv)
     }
     if (code == EXIT_OK)
         code = report_write(merged ? merged : dirs[0], pred, uid_root, gate_dice);
-    if (store && code != EXIT_USAGE && code != EXIT_FAILED) {
+    if (store.dest && code != EXIT_USAGE && code != EXIT_FAILED) {
         /* the SRs (and whatever DICOM output the ledger does not list as sent yet) */
         pacs_push_result pr;
-        if (pacs_store_folder(store, store_aet, merged ? merged : dirs[0], &pr, &e) != C2_OK) {
+        if (pacs_store_folder(&store, merged ? merged : dirs[0], &pr, &e) != C2_OK) {
             cli_error("--store: %s (the outputs stay where they are)", e.msg);
             code = EXIT_PARTIAL;
         }

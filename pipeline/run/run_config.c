@@ -34,6 +34,10 @@ const run_key run_keys[] = {
     {"pull_all", KEY_BOOL, S(RUN_PULL), "--all", NULL, "pull: every study of the source (no query)"},
     {"pull_aet", KEY_TEXT, S(RUN_PULL), "--aet", NULL, "pull: our calling AE title over DIMSE (default C2SEG)"},
     {"pull_move_port", KEY_INT, S(RUN_PULL), "--move-port", NULL, "pull: C-MOVE to our storage SCP on this port"},
+    {"pull_tls", KEY_BOOL, S(RUN_PULL), "--tls", NULL, "pull: DIMSE over TLS"},
+    {"pull_ca", KEY_PATH, S(RUN_PULL), "--ca", NULL, "pull: CA certificates (PEM) the server's must chain to (https, TLS)"},
+    {"pull_cert", KEY_PATH, S(RUN_PULL), "--cert", NULL, "pull: our certificate (PEM), with pull_key"},
+    {"pull_key", KEY_PATH, S(RUN_PULL), "--key", NULL, "pull: the private key (PEM) of pull_cert"},
     {"preset", KEY_CHOICE, S(RUN_INGEST) | S(RUN_PRETRAIN) | S(RUN_TRAIN), "--preset", "small|full|tiny",
      "model size: small 128x128 (default), full 224x224, tiny 32x32"},
     {"window", KEY_TEXT, S(RUN_INGEST), "--window", NULL, "CT window C,W in HU (ingest default -600,1500)"},
@@ -79,6 +83,12 @@ const run_key run_keys[] = {
      "send the SEGs and SRs to a PACS: dicom://AET@host:port or http(s)://host:port/dicom-web"},
     {"store_aet", KEY_TEXT, S(RUN_PREDICT) | S(RUN_REPORT), "--store-aet", NULL,
      "our calling AE title for store over DIMSE (default C2SEG)"},
+    {"store_tls", KEY_BOOL, S(RUN_PREDICT) | S(RUN_REPORT), "--store-tls", NULL, "store over DIMSE with TLS"},
+    {"store_ca", KEY_PATH, S(RUN_PREDICT) | S(RUN_REPORT), "--store-ca", NULL,
+     "store: CA certificates (PEM) the server's must chain to (https, TLS)"},
+    {"store_cert", KEY_PATH, S(RUN_PREDICT) | S(RUN_REPORT), "--store-cert", NULL,
+     "store: our certificate (PEM), with store_key"},
+    {"store_key", KEY_PATH, S(RUN_PREDICT) | S(RUN_REPORT), "--store-key", NULL, "store: the private key (PEM) of store_cert"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 

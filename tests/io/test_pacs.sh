@@ -24,9 +24,10 @@ set -u
 PY=/usr/bin/python3
 S="$C2SEG_SHARED/data/dicom"
 B="$C2SEG_BIN"
-TOOLS="$C2SEG_SOURCE/tests/io/pacs_tools.py"
 T="$C2SEG_BUILD/test-tmp/test_pacs"
 rm -rf "$T" && mkdir -p "$T" || exit 1
+. "$C2SEG_SOURCE/tests/support/pacslib.sh"
+TOOLS=$PACS_TOOLS
 pass=0
 fail=0
 T0=$(date +%s)
@@ -40,48 +41,7 @@ judge() {
     : >"$T/judge.txt"
 }
 
-for tool in Orthanc dcmsend getscu findscu curl; do
-    command -v $tool >/dev/null || { echo "$tool missing: run scripts/install-deps" >&2; exit 1; }
-done
-PLUGIN=$(dpkg -L orthanc-dicomweb 2>/dev/null | grep 'libOrthancDicomWeb\.so$' | head -1)
-[ -n "$PLUGIN" ] || { echo "orthanc-dicomweb missing: run scripts/install-deps" >&2; exit 1; }
-
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# ---- Orthanc: NAME DICOM_PORT HTTP_PORT (storage and index in $T/NAME) ----
-orthanc_config() {
-    mkdir -p "$T/$1"
-    cat >"$T/$1.json" <<EOF
-{ "Name": "c2seg-test-$1", "DicomAet": "ORTHANC", "DicomPort": $2, "HttpPort": $3,
-  "StorageDirectory": "$T/$1/db", "IndexDirectory": "$T/$1/db",
-  "RemoteAccessAllowed": false, "AuthenticationEnabled": false,
-  "DicomCheckCalledAet": true, "DicomAlwaysAllowEcho": true,
-  "DicomModalities": { "c2seg": [ "C2SEG", "127.0.0.1", $MOVEP ] },
-  "Plugins": [ "$PLUGIN" ], "DicomWeb": { "Enable": true, "Root": "/dicom-web/" },
-  "HttpDescribeErrors": true, "StorageCompression": false }
-EOF
-}
-OPID_main=""
-OPID_second=""
-orthanc_start() { # NAME HTTP_PORT
-    Orthanc "$T/$1.json" >>"$T/$1.log" 2>&1 &
-    eval "OPID_$1=$!"
-    PIDS="$PIDS $!"
-    i=0
-    while ! curl -sf "http://127.0.0.1:$2/system" >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -gt 150 ] && { echo "Orthanc $1 did not start:" >&2; tail -5 "$T/$1.log" >&2; exit 1; }
-        sleep 0.1
-    done
-}
-orthanc_kill() { eval "kill -9 \$OPID_$1; wait \$OPID_$1 2>/dev/null"; }
-count_instances() { curl -sf "http://127.0.0.1:$1/statistics" | $PY -c 'import json,sys; print(json.load(sys.stdin)["CountInstances"])'; }
+pacs_need
 json_field() { $PY -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
 dcm_count() { find "$1" -name '*.dcm' | wc -l; }
 
@@ -89,8 +49,8 @@ set -- $($PY "$TOOLS" ports 12)
 DP=$1 HP=$2 PROXY=$3 MUTE=$4 DOWN=$5 DP2=$6 HP2=$7 PROXY2=$8 MOVEP=$9
 shift 9
 OTHERP=$1 QCAP=$2 TLSP=$3
-orthanc_config main "$DP" "$HP"
-orthanc_config second "$DP2" "$HP2"
+orthanc_config main "$DP" "$HP" "$MOVEP"
+orthanc_config second "$DP2" "$HP2" "$MOVEP"
 orthanc_start main "$HP"
 DIMSE="dicom://ORTHANC@127.0.0.1:$DP"
 WEB="http://127.0.0.1:$HP/dicom-web"
@@ -127,7 +87,7 @@ check 'dcmdump -q +P 0002,0010 "$j2k" | grep -q JPEG2000' "C-GET kept the JPEG 2
 
 # QIDO-RS paging: a server that answers at most 2 results per request (and says so with
 # "Warning: 299") gives the whole tree through limit / offset
-$PY "$TOOLS" qidocap "$QCAP" "$HP" 2 "$T/qido.log" & PIDS="$PIDS $!"
+$PY "$TOOLS" qidocap "$QCAP" "$HP" 2 "$T/qido.log" & pacs_bg $!
 $PY "$TOOLS" waitport "$QCAP"
 "$B" pull "http://127.0.0.1:$QCAP/dicom-web" --all -o "$T/pq" -q >/dev/null 2>"$T/pq.err"
 check '[ $? -eq 0 ] && [ "$(cd "$T/pq" && find . -name "*.dcm" | sort)" = "$(cd "$T/pw" && find . -name "*.dcm" | sort)" ]' \
@@ -139,10 +99,8 @@ check 'grep -q "offset=" "$T/qido.log" && [ "$(grep -c "/studies?.*offset=" "$T/
 # handshake, docs/pacs.md), so a python TLS front (a self-signed certificate made here by
 # openssl) passes the requests to Orthanc: libcurl verifies it against --ca, and without
 # --ca the pull stops with one certificate error
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 -subj "/CN=127.0.0.1" \
-    -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 && cat "$T/tls.crt" "$T/tls.key" >"$T/tls.pem" ||
-    { echo "openssl could not make a certificate" >&2; exit 1; }
-$PY "$TOOLS" qidocap "$TLSP" "$HP" 100000 "$T/tls.log" "$T/tls.pem" & PIDS="$PIDS $!"
+make_cert tls 127.0.0.1 IP:127.0.0.1
+$PY "$TOOLS" qidocap "$TLSP" "$HP" 100000 "$T/tls.log" "$T/tls.pem" & pacs_bg $!
 $PY "$TOOLS" waitport "$TLSP"
 "$B" pull "https://127.0.0.1:$TLSP/dicom-web" --ca "$T/tls.crt" --all -o "$T/ptls" -q >/dev/null 2>"$T/ptls.err"
 check '[ $? -eq 0 ] && [ "$(cd "$T/ptls" && find . -name "*.dcm" | sort)" = "$(cd "$T/pw" && find . -name "*.dcm" | sort)" ]' \
@@ -295,7 +253,7 @@ check '[ $? -eq 3 ] && [ "$(errors "$T/f4.err")" -eq 1 ] && grep -q "STRANGER" "
 "$B" pull "$DIMSE" --move-port "$OTHERP" --all --modality DX -o "$T/f8" --retries 0 >/dev/null 2>"$T/f8.err"
 check '[ $? -eq 3 ] && [ "$(errors "$T/f8.err")" -eq 1 ] && grep -q "does the server send to C2SEG" "$T/f8.err" && [ "$(dcm_count "$T/f8")" -eq 0 ]' \
     "C-MOVE to a port the server does not know: $(cat "$T/f8.err")"
-$PY "$TOOLS" mute "$MUTE" & PIDS="$PIDS $!"
+$PY "$TOOLS" mute "$MUTE" & pacs_bg $!
 $PY "$TOOLS" waitport "$MUTE"
 t0=$(date +%s)
 "$B" pull "dicom://ORTHANC@127.0.0.1:$MUTE" --all -o "$T/f5" --retries 0 --timeout 2 >/dev/null 2>"$T/f5.err"
@@ -309,7 +267,7 @@ check '[ $(( $(date +%s) - t0 )) -lt 40 ]' "the silent-server cases end within t
 
 # killed in the middle of a pull (through a slow proxy), then a re-run completes
 section "kill during a pull"
-$PY "$TOOLS" proxy "$PROXY" "$DP" 0.02 & PIDS="$PIDS $!"
+$PY "$TOOLS" proxy "$PROXY" "$DP" 0.02 & pacs_bg $!
 $PY "$TOOLS" waitport "$PROXY"
 "$B" pull "dicom://ORTHANC@127.0.0.1:$PROXY" --all -o "$T/pk" --retries 0 -q >"$T/pk.json" 2>"$T/pk.err" &
 PULL=$!
@@ -330,7 +288,7 @@ check '[ $? -eq 0 ] && [ "$(json_field instances_already_there <"$T/pk2.json")" 
 # killed in the middle of a push (to an empty second Orthanc), then a re-run sends the rest
 section "kill during a push"
 orthanc_start second "$HP2"
-$PY "$TOOLS" proxy "$PROXY2" "$DP2" 0.01 & PIDS="$PIDS $!"
+$PY "$TOOLS" proxy "$PROXY2" "$DP2" 0.01 & pacs_bg $!
 $PY "$TOOLS" waitport "$PROXY2"
 "$B" push "dicom://ORTHANC@127.0.0.1:$PROXY2" "$T/pd" --ledger "$T/push.tsv" --retries 0 -q >/dev/null 2>"$T/pk3.err" &
 PUSH=$!

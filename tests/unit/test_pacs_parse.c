@@ -1,5 +1,5 @@
 /* pipeline/pacs's parsers of untrusted input, without a server: PACS addresses, UIDs,
- * server text, multipart/related bodies (WADO-RS answers: well-formed, with a preamble
+ * their TLS options, server text, multipart/related bodies (WADO-RS answers: well-formed, with a preamble
  * and transport padding, truncated, without their boundary, with too many parts or an
  * endless header block) and the push ledger (a torn last line is not a confirmation). */
 #include "pipeline/pacs/pacs.h"
@@ -39,6 +39,50 @@ static void endpoints_parse_and_refuse(void)
     CHECK(pacs_endpoint_option(&ep, "--aet", "", &e) < 0);
     CHECK(pacs_endpoint_option(&ep, "--timeout", "0", &e) < 0);
     CHECK(pacs_endpoint_option(&ep, "--timeout", NULL, &e) < 0);
+}
+
+/* --tls, --ca, --cert, --key: kept through the address, refused where they do not fit */
+static void endpoints_tls(void)
+{
+    pacs_endpoint ep;
+    c2_err e = {0};
+    memset(&ep, 0, sizeof ep);
+    CHECK(pacs_endpoint_option(&ep, "--tls", NULL, &e) == 1);
+    CHECK(pacs_endpoint_option(&ep, "--ca", "/dev/null", &e) == 2);
+    CHECK(pacs_endpoint_option(&ep, "--cert", "/dev/null", &e) == 2);
+    CHECK(pacs_endpoint_option(&ep, "--key", "/dev/null", &e) == 2);
+    CHECK(pacs_endpoint_option(&ep, "--move-port", "11112", &e) == 2);
+    CHECK(pacs_endpoint_option(&ep, "--key", NULL, &e) < 0);
+    CHECK(pacs_endpoint_parse("dicom://PACS@pacs.example:2762", &ep, &e) == C2_OK);
+    CHECK(ep.tls == 1 && ep.port == 2762 && strcmp(ep.ca_file, "/dev/null") == 0 && strcmp(ep.cert_file, "/dev/null") == 0 &&
+          strcmp(ep.key_file, "/dev/null") == 0 && ep.move_port == 11112);
+    /* --tls is DIMSE's: https says TLS itself */
+    CHECK(pacs_endpoint_parse("https://pacs.example/dicom-web", &ep, &e) == C2_EINVAL && strstr(e.msg, "--tls"));
+    /* our certificate without its key (and the reverse) */
+    memset(&ep, 0, sizeof ep);
+    ep.cert_file = "/dev/null";
+    CHECK(pacs_endpoint_parse("https://pacs.example/dicom-web", &ep, &e) == C2_EINVAL && strstr(e.msg, "--key"));
+    memset(&ep, 0, sizeof ep);
+    ep.key_file = "/dev/null";
+    CHECK(pacs_endpoint_parse("dicom://PACS@h:1", &ep, &e) == C2_EINVAL && strstr(e.msg, "--cert"));
+    /* a file that cannot be read is named before any connection */
+    memset(&ep, 0, sizeof ep);
+    ep.ca_file = "/nonexistent/ca.pem";
+    CHECK(pacs_endpoint_parse("https://pacs.example/dicom-web", &ep, &e) == C2_EINVAL && strstr(e.msg, "/nonexistent/ca.pem") &&
+          strstr(e.msg, "--ca"));
+    /* C-MOVE over TLS: our storage SCP needs a certificate */
+    memset(&ep, 0, sizeof ep);
+    ep.tls = 1;
+    ep.move_port = 11112;
+    CHECK(pacs_endpoint_parse("dicom://PACS@h:1", &ep, &e) == C2_EINVAL && strstr(e.msg, "--move-port"));
+    /* predict's and report's --store options make the same endpoint */
+    pacs_store_options so = {.dest = "dicom://PACS@h:2762", .aet = "ME", .tls = 1, .ca = "/dev/null", .cert = "/dev/null",
+                             .key = "/dev/null"};
+    CHECK(pacs_store_endpoint(&so, &ep, &e) == C2_OK);
+    CHECK(ep.tls == 1 && strcmp(ep.calling_aet, "ME") == 0 && strcmp(ep.ca_file, "/dev/null") == 0 &&
+          strcmp(ep.cert_file, "/dev/null") == 0 && strcmp(ep.key_file, "/dev/null") == 0);
+    so.key = NULL;
+    CHECK(pacs_store_endpoint(&so, &ep, &e) == C2_EINVAL);
 }
 
 static void uids_and_text(void)
@@ -164,6 +208,7 @@ static void ledger_confirms_whole_lines_only(void)
 int main(void)
 {
     RUN_TEST(endpoints_parse_and_refuse);
+    RUN_TEST(endpoints_tls);
     RUN_TEST(uids_and_text);
     RUN_TEST(boundaries);
     RUN_TEST(multipart_bodies);
