@@ -10,7 +10,9 @@
  *   (member "bf16": img/s of each round, speedups, bf16 logits against fp32's).
  * Prints one JSON object on stdout. Not a test.
  *
- * usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] [BF16_ROUNDS (default 2; 0: none)] */
+ * usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] [BF16_ROUNDS (default 2; 0: none)]
+ * THREADS "auto" (or 0): c2seg's default, threads_init(0): $C2SEG_THREADS, else the CPUs this
+ * process may use (scripts/bench's shared-cores section). */
 #include "model/model.h"
 #include "bench/peak.h"
 
@@ -174,11 +176,11 @@ int main(int argc, char **argv)
 {
     threads_prepare(argv);   /* the short spin at joins, as c2seg runs (model/threads.h) */
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_model PRESET BATCH THREADS [FUSION] [ITERS] [BF16_ROUNDS]\n");
+        fprintf(stderr, "usage: bench_model PRESET BATCH THREADS|auto [FUSION] [ITERS] [BF16_ROUNDS]\n");
         return 2;
     }
     const char *preset = argv[1], *fusion = argc > 4 ? argv[4] : "bcam_kgate";
-    int B = atoi(argv[2]), threads = threads_init(atoi(argv[3])), iters = argc > 5 ? atoi(argv[5]) : 3;
+    int B = atoi(argv[2]), threads = threads_init(strcmp(argv[3], "auto") == 0 ? 0 : atoi(argv[3])), iters = argc > 5 ? atoi(argv[5]) : 3;
     int bf16_rounds = argc > 6 ? atoi(argv[6]) : 2;
     c2_err e = {0};
     c2seg_config cfg;
