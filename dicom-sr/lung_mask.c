@@ -235,19 +235,12 @@ void lung_mask_stream_free(lung_mask_stream *s)
     free(s);
 }
 
-int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
+/* Slice s->z's air: s->seen holds it as bytes 0/1, s->air as bits (pass 2), st.air_voxels
+ * counts it; its 2-D components labelled and joined to the previous slice's. */
+static int stream_join(lung_mask_stream *s, c2_err *e)
 {
-    if (s->finished || s->z >= s->D)
-        return c2_fail(e, C2_EINVAL, "lung_mask: slice %d added to a volume of %d", s->z, s->D);
-    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
-    uint8_t *air = s->seen; /* this slice's air as bytes, bits kept for pass 2 */
-    for (size_t p = 0; p < plane; p++) {
-        int a = !isnan(hu[p]) && hu[p] < s->r.air_hu;
-        air[p] = (uint8_t)a;
-        s->st.air_voxels += a;
-        if (a)
-            s->air[(at + p) >> 3] |= (uint8_t)(1u << ((at + p) & 7));
-    }
+    size_t plane = (size_t)s->H * s->W;
+    uint8_t *air = s->seen;
     int32_t n = label_slice(s, air, s->n_ids, s->cur);
     if (n < 0)
         return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for components");
@@ -269,6 +262,47 @@ int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
     s->cur = t;
     s->z++;
     return C2_OK;
+}
+
+static int stream_full(const lung_mask_stream *s, c2_err *e)
+{
+    if (s->finished || s->z >= s->D)
+        return c2_fail(e, C2_EINVAL, "lung_mask: slice %d added to a volume of %d", s->z, s->D);
+    return C2_OK;
+}
+
+int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
+{
+    if (stream_full(s, e) != C2_OK)
+        return C2_EINVAL;
+    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
+    for (size_t p = 0; p < plane; p++) {
+        int a = !isnan(hu[p]) && hu[p] < s->r.air_hu;
+        s->seen[p] = (uint8_t)a;
+        s->st.air_voxels += a;
+        s->air[(at + p) >> 3] |= (uint8_t)(a << ((at + p) & 7));
+    }
+    return stream_join(s, e);
+}
+
+int lung_mask_stream_add_air(lung_mask_stream *s, const uint8_t *bits, c2_err *e)
+{
+    if (stream_full(s, e) != C2_OK)
+        return C2_EINVAL;
+    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
+    int64_t n = 0;
+    for (size_t p = 0; p < plane; p++)
+        n += s->seen[p] = (bits[p >> 3] >> (p & 7)) & 1;
+    s->st.air_voxels += n;
+    if ((at & 7) == 0) { /* whole bytes, then the plane's last bits */
+        memcpy(s->air + (at >> 3), bits, plane >> 3);
+        for (size_t p = plane & ~(size_t)7; p < plane; p++)
+            s->air[(at + p) >> 3] |= (uint8_t)(s->seen[p] << ((at + p) & 7));
+    } else {
+        for (size_t p = 0; p < plane; p++)
+            s->air[(at + p) >> 3] |= (uint8_t)(s->seen[p] << ((at + p) & 7));
+    }
+    return stream_join(s, e);
 }
 
 int lung_mask_stream_finish(lung_mask_stream *s, c2_err *e)

@@ -34,6 +34,35 @@ void seg_bits_unpack_range(const uint8_t *in, size_t start, size_t n, uint8_t *o
         out[i] = (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
 }
 
+int64_t seg_bits_count(const uint8_t *in, size_t start, size_t n)
+{
+    int64_t c = 0;
+    size_t i = 0;
+    for (; i < n && ((start + i) & 7); i++)
+        c += (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
+    for (; i + 64 <= n; i += 64) { /* whole 8-byte words */
+        uint64_t w;
+        memcpy(&w, in + ((start + i) >> 3), sizeof w);
+        c += __builtin_popcountll(w);
+    }
+    for (; i < n; i++)
+        c += (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
+    return c;
+}
+
+void seg_bits_copy(uint8_t *dst, size_t dst_at, const uint8_t *src, size_t src_at, size_t n)
+{
+    size_t i = 0;
+    if ((dst_at & 7) == 0 && (src_at & 7) == 0) { /* both on byte boundaries: whole bytes at once */
+        memcpy(dst + (dst_at >> 3), src + (src_at >> 3), n >> 3);
+        i = n & ~(size_t)7;
+    }
+    for (; i < n; i++) {
+        size_t d = dst_at + i, s = src_at + i;
+        dst[d >> 3] |= (uint8_t)(((src[s >> 3] >> (s & 7)) & 1u) << (d & 7));
+    }
+}
+
 void seg_utf8_truncate(char *dst, size_t cap, const char *src, size_t max_chars)
 {
     size_t i = 0, chars = 0;
@@ -158,14 +187,16 @@ static int projection_column_sign(const char *orientation)
 }
 
 /* Row r of slice k as foreground flags: the byte mask's row (>= 128 is foreground) or, for
- * a bit mask, the row unpacked into buf (0 / 1). Returns the row and sets *cut to compare
- * against (>= cut is foreground). */
+ * a bit mask, the row unpacked into buf (0 / 1); NULL for a bit mask's empty row (nothing to
+ * count). Returns the row and sets *cut to compare against (>= cut is foreground). */
 static const uint8_t *mask_row(const uint8_t *mask, int bits, size_t at, size_t C, uint8_t *buf, int *cut)
 {
     if (!bits) {
         *cut = 128;
         return mask + at;
     }
+    if (seg_bits_count(mask, at, C) == 0)
+        return NULL;
     seg_bits_unpack_range(mask, at, C, buf);
     *cut = 1;
     return buf;
@@ -182,7 +213,7 @@ static int mask_side(const seg_source *src, const uint8_t *mask, int bits, uint8
         for (int k = 0; k < S; k++)
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = mask_row(mask, bits, k * plane + (size_t)r * C, (size_t)C, buf, &cut);
-                for (int c = 0; c < C; c++) {
+                for (int c = 0; row && c < C; c++) {
                     if (row[c] < cut || c == mid)
                         continue;
                     if ((c > mid) == (sign > 0))
@@ -200,7 +231,7 @@ static int mask_side(const seg_source *src, const uint8_t *mask, int bits, uint8
             double x0 = src->slices[k].has_ipp ? src->slices[k].ipp[0] : mid_slice->ipp[0];
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = mask_row(mask, bits, k * plane + (size_t)r * C, (size_t)C, buf, &cut);
-                for (int c = 0; c < C; c++) {
+                for (int c = 0; row && c < C; c++) {
                     if (row[c] < cut)
                         continue;
                     double x = x0 + c * dc * src->iop[0] + r * dr * src->iop[3];

@@ -4,6 +4,10 @@
 #    pydicom / nibabel / numpy alone (tests/io/predict_dice_judge.py) from the written SEG /
 #    NIfTI mask and the truth SEG / NIfTI mask of c2seg-sample-data's cohort, with the
 #    default options and with --text-decode --threshold 0.3 and --fractional;
+#  - on partial masks (a model trained 20 steps), the severity record of each DICOM CT case (lesion
+#    and lung voxels) equals tests/io/severity_judge.py's exact recount (pydicom / numpy / scipy:
+#    the lung rule of dicom-sr/lung_mask.h from the source HU), on the sample series and on a
+#    real CT series cropped to 509 x 507 (bit packing across unaligned frame boundaries);
 #  - the peak memory does not grow with the series: a real CT slice of ../shared/data
 #    (dcmqi_ct-3slice, 512 x 512, halved to 256 x 256 here by pydicom) repeated into a 40- and
 #    a 160-slice series; predict's peak RSS (the process; its sandbox workers are not counted)
@@ -37,6 +41,52 @@ for opts in "" "--text-decode --threshold 0.3" "--fractional"; do
         bad "source-grid Dice ($opts): rc=$rc $(cat "$T/err" "$T/judge")"
     fi
 done
+
+# ---- severity and SEG on partial masks, judged independently ----
+# A model trained harder (20 steps at lr 0.03) predicts partial masks; on the sample DICOM
+# series (64 x 64) and on the real CT cropped to 509 x 507 (a plane of 258063 pixels, not a
+# multiple of 8: the bit packing's unaligned paths), 6 slices, each case's severity record
+# (lesion and lung voxels) must equal tests/io/severity_judge.py's (pydicom / scipy), and the
+# sample series' source-grid Dice predict_dice_judge.py's.
+"$BIN" train "$T/d.h5" -o "$T/m2.ckpt" --preset tiny --epochs 20 --batch 8 --max-steps 20 --lr 0.03 -q \
+    >/dev/null 2>"$T/err" || { cat "$T/err" >&2; echo "FAIL: the second checkpoint" >&2; exit 1; }
+$PY - "$C2SEG_SHARED/data/dicom/ct_series/dcmqi_ct-3slice" "$T/odd" <<'EOF' || { echo "FAIL: odd-size series" >&2; exit 1; }
+import os, sys
+import pydicom
+from pydicom.uid import generate_uid
+src, out = sys.argv[1], sys.argv[2]
+files = [pydicom.dcmread(os.path.join(src, f)) for f in sorted(os.listdir(src))]
+os.makedirs(out)
+series, study = generate_uid(), generate_uid()
+z0 = float(files[0].ImagePositionPatient[2])
+for i in range(6):
+    d = files[i % len(files)].copy()
+    px = d.pixel_array[1:510, 2:509].copy()
+    d.Rows, d.Columns = px.shape
+    d.PixelData = px.tobytes()
+    d.StudyInstanceUID, d.SeriesInstanceUID = study, series
+    d.SOPInstanceUID = generate_uid()
+    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+    d.InstanceNumber = i + 1
+    d.ImagePositionPatient = [float(v) for v in d.ImagePositionPatient[:2]] + [z0 - 1.25 * i]
+    d.SliceLocation = z0 - 1.25 * i
+    d.save_as(os.path.join(out, "%04d.dcm" % (i + 1)))
+EOF
+rm -rf "$T/p2"
+"$BIN" predict "$T/m2.ckpt" "$T/sd/dicom" "$T/odd" -o "$T/p2" -q >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -eq 0 ] && $PY "$C2SEG_SOURCE/tests/io/severity_judge.py" "$T/p2" >"$T/judge" 2>&1 &&
+    $PY "$C2SEG_SOURCE/tests/io/predict_dice_judge.py" "$T/p2" >>"$T/judge" 2>&1; then
+    # at least one case whose lesion is neither empty nor the whole lung: the lung is counted
+    partial=$(awk '$1 == "ok" && NF == 4 && $3 > 0 && $3 < $4' "$T/judge" | wc -l)
+    if [ "$partial" -ge 1 ]; then
+        ok "severity records = the judge's on partial masks ($(grep -c '^ok' "$T/judge") checks, $partial partial)"
+    else
+        bad "no partial mask to judge the severity on: $(cat "$T/judge")"
+    fi
+else
+    bad "severity / Dice on partial masks: rc=$rc $(cat "$T/err" "$T/judge")"
+fi
 
 # ---- peak RSS flat in the series length ----
 $PY - "$C2SEG_SHARED/data/dicom/ct_series/dcmqi_ct-3slice" "$T" <<'EOF' || { echo "FAIL: series generation" >&2; exit 1; }
