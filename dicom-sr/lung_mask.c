@@ -376,6 +376,23 @@ int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e)
     return C2_OK;
 }
 
+int lung_mask_stream_to_bits(lung_mask_stream *s, const uint8_t **bits, c2_err *e)
+{
+    size_t plane = (size_t)s->H * s->W;
+    while (s->z < s->D) {
+        size_t at = (size_t)s->z * plane;
+        int rc = lung_mask_stream_slice(s, s->seen, e); /* seen: free since pass 1 */
+        if (rc != C2_OK)
+            return rc;
+        for (size_t p = 0; p < plane; p++) { /* this slice's air is read by this slice alone */
+            size_t i = at + p;
+            s->air[i >> 3] = (uint8_t)((s->air[i >> 3] & ~(1u << (i & 7))) | ((unsigned)s->seen[p] << (i & 7)));
+        }
+    }
+    *bits = s->air;
+    return C2_OK;
+}
+
 void lung_mask_stream_stats(const lung_mask_stream *s, lung_mask_stats *stats)
 {
     *stats = s->st;

@@ -55,6 +55,9 @@ int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e);
 int lung_mask_stream_add_air(lung_mask_stream *s, const uint8_t *bits, c2_err *e);
 int lung_mask_stream_finish(lung_mask_stream *s, c2_err *e);
 int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e);
+/* After finish: the remaining lung slices as bits in place of their air (no memory more):
+ * *bits = [(D * H * W + 7) / 8], voxel (z, y, x) at bit (z * H + y) * W + x, valid until free. */
+int lung_mask_stream_to_bits(lung_mask_stream *s, const uint8_t **bits, c2_err *e);
 void lung_mask_stream_stats(const lung_mask_stream *s, lung_mask_stats *stats);
 void lung_mask_stream_free(lung_mask_stream *s);
 

@@ -393,12 +393,15 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
  * for a DICOM series the air is read on a thread of its own while the model runs
  * (severity_air_start before case_predict), one slice at a time, each slice decoded in that
  * thread's sandbox worker, which returns the air as bits (io's dicom_read_below_isolated:
- * 1/32 of the plane's floats); lung_mask_stream keeps one bit per voxel. A NIfTI volume is
- * read whole afterwards (its reader has no slice access). */
+ * 1/32 of the plane's floats); lung_mask_stream keeps one bit per voxel, which the thread
+ * then turns into the lung's bits in place. Once the mask is complete the counts are
+ * popcounts of the lesion and lung bits. A NIfTI volume is read whole afterwards (its reader
+ * has no slice access). */
 typedef struct severity_air {
     const case_out *o;
     lung_mask_rule rule;
     lung_mask_stream *ls;
+    const uint8_t *lung;       /* the lung's bits [D*H*W] once both passes ran */
     int rc, stop;              /* stop: the case failed, the thread ends early */
     c2_err e;
     pthread_t th;
@@ -407,7 +410,7 @@ typedef struct severity_air {
     pthread_cond_t cv;
 } severity_air;
 
-/* Pass 1 of the lung mask over the case's source slices (on the thread, or inline). */
+/* Both passes of the lung mask over the case's source slices (on the thread, or inline). */
 static void severity_air_read(severity_air *sa)
 {
     const seg_source *sg = &sa->o->seg;
@@ -423,6 +426,8 @@ static void severity_air_read(severity_air *sa)
     }
     if (sa->rc == C2_OK && !sa->stop)
         sa->rc = lung_mask_stream_finish(sa->ls, &sa->e);
+    if (sa->rc == C2_OK && !sa->stop)
+        sa->rc = lung_mask_stream_to_bits(sa->ls, &sa->lung, &sa->e);
     free(bits);
 }
 
@@ -490,9 +495,9 @@ static int severity_air_finish(severity_air *sa, int stop, c2_err *e)
     return sa->rc;
 }
 
-/* The check itself once the mask is complete: pass 2 of the lung mask (a DICOM series' pass 1
- * ran in sa; a NIfTI volume's both passes here) against the lesion. *done = 0 (nothing to do)
- * for images and non-CT volumes. */
+/* The check itself once the mask is complete: the lung of sa (a DICOM series': made while the
+ * model ran; a NIfTI volume's: here) against the lesion. *done = 0 (nothing to do) for images
+ * and non-CT volumes. */
 static int case_severity(const predict_run *r, const predict_case *pc, const case_out *o, const case_text *ct,
                          severity_air *sa, severity_record *sr, int *done, c2_err *e)
 {
@@ -501,41 +506,33 @@ static int case_severity(const predict_run *r, const predict_case *pc, const cas
     if (!severity_wanted(r, pc))
         return C2_OK;
     nifti_volume v = {0};
-    int D, H, W, rc = severity_air_finish(sa, 0, e);
+    int rc = severity_air_finish(sa, 0, e);
     if (pc->kind == CASE_NIFTI) {
         rc = nifti_volume_read_isolated(s0->file, 0, &v, e);
         if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
             rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
-        D = (int)v.nz, H = (int)v.ny, W = (int)v.nx;
         if (rc == C2_OK)
-            rc = lung_mask_stream_create(&sa->ls, D, H, W, &sa->rule, e);
-        for (int q = 0; q < D && rc == C2_OK; q++)
-            rc = lung_mask_stream_add(sa->ls, v.data + (size_t)q * H * W, e);
+            rc = lung_mask_stream_create(&sa->ls, (int)v.nz, (int)v.ny, (int)v.nx, &sa->rule, e);
+        for (int64_t q = 0; q < v.nz && rc == C2_OK; q++)
+            rc = lung_mask_stream_add(sa->ls, v.data + (size_t)q * v.nx * v.ny, e);
         if (rc == C2_OK)
             rc = lung_mask_stream_finish(sa->ls, e);
-    } else {
-        D = o->seg.n_slices, H = o->seg.rows, W = o->seg.cols;
+        if (rc == C2_OK)
+            rc = lung_mask_stream_to_bits(sa->ls, &sa->lung, e);
     }
-    size_t plane = (size_t)H * W;
-    uint8_t *lung = malloc(plane), *les = malloc(plane);
-    if (rc == C2_OK && (!lung || !les))
-        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
     int64_t lesion_voxels = 0, lung_voxels = 0;
-    for (int q = 0; q < D && rc == C2_OK; q++) {
-        if ((rc = lung_mask_stream_slice(sa->ls, lung, e)) != C2_OK)
-            break;
-        if (o->mask) /* the slice's lesion as 0 / 1 */
-            for (size_t p = 0; p < plane; p++)
-                les[p] = o->mask[(size_t)q * plane + p] >= 128;
-        else
-            seg_bits_unpack_range(o->lesion ? o->lesion : o->bits, (size_t)q * plane, plane, les);
-        int64_t nl = 0, nu = 0;
-        for (size_t p = 0; p < plane; p++) {
-            nl += les[p];
-            nu += les[p] | lung[p];
+    const uint8_t *lb = o->lesion ? o->lesion : o->bits, *lg = sa->lung;
+    if (rc == C2_OK && o->mask) { /* a byte mask: the lesion is >= 128 */
+        for (int64_t i = 0; i < o->n_bytes; i++) {
+            int les = o->mask[i] >= 128;
+            lesion_voxels += les;
+            lung_voxels += les | ((lg[i >> 3] >> (i & 7)) & 1);
         }
-        lesion_voxels += nl;
-        lung_voxels += nu;
+    } else if (rc == C2_OK) { /* bits in the same layout, 0 past the last voxel */
+        for (int64_t j = 0; j < (o->n_bytes + 7) / 8; j++) {
+            lesion_voxels += __builtin_popcount(lb[j]);
+            lung_voxels += __builtin_popcount(lb[j] | lg[j]);
+        }
     }
     if (rc == C2_OK) {
         prose_attrs p;
@@ -545,8 +542,6 @@ static int case_severity(const predict_run *r, const predict_case *pc, const cas
         *done = 1;
     }
     nifti_volume_free(&v);
-    free(lung);
-    free(les);
     return rc;
 }
 
