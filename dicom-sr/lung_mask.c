@@ -246,9 +246,11 @@ static int stream_join(lung_mask_stream *s, c2_err *e)
         return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for components");
     s->base[s->z] = s->n_ids;
     s->n_ids += n;
+    int32_t last_cur = 0, last_prev = 0; /* the pair just joined: its repeats are no-ops */
     if (s->z > 0) /* 6-connectivity across slices: the same pixel air in both */
         for (size_t p = 0; p < plane; p++)
-            if (s->cur[p] && s->prev[p]) {
+            if (s->cur[p] && s->prev[p] && (s->cur[p] != last_cur || s->prev[p] != last_prev)) {
+                last_cur = s->cur[p], last_prev = s->prev[p];
                 int32_t a = uf_find(s->parent, s->cur[p]), b = uf_find(s->parent, s->prev[p]);
                 if (a == b)
                     continue;
@@ -291,8 +293,10 @@ int lung_mask_stream_add_air(lung_mask_stream *s, const uint8_t *bits, c2_err *e
         return C2_EINVAL;
     size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
     int64_t n = 0;
-    for (size_t p = 0; p < plane; p++)
-        n += s->seen[p] = (bits[p >> 3] >> (p & 7)) & 1;
+    for (size_t p = 0; p < plane; p++) {
+        s->seen[p] = (bits[p >> 3] >> (p & 7)) & 1;
+        n += s->seen[p];
+    }
     s->st.air_voxels += n;
     if ((at & 7) == 0) { /* whole bytes, then the plane's last bits */
         memcpy(s->air + (at >> 3), bits, plane >> 3);
@@ -384,7 +388,15 @@ int lung_mask_stream_to_bits(lung_mask_stream *s, const uint8_t **bits, c2_err *
         int rc = lung_mask_stream_slice(s, s->seen, e); /* seen: free since pass 1 */
         if (rc != C2_OK)
             return rc;
-        for (size_t p = 0; p < plane; p++) { /* this slice's air is read by this slice alone */
+        size_t p = 0; /* this slice's air is read by this slice alone: overwritten */
+        if ((at & 7) == 0) /* whole bytes, eight voxels at a time */
+            for (; p + 8 <= plane; p += 8) {
+                unsigned b = 0;
+                for (int j = 0; j < 8; j++)
+                    b |= (unsigned)s->seen[p + j] << j;
+                s->air[(at + p) >> 3] = (uint8_t)b;
+            }
+        for (; p < plane; p++) {
             size_t i = at + p;
             s->air[i >> 3] = (uint8_t)((s->air[i >> 3] & ~(1u << (i & 7))) | ((unsigned)s->seen[p] << (i & 7)));
         }
