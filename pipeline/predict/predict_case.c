@@ -28,7 +28,7 @@ int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m,
     r->cache = c;
     r->pixels = px;
     int B = opt->batch, S = c->size;
-    int rc = c2seg_workspace_create(&r->ws, m, B, e);
+    int rc = c2seg_workspace_create_eval(&r->ws, m, B, e); /* eval forwards only */
     if (rc != C2_OK)
         return rc;
     r->img = malloc((size_t)B * S * S * sizeof *r->img);
