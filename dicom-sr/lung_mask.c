@@ -6,6 +6,7 @@
  * fills each kept component of a slice from its first pixel over the bits and fills the holes. Memory: one bit per voxel and
  * a few slices, never a float or label volume. */
 #include "dicom-sr/lung_mask.h"
+#include "io/seg.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -293,10 +294,9 @@ int lung_mask_stream_add_air(lung_mask_stream *s, const uint8_t *bits, c2_err *e
         return C2_EINVAL;
     size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
     int64_t n = 0;
-    for (size_t p = 0; p < plane; p++) {
-        s->seen[p] = (bits[p >> 3] >> (p & 7)) & 1;
+    seg_bits_unpack_range(bits, 0, plane, s->seen);
+    for (size_t p = 0; p < plane; p++)
         n += s->seen[p];
-    }
     s->st.air_voxels += n;
     if ((at & 7) == 0) { /* whole bytes, then the plane's last bits */
         memcpy(s->air + (at >> 3), bits, plane >> 3);
