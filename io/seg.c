@@ -211,6 +211,28 @@ static const uint8_t *mask_row(const uint8_t *mask, int bits, size_t at, size_t 
     return buf;
 }
 
+uint64_t seg_bits_word(const uint8_t *in, size_t at, size_t n)
+{
+    size_t b0 = at >> 3, nb = ((at & 7) + n + 7) / 8; /* the bytes holding them: at most 9 */
+    uint64_t lo = 0, hi = 0;
+    for (size_t i = 0; i < nb && i < 8; i++)
+        lo |= (uint64_t)in[b0 + i] << (8 * i);
+    if (nb > 8)
+        hi = in[b0 + 8];
+    unsigned sh = (unsigned)(at & 7);
+    uint64_t w = sh ? (lo >> sh) | (hi << (64 - sh)) : lo;
+    return n < 64 ? w & ((1ull << n) - 1) : w;
+}
+
+/* The same for n <= 64 mask bytes: bit i set when v[i] >= 128. */
+static uint64_t bytes_word(const uint8_t *v, size_t n)
+{
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)(v[i] >= 128) << i;
+    return w;
+}
+
 /* The side of patient x against the midline mid: 1 left (x > mid), 2 right, 0 within 1e-6 of it. */
 static inline uint8_t x_side(double x, double mid)
 {
@@ -239,37 +261,51 @@ static int mask_side(const seg_source *src, const uint8_t *mask, int bits, uint8
             }
     } else {
         /* x_patient(k, r, c) = ipp_k.x + c * col_spacing * iop[0] + r * row_spacing * iop[3]: the side
-         * of every (r, c) computed once per distinct ipp_k.x into `side` (1 left, 2 right, 0 on the
-         * midline), so a row is counted with byte operations; without the table, voxel by voxel */
+         * of every (r, c) computed once per distinct ipp_k.x (x_side, in the same arithmetic as
+         * voxel by voxel), kept as left / right bit words per row; a bit mask's row is then
+         * counted with popcounts, a byte mask's against the same words. Without the table's
+         * memory, voxel by voxel. */
         double dr = src->has_spacing ? src->spacing[0] : 1.0, dc = src->has_spacing ? src->spacing[1] : 1.0;
         const seg_slice *mid_slice = &src->slices[S / 2];
         double mid = mid_slice->ipp[0] + (C - 1) * 0.5 * dc * src->iop[0] + (R - 1) * 0.5 * dr * src->iop[3];
-        uint8_t *side = malloc(plane);
+        size_t nw = ((size_t)C + 63) / 64; /* words per row */
+        uint64_t *lw = calloc((size_t)R * nw, sizeof *lw), *rw = calloc((size_t)R * nw, sizeof *rw);
         double side_x0 = 0;
         for (int k = 0; k < S; k++) {
             double x0 = src->slices[k].has_ipp ? src->slices[k].ipp[0] : mid_slice->ipp[0];
-            if (side && (k == 0 || x0 != side_x0)) {
+            if (lw && rw && (k == 0 || x0 != side_x0)) {
                 side_x0 = x0;
+                memset(lw, 0, (size_t)R * nw * sizeof *lw);
+                memset(rw, 0, (size_t)R * nw * sizeof *rw);
                 for (int r = 0; r < R; r++)
-                    for (int c = 0; c < C; c++)
-                        side[(size_t)r * C + c] = x_side(x0 + c * dc * src->iop[0] + r * dr * src->iop[3], mid);
+                    for (int c = 0; c < C; c++) {
+                        int sd = x_side(x0 + c * dc * src->iop[0] + r * dr * src->iop[3], mid);
+                        uint64_t *w = sd == 1 ? lw : sd == 2 ? rw : NULL;
+                        if (w)
+                            w[(size_t)r * nw + c / 64] |= 1ull << (c % 64);
+                    }
             }
             for (int r = 0; r < R; r++) {
-                const uint8_t *row = mask_row(mask, bits, k * plane + (size_t)r * C, (size_t)C, buf, &cut);
-                if (!row)
+                size_t at = k * plane + (size_t)r * C;
+                if (lw && rw) {
+                    for (size_t j = 0; j < nw; j++) {
+                        size_t n = (size_t)C - 64 * j < 64 ? (size_t)C - 64 * j : 64;
+                        uint64_t f = bits ? seg_bits_word(mask, at + 64 * j, n) : bytes_word(mask + at + 64 * j, n);
+                        left += __builtin_popcountll(f & lw[(size_t)r * nw + j]);
+                        right += __builtin_popcountll(f & rw[(size_t)r * nw + j]);
+                    }
                     continue;
-                int64_t nl = 0, nr = 0;
-                for (int c = 0; c < C; c++) {
-                    int sd = side ? side[(size_t)r * C + c] : x_side(x0 + c * dc * src->iop[0] + r * dr * src->iop[3], mid);
-                    int fg = row[c] >= cut;
-                    nl += fg & (sd == 1);
-                    nr += fg & (sd == 2);
                 }
-                left += nl;
-                right += nr;
+                const uint8_t *row = mask_row(mask, bits, at, (size_t)C, buf, &cut);
+                for (int c = 0; row && c < C; c++) {
+                    int sd = row[c] >= cut ? x_side(x0 + c * dc * src->iop[0] + r * dr * src->iop[3], mid) : 0;
+                    left += sd == 1;
+                    right += sd == 2;
+                }
             }
         }
-        free(side);
+        free(lw);
+        free(rw);
     }
     int64_t total = left + right;
     if (total == 0)
