@@ -170,6 +170,15 @@ static void test_uid_make(void)
     CHECK(seg_uid_make(a, "1..3", &e) == C2_EINVAL);
 }
 
+/* The odd-size 23x38x3 series of ../shared/data as a SEG source; nonzero (checked) when it fails. */
+static int odd_source(seg_source *src)
+{
+    c2_err e = {0};
+    int rc = seg_source_load(shared_path("data/dicom/odd_size/23x38x3/image"), src, &e);
+    CHECK_MSG(rc == 0, "%s", e.msg);
+    return rc;
+}
+
 /* seg_bits_count / seg_bits_word / seg_bits_copy / seg_bits_unpack_range from any bit on (frames of a 23x38
  * plane are not byte aligned) against bit-by-bit reference loops. */
 static void test_bits_ranges(void)
@@ -260,10 +269,7 @@ static void side_check(const seg_source *src, const char *what)
 static void test_mask_side(void)
 {
     seg_source src;
-    c2_err e = {0};
-    int rc = seg_source_load(shared_path("data/dicom/odd_size/23x38x3/image"), &src, &e);
-    CHECK_MSG(rc == 0, "%s", e.msg);
-    if (rc)
+    if (odd_source(&src) != 0)
         return;
     side_check(&src, "23x38x3");
     seg_source_free(&src);
@@ -287,8 +293,7 @@ static void test_write_read_roundtrip(void)
 {
     seg_source src;
     c2_err e = {0};
-    int rc = seg_source_load(shared_path("data/dicom/odd_size/23x38x3/image"), &src, &e);
-    CHECK_MSG(rc == 0, "%s", e.msg);
+    int rc = odd_source(&src);
     if (rc)
         return;
     CHECK(src.rows == 38 && src.cols == 23 && src.n_slices == 3 && !src.projection);
