@@ -6,6 +6,7 @@
  * fills each kept component of a slice from its first pixel over the bits and fills the holes. Memory: one bit per voxel and
  * a few slices, never a float or label volume. */
 #include "dicom-sr/lung_mask.h"
+#include "io/seg.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -235,27 +236,22 @@ void lung_mask_stream_free(lung_mask_stream *s)
     free(s);
 }
 
-int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
+/* Slice s->z's air: s->seen holds it as bytes 0/1, s->air as bits (pass 2), st.air_voxels
+ * counts it; its 2-D components labelled and joined to the previous slice's. */
+static int stream_join(lung_mask_stream *s, c2_err *e)
 {
-    if (s->finished || s->z >= s->D)
-        return c2_fail(e, C2_EINVAL, "lung_mask: slice %d added to a volume of %d", s->z, s->D);
-    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
-    uint8_t *air = s->seen; /* this slice's air as bytes, bits kept for pass 2 */
-    for (size_t p = 0; p < plane; p++) {
-        int a = !isnan(hu[p]) && hu[p] < s->r.air_hu;
-        air[p] = (uint8_t)a;
-        s->st.air_voxels += a;
-        if (a)
-            s->air[(at + p) >> 3] |= (uint8_t)(1u << ((at + p) & 7));
-    }
+    size_t plane = (size_t)s->H * s->W;
+    uint8_t *air = s->seen;
     int32_t n = label_slice(s, air, s->n_ids, s->cur);
     if (n < 0)
         return c2_fail(e, C2_ENOMEM, "lung_mask: out of memory for components");
     s->base[s->z] = s->n_ids;
     s->n_ids += n;
+    int32_t last_cur = 0, last_prev = 0; /* the pair just joined: its repeats are no-ops */
     if (s->z > 0) /* 6-connectivity across slices: the same pixel air in both */
         for (size_t p = 0; p < plane; p++)
-            if (s->cur[p] && s->prev[p]) {
+            if (s->cur[p] && s->prev[p] && (s->cur[p] != last_cur || s->prev[p] != last_prev)) {
+                last_cur = s->cur[p], last_prev = s->prev[p];
                 int32_t a = uf_find(s->parent, s->cur[p]), b = uf_find(s->parent, s->prev[p]);
                 if (a == b)
                     continue;
@@ -269,6 +265,48 @@ int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
     s->cur = t;
     s->z++;
     return C2_OK;
+}
+
+static int stream_full(const lung_mask_stream *s, c2_err *e)
+{
+    if (s->finished || s->z >= s->D)
+        return c2_fail(e, C2_EINVAL, "lung_mask: slice %d added to a volume of %d", s->z, s->D);
+    return C2_OK;
+}
+
+int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e)
+{
+    if (stream_full(s, e) != C2_OK)
+        return C2_EINVAL;
+    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
+    for (size_t p = 0; p < plane; p++) {
+        int a = !isnan(hu[p]) && hu[p] < s->r.air_hu;
+        s->seen[p] = (uint8_t)a;
+        s->st.air_voxels += a;
+        s->air[(at + p) >> 3] |= (uint8_t)(a << ((at + p) & 7));
+    }
+    return stream_join(s, e);
+}
+
+int lung_mask_stream_add_air(lung_mask_stream *s, const uint8_t *bits, c2_err *e)
+{
+    if (stream_full(s, e) != C2_OK)
+        return C2_EINVAL;
+    size_t plane = (size_t)s->H * s->W, at = (size_t)s->z * plane;
+    int64_t n = 0;
+    seg_bits_unpack_range(bits, 0, plane, s->seen);
+    for (size_t p = 0; p < plane; p++)
+        n += s->seen[p];
+    s->st.air_voxels += n;
+    if ((at & 7) == 0) { /* whole bytes, then the plane's last bits */
+        memcpy(s->air + (at >> 3), bits, plane >> 3);
+        for (size_t p = plane & ~(size_t)7; p < plane; p++)
+            s->air[(at + p) >> 3] |= (uint8_t)(s->seen[p] << ((at + p) & 7));
+    } else {
+        for (size_t p = 0; p < plane; p++)
+            s->air[(at + p) >> 3] |= (uint8_t)(s->seen[p] << ((at + p) & 7));
+    }
+    return stream_join(s, e);
 }
 
 int lung_mask_stream_finish(lung_mask_stream *s, c2_err *e)
@@ -339,6 +377,31 @@ int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e)
     for (size_t p = 0; p < plane; p++)
         s->st.lung_voxels += lung[p];
     s->z++;
+    return C2_OK;
+}
+
+int lung_mask_stream_to_bits(lung_mask_stream *s, const uint8_t **bits, c2_err *e)
+{
+    size_t plane = (size_t)s->H * s->W;
+    while (s->z < s->D) {
+        size_t at = (size_t)s->z * plane;
+        int rc = lung_mask_stream_slice(s, s->seen, e); /* seen: free since pass 1 */
+        if (rc != C2_OK)
+            return rc;
+        size_t p = 0; /* this slice's air is read by this slice alone: overwritten */
+        if ((at & 7) == 0) /* whole bytes, eight voxels at a time */
+            for (; p + 8 <= plane; p += 8) {
+                unsigned b = 0;
+                for (int j = 0; j < 8; j++)
+                    b |= (unsigned)s->seen[p + j] << j;
+                s->air[(at + p) >> 3] = (uint8_t)b;
+            }
+        for (; p < plane; p++) {
+            size_t i = at + p;
+            s->air[i >> 3] = (uint8_t)((s->air[i >> 3] & ~(1u << (i & 7))) | ((unsigned)s->seen[p] << (i & 7)));
+        }
+    }
+    *bits = s->air;
     return C2_OK;
 }
 

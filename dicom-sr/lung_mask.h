@@ -49,8 +49,15 @@ int lung_mask_from_hu(const float *hu, int D, int H, int W, const lung_mask_rule
 typedef struct lung_mask_stream lung_mask_stream;
 int lung_mask_stream_create(lung_mask_stream **s, int D, int H, int W, const lung_mask_rule *rule, c2_err *e);
 int lung_mask_stream_add(lung_mask_stream *s, const float *hu, c2_err *e);
+/* The same as lung_mask_stream_add for a slice whose air (HU below the rule's air_hu, NaN not
+ * air) was found elsewhere: bits [(H * W + 7) / 8], bit p = bits[p / 8] >> p % 8 (c2seg
+ * predict: io's dicom_read_below_isolated, so only bits leave the decoder's worker). */
+int lung_mask_stream_add_air(lung_mask_stream *s, const uint8_t *bits, c2_err *e);
 int lung_mask_stream_finish(lung_mask_stream *s, c2_err *e);
 int lung_mask_stream_slice(lung_mask_stream *s, uint8_t *lung, c2_err *e);
+/* After finish: the remaining lung slices as bits in place of their air (no memory more):
+ * *bits = [(D * H * W + 7) / 8], voxel (z, y, x) at bit (z * H + y) * W + x, valid until free. */
+int lung_mask_stream_to_bits(lung_mask_stream *s, const uint8_t **bits, c2_err *e);
 void lung_mask_stream_stats(const lung_mask_stream *s, lung_mask_stats *stats);
 void lung_mask_stream_free(lung_mask_stream *s);
 

@@ -208,6 +208,73 @@ int dicom_read_slice_isolated(const dicom_object *o, int frame, const dicom_slic
     return rc;
 }
 
+/* below: head = frame, rows, cols, the value, then the path; answer = the frame's pixels below the
+ * value as bits (dicom_read_below_isolated) */
+typedef struct below_head {
+    int32_t frame, rows, cols, reserved;
+    double below;
+} below_head;
+
+static int below_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    below_head h;
+    char path[4096];
+    if (n <= sizeof h || n - sizeof h >= sizeof path)
+        return c2_fail(e, C2_EINVAL, "bad DICOM pixel request");
+    memcpy(&h, req, sizeof h);
+    memcpy(path, req + sizeof h, n - sizeof h);
+    path[n - sizeof h] = 0;
+    dicom_object o;
+    int rc = dicom_read_meta(path, &o, e);
+    if (rc != C2_OK)
+        return rc;
+    if (o.rows != h.rows || o.cols != h.cols)
+        rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", path, o.rows, o.cols, h.rows, h.cols);
+    if (rc == C2_OK)
+        rc = c2_check_dims(e, path, 1, o.rows, o.cols, sizeof(float));
+    size_t plane = rc == C2_OK ? (size_t)o.rows * (size_t)o.cols : 0;
+    float *v = rc == C2_OK ? malloc(plane * sizeof *v) : NULL;
+    uint8_t *bits = rc == C2_OK ? calloc((plane + 7) / 8, 1) : NULL;
+    if (rc == C2_OK && (!v || !bits))
+        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for a %dx%d slice", path, o.cols, o.rows);
+    if (rc == C2_OK)
+        rc = dicom_read_frames(&o, h.frame, 1, v, e);
+    if (rc == C2_OK) {
+        for (size_t p = 0; p < plane; p++) /* NaN compares false: never below */
+            bits[p >> 3] |= (uint8_t)(((double)v[p] < h.below) << (p & 7));
+        if (sandbox_out_append(out, bits, (plane + 7) / 8) != C2_OK)
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    }
+    free(v);
+    free(bits);
+    dicom_object_free(&o);
+    return rc;
+}
+
+int dicom_read_below_isolated(const char *path, int frame, int rows, int cols, double below, uint8_t *bits,
+                              c2_err *e)
+{
+    below_head h = {frame, rows, cols, 0, below};
+    size_t pn = strlen(path), want = ((size_t)rows * (size_t)cols + 7) / 8;
+    if (rows < 1 || cols < 1 || pn >= 4096)
+        return c2_fail(e, C2_EINVAL, "%s: bad pixel request", path);
+    uint8_t *req = malloc(sizeof h + pn);
+    if (!req)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    memcpy(req, &h, sizeof h);
+    memcpy(req + sizeof h, path, pn);
+    dicom_dictionary_preload();
+    sandbox_out r;
+    int rc = sandbox_call(path, "dicom-frames", "DICOM decoder", below_job, req, sizeof h + pn, NULL, &r, e);
+    free(req);
+    if (rc == C2_OK && r.n != want)
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned %zu bytes, not %zu", path, r.n, want);
+    if (rc == C2_OK)
+        memcpy(bits, r.data, want);
+    sandbox_out_free(&r);
+    return rc;
+}
+
 /* ---- seg_source: request = n, paths (n = 0: one path for seg_source_load); answer = the
  * struct, slices, file names ---- */
 

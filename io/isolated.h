@@ -24,6 +24,12 @@ int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_fra
  * orientation and resize run there; only info and the [S,S] image come back. */
 int dicom_read_slice_isolated(const dicom_object *o, int frame, const dicom_slice_spec *sp, float *out,
                               dicom_slice_info *info, c2_err *e);
+/* Frame `frame` (0-based) of the DICOM file at path, decoded in a worker as
+ * dicom_read_frames does (modality units: HU for CT), into bits [(rows * cols + 7) / 8]:
+ * bit p (bits[p / 8] >> p % 8) set when pixel p is below `below` (NaN never is). Only the
+ * bits cross the worker's socket. C2_EMISMATCH when the file's plane is not rows x cols. */
+int dicom_read_below_isolated(const char *path, int frame, int rows, int cols, double below, uint8_t *bits,
+                              c2_err *e);
 /* seg_source_load_files / seg_source_load in a worker. */
 int seg_source_load_files_isolated(const char *const *files, int n, seg_source *src, c2_err *e);
 int seg_source_load_isolated(const char *path, seg_source *src, c2_err *e);

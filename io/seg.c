@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void seg_bits_pack(const uint8_t *in, size_t n, uint8_t *out)
@@ -27,11 +28,48 @@ void seg_bits_unpack_range(const uint8_t *in, size_t start, size_t n, uint8_t *o
         out[i] = (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
     for (; i + 8 <= n; i += 8) { /* whole bytes */
         uint8_t b = in[(start + i) >> 3];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* bit k to byte k of one word: byte k keeps bit k of b (the mask), adding 0x80 - 2^k
+         * carries a set bit into bit 7 of that byte only; shifted down to bit 0 */
+        uint64_t x = ((b * 0x0101010101010101ull) & 0x8040201008040201ull) + 0x00406070787C7E7Full;
+        x = (x >> 7) & 0x0101010101010101ull;
+        memcpy(out + i, &x, sizeof x);
+#else
         for (int k = 0; k < 8; k++)
             out[i + k] = (b >> k) & 1u;
+#endif
     }
     for (; i < n; i++)
         out[i] = (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
+}
+
+int64_t seg_bits_count(const uint8_t *in, size_t start, size_t n)
+{
+    int64_t c = 0;
+    size_t i = 0;
+    for (; i < n && ((start + i) & 7); i++)
+        c += (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
+    for (; i + 64 <= n; i += 64) { /* whole 8-byte words */
+        uint64_t w;
+        memcpy(&w, in + ((start + i) >> 3), sizeof w);
+        c += __builtin_popcountll(w);
+    }
+    for (; i < n; i++)
+        c += (in[(start + i) >> 3] >> ((start + i) & 7)) & 1u;
+    return c;
+}
+
+void seg_bits_copy(uint8_t *dst, size_t dst_at, const uint8_t *src, size_t src_at, size_t n)
+{
+    size_t i = 0;
+    if ((dst_at & 7) == 0 && (src_at & 7) == 0) { /* both on byte boundaries: whole bytes at once */
+        memcpy(dst + (dst_at >> 3), src + (src_at >> 3), n >> 3);
+        i = n & ~(size_t)7;
+    }
+    for (; i < n; i++) {
+        size_t d = dst_at + i, s = src_at + i;
+        dst[d >> 3] |= (uint8_t)(((src[s >> 3] >> (s & 7)) & 1u) << (d & 7));
+    }
 }
 
 void seg_utf8_truncate(char *dst, size_t cap, const char *src, size_t max_chars)
@@ -158,17 +196,47 @@ static int projection_column_sign(const char *orientation)
 }
 
 /* Row r of slice k as foreground flags: the byte mask's row (>= 128 is foreground) or, for
- * a bit mask, the row unpacked into buf (0 / 1). Returns the row and sets *cut to compare
- * against (>= cut is foreground). */
+ * a bit mask, the row unpacked into buf (0 / 1); NULL for a bit mask's empty row (nothing to
+ * count). Returns the row and sets *cut to compare against (>= cut is foreground). */
 static const uint8_t *mask_row(const uint8_t *mask, int bits, size_t at, size_t C, uint8_t *buf, int *cut)
 {
     if (!bits) {
         *cut = 128;
         return mask + at;
     }
+    if (seg_bits_count(mask, at, C) == 0)
+        return NULL;
     seg_bits_unpack_range(mask, at, C, buf);
     *cut = 1;
     return buf;
+}
+
+uint64_t seg_bits_word(const uint8_t *in, size_t at, size_t n)
+{
+    size_t b0 = at >> 3, nb = ((at & 7) + n + 7) / 8; /* the bytes holding them: at most 9 */
+    uint64_t lo = 0, hi = 0;
+    for (size_t i = 0; i < nb && i < 8; i++)
+        lo |= (uint64_t)in[b0 + i] << (8 * i);
+    if (nb > 8)
+        hi = in[b0 + 8];
+    unsigned sh = (unsigned)(at & 7);
+    uint64_t w = sh ? (lo >> sh) | (hi << (64 - sh)) : lo;
+    return n < 64 ? w & ((1ull << n) - 1) : w;
+}
+
+/* The same for n <= 64 mask bytes: bit i set when v[i] >= 128. */
+static uint64_t bytes_word(const uint8_t *v, size_t n)
+{
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)(v[i] >= 128) << i;
+    return w;
+}
+
+/* The side of patient x against the midline mid: 1 left (x > mid), 2 right, 0 within 1e-6 of it. */
+static inline uint8_t x_side(double x, double mid)
+{
+    return fabs(x - mid) < 1e-6 ? 0 : x > mid ? 1 : 2;
 }
 
 static int mask_side(const seg_source *src, const uint8_t *mask, int bits, uint8_t *buf)
@@ -182,7 +250,7 @@ static int mask_side(const seg_source *src, const uint8_t *mask, int bits, uint8
         for (int k = 0; k < S; k++)
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = mask_row(mask, bits, k * plane + (size_t)r * C, (size_t)C, buf, &cut);
-                for (int c = 0; c < C; c++) {
+                for (int c = 0; row && c < C; c++) {
                     if (row[c] < cut || c == mid)
                         continue;
                     if ((c > mid) == (sign > 0))
@@ -192,27 +260,52 @@ static int mask_side(const seg_source *src, const uint8_t *mask, int bits, uint8
                 }
             }
     } else {
-        /* x_patient(k, r, c) = ipp_k.x + c * col_spacing * iop[0] + r * row_spacing * iop[3] */
+        /* x_patient(k, r, c) = ipp_k.x + c * col_spacing * iop[0] + r * row_spacing * iop[3]: the side
+         * of every (r, c) computed once per distinct ipp_k.x (x_side, in the same arithmetic as
+         * voxel by voxel), kept as left / right bit words per row; a bit mask's row is then
+         * counted with popcounts, a byte mask's against the same words. Without the table's
+         * memory, voxel by voxel. */
         double dr = src->has_spacing ? src->spacing[0] : 1.0, dc = src->has_spacing ? src->spacing[1] : 1.0;
         const seg_slice *mid_slice = &src->slices[S / 2];
         double mid = mid_slice->ipp[0] + (C - 1) * 0.5 * dc * src->iop[0] + (R - 1) * 0.5 * dr * src->iop[3];
+        size_t nw = ((size_t)C + 63) / 64; /* words per row */
+        uint64_t *lw = calloc((size_t)R * nw, sizeof *lw), *rw = calloc((size_t)R * nw, sizeof *rw);
+        double side_x0 = 0;
         for (int k = 0; k < S; k++) {
             double x0 = src->slices[k].has_ipp ? src->slices[k].ipp[0] : mid_slice->ipp[0];
+            if (lw && rw && (k == 0 || x0 != side_x0)) {
+                side_x0 = x0;
+                memset(lw, 0, (size_t)R * nw * sizeof *lw);
+                memset(rw, 0, (size_t)R * nw * sizeof *rw);
+                for (int r = 0; r < R; r++)
+                    for (int c = 0; c < C; c++) {
+                        int sd = x_side(x0 + c * dc * src->iop[0] + r * dr * src->iop[3], mid);
+                        uint64_t *w = sd == 1 ? lw : sd == 2 ? rw : NULL;
+                        if (w)
+                            w[(size_t)r * nw + c / 64] |= 1ull << (c % 64);
+                    }
+            }
             for (int r = 0; r < R; r++) {
-                const uint8_t *row = mask_row(mask, bits, k * plane + (size_t)r * C, (size_t)C, buf, &cut);
-                for (int c = 0; c < C; c++) {
-                    if (row[c] < cut)
-                        continue;
-                    double x = x0 + c * dc * src->iop[0] + r * dr * src->iop[3];
-                    if (fabs(x - mid) < 1e-6)
-                        continue;
-                    if (x > mid)
-                        left++;
-                    else
-                        right++;
+                size_t at = k * plane + (size_t)r * C;
+                if (lw && rw) {
+                    for (size_t j = 0; j < nw; j++) {
+                        size_t n = (size_t)C - 64 * j < 64 ? (size_t)C - 64 * j : 64;
+                        uint64_t f = bits ? seg_bits_word(mask, at + 64 * j, n) : bytes_word(mask + at + 64 * j, n);
+                        left += __builtin_popcountll(f & lw[(size_t)r * nw + j]);
+                        right += __builtin_popcountll(f & rw[(size_t)r * nw + j]);
+                    }
+                    continue;
+                }
+                const uint8_t *row = mask_row(mask, bits, at, (size_t)C, buf, &cut);
+                for (int c = 0; row && c < C; c++) {
+                    int sd = row[c] >= cut ? x_side(x0 + c * dc * src->iop[0] + r * dr * src->iop[3], mid) : 0;
+                    left += sd == 1;
+                    right += sd == 2;
                 }
             }
         }
+        free(lw);
+        free(rw);
     }
     int64_t total = left + right;
     if (total == 0)

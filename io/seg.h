@@ -216,6 +216,13 @@ void seg_bits_pack(const uint8_t *in, size_t n, uint8_t *out);
 void seg_bits_unpack(const uint8_t *in, size_t n, uint8_t *out);
 /* The n values from bit `start` on (a frame of a bit mask). */
 void seg_bits_unpack_range(const uint8_t *in, size_t start, size_t n, uint8_t *out);
+/* The set bits among bits start .. start + n - 1 of in. */
+int64_t seg_bits_count(const uint8_t *in, size_t start, size_t n);
+/* n <= 64 bits of in from bit `at` on as the low bits of a word (bit i = bit at + i, the
+ * others 0); reads only the bytes holding them. */
+uint64_t seg_bits_word(const uint8_t *in, size_t at, size_t n);
+/* ORs n bits of src from bit src_at on into dst from bit dst_at on (dst's bits there are 0). */
+void seg_bits_copy(uint8_t *dst, size_t dst_at, const uint8_t *src, size_t src_at, size_t n);
 /* Copies src into dst (cap bytes incl. NUL) keeping at most max_chars characters and
  * never splitting a UTF-8 sequence. */
 void seg_utf8_truncate(char *dst, size_t cap, const char *src, size_t max_chars);

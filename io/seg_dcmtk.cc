@@ -139,17 +139,6 @@ struct seg_owner {
 /* The mask as given: bytes 0..255, or packed bits (seg_write_bits: 1 = foreground). */
 struct mask_view {
     const uint8_t *bytes, *bits;
-    /* frame k (plane pixels) as bytes: the byte mask's own, or the bits unpacked into buf as
-     * 0 / 255 */
-    const uint8_t *frame(size_t k, size_t plane, std::vector<Uint8> &buf) const
-    {
-        if (!bits)
-            return bytes + k * plane;
-        seg_bits_unpack_range(bits, k * plane, plane, buf.data());
-        for (size_t i = 0; i < plane; i++)
-            buf[i] = (Uint8)(buf[i] * 255);
-        return buf.data();
-    }
 };
 
 int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts *opt, const char *out_path,
@@ -180,14 +169,17 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     /* which frames go out: all, or the non-empty ones (at least one) */
     std::vector<int> keep;
     int64_t fg = 0;
-    std::vector<Uint8> unpacked(mask.bits ? plane : 0);
     for (int k = 0; k < S; k++) {
         int64_t n = 0;   /* pixels this frame stores as nonzero */
-        const uint8_t *m = mask.frame((size_t)k, plane, unpacked);
-        for (size_t i = 0; i < plane; i++) {
-            uint8_t v = m[i];
-            n += fractional ? v > 0 : v >= 128;
-            fg += v >= 128;
+        if (mask.bits) { /* binary: the set bits */
+            fg += n = seg_bits_count(mask.bits, (size_t)k * plane, plane);
+        } else {
+            const uint8_t *m = mask.bytes + (size_t)k * plane;
+            for (size_t i = 0; i < plane; i++) {
+                uint8_t v = m[i];
+                n += fractional ? v > 0 : v >= 128;
+                fg += v >= 128;
+            }
         }
         if (n > 0 || !(opt && opt->omit_empty_frames))
             keep.push_back(k);
@@ -288,10 +280,12 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     std::vector<Uint8> frame(plane);
     for (int k : keep) {
         const seg_slice *sl = &src->slices[k];
-        const uint8_t *m = mask.frame((size_t)k, plane, unpacked);
-        for (size_t i = 0; i < plane; i++) {
-            uint8_t v = m[i];
-            frame[i] = fractional ? v : (v >= 128);
+        if (mask.bits) { /* 0 / 1 straight from the bits */
+            seg_bits_unpack_range(mask.bits, (size_t)k * plane, plane, frame.data());
+        } else {
+            const uint8_t *m = mask.bytes + (size_t)k * plane;
+            for (size_t i = 0; i < plane; i++)
+                frame[i] = fractional ? m[i] : (m[i] >= 128);
         }
         FGFrameContent fc;
         TRY(fc.setDimensionIndexValues(seg_no, 0), "set the segment index");
@@ -348,7 +342,11 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
         nbytes += nbytes & 1;
         std::vector<Uint8> packed(nbytes, 0); /* packed straight from the mask: no byte-per-pixel copy */
         for (size_t j = 0; j < keep.size(); j++) {
-            const uint8_t *m = mask.frame((size_t)keep[j], plane, unpacked);
+            if (mask.bits) { /* a bit mask's frame is copied, whole bytes where they line up */
+                seg_bits_copy(packed.data(), j * plane, mask.bits, (size_t)keep[j] * plane, plane);
+                continue;
+            }
+            const uint8_t *m = mask.bytes + (size_t)keep[j] * plane;
             for (size_t i = 0; i < plane; i++) {
                 size_t b = j * plane + i;
                 packed[b >> 3] |= (Uint8)((m[i] >= 128) << (b & 7));

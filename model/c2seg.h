@@ -232,6 +232,10 @@ typedef struct c2seg_workspace {
 } c2seg_workspace;
 
 int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e);
+/* The same for eval forwards only (c2seg predict): no activation-gradient arena (grads'
+ * pointers NULL), so neither its memory nor its zeroing; never pass it to a backward, to
+ * c2seg_zero_grads or to a train-mode forward. */
+int c2seg_workspace_create_eval(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e);
 void c2seg_workspace_free(c2seg_workspace *w);
 /* The bytes c2seg_workspace_create(w, m, B) allocates (its layout counted, nothing
  * allocated): the memory planner's cost of a batch of B (pipeline/cli/memory.c). */

@@ -207,12 +207,13 @@ static void workspace_plan(c2seg_workspace *w, const c2seg_model *m, int B)
     workspace_layout(w, m);
 }
 
-int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e)
+/* c2seg_workspace_create, with the activation gradients' arena or without it (eval). */
+static int workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, int grads, c2_err *e)
 {
     workspace_plan(w, m, B);
     size_t na = w->act_arena.used, ng = w->grad_arena.used;
     int rc = arena_alloc(&w->act_arena, "activations", na, e);
-    if (rc == C2_OK)
+    if (rc == C2_OK && grads)
         rc = arena_alloc(&w->grad_arena, "activation gradients", ng, e);
     if (rc == C2_OK && !(w->scratch = calloc(w->scratch_floats + 1, sizeof(float))))
         rc = c2_fail(e, C2_ENOMEM, "c2seg: cannot allocate %zu floats of kernel scratch", w->scratch_floats);
@@ -225,7 +226,19 @@ int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_e
         return rc;
     }
     workspace_layout(w, m);
+    if (!grads)
+        arena_plan(&w->grad_arena, "activation gradients"); /* none: the layout's pointers are NULL */
     return C2_OK;
+}
+
+int c2seg_workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e)
+{
+    return workspace_create(w, m, B, 1, e);
+}
+
+int c2seg_workspace_create_eval(c2seg_workspace *w, const c2seg_model *m, int B, c2_err *e)
+{
+    return workspace_create(w, m, B, 0, e);
 }
 
 size_t c2seg_workspace_bytes(const c2seg_model *m, int B)

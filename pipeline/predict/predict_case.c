@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@ int predict_run_init(predict_run *r, const predict_options *opt, c2seg_model *m,
     r->cache = c;
     r->pixels = px;
     int B = opt->batch, S = c->size;
-    int rc = c2seg_workspace_create(&r->ws, m, B, e);
+    int rc = c2seg_workspace_create_eval(&r->ws, m, B, e); /* eval forwards only */
     if (rc != C2_OK)
         return rc;
     r->img = malloc((size_t)B * S * S * sizeof *r->img);
@@ -385,74 +386,152 @@ static int out_prepare(const predict_run *r, const predict_case *pc, case_out *o
     return C2_OK;
 }
 
-/* Slice q of a DICOM case's source in modality units (HU for CT) on the grid of o->mask,
- * read again from its source file (the cache holds windowed values): hu [rows][cols]. */
-static int source_hu_slice(const case_out *o, int q, float *hu, c2_err *e)
-{
-    const seg_source *sg = &o->seg;
-    const seg_slice *sl = &sg->slices[q];
-    dicom_object d;
-    int rc = dicom_read_meta_isolated(sg->files[sl->file], &d, e);
-    if (rc != C2_OK)
-        return rc;
-    if (d.rows != sg->rows || d.cols != sg->cols)
-        rc = c2_fail(e, C2_EMISMATCH, "%s: %dx%d slice in a %dx%d series", sg->files[sl->file], d.rows, d.cols,
-                     sg->rows, sg->cols);
-    else
-        rc = dicom_read_frames_isolated(&d, sl->frame > 0 ? sl->frame - 1 : 0, 1, hu, e);
-    dicom_object_free(&d);
-    return rc;
-}
-
 /* The severity check of a CT volume (dicom-sr/severity.h): the lung from the source HU
  * (before any windowing), the lesion = the source-size mask >= 128, the statement = the
- * prose attributes of the case's text (a templated caption states none). A DICOM series is
- * taken one slice at a time (lung_mask_stream: one bit per voxel, no HU or label volume);
- * a NIfTI volume is read whole (its reader has no slice access). *done = 0 (nothing to do)
- * for images and non-CT volumes. */
+ * prose attributes of the case's text (a templated caption states none). The lung needs
+ * only the air of each source slice (HU below the rule's air_hu), never the predictions:
+ * for a DICOM series the air is read on a thread of its own while the model runs
+ * (severity_air_start before case_predict), one slice at a time, each slice decoded in that
+ * thread's sandbox worker, which returns the air as bits (io's dicom_read_below_isolated:
+ * 1/32 of the plane's floats); lung_mask_stream keeps one bit per voxel, which the thread
+ * then turns into the lung's bits in place. Once the mask is complete the counts are
+ * popcounts of the lesion and lung bits. A NIfTI volume is read whole afterwards (its reader
+ * has no slice access). */
+typedef struct severity_air {
+    const case_out *o;
+    lung_mask_rule rule;
+    lung_mask_stream *ls;
+    const uint8_t *lung;       /* the lung's bits [D*H*W] once both passes ran */
+    int rc, stop;              /* stop: the case failed, the thread ends early */
+    c2_err e;
+    pthread_t th;
+    int pending, threaded, ready; /* pending: pass 1 to wait for; ready: the thread's worker is started */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} severity_air;
+
+/* Both passes of the lung mask over the case's source slices (on the thread, or inline). */
+static void severity_air_read(severity_air *sa)
+{
+    const seg_source *sg = &sa->o->seg;
+    size_t nbits = ((size_t)sg->rows * sg->cols + 7) / 8;
+    uint8_t *bits = malloc(nbits);
+    sa->rc = bits ? C2_OK : c2_fail(&sa->e, C2_ENOMEM, "%s: out of memory for the lung mask", sg->files[0]);
+    for (int q = 0; q < sg->n_slices && sa->rc == C2_OK && !__atomic_load_n(&sa->stop, __ATOMIC_RELAXED); q++) {
+        const seg_slice *sl = &sg->slices[q];
+        sa->rc = dicom_read_below_isolated(sg->files[sl->file], sl->frame > 0 ? sl->frame - 1 : 0, sg->rows, sg->cols,
+                                           sa->rule.air_hu, bits, &sa->e);
+        if (sa->rc == C2_OK)
+            sa->rc = lung_mask_stream_add_air(sa->ls, bits, &sa->e);
+    }
+    if (sa->rc == C2_OK && !sa->stop)
+        sa->rc = lung_mask_stream_finish(sa->ls, &sa->e);
+    if (sa->rc == C2_OK && !sa->stop)
+        sa->rc = lung_mask_stream_to_bits(sa->ls, &sa->lung, &sa->e);
+    free(bits);
+}
+
+static void *severity_air_thread(void *arg)
+{
+    severity_air *sa = arg;
+    c2_err we = {0};
+    sandbox_worker_start(&we); /* while the caller waits (base/sandbox.h); a failure: sandbox_call retries */
+    pthread_mutex_lock(&sa->mu);
+    sa->ready = 1;
+    pthread_cond_signal(&sa->cv);
+    pthread_mutex_unlock(&sa->mu);
+    severity_air_read(sa);
+    sandbox_worker_stop();
+    return NULL;
+}
+
+/* 1 when the case gets a severity check: a CT volume (DICOM series or NIfTI). */
+static int severity_wanted(const predict_run *r, const predict_case *pc)
+{
+    const cache_sample *s0 = &r->cache->samples[pc->idx[0]];
+    return pc->n >= 2 && pc->kind != CASE_IMAGE && s0->domain && strcmp(s0->domain, "ct_hu") == 0;
+}
+
+/* Starts pass 1 of a DICOM case's lung mask on its thread (inline in severity_air_finish when
+ * a thread cannot be had). sa->ls stays NULL when the case has no severity check. */
+static int severity_air_start(const predict_run *r, const predict_case *pc, const case_out *o, severity_air *sa,
+                              c2_err *e)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->o = o;
+    sa->rule = lung_mask_rule_default();
+    if (pc->kind != CASE_DICOM || !severity_wanted(r, pc))
+        return C2_OK;
+    int rc = lung_mask_stream_create(&sa->ls, o->seg.n_slices, o->seg.rows, o->seg.cols, &sa->rule, e);
+    if (rc != C2_OK)
+        return rc;
+    pthread_mutex_init(&sa->mu, NULL);
+    pthread_cond_init(&sa->cv, NULL);
+    sa->pending = 1;
+    sa->threaded = pthread_create(&sa->th, NULL, severity_air_thread, sa) == 0;
+    pthread_mutex_lock(&sa->mu);
+    while (sa->threaded && !sa->ready)
+        pthread_cond_wait(&sa->cv, &sa->mu);
+    pthread_mutex_unlock(&sa->mu);
+    return C2_OK;
+}
+
+/* Waits for pass 1 (or runs it here: no thread, or the case failed and stop is set); its result. */
+static int severity_air_finish(severity_air *sa, int stop, c2_err *e)
+{
+    if (sa->pending) {
+        if (stop)
+            __atomic_store_n(&sa->stop, 1, __ATOMIC_RELAXED);
+        if (sa->threaded)
+            pthread_join(sa->th, NULL);
+        else if (!stop)
+            severity_air_read(sa);
+        pthread_mutex_destroy(&sa->mu);
+        pthread_cond_destroy(&sa->cv);
+        sa->pending = 0;
+    }
+    if (sa->rc != C2_OK)
+        *e = sa->e;
+    return sa->rc;
+}
+
+/* The check itself once the mask is complete: the lung of sa (a DICOM series': made while the
+ * model ran; a NIfTI volume's: here) against the lesion. *done = 0 (nothing to do) for images
+ * and non-CT volumes. */
 static int case_severity(const predict_run *r, const predict_case *pc, const case_out *o, const case_text *ct,
-                         severity_record *sr, int *done, c2_err *e)
+                         severity_air *sa, severity_record *sr, int *done, c2_err *e)
 {
     const cache_sample *s0 = &r->cache->samples[pc->idx[0]];
     *done = 0;
-    if (pc->n < 2 || pc->kind == CASE_IMAGE || !s0->domain || strcmp(s0->domain, "ct_hu") != 0)
+    if (!severity_wanted(r, pc))
         return C2_OK;
     nifti_volume v = {0};
-    int D, H, W, rc = C2_OK;
+    int rc = severity_air_finish(sa, 0, e);
     if (pc->kind == CASE_NIFTI) {
         rc = nifti_volume_read_isolated(s0->file, 0, &v, e);
         if (rc == C2_OK && v.nx * v.ny * v.nz != o->n_bytes)
             rc = c2_fail(e, C2_EMISMATCH, "%s: volume grid differs from the mask's", s0->file);
-        D = (int)v.nz, H = (int)v.ny, W = (int)v.nx;
-    } else {
-        D = o->seg.n_slices, H = o->seg.rows, W = o->seg.cols;
-    }
-    size_t plane = (size_t)H * W;
-    float *hu = pc->kind == CASE_NIFTI ? NULL : malloc(plane * sizeof *hu);
-    uint8_t *lung = malloc(plane);
-    lung_mask_stream *ls = NULL;
-    if (rc == C2_OK && (!lung || (pc->kind != CASE_NIFTI && !hu)))
-        rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for the lung mask", s0->file);
-    if (rc == C2_OK)
-        rc = lung_mask_stream_create(&ls, D, H, W, NULL, e);
-    for (int q = 0; q < D && rc == C2_OK; q++) {
-        const float *slice = pc->kind == CASE_NIFTI ? v.data + (size_t)q * plane : hu;
-        if (pc->kind != CASE_NIFTI)
-            rc = source_hu_slice(o, q, hu, e);
         if (rc == C2_OK)
-            rc = lung_mask_stream_add(ls, slice, e);
+            rc = lung_mask_stream_create(&sa->ls, (int)v.nz, (int)v.ny, (int)v.nx, &sa->rule, e);
+        for (int64_t q = 0; q < v.nz && rc == C2_OK; q++)
+            rc = lung_mask_stream_add(sa->ls, v.data + (size_t)q * v.nx * v.ny, e);
+        if (rc == C2_OK)
+            rc = lung_mask_stream_finish(sa->ls, e);
+        if (rc == C2_OK)
+            rc = lung_mask_stream_to_bits(sa->ls, &sa->lung, e);
     }
-    if (rc == C2_OK)
-        rc = lung_mask_stream_finish(ls, e);
     int64_t lesion_voxels = 0, lung_voxels = 0;
-    for (int q = 0; q < D && rc == C2_OK; q++) {
-        if ((rc = lung_mask_stream_slice(ls, lung, e)) != C2_OK)
-            break;
-        const uint8_t *m = o->mask ? o->mask + (size_t)q * plane : NULL, *lb = o->lesion ? o->lesion : o->bits;
-        for (size_t p = 0, at = (size_t)q * plane; p < plane; p++) {
-            int les = m ? m[p] >= 128 : (lb[(at + p) >> 3] >> ((at + p) & 7)) & 1;
+    const uint8_t *lb = o->lesion ? o->lesion : o->bits, *lg = sa->lung;
+    if (rc == C2_OK && o->mask) { /* a byte mask: the lesion is >= 128 */
+        for (int64_t i = 0; i < o->n_bytes; i++) {
+            int les = o->mask[i] >= 128;
             lesion_voxels += les;
-            lung_voxels += les || lung[p];
+            lung_voxels += les | ((lg[i >> 3] >> (i & 7)) & 1);
+        }
+    } else if (rc == C2_OK) { /* bits in the same layout, 0 past the last voxel */
+        for (int64_t j = 0; j < (o->n_bytes + 7) / 8; j++) {
+            lesion_voxels += __builtin_popcount(lb[j]);
+            lung_voxels += __builtin_popcount(lb[j] | lg[j]);
         }
     }
     if (rc == C2_OK) {
@@ -462,10 +541,7 @@ static int case_severity(const predict_run *r, const predict_case *pc, const cas
         severity_from_counts(lesion_voxels, lung_voxels, prose ? &p : NULL, -1, sr);
         *done = 1;
     }
-    lung_mask_stream_free(ls);
     nifti_volume_free(&v);
-    free(hu);
-    free(lung);
     return rc;
 }
 
@@ -519,17 +595,30 @@ static void dice_count(struct dice_counts *d, const uint8_t *prob, const uint8_t
     }
 }
 
+/* ORs into bits, from bit `at` on, one bit per byte of v[n]: set when the byte is above `above`. */
+static void bits_or(uint8_t *bits, size_t at, const uint8_t *v, size_t n, int above)
+{
+    size_t p = 0;
+    if ((at & 7) == 0) /* whole bytes: eight voxels at a time */
+        for (; p + 8 <= n; p += 8) {
+            unsigned b = 0;
+            for (int j = 0; j < 8; j++)
+                b |= (unsigned)(v[p + j] > above) << j;
+            bits[(at + p) >> 3] |= (uint8_t)b;
+        }
+    for (; p < n; p++)
+        bits[(at + p) >> 3] |= (uint8_t)((v[p] > above) << ((at + p) & 7));
+}
+
 /* A binary DICOM case: packs the slice just mapped (o->slice, source slice at voxel `at`) into
  * the bit masks and counts it against the truth. */
 static void slice_store(case_out *o, int64_t at, double cut)
 {
     size_t plane = (size_t)(o->g.dim[0] * o->g.dim[1]);
-    for (size_t p = 0; p < plane; p++) {
-        size_t i = (size_t)at + p;
-        o->bits[i >> 3] |= (uint8_t)((o->slice[p] > cut) << (i & 7));
-        if (o->lesion)
-            o->lesion[i >> 3] |= (uint8_t)((o->slice[p] >= 128) << (i & 7));
-    }
+    /* a byte is above cut exactly when it is above floor(cut) (cut >= 0) */
+    bits_or(o->bits, (size_t)at, o->slice, plane, (int)floor(cut));
+    if (o->lesion)
+        bits_or(o->lesion, (size_t)at, o->slice, plane, 127);
     if (o->truth)
         dice_count(&o->dice_dec, o->slice, o->truth + at, plane, cut);
 }
@@ -883,13 +972,19 @@ int predict_case_run(predict_run *r, const predict_case *pc, cJSON **out, c2_err
     if (rc == C2_OK)
         rc = out_prepare(r, pc, &co, e);
     r->t_source += now_seconds() - ts;
+    severity_air sa; /* the lung's source slices are read while the model runs */
+    memset(&sa, 0, sizeof sa);
+    if (rc == C2_OK)
+        rc = severity_air_start(r, pc, &co, &sa, e);
     if (rc == C2_OK)
         rc = case_predict(r, pc, &ct, &text, &a, &co, e);
     severity_record sev; /* before case_write, which binarises the mask in place */
     int sev_done = 0;
     ts = now_seconds();
     if (rc == C2_OK)
-        rc = case_severity(r, pc, &co, &ct, &sev, &sev_done, e);
+        rc = case_severity(r, pc, &co, &ct, &sa, &sev, &sev_done, e);
+    severity_air_finish(&sa, 1, &(c2_err){0}); /* a failed case: stop the thread */
+    lung_mask_stream_free(sa.ls);
     r->t_severity += now_seconds() - ts;
     if (rc == C2_OK && co.truth)
         source_dice(r, &co, &a);

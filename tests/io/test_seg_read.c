@@ -170,13 +170,130 @@ static void test_uid_make(void)
     CHECK(seg_uid_make(a, "1..3", &e) == C2_EINVAL);
 }
 
+/* The odd-size 23x38x3 series of ../shared/data as a SEG source; nonzero (checked) when it fails. */
+static int odd_source(seg_source *src)
+{
+    c2_err e = {0};
+    int rc = seg_source_load(shared_path("data/dicom/odd_size/23x38x3/image"), src, &e);
+    CHECK_MSG(rc == 0, "%s", e.msg);
+    return rc;
+}
+
+/* seg_bits_count / seg_bits_word / seg_bits_copy / seg_bits_unpack_range from any bit on (frames of a 23x38
+ * plane are not byte aligned) against bit-by-bit reference loops. */
+static void test_bits_ranges(void)
+{
+    size_t n = 23 * 38 * 3, nb = (n + 7) / 8;
+    uint8_t *bits = malloc(nb), *out = malloc(n), *dst = calloc(nb + 8, 1);
+    for (size_t i = 0; i < nb; i++)
+        bits[i] = (uint8_t)(i * 37 + (i >> 3) * 101);
+    const size_t starts[] = {0, 1, 7, 8, 874, 875, 1748}, lens[] = {0, 1, 7, 8, 63, 64, 65, 130, 874};
+    for (size_t a = 0; a < sizeof starts / sizeof *starts; a++)
+        for (size_t b = 0; b < sizeof lens / sizeof *lens; b++) {
+            size_t st = starts[a], len = lens[b];
+            if (st + len > n)
+                continue;
+            int64_t want = 0;
+            int same = 1;
+            seg_bits_unpack_range(bits, st, len, out);
+            for (size_t i = 0; i < len; i++) {
+                int bit = (bits[(st + i) >> 3] >> ((st + i) & 7)) & 1;
+                want += bit;
+                same &= out[i] == bit;
+            }
+            CHECK_MSG(seg_bits_count(bits, st, len) == want, "count from %zu, %zu bits", st, len);
+            if (len <= 64) {
+                uint64_t w = 0;
+                for (size_t i = 0; i < len; i++)
+                    w |= (uint64_t)out[i] << i;
+                CHECK_MSG(seg_bits_word(bits, st, len) == w, "word from %zu, %zu bits", st, len);
+            }
+            CHECK_MSG(same, "unpack from %zu, %zu bits", st, len);
+            for (size_t to = 0; to < 16; to += 5) { /* dst offsets 0, 5, 10, 15 */
+                memset(dst, 0, nb + 8);
+                seg_bits_copy(dst, to, bits, st, len);
+                int ok = 1;
+                for (size_t i = 0; i < len + 16 && to + i < (nb + 8) * 8; i++) {
+                    int got = (dst[(to + i) >> 3] >> ((to + i) & 7)) & 1;
+                    int exp = i < len ? (bits[(st + i) >> 3] >> ((st + i) & 7)) & 1 : 0;
+                    ok &= got == exp;
+                }
+                for (size_t i = 0; i < to; i++)
+                    ok &= !((dst[i >> 3] >> (i & 7)) & 1);
+                CHECK_MSG(ok, "copy from %zu to %zu, %zu bits", st, to, len);
+            }
+        }
+    free(bits), free(out), free(dst);
+}
+
+/* seg_mask_side and seg_mask_side_bits on src against the rule worked here from the source
+ * geometry: patient x = IPP.x + column * column spacing * IOP[0] + row * row spacing * IOP[3],
+ * left where it is above the grid centre's x; a side counts at 5 % of the foreground. */
+static void side_check(const seg_source *src, const char *what)
+{
+    int R = src->rows, C = src->cols, S = src->n_slices;
+    size_t plane = (size_t)R * C, n = plane * S;
+    uint8_t *m = malloc(n), *bits = malloc((n + 7) / 8);
+    double dr = src->spacing[0], dc = src->spacing[1], x0 = src->slices[S / 2].ipp[0];
+    double mid = x0 + (C - 1) * 0.5 * dc * src->iop[0] + (R - 1) * 0.5 * dr * src->iop[3];
+    for (int pattern = 0; pattern < 5; pattern++) { /* one half, the other, both, a sliver of one, none */
+        int64_t left = 0, right = 0;
+        for (size_t i = 0; i < n; i++) {
+            int k = (int)(i / plane), r = (int)(i % plane / C), c = (int)(i % C);
+            double x = src->slices[k].ipp[0] + c * dc * src->iop[0] + r * dr * src->iop[3];
+            int is_left = x > mid + 1e-6, is_right = x < mid - 1e-6;
+            int on = pattern == 0 ? is_left : pattern == 1 ? is_right : pattern == 2 ? (i % 3 == 0)
+                     : pattern == 3 ? (is_left || (is_right && i % 97 == 0)) : 0;
+            m[i] = on ? 200 : (i % 5 == 0 ? 127 : 0); /* 127: below the half, not foreground */
+            left += on && is_left;
+            right += on && is_right;
+        }
+        int64_t total = left + right;
+        int want = total == 0                                           ? SEG_SIDE_NONE
+                   : left * 20 >= total && right * 20 >= total ? SEG_SIDE_BILATERAL
+                   : left * 20 >= total                        ? SEG_SIDE_LEFT
+                                                               : SEG_SIDE_RIGHT;
+        seg_bits_pack(m, n, bits);
+        for (size_t i = 0; i < n; i++) /* bits: foreground only */
+            if (m[i] < 128)
+                bits[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        int got = seg_mask_side(src, m), got_bits = seg_mask_side_bits(src, bits);
+        CHECK_MSG(got == want, "%s pattern %d: bytes %d, want %d", what, pattern, got, want);
+        CHECK_MSG(got_bits == want, "%s pattern %d: bits %d, want %d", what, pattern, got_bits, want);
+    }
+    free(m), free(bits);
+}
+
+/* The side on the odd-size series (23 columns), and on a made-up grid of 131 columns (rows of
+ * more than 64 bits starting anywhere in a byte) whose slices shift in patient x. */
+static void test_mask_side(void)
+{
+    seg_source src;
+    if (odd_source(&src) != 0)
+        return;
+    side_check(&src, "23x38x3");
+    seg_source_free(&src);
+    seg_slice sl[3];
+    memset(sl, 0, sizeof sl);
+    memset(&src, 0, sizeof src);
+    for (int k = 0; k < 3; k++) {
+        sl[k].has_ipp = 1;
+        sl[k].ipp[0] = -50 + 0.45 * k * (k - 1), sl[k].ipp[1] = -40, sl[k].ipp[2] = 2.5 * k;
+    }
+    src.rows = 7, src.cols = 131, src.n_slices = 3, src.slices = sl;
+    src.has_iop = 1, src.has_spacing = 1;
+    const double iop[6] = {0.98, 0.0, -0.2, 0.05, 0.99, 0.0};
+    memcpy(src.iop, iop, sizeof iop);
+    src.spacing[0] = 0.7, src.spacing[1] = 0.9;
+    side_check(&src, "131x7x3");
+}
+
 /* seg_write -> seg_read on the odd-size series: the exact pixels and slice order come back. */
 static void test_write_read_roundtrip(void)
 {
     seg_source src;
     c2_err e = {0};
-    int rc = seg_source_load(shared_path("data/dicom/odd_size/23x38x3/image"), &src, &e);
-    CHECK_MSG(rc == 0, "%s", e.msg);
+    int rc = odd_source(&src);
     if (rc)
         return;
     CHECK(src.rows == 38 && src.cols == 23 && src.n_slices == 3 && !src.projection);
@@ -210,6 +327,8 @@ static void test_write_read_roundtrip(void)
 int main(void)
 {
     RUN_TEST(test_bits_pack_roundtrip);
+    RUN_TEST(test_bits_ranges);
+    RUN_TEST(test_mask_side);
     RUN_TEST(test_utf8_truncate);
     RUN_TEST(test_uid_make);
     RUN_TEST(test_shared_segs_match_dcmjs);

@@ -95,6 +95,54 @@ static void lung_mask_matches_drawn_lungs(void)
     CHECK(lung_mask_from_hu(p.hu, D, 2, W, NULL, lung, &st, &e2) == C2_EINVAL && e2.msg[0]);
 }
 
+/* The streaming form fed air bits (lung_mask_stream_add_air, as c2seg predict feeds it from
+ * its decoder worker: HU < -320, NAN not air, worked out here) and read back as bits in place
+ * (lung_mask_stream_to_bits): the same drawn lungs, on a plane of 61 x 63 pixels (3843 bits,
+ * so slices start anywhere in a byte) and on the 64 x 64 phantom. */
+static void stream_from_air_bits(void)
+{
+    static phantom p;
+    draw(&p, 4);
+    for (int crop = 0; crop < 2; crop++) {
+        int h = crop ? 61 : H, w = crop ? 63 : W;
+        size_t plane = (size_t)h * w;
+        uint8_t *bits = calloc((plane + 7) / 8, 1);
+        lung_mask_stream *s = NULL;
+        c2_err e = {0};
+        CHECK(lung_mask_stream_create(&s, D, h, w, NULL, &e) == C2_OK);
+        for (int z = 0; z < D && s; z++) {
+            memset(bits, 0, (plane + 7) / 8);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    float v = p.hu[((size_t)z * H + y) * W + x];
+                    size_t q = (size_t)y * w + x;
+                    if (!isnan(v) && v < -320.0f)
+                        bits[q >> 3] |= (uint8_t)(1u << (q & 7));
+                }
+            CHECK(lung_mask_stream_add_air(s, bits, &e) == C2_OK);
+        }
+        const uint8_t *lung = NULL;
+        CHECK(s && lung_mask_stream_finish(s, &e) == C2_OK);
+        CHECK(s && lung_mask_stream_to_bits(s, &lung, &e) == C2_OK && lung);
+        int64_t wrong = 0, n = 0;
+        for (int z = 0; lung && z < D; z++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    size_t i = ((size_t)z * H + y) * W + x, q = (size_t)z * plane + (size_t)y * w + x;
+                    int expect = p.lung_truth[i] && !(p.lesion[i] && p.hu[i] > 0.0f);
+                    int got = (lung[q >> 3] >> (q & 7)) & 1;
+                    wrong += got != expect;
+                    n += got;
+                }
+        CHECK_MSG(wrong == 0, "%dx%d: %lld voxels differ from the drawn lungs", w, h, (long long)wrong);
+        lung_mask_stats st;
+        lung_mask_stream_stats(s, &st);
+        CHECK(st.lung_voxels == n && st.n_kept == 2);
+        lung_mask_stream_free(s);
+        free(bits);
+    }
+}
+
 static void categories_against_text(void)
 {
     static phantom p;
@@ -147,6 +195,7 @@ static void categories_against_text(void)
 int main(void)
 {
     RUN_TEST(lung_mask_matches_drawn_lungs);
+    RUN_TEST(stream_from_air_bits);
     RUN_TEST(categories_against_text);
     return test_summary();
 }
