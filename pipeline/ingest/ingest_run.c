@@ -206,6 +206,11 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         return rc;
     }
     int jobs = c->jobs > 0 ? c->jobs : c2_usable_cpus();
+    if (c->jobs <= 0 && c->files_per_job > 0) {
+        int most = c->n_files / c->files_per_job;
+        jobs = most < 1 ? 1 : most < jobs ? most : jobs;
+    }
+    c->jobs = jobs;
     keep_freed_memory();
     /* DCMTK's data dictionary (thousands of lines parsed) is loaded once, here, so that the
      * sandbox workers the pool forks inherit it instead of each loading its own. */
