@@ -8,7 +8,9 @@
 #     process before the pool forks its sandbox workers, which inherit it: with --jobs 2 three
 #     workers read DICOM, and still one open of dicom.dic (main before this change: two or three,
 #     one per worker that read a file);
-#  3. the default jobs take at most one job per 16 files: the real 3-slice CT series
+#  3. OpenBLAS is not opened: ingest multiplies no matrix, and model/blas.c opens the library at
+#     the first GEMM (tests/unit/test_blas_lazy.c checks that one does open it);
+#  4. the default jobs take at most one job per 16 files: the real 3-slice CT series
 #     ingests with 1 (summary "jobs":1), an explicit --jobs 2 is kept, and both caches are the
 #     same (h5diff, provenance excluded).
 set -u
@@ -38,6 +40,10 @@ n=$(grep -c 'dicom\.dic", O_RDONLY)' "$T/open.txt")
 w=$(grep -c '01\.dcm", O_RDONLY' "$T/open.txt")
 if [ "$rc" -eq 0 ] && [ "$n" -eq 1 ] && [ "$w" -gt 0 ]; then ok "--jobs 2: dicom.dic read once ($w opens of 01.dcm in the run)"
 else bad "--jobs 2: exit $rc, dicom.dic opened $n times, 01.dcm $w times ($(cat "$T/b.err"))"; fi
+
+b=$(grep -c 'openblas' "$T/open.txt")
+[ "$b" -eq 0 ] && ok "--jobs 2: OpenBLAS never opened (model/blas.c opens it at the first GEMM)" ||
+    bad "ingest opened OpenBLAS $b times"
 
 grep -q '"jobs":1,' "$T/a.json" && ok "3 files, default jobs: 1" || bad "3 files: $(grep -o '"jobs":[0-9]*' "$T/a.json")"
 "$BIN" ingest "$CT3" -o "$T/c.h5" --jobs 2 -q >"$T/c.json" 2>/dev/null
