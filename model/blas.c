@@ -20,22 +20,10 @@
 #define C2SEG_BLAS_SONAME "libopenblas.so.0"
 #endif
 
-typedef void (*sgemm_fn)(OPENBLAS_CONST enum CBLAS_ORDER, OPENBLAS_CONST enum CBLAS_TRANSPOSE,
-                         OPENBLAS_CONST enum CBLAS_TRANSPOSE, OPENBLAS_CONST blasint, OPENBLAS_CONST blasint,
-                         OPENBLAS_CONST blasint, OPENBLAS_CONST float, OPENBLAS_CONST float *, OPENBLAS_CONST blasint,
-                         OPENBLAS_CONST float *, OPENBLAS_CONST blasint, OPENBLAS_CONST float, float *,
-                         OPENBLAS_CONST blasint);
-typedef void (*dgemm_fn)(OPENBLAS_CONST enum CBLAS_ORDER, OPENBLAS_CONST enum CBLAS_TRANSPOSE,
-                         OPENBLAS_CONST enum CBLAS_TRANSPOSE, OPENBLAS_CONST blasint, OPENBLAS_CONST blasint,
-                         OPENBLAS_CONST blasint, OPENBLAS_CONST double, OPENBLAS_CONST double *,
-                         OPENBLAS_CONST blasint, OPENBLAS_CONST double *, OPENBLAS_CONST blasint,
-                         OPENBLAS_CONST double, double *, OPENBLAS_CONST blasint);
-typedef void (*threads_fn)(int);
-
 static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;
-static sgemm_fn blas_sgemm;
-static dgemm_fn blas_dgemm;
-static threads_fn blas_threads;
+static __typeof__(cblas_sgemm) *blas_sgemm;
+static __typeof__(cblas_dgemm) *blas_dgemm;
+static __typeof__(openblas_set_num_threads) *blas_threads;
 static int blas_threads_wanted;   /* a count set before the library was opened (0: none) */
 
 /* Opens the library and resolves the three functions (once); aborts when it cannot. */
@@ -44,7 +32,12 @@ static void blas_open(void)
     pthread_mutex_lock(&blas_mu);
     if (!blas_sgemm) {
         void *h = dlopen(C2SEG_BLAS_SONAME, RTLD_NOW | RTLD_LOCAL);
-        union { void *p; sgemm_fn s; dgemm_fn d; threads_fn t; } s = {0}, d = {0}, t = {0};
+        union {
+            void *p;
+            __typeof__(cblas_sgemm) *s;
+            __typeof__(cblas_dgemm) *d;
+            __typeof__(openblas_set_num_threads) *t;
+        } s = {0}, d = {0}, t = {0};
         if (h) {
             s.p = dlsym(h, "cblas_sgemm");
             d.p = dlsym(h, "cblas_dgemm");
@@ -73,24 +66,18 @@ void openblas_set_num_threads(int num_threads)
     pthread_mutex_unlock(&blas_mu);
 }
 
-void cblas_sgemm(OPENBLAS_CONST enum CBLAS_ORDER Order, OPENBLAS_CONST enum CBLAS_TRANSPOSE TransA,
-                 OPENBLAS_CONST enum CBLAS_TRANSPOSE TransB, OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N,
-                 OPENBLAS_CONST blasint K, OPENBLAS_CONST float alpha, OPENBLAS_CONST float *A,
-                 OPENBLAS_CONST blasint lda, OPENBLAS_CONST float *B, OPENBLAS_CONST blasint ldb,
-                 OPENBLAS_CONST float beta, float *C, OPENBLAS_CONST blasint ldc)
-{
-    if (!__atomic_load_n(&blas_sgemm, __ATOMIC_ACQUIRE))
-        blas_open();
-    blas_sgemm(Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
-void cblas_dgemm(OPENBLAS_CONST enum CBLAS_ORDER Order, OPENBLAS_CONST enum CBLAS_TRANSPOSE TransA,
-                 OPENBLAS_CONST enum CBLAS_TRANSPOSE TransB, OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N,
-                 OPENBLAS_CONST blasint K, OPENBLAS_CONST double alpha, OPENBLAS_CONST double *A,
-                 OPENBLAS_CONST blasint lda, OPENBLAS_CONST double *B, OPENBLAS_CONST blasint ldb,
-                 OPENBLAS_CONST double beta, double *C, OPENBLAS_CONST blasint ldc)
-{
-    if (!__atomic_load_n(&blas_sgemm, __ATOMIC_ACQUIRE))
-        blas_open();
-    blas_dgemm(Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
+/* cblas_sgemm and cblas_dgemm (cblas.h's prototypes, T float or double): the library is
+ * opened by the first call of either. */
+#define BLAS_GEMM(name, T, fn)                                                                         \
+    void name(OPENBLAS_CONST enum CBLAS_ORDER Order, OPENBLAS_CONST enum CBLAS_TRANSPOSE TransA,       \
+              OPENBLAS_CONST enum CBLAS_TRANSPOSE TransB, OPENBLAS_CONST blasint M,                    \
+              OPENBLAS_CONST blasint N, OPENBLAS_CONST blasint K, OPENBLAS_CONST T alpha,              \
+              OPENBLAS_CONST T *A, OPENBLAS_CONST blasint lda, OPENBLAS_CONST T *B,                    \
+              OPENBLAS_CONST blasint ldb, OPENBLAS_CONST T beta, T *C, OPENBLAS_CONST blasint ldc)     \
+    {                                                                                                  \
+        if (!__atomic_load_n(&blas_sgemm, __ATOMIC_ACQUIRE))                                           \
+            blas_open();                                                                               \
+        fn(Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);                      \
+    }
+BLAS_GEMM(cblas_sgemm, float, blas_sgemm)
+BLAS_GEMM(cblas_dgemm, double, blas_dgemm)
