@@ -1,5 +1,5 @@
 #!/bin/sh
-# What a small ingest pays before its first slice (docs/performance.md, "Ingest start-up"),
+# What a small ingest pays before its first slice (docs/cache.md, "third round"),
 # judged by strace (the kernel's view: program images started, files opened):
 #  1. `c2seg ingest` is one program start: no second execve (the libgomp spin policy re-exec of
 #     model/threads.h is for stages that run the engine's OpenMP loops). The judge can fail:
