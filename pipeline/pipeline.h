@@ -19,11 +19,17 @@ typedef struct stage_def {
     const char *name;
     const char *summary;          /* one line for `c2seg --help` */
     int (*run)(int argc, char **argv);
+    int engine;                   /* 1: may run the engine's OpenMP loops, so main() sets the
+                                     threads' spin policy first (model/threads.h: it runs the
+                                     program again); 0: never does (one process start saved) */
 } stage_def;
 
 /* The stage table (pipeline/cli/stages.c), terminated by a {NULL} entry. */
 extern const stage_def c2seg_stages[];
 int c2seg_main(int argc, char **argv);
+/* 1 when the stage named name (argv[1]) may run the engine's OpenMP loops: its stage_def's
+ * engine flag; 1 for NULL or a name that is no stage (the safe side). */
+int c2seg_stage_runs_engine(const char *name);
 
 /* Logging to stderr: "c2seg <stage>: message". Quiet mode drops info lines. */
 void cli_set_stage(const char *stage);

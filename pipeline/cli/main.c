@@ -4,6 +4,9 @@
 
 int main(int argc, char **argv)
 {
-    threads_prepare(argv);   /* first: it may run the program again (model/threads.h) */
+    /* first: it may run the program again (model/threads.h); stages that never run the
+     * engine's OpenMP loops (ingest, export, ...) skip it and the second process start */
+    if (c2seg_stage_runs_engine(argc > 1 ? argv[1] : NULL))
+        threads_prepare(argv);
     return c2seg_main(argc, argv);
 }

@@ -59,6 +59,10 @@ typedef struct ingest_sr {
     int64_t used;               /* samples that got this text */
 } ingest_sr;
 
+/* c2seg ingest's default files_per_job (measured in docs/performance.md: a 3-slice series
+ * ingests faster with one job than with two). */
+#define INGEST_FILES_PER_JOB 16
+
 typedef struct ingest_ctx {
     /* options (ingest_ctx_init sets the defaults) */
     preprocess_params pp;
@@ -73,6 +77,10 @@ typedef struct ingest_ctx {
     const char *modalities;     /* --modality: admitted modalities (io/dicom.h dicom_series_policy); NULL = CT, CR, DX */
     int jobs;                   /* --jobs: threads reading, decoding and preprocessing (0 = the cores
                                    this process may use, c2_usable_cpus); the HDF5 writer is one */
+    int files_per_job;          /* jobs 0: at most one job per this many files found (each job costs
+                                   a thread and a sandbox worker, ~5-8 ms of CPU: not worth it for a
+                                   handful of files); 0 = no such cap. c2seg ingest: INGEST_FILES_PER_JOB.
+                                   ingest_run sets jobs to the count it used. */
     /* state of one run */
     struct c2_pool *pool;       /* the jobs' threads (base/pool.h) */
     const ingest_sink *sink;

@@ -468,7 +468,6 @@ void ingest_dicom(ingest_ctx *c)
             todo[n_todo++] = i;
     meta_work mw = {c, todo, objs, file_of, 0, segs, 0};
     c2_err me = {0};
-    dicom_dictionary_preload(); /* before the pool's sandbox workers are forked */
     if (c2_pool_map(c->pool, n_todo, sizeof(meta_slot), meta_job, meta_done, &mw, &me) != C2_OK)
         ingest_error(c, "%s", me.msg);
     free(todo);

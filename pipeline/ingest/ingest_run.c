@@ -147,6 +147,22 @@ static void keep_freed_memory(void)
 #endif
 }
 
+/* 1 when a walked file may be DICOM: one whose name is not that of a slice-dataset image,
+ * a NIfTI file or a caption table (DICOM is found by content, so any other name may be). */
+static int may_hold_dicom(const ingest_ctx *c)
+{
+    static const char *const not_dicom[] = {".png", ".jpg", ".jpeg", ".nii", ".nii.gz", ".hdr", ".img",
+                                            ".json", ".csv", ".xlsx", NULL};
+    for (int i = 0; i < c->n_files; i++) {
+        int known = 0;
+        for (int k = 0; not_dicom[k] && !known; k++)
+            known = c2_ends_with_ci(c->files[i].path, not_dicom[k]);
+        if (!known && c->files[i].state == FILE_PENDING)
+            return 1;
+    }
+    return 0;
+}
+
 /* Marks cache_path's folder and name as this run's own outputs for the walk. */
 static void own_outputs(ingest_ctx *c, const char *cache_path)
 {
@@ -190,7 +206,16 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         return rc;
     }
     int jobs = c->jobs > 0 ? c->jobs : c2_usable_cpus();
+    if (c->jobs <= 0 && c->files_per_job > 0) {
+        int most = c->n_files / c->files_per_job;
+        jobs = most < 1 ? 1 : most < jobs ? most : jobs;
+    }
+    c->jobs = jobs;
     keep_freed_memory();
+    /* DCMTK's data dictionary (thousands of lines parsed) is loaded once, here, so that the
+     * sandbox workers the pool forks inherit it instead of each loading its own. */
+    if (may_hold_dicom(c))
+        dicom_dictionary_preload();
     if ((rc = c2_pool_create(&c->pool, jobs, e)) != C2_OK) {
         cache_writer_abort(c->writer);
         c->writer = NULL;

@@ -44,7 +44,8 @@ static void usage(FILE *f)
             "                       cine frames of one object (no distinct positions) are never stacked as slices\n"
             "  --max-depth N        folder levels to descend (default 64)\n"
             "  --jobs N             threads reading, decoding and preprocessing (default: the cores this\n"
-            "                       process may use); one thread writes the cache, which is the same for any N\n"
+            "                       process may use, at most one per 16 files found); one thread writes the\n"
+            "                       cache, which is the same for any N\n"
             "  --max-memory SIZE    fit this memory (512M, 2G): fewer jobs when the default would not fit;\n"
             "                       exit 3 when one does not (docs/exit-codes-and-limits.md)\n"
             "  -q, --quiet          no progress or info lines\n"
@@ -194,6 +195,7 @@ int stage_ingest(int argc, char **argv)
     ingest_sink sink;
     ingest_cli_sink(&sink, &prog);
     c.geometry = cJSON_CreateArray();
+    c.files_per_job = INGEST_FILES_PER_JOB;
     int rc = ingest_plan_jobs(max_memory, jobs_given, &c, &e); /* a refusal: as a failed walk below */
     if (rc == C2_OK)
         rc = ingest_run(&c, inputs, n_inputs, out, params, &enc, &sink, &e);

@@ -1,0 +1,53 @@
+#!/bin/sh
+# What a small ingest pays before its first slice (docs/cache.md, "third round"),
+# judged by strace (the kernel's view: program images started, files opened):
+#  1. `c2seg ingest` is one program start: no second execve (the libgomp spin policy re-exec of
+#     model/threads.h is for stages that run the engine's OpenMP loops). The judge can fail:
+#     with libgomp linked, a stage that runs the engine (`c2seg eval --help`) does start twice;
+#  2. DCMTK's data dictionary (/usr/share/libdcmtk*/dicom.dic) is read once per run, by the main
+#     process before the pool forks its sandbox workers, which inherit it: with --jobs 2 three
+#     workers read DICOM, and still one open of dicom.dic (main before this change: two or three,
+#     one per worker that read a file);
+#  3. OpenBLAS is not opened: ingest multiplies no matrix, and model/blas.c opens the library at
+#     the first GEMM (tests/unit/test_blas_lazy.c checks that one does open it);
+#  4. the default jobs take at most one job per 16 files: the real 3-slice CT series
+#     ingests with 1 (summary "jobs":1), an explicit --jobs 2 is kept, and both caches are the
+#     same (h5diff, provenance excluded).
+set -u
+. "$C2SEG_SOURCE/tests/support/testlib.sh"
+tl_begin test_ingest_startup
+tl_need strace h5diff
+CT3="$DATA/dicom/ct_series/dcmqi_ct-3slice"
+# starts FILE: execve calls in strace's FILE that did not fail (a call another thread
+# interrupts is printed "<unfinished ...>", its result on a later line)
+starts() { grep 'execve("' "$1" | grep -vc ' = -1 '; }
+
+strace -f -e trace=execve -o "$T/exec.txt" "$BIN" ingest "$CT3" -o "$T/a.h5" -q >"$T/a.json" 2>"$T/a.err"
+rc=$?
+n=$(starts "$T/exec.txt")
+if [ "$rc" -eq 0 ] && [ "$n" -eq 1 ]; then ok "ingest: one program start"
+else bad "ingest: exit $rc, $n program starts ($(cat "$T/a.err"))"; fi
+if ldd "$BIN" | grep -q libgomp; then
+    strace -f -e trace=execve -o "$T/exec2.txt" "$BIN" eval --help >/dev/null 2>&1
+    n=$(starts "$T/exec2.txt")
+    [ "$n" -eq 2 ] && ok "eval (an engine stage, libgomp): two program starts (the judge counts)" ||
+        bad "eval --help: $n program starts, expected 2"
+fi
+
+strace -f -e trace=openat,open -o "$T/open.txt" "$BIN" ingest "$CT3" -o "$T/b.h5" --jobs 2 -q >/dev/null 2>"$T/b.err"
+rc=$?
+n=$(grep -c 'dicom\.dic", O_RDONLY)' "$T/open.txt")
+w=$(grep -c '01\.dcm", O_RDONLY' "$T/open.txt")
+if [ "$rc" -eq 0 ] && [ "$n" -eq 1 ] && [ "$w" -gt 0 ]; then ok "--jobs 2: dicom.dic read once ($w opens of 01.dcm in the run)"
+else bad "--jobs 2: exit $rc, dicom.dic opened $n times, 01.dcm $w times ($(cat "$T/b.err"))"; fi
+
+b=$(grep -c 'openblas' "$T/open.txt")
+[ "$b" -eq 0 ] && ok "--jobs 2: OpenBLAS never opened (model/blas.c opens it at the first GEMM)" ||
+    bad "ingest opened OpenBLAS $b times"
+
+grep -q '"jobs":1,' "$T/a.json" && ok "3 files, default jobs: 1" || bad "3 files: $(grep -o '"jobs":[0-9]*' "$T/a.json")"
+"$BIN" ingest "$CT3" -o "$T/c.h5" --jobs 2 -q >"$T/c.json" 2>/dev/null
+grep -q '"jobs":2,' "$T/c.json" && ok "--jobs 2 kept" || bad "--jobs 2: $(grep -o '"jobs":[0-9]*' "$T/c.json")"
+h5diff --exclude-attribute /provenance "$T/a.h5" "$T/c.h5" >/dev/null 2>&1
+check "default and --jobs 2 caches identical (h5diff)" $?
+tl_end
