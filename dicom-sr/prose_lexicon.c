@@ -57,7 +57,8 @@ static const lex_group LEX[] = {
                                "shadow shadows+ haziness hazy density densities+ airspace"},
     {LX_LESION, PF_NODULE, 0, "nodule nodules+ nodular micronodules+ nodularity mass masses+"},
     {LX_LESION, PF_OTHER, 0, "pneumonia pneumonias+ pneumonitis bronchopneumonia infection infective inflammatory "
-                             "covid lesion lesions+ reticulation reticular"},
+                             "covid lesion lesions+ reticulation reticular aspiration abscess abscesses+ haemorrhage hemorrhage halo "
+                             "cavity cavities+ cavitation cavitary cavitating"},
     {LX_LESION, PF_CRAZY_PAVING, 0, "paving"},
     /* generic lesion words */
     {LX_GENERIC, PF_OTHER, 0, "abnormality abnormalities+ disease process involvement involved affected"},
@@ -76,6 +77,15 @@ static const lex_group LEX[] = {
     {LX_CONTAINER, 0, 0, "area areas+ focus foci+ patch patches+ region regions+"},
     /* counts */
     {LX_NUMBER, 0, 0, "one two three four five six seven eight nine ten eleven twelve"},
+    {LX_NUMBER, 15, 0, "fifteen"},
+    {LX_NUMBER, 20, 0, "twenty"},
+    {LX_NUMBER, 30, 0, "thirty"},
+    {LX_NUMBER, 40, 0, "forty"},
+    {LX_NUMBER, 50, 0, "fifty"},
+    {LX_NUMBER, 60, 0, "sixty"},
+    {LX_NUMBER, 70, 0, "seventy"},
+    {LX_NUMBER, 80, 0, "eighty"},
+    {LX_NUMBER, 90, 0, "ninety"},
     {LX_ARTICLE, 1, 0, "a an single solitary isolated"},
     {LX_QUANT, 2, PROSE_COUNT_OPEN, "multiple numerous innumerable"},
     {LX_QUANT, 3, PROSE_COUNT_OPEN, "several"},
@@ -88,7 +98,8 @@ static const lex_group LEX[] = {
     /* uncertainty */
     {LX_UNCERTAIN, 0, 0, "possible possibly probable probably likely may might could suspicious suspected suspect "
                          "questionable equivocal indeterminate concerning suggestive suggest suggests suggesting "
-                         "query presumed differential versus vs uncertain perhaps doubtful possibility ?"},
+                         "query presumed differential versus vs uncertain perhaps doubtful possibility favoured favored "
+                         "?"},
     /* time */
     {LX_TEMPORAL, PT_RESOLVED, 0, "resolution resolved cleared disappeared clearance resolve"},
     {LX_TEMPORAL, PT_NEW, 0, "new newly developing development emerging developed"},

@@ -82,6 +82,7 @@ typedef struct run {
     int excluded;          /* "except the right middle lobe": its zones leave the sentence's places */
     int predlev;           /* a predominance level phrase: 1 "predominantly in the lower lobes",
                               2 "lower zone predominant" (an adjective: its sides, whole) */
+    int heading;           /* "Lungs:" a heading naming no side or level: no lesion's place */
 } run;
 
 typedef struct finding {
@@ -212,6 +213,8 @@ static void classify(parse_state *s)
             k->val = lw.val;
             k->sub = lw.sub;
             k->typo = typo;
+            if (k->cls == LX_NUMBER)
+                k->num = k->val;   /* "twenty percent" */
         }
     }
 }
@@ -272,6 +275,15 @@ static int anywhere(const parse_state *s, int i, const char *const *words)
     return 0;
 }
 
+/* Text right after token i (spaces skipped) is c. */
+static int followed_by(const parse_state *s, int i, char c)
+{
+    const char *p = s->text + s->t[i].end;
+    while (*p == ' ')
+        p++;
+    return *p == c;
+}
+
 static void set(tok *k, lex_class cls, int val, int sub)
 {
     k->cls = cls;
@@ -328,6 +340,20 @@ static int earlier_ref(const parse_state *s, int i)
         return -1;
     int k = adj(s, j);
     return k >= 0 && (anywhere(s, k, STUDY) || anywhere(s, k, PRIOR_OF)) ? k : j;
+}
+
+/* After token i ("than"): "(on / in) (the / today's) radiograph / CT / film ...", "yesterday": the
+ * last token of a named study it is compared with, else -1. */
+static int study_ref(const parse_state *s, int i)
+{
+    int j = adj(s, i);
+    if (W(s, j, "yesterday"))
+        return j;
+    if (W(s, j, "on") || W(s, j, "in") || W(s, j, "at"))
+        j = adj(s, j);
+    if (W(s, j, "the") || W(s, j, "that"))
+        j = adj(s, j);
+    return anywhere(s, j, STUDY) && !W(s, j, "chest") ? j : -1;
 }
 
 /* "since the prior", "compared to previous", "than on prior": prior / previous as a
@@ -511,7 +537,7 @@ static void phrases(parse_state *s)
         } else if ((W(s, i, "each") || W(s, i, "either")) && j >= 0 &&
                    (s->t[j].cls == LX_LEVEL || s->t[j].cls == LX_REGION)) {
             set(k, LX_SIDE, 3, 0);   /* "each upper lobe", "either lung" */
-        } else if (W(s, i, "correction") || (W(s, i, "i") && W(s, j, "mean"))) {
+        } else if (W(s, i, "correction") || W(s, i, "sorry") || (W(s, i, "i") && W(s, j, "mean"))) {
             set(k, LX_NONE, 0, 9);   /* dictation correction: drops the place said just before */
         } else if ((W(s, i, "l") || W(s, i, "r")) && j >= 0 &&
                    (s->t[j].cls == LX_LEVEL || (s->t[j].cls == LX_REGION && s->t[j].val != 2 && s->t[j].val != 5))) {
@@ -548,6 +574,26 @@ static void phrases(parse_state *s)
         } else if (W(s, i, "spread") && !(pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_COPULA) && !W(s, j, "to") &&
                    !W(s, j, "into") && !W(s, pv(s, i), "further")) {
             set(k, LX_NONE, 0, 0);   /* "endobronchial spread of infection": a mechanism, not time */
+        } else if (W(s, i, "halo")) {
+            /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
+             * of the lesion named before "with", not another lesion */
+            int with = 0;
+            for (int q = pv(s, i); q >= 0 && s->t[q].clause == k->clause; q = pv(s, q)) {
+                if (with && (s->t[q].cls == LX_LESION || s->t[q].cls == LX_GENERIC)) {
+                    set(k, LX_NONE, 0, 0);
+                    break;
+                }
+                with |= W(s, q, "with");
+            }
+        } else if (W(s, i, "s") && j >= 0 && s->t[j].start == k->end && s->t[j].cls == LX_NUMBER &&
+                   s->t[j].num >= 1 && s->t[j].num <= 10) {
+            set(k, LX_SEGMENT, 0, 0);   /* "S6": segment 6 */
+        } else if (k->cls == LX_NUMBER && !is_digit((unsigned char)k->w[0]) && k->val >= 20 && k->val % 10 == 0 &&
+                   j >= 0 && s->t[j].cls == LX_NUMBER && !is_digit((unsigned char)s->t[j].w[0]) && s->t[j].val <= 9) {
+            k->val += s->t[j].val;   /* "twenty-five", "thirty five" */
+            k->num = k->val;
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
         } else if ((W(s, i, "half") && W(s, j, "a") && W(s, adj(s, j), "dozen")) || W(s, i, "dozen")) {
             int half = W(s, i, "half");
             set(k, LX_NUMBER, half ? 6 : 12, 0);
@@ -562,6 +608,8 @@ static void phrases(parse_state *s)
         } else if (anywhere(s, i, COMPARATIVE) && (W(s, j, "than") || W(s, adj(s, j), "than"))) {
             /* "less conspicuous than before", "more extensive than on the previous film": time */
             int than = W(s, j, "than") ? j : adj(s, j), e = earlier_ref(s, than);
+            if (e < 0)
+                e = study_ref(s, than);   /* "than on the radiograph of 2/14": another (earlier) study */
             if (e >= 0) {
                 for (int q = i + 1; q <= e; q++)
                     s->t[q].absorbed = 1;
@@ -627,6 +675,8 @@ static void predominance(parse_state *s)
                     t = adj(s, t);
                 if (W(s, t, "than"))
                     m = adj(s, t);
+                if (W(s, m, "the"))
+                    m = adj(s, m);   /* "the right more than the left" */
             }
             if (m >= 0 && side_lr(&s->t[m]) && s->t[m].val != k->val) {
                 a->predominance_side = k->val == 1 ? LAT_LEFT : LAT_RIGHT;
@@ -790,8 +840,8 @@ static void sub_resolve(const sub_phrase *p, int prev_sides, run *r)
     int levels = p->levels;
     if (!levels && p->seg_level)
         levels = p->seg_level & 4 ? 4 : p->seg_level;   /* "posterior basal segment": lower lobe */
-    if (p->all)
-        levels = 7;
+    if (p->all && !levels && !p->zones)
+        levels = 7;   /* "all lobes", "the entire right lung"; "the entire left lower lobe" is that lobe */
     if (!sides && p->inherit)
         sides = prev_sides;
     if (!sides && levels && p->plural) {
@@ -966,6 +1016,14 @@ static void anatomy(parse_state *s)
                 p.any = 1;
                 break;
             case LX_NUMBER:
+                if (in_segment && q->val >= 1 && q->val <= 10 && q->num == (double)q->val &&
+                    !(adj(s, j) >= 0 && (s->t[adj(s, j)].cls == LX_UNIT || s->t[adj(s, j)].cls == LX_PCT))) {
+                    /* "segments 6 and 10", "S6": bronchopulmonary segments 1-3 upper, 4-5 middle
+                     * (lingula on the left), 6-10 lower */
+                    p.levels |= q->val <= 3 ? 1 : q->val <= 5 ? 2 : 4;
+                    p.any = 1;
+                    break;
+                }
                 take = p.all && q->val <= 5 && s->t[nx(s, j) >= 0 ? nx(s, j) : j].cls == LX_REGION;
                 break;
             case LX_AND:
@@ -975,7 +1033,9 @@ static void anatomy(parse_state *s)
                 int m = nx(s, j);
                 while (m >= 0 && (s->t[m].cls == LX_THE || s->t[m].cls == LX_PREP) && s->t[m].clause == q->clause)
                     m = nx(s, m);
-                int ok = m >= 0 && s->t[m].clause == q->clause && is_anat_cls(s->t[m].cls) &&
+                int ok = m >= 0 && s->t[m].clause == q->clause &&
+                         (is_anat_cls(s->t[m].cls) || (in_segment && q->cls == LX_AND && s->t[m].cls == LX_NUMBER &&
+                                                       s->t[m].val >= 1 && s->t[m].val <= 10)) &&
                          !(s->t[m].cls == LX_SEGNAME && !segname_here(s, m)) && p.any &&
                          !(s->t[m].cls == LX_REGION && s->t[m].val == 5);
                 if (q->cls == LX_PREP) {
@@ -1029,6 +1089,12 @@ static void anatomy(parse_state *s)
             q = pv(s, q);
         if (W(s, q, "except") || W(s, q, "excluding") || W(s, q, "excepting"))
             r->negated = r->excluded = 1;
+        /* "Lungs:", "Lung parenchyma:": a heading of region words alone, the only words of
+         * its clause, locates nothing (it can still be cleared: "Lungs: clear.") */
+        int heading = followed_by(s, last, ':') && (r->t0 == 0 || s->t[r->t0 - 1].clause != k->clause);
+        for (int q = r->t0; q <= last && heading; q++)
+            heading = s->t[q].absorbed || s->t[q].cls == LX_REGION || s->t[q].cls == LX_AND || s->t[q].cls == LX_THE;
+        r->heading = heading;
         if (r->zones || r->whole || p.any) {
             for (int q = r->t0; q <= r->t1; q++) {
                 s->t[q].run = s->nr;
@@ -1094,22 +1160,25 @@ static int list_next(const parse_state *s, int fi)
 {
     const finding *f = &s->f[fi];
     int j = adj(s, f->t1);
-    /* "collapse/consolidation", "GGO/consolidation": a slash pair is a list */
+    /* "collapse/consolidation", "collapse-consolidation": a slash or hyphen pair is a list */
     if (j >= 0 && s->t[j].find >= 0 && s->t[j].find != fi) {
         int slash = 0, other = 0;
         for (int o = s->t[f->t1].end; o < s->t[j].start; o++)
-            slash |= s->text[o] == '/', other |= s->text[o] != '/' && s->text[o] != ' ';
+            slash |= s->text[o] == '/' || s->text[o] == '-', other |= s->text[o] != '/' && s->text[o] != '-' &&
+                                                                      s->text[o] != ' ';
         if (slash && !other)
             return s->t[j].find;
     }
-    if (j < 0 || s->t[j].cls != LX_AND)
+    /* "atelectasis versus early consolidation": the alternatives of a differential share the place */
+    if (j < 0 || !(s->t[j].cls == LX_AND || W(s, j, "versus") || W(s, j, "vs")))
         return -1;
     int m = adj(s, j);
     if (m >= 0 && s->t[m].cls == LX_AND)
         m = adj(s, m);   /* "atelectasis and/or consolidation" */
-    while (m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
-                      s->t[m].cls == LX_TEMPORAL))
-        m = adj(s, m);
+    for (int unk = 0; m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
+                                 s->t[m].cls == LX_TEMPORAL || (s->t[m].cls == LX_NONE && !unk++ && s->t[m].run < 0 &&
+                                                                is_alpha((unsigned char)s->t[m].w[0])));)
+        m = adj(s, m);   /* one word outside the lexicon: "or early consolidation" */
     return m >= 0 && s->t[m].find >= 0 && s->t[m].find != fi ? s->t[m].find : -1;
 }
 
@@ -1121,6 +1190,8 @@ static int list_prev(const parse_state *s, int fi)
     return -1;
 }
 
+static void range_of(const parse_state *s, int i, int level, int *b, int *e);
+
 /* "Haziness over the left hemithorax, in keeping with a layering effusion": an opacity that
  * the sentence explains (without a hedge) as a non-lesion is that non-lesion. Only the
  * unspecific lesion words (opacity, haziness, shadowing, changes ...) are explained away. */
@@ -1128,8 +1199,21 @@ static void attribution(parse_state *s)
 {
     static const char *const BY[] = {"keeping", "consistent", "compatible", "due", "secondary", "representing",
                                      "reflecting", "reflects", "represents", "attributable", NULL};
+    static const char *const FIBROTIC[] = {"fibrosis", "fibrotic", "scarring", "scar", "fibrosing", NULL};
     for (int fi = 0; fi < s->nf; fi++) {
         finding *f = &s->f[fi];
+        /* "fibrotic changes with subpleural reticulation": reticulation is the fibrosis */
+        if (f->lesion && (W(s, f->t0, "reticulation") || W(s, f->t0, "reticular"))) {
+            int b, e, fib = 0;
+            range_of(s, f->t0, 1, &b, &e);
+            for (int q = b; q <= e; q++)
+                fib |= anywhere(s, q, FIBROTIC);
+            if (fib) {
+                f->lesion = 0;
+                f->kind = PN_OTHER;
+                continue;
+            }
+        }
         if (!f->lesion || !(f->kind == PF_OPACITY || s->t[f->t0].cls == LX_GENERIC))
             continue;
         int by = -1;
@@ -1310,8 +1394,43 @@ static void clear_run(parse_state *s, int ri, int trig)
 
 /* "follow-up CT is recommended to exclude an underlying lesion": the lesions after "to
  * exclude" / "to rule out" in its clause are what a further test looks for, not findings. */
+/* "Indication: ?pneumonia.", "Clinical history: cough, ?LLL consolidation.": a sentence opened by
+ * a heading of the request (up to four words ending with ':' or '-') names what the study was
+ * asked to look at, not what it shows: its findings are hypotheses, up to the sentence's end or
+ * the next heading. */
+static void request_lines(parse_state *s)
+{
+    static const char *const REQUEST[] = {"indication", "indications", "history", "hx", "reason", "question",
+                                          "request", "details", NULL};
+    for (int i = 0; i < s->n; i++) {
+        if (i > 0 && s->t[i - 1].sent == s->t[i].sent)
+            continue;
+        int head = -1;
+        for (int j = i, st = 0; j >= 0 && st < 4 && s->t[j].sent == s->t[i].sent; j = nx(s, j), st++) {
+            if (followed_by(s, j, ':') || followed_by(s, j, '-')) {
+                head = j;
+                break;
+            }
+        }
+        int req = 0;
+        for (int j = i; head >= 0 && j <= head; j++)
+            req |= anywhere(s, j, REQUEST);
+        if (!req)
+            continue;
+        for (int j = nx(s, head); j >= 0 && !(followed_by(s, j, ':') && s->t[j].cls == LX_BOUNDARY); j = nx(s, j)) {
+            if (s->t[j].find < 0)
+                continue;
+            s->f[s->t[j].find].hypothetical = 1;
+            for (int ri = 0; ri < s->nr; ri++)
+                if (s->r[ri].find == s->t[j].find)
+                    s->r[ri].negated = 1;
+        }
+    }
+}
+
 static void hypotheticals(parse_state *s)
 {
+    request_lines(s);
     for (int i = 0; i < s->n; i++) {
         if (s->t[i].absorbed || s->t[i].cls != LX_UNCERTAIN || s->t[i].sub != 3)
             continue;
@@ -1408,6 +1527,22 @@ static void negation(parse_state *s)
         for (int j = pb; j <= pe; j++)
             if (s->t[j].run >= 0)
                 clear_run(s, s->t[j].run, i);
+    }
+    /* "Consolidation: none.", "Nodules: nil.": a lone negative answer after a heading of
+     * findings negates them */
+    for (int i = 1; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed || !(W(s, i, "none") || W(s, i, "nil") || W(s, i, "absent") || W(s, i, "negative")) ||
+            s->t[i - 1].clause == k->clause || s->t[i - 1].sent != k->sent || !followed_by(s, i - 1, ':'))
+            continue;
+        int j = nx(s, i);
+        if (j >= 0 && s->t[j].clause == k->clause)
+            continue;   /* "Lungs: no consolidation" has its own scope */
+        int b, e;
+        range_of(s, i - 1, 1, &b, &e);
+        for (int q = b; q <= e; q++)
+            if (s->t[q].find >= 0 && !s->t[q].absorbed)
+                negate_finding(s, s->t[q].find, i);
     }
     /* dictation correction ("in the left, correction, right lower lobe"): the place before it goes */
     for (int i = 0; i < s->n; i++) {
@@ -1616,6 +1751,13 @@ static int adjective_like(const char *w)
     return 0;
 }
 
+/* A word joined by a hyphen to the next ("part-solid", "thin-walled"): part of a compound adjective. */
+static int hyphen_joined(const parse_state *s, int i)
+{
+    int j = i + 1 < s->n ? i + 1 : -1;
+    return j >= 0 && s->text[s->t[i].end] == '-' && s->t[j].start == s->t[i].end + 1;
+}
+
 /* Token i is a whole number 1..20 (a count, not a size or a percentage by itself). */
 static int count_number(const parse_state *s, int i)
 {
@@ -1689,7 +1831,7 @@ static void counts(parse_state *s)
                   (q->cls == LX_NUMBER && adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_UNIT) || W(s, j, "well") ||
                   W(s, j, "sub") || W(s, j, "centimetre") || W(s, j, "subcentimetre") || W(s, j, "subcentimeter") ||
                   W(s, j, "more") || W(s, j, "additional") || W(s, j, "further") || W(s, j, "other") ||
-                  q->cls == LX_AND || (q->cls == LX_NONE && adjective_like(q->w))))
+                  q->cls == LX_AND || (q->cls == LX_NONE && (adjective_like(q->w) || hyphen_joined(s, j)))))
                 break;
         }
         if (target >= 0 && s->f[target].count_t < 0) {
@@ -2027,7 +2169,7 @@ static void collect(parse_state *s)
     }
     /* anatomy phrases in clauses without findings go to the nearest lesion of their sentence */
     for (int ri = 0; ri < s->nr; ri++)
-        if (s->r[ri].find < 0 && !s->r[ri].negated)
+        if (s->r[ri].find < 0 && !s->r[ri].negated && !s->r[ri].heading)
             s->r[ri].find = nearest_lesion(s, ri);
     orphan_sides(s);
     /* "the right lung shows consolidation in the lower lobe", "perihilar haziness on the right":
