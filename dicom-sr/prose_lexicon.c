@@ -25,7 +25,7 @@ static const lex_group LEX[] = {
     {LX_SIDE, 3, 0, "bilateral bilaterally both bilat"},
     /* levels */
     {LX_LEVEL, 1, 0, "upper apex apices+ apical apically"},
-    {LX_LEVEL, 2, 0, "middle mid hilar perihilar parahilar midzone midzones+ midlung"},
+    {LX_LEVEL, 2, 0, "middle mid hilar perihilar parahilar midzone midzones+ midlung hilum hila+"},
     {LX_LEVEL, 4, 0, "lower base bases+ basal basilar basally costophrenic infrahilar"},
     /* side and level in one word: zone masks [LU LM LL RU RM RL] as bits 1 2 4 8 16 32 */
     {LX_ZONEWORD, 8, 0, "rul"},
@@ -125,7 +125,7 @@ static const lex_group LEX[] = {
     /* predominance */
     {LX_PREDOM, 0, 0, "predominant predominantly predominance predominating predominately mainly mostly chiefly "
                       "favouring favoring preponderance"},
-    {LX_MORE, 0, 0, "more most greater worse larger"},
+    {LX_MORE, 0, 0, "more most greater worse larger greatest worst"},
     {LX_MORE, 1, 0, "pronounced prominent"},
     /* clause boundaries */
     {LX_BOUNDARY, 0, 0, "but however although though whereas while whilst except apart aside which impression "
@@ -164,7 +164,7 @@ static const char NOT_TYPOS[] =
     "those other others whether together elsewhere volume volumes views view trachea tracheal thoracic thorax "
     "technique comparison compared contrast consistent consider considered concern control correlation correlate "
     "clinical clinically contour contours normally opacify findings finding feature features further follow "
-    "followup hilum hila heart hearts lesser lesson lessons legion margin margins marking markings mildly mostly "
+    "followup heart hearts lesser lesson lessons legion margin margins marking markings mildly mostly "
     "motion multiple muscle muscles overall overlying pleura pleurae region regional remain remained right routine "
     "rotated rotation tissue tissues typical upright vessels vessel vascular within without within partial "
     "particular visible vision single signal signs singular anterolateral posterolateral lateral bilateral "

@@ -559,6 +559,10 @@ static void phrases(parse_state *s)
         } else if (W(s, i, "similar") && (W(s, j, "to") || W(s, j, "in") || W(s, j, "appearance") ||
                                           (pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_COPULA))) {
             set(k, LX_TEMPORAL, PT_STABLE, 0);   /* "similar to the prior", "are similar in appearance" */
+        } else if (k->cls == LX_TEMPORAL && k->sub == 2 &&
+                   !((j >= 0 && s->t[j].cls == LX_TEMPORAL) || (adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_TEMPORAL) ||
+                     (pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_TEMPORAL))) {
+            set(k, LX_NONE, 0, 0);   /* "partially collapsed": no time without a resolution word */
         } else if (k->cls == LX_TEMPORAL && (k->val == PT_RESOLVED || k->val == PT_BETTER) && k->sub != 1) {
             /* "almost completely resolved", "near-complete resolution": still there, better;
              * "complete clearing", "completely resolving" without such a word: resolved */
@@ -574,6 +578,11 @@ static void phrases(parse_state *s)
         } else if (W(s, i, "spread") && !(pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_COPULA) && !W(s, j, "to") &&
                    !W(s, j, "into") && !W(s, pv(s, i), "further")) {
             set(k, LX_NONE, 0, 0);   /* "endobronchial spread of infection": a mechanism, not time */
+        } else if ((W(s, i, "changes") || W(s, i, "change")) && pv(s, i) >= 0 && pv(s, i) == i - 1 &&
+                   s->t[i - 1].chunk == k->chunk &&
+                   (s->t[i - 1].cls == LX_LEVEL || s->t[i - 1].cls == LX_ZONEWORD ||
+                    (s->t[i - 1].cls == LX_REGION && s->t[i - 1].val != 5))) {
+            set(k, LX_GENERIC, PF_OTHER, W(s, i, "changes"));   /* "left basal changes": an abnormality there */
         } else if (W(s, i, "halo")) {
             /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
              * of the lesion named before "with", not another lesion */
@@ -774,6 +783,9 @@ static void predominance(parse_state *s)
                 q->predlev = 1;
                 if (k->cls == LX_MORE)
                     k->absorbed = 1;
+                for (int r = i + 1; r < j; r++)
+                    if (s->t[r].cls == LX_SEVERITY)
+                        s->t[r].absorbed = 1;   /* "more marked in the lower zones": no severity */
                 found = 1;
                 break;
             }
@@ -1570,6 +1582,14 @@ static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap
     const finding *f = &s->f[fi];
     int chunk = s->t[f->t0].chunk, n = 0, b, e;
     range_of(s, f->t0, 1, &b, &e);
+    /* "New since the last study: small left basal consolidation": a heading clause of the
+     * same sentence without findings reaches the clause after its colon */
+    if (b > 0 && s->t[b - 1].sent == s->t[b].sent && followed_by(s, b - 1, ':')) {
+        int hb, he;
+        range_of(s, b - 1, 1, &hb, &he);
+        if (!chunk_has_finding(s, hb, 0) && !chunk_has_finding(s, he, 0))
+            b = hb;
+    }
     for (int pass = 0; pass < 2 && (n == 0 || cls == LX_TEMPORAL); pass++)
         for (int i = b; i <= e && n < cap; i++) {
             const tok *k = &s->t[i];
@@ -1847,6 +1867,14 @@ static void counts(parse_state *s)
         int p = pv(s, i), j = adj(s, i);
         if (k->absorbed || k->cls != LX_NUMBER || k->val < 1 || k->val > 20 || p < 0 || s->t[p].cls != LX_AND ||
             j < 0 || s->t[j].cls != LX_PREP)
+            continue;
+        /* "three nodules, two in the RUL and one in the LLL": a breakdown of the count (an
+         * elliptical number after a comma before it), nothing to add */
+        int breakdown = 0;
+        for (int q = pv(s, p); q >= 0 && s->t[q].clause == k->clause && s->t[q].find < 0; q = pv(s, q))
+            breakdown |= count_number(s, q) && s->t[q].chunk != s->t[pv(s, q) >= 0 ? pv(s, q) : q].chunk &&
+                         adj(s, q) >= 0 && s->t[adj(s, q)].cls == LX_PREP;
+        if (breakdown)
             continue;
         for (int fi = s->nf - 1; fi >= 0; fi--) {
             finding *f = &s->f[fi];
