@@ -232,6 +232,14 @@ static char pool[POOL_CAP];
 static lex_entry entries[ENTRY_CAP];
 static int n_lex, n_entries;   /* lexicon words [0, n_lex), never-typos [n_lex, n_entries) */
 static pthread_once_t expand_once = PTHREAD_ONCE_INIT;
+/* The entries by first letter (table order kept inside a letter, so "first in the table wins"
+ * still holds): part 0 the lexicon words, part 1 the never-typos; bucket b of part p is
+ * by_letter[off[p][b] .. off[p][b + 1]). */
+enum { BUCKETS = 27 };
+static short by_letter[ENTRY_CAP];
+static int off[2][BUCKETS + 1];
+
+static int bucket(char c) { return c >= 'a' && c <= 'z' ? c - 'a' : BUCKETS - 1; }
 
 static void expand_words(const char *words, int group, size_t *used)
 {
@@ -263,17 +271,29 @@ static void expand(void)
         expand_words(LEX[k].words, k, &used);
     n_lex = n_entries;
     expand_words(NOT_TYPOS, -1, &used);
+    int fill = 0;
+    for (int part = 0; part < 2; part++) {
+        int from = part ? n_lex : 0, to = part ? n_entries : n_lex;
+        for (int b = 0; b < BUCKETS; b++) {
+            off[part][b] = fill;
+            for (int k = from; k < to; k++)
+                if (bucket(entries[k].word[0]) == b)
+                    by_letter[fill++] = (short)k;
+        }
+        off[part][BUCKETS] = fill;
+    }
 }
 
 /* The lexicon entry of w within edit distance `allowed` rules, -1 (see the file comment). */
 static int nearest(const char *w, size_t lw)
 {
-    int best = -1, best_d = 3;
-    for (int k = 0; k < n_lex; k++) {
+    int best = -1, best_d = 3, b = bucket(w[0]);
+    for (int x = off[0][b]; x < off[0][b + 1]; x++) {
+        int k = by_letter[x];
         const lex_entry *e = &entries[k];
         const lex_group *g = &LEX[e->group];
         size_t lv = e->len;
-        if (lv < 5 || e->word[0] != w[0])
+        if (lv < 5 || e->word[0] != w[0] || lv > lw + 2 || lw > lv + 2)
             continue;
         int allowed = lw >= 8 && lv >= 8 ? 2 : lw >= 5 ? 1 : 0;
         /* words that flip a finding's polarity or time: one edit at most */
@@ -296,11 +316,14 @@ static int nearest(const char *w, size_t lw)
     return best;
 }
 
-static int exact(const char *w, size_t lw, int from, int to)
+static int exact(const char *w, size_t lw, int part)
 {
-    for (int k = from; k < to; k++)
+    int b = bucket(w[0]);
+    for (int x = off[part][b]; x < off[part][b + 1]; x++) {
+        int k = by_letter[x];
         if (entries[k].len == lw && entries[k].word[0] == w[0] && memcmp(entries[k].word, w, lw) == 0)
             return k;
+    }
     return -1;
 }
 
@@ -311,8 +334,8 @@ int prose_lexicon_lookup(const char *w, lex_word *out, int *typo)
     *typo = 0;
     if (lw == 0 || lw >= 40)
         return 0;
-    int k = exact(w, lw, 0, n_lex);
-    if (k < 0 && lw >= 4 && !(w[0] >= '0' && w[0] <= '9') && exact(w, lw, n_lex, n_entries) < 0) {
+    int k = exact(w, lw, 0);
+    if (k < 0 && lw >= 4 && !(w[0] >= '0' && w[0] <= '9') && exact(w, lw, 1) < 0) {
         k = nearest(w, lw);
         *typo = k >= 0;
     }

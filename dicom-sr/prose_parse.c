@@ -223,7 +223,7 @@ static void classify(parse_state *s)
 
 static int W(const parse_state *s, int i, const char *w)
 {
-    return i >= 0 && i < s->n && strcmp(s->t[i].w, w) == 0;
+    return i >= 0 && i < s->n && s->t[i].w[0] == w[0] && strcmp(s->t[i].w, w) == 0;
 }
 
 /* Next / previous non-absorbed token of the same sentence, or -1. */
