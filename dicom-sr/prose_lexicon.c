@@ -106,7 +106,7 @@ static const lex_group LEX[] = {
     {LX_TEMPORAL, PT_WORSE, 0, "increasing increased increase worsening worsened progression progressive progressing "
                                "progressed enlarging enlarged extending extended extension spread grown growing "
                                "deterioration deteriorating"},
-    {LX_TEMPORAL, PT_STABLE, 0, "unchanged stable persistent persisting persists persist redemonstrated again remains "
+    {LX_TEMPORAL, PT_STABLE, 0, "unchanged stable persistent persisting persists persist redemonstrated redemonstration again remains "
                                 "residual"},
     {LX_TEMPORAL, PT_BETTER, 0, "improving improved improvement decreasing decreased decrease reduced reduction "
                                 "regressing regression regressed resolving clearing smaller"},

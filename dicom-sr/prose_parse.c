@@ -583,6 +583,22 @@ static void phrases(parse_state *s)
                    (s->t[i - 1].cls == LX_LEVEL || s->t[i - 1].cls == LX_ZONEWORD ||
                     (s->t[i - 1].cls == LX_REGION && s->t[i - 1].val != 5))) {
             set(k, LX_GENERIC, PF_OTHER, W(s, i, "changes"));   /* "left basal changes": an abnormality there */
+        } else if ((W(s, i, "previously") || W(s, i, "prior") || W(s, i, "formerly")) && j >= 0 &&
+                   s->t[j].cls == LX_NUMBER) {
+            set(k, LX_NONE, 0, 0);   /* "(previously 7 mm)": the earlier size, not the finding's past */
+        } else if (W(s, i, "re") && j >= 0 && s->t[j].start == k->end + 1 && s->text[k->end] == '-' &&
+                   (W(s, j, "demonstrated") || W(s, j, "demonstration") || W(s, j, "identified") ||
+                    W(s, j, "demonstrates") || W(s, j, "visualised") || W(s, j, "visualized"))) {
+            set(k, LX_TEMPORAL, PT_STABLE, 0);   /* "re-demonstrated": seen again */
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if (W(s, i, "rather") && W(s, j, "than")) {
+            set(k, LX_NEG_PRE, 0, 0);   /* "atelectasis rather than consolidation": the second is not there */
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if ((W(s, i, "minor") || W(s, i, "major") || W(s, i, "horizontal") || W(s, i, "oblique")) &&
+                   (W(s, j, "fissure") || W(s, j, "fissures"))) {
+            set(k, LX_NONE, 0, 0);   /* "the minor fissure": anatomy, no severity */
         } else if (W(s, i, "halo")) {
             /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
              * of the lesion named before "with", not another lesion */
@@ -674,7 +690,11 @@ static void predominance(parse_state *s)
             continue;
         /* side > side, side greater/more than side */
         if (side_lr(k)) {
-            int j = adj(s, i), m = -1;
+            int j = adj(s, i), m = -1, reg = -1;
+            if (j >= 0 && s->t[j].cls == LX_REGION && (s->t[j].val == 1 || s->t[j].val == 4)) {
+                reg = j;   /* "left lung more than right lung" */
+                j = adj(s, j);
+            }
             if (j >= 0 && W(s, j, ">"))
                 m = adj(s, j);
             else if (j >= 0 && s->t[j].cls == LX_MORE && s->t[j].val != 2) {
@@ -689,8 +709,11 @@ static void predominance(parse_state *s)
             }
             if (m >= 0 && side_lr(&s->t[m]) && s->t[m].val != k->val) {
                 a->predominance_side = k->val == 1 ? LAT_LEFT : LAT_RIGHT;
-                add_tok_span(s, PA_PREDOMINANCE, i, m);
-                for (int q = i + 1; q <= m; q++)
+                int end = m;
+                if (reg >= 0 && adj(s, m) >= 0 && s->t[adj(s, m)].cls == LX_REGION)
+                    end = adj(s, m);
+                add_tok_span(s, PA_PREDOMINANCE, i, end);
+                for (int q = i + 1; q <= end; q++)
                     s->t[q].absorbed = 1;
                 k->val = 3;   /* both sides, as a location */
                 k->sub = 7;   /* marker: predominance side word */
@@ -723,8 +746,16 @@ static void predominance(parse_state *s)
             (W(s, i, "less") && anywhere(s, adj(s, i), LESS_SO))) {
             for (int j = nx(s, i), st = 0; j >= 0 && st < 5 && s->t[j].clause == k->clause; j = nx(s, j), st++)
                 if (side_lr(&s->t[j])) {
-                    a->predominance_side = s->t[j].val == 1 ? LAT_RIGHT : LAT_LEFT;
-                    add_tok_span(s, PA_PREDOMINANCE, i, j);
+                    /* the other side must be named before ("right upper lobe, and to a lesser
+                     * extent the right lower lobe" is one side) */
+                    int other = 0;
+                    for (int q = pv(s, i); q >= 0 && !other; q = pv(s, q))
+                        other = (place_side(s, q) && place_side(s, q) != s->t[j].val) ||
+                                (s->t[q].cls == LX_SIDE && s->t[q].val == 3);
+                    if (other) {
+                        a->predominance_side = s->t[j].val == 1 ? LAT_RIGHT : LAT_LEFT;
+                        add_tok_span(s, PA_PREDOMINANCE, i, j);
+                    }
                     break;
                 }
             continue;
@@ -822,10 +853,18 @@ static void predominance(parse_state *s)
                 break;
         }
     }
-    /* "worse" not used for a side is a time word */
-    for (int i = 0; i < s->n; i++)
-        if (!s->t[i].absorbed && W(s, i, "worse") && s->t[i].cls == LX_MORE)
+    /* "worse" not used for a side is a time word; so is "larger" said of a finding ("is
+     * slightly larger", "now larger") */
+    for (int i = 0; i < s->n; i++) {
+        if (s->t[i].absorbed || s->t[i].cls != LX_MORE)
+            continue;
+        int p = pv(s, i);
+        if (W(s, i, "worse") ||
+            ((W(s, i, "larger") || W(s, i, "bigger")) && p >= 0 &&
+             (s->t[p].cls == LX_COPULA || W(s, p, "slightly") || W(s, p, "now") || W(s, p, "somewhat") ||
+              W(s, p, "much") || W(s, p, "become") || W(s, p, "became"))))
             set(&s->t[i], LX_TEMPORAL, PT_WORSE, 0);
+    }
 }
 
 /* ---------------------------------------------------------------- anatomy */
@@ -1851,8 +1890,9 @@ static void counts(parse_state *s)
                   (q->cls == LX_NUMBER && adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_UNIT) || W(s, j, "well") ||
                   W(s, j, "sub") || W(s, j, "centimetre") || W(s, j, "subcentimetre") || W(s, j, "subcentimeter") ||
                   W(s, j, "more") || W(s, j, "additional") || W(s, j, "further") || W(s, j, "other") ||
-                  q->cls == LX_AND || (q->cls == LX_NONE && (adjective_like(q->w) || hyphen_joined(s, j)))))
-                break;
+                  q->cls == LX_AND || (q->cls == LX_NONE && (adjective_like(q->w) || hyphen_joined(s, j))) ||
+                  (q->cls == LX_NUMBER && q->val == k->val && q->chunk != k->chunk && k->cls == LX_NUMBER)))
+                break;   /* the last: "two (2) nodules" */
         }
         if (target >= 0 && s->f[target].count_t < 0) {
             s->f[target].count_lo = lo;
@@ -1913,6 +1953,16 @@ static void counts(parse_state *s)
         }
         f->count_lo += k->val;
         f->count_hi = f->count_hi >= PROSE_COUNT_OPEN ? PROSE_COUNT_OPEN : f->count_hi + k->val;
+    }
+    /* "nodules x 2": a count written after the lesion */
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        int x = adj(s, f->t1), m = adj(s, x);
+        if (!f->lesion || f->count_t >= 0 || !W(s, x, "x") || !count_number(s, m) ||
+            (adj(s, m) >= 0 && (s->t[adj(s, m)].cls == LX_UNIT || s->t[adj(s, m)].cls == LX_PCT)))
+            continue;
+        f->count_lo = f->count_hi = s->t[m].val;
+        f->count_t = m;
     }
     /* "nodules measuring 3, 4 and 6 mm": one size each */
     for (int fi = 0; fi < s->nf; fi++) {
