@@ -599,6 +599,12 @@ static void phrases(parse_state *s)
         } else if ((W(s, i, "minor") || W(s, i, "major") || W(s, i, "horizontal") || W(s, i, "oblique")) &&
                    (W(s, j, "fissure") || W(s, j, "fissures"))) {
             set(k, LX_NONE, 0, 0);   /* "the minor fissure": anatomy, no severity */
+        } else if (k->cls == LX_NUMBER && s->text[k->end] == ')' && is_digit((unsigned char)k->w[0])) {
+            int o = k->start - 1;
+            while (o >= 0 && s->text[o] == ' ')
+                o--;
+            if (o < 0 || s->text[o] != '(')
+                set(k, LX_NONE, 0, 0);   /* "1) Right upper lobe pneumonia": an enumerator, no count */
         } else if (W(s, i, "halo")) {
             /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
              * of the lesion named before "with", not another lesion */
@@ -1810,11 +1816,14 @@ static int adjective_like(const char *w)
     return 0;
 }
 
-/* A word joined by a hyphen to the next ("part-solid", "thin-walled"): part of a compound adjective. */
+/* A word joined by hyphens to its neighbours ("part-solid", "thin-walled", "tree-in-bud"): part of
+ * a compound adjective. */
 static int hyphen_joined(const parse_state *s, int i)
 {
-    int j = i + 1 < s->n ? i + 1 : -1;
-    return j >= 0 && s->text[s->t[i].end] == '-' && s->t[j].start == s->t[i].end + 1;
+    int after = i + 1 < s->n && s->text[s->t[i].end] == '-' && s->t[i + 1].start == s->t[i].end + 1;
+    int before = i > 0 && s->t[i].start > 0 && s->text[s->t[i].start - 1] == '-' &&
+                 s->t[i - 1].end == s->t[i].start - 1;
+    return after || before;
 }
 
 /* Token i is a whole number 1..20 (a count, not a size or a percentage by itself). */
@@ -1891,8 +1900,10 @@ static void counts(parse_state *s)
                   W(s, j, "sub") || W(s, j, "centimetre") || W(s, j, "subcentimetre") || W(s, j, "subcentimeter") ||
                   W(s, j, "more") || W(s, j, "additional") || W(s, j, "further") || W(s, j, "other") ||
                   q->cls == LX_AND || (q->cls == LX_NONE && (adjective_like(q->w) || hyphen_joined(s, j))) ||
-                  (q->cls == LX_NUMBER && q->val == k->val && q->chunk != k->chunk && k->cls == LX_NUMBER)))
-                break;   /* the last: "two (2) nodules" */
+                  (q->cls == LX_NUMBER && q->val == k->val && q->chunk != k->chunk && k->cls == LX_NUMBER) ||
+                  ((q->cls == LX_LESS || (q->cls == LX_MORE && q->val == 2)) && adj(s, j) >= 0 &&
+                   s->t[adj(s, j)].cls == LX_NUMBER)))
+                break;   /* "two (2) nodules", "several tiny (<3 mm) nodules" */
         }
         if (target >= 0 && s->f[target].count_t < 0) {
             s->f[target].count_lo = lo;
@@ -2193,6 +2204,41 @@ static void orphan_sides(parse_state *s)
     }
 }
 
+/* "mucus plugging in the right lower lobe, with surrounding tree-in-bud opacities": a lesion
+ * that names no place of its own and comes with an earlier finding of its clause is where that
+ * finding is (its places are copied to it). */
+static void with_hosts(parse_state *s)
+{
+    static const char *const AROUND[] = {"surrounding", "adjacent", "associated", "accompanying", "overlying",
+                                         "underlying", "some", "an", "a", NULL};
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        if (!f->lesion || f->negated || f->resolved || f->hypothetical)
+            continue;
+        int placed = 0;
+        for (int ri = 0; ri < s->nr && !placed; ri++)
+            placed = s->r[ri].find == fi;
+        if (placed)
+            continue;
+        int p = pv(s, f->t0);
+        while (p >= 0 && s->t[p].clause == s->t[f->t0].clause && s->t[p].find < 0 && s->t[p].run < 0 &&
+               (anywhere(s, p, AROUND) || s->t[p].cls == LX_MOD || s->t[p].cls == LX_DIST || hyphen_joined(s, p) ||
+                (s->t[p].cls == LX_NONE && adjective_like(s->t[p].w))))
+            p = pv(s, p);
+        if (!W(s, p, "with"))
+            continue;
+        int host = -1;
+        for (int q = pv(s, p); q >= 0 && s->t[q].clause == s->t[p].clause && host < 0; q = pv(s, q))
+            host = s->t[q].find;
+        for (int ri = 0, nr = s->nr; host >= 0 && ri < nr && s->nr < MAX_RUNS; ri++)
+            if (s->r[ri].find == host && !s->r[ri].negated && !s->r[ri].predlev) {
+                s->r[s->nr] = s->r[ri];
+                s->r[s->nr].find = fi;
+                s->nr++;
+            }
+    }
+}
+
 static void collect(parse_state *s)
 {
     prose_attrs *a = s->a;
@@ -2245,6 +2291,7 @@ static void collect(parse_state *s)
             add_tok_span(s, PA_COUNT, f->count_t, f->t1);
         }
     }
+    with_hosts(s);
     /* anatomy phrases in clauses without findings go to the nearest lesion of their sentence */
     for (int ri = 0; ri < s->nr; ri++)
         if (s->r[ri].find < 0 && !s->r[ri].negated && !s->r[ri].heading)
