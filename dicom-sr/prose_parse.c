@@ -342,6 +342,15 @@ static int earlier_ref(const parse_state *s, int i)
     return k >= 0 && (anywhere(s, k, STUDY) || anywhere(s, k, PRIOR_OF)) ? k : j;
 }
 
+/* Token i is a size: a number before mm / cm (not "3 x 4"): millimetres, else -1. */
+static double size_mm(const parse_state *s, int i)
+{
+    int u = adj(s, i);
+    if (s->t[i].cls != LX_NUMBER || u < 0 || s->t[u].cls != LX_UNIT || W(s, u, "x"))
+        return -1;
+    return s->t[i].num * (s->t[u].w[0] == 'c' ? 10 : 1);
+}
+
 /* After token i ("than"): "(on / in) (the / today's) radiograph / CT / film ...", "yesterday": the
  * last token of a named study it is compared with, else -1. */
 static int study_ref(const parse_state *s, int i)
@@ -585,7 +594,14 @@ static void phrases(parse_state *s)
             set(k, LX_GENERIC, PF_OTHER, W(s, i, "changes"));   /* "left basal changes": an abnormality there */
         } else if ((W(s, i, "previously") || W(s, i, "prior") || W(s, i, "formerly")) && j >= 0 &&
                    s->t[j].cls == LX_NUMBER) {
-            set(k, LX_NONE, 0, 0);   /* "(previously 7 mm)": the earlier size, not the finding's past */
+            /* "now 9 mm (previously 7 mm)": the earlier size, not the finding's past; against the
+             * size stated before it in the sentence, a change */
+            set(k, LX_NONE, 0, 0);
+            double was = size_mm(s, j), now = -1;
+            for (int q = pv(s, i); q >= 0 && now < 0; q = pv(s, q))
+                now = size_mm(s, q);
+            if (was > 0 && now > 0)
+                set(k, LX_TEMPORAL, now > was ? PT_WORSE : now < was ? PT_BETTER : PT_STABLE, 0);
         } else if (W(s, i, "re") && j >= 0 && s->t[j].start == k->end + 1 && s->text[k->end] == '-' &&
                    (W(s, j, "demonstrated") || W(s, j, "demonstration") || W(s, j, "identified") ||
                     W(s, j, "demonstrates") || W(s, j, "visualised") || W(s, j, "visualized"))) {
@@ -1134,12 +1150,18 @@ static void anatomy(parse_state *s)
                 W(s, q, "now") || W(s, q, "also"))
                 r->predlev = 1;   /* a place among others: does not narrow the side */
         /* "with sparing of the apex", "the apex is spared": not involved */
-        for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 4 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
-            if (W(s, q, "sparing") || W(s, q, "spared") || W(s, q, "sparring"))
+        for (int q = pv(s, r->t0), st = 0, glue = 1; q >= 0 && st < 4 && s->t[q].chunk == s->t[r->t0].chunk;
+             q = pv(s, q), st++) {
+            if (W(s, q, "sparing") || W(s, q, "spared") || W(s, q, "sparring")) {
                 r->negated = 1;
+                r->excluded |= glue;   /* "sparing (of) the apices": out of the sentence's places;
+                                          "a small area of sparing at the apex" is not */
+            }
+            glue &= W(s, q, "of") || W(s, q, "the");
+        }
         for (int q = nx(s, r->t1), st = 0; q >= 0 && st < 2 && s->t[q].chunk == s->t[r->t1].chunk; q = nx(s, q), st++)
             if (W(s, q, "spared"))
-                r->negated = 1;
+                r->negated = r->excluded = 1;
         /* "in all lobes except the right middle lobe": taken out of the places named before */
         int q = pv(s, r->t0);
         while (W(s, q, "the") || W(s, q, "for"))
@@ -1905,6 +1927,16 @@ static void counts(parse_state *s)
                    s->t[adj(s, j)].cls == LX_NUMBER)))
                 break;   /* "two (2) nodules", "several tiny (<3 mm) nodules" */
         }
+        /* "ground glass with a crazy paving pattern": how an earlier lesion looks, no count */
+        if (target >= 0 && k->cls == LX_ARTICLE && W(s, pv(s, i), "with") &&
+            (W(s, adj(s, s->f[target].t1), "pattern") || W(s, adj(s, s->f[target].t1), "sign") ||
+             W(s, adj(s, s->f[target].t1), "appearance") || W(s, adj(s, s->f[target].t1), "component"))) {
+            for (int q = pv(s, pv(s, i)); q >= 0 && s->t[q].clause == k->clause; q = pv(s, q))
+                if (s->t[q].find >= 0 && s->f[s->t[q].find].lesion) {
+                    target = -1;
+                    break;
+                }
+        }
         if (target >= 0 && s->f[target].count_t < 0) {
             s->f[target].count_lo = lo;
             s->f[target].count_hi = hi;
@@ -2259,6 +2291,9 @@ static void collect(parse_state *s)
             neg_evidence = 1;
             if (f->neg_t >= 0)
                 add_tok_span(s, PA_NEGATION, f->neg_t, f->neg_t);
+            /* "the previously noted nodule is not seen": gone since the earlier study */
+            if (f->resolved && a->temporal == PT_NONE)
+                a->temporal = PT_RESOLVED;
             continue;
         }
         if (f->resolved) {
