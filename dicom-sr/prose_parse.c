@@ -650,7 +650,8 @@ static void phrases(parse_state *s)
                 s->t[j].absorbed = s->t[d].absorbed = 1;
                 k->end = s->t[d].end;
             }
-        } else if (W(s, i, "increased") && (W(s, j, "density") || W(s, j, "densities") || W(s, j, "attenuation"))) {
+        } else if (W(s, i, "increased") && (W(s, j, "density") || W(s, j, "densities") || W(s, j, "attenuation") ||
+                                            W(s, pv(s, i), "of"))) {   /* "an area of increased opacity" */
             set(k, LX_MOD, 0, 0);   /* "increased density": how it looks, not a change */
         } else if (anywhere(s, i, COMPARATIVE) && (W(s, j, "than") || W(s, adj(s, j), "than"))) {
             /* "less conspicuous than before", "more extensive than on the previous film": time */
@@ -1870,8 +1871,9 @@ static void counts(parse_state *s)
             if (!count_number(s, i) || (j >= 0 && (s->t[j].cls == LX_UNIT || s->t[j].cls == LX_PCT)))
                 continue;
             int p = pv(s, i);
-            if (p >= 0 && (s->t[p].cls == LX_CT || s->t[p].cls == LX_ALL || s->t[p].cls == LX_NUMBER))
-                continue;
+            if (p >= 0 && s->t[p].chunk == k->chunk &&
+                (s->t[p].cls == LX_CT || s->t[p].cls == LX_ALL || s->t[p].cls == LX_NUMBER))
+                continue;   /* "CT 2", "all 5 lobes" ("CT: 2 new nodules" is a count) */
             if (p >= 0 && (W(s, p, "or") || W(s, p, "to")) && count_number(s, pv(s, p)))
                 continue;   /* the upper end of "two or three" */
             lo = hi = k->val;
@@ -2271,10 +2273,21 @@ static void with_hosts(parse_state *s)
     }
 }
 
+/* Finding fi is said to be diffuse ("diffuse bilateral GGO", "GGO diffusely throughout"). */
+static int diffuse_finding(const parse_state *s, int fi)
+{
+    int b, e;
+    range_of(s, s->f[fi].t0, 0, &b, &e);
+    for (int q = b; q <= e; q++)
+        if (!s->t[q].absorbed && s->t[q].cls == LX_DIST && s->t[q].val == PD_DIFFUSE)
+            return 1;
+    return 0;
+}
+
 static void collect(parse_state *s)
 {
     prose_attrs *a = s->a;
-    uint8_t side_levels = 0, whole = 0;
+    uint8_t side_levels = 0, whole = 0, forced = 0;
     int neg_evidence = 0;
     /* current lesions */
     for (int fi = 0; fi < s->nf; fi++) {
@@ -2419,12 +2432,14 @@ static void collect(parse_state *s)
                     a->summary_sides |= r->whole;
                 else
                     whole |= r->whole;
+                if (r->whole && diffuse_finding(s, r->find))
+                    forced |= r->whole;   /* "diffuse bilateral GGO with consolidation in the lower lobes" */
                 if (r->predlev == 2)
                     whole |= (uint8_t)((r->zones & 7 ? 1 : 0) | (r->zones & 56 ? 2 : 0));
             }
         }
     for (int sd = 0; sd < 2; sd++)
-        if ((whole & (1 << sd)) && !(side_levels & (1 << sd)))
+        if ((whole & (1 << sd)) && (!(side_levels & (1 << sd)) || (forced & (1 << sd))))
             for (int l = 0; l < 3; l++)
                 a->zones[3 * sd + l] = 1;
     for (int ri = 0; ri < s->nr; ri++)
