@@ -382,7 +382,9 @@ static int change_after(const parse_state *s, int j)
 {
     static const char *const CHANGE_MOD[] = {"significant", "interval", "appreciable", "definite", "major", "real",
                                              "substantial", "further", "material", "measurable", "significantly",
-                                             "appreciably", "substantially", "materially", NULL};
+                                             "appreciably", "substantially", "materially", "radiographic",
+                                             "radiological", "visible", "notable", "gross", "discernible", "obvious",
+                                             NULL};
     static const char *const CHANGE[] = {"change", "changes", "changed", NULL};
     for (int st = 0; j >= 0 && st < 4; j = adj(s, j), st++) {
         if (anywhere(s, j, CHANGE))
@@ -400,6 +402,45 @@ static int anatomy_ahead(const parse_state *s, int j)
         if (s->t[q].cls == LX_SIDE || s->t[q].cls == LX_LEVEL || s->t[q].cls == LX_ZONEWORD ||
             (s->t[q].cls == LX_REGION && s->t[q].val != 5) || W(s, q, "r") || W(s, q, "l"))
             return 1;
+    return 0;
+}
+
+/* "not" at token i before a time word ("has not improved", "not significantly increased",
+ * "not completely resolved") or in "not as dense / extensive as before": rewrites the phrase as
+ * one time word and returns 1, else 0. */
+static int not_time(parse_state *s, int i)
+{
+    static const char *const DEGREE[] = {"significantly", "yet", "substantially", "much", "appreciably", "been",
+                                         "materially", "really", NULL};
+    static const char *const AS_WHAT[] = {"dense", "extensive", "prominent", "marked", "confluent", "conspicuous",
+                                          "large", "widespread", "opaque", NULL};
+    tok *k = &s->t[i];
+    int m = adj(s, i), complete = 0;
+    while (m >= 0 && (anywhere(s, m, DEGREE) || W(s, m, "completely") || W(s, m, "fully") || W(s, m, "entirely"))) {
+        complete |= !anywhere(s, m, DEGREE);
+        m = adj(s, m);
+    }
+    if (m >= 0 && s->t[m].cls == LX_TEMPORAL && s->t[m].val != PT_STABLE && s->t[m].sub != 1) {
+        prose_temporal t = s->t[m].val == PT_RESOLVED && complete ? PT_BETTER : PT_STABLE;
+        for (int q = i + 1; q <= m; q++)
+            s->t[q].absorbed = 1;
+        set(k, LX_TEMPORAL, t, 0);
+        k->end = s->t[m].end;
+        return 1;
+    }
+    int a1 = adj(s, i), w = adj(s, a1), a2 = adj(s, w);
+    if (W(s, a1, "as") && anywhere(s, w, AS_WHAT) && W(s, a2, "as")) {
+        int e = earlier_ref(s, a2);
+        if (e < 0)
+            e = study_ref(s, a2);
+        if (e >= 0) {
+            for (int q = i + 1; q <= e; q++)
+                s->t[q].absorbed = 1;
+            set(k, LX_TEMPORAL, PT_BETTER, 0);
+            k->end = s->t[e].end;
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -487,6 +528,11 @@ static void phrases(parse_state *s)
                     s->t[q].absorbed = 1;
                 set(k, LX_UNCERTAIN, 0, 0);
                 k->end = s->t[last].end;
+            } else if (W(s, i, "not") && not_time(s, i)) {
+                /* handled in not_time(): "has not improved" = stable, "not as dense as before" = better */
+            } else if (W(s, i, "not") && m >= 0 && (W(s, m, "suspicious") || W(s, m, "concerning"))) {
+                set(k, LX_NONE, 0, 0);   /* "not suspicious": no hedge */
+                set(&s->t[m], LX_NONE, 0, 0);
             } else if (W(s, i, "not") && m >= 0 && anywhere(s, m, SEEN)) {
                 /* "not present previously", "not seen on the prior study": new, not absent */
                 int last = m, e = earlier_ref(s, m);
@@ -1112,8 +1158,10 @@ static void anatomy(parse_state *s)
                                                        s->t[m].val >= 1 && s->t[m].val <= 10)) &&
                          !(s->t[m].cls == LX_SEGNAME && !segname_here(s, m)) && p.any &&
                          !(s->t[m].cls == LX_REGION && s->t[m].val == 5);
-                if (q->cls == LX_PREP) {
-                    /* "segment of the RLL", "lower zone on the right", "lower lobe of the left lung" */
+                int all_of = p.all && !(p.sides & 3) && !p.levels && !p.zones && !p.region && W(s, j, "of");
+                if (q->cls == LX_PREP && !all_of) {
+                    /* "segment of the RLL", "lower zone on the right", "lower lobe of the left lung"
+                     * ("the whole of the left lower lobe" reads as "the whole left lower lobe") */
                     ok = ok && (W(s, j, "of") || W(s, j, "on") || W(s, j, "in")) &&
                          (in_segment || (side_lr(&s->t[m]) && !(p.sides & 3)) ||
                           (s->t[m].cls == LX_REGION && s->t[m].val == 1 && !(p.sides & 3)) ||
