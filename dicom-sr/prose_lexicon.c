@@ -51,9 +51,9 @@ static const lex_group LEX[] = {
     {LX_SEGNAME, 4, 0, "superior posterobasal anterobasal laterobasal mediobasal"},
     /* lung lesions */
     {LX_LESION, PF_GGO, 0, "ggo ggos+ ggo's+ groundglass"},
-    {LX_LESION, PF_CONSOLIDATION, 0, "consolidation consolidations+ consolidative consolidated"},
+    {LX_LESION, PF_CONSOLIDATION, 0, "consolidation consolidations+ consolidative consolidated consol"},
     {LX_LESION, PF_INFILTRATE, 0, "infiltrate infiltrates+ infiltration infiltrations+ infiltrative"},
-    {LX_LESION, PF_OPACITY, 0, "opacity opacities+ opacification opacifications+ opacified shadowing shadowings+ "
+    {LX_LESION, PF_OPACITY, 0, "opac opacity opacities+ opacification opacifications+ opacified shadowing shadowings+ "
                                "shadow shadows+ haziness hazy density densities+ airspace"},
     {LX_LESION, PF_NODULE, 0, "nodule nodules+ nodular micronodules+ nodularity mass masses+"},
     {LX_LESION, PF_OTHER, 0, "pneumonia pneumonias+ pneumonitis bronchopneumonia infection infective inflammatory "

@@ -122,9 +122,14 @@ enum { BRK_NONE, BRK_CHUNK, BRK_CLAUSE, BRK_SENT };
 static int abbreviation(const char *w, const unsigned char *rest)
 {
     static const char *const ABBR[] = {"rt", "lt", "bilat", "r", "l", "approx", "vs", "incl", "e", "g", "i", "cf",
-                                       "resp", "ca", "seg", "pt", NULL};
+                                       "resp", "ca", "seg", "pt", "consol", "opac", NULL};
+    static const char *const LOBES[] = {"RUL", "RML", "RLL", "LUL", "LLL", NULL};
     while (*rest == ' ')
         rest++;
+    /* "consol. RLL": a finding's abbreviation before a lobe's */
+    for (int k = 0; LOBES[k] && (strcmp(w, "consol") == 0 || strcmp(w, "opac") == 0); k++)
+        if (strncmp((const char *)rest, LOBES[k], 3) == 0 && !is_alpha(rest[3]))
+            return 1;
     if (!((*rest >= 'a' && *rest <= 'z') || is_digit(*rest)))
         return 0;
     for (int k = 0; ABBR[k]; k++)
@@ -667,6 +672,9 @@ static void phrases(parse_state *s)
                 o--;
             if (o < 0 || s->text[o] != '(')
                 set(k, LX_NONE, 0, 0);   /* "1) Right upper lobe pneumonia": an enumerator, no count */
+        } else if ((W(s, i, "evolved") || W(s, i, "evolving") || W(s, i, "evolve") || W(s, i, "evolves")) &&
+                   W(s, j, "into")) {
+            set(k, LX_TEMPORAL, PT_WORSE, 0);   /* "ground glass has evolved into consolidation" */
         } else if (W(s, i, "halo")) {
             /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
              * of the lesion named before "with", not another lesion */
@@ -1977,10 +1985,12 @@ static void counts(parse_state *s)
                    s->t[adj(s, j)].cls == LX_NUMBER)))
                 break;   /* "two (2) nodules", "several tiny (<3 mm) nodules" */
         }
-        /* "ground glass with a crazy paving pattern": how an earlier lesion looks, no count */
+        /* "ground glass with a crazy paving pattern", "consolidation with a small cavity": how an
+         * earlier lesion looks, no count */
         if (target >= 0 && k->cls == LX_ARTICLE && W(s, pv(s, i), "with") &&
             (W(s, adj(s, s->f[target].t1), "pattern") || W(s, adj(s, s->f[target].t1), "sign") ||
-             W(s, adj(s, s->f[target].t1), "appearance") || W(s, adj(s, s->f[target].t1), "component"))) {
+             W(s, adj(s, s->f[target].t1), "appearance") || W(s, adj(s, s->f[target].t1), "component") ||
+             W(s, s->f[target].t1, "cavity") || W(s, s->f[target].t1, "cavitation"))) {
             for (int q = pv(s, pv(s, i)); q >= 0 && s->t[q].clause == k->clause; q = pv(s, q))
                 if (s->t[q].find >= 0 && s->f[s->t[q].find].lesion) {
                     target = -1;
