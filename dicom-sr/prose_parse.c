@@ -666,7 +666,8 @@ static void phrases(parse_state *s)
         } else if ((W(s, i, "minor") || W(s, i, "major") || W(s, i, "horizontal") || W(s, i, "oblique")) &&
                    (W(s, j, "fissure") || W(s, j, "fissures"))) {
             set(k, LX_NONE, 0, 0);   /* "the minor fissure": anatomy, no severity */
-        } else if (k->cls == LX_NUMBER && s->text[k->end] == ')' && is_digit((unsigned char)k->w[0])) {
+        } else if (k->cls == LX_NUMBER && s->text[k->end] == ')' && is_digit((unsigned char)k->w[0]) &&
+                   (i == 0 || s->t[i - 1].clause != k->clause)) {
             int o = k->start - 1;
             while (o >= 0 && s->text[o] == ' ')
                 o--;
@@ -2057,10 +2058,17 @@ static void counts(parse_state *s)
         f->count_lo += k->val;
         f->count_hi = f->count_hi >= PROSE_COUNT_OPEN ? PROSE_COUNT_OPEN : f->count_hi + k->val;
     }
-    /* "nodules x 2": a count written after the lesion */
+    /* "nodules x 2", "nodules (n = 3)": a count written after the lesion */
     for (int fi = 0; fi < s->nf; fi++) {
         finding *f = &s->f[fi];
         int x = adj(s, f->t1), m = adj(s, x);
+        int q = nxc(s, f->t1), n = nxc(s, q);
+        if (x < 0 && f->lesion && f->count_t < 0 && W(s, q, "n") && count_number(s, n) &&
+            memchr(s->text + s->t[q].end, '=', (size_t)(s->t[n].start - s->t[q].end))) {
+            f->count_lo = f->count_hi = s->t[n].val;   /* "nodules (n = 3)" */
+            f->count_t = n;
+            continue;
+        }
         if (!f->lesion || f->count_t >= 0 || !W(s, x, "x") || !count_number(s, m) ||
             (adj(s, m) >= 0 && (s->t[adj(s, m)].cls == LX_UNIT || s->t[adj(s, m)].cls == LX_PCT)))
             continue;
