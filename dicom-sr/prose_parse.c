@@ -1155,6 +1155,15 @@ static void anatomy(parse_state *s)
                 }
                 take = p.all && q->val <= 5 && s->t[nx(s, j) >= 0 ? nx(s, j) : j].cls == LX_REGION;
                 break;
+            case LX_TO:
+                /* "mid to lower lung", "upper to mid zones": a range of levels */
+                take = q->val == 0 && p.levels && !p.region && adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_LEVEL &&
+                       pv(s, j) >= 0 && s->t[pv(s, j)].cls == LX_LEVEL;
+                if (take && (p.levels & 1) && (s->t[adj(s, j)].val & 4))
+                    p.levels |= 2;   /* "upper to lower": the middle between */
+                if (take && (p.levels & 4) && (s->t[adj(s, j)].val & 1))
+                    p.levels |= 2;
+                break;
             case LX_AND:
             case LX_THE:
             case LX_PREP: {
@@ -2323,6 +2332,7 @@ static void with_hosts(parse_state *s)
         int p = pv(s, f->t0);
         while (p >= 0 && s->t[p].clause == s->t[f->t0].clause && s->t[p].find < 0 && s->t[p].run < 0 &&
                (anywhere(s, p, AROUND) || s->t[p].cls == LX_MOD || s->t[p].cls == LX_DIST || hyphen_joined(s, p) ||
+                s->t[p].cls == LX_UNCERTAIN || s->t[p].cls == LX_SEVERITY || s->t[p].cls == LX_TEMPORAL ||
                 (s->t[p].cls == LX_NONE && adjective_like(s->t[p].w))))
             p = pv(s, p);
         if (!W(s, p, "with"))
