@@ -1345,7 +1345,8 @@ static void attribution(parse_state *s)
 {
     static const char *const BY[] = {"keeping", "consistent", "compatible", "due", "secondary", "representing",
                                      "reflecting", "reflects", "represents", "attributable", NULL};
-    static const char *const FIBROTIC[] = {"fibrosis", "fibrotic", "scarring", "scar", "fibrosing", NULL};
+    static const char *const FIBROTIC[] = {"fibrosis", "fibrotic", "scarring", "scar", "fibrosing", "honeycombing",
+                                           "honeycomb", "uip", "ipf", "nsip", "traction", NULL};
     for (int fi = 0; fi < s->nf; fi++) {
         finding *f = &s->f[fi];
         /* "fibrotic changes with subpleural reticulation": reticulation is the fibrosis */
@@ -2067,22 +2068,27 @@ static void counts(parse_state *s)
         f->count_lo += k->val;
         f->count_hi = f->count_hi >= PROSE_COUNT_OPEN ? PROSE_COUNT_OPEN : f->count_hi + k->val;
     }
-    /* "nodules x 2", "nodules (n = 3)": a count written after the lesion */
-    for (int fi = 0; fi < s->nf; fi++) {
-        finding *f = &s->f[fi];
-        int x = adj(s, f->t1), m = adj(s, x);
-        int q = nxc(s, f->t1), n = nxc(s, q);
-        if (x < 0 && f->lesion && f->count_t < 0 && W(s, q, "n") && count_number(s, n) &&
-            memchr(s->text + s->t[q].end, '=', (size_t)(s->t[n].start - s->t[q].end))) {
-            f->count_lo = f->count_hi = s->t[n].val;   /* "nodules (n = 3)" */
-            f->count_t = n;
-            continue;
-        }
-        if (!f->lesion || f->count_t >= 0 || !W(s, x, "x") || !count_number(s, m) ||
+    /* "nodules x 2", "nodules (n = 3)", "nodules in the LUL (x3)": a count written after the lesion
+     * (or its place) counts the nearest plural lesion before it in its clause ("3 x 4 mm" is a size) */
+    for (int i = 0; i < s->n; i++) {
+        int m = nx(s, i);
+        if (s->t[i].absorbed || m < 0 || s->t[m].clause != s->t[i].clause || !count_number(s, m) ||
             (adj(s, m) >= 0 && (s->t[adj(s, m)].cls == LX_UNIT || s->t[adj(s, m)].cls == LX_PCT)))
             continue;
-        f->count_lo = f->count_hi = s->t[m].val;
-        f->count_t = m;
+        int times = W(s, i, "x") && !(pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_NUMBER);
+        int n_eq = W(s, i, "n") && memchr(s->text + s->t[i].end, '=', (size_t)(s->t[m].start - s->t[i].end));
+        if (!times && !n_eq)
+            continue;
+        for (int q = pv(s, i); q >= 0 && s->t[q].clause == s->t[i].clause; q = pv(s, q)) {
+            if (s->t[q].find < 0)
+                continue;
+            finding *f = &s->f[s->t[q].find];
+            if (f->lesion && f->plural && f->count_t < 0) {
+                f->count_lo = f->count_hi = s->t[m].val;
+                f->count_t = m;
+            }
+            break;
+        }
     }
     /* "nodules measuring 3, 4 and 6 mm": one size each */
     for (int fi = 0; fi < s->nf; fi++) {
