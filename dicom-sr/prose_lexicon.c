@@ -92,7 +92,7 @@ static const lex_group LEX[] = {
     {LX_QUANT, 2, 4, "few"},
     {LX_QUANT, 2, 2, "couple"},
     /* negation */
-    {LX_NEG_PRE, 0, 0, "no not without nor neither absence negative free nothing nil"},
+    {LX_NEG_PRE, 0, 0, "no not without nor neither absence negative free nothing nil neg"},
     {LX_NEG_POST, 0, 0, "absent unlikely excluded"},
     {LX_CLEAR, 0, 0, "clear normal unremarkable aerated expanded"},
     /* uncertainty */

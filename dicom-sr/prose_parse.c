@@ -148,7 +148,12 @@ static void tokenize(parse_state *s)
         int brk = BRK_NONE;
         /* "? atypical infection": a query before a lower-case word, not a sentence end */
         int query = c == '?' && (is_alpha(p[i + 1]) || (p[i + 1] == ' ' && p[i + 2] >= 'a' && p[i + 2] <= 'z'));
-        if (is_alpha(c) || is_digit(c) || c == '%' || c == '<' || c == '>' || query || c == '&') {
+        /* UTF-8 signs read as their ASCII words: U+00D7 '×' = x, U+2265 '≥' = >, U+2264 '≤' = < */
+        int sign = c == 0xC3 && p[i + 1] == 0x97                       ? 'x'
+                   : c == 0xE2 && p[i + 1] == 0x89 && p[i + 2] == 0xA5 ? '>'
+                   : c == 0xE2 && p[i + 1] == 0x89 && p[i + 2] == 0xA4 ? '<'
+                                                                       : 0;
+        if (is_alpha(c) || is_digit(c) || c == '%' || c == '<' || c == '>' || query || c == '&' || sign) {
             tok *k = &s->t[s->n];
             memset(k, 0, sizeof *k);
             k->start = i;
@@ -166,6 +171,9 @@ static void tokenize(parse_state *s)
                     i++;
                 }
                 k->num = atof(k->w);
+            } else if (sign) {
+                k->w[len++] = (char)sign;
+                i += sign == 'x' ? 2 : 3;
             } else {
                 k->w[len++] = (char)c;
                 i++;
@@ -676,6 +684,12 @@ static void phrases(parse_state *s)
         } else if ((W(s, i, "evolved") || W(s, i, "evolving") || W(s, i, "evolve") || W(s, i, "evolves")) &&
                    W(s, j, "into")) {
             set(k, LX_TEMPORAL, PT_WORSE, 0);   /* "ground glass has evolved into consolidation" */
+        } else if ((W(s, i, "w") || W(s, i, "r")) && W(s, j, "o") && s->text[k->end] == '/' &&
+                   s->t[j].start == k->end + 1) {
+            /* "w/o" = without, "r/o" = rule out */
+            set(k, W(s, i, "w") ? LX_NEG_PRE : LX_UNCERTAIN, 0, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
         } else if (W(s, i, "halo")) {
             /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
              * of the lesion named before "with", not another lesion */
