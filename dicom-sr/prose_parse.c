@@ -159,8 +159,16 @@ static void tokenize(parse_state *s)
             k->start = i;
             int len = 0;
             if (is_alpha(c)) {
-                while (is_alpha(p[i]) || (p[i] == '\'' && is_alpha(p[i + 1]) && len > 0)) {
-                    if (p[i] != '\'' && len + 1 < TOK_CAP)
+                for (;;) {
+                    /* an apostrophe inside a word, ASCII or U+2019 ("can't", "today’s"), is dropped */
+                    int apos = p[i] == '\'' ? 1 : p[i] == 0xE2 && p[i + 1] == 0x80 && p[i + 2] == 0x99 ? 3 : 0;
+                    if (apos && is_alpha(p[i + apos]) && len > 0) {
+                        i += apos;
+                        continue;
+                    }
+                    if (!is_alpha(p[i]))
+                        break;
+                    if (len + 1 < TOK_CAP)
                         k->w[len++] = (char)(p[i] | 0x20);
                     i++;
                 }
@@ -212,8 +220,14 @@ static void tokenize(parse_state *s)
 
 static void classify(parse_state *s)
 {
+    /* "hasn't", "isn't": the verb's "not" (the apostrophe is dropped by the tokenizer) */
+    static const char *const NOT_FORMS[] = {"hasnt", "havent", "hadnt", "isnt", "arent", "wasnt", "werent",
+                                            "doesnt", "didnt", "dont", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
+        for (int q = 0; NOT_FORMS[q]; q++)
+            if (strcmp(k->w, NOT_FORMS[q]) == 0)
+                strcpy(k->w, "not");
         if (is_digit((unsigned char)k->w[0])) {
             k->cls = LX_NUMBER;
             k->val = k->num > 1e6 ? 1000000 : (int)k->num;
