@@ -83,6 +83,7 @@ typedef struct run {
     int predlev;           /* a predominance level phrase: 1 "predominantly in the lower lobes",
                               2 "lower zone predominant" (an adjective: its sides, whole) */
     int heading;           /* "Lungs:" a heading naming no side or level: no lesion's place */
+    int surgery;           /* "right lower lobectomy": an operation's place (negated, no negation evidence) */
 } run;
 
 typedef struct finding {
@@ -1257,6 +1258,11 @@ static void anatomy(parse_state *s)
         for (int q = nx(s, r->t1), st = 0; q >= 0 && st < 2 && s->t[q].chunk == s->t[r->t1].chunk; q = nx(s, q), st++)
             if (W(s, q, "spared"))
                 r->negated = r->excluded = 1;
+        /* "right lower lobectomy", "left upper lobe wedge resection": the place of an operation */
+        static const char *const SURGERY[] = {"lobectomy", "bilobectomy", "pneumonectomy", "segmentectomy",
+                                              "resection", "wedge", "transplant", "lobectomies", NULL};
+        if (anywhere(s, adj(s, last), SURGERY))
+            r->negated = r->surgery = 1;
         /* "in all lobes except the right middle lobe": taken out of the places named before */
         int q = pv(s, r->t0);
         while (W(s, q, "the") || W(s, q, "for"))
@@ -2506,7 +2512,7 @@ static void collect(parse_state *s)
         for (int ri = 0; ri < s->nr; ri++) {
             run *r = &s->r[ri];
             if (r->negated) {
-                if (pass == 0 && (r->find < 0 || r->cleared))
+                if (pass == 0 && (r->find < 0 || r->cleared) && !r->surgery)
                     neg_evidence = 1;
                 continue;
             }
