@@ -226,7 +226,8 @@ static void classify(parse_state *s)
                                             "doesnt", "didnt", "dont", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
-        for (int q = 0; NOT_FORMS[q]; q++)
+        size_t len = strlen(k->w);
+        for (int q = 0; len >= 4 && k->w[len - 1] == 't' && k->w[len - 2] == 'n' && NOT_FORMS[q]; q++)
             if (strcmp(k->w, NOT_FORMS[q]) == 0)
                 strcpy(k->w, "not");
         if (is_digit((unsigned char)k->w[0])) {
@@ -249,7 +250,7 @@ static void classify(parse_state *s)
 
 /* ---------------------------------------------------------------- helpers */
 
-static int W(const parse_state *s, int i, const char *w)
+static inline int W(const parse_state *s, int i, const char *w)
 {
     return i >= 0 && i < s->n && s->t[i].w[0] == w[0] && strcmp(s->t[i].w, w) == 0;
 }
@@ -1746,6 +1747,25 @@ static void negation(parse_state *s)
 /* Tokens of class cls that apply to finding fi: in its chunk, else in finding-less chunks of
  * its clause (the first of them in text order); time words from both ("persistent opacities,
  * slightly improved": apply_time ranks them). Returns the count and fills idx. */
+/* Between finding fi and a later word i stands another lesion that is not in fi's list ("the
+ * LUL consolidation is unchanged and the RLL opacity has resolved"): the word is that one's. */
+static int other_subject(const parse_state *s, int fi, int i)
+{
+    for (int q = s->f[fi].t1 + 1; q < i; q++) {
+        int g = s->t[q].find;
+        if (g < 0 || g == fi || s->t[q].absorbed || !s->f[g].lesion)
+            continue;
+        int member = 0;
+        for (int h = fi, st = 0; h >= 0 && st < 16 && !member; h = list_next(s, h), st++)
+            member = h == g;
+        for (int h = fi, st = 0; h >= 0 && st < 16 && !member; h = list_prev(s, h), st++)
+            member = h == g;
+        if (!member)
+            return 1;
+    }
+    return 0;
+}
+
 static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap)
 {
     const finding *f = &s->f[fi];
@@ -1766,6 +1786,8 @@ static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap
                 continue;
             if (pass == 0 && k->chunk != chunk)
                 continue;
+            if (cls == LX_TEMPORAL && i > f->t1 && other_subject(s, fi, i))
+                continue;   /* "X is unchanged and Y has resolved": "resolved" is Y's */
             /* pass 1, time words: chunks without any finding; hedges: chunks without a lesion
              * ("opacity in the lingula, possibly atelectasis") */
             if (pass == 1 && chunk_has_finding(s, i, cls == LX_UNCERTAIN))
