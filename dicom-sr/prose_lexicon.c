@@ -153,6 +153,7 @@ static const lex_group LEX[] = {
 
 /* Real words one or two edits from a lexicon word: never corrected. */
 static const char NOT_TYPOS[] =
+    "bare bake bale bane bade babe bass bask bast apes aped "
     "lover lowers liver layer later latter letter lobed loses lower lines lying rights righted basis basin based "
     "baseline bases biases noted notes nodes modest model media medical medially meter minor mirror minimum "
     "interval internal interstitial intervals interface central certain cleared clean close closed clearly circular "
@@ -294,7 +295,9 @@ static int nearest(const char *w, size_t lw)
         const lex_entry *e = &entries[k];
         const lex_group *g = &LEX[e->group];
         size_t lv = e->len;
-        if (lv < 5 || e->word[0] != w[0] || lv > lw + 2 || lw > lv + 2)
+        /* one letter changed or swapped in a four-letter level word ("bace" for base) */
+        int level4 = lw == 4 && lv == 4 && g->cls == LX_LEVEL;
+        if ((lv < 5 && !level4) || e->word[0] != w[0] || lv > lw + 2 || lw > lv + 2)
             continue;
         int allowed = lw >= 8 && lv >= 8 ? 2 : lw >= 5 ? 1 : 0;
         /* words that flip a finding's polarity or time: one edit at most */
@@ -302,7 +305,7 @@ static int nearest(const char *w, size_t lw)
                             g->cls == LX_TEMPORAL || g->cls == LX_UNCERTAIN))
             allowed = 1;
         /* four letters: one edit from a five-letter side or level word ("uppr", "rigt", "lowr") */
-        if (lw == 4 && lv == 5 && (g->cls == LX_SIDE || g->cls == LX_LEVEL))
+        if ((lw == 4 && lv == 5 && (g->cls == LX_SIDE || g->cls == LX_LEVEL)) || level4)
             allowed = 1;
         int d = allowed ? lexicon_osa_distance(w, e->word) : 3;
         if (d > allowed && lw == 4 && squeezed_equal(w, e->word))

@@ -245,6 +245,13 @@ static void classify(parse_state *s)
             if (k->cls == LX_NUMBER)
                 k->num = k->val;   /* "twenty percent" */
         }
+        /* "right more then left": "then" after a comparative is "than" */
+        if (strcmp(k->w, "then") == 0 && i > 0 &&
+            (s->t[i - 1].cls == LX_MORE || strcmp(s->t[i - 1].w, "less") == 0 || strcmp(s->t[i - 1].w, "more") == 0)) {
+            strcpy(k->w, "than");
+            k->cls = LX_TO;
+            k->val = 1;
+        }
     }
 }
 
@@ -1730,7 +1737,11 @@ static void negation(parse_state *s)
     for (int i = 0; i < s->n; i++) {
         if (s->t[i].sub != 9 || s->t[i].cls != LX_NONE)
             continue;
-        for (int j = i - 1; j >= 0 && s->t[j].sent == s->t[i].sent; j--)
+        /* opening its sentence ("... RUL consolidation. Correction: LUL consolidation.") it
+         * corrects the sentence before */
+        int opens = i == 0 || s->t[i - 1].sent != s->t[i].sent;
+        for (int j = i - 1; j >= 0 && (s->t[j].sent == s->t[i].sent || (opens && s->t[j].sent == s->t[i].sent - 1));
+             j--)
             if (s->t[j].run >= 0) {
                 s->r[s->t[j].run].negated = 1;
                 break;
