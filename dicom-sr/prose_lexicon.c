@@ -125,8 +125,8 @@ static const lex_group LEX[] = {
     {LX_DIST, PD_PERIBRONCHOVASCULAR, 0, "peribronchovascular peribronchial"},
     /* predominance */
     {LX_PREDOM, 0, 0, "predominant predominantly predominance predominating predominately mainly mostly chiefly "
-                      "favouring favoring preponderance"},
-    {LX_MORE, 0, 0, "more most greater worse larger greatest worst"},
+                      "favouring favoring preponderance particularly especially notably"},
+    {LX_MORE, 0, 0, "more most greater worse larger greatest worst densest"},
     {LX_MORE, 1, 0, "pronounced prominent"},
     /* clause boundaries */
     {LX_BOUNDARY, 0, 0, "but however although though whereas while whilst except apart aside which impression "

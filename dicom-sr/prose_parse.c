@@ -1251,7 +1251,8 @@ static void anatomy(parse_state *s)
          * among others, not all of them */
         for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 8 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
             if (W(s, q, "largest") || W(s, q, "biggest") || W(s, q, "dominant") || W(s, q, "index") ||
-                W(s, q, "now") || W(s, q, "also"))
+                W(s, q, "now") || W(s, q, "also") || W(s, q, "including") || W(s, q, "includes") ||
+                W(s, q, "include"))
                 r->predlev = 1;   /* a place among others: does not narrow the side */
         /* "with sparing of the apex", "the apex is spared": not involved */
         for (int q = pv(s, r->t0), st = 0, glue = 1; q >= 0 && st < 4 && s->t[q].chunk == s->t[r->t0].chunk;
@@ -2422,6 +2423,33 @@ static void with_hosts(parse_state *s)
     }
 }
 
+/* The sides of whole-side run ri that only other lesions of its sentence locate ("Bilateral GGO
+ * with a focal consolidation in the left lower lobe": the GGO stays bilateral and whole); a level
+ * named for the run's own finding (or its list) on a side keeps that side narrowed. */
+static uint8_t other_lesion_levels(const parse_state *s, int ri, const int *members, int nm)
+{
+    const run *r = &s->r[ri];
+    uint8_t own = 0, other = 0;
+    for (int q = 0; q < s->nr; q++) {
+        const run *o = &s->r[q];
+        if (q == ri || o->negated || o->predlev || o->find < 0 || !(o->zones & 63) ||
+            s->t[o->t0].sent != s->t[r->t0].sent)
+            continue;
+        const finding *f = &s->f[o->find];
+        if (!f->lesion || f->negated || f->resolved || f->hypothetical)
+            continue;
+        uint8_t sides = (uint8_t)((o->zones & 7 ? 1 : 0) | (o->zones & 56 ? 2 : 0));
+        int mine = 0;
+        for (int m = 0; m < nm && !mine; m++)
+            mine = members[m] == o->find;
+        if (mine)
+            own |= sides;
+        else
+            other |= sides;
+    }
+    return (uint8_t)(r->whole & other & ~own);
+}
+
 /* Finding fi is said to be diffuse ("diffuse bilateral GGO", "GGO diffusely throughout"). */
 static int diffuse_finding(const parse_state *s, int fi)
 {
@@ -2583,6 +2611,8 @@ static void collect(parse_state *s)
                     whole |= r->whole;
                 if (r->whole && diffuse_finding(s, r->find))
                     forced |= r->whole;   /* "diffuse bilateral GGO with consolidation in the lower lobes" */
+                if (r->whole)
+                    forced |= other_lesion_levels(s, ri, members, nm);
                 if (r->predlev == 2)
                     whole |= (uint8_t)((r->zones & 7 ? 1 : 0) | (r->zones & 56 ? 2 : 0));
             }
