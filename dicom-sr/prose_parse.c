@@ -1770,8 +1770,8 @@ static int other_subject(const parse_state *s, int fi, int i)
         int member = 0;
         for (int h = fi, st = 0; h >= 0 && st < 16 && !member; h = list_next(s, h), st++)
             member = h == g;
-        for (int h = fi, st = 0; h >= 0 && st < 16 && !member; h = list_prev(s, h), st++)
-            member = h == g;
+        for (int h = g, st = 0; h >= 0 && st < 16 && !member; h = list_next(s, h), st++)
+            member = h == fi;   /* g before fi in the list */
         if (!member)
             return 1;
     }
@@ -1958,6 +1958,14 @@ static int nearest_lesion(const parse_state *s, int ri)
     return best;
 }
 
+/* The clause of token i opens with "which" (a relative clause about the clause before). */
+static int relative_opens(const parse_state *s, int i)
+{
+    while (i > 0 && s->t[i - 1].clause == s->t[i].clause)
+        i--;
+    return W(s, i, "which");
+}
+
 /* A word outside the lexicon that reads as an adjective ("a cavitating lesion", "two
  * calcified-looking nodules", "a known nodule"): counts reach over it. */
 static int adjective_like(const char *w)
@@ -1995,7 +2003,8 @@ static void counts(parse_state *s)
 {
     static const char *const EXPLAINS[] = {"consistent", "keeping", "compatible", "suggestive", "representing",
                                            "represents", "reflecting", "reflects", "likely", "probably", "possibly",
-                                           "typical", "characteristic", "indicating", "indicative", NULL};
+                                           "typical", "characteristic", "indicating", "indicative", "represent",
+                                           "reflect", "suggests", "suggesting", "indicate", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
         if (k->absorbed)
@@ -2191,8 +2200,10 @@ static void counts(parse_state *s)
         finding *f = &s->f[fi];
         if (!f->lesion || f->count_t < 0 || s->t[f->count_t].cls != LX_ARTICLE)
             continue;
-        int by = 0, earlier = 0;
-        for (int j = pv(s, f->count_t); j >= 0 && s->t[j].clause == s->t[f->t0].clause; j = pv(s, j)) {
+        int by = 0, earlier = 0, cl = s->t[f->t0].clause, rel = relative_opens(s, f->t0);
+        /* "..., which could represent a round pneumonia": the relative clause names the lesion before */
+        for (int j = pv(s, f->count_t); j >= 0 && (s->t[j].clause == cl || (s->t[j].clause == cl - 1 && by && rel));
+             j = pv(s, j)) {
             if (s->t[j].find >= 0) {
                 earlier = by && s->f[s->t[j].find].lesion;
                 break;
