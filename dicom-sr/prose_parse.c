@@ -84,6 +84,7 @@ typedef struct run {
                               2 "lower zone predominant" (an adjective: its sides, whole) */
     int heading;           /* "Lungs:" a heading naming no side or level: no lesion's place */
     int surgery;           /* "right lower lobectomy": an operation's place (negated, no negation evidence) */
+    int exception;         /* "no consolidation other than in the LLL": where the negated finding is */
 } run;
 
 typedef struct finding {
@@ -455,6 +456,14 @@ static int not_time(parse_state *s, int i)
     while (m >= 0 && (anywhere(s, m, DEGREE) || W(s, m, "completely") || W(s, m, "fully") || W(s, m, "entirely"))) {
         complete |= !anywhere(s, m, DEGREE);
         m = adj(s, m);
+    }
+    if (m >= 0 && s->t[m].cls == LX_TEMPORAL && s->t[m].val == PT_NEW && !W(s, m, "new")) {
+        /* "consolidation has not developed": it is not there (a negation after the finding) */
+        for (int q = i + 1; q <= m; q++)
+            s->t[q].absorbed = 1;
+        set(k, LX_NEG_POST, 0, 0);
+        k->end = s->t[m].end;
+        return 1;
     }
     if (m >= 0 && s->t[m].cls == LX_TEMPORAL && s->t[m].val != PT_STABLE && s->t[m].sub != 1) {
         prose_temporal t = s->t[m].val == PT_RESOLVED && complete ? PT_BETTER : PT_STABLE;
@@ -1274,10 +1283,20 @@ static void anatomy(parse_state *s)
             r->negated = r->surgery = 1;
         /* "in all lobes except the right middle lobe": taken out of the places named before */
         int q = pv(s, r->t0);
-        while (W(s, q, "the") || W(s, q, "for"))
+        while (W(s, q, "the") || W(s, q, "for") || W(s, q, "in") || W(s, q, "at") || W(s, q, "on"))
             q = pv(s, q);
-        if (W(s, q, "except") || W(s, q, "excluding") || W(s, q, "excepting"))
-            r->negated = r->excluded = 1;
+        if (W(s, q, "except") || W(s, q, "excluding") || W(s, q, "excepting") ||
+            (W(s, q, "than") && W(s, pv(s, q), "other"))) {
+            /* after a negation ("no consolidation other than in the LLL", "free of consolidation
+             * except the RLL") the exception is where the finding is; else it is taken out */
+            int neg_before = 0;
+            for (int b = pv(s, q); b >= 0 && !neg_before; b = pv(s, b))
+                neg_before = s->t[b].cls == LX_NEG_PRE || s->t[b].cls == LX_CLEAR;
+            if (neg_before)
+                r->exception = 1;
+            else
+                r->negated = r->excluded = 1;
+        }
         /* "Lungs:", "Lung parenchyma:": a heading of region words alone, the only words of
          * its clause, locates nothing (it can still be cleared: "Lungs: clear.") */
         int heading = followed_by(s, last, ':') && (r->t0 == 0 || s->t[r->t0 - 1].clause != k->clause);
@@ -1747,6 +1766,22 @@ static void negation(parse_state *s)
                 s->r[s->t[j].run].negated = 1;
                 break;
             }
+    }
+    /* "no consolidation other than in the left lower lobe", "free of consolidation except the right
+     * lower lobe": the negated lesion (the run's, else the last before it) is there after all */
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        int fi = r->find;
+        for (int q = pv(s, r->t0); fi < 0 && q >= 0; q = pv(s, q))
+            fi = s->t[q].find;
+        if (!r->exception || fi < 0 || !s->f[fi].lesion || !s->f[fi].negated)
+            continue;
+        s->f[fi].negated = 0;
+        for (int o = 0; o < s->nr; o++)
+            if (s->r[o].find == fi && !s->r[o].exception)
+                s->r[o].negated = 1;   /* "both lungs are free of X except ...": not there */
+        r->find = fi;
+        r->negated = 0;
     }
     /* anatomy attached to a negated finding is not a location */
     for (int ri = 0; ri < s->nr; ri++)
