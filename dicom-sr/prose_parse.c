@@ -85,6 +85,7 @@ typedef struct run {
     int heading;           /* "Lungs:" a heading naming no side or level: no lesion's place */
     int surgery;           /* "right lower lobectomy": an operation's place (negated, no negation evidence) */
     int exception;         /* "no consolidation other than in the LLL": where the negated finding is */
+    int lungs_only;        /* "(the) lungs" with no side word: both lungs, or just the subject */
 } run;
 
 typedef struct finding {
@@ -1025,8 +1026,10 @@ static void sub_resolve(const sub_phrase *p, int prev_sides, run *r)
     }
     if (!sides && levels == 2 && p->middle_lobe)
         sides = 2;
-    if (!sides && !levels && p->plural && (p->region == 1 || p->region == 5 || p->region == 4))
+    if (!sides && !levels && p->plural && (p->region == 1 || p->region == 5 || p->region == 4)) {
         sides = 3;   /* "the lungs", "both hemithoraces" */
+        r->lungs_only = p->region == 1 && !p->zones;
+    }
     if (!sides && p->all && p->plural)
         sides = 3;
     r->zones |= (uint8_t)p->zones;
@@ -2563,6 +2566,19 @@ static void collect(parse_state *s)
         }
     }
     with_hosts(s);
+    /* "Lungs unchanged with right basal consolidation": "the lungs" without a side word is the
+     * subject, not a place, when the same finding is placed on a side */
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        if (!r->lungs_only || r->negated || r->find < 0)
+            continue;
+        for (int o = 0; o < s->nr; o++)
+            if (o != ri && s->r[o].find == r->find && !s->r[o].negated && !s->r[o].lungs_only &&
+                !s->r[o].predlev && !s->r[o].predom && (s->r[o].zones || s->r[o].whole)) {
+                r->negated = 1;
+                break;
+            }
+    }
     /* anatomy phrases in clauses without findings go to the nearest lesion of their sentence */
     for (int ri = 0; ri < s->nr; ri++)
         if (s->r[ri].find < 0 && !s->r[ri].negated && !s->r[ri].heading)
