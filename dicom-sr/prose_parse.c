@@ -723,6 +723,10 @@ static void phrases(parse_state *s)
             set(k, W(s, i, "w") ? LX_NEG_PRE : LX_UNCERTAIN, 0, 0);
             s->t[j].absorbed = 1;
             k->end = s->t[j].end;
+        } else if (W(s, i, "both") && !(j >= 0 && (is_anat_cls(s->t[j].cls) || s->t[j].cls == LX_THE ||
+                                                   W(s, j, "of") || W(s, j, "l") || W(s, j, "r") ||
+                                                   s->t[j].cls == LX_DIST || s->t[j].cls == LX_MOD))) {
+            set(k, LX_NONE, 0, 0);   /* "..., both new": a pronoun, no side */
         } else if (W(s, i, "halo")) {
             /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
              * of the lesion named before "with", not another lesion */
