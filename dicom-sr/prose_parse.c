@@ -2687,10 +2687,16 @@ static void collect(parse_state *s)
         if ((whole & (1 << sd)) && (!(side_levels & (1 << sd)) || (forced & (1 << sd))))
             for (int l = 0; l < 3; l++)
                 a->zones[3 * sd + l] = 1;
-    for (int ri = 0; ri < s->nr; ri++)
+    for (int ri = 0; ri < s->nr; ri++) {
         for (int z = 0; z < ZONE_COUNT && s->r[ri].excluded; z++)
             if (s->r[ri].zones & (1 << z))
                 a->zones[z] = 0;
+        /* "throughout the left lung, sparing the apex": a level without a side leaves the whole sides */
+        for (int sd = 0; sd < 2 && s->r[ri].excluded && !s->r[ri].zones; sd++)
+            for (int l = 0; l < 3 && (whole & (1 << sd)); l++)
+                if (s->r[ri].orphan & (1 << l))
+                    a->zones[3 * sd + l] = 0;
+    }
     /* distribution of current lesions */
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
