@@ -1960,6 +1960,45 @@ static void differentials(parse_state *s)
     }
 }
 
+/* "Consolidation in the RLL. It has increased since ...", "... This is new.": a sentence that
+ * opens with a pronoun and names no finding dates or hedges the last lesion before it. */
+static void pronoun_sentences(parse_state *s)
+{
+    static const char *const PRONOUN[] = {"it", "this", "these", "they", "which", NULL};
+    int idx[32];
+    for (int i = 1; i < s->n; i++) {
+        if (s->t[i - 1].sent == s->t[i].sent || !anywhere(s, i, PRONOUN))
+            continue;
+        int b, e, last = -1, n = 0, unc = -1;
+        range_of(s, i, 2, &b, &e);
+        int any_find = 0;
+        for (int q = b; q <= e; q++)
+            any_find |= s->t[q].find >= 0;
+        if (any_find)
+            continue;
+        for (int fi = 0; fi < s->nf; fi++)
+            if (s->f[fi].t1 < b && s->f[fi].lesion && s->t[s->f[fi].t0].sent == s->t[i].sent - 1)
+                last = fi;
+        if (last < 0)
+            continue;
+        for (int q = b; q <= e && n < 32; q++) {
+            if (s->t[q].absorbed)
+                continue;
+            if (s->t[q].cls == LX_TEMPORAL)
+                idx[n++] = q;
+            if (s->t[q].cls == LX_UNCERTAIN && unc < 0)
+                unc = q;
+        }
+        finding *f = &s->f[last];
+        if (n && f->temporal == PT_NONE)
+            apply_time(s, f, idx, n);
+        if (unc >= 0 && !f->uncertain) {
+            f->uncertain = 1;
+            f->unc_t = unc;
+        }
+    }
+}
+
 static void modifiers(parse_state *s)
 {
     int idx[32];
@@ -1977,6 +2016,7 @@ static void modifiers(parse_state *s)
     }
     relative_clauses(s);
     differentials(s);
+    pronoun_sentences(s);
 }
 
 /* The lesion finding an anatomy run locates: its own, else the nearest lesion of its sentence
