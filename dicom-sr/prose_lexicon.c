@@ -25,7 +25,7 @@ static const lex_group LEX[] = {
     {LX_SIDE, 3, 0, "bilateral bilaterally both bilat"},
     /* levels */
     {LX_LEVEL, 1, 0, "upper apex apices+ apical apically"},
-    {LX_LEVEL, 2, 0, "middle mid hilar perihilar parahilar midzone midzones+ midlung"},
+    {LX_LEVEL, 2, 0, "middle mid hilar perihilar parahilar midzone midzones+ midlung hilum hila+"},
     {LX_LEVEL, 4, 0, "lower base bases+ basal basilar basally costophrenic infrahilar"},
     /* side and level in one word: zone masks [LU LM LL RU RM RL] as bits 1 2 4 8 16 32 */
     {LX_ZONEWORD, 8, 0, "rul"},
@@ -51,13 +51,14 @@ static const lex_group LEX[] = {
     {LX_SEGNAME, 4, 0, "superior posterobasal anterobasal laterobasal mediobasal"},
     /* lung lesions */
     {LX_LESION, PF_GGO, 0, "ggo ggos+ ggo's+ groundglass"},
-    {LX_LESION, PF_CONSOLIDATION, 0, "consolidation consolidations+ consolidative consolidated"},
+    {LX_LESION, PF_CONSOLIDATION, 0, "consolidation consolidations+ consolidative consolidated consol"},
     {LX_LESION, PF_INFILTRATE, 0, "infiltrate infiltrates+ infiltration infiltrations+ infiltrative"},
-    {LX_LESION, PF_OPACITY, 0, "opacity opacities+ opacification opacifications+ opacified shadowing shadowings+ "
+    {LX_LESION, PF_OPACITY, 0, "opac opacity opacities+ opacification opacifications+ opacified shadowing shadowings+ "
                                "shadow shadows+ haziness hazy density densities+ airspace"},
     {LX_LESION, PF_NODULE, 0, "nodule nodules+ nodular micronodules+ nodularity mass masses+"},
     {LX_LESION, PF_OTHER, 0, "pneumonia pneumonias+ pneumonitis bronchopneumonia infection infective inflammatory "
-                             "covid lesion lesions+ reticulation reticular"},
+                             "covid lesion lesions+ reticulation reticular aspiration abscess abscesses+ haemorrhage hemorrhage halo "
+                             "cavity cavities+ cavitation cavitary cavitating"},
     {LX_LESION, PF_CRAZY_PAVING, 0, "paving"},
     /* generic lesion words */
     {LX_GENERIC, PF_OTHER, 0, "abnormality abnormalities+ disease process involvement involved affected"},
@@ -76,26 +77,37 @@ static const lex_group LEX[] = {
     {LX_CONTAINER, 0, 0, "area areas+ focus foci+ patch patches+ region regions+"},
     /* counts */
     {LX_NUMBER, 0, 0, "one two three four five six seven eight nine ten eleven twelve"},
+    {LX_NUMBER, 15, 0, "fifteen"},
+    {LX_NUMBER, 20, 0, "twenty"},
+    {LX_NUMBER, 30, 0, "thirty"},
+    {LX_NUMBER, 40, 0, "forty"},
+    {LX_NUMBER, 50, 0, "fifty"},
+    {LX_NUMBER, 60, 0, "sixty"},
+    {LX_NUMBER, 70, 0, "seventy"},
+    {LX_NUMBER, 80, 0, "eighty"},
+    {LX_NUMBER, 90, 0, "ninety"},
     {LX_ARTICLE, 1, 0, "a an single solitary isolated"},
     {LX_QUANT, 2, PROSE_COUNT_OPEN, "multiple numerous innumerable"},
     {LX_QUANT, 3, PROSE_COUNT_OPEN, "several"},
     {LX_QUANT, 2, 4, "few"},
     {LX_QUANT, 2, 2, "couple"},
     /* negation */
-    {LX_NEG_PRE, 0, 0, "no not without nor neither absence negative free nothing nil"},
+    {LX_NEG_PRE, 0, 0, "no not without nor neither absence negative free nothing nil neg"},
     {LX_NEG_POST, 0, 0, "absent unlikely excluded"},
     {LX_CLEAR, 0, 0, "clear normal unremarkable aerated expanded"},
     /* uncertainty */
     {LX_UNCERTAIN, 0, 0, "possible possibly probable probably likely may might could suspicious suspected suspect "
                          "questionable equivocal indeterminate concerning suggestive suggest suggests suggesting "
-                         "query presumed differential versus vs uncertain perhaps doubtful possibility ?"},
+                         "query presumed differential versus vs uncertain perhaps doubtful possibility favoured favored "
+                         "favour favor favours favors presumably presumptive "
+                         "?"},
     /* time */
     {LX_TEMPORAL, PT_RESOLVED, 0, "resolution resolved cleared disappeared clearance resolve"},
     {LX_TEMPORAL, PT_NEW, 0, "new newly developing development emerging developed"},
     {LX_TEMPORAL, PT_WORSE, 0, "increasing increased increase worsening worsened progression progressive progressing "
                                "progressed enlarging enlarged extending extended extension spread grown growing "
                                "deterioration deteriorating"},
-    {LX_TEMPORAL, PT_STABLE, 0, "unchanged stable persistent persisting persists persist redemonstrated again remains "
+    {LX_TEMPORAL, PT_STABLE, 0, "unchanged stable persistent persisting persists persist redemonstrated redemonstration again remains "
                                 "residual"},
     {LX_TEMPORAL, PT_BETTER, 0, "improving improved improvement decreasing decreased decrease reduced reduction "
                                 "regressing regression regressed resolving clearing smaller"},
@@ -113,8 +125,8 @@ static const lex_group LEX[] = {
     {LX_DIST, PD_PERIBRONCHOVASCULAR, 0, "peribronchovascular peribronchial"},
     /* predominance */
     {LX_PREDOM, 0, 0, "predominant predominantly predominance predominating predominately mainly mostly chiefly "
-                      "favouring favoring preponderance"},
-    {LX_MORE, 0, 0, "more most greater worse larger"},
+                      "favouring favoring preponderance particularly especially notably"},
+    {LX_MORE, 0, 0, "more most greater worse larger greatest worst densest"},
     {LX_MORE, 1, 0, "pronounced prominent"},
     /* clause boundaries */
     {LX_BOUNDARY, 0, 0, "but however although though whereas while whilst except apart aside which impression "
@@ -141,6 +153,7 @@ static const lex_group LEX[] = {
 
 /* Real words one or two edits from a lexicon word: never corrected. */
 static const char NOT_TYPOS[] =
+    "bare bake bale bane bade babe bass bask bast apes aped "
     "lover lowers liver layer later latter letter lobed loses lower lines lying rights righted basis basin based "
     "baseline bases biases noted notes nodes modest model media medical medially meter minor mirror minimum "
     "interval internal interstitial intervals interface central certain cleared clean close closed clearly circular "
@@ -153,7 +166,7 @@ static const char NOT_TYPOS[] =
     "those other others whether together elsewhere volume volumes views view trachea tracheal thoracic thorax "
     "technique comparison compared contrast consistent consider considered concern control correlation correlate "
     "clinical clinically contour contours normally opacify findings finding feature features further follow "
-    "followup hilum hila heart hearts lesser lesson lessons legion margin margins marking markings mildly mostly "
+    "followup heart hearts lesser lesson lessons legion margin margins marking markings mildly mostly "
     "motion multiple muscle muscles overall overlying pleura pleurae region regional remain remained right routine "
     "rotated rotation tissue tissues typical upright vessels vessel vascular within without within partial "
     "particular visible vision single signal signs singular anterolateral posterolateral lateral bilateral "
@@ -221,6 +234,14 @@ static char pool[POOL_CAP];
 static lex_entry entries[ENTRY_CAP];
 static int n_lex, n_entries;   /* lexicon words [0, n_lex), never-typos [n_lex, n_entries) */
 static pthread_once_t expand_once = PTHREAD_ONCE_INIT;
+/* The entries by first letter (table order kept inside a letter, so "first in the table wins"
+ * still holds): part 0 the lexicon words, part 1 the never-typos; bucket b of part p is
+ * by_letter[off[p][b] .. off[p][b + 1]). */
+enum { BUCKETS = 27 };
+static short by_letter[ENTRY_CAP];
+static int off[2][BUCKETS + 1];
+
+static int bucket(char c) { return c >= 'a' && c <= 'z' ? c - 'a' : BUCKETS - 1; }
 
 static void expand_words(const char *words, int group, size_t *used)
 {
@@ -252,17 +273,31 @@ static void expand(void)
         expand_words(LEX[k].words, k, &used);
     n_lex = n_entries;
     expand_words(NOT_TYPOS, -1, &used);
+    int fill = 0;
+    for (int part = 0; part < 2; part++) {
+        int from = part ? n_lex : 0, to = part ? n_entries : n_lex;
+        for (int b = 0; b < BUCKETS; b++) {
+            off[part][b] = fill;
+            for (int k = from; k < to; k++)
+                if (bucket(entries[k].word[0]) == b)
+                    by_letter[fill++] = (short)k;
+        }
+        off[part][BUCKETS] = fill;
+    }
 }
 
 /* The lexicon entry of w within edit distance `allowed` rules, -1 (see the file comment). */
 static int nearest(const char *w, size_t lw)
 {
-    int best = -1, best_d = 3;
-    for (int k = 0; k < n_lex; k++) {
+    int best = -1, best_d = 3, b = bucket(w[0]);
+    for (int x = off[0][b]; x < off[0][b + 1]; x++) {
+        int k = by_letter[x];
         const lex_entry *e = &entries[k];
         const lex_group *g = &LEX[e->group];
         size_t lv = e->len;
-        if (lv < 5 || e->word[0] != w[0])
+        /* one letter changed or swapped in a four-letter level word ("bace" for base) */
+        int level4 = lw == 4 && lv == 4 && g->cls == LX_LEVEL;
+        if ((lv < 5 && !level4) || e->word[0] != w[0] || lv > lw + 2 || lw > lv + 2)
             continue;
         int allowed = lw >= 8 && lv >= 8 ? 2 : lw >= 5 ? 1 : 0;
         /* words that flip a finding's polarity or time: one edit at most */
@@ -270,7 +305,7 @@ static int nearest(const char *w, size_t lw)
                             g->cls == LX_TEMPORAL || g->cls == LX_UNCERTAIN))
             allowed = 1;
         /* four letters: one edit from a five-letter side or level word ("uppr", "rigt", "lowr") */
-        if (lw == 4 && lv == 5 && (g->cls == LX_SIDE || g->cls == LX_LEVEL))
+        if ((lw == 4 && lv == 5 && (g->cls == LX_SIDE || g->cls == LX_LEVEL)) || level4)
             allowed = 1;
         int d = allowed ? lexicon_osa_distance(w, e->word) : 3;
         if (d > allowed && lw == 4 && squeezed_equal(w, e->word))
@@ -285,11 +320,14 @@ static int nearest(const char *w, size_t lw)
     return best;
 }
 
-static int exact(const char *w, size_t lw, int from, int to)
+static int exact(const char *w, size_t lw, int part)
 {
-    for (int k = from; k < to; k++)
+    int b = bucket(w[0]);
+    for (int x = off[part][b]; x < off[part][b + 1]; x++) {
+        int k = by_letter[x];
         if (entries[k].len == lw && entries[k].word[0] == w[0] && memcmp(entries[k].word, w, lw) == 0)
             return k;
+    }
     return -1;
 }
 
@@ -300,8 +338,8 @@ int prose_lexicon_lookup(const char *w, lex_word *out, int *typo)
     *typo = 0;
     if (lw == 0 || lw >= 40)
         return 0;
-    int k = exact(w, lw, 0, n_lex);
-    if (k < 0 && lw >= 4 && !(w[0] >= '0' && w[0] <= '9') && exact(w, lw, n_lex, n_entries) < 0) {
+    int k = exact(w, lw, 0);
+    if (k < 0 && lw >= 4 && !(w[0] >= '0' && w[0] <= '9') && exact(w, lw, 1) < 0) {
         k = nearest(w, lw);
         *typo = k >= 0;
     }

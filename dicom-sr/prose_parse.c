@@ -82,6 +82,10 @@ typedef struct run {
     int excluded;          /* "except the right middle lobe": its zones leave the sentence's places */
     int predlev;           /* a predominance level phrase: 1 "predominantly in the lower lobes",
                               2 "lower zone predominant" (an adjective: its sides, whole) */
+    int heading;           /* "Lungs:" a heading naming no side or level: no lesion's place */
+    int surgery;           /* "right lower lobectomy": an operation's place (negated, no negation evidence) */
+    int exception;         /* "no consolidation other than in the LLL": where the negated finding is */
+    int lungs_only;        /* "(the) lungs" with no side word: both lungs, or just the subject */
 } run;
 
 typedef struct finding {
@@ -121,9 +125,14 @@ enum { BRK_NONE, BRK_CHUNK, BRK_CLAUSE, BRK_SENT };
 static int abbreviation(const char *w, const unsigned char *rest)
 {
     static const char *const ABBR[] = {"rt", "lt", "bilat", "r", "l", "approx", "vs", "incl", "e", "g", "i", "cf",
-                                       "resp", "ca", "seg", "pt", NULL};
+                                       "resp", "ca", "seg", "pt", "consol", "opac", NULL};
+    static const char *const LOBES[] = {"RUL", "RML", "RLL", "LUL", "LLL", NULL};
     while (*rest == ' ')
         rest++;
+    /* "consol. RLL": a finding's abbreviation before a lobe's */
+    for (int k = 0; LOBES[k] && (strcmp(w, "consol") == 0 || strcmp(w, "opac") == 0); k++)
+        if (strncmp((const char *)rest, LOBES[k], 3) == 0 && !is_alpha(rest[3]))
+            return 1;
     if (!((*rest >= 'a' && *rest <= 'z') || is_digit(*rest)))
         return 0;
     for (int k = 0; ABBR[k]; k++)
@@ -142,14 +151,27 @@ static void tokenize(parse_state *s)
         int brk = BRK_NONE;
         /* "? atypical infection": a query before a lower-case word, not a sentence end */
         int query = c == '?' && (is_alpha(p[i + 1]) || (p[i + 1] == ' ' && p[i + 2] >= 'a' && p[i + 2] <= 'z'));
-        if (is_alpha(c) || is_digit(c) || c == '%' || c == '<' || c == '>' || query || c == '&') {
+        /* UTF-8 signs read as their ASCII words: U+00D7 '×' = x, U+2265 '≥' = >, U+2264 '≤' = < */
+        int sign = c == 0xC3 && p[i + 1] == 0x97                       ? 'x'
+                   : c == 0xE2 && p[i + 1] == 0x89 && p[i + 2] == 0xA5 ? '>'
+                   : c == 0xE2 && p[i + 1] == 0x89 && p[i + 2] == 0xA4 ? '<'
+                                                                       : 0;
+        if (is_alpha(c) || is_digit(c) || c == '%' || c == '<' || c == '>' || query || c == '&' || sign) {
             tok *k = &s->t[s->n];
             memset(k, 0, sizeof *k);
             k->start = i;
             int len = 0;
             if (is_alpha(c)) {
-                while (is_alpha(p[i]) || (p[i] == '\'' && is_alpha(p[i + 1]) && len > 0)) {
-                    if (p[i] != '\'' && len + 1 < TOK_CAP)
+                for (;;) {
+                    /* an apostrophe inside a word, ASCII or U+2019 ("can't", "today’s"), is dropped */
+                    int apos = p[i] == '\'' ? 1 : p[i] == 0xE2 && p[i + 1] == 0x80 && p[i + 2] == 0x99 ? 3 : 0;
+                    if (apos && is_alpha(p[i + apos]) && len > 0) {
+                        i += apos;
+                        continue;
+                    }
+                    if (!is_alpha(p[i]))
+                        break;
+                    if (len + 1 < TOK_CAP)
                         k->w[len++] = (char)(p[i] | 0x20);
                     i++;
                 }
@@ -160,6 +182,9 @@ static void tokenize(parse_state *s)
                     i++;
                 }
                 k->num = atof(k->w);
+            } else if (sign) {
+                k->w[len++] = (char)sign;
+                i += sign == 'x' ? 2 : 3;
             } else {
                 k->w[len++] = (char)c;
                 i++;
@@ -198,8 +223,15 @@ static void tokenize(parse_state *s)
 
 static void classify(parse_state *s)
 {
+    /* "hasn't", "isn't": the verb's "not" (the apostrophe is dropped by the tokenizer) */
+    static const char *const NOT_FORMS[] = {"hasnt", "havent", "hadnt", "isnt", "arent", "wasnt", "werent",
+                                            "doesnt", "didnt", "dont", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
+        size_t len = strlen(k->w);
+        for (int q = 0; len >= 4 && k->w[len - 1] == 't' && k->w[len - 2] == 'n' && NOT_FORMS[q]; q++)
+            if (strcmp(k->w, NOT_FORMS[q]) == 0)
+                strcpy(k->w, "not");
         if (is_digit((unsigned char)k->w[0])) {
             k->cls = LX_NUMBER;
             k->val = k->num > 1e6 ? 1000000 : (int)k->num;
@@ -212,15 +244,24 @@ static void classify(parse_state *s)
             k->val = lw.val;
             k->sub = lw.sub;
             k->typo = typo;
+            if (k->cls == LX_NUMBER)
+                k->num = k->val;   /* "twenty percent" */
+        }
+        /* "right more then left": "then" after a comparative is "than" */
+        if (strcmp(k->w, "then") == 0 && i > 0 &&
+            (s->t[i - 1].cls == LX_MORE || strcmp(s->t[i - 1].w, "less") == 0 || strcmp(s->t[i - 1].w, "more") == 0)) {
+            strcpy(k->w, "than");
+            k->cls = LX_TO;
+            k->val = 1;
         }
     }
 }
 
 /* ---------------------------------------------------------------- helpers */
 
-static int W(const parse_state *s, int i, const char *w)
+static inline int W(const parse_state *s, int i, const char *w)
 {
-    return i >= 0 && i < s->n && strcmp(s->t[i].w, w) == 0;
+    return i >= 0 && i < s->n && s->t[i].w[0] == w[0] && strcmp(s->t[i].w, w) == 0;
 }
 
 /* Next / previous non-absorbed token of the same sentence, or -1. */
@@ -270,6 +311,15 @@ static int anywhere(const parse_state *s, int i, const char *const *words)
         if (W(s, i, words[k]))
             return 1;
     return 0;
+}
+
+/* Text right after token i (spaces skipped) is c. */
+static int followed_by(const parse_state *s, int i, char c)
+{
+    const char *p = s->text + s->t[i].end;
+    while (*p == ' ')
+        p++;
+    return *p == c;
 }
 
 static void set(tok *k, lex_class cls, int val, int sub)
@@ -330,6 +380,29 @@ static int earlier_ref(const parse_state *s, int i)
     return k >= 0 && (anywhere(s, k, STUDY) || anywhere(s, k, PRIOR_OF)) ? k : j;
 }
 
+/* Token i is a size: a number before mm / cm (not "3 x 4"): millimetres, else -1. */
+static double size_mm(const parse_state *s, int i)
+{
+    int u = adj(s, i);
+    if (s->t[i].cls != LX_NUMBER || u < 0 || s->t[u].cls != LX_UNIT || W(s, u, "x"))
+        return -1;
+    return s->t[i].num * (s->t[u].w[0] == 'c' ? 10 : 1);
+}
+
+/* After token i ("than"): "(on / in) (the / today's) radiograph / CT / film ...", "yesterday": the
+ * last token of a named study it is compared with, else -1. */
+static int study_ref(const parse_state *s, int i)
+{
+    int j = adj(s, i);
+    if (W(s, j, "yesterday"))
+        return j;
+    if (W(s, j, "on") || W(s, j, "in") || W(s, j, "at"))
+        j = adj(s, j);
+    if (W(s, j, "the") || W(s, j, "that"))
+        j = adj(s, j);
+    return anywhere(s, j, STUDY) && !W(s, j, "chest") ? j : -1;
+}
+
 /* "since the prior", "compared to previous", "than on prior": prior / previous as a
  * comparison (the word before, skipping "the", is a preposition of comparison). */
 static int reference_prep(const parse_state *s, int i)
@@ -347,7 +420,9 @@ static int change_after(const parse_state *s, int j)
 {
     static const char *const CHANGE_MOD[] = {"significant", "interval", "appreciable", "definite", "major", "real",
                                              "substantial", "further", "material", "measurable", "significantly",
-                                             "appreciably", "substantially", "materially", NULL};
+                                             "appreciably", "substantially", "materially", "radiographic",
+                                             "radiological", "visible", "notable", "gross", "discernible", "obvious",
+                                             NULL};
     static const char *const CHANGE[] = {"change", "changes", "changed", NULL};
     for (int st = 0; j >= 0 && st < 4; j = adj(s, j), st++) {
         if (anywhere(s, j, CHANGE))
@@ -365,6 +440,53 @@ static int anatomy_ahead(const parse_state *s, int j)
         if (s->t[q].cls == LX_SIDE || s->t[q].cls == LX_LEVEL || s->t[q].cls == LX_ZONEWORD ||
             (s->t[q].cls == LX_REGION && s->t[q].val != 5) || W(s, q, "r") || W(s, q, "l"))
             return 1;
+    return 0;
+}
+
+/* "not" at token i before a time word ("has not improved", "not significantly increased",
+ * "not completely resolved") or in "not as dense / extensive as before": rewrites the phrase as
+ * one time word and returns 1, else 0. */
+static int not_time(parse_state *s, int i)
+{
+    static const char *const DEGREE[] = {"significantly", "yet", "substantially", "much", "appreciably", "been",
+                                         "materially", "really", NULL};
+    static const char *const AS_WHAT[] = {"dense", "extensive", "prominent", "marked", "confluent", "conspicuous",
+                                          "large", "widespread", "opaque", NULL};
+    tok *k = &s->t[i];
+    int m = adj(s, i), complete = 0;
+    while (m >= 0 && (anywhere(s, m, DEGREE) || W(s, m, "completely") || W(s, m, "fully") || W(s, m, "entirely"))) {
+        complete |= !anywhere(s, m, DEGREE);
+        m = adj(s, m);
+    }
+    if (m >= 0 && s->t[m].cls == LX_TEMPORAL && s->t[m].val == PT_NEW && !W(s, m, "new")) {
+        /* "consolidation has not developed": it is not there (a negation after the finding) */
+        for (int q = i + 1; q <= m; q++)
+            s->t[q].absorbed = 1;
+        set(k, LX_NEG_POST, 0, 0);
+        k->end = s->t[m].end;
+        return 1;
+    }
+    if (m >= 0 && s->t[m].cls == LX_TEMPORAL && s->t[m].val != PT_STABLE && s->t[m].sub != 1) {
+        prose_temporal t = s->t[m].val == PT_RESOLVED && complete ? PT_BETTER : PT_STABLE;
+        for (int q = i + 1; q <= m; q++)
+            s->t[q].absorbed = 1;
+        set(k, LX_TEMPORAL, t, 0);
+        k->end = s->t[m].end;
+        return 1;
+    }
+    int a1 = adj(s, i), w = adj(s, a1), a2 = adj(s, w);
+    if (W(s, a1, "as") && anywhere(s, w, AS_WHAT) && W(s, a2, "as")) {
+        int e = earlier_ref(s, a2);
+        if (e < 0)
+            e = study_ref(s, a2);
+        if (e >= 0) {
+            for (int q = i + 1; q <= e; q++)
+                s->t[q].absorbed = 1;
+            set(k, LX_TEMPORAL, PT_BETTER, 0);
+            k->end = s->t[e].end;
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -452,6 +574,11 @@ static void phrases(parse_state *s)
                     s->t[q].absorbed = 1;
                 set(k, LX_UNCERTAIN, 0, 0);
                 k->end = s->t[last].end;
+            } else if (W(s, i, "not") && not_time(s, i)) {
+                /* handled in not_time(): "has not improved" = stable, "not as dense as before" = better */
+            } else if (W(s, i, "not") && m >= 0 && (W(s, m, "suspicious") || W(s, m, "concerning"))) {
+                set(k, LX_NONE, 0, 0);   /* "not suspicious": no hedge */
+                set(&s->t[m], LX_NONE, 0, 0);
             } else if (W(s, i, "not") && m >= 0 && anywhere(s, m, SEEN)) {
                 /* "not present previously", "not seen on the prior study": new, not absent */
                 int last = m, e = earlier_ref(s, m);
@@ -511,7 +638,7 @@ static void phrases(parse_state *s)
         } else if ((W(s, i, "each") || W(s, i, "either")) && j >= 0 &&
                    (s->t[j].cls == LX_LEVEL || s->t[j].cls == LX_REGION)) {
             set(k, LX_SIDE, 3, 0);   /* "each upper lobe", "either lung" */
-        } else if (W(s, i, "correction") || (W(s, i, "i") && W(s, j, "mean"))) {
+        } else if (W(s, i, "correction") || W(s, i, "sorry") || (W(s, i, "i") && W(s, j, "mean"))) {
             set(k, LX_NONE, 0, 9);   /* dictation correction: drops the place said just before */
         } else if ((W(s, i, "l") || W(s, i, "r")) && j >= 0 &&
                    (s->t[j].cls == LX_LEVEL || (s->t[j].cls == LX_REGION && s->t[j].val != 2 && s->t[j].val != 5))) {
@@ -533,6 +660,10 @@ static void phrases(parse_state *s)
         } else if (W(s, i, "similar") && (W(s, j, "to") || W(s, j, "in") || W(s, j, "appearance") ||
                                           (pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_COPULA))) {
             set(k, LX_TEMPORAL, PT_STABLE, 0);   /* "similar to the prior", "are similar in appearance" */
+        } else if (k->cls == LX_TEMPORAL && k->sub == 2 &&
+                   !((j >= 0 && s->t[j].cls == LX_TEMPORAL) || (adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_TEMPORAL) ||
+                     (pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_TEMPORAL))) {
+            set(k, LX_NONE, 0, 0);   /* "partially collapsed": no time without a resolution word */
         } else if (k->cls == LX_TEMPORAL && (k->val == PT_RESOLVED || k->val == PT_BETTER) && k->sub != 1) {
             /* "almost completely resolved", "near-complete resolution": still there, better;
              * "complete clearing", "completely resolving" without such a word: resolved */
@@ -548,6 +679,74 @@ static void phrases(parse_state *s)
         } else if (W(s, i, "spread") && !(pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_COPULA) && !W(s, j, "to") &&
                    !W(s, j, "into") && !W(s, pv(s, i), "further")) {
             set(k, LX_NONE, 0, 0);   /* "endobronchial spread of infection": a mechanism, not time */
+        } else if ((W(s, i, "changes") || W(s, i, "change")) && pv(s, i) >= 0 && pv(s, i) == i - 1 &&
+                   s->t[i - 1].chunk == k->chunk &&
+                   (s->t[i - 1].cls == LX_LEVEL || s->t[i - 1].cls == LX_ZONEWORD ||
+                    (s->t[i - 1].cls == LX_REGION && s->t[i - 1].val != 5))) {
+            set(k, LX_GENERIC, PF_OTHER, W(s, i, "changes"));   /* "left basal changes": an abnormality there */
+        } else if ((W(s, i, "previously") || W(s, i, "prior") || W(s, i, "formerly")) && j >= 0 &&
+                   s->t[j].cls == LX_NUMBER) {
+            /* "now 9 mm (previously 7 mm)": the earlier size, not the finding's past; against the
+             * size stated before it in the sentence, a change */
+            set(k, LX_NONE, 0, 0);
+            double was = size_mm(s, j), now = -1;
+            for (int q = pv(s, i); q >= 0 && now < 0; q = pv(s, q))
+                now = size_mm(s, q);
+            if (was > 0 && now > 0)
+                set(k, LX_TEMPORAL, now > was ? PT_WORSE : now < was ? PT_BETTER : PT_STABLE, 0);
+        } else if (W(s, i, "re") && j >= 0 && s->t[j].start == k->end + 1 && s->text[k->end] == '-' &&
+                   (W(s, j, "demonstrated") || W(s, j, "demonstration") || W(s, j, "identified") ||
+                    W(s, j, "demonstrates") || W(s, j, "visualised") || W(s, j, "visualized"))) {
+            set(k, LX_TEMPORAL, PT_STABLE, 0);   /* "re-demonstrated": seen again */
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if (W(s, i, "rather") && W(s, j, "than")) {
+            set(k, LX_NEG_PRE, 0, 0);   /* "atelectasis rather than consolidation": the second is not there */
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if ((W(s, i, "minor") || W(s, i, "major") || W(s, i, "horizontal") || W(s, i, "oblique")) &&
+                   (W(s, j, "fissure") || W(s, j, "fissures"))) {
+            set(k, LX_NONE, 0, 0);   /* "the minor fissure": anatomy, no severity */
+        } else if (k->cls == LX_NUMBER && s->text[k->end] == ')' && is_digit((unsigned char)k->w[0]) &&
+                   (i == 0 || s->t[i - 1].clause != k->clause)) {
+            int o = k->start - 1;
+            while (o >= 0 && s->text[o] == ' ')
+                o--;
+            if (o < 0 || s->text[o] != '(')
+                set(k, LX_NONE, 0, 0);   /* "1) Right upper lobe pneumonia": an enumerator, no count */
+        } else if ((W(s, i, "evolved") || W(s, i, "evolving") || W(s, i, "evolve") || W(s, i, "evolves")) &&
+                   W(s, j, "into")) {
+            set(k, LX_TEMPORAL, PT_WORSE, 0);   /* "ground glass has evolved into consolidation" */
+        } else if ((W(s, i, "w") || W(s, i, "r")) && W(s, j, "o") && s->text[k->end] == '/' &&
+                   s->t[j].start == k->end + 1) {
+            /* "w/o" = without, "r/o" = rule out */
+            set(k, W(s, i, "w") ? LX_NEG_PRE : LX_UNCERTAIN, 0, 0);
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
+        } else if (W(s, i, "both") && !(j >= 0 && (is_anat_cls(s->t[j].cls) || s->t[j].cls == LX_THE ||
+                                                   W(s, j, "of") || W(s, j, "l") || W(s, j, "r") ||
+                                                   s->t[j].cls == LX_DIST || s->t[j].cls == LX_MOD))) {
+            set(k, LX_NONE, 0, 0);   /* "..., both new": a pronoun, no side */
+        } else if (W(s, i, "halo")) {
+            /* "opacity with a reversed halo sign", "consolidation with a ground-glass halo": a sign
+             * of the lesion named before "with", not another lesion */
+            int with = 0;
+            for (int q = pv(s, i); q >= 0 && s->t[q].clause == k->clause; q = pv(s, q)) {
+                if (with && (s->t[q].cls == LX_LESION || s->t[q].cls == LX_GENERIC)) {
+                    set(k, LX_NONE, 0, 0);
+                    break;
+                }
+                with |= W(s, q, "with");
+            }
+        } else if (W(s, i, "s") && j >= 0 && s->t[j].start == k->end && s->t[j].cls == LX_NUMBER &&
+                   s->t[j].num >= 1 && s->t[j].num <= 10) {
+            set(k, LX_SEGMENT, 0, 0);   /* "S6": segment 6 */
+        } else if (k->cls == LX_NUMBER && !is_digit((unsigned char)k->w[0]) && k->val >= 20 && k->val % 10 == 0 &&
+                   j >= 0 && s->t[j].cls == LX_NUMBER && !is_digit((unsigned char)s->t[j].w[0]) && s->t[j].val <= 9) {
+            k->val += s->t[j].val;   /* "twenty-five", "thirty five" */
+            k->num = k->val;
+            s->t[j].absorbed = 1;
+            k->end = s->t[j].end;
         } else if ((W(s, i, "half") && W(s, j, "a") && W(s, adj(s, j), "dozen")) || W(s, i, "dozen")) {
             int half = W(s, i, "half");
             set(k, LX_NUMBER, half ? 6 : 12, 0);
@@ -557,11 +756,14 @@ static void phrases(parse_state *s)
                 s->t[j].absorbed = s->t[d].absorbed = 1;
                 k->end = s->t[d].end;
             }
-        } else if (W(s, i, "increased") && (W(s, j, "density") || W(s, j, "densities") || W(s, j, "attenuation"))) {
+        } else if (W(s, i, "increased") && (W(s, j, "density") || W(s, j, "densities") || W(s, j, "attenuation") ||
+                                            W(s, pv(s, i), "of"))) {   /* "an area of increased opacity" */
             set(k, LX_MOD, 0, 0);   /* "increased density": how it looks, not a change */
         } else if (anywhere(s, i, COMPARATIVE) && (W(s, j, "than") || W(s, adj(s, j), "than"))) {
             /* "less conspicuous than before", "more extensive than on the previous film": time */
             int than = W(s, j, "than") ? j : adj(s, j), e = earlier_ref(s, than);
+            if (e < 0)
+                e = study_ref(s, than);   /* "than on the radiograph of 2/14": another (earlier) study */
             if (e >= 0) {
                 for (int q = i + 1; q <= e; q++)
                     s->t[q].absorbed = 1;
@@ -617,7 +819,11 @@ static void predominance(parse_state *s)
             continue;
         /* side > side, side greater/more than side */
         if (side_lr(k)) {
-            int j = adj(s, i), m = -1;
+            int j = adj(s, i), m = -1, reg = -1;
+            if (j >= 0 && s->t[j].cls == LX_REGION && (s->t[j].val == 1 || s->t[j].val == 4)) {
+                reg = j;   /* "left lung more than right lung" */
+                j = adj(s, j);
+            }
             if (j >= 0 && W(s, j, ">"))
                 m = adj(s, j);
             else if (j >= 0 && s->t[j].cls == LX_MORE && s->t[j].val != 2) {
@@ -627,11 +833,16 @@ static void predominance(parse_state *s)
                     t = adj(s, t);
                 if (W(s, t, "than"))
                     m = adj(s, t);
+                if (W(s, m, "the"))
+                    m = adj(s, m);   /* "the right more than the left" */
             }
             if (m >= 0 && side_lr(&s->t[m]) && s->t[m].val != k->val) {
                 a->predominance_side = k->val == 1 ? LAT_LEFT : LAT_RIGHT;
-                add_tok_span(s, PA_PREDOMINANCE, i, m);
-                for (int q = i + 1; q <= m; q++)
+                int end = m;
+                if (reg >= 0 && adj(s, m) >= 0 && s->t[adj(s, m)].cls == LX_REGION)
+                    end = adj(s, m);
+                add_tok_span(s, PA_PREDOMINANCE, i, end);
+                for (int q = i + 1; q <= end; q++)
                     s->t[q].absorbed = 1;
                 k->val = 3;   /* both sides, as a location */
                 k->sub = 7;   /* marker: predominance side word */
@@ -664,8 +875,16 @@ static void predominance(parse_state *s)
             (W(s, i, "less") && anywhere(s, adj(s, i), LESS_SO))) {
             for (int j = nx(s, i), st = 0; j >= 0 && st < 5 && s->t[j].clause == k->clause; j = nx(s, j), st++)
                 if (side_lr(&s->t[j])) {
-                    a->predominance_side = s->t[j].val == 1 ? LAT_RIGHT : LAT_LEFT;
-                    add_tok_span(s, PA_PREDOMINANCE, i, j);
+                    /* the other side must be named before ("right upper lobe, and to a lesser
+                     * extent the right lower lobe" is one side) */
+                    int other = 0;
+                    for (int q = pv(s, i); q >= 0 && !other; q = pv(s, q))
+                        other = (place_side(s, q) && place_side(s, q) != s->t[j].val) ||
+                                (s->t[q].cls == LX_SIDE && s->t[q].val == 3);
+                    if (other) {
+                        a->predominance_side = s->t[j].val == 1 ? LAT_RIGHT : LAT_LEFT;
+                        add_tok_span(s, PA_PREDOMINANCE, i, j);
+                    }
                     break;
                 }
             continue;
@@ -724,6 +943,9 @@ static void predominance(parse_state *s)
                 q->predlev = 1;
                 if (k->cls == LX_MORE)
                     k->absorbed = 1;
+                for (int r = i + 1; r < j; r++)
+                    if (s->t[r].cls == LX_SEVERITY)
+                        s->t[r].absorbed = 1;   /* "more marked in the lower zones": no severity */
                 found = 1;
                 break;
             }
@@ -760,10 +982,18 @@ static void predominance(parse_state *s)
                 break;
         }
     }
-    /* "worse" not used for a side is a time word */
-    for (int i = 0; i < s->n; i++)
-        if (!s->t[i].absorbed && W(s, i, "worse") && s->t[i].cls == LX_MORE)
+    /* "worse" not used for a side is a time word; so is "larger" said of a finding ("is
+     * slightly larger", "now larger") */
+    for (int i = 0; i < s->n; i++) {
+        if (s->t[i].absorbed || s->t[i].cls != LX_MORE)
+            continue;
+        int p = pv(s, i);
+        if (W(s, i, "worse") ||
+            ((W(s, i, "larger") || W(s, i, "bigger")) && p >= 0 &&
+             (s->t[p].cls == LX_COPULA || W(s, p, "slightly") || W(s, p, "now") || W(s, p, "somewhat") ||
+              W(s, p, "much") || W(s, p, "become") || W(s, p, "became"))))
             set(&s->t[i], LX_TEMPORAL, PT_WORSE, 0);
+    }
 }
 
 /* ---------------------------------------------------------------- anatomy */
@@ -790,8 +1020,8 @@ static void sub_resolve(const sub_phrase *p, int prev_sides, run *r)
     int levels = p->levels;
     if (!levels && p->seg_level)
         levels = p->seg_level & 4 ? 4 : p->seg_level;   /* "posterior basal segment": lower lobe */
-    if (p->all)
-        levels = 7;
+    if (p->all && !levels && !p->zones)
+        levels = 7;   /* "all lobes", "the entire right lung"; "the entire left lower lobe" is that lobe */
     if (!sides && p->inherit)
         sides = prev_sides;
     if (!sides && levels && p->plural) {
@@ -800,8 +1030,10 @@ static void sub_resolve(const sub_phrase *p, int prev_sides, run *r)
     }
     if (!sides && levels == 2 && p->middle_lobe)
         sides = 2;
-    if (!sides && !levels && p->plural && (p->region == 1 || p->region == 5 || p->region == 4))
+    if (!sides && !levels && p->plural && (p->region == 1 || p->region == 5 || p->region == 4)) {
         sides = 3;   /* "the lungs", "both hemithoraces" */
+        r->lungs_only = p->region == 1 && !p->zones;
+    }
     if (!sides && p->all && p->plural)
         sides = 3;
     r->zones |= (uint8_t)p->zones;
@@ -966,7 +1198,24 @@ static void anatomy(parse_state *s)
                 p.any = 1;
                 break;
             case LX_NUMBER:
+                if (in_segment && q->val >= 1 && q->val <= 10 && q->num == (double)q->val &&
+                    !(adj(s, j) >= 0 && (s->t[adj(s, j)].cls == LX_UNIT || s->t[adj(s, j)].cls == LX_PCT))) {
+                    /* "segments 6 and 10", "S6": bronchopulmonary segments 1-3 upper, 4-5 middle
+                     * (lingula on the left), 6-10 lower */
+                    p.levels |= q->val <= 3 ? 1 : q->val <= 5 ? 2 : 4;
+                    p.any = 1;
+                    break;
+                }
                 take = p.all && q->val <= 5 && s->t[nx(s, j) >= 0 ? nx(s, j) : j].cls == LX_REGION;
+                break;
+            case LX_TO:
+                /* "mid to lower lung", "upper to mid zones": a range of levels */
+                take = q->val == 0 && p.levels && !p.region && adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_LEVEL &&
+                       pv(s, j) >= 0 && s->t[pv(s, j)].cls == LX_LEVEL;
+                if (take && (p.levels & 1) && (s->t[adj(s, j)].val & 4))
+                    p.levels |= 2;   /* "upper to lower": the middle between */
+                if (take && (p.levels & 4) && (s->t[adj(s, j)].val & 1))
+                    p.levels |= 2;
                 break;
             case LX_AND:
             case LX_THE:
@@ -975,11 +1224,15 @@ static void anatomy(parse_state *s)
                 int m = nx(s, j);
                 while (m >= 0 && (s->t[m].cls == LX_THE || s->t[m].cls == LX_PREP) && s->t[m].clause == q->clause)
                     m = nx(s, m);
-                int ok = m >= 0 && s->t[m].clause == q->clause && is_anat_cls(s->t[m].cls) &&
+                int ok = m >= 0 && s->t[m].clause == q->clause &&
+                         (is_anat_cls(s->t[m].cls) || (in_segment && q->cls == LX_AND && s->t[m].cls == LX_NUMBER &&
+                                                       s->t[m].val >= 1 && s->t[m].val <= 10)) &&
                          !(s->t[m].cls == LX_SEGNAME && !segname_here(s, m)) && p.any &&
                          !(s->t[m].cls == LX_REGION && s->t[m].val == 5);
-                if (q->cls == LX_PREP) {
-                    /* "segment of the RLL", "lower zone on the right", "lower lobe of the left lung" */
+                int all_of = p.all && !(p.sides & 3) && !p.levels && !p.zones && !p.region && W(s, j, "of");
+                if (q->cls == LX_PREP && !all_of) {
+                    /* "segment of the RLL", "lower zone on the right", "lower lobe of the left lung"
+                     * ("the whole of the left lower lobe" reads as "the whole left lower lobe") */
                     ok = ok && (W(s, j, "of") || W(s, j, "on") || W(s, j, "in")) &&
                          (in_segment || (side_lr(&s->t[m]) && !(p.sides & 3)) ||
                           (s->t[m].cls == LX_REGION && s->t[m].val == 1 && !(p.sides & 3)) ||
@@ -1014,21 +1267,49 @@ static void anatomy(parse_state *s)
          * among others, not all of them */
         for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 8 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
             if (W(s, q, "largest") || W(s, q, "biggest") || W(s, q, "dominant") || W(s, q, "index") ||
-                W(s, q, "now") || W(s, q, "also"))
+                W(s, q, "now") || W(s, q, "also") || W(s, q, "including") || W(s, q, "includes") ||
+                W(s, q, "include"))
                 r->predlev = 1;   /* a place among others: does not narrow the side */
         /* "with sparing of the apex", "the apex is spared": not involved */
-        for (int q = pv(s, r->t0), st = 0; q >= 0 && st < 4 && s->t[q].chunk == s->t[r->t0].chunk; q = pv(s, q), st++)
-            if (W(s, q, "sparing") || W(s, q, "spared") || W(s, q, "sparring"))
+        for (int q = pv(s, r->t0), st = 0, glue = 1; q >= 0 && st < 4 && s->t[q].chunk == s->t[r->t0].chunk;
+             q = pv(s, q), st++) {
+            if (W(s, q, "sparing") || W(s, q, "spared") || W(s, q, "sparring")) {
                 r->negated = 1;
+                r->excluded |= glue;   /* "sparing (of) the apices": out of the sentence's places;
+                                          "a small area of sparing at the apex" is not */
+            }
+            glue &= W(s, q, "of") || W(s, q, "the");
+        }
         for (int q = nx(s, r->t1), st = 0; q >= 0 && st < 2 && s->t[q].chunk == s->t[r->t1].chunk; q = nx(s, q), st++)
             if (W(s, q, "spared"))
-                r->negated = 1;
+                r->negated = r->excluded = 1;
+        /* "right lower lobectomy", "left upper lobe wedge resection": the place of an operation */
+        static const char *const SURGERY[] = {"lobectomy", "bilobectomy", "pneumonectomy", "segmentectomy",
+                                              "resection", "wedge", "transplant", "lobectomies", NULL};
+        if (anywhere(s, adj(s, last), SURGERY))
+            r->negated = r->surgery = 1;
         /* "in all lobes except the right middle lobe": taken out of the places named before */
         int q = pv(s, r->t0);
-        while (W(s, q, "the") || W(s, q, "for"))
+        while (W(s, q, "the") || W(s, q, "for") || W(s, q, "in") || W(s, q, "at") || W(s, q, "on"))
             q = pv(s, q);
-        if (W(s, q, "except") || W(s, q, "excluding") || W(s, q, "excepting"))
-            r->negated = r->excluded = 1;
+        if (W(s, q, "except") || W(s, q, "excluding") || W(s, q, "excepting") ||
+            (W(s, q, "than") && W(s, pv(s, q), "other"))) {
+            /* after a negation ("no consolidation other than in the LLL", "free of consolidation
+             * except the RLL") the exception is where the finding is; else it is taken out */
+            int neg_before = 0;
+            for (int b = pv(s, q); b >= 0 && !neg_before; b = pv(s, b))
+                neg_before = s->t[b].cls == LX_NEG_PRE || s->t[b].cls == LX_CLEAR;
+            if (neg_before)
+                r->exception = 1;
+            else
+                r->negated = r->excluded = 1;
+        }
+        /* "Lungs:", "Lung parenchyma:": a heading of region words alone, the only words of
+         * its clause, locates nothing (it can still be cleared: "Lungs: clear.") */
+        int heading = followed_by(s, last, ':') && (r->t0 == 0 || s->t[r->t0 - 1].clause != k->clause);
+        for (int q = r->t0; q <= last && heading; q++)
+            heading = s->t[q].absorbed || s->t[q].cls == LX_REGION || s->t[q].cls == LX_AND || s->t[q].cls == LX_THE;
+        r->heading = heading;
         if (r->zones || r->whole || p.any) {
             for (int q = r->t0; q <= r->t1; q++) {
                 s->t[q].run = s->nr;
@@ -1094,22 +1375,25 @@ static int list_next(const parse_state *s, int fi)
 {
     const finding *f = &s->f[fi];
     int j = adj(s, f->t1);
-    /* "collapse/consolidation", "GGO/consolidation": a slash pair is a list */
+    /* "collapse/consolidation", "collapse-consolidation": a slash or hyphen pair is a list */
     if (j >= 0 && s->t[j].find >= 0 && s->t[j].find != fi) {
         int slash = 0, other = 0;
         for (int o = s->t[f->t1].end; o < s->t[j].start; o++)
-            slash |= s->text[o] == '/', other |= s->text[o] != '/' && s->text[o] != ' ';
+            slash |= s->text[o] == '/' || s->text[o] == '-', other |= s->text[o] != '/' && s->text[o] != '-' &&
+                                                                      s->text[o] != ' ';
         if (slash && !other)
             return s->t[j].find;
     }
-    if (j < 0 || s->t[j].cls != LX_AND)
+    /* "atelectasis versus early consolidation": the alternatives of a differential share the place */
+    if (j < 0 || !(s->t[j].cls == LX_AND || W(s, j, "versus") || W(s, j, "vs")))
         return -1;
     int m = adj(s, j);
     if (m >= 0 && s->t[m].cls == LX_AND)
         m = adj(s, m);   /* "atelectasis and/or consolidation" */
-    while (m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
-                      s->t[m].cls == LX_TEMPORAL))
-        m = adj(s, m);
+    for (int unk = 0; m >= 0 && (s->t[m].cls == LX_MOD || s->t[m].cls == LX_SEVERITY || s->t[m].cls == LX_DIST ||
+                                 s->t[m].cls == LX_TEMPORAL || (s->t[m].cls == LX_NONE && !unk++ && s->t[m].run < 0 &&
+                                                                is_alpha((unsigned char)s->t[m].w[0])));)
+        m = adj(s, m);   /* one word outside the lexicon: "or early consolidation" */
     return m >= 0 && s->t[m].find >= 0 && s->t[m].find != fi ? s->t[m].find : -1;
 }
 
@@ -1121,6 +1405,8 @@ static int list_prev(const parse_state *s, int fi)
     return -1;
 }
 
+static void range_of(const parse_state *s, int i, int level, int *b, int *e);
+
 /* "Haziness over the left hemithorax, in keeping with a layering effusion": an opacity that
  * the sentence explains (without a hedge) as a non-lesion is that non-lesion. Only the
  * unspecific lesion words (opacity, haziness, shadowing, changes ...) are explained away. */
@@ -1128,8 +1414,22 @@ static void attribution(parse_state *s)
 {
     static const char *const BY[] = {"keeping", "consistent", "compatible", "due", "secondary", "representing",
                                      "reflecting", "reflects", "represents", "attributable", NULL};
+    static const char *const FIBROTIC[] = {"fibrosis", "fibrotic", "scarring", "scar", "fibrosing", "honeycombing",
+                                           "honeycomb", "uip", "ipf", "nsip", "traction", NULL};
     for (int fi = 0; fi < s->nf; fi++) {
         finding *f = &s->f[fi];
+        /* "fibrotic changes with subpleural reticulation": reticulation is the fibrosis */
+        if (f->lesion && (W(s, f->t0, "reticulation") || W(s, f->t0, "reticular"))) {
+            int b, e, fib = 0;
+            range_of(s, f->t0, 1, &b, &e);
+            for (int q = b; q <= e; q++)
+                fib |= anywhere(s, q, FIBROTIC);
+            if (fib) {
+                f->lesion = 0;
+                f->kind = PN_OTHER;
+                continue;
+            }
+        }
         if (!f->lesion || !(f->kind == PF_OPACITY || s->t[f->t0].cls == LX_GENERIC))
             continue;
         int by = -1;
@@ -1310,8 +1610,43 @@ static void clear_run(parse_state *s, int ri, int trig)
 
 /* "follow-up CT is recommended to exclude an underlying lesion": the lesions after "to
  * exclude" / "to rule out" in its clause are what a further test looks for, not findings. */
+/* "Indication: ?pneumonia.", "Clinical history: cough, ?LLL consolidation.": a sentence opened by
+ * a heading of the request (up to four words ending with ':' or '-') names what the study was
+ * asked to look at, not what it shows: its findings are hypotheses, up to the sentence's end or
+ * the next heading. */
+static void request_lines(parse_state *s)
+{
+    static const char *const REQUEST[] = {"indication", "indications", "history", "hx", "reason", "question",
+                                          "request", "details", NULL};
+    for (int i = 0; i < s->n; i++) {
+        if (i > 0 && s->t[i - 1].sent == s->t[i].sent)
+            continue;
+        int head = -1;
+        for (int j = i, st = 0; j >= 0 && st < 4 && s->t[j].sent == s->t[i].sent; j = nx(s, j), st++) {
+            if (followed_by(s, j, ':') || followed_by(s, j, '-')) {
+                head = j;
+                break;
+            }
+        }
+        int req = 0;
+        for (int j = i; head >= 0 && j <= head; j++)
+            req |= anywhere(s, j, REQUEST);
+        if (!req)
+            continue;
+        for (int j = nx(s, head); j >= 0 && !(followed_by(s, j, ':') && s->t[j].cls == LX_BOUNDARY); j = nx(s, j)) {
+            if (s->t[j].find < 0)
+                continue;
+            s->f[s->t[j].find].hypothetical = 1;
+            for (int ri = 0; ri < s->nr; ri++)
+                if (s->r[ri].find == s->t[j].find)
+                    s->r[ri].negated = 1;
+        }
+    }
+}
+
 static void hypotheticals(parse_state *s)
 {
+    request_lines(s);
     for (int i = 0; i < s->n; i++) {
         if (s->t[i].absorbed || s->t[i].cls != LX_UNCERTAIN || s->t[i].sub != 3)
             continue;
@@ -1409,15 +1744,51 @@ static void negation(parse_state *s)
             if (s->t[j].run >= 0)
                 clear_run(s, s->t[j].run, i);
     }
+    /* "Consolidation: none.", "Nodules: nil.": a lone negative answer after a heading of
+     * findings negates them */
+    for (int i = 1; i < s->n; i++) {
+        tok *k = &s->t[i];
+        if (k->absorbed || !(W(s, i, "none") || W(s, i, "nil") || W(s, i, "absent") || W(s, i, "negative")) ||
+            s->t[i - 1].clause == k->clause || s->t[i - 1].sent != k->sent || !followed_by(s, i - 1, ':'))
+            continue;
+        int j = nx(s, i);
+        if (j >= 0 && s->t[j].clause == k->clause)
+            continue;   /* "Lungs: no consolidation" has its own scope */
+        int b, e;
+        range_of(s, i - 1, 1, &b, &e);
+        for (int q = b; q <= e; q++)
+            if (s->t[q].find >= 0 && !s->t[q].absorbed)
+                negate_finding(s, s->t[q].find, i);
+    }
     /* dictation correction ("in the left, correction, right lower lobe"): the place before it goes */
     for (int i = 0; i < s->n; i++) {
         if (s->t[i].sub != 9 || s->t[i].cls != LX_NONE)
             continue;
-        for (int j = i - 1; j >= 0 && s->t[j].sent == s->t[i].sent; j--)
+        /* opening its sentence ("... RUL consolidation. Correction: LUL consolidation.") it
+         * corrects the sentence before */
+        int opens = i == 0 || s->t[i - 1].sent != s->t[i].sent;
+        for (int j = i - 1; j >= 0 && (s->t[j].sent == s->t[i].sent || (opens && s->t[j].sent == s->t[i].sent - 1));
+             j--)
             if (s->t[j].run >= 0) {
                 s->r[s->t[j].run].negated = 1;
                 break;
             }
+    }
+    /* "no consolidation other than in the left lower lobe", "free of consolidation except the right
+     * lower lobe": the negated lesion (the run's, else the last before it) is there after all */
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        int fi = r->find;
+        for (int q = pv(s, r->t0); fi < 0 && q >= 0; q = pv(s, q))
+            fi = s->t[q].find;
+        if (!r->exception || fi < 0 || !s->f[fi].lesion || !s->f[fi].negated)
+            continue;
+        s->f[fi].negated = 0;
+        for (int o = 0; o < s->nr; o++)
+            if (s->r[o].find == fi && !s->r[o].exception)
+                s->r[o].negated = 1;   /* "both lungs are free of X except ...": not there */
+        r->find = fi;
+        r->negated = 0;
     }
     /* anatomy attached to a negated finding is not a location */
     for (int ri = 0; ri < s->nr; ri++)
@@ -1430,11 +1801,38 @@ static void negation(parse_state *s)
 /* Tokens of class cls that apply to finding fi: in its chunk, else in finding-less chunks of
  * its clause (the first of them in text order); time words from both ("persistent opacities,
  * slightly improved": apply_time ranks them). Returns the count and fills idx. */
+/* Between finding fi and a later word i stands another lesion that is not in fi's list ("the
+ * LUL consolidation is unchanged and the RLL opacity has resolved"): the word is that one's. */
+static int other_subject(const parse_state *s, int fi, int i)
+{
+    for (int q = s->f[fi].t1 + 1; q < i; q++) {
+        int g = s->t[q].find;
+        if (g < 0 || g == fi || s->t[q].absorbed || !s->f[g].lesion)
+            continue;
+        int member = 0;
+        for (int h = fi, st = 0; h >= 0 && st < 16 && !member; h = list_next(s, h), st++)
+            member = h == g;
+        for (int h = g, st = 0; h >= 0 && st < 16 && !member; h = list_next(s, h), st++)
+            member = h == fi;   /* g before fi in the list */
+        if (!member)
+            return 1;
+    }
+    return 0;
+}
+
 static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap)
 {
     const finding *f = &s->f[fi];
     int chunk = s->t[f->t0].chunk, n = 0, b, e;
     range_of(s, f->t0, 1, &b, &e);
+    /* "New since the last study: small left basal consolidation": a heading clause of the
+     * same sentence without findings reaches the clause after its colon */
+    if (b > 0 && s->t[b - 1].sent == s->t[b].sent && followed_by(s, b - 1, ':')) {
+        int hb, he;
+        range_of(s, b - 1, 1, &hb, &he);
+        if (!chunk_has_finding(s, hb, 0) && !chunk_has_finding(s, he, 0))
+            b = hb;
+    }
     for (int pass = 0; pass < 2 && (n == 0 || cls == LX_TEMPORAL); pass++)
         for (int i = b; i <= e && n < cap; i++) {
             const tok *k = &s->t[i];
@@ -1442,6 +1840,8 @@ static int scoped(const parse_state *s, int fi, lex_class cls, int *idx, int cap
                 continue;
             if (pass == 0 && k->chunk != chunk)
                 continue;
+            if (cls == LX_TEMPORAL && i > f->t1 && other_subject(s, fi, i))
+                continue;   /* "X is unchanged and Y has resolved": "resolved" is Y's */
             /* pass 1, time words: chunks without any finding; hedges: chunks without a lesion
              * ("opacity in the lingula, possibly atelectasis") */
             if (pass == 1 && chunk_has_finding(s, i, cls == LX_UNCERTAIN))
@@ -1560,6 +1960,45 @@ static void differentials(parse_state *s)
     }
 }
 
+/* "Consolidation in the RLL. It has increased since ...", "... This is new.": a sentence that
+ * opens with a pronoun and names no finding dates or hedges the last lesion before it. */
+static void pronoun_sentences(parse_state *s)
+{
+    static const char *const PRONOUN[] = {"it", "this", "these", "they", "which", NULL};
+    int idx[32];
+    for (int i = 1; i < s->n; i++) {
+        if (s->t[i - 1].sent == s->t[i].sent || !anywhere(s, i, PRONOUN))
+            continue;
+        int b, e, last = -1, n = 0, unc = -1;
+        range_of(s, i, 2, &b, &e);
+        int any_find = 0;
+        for (int q = b; q <= e; q++)
+            any_find |= s->t[q].find >= 0;
+        if (any_find)
+            continue;
+        for (int fi = 0; fi < s->nf; fi++)
+            if (s->f[fi].t1 < b && s->f[fi].lesion && s->t[s->f[fi].t0].sent == s->t[i].sent - 1)
+                last = fi;
+        if (last < 0)
+            continue;
+        for (int q = b; q <= e && n < 32; q++) {
+            if (s->t[q].absorbed)
+                continue;
+            if (s->t[q].cls == LX_TEMPORAL)
+                idx[n++] = q;
+            if (s->t[q].cls == LX_UNCERTAIN && unc < 0)
+                unc = q;
+        }
+        finding *f = &s->f[last];
+        if (n && f->temporal == PT_NONE)
+            apply_time(s, f, idx, n);
+        if (unc >= 0 && !f->uncertain) {
+            f->uncertain = 1;
+            f->unc_t = unc;
+        }
+    }
+}
+
 static void modifiers(parse_state *s)
 {
     int idx[32];
@@ -1577,6 +2016,7 @@ static void modifiers(parse_state *s)
     }
     relative_clauses(s);
     differentials(s);
+    pronoun_sentences(s);
 }
 
 /* The lesion finding an anatomy run locates: its own, else the nearest lesion of its sentence
@@ -1600,6 +2040,14 @@ static int nearest_lesion(const parse_state *s, int ri)
     return best;
 }
 
+/* The clause of token i opens with "which" (a relative clause about the clause before). */
+static int relative_opens(const parse_state *s, int i)
+{
+    while (i > 0 && s->t[i - 1].clause == s->t[i].clause)
+        i--;
+    return W(s, i, "which");
+}
+
 /* A word outside the lexicon that reads as an adjective ("a cavitating lesion", "two
  * calcified-looking nodules", "a known nodule"): counts reach over it. */
 static int adjective_like(const char *w)
@@ -1616,6 +2064,16 @@ static int adjective_like(const char *w)
     return 0;
 }
 
+/* A word joined by hyphens to its neighbours ("part-solid", "thin-walled", "tree-in-bud"): part of
+ * a compound adjective. */
+static int hyphen_joined(const parse_state *s, int i)
+{
+    int after = i + 1 < s->n && s->text[s->t[i].end] == '-' && s->t[i + 1].start == s->t[i].end + 1;
+    int before = i > 0 && s->t[i].start > 0 && s->text[s->t[i].start - 1] == '-' &&
+                 s->t[i - 1].end == s->t[i].start - 1;
+    return after || before;
+}
+
 /* Token i is a whole number 1..20 (a count, not a size or a percentage by itself). */
 static int count_number(const parse_state *s, int i)
 {
@@ -1627,7 +2085,8 @@ static void counts(parse_state *s)
 {
     static const char *const EXPLAINS[] = {"consistent", "keeping", "compatible", "suggestive", "representing",
                                            "represents", "reflecting", "reflects", "likely", "probably", "possibly",
-                                           "typical", "characteristic", "indicating", "indicative", NULL};
+                                           "typical", "characteristic", "indicating", "indicative", "represent",
+                                           "reflect", "suggests", "suggesting", "indicate", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
         if (k->absorbed)
@@ -1638,8 +2097,9 @@ static void counts(parse_state *s)
             if (!count_number(s, i) || (j >= 0 && (s->t[j].cls == LX_UNIT || s->t[j].cls == LX_PCT)))
                 continue;
             int p = pv(s, i);
-            if (p >= 0 && (s->t[p].cls == LX_CT || s->t[p].cls == LX_ALL || s->t[p].cls == LX_NUMBER))
-                continue;
+            if (p >= 0 && s->t[p].chunk == k->chunk &&
+                (s->t[p].cls == LX_CT || s->t[p].cls == LX_ALL || s->t[p].cls == LX_NUMBER))
+                continue;   /* "CT 2", "all 5 lobes" ("CT: 2 new nodules" is a count) */
             if (p >= 0 && (W(s, p, "or") || W(s, p, "to")) && count_number(s, pv(s, p)))
                 continue;   /* the upper end of "two or three" */
             lo = hi = k->val;
@@ -1689,8 +2149,23 @@ static void counts(parse_state *s)
                   (q->cls == LX_NUMBER && adj(s, j) >= 0 && s->t[adj(s, j)].cls == LX_UNIT) || W(s, j, "well") ||
                   W(s, j, "sub") || W(s, j, "centimetre") || W(s, j, "subcentimetre") || W(s, j, "subcentimeter") ||
                   W(s, j, "more") || W(s, j, "additional") || W(s, j, "further") || W(s, j, "other") ||
-                  q->cls == LX_AND || (q->cls == LX_NONE && adjective_like(q->w))))
-                break;
+                  q->cls == LX_AND || (q->cls == LX_NONE && (adjective_like(q->w) || hyphen_joined(s, j))) ||
+                  (q->cls == LX_NUMBER && q->val == k->val && q->chunk != k->chunk && k->cls == LX_NUMBER) ||
+                  ((q->cls == LX_LESS || (q->cls == LX_MORE && q->val == 2)) && adj(s, j) >= 0 &&
+                   s->t[adj(s, j)].cls == LX_NUMBER)))
+                break;   /* "two (2) nodules", "several tiny (<3 mm) nodules" */
+        }
+        /* "ground glass with a crazy paving pattern", "consolidation with a small cavity": how an
+         * earlier lesion looks, no count */
+        if (target >= 0 && k->cls == LX_ARTICLE && W(s, pv(s, i), "with") &&
+            (W(s, adj(s, s->f[target].t1), "pattern") || W(s, adj(s, s->f[target].t1), "sign") ||
+             W(s, adj(s, s->f[target].t1), "appearance") || W(s, adj(s, s->f[target].t1), "component") ||
+             W(s, s->f[target].t1, "cavity") || W(s, s->f[target].t1, "cavitation"))) {
+            for (int q = pv(s, pv(s, i)); q >= 0 && s->t[q].clause == k->clause; q = pv(s, q))
+                if (s->t[q].find >= 0 && s->f[s->t[q].find].lesion) {
+                    target = -1;
+                    break;
+                }
         }
         if (target >= 0 && s->f[target].count_t < 0) {
             s->f[target].count_lo = lo;
@@ -1705,6 +2180,14 @@ static void counts(parse_state *s)
         int p = pv(s, i), j = adj(s, i);
         if (k->absorbed || k->cls != LX_NUMBER || k->val < 1 || k->val > 20 || p < 0 || s->t[p].cls != LX_AND ||
             j < 0 || s->t[j].cls != LX_PREP)
+            continue;
+        /* "three nodules, two in the RUL and one in the LLL": a breakdown of the count (an
+         * elliptical number after a comma before it), nothing to add */
+        int breakdown = 0;
+        for (int q = pv(s, p); q >= 0 && s->t[q].clause == k->clause && s->t[q].find < 0; q = pv(s, q))
+            breakdown |= count_number(s, q) && s->t[q].chunk != s->t[pv(s, q) >= 0 ? pv(s, q) : q].chunk &&
+                         adj(s, q) >= 0 && s->t[adj(s, q)].cls == LX_PREP;
+        if (breakdown)
             continue;
         for (int fi = s->nf - 1; fi >= 0; fi--) {
             finding *f = &s->f[fi];
@@ -1744,6 +2227,28 @@ static void counts(parse_state *s)
         f->count_lo += k->val;
         f->count_hi = f->count_hi >= PROSE_COUNT_OPEN ? PROSE_COUNT_OPEN : f->count_hi + k->val;
     }
+    /* "nodules x 2", "nodules (n = 3)", "nodules in the LUL (x3)": a count written after the lesion
+     * (or its place) counts the nearest plural lesion before it in its clause ("3 x 4 mm" is a size) */
+    for (int i = 0; i < s->n; i++) {
+        int m = nx(s, i);
+        if (s->t[i].absorbed || m < 0 || s->t[m].clause != s->t[i].clause || !count_number(s, m) ||
+            (adj(s, m) >= 0 && (s->t[adj(s, m)].cls == LX_UNIT || s->t[adj(s, m)].cls == LX_PCT)))
+            continue;
+        int times = W(s, i, "x") && !(pv(s, i) >= 0 && s->t[pv(s, i)].cls == LX_NUMBER);
+        int n_eq = W(s, i, "n") && memchr(s->text + s->t[i].end, '=', (size_t)(s->t[m].start - s->t[i].end));
+        if (!times && !n_eq)
+            continue;
+        for (int q = pv(s, i); q >= 0 && s->t[q].clause == s->t[i].clause; q = pv(s, q)) {
+            if (s->t[q].find < 0)
+                continue;
+            finding *f = &s->f[s->t[q].find];
+            if (f->lesion && f->plural && f->count_t < 0) {
+                f->count_lo = f->count_hi = s->t[m].val;
+                f->count_t = m;
+            }
+            break;
+        }
+    }
     /* "nodules measuring 3, 4 and 6 mm": one size each */
     for (int fi = 0; fi < s->nf; fi++) {
         finding *f = &s->f[fi];
@@ -1777,8 +2282,10 @@ static void counts(parse_state *s)
         finding *f = &s->f[fi];
         if (!f->lesion || f->count_t < 0 || s->t[f->count_t].cls != LX_ARTICLE)
             continue;
-        int by = 0, earlier = 0;
-        for (int j = pv(s, f->count_t); j >= 0 && s->t[j].clause == s->t[f->t0].clause; j = pv(s, j)) {
+        int by = 0, earlier = 0, cl = s->t[f->t0].clause, rel = relative_opens(s, f->t0);
+        /* "..., which could represent a round pneumonia": the relative clause names the lesion before */
+        for (int j = pv(s, f->count_t); j >= 0 && (s->t[j].clause == cl || (s->t[j].clause == cl - 1 && by && rel));
+             j = pv(s, j)) {
             if (s->t[j].find >= 0) {
                 earlier = by && s->f[s->t[j].find].lesion;
                 break;
@@ -1973,10 +2480,84 @@ static void orphan_sides(parse_state *s)
     }
 }
 
+/* "mucus plugging in the right lower lobe, with surrounding tree-in-bud opacities": a lesion
+ * that names no place of its own and comes with an earlier finding of its clause is where that
+ * finding is (its places are copied to it). */
+static void with_hosts(parse_state *s)
+{
+    static const char *const AROUND[] = {"surrounding", "adjacent", "associated", "accompanying", "overlying",
+                                         "underlying", "some", "an", "a", NULL};
+    for (int fi = 0; fi < s->nf; fi++) {
+        finding *f = &s->f[fi];
+        if (!f->lesion || f->negated || f->resolved || f->hypothetical)
+            continue;
+        int placed = 0;
+        for (int ri = 0; ri < s->nr && !placed; ri++)
+            placed = s->r[ri].find == fi;
+        if (placed)
+            continue;
+        int p = pv(s, f->t0);
+        while (p >= 0 && s->t[p].clause == s->t[f->t0].clause && s->t[p].find < 0 && s->t[p].run < 0 &&
+               (anywhere(s, p, AROUND) || s->t[p].cls == LX_MOD || s->t[p].cls == LX_DIST || hyphen_joined(s, p) ||
+                s->t[p].cls == LX_UNCERTAIN || s->t[p].cls == LX_SEVERITY || s->t[p].cls == LX_TEMPORAL ||
+                (s->t[p].cls == LX_NONE && adjective_like(s->t[p].w))))
+            p = pv(s, p);
+        if (!W(s, p, "with"))
+            continue;
+        int host = -1;
+        for (int q = pv(s, p); q >= 0 && s->t[q].clause == s->t[p].clause && host < 0; q = pv(s, q))
+            host = s->t[q].find;
+        for (int ri = 0, nr = s->nr; host >= 0 && ri < nr && s->nr < MAX_RUNS; ri++)
+            if (s->r[ri].find == host && !s->r[ri].negated && !s->r[ri].predlev) {
+                s->r[s->nr] = s->r[ri];
+                s->r[s->nr].find = fi;
+                s->nr++;
+            }
+    }
+}
+
+/* The sides of whole-side run ri that only other lesions of its sentence locate ("Bilateral GGO
+ * with a focal consolidation in the left lower lobe": the GGO stays bilateral and whole); a level
+ * named for the run's own finding (or its list) on a side keeps that side narrowed. */
+static uint8_t other_lesion_levels(const parse_state *s, int ri, const int *members, int nm)
+{
+    const run *r = &s->r[ri];
+    uint8_t own = 0, other = 0;
+    for (int q = 0; q < s->nr; q++) {
+        const run *o = &s->r[q];
+        if (q == ri || o->negated || o->predlev || o->find < 0 || !(o->zones & 63) ||
+            s->t[o->t0].sent != s->t[r->t0].sent)
+            continue;
+        const finding *f = &s->f[o->find];
+        if (!f->lesion || f->negated || f->resolved || f->hypothetical)
+            continue;
+        uint8_t sides = (uint8_t)((o->zones & 7 ? 1 : 0) | (o->zones & 56 ? 2 : 0));
+        int mine = 0;
+        for (int m = 0; m < nm && !mine; m++)
+            mine = members[m] == o->find;
+        if (mine)
+            own |= sides;
+        else
+            other |= sides;
+    }
+    return (uint8_t)(r->whole & other & ~own);
+}
+
+/* Finding fi is said to be diffuse ("diffuse bilateral GGO", "GGO diffusely throughout"). */
+static int diffuse_finding(const parse_state *s, int fi)
+{
+    int b, e;
+    range_of(s, s->f[fi].t0, 0, &b, &e);
+    for (int q = b; q <= e; q++)
+        if (!s->t[q].absorbed && s->t[q].cls == LX_DIST && s->t[q].val == PD_DIFFUSE)
+            return 1;
+    return 0;
+}
+
 static void collect(parse_state *s)
 {
     prose_attrs *a = s->a;
-    uint8_t side_levels = 0, whole = 0;
+    uint8_t side_levels = 0, whole = 0, forced = 0;
     int neg_evidence = 0;
     /* current lesions */
     for (int fi = 0; fi < s->nf; fi++) {
@@ -1993,6 +2574,9 @@ static void collect(parse_state *s)
             neg_evidence = 1;
             if (f->neg_t >= 0)
                 add_tok_span(s, PA_NEGATION, f->neg_t, f->neg_t);
+            /* "the previously noted nodule is not seen": gone since the earlier study */
+            if (f->resolved && a->temporal == PT_NONE)
+                a->temporal = PT_RESOLVED;
             continue;
         }
         if (f->resolved) {
@@ -2025,9 +2609,23 @@ static void collect(parse_state *s)
             add_tok_span(s, PA_COUNT, f->count_t, f->t1);
         }
     }
+    with_hosts(s);
+    /* "Lungs unchanged with right basal consolidation": "the lungs" without a side word is the
+     * subject, not a place, when the same finding is placed on a side */
+    for (int ri = 0; ri < s->nr; ri++) {
+        run *r = &s->r[ri];
+        if (!r->lungs_only || r->negated || r->find < 0)
+            continue;
+        for (int o = 0; o < s->nr; o++)
+            if (o != ri && s->r[o].find == r->find && !s->r[o].negated && !s->r[o].lungs_only &&
+                !s->r[o].predlev && !s->r[o].predom && (s->r[o].zones || s->r[o].whole)) {
+                r->negated = 1;
+                break;
+            }
+    }
     /* anatomy phrases in clauses without findings go to the nearest lesion of their sentence */
     for (int ri = 0; ri < s->nr; ri++)
-        if (s->r[ri].find < 0 && !s->r[ri].negated)
+        if (s->r[ri].find < 0 && !s->r[ri].negated && !s->r[ri].heading)
             s->r[ri].find = nearest_lesion(s, ri);
     orphan_sides(s);
     /* "the right lung shows consolidation in the lower lobe", "perihilar haziness on the right":
@@ -2081,7 +2679,7 @@ static void collect(parse_state *s)
         for (int ri = 0; ri < s->nr; ri++) {
             run *r = &s->r[ri];
             if (r->negated) {
-                if (pass == 0 && (r->find < 0 || r->cleared))
+                if (pass == 0 && (r->find < 0 || r->cleared) && !r->surgery)
                     neg_evidence = 1;
                 continue;
             }
@@ -2117,18 +2715,28 @@ static void collect(parse_state *s)
                     a->summary_sides |= r->whole;
                 else
                     whole |= r->whole;
+                if (r->whole && diffuse_finding(s, r->find))
+                    forced |= r->whole;   /* "diffuse bilateral GGO with consolidation in the lower lobes" */
+                if (r->whole)
+                    forced |= other_lesion_levels(s, ri, members, nm);
                 if (r->predlev == 2)
                     whole |= (uint8_t)((r->zones & 7 ? 1 : 0) | (r->zones & 56 ? 2 : 0));
             }
         }
     for (int sd = 0; sd < 2; sd++)
-        if ((whole & (1 << sd)) && !(side_levels & (1 << sd)))
+        if ((whole & (1 << sd)) && (!(side_levels & (1 << sd)) || (forced & (1 << sd))))
             for (int l = 0; l < 3; l++)
                 a->zones[3 * sd + l] = 1;
-    for (int ri = 0; ri < s->nr; ri++)
+    for (int ri = 0; ri < s->nr; ri++) {
         for (int z = 0; z < ZONE_COUNT && s->r[ri].excluded; z++)
             if (s->r[ri].zones & (1 << z))
                 a->zones[z] = 0;
+        /* "throughout the left lung, sparing the apex": a level without a side leaves the whole sides */
+        for (int sd = 0; sd < 2 && s->r[ri].excluded && !s->r[ri].zones; sd++)
+            for (int l = 0; l < 3 && (whole & (1 << sd)); l++)
+                if (s->r[ri].orphan & (1 << l))
+                    a->zones[3 * sd + l] = 0;
+    }
     /* distribution of current lesions */
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];

@@ -94,6 +94,15 @@ static void score_file(const char *name, score *sc, double *seconds)
         CHECK_MSG(nc >= 9, "%s: a row with %d columns: %s", name, nc, col[0]);
         if (nc < 9)
             continue;
+        /* "\n" in a text is a new line (reports written as lines) */
+        for (char *r = col[1], *w = col[1];; r++, w++) {
+            if (r[0] == '\\' && r[1] == 'n')
+                *w = '\n', r++;
+            else
+                *w = *r;
+            if (!*r)
+                break;
+        }
         const char *text = col[1];
         prose_attrs a;
         prose_parse(text, &a);
