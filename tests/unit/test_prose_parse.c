@@ -8,6 +8,8 @@
  *   tests/fixtures/prose_late4.tsv      55 more, written after the late3 fixes were frozen
  *   tests/fixtures/prose_late5.tsv      80 more, written after the late4 fixes were frozen, by
  *                                       another author
+ *   tests/fixtures/prose_late6.tsv      118 more, written while 7769d90 was frozen, by a second
+ *                                       author who had not read the parser
  * Prints per-attribute scores, "all four" (laterality, zones, count, negation) and "all",
  * the failing rows (C2SEG_PROSE_VERBOSE=1), the parser's speed, and checks evidence spans
  * and the routing of templated captions. */
@@ -176,6 +178,7 @@ static void late_scores(void)
         {"prose_late3.tsv", 60}, /* after the late2 fixes were frozen (7ddf73a) */
         {"prose_late4.tsv", 50}, /* after the late3 fixes were frozen (ff70abb) */
         {"prose_late5.tsv", 60}, /* after the late4 fixes were frozen (b8034d6), a fresh author */
+        {"prose_late6.tsv", 110}, /* while 7769d90 was frozen, a second fresh author */
     };
     for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
         score sc;
