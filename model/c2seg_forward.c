@@ -122,8 +122,12 @@ static void encode_forward(c2seg_model *m, c2seg_workspace *w, const float *img,
     for (int i = 0; i < 3; i++) {
         int h = H >> i;
         convlayer_forward(&a->enc[i], in, enc[i], w->scratch, B, h, h, train);
-        maxpool2_forward(a->pool[i], a->enc[i].out, B, enc[i]->cout, h, h);
-        relu_forward(a->t[i], a->pool[i], (size_t)B * enc[i]->cout * (h / 2) * (h / 2));
+        if (train) {
+            maxpool2_forward(a->pool[i], a->enc[i].out, B, enc[i]->cout, h, h);
+            relu_forward(a->t[i], a->pool[i], (size_t)B * enc[i]->cout * (h / 2) * (h / 2));
+        } else {   /* pool is t: one pass */
+            maxpool2_relu_forward(a->t[i], a->enc[i].out, B, enc[i]->cout, h, h);
+        }
         in = a->t[i];
         lap(w, enc_name[i]);
     }
@@ -185,6 +189,10 @@ static void dec_forward(c2seg_dec_acts *d, const float *in, const c2seg_convlaye
                         float *scratch, int B, int h, int train)
 {
     convlayer_forward(&d->conv, in, p, scratch, B, h, h, train);
+    if (!train) {   /* one pass; up and relu are for backward */
+        upsample2_relu_add_forward(d->out, d->conv.out, skip, B, p->cout, h, h);
+        return;
+    }
     upsample2_forward(d->up, d->conv.out, B, p->cout, h, h);
     size_t n = (size_t)B * p->cout * 4 * h * h;
     relu_forward(d->relu, d->up, n);
