@@ -66,8 +66,15 @@ void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const floa
  * pairs past nc and a zero high half past kc. gemm_bf16_packed_fill: C (M,N) = A B with A
  * prepacked (gemm_bf16_pack_a), beta 0; each element sums as gemm_bf16_packed's does. */
 typedef void (*gemm_bf16_fill)(uint32_t *dst, const void *ctx, int k0, int kc, int n0, int nc);
+/* An epilogue on row m of C as the sums leave the registers (NULL: none; a convolution's
+ * bias, eval BatchNorm and ReLU): v = sum (+ bias[m] where bias), then where mean:
+ * v = max((v - mean[m]) * rstd[m] * gamma[m] + beta[m], 0); the float operations, in order,
+ * of model/conv.c's separate pass over the stored sums, so the values are the same. */
+typedef struct gemm_bf16_post {
+    const float *bias, *mean, *rstd, *gamma, *beta;
+} gemm_bf16_post;
 void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const void *ctx, int M, int N, int K,
-                           float *C, int ldc);
+                           float *C, int ldc, const gemm_bf16_post *post);
 /* The buffer an eval forward at bf16 packs each layer's weight into (the workspace's,
  * set by c2seg_forward with gemm_precision_set), or NULL at fp32 or when the weight needs
  * more than its `words`: the caller then lets gemm_bf16 pack per call. */

@@ -15,7 +15,8 @@
  *
  * The 3x3 convolutions at bf16 (the direct kernel of model/conv_bf16.c, and the im2col path
  * whose columns go straight from the image into the GEMM's panels) likewise, to the fp32
- * accumulation bound of their bf16-rounded operands.
+ * accumulation bound of their bf16-rounded operands, with the bias alone and with eval
+ * BatchNorm + ReLU (the GEMM's epilogue on the im2col path).
  *
  * Fallback: with $C2SEG_BF16_CPU=0 (a CPU without bf16) auto and bf16 resolve to fp32, and
  * engine_gemm at a bf16 request is bit-identical to cblas_sgemm; at fp32 it always is. */
@@ -126,17 +127,29 @@ static void test_kernel_against_double(void)
  * (model/conv_bf16.c; thin layers, stride 1) and the im2col path whose columns are packed
  * straight from the image (wide rows, narrow maps, stride 2, odd 9C); odd and even channel
  * counts, rows that are not a multiple of 32 pixels. */
-static int conv_ok(int C, int H, int W, int OC, int stride)
+enum { CONV_BIAS = 0, CONV_BN_RELU = 1, CONV_BN_RELU_NO_BIAS = 2 };
+
+static int conv_ok_post(int C, int H, int W, int OC, int stride, int post)
 {
     int Ho = conv2d_out_size(H, 3, stride), Wo = conv2d_out_size(W, 3, stride);
     size_t n_in = (size_t)2 * C * H * W, n_w = (size_t)OC * C * 9, n_out = (size_t)2 * OC * Ho * Wo;
     float *x = rand_floats(n_in), *w = rand_floats(n_w), *bias = rand_floats((size_t)OC), *y = malloc(n_out * 4);
+    float *bn = rand_floats((size_t)4 * OC);   /* mean, rstd (> 0), gamma, beta */
+    for (int o = 0; o < OC; o++)
+        bn[OC + o] = 0.05f + fabsf(bn[OC + o]);
+    conv_bn_relu cbr = {bn, bn + OC, bn + 2 * OC, bn + 3 * OC};
+    if (post == CONV_BN_RELU_NO_BIAS)
+        for (int o = 0; o < OC; o++)
+            bias[o] = 0.0f;
     float *scratch = malloc((conv2d_scratch_floats(C, H, W, 3, stride) + 1) * sizeof(float));
     size_t words = gemm_bf16_pack_words(OC, 9 * C);
     uint32_t *pack = malloc(words * sizeof(uint32_t));
     gemm_precision_set(PRECISION_BF16);
     gemm_pack_arena_set(pack, words);
-    conv2d_forward(y, scratch, x, w, bias, 2, C, H, W, OC, 3, stride);
+    if (post == CONV_BIAS)
+        conv2d_forward(y, scratch, x, w, bias, 2, C, H, W, OC, 3, stride);
+    else
+        conv2d_forward_bn_relu(y, scratch, x, w, post == CONV_BN_RELU ? bias : NULL, &cbr, 2, C, H, W, OC, 3, stride);
     gemm_pack_arena_set(NULL, 0);
     gemm_precision_set(PRECISION_FP32);
     int bad = 0;
@@ -154,13 +167,24 @@ static int conv_ok(int C, int H, int W, int OC, int stride)
                             s += bf16_round(a) * bf16_round(v);
                             mag += fabs((double)a * v);
                         }
-                    double got = y[(((size_t)b * OC + o) * Ho + i) * Wo + j];
-                    if (fabs(got - s) > (9 * C + 3) * ldexp(1.0, -24) * mag && bad++ < 3)
-                        fprintf(stderr, "  conv %d>%d @%dx%d /%d: out[%d,%d,%d,%d] = %.9g, bf16-operand sum %.9g\n",
-                                C, OC, H, W, stride, b, o, i, j, got, s);
+                    double got = y[(((size_t)b * OC + o) * Ho + i) * Wo + j], tol = (9 * C + 3) * ldexp(1.0, -24) * mag;
+                    if (post != CONV_BIAS) {   /* eval BN + ReLU of the sum: its error scaled, + 4 roundings */
+                        double rg = (double)cbr.rstd[o] * cbr.gamma[o], v = (s - cbr.mean[o]) * rg + cbr.beta[o];
+                        tol = fabs(rg) * tol +
+                              8 * ldexp(1.0, -24) * ((fabs(s) + fabs(cbr.mean[o])) * fabs(rg) + fabs(cbr.beta[o]));
+                        s = v > 0 ? v : 0;
+                    }
+                    if (fabs(got - s) > tol && bad++ < 3)
+                        fprintf(stderr, "  conv %d>%d @%dx%d /%d post %d: out[%d,%d,%d,%d] = %.9g, bf16-operand sum %.9g\n",
+                                C, OC, H, W, stride, post, b, o, i, j, got, s);
                 }
-    free(x), free(w), free(bias), free(y), free(scratch), free(pack);
+    free(x), free(w), free(bias), free(y), free(scratch), free(pack), free(bn);
     return bad == 0;
+}
+
+static int conv_ok(int C, int H, int W, int OC, int stride)
+{
+    return conv_ok_post(C, H, W, OC, stride, CONV_BIAS);
 }
 
 static void test_conv_against_double(void)
@@ -177,6 +201,13 @@ static void test_conv_against_double(void)
     CHECK(conv_ok(7, 16, 16, 24, 1));    /* a small map: images in parallel, 16-pixel rows */
     CHECK(conv_ok(6, 17, 19, 16, 2));    /* stride 2, odd sides */
     CHECK(conv_ok(240, 8, 8, 16, 1));    /* 9C = 2160: two K blocks */
+    /* eval BN + ReLU (with and without the bias): in the GEMM's epilogue on the im2col path
+     * (after the last K block only), on the registers on the direct path */
+    CHECK(conv_ok_post(5, 40, 64, 40, 1, CONV_BN_RELU));
+    CHECK(conv_ok_post(4, 50, 48, 48, 1, CONV_BN_RELU_NO_BIAS));
+    CHECK(conv_ok_post(6, 17, 19, 16, 2, CONV_BN_RELU));
+    CHECK(conv_ok_post(240, 8, 8, 16, 1, CONV_BN_RELU));
+    CHECK(conv_ok_post(16, 33, 35, 8, 1, CONV_BN_RELU));
 }
 
 static void test_parse(void)
