@@ -248,6 +248,34 @@ GB_TARGET void gemm_bf16_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const fl
     }
 }
 
+GB_TARGET void gemm_bf16_pack_a_rows(uint32_t *dst, int M, int m0, const float *A, int lda, int mr, int K)
+{
+    size_t width = (size_t)(M + GB_MR - 1) / GB_MR * GB_MR;
+    for (int k0 = 0; k0 < K; k0 += GB_KC) {
+        int kc = K - k0 < GB_KC ? K - k0 : GB_KC, kp = (kc + 1) / 2;
+        gb_pack_a(dst + (size_t)k0 / 2 * width + (size_t)m0 * kp, CblasNoTrans, A, lda, 0, mr, k0, kc);
+    }
+}
+
+GB_TARGET void gemm_bf16_pack_b_cols(uint32_t *dst, int N, int n0, const float *Bt, int ldb, int nc, int K)
+{
+    size_t width = (size_t)(N + GB_NR - 1) / GB_NR * GB_NR;
+    int tail = n0 + nc == N ? (int)width - N : 0;   /* the last panel's zero columns */
+    for (int k0 = 0; k0 < K; k0 += GB_KC) {
+        int kc = K - k0 < GB_KC ? K - k0 : GB_KC, kp = (kc + 1) / 2;
+        uint32_t *blk = dst + (size_t)k0 / 2 * width;
+        for (int j = 0; j < nc + tail; j++) {
+            int n = n0 + j;
+            uint32_t *pd = blk + (size_t)(n / GB_NR) * GB_NR * kp + n % GB_NR;
+            if (j < nc)
+                gb_pairs_strided(pd, GB_NR, Bt + (size_t)j * ldb + k0, kc);
+            else
+                for (int p = 0; p < kp; p++)
+                    pd[(size_t)p * GB_NR] = 0;
+        }
+    }
+}
+
 GB_TARGET void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const float *A, int lda,
                                 const uint32_t *bpack, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int M, int N,
                                 int K, float beta, float *C, int ldc)
@@ -336,6 +364,16 @@ void gemm_bf16_pack_a(uint32_t *dst, enum CBLAS_TRANSPOSE ta, const float *A, in
 void gemm_bf16_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int K, int N)
 {
     (void)dst, (void)tb, (void)B, (void)ldb, (void)K, (void)N;
+}
+
+void gemm_bf16_pack_a_rows(uint32_t *dst, int M, int m0, const float *A, int lda, int mr, int K)
+{
+    (void)dst, (void)M, (void)m0, (void)A, (void)lda, (void)mr, (void)K;
+}
+
+void gemm_bf16_pack_b_cols(uint32_t *dst, int N, int n0, const float *Bt, int ldb, int nc, int K)
+{
+    (void)dst, (void)N, (void)n0, (void)Bt, (void)ldb, (void)nc, (void)K;
 }
 
 void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const float *A, int lda,

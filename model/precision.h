@@ -57,6 +57,14 @@ void gemm_bf16(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, i
 size_t gemm_bf16_pack_words(int rows, int K);
 void gemm_bf16_pack_a(uint32_t *dst, enum CBLAS_TRANSPOSE ta, const float *A, int lda, int M, int K);
 void gemm_bf16_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int K, int N);
+/* Parts of those layouts, for operands made a few rows at a time (a KANLinear's operand and
+ * fused weight, model/kan.c): gemm_bf16_pack_a_rows packs rows m0 .. m0+mr-1 (m0 a multiple
+ * of 8; row m0 at A) of an M-row prepacked op(A) (M,K); gemm_bf16_pack_b_cols packs columns
+ * n0 .. n0+nc-1 of an N-column prepacked op(B) (K,N) from Bt, column n0+j at Bt + j·ldb with
+ * its K values contiguous (the columns past N of the last panel are zeroed with column N-1).
+ * Any set of calls that covers every row (column) once gives gemm_bf16_pack_a's (_b's) words. */
+void gemm_bf16_pack_a_rows(uint32_t *dst, int M, int m0, const float *A, int lda, int mr, int K);
+void gemm_bf16_pack_b_cols(uint32_t *dst, int N, int n0, const float *Bt, int ldb, int nc, int K);
 void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const float *A, int lda,
                       const uint32_t *bpack, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int M, int N, int K,
                       float beta, float *C, int ldc);

@@ -16,10 +16,12 @@
  * The 3x3 convolutions at bf16 (the direct kernel of model/conv_bf16.c, and the im2col path
  * whose columns go straight from the image into the GEMM's panels) likewise, to the fp32
  * accumulation bound of their bf16-rounded operands, with the bias alone and with eval
- * BatchNorm + ReLU (the GEMM's epilogue on the im2col path).
+ * BatchNorm + ReLU (the GEMM's epilogue on the im2col path). KANLinear at bf16 against the
+ * double reference (kan_ok).
  *
  * Fallback: with $C2SEG_BF16_CPU=0 (a CPU without bf16) auto and bf16 resolve to fp32, and
  * engine_gemm at a bf16 request is bit-identical to cblas_sgemm; at fp32 it always is. */
+#include "model/kan.h"
 #include "model/layers.h"
 #include "model/precision.h"
 #include "tests/support/check.h"
@@ -79,6 +81,22 @@ static int shape_ok(int ta, int tb, int M, int N, int K, float beta)
     gemm_bf16_pack_b(pb, TB, B, ldb, K, N);
     gemm_bf16_packed(pa, TA, A, lda, pb, TB, B, ldb, M, N, K, beta, C2, ldc);
     int bad = 0, same = 1;
+    if (!ta) {   /* the same words from row groups of 8 (gemm_bf16_pack_a_rows), last group short */
+        uint32_t *pr = calloc(gemm_bf16_pack_words(M, K), sizeof(uint32_t));
+        for (int m0 = 0; m0 < M; m0 += 8)
+            gemm_bf16_pack_a_rows(pr, M, m0, A + (size_t)m0 * lda, lda, M - m0 < 8 ? M - m0 : 8, K);
+        size_t used = (size_t)(M + 7) / 8 * 8 * (size_t)((K + 1) / 2);
+        same &= memcmp(pr, pa, used * sizeof(uint32_t)) == 0;
+        free(pr);
+    }
+    if (tb) {    /* and from column groups of 16 (gemm_bf16_pack_b_cols, the last zeroes the tail) */
+        uint32_t *pc = malloc(gemm_bf16_pack_words(N, K) * sizeof(uint32_t));
+        memset(pc, 0xa5, gemm_bf16_pack_words(N, K) * sizeof(uint32_t));
+        for (int n0 = 0; n0 < N; n0 += 16)
+            gemm_bf16_pack_b_cols(pc, N, n0, B + (size_t)n0 * ldb, ldb, N - n0 < 16 ? N - n0 : 16, K);
+        same &= memcmp(pc, pb, gemm_bf16_pack_words(N, K) * sizeof(uint32_t)) == 0;
+        free(pc);
+    }
     for (int m = 0; m < M; m++)
         for (int n = 0; n < N; n++) {
             double exact = beta ? C0[(size_t)m * ldc + n] : 0, rounded = exact, mag = fabs(exact);
@@ -100,7 +118,8 @@ static int shape_ok(int ta, int tb, int M, int N, int K, float beta)
     for (int m = 0; m < M; m++)
         for (int n = N; n < ldc; n++)
             same &= C[(size_t)m * ldc + n] == C0[(size_t)m * ldc + n];
-    CHECK_MSG(same, "prepacked and on-the-fly results differ, or a column past N was written (%dx%dx%d)", M, N, K);
+    CHECK_MSG(same, "prepacked and on-the-fly results differ, packs by rows / columns differ, or a column past N "
+                    "was written (%dx%dx%d)", M, N, K);
     free(A), free(B), free(C), free(C2), free(C0), free(pa), free(pb);
     return bad == 0;
 }
@@ -210,6 +229,68 @@ static void test_conv_against_double(void)
     CHECK(conv_ok_post(16, 33, 35, 8, 1, CONV_BN_RELU));
 }
 
+/* KANLinear at bf16 (model/kan.c: the operand packed 8 rows at a time, SiLU by a polynomial
+ * exp, the fused weight packed from the parameters) against the double reference
+ * (Cox–de Boor, exp): the bound of two roundings to 8 significant bits and the fp32
+ * accumulation, as test_kernel_against_double's, plus 2^-20 · sum|w| for the fp32 operand's
+ * own error (closed-form bases, the polynomial exp). Inputs in [-3, 3) (some outside the
+ * grid); several lanes and row blocks, row tails, odd 9·in, 9·in over one K block. */
+static int kan_ok(int M, int in, int outc)
+{
+    size_t nw = (size_t)outc * in, k9 = (size_t)KAN_FUSED * in;
+    float *x = rand_floats((size_t)M * in), *y = malloc((size_t)M * outc * sizeof(float));
+    float *wb = rand_floats(nw), *ws = rand_floats(nw * KAN_NBASES), *sc = rand_floats(nw);
+    kan_linear_params p = {wb, ws, sc};
+    float *scratch = malloc(kan_scratch_floats(M, in, outc) * sizeof(float));
+    size_t words = gemm_bf16_pack_words(outc, (int)k9);
+    uint32_t *pack = malloc(words * sizeof(uint32_t));
+    gemm_precision_set(PRECISION_BF16);
+    gemm_pack_arena_set(pack, words);
+    kan_linear_forward(y, x, &p, kan_default_grid, M, in, outc, scratch);
+    gemm_pack_arena_set(NULL, 0);
+    gemm_precision_set(PRECISION_FP32);
+    double grid[KAN_NKNOTS];
+    for (int k = 0; k < KAN_NKNOTS; k++)
+        grid[k] = kan_default_grid[k];
+    double *a9 = malloc(k9 * sizeof(double));
+    int bad = 0;
+    for (int m = 0; m < M; m++) {
+        for (int i = 0; i < in; i++) {   /* the exact operand row: SiLU, then the 8 bases */
+            double xd = x[(size_t)m * in + i];
+            a9[(size_t)i * KAN_FUSED] = xd / (1.0 + exp(-xd));
+            kan_bases_reference_f64(a9 + (size_t)i * KAN_FUSED + 1, xd, grid);
+        }
+        for (int o = 0; o < outc; o++) {
+            double exact = 0, mag = 0, wmag = 0;
+            for (int i = 0; i < in; i++)
+                for (int k = 0; k < KAN_FUSED; k++) {
+                    size_t oi = (size_t)o * in + i;
+                    double w = k ? (double)ws[oi * KAN_NBASES + k - 1] * sc[oi] : wb[oi], a = a9[(size_t)i * KAN_FUSED + k];
+                    exact += a * w, mag += fabs(a * w), wmag += fabs(w);
+                }
+            double got = y[(size_t)m * outc + o];
+            double tol = (ldexp(1.0, -7) + ldexp(1.0, -16) + (double)(k9 + 2) * ldexp(1.0, -24)) * mag + ldexp(1.0, -20) * wmag;
+            if (fabs(got - exact) > tol && bad++ < 3)
+                fprintf(stderr, "  kan %d x %d > %d: out[%d,%d] = %.9g, exact %.9g, sum|aw| %.6g\n", M, in, outc, m, o,
+                        got, exact, mag);
+        }
+    }
+    free(x), free(y), free(wb), free(ws), free(sc), free(scratch), free(pack), free(a9);
+    return bad == 0;
+}
+
+static void test_kan_against_double(void)
+{
+    if (!precision_cpu_bf16()) {
+        printf("SKIP bf16 KANLinear: this CPU or OS lacks AVX512_BF16\n");
+        return;
+    }
+    CHECK(kan_ok(300, 13, 40));     /* lanes of 48 rows, 6 row panels each; 9·in = 117 (odd); 40 = 32 + 8 outputs */
+    CHECK(kan_ok(1100, 8, 24));     /* lanes of 144 rows: blocks of 128 + 16 */
+    CHECK(kan_ok(37, 230, 17));     /* 9·in = 2070: two K blocks; rows in one lane, a panel of 5 */
+    CHECK(kan_ok(5, 3, 1));         /* fewer rows than a panel, one output */
+}
+
 static void test_parse(void)
 {
     CHECK(precision_parse("fp32") == PRECISION_FP32);
@@ -264,6 +345,7 @@ int main(void)
     RUN_TEST(test_parse);
     RUN_TEST(test_kernel_against_double);
     RUN_TEST(test_conv_against_double);
+    RUN_TEST(test_kan_against_double);
     RUN_TEST(test_forced_fallback);
     return test_summary();
 }
