@@ -447,6 +447,7 @@ static void dwtok_pixel(float *y, const float *x, const float *k, const float *b
                 s[c] += kt[c] * xt[c];
     }
     const float *m = bn->mean + c0, *r = bn->rstd + c0, *g = bn->gamma + c0, *be = bn->beta + c0;
+    C2_OMP(simd)
     for (int c = 0; c < nc; c++) {
         float v = (s[c] - m[c]) * r[c] * g[c] + be[c];
         y[c0 + c] = v > 0 ? v : 0;
