@@ -229,6 +229,7 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     int outer = gemm_precision();   /* eval forwards run at the workspace's precision, training at fp32 */
     gemm_precision_set(train ? PRECISION_FP32 : w->precision);
     gemm_pack_arena_set(w->bf16_pack, w->bf16_pack_words);
+    gemm_pack_cache_set(w->bf16_cache);
     encode_forward(m, w, img, B, train);
     if (cfg->fusion != C2SEG_FUSION_VISION) {
         int M = B * cfg->ntok;
@@ -263,6 +264,7 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     conv2d_forward(a->logits, w->scratch, a->dec[4].out, m->final.w, m->final.b, B, cfg->c0 / 8, H, H, 1, 1, 1);
     lap(w, "final");
     gemm_pack_arena_set(NULL, 0);
+    gemm_pack_cache_set(NULL);
     gemm_precision_set(outer);
 }
 

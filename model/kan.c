@@ -298,10 +298,11 @@ static void operand_build(float *x9, const float *inp, int rows, int in, int i0,
  * gemm_bf16 on the fp32 X9 and Wf (the same roundings, the same kernel). */
 static void kan_linear_forward_bf16(float *out, const float *inp, const kan_linear_params *p,
                                     const float grid[KAN_NKNOTS], int M, int in, int outc, float *scratch,
-                                    uint32_t *wpack)
+                                    uint32_t *wpack, int stale)
 {
     int k9 = KAN_FUSED * in;
-    fused_weight_pack(wpack, scratch, p, in, outc);
+    if (stale)
+        fused_weight_pack(wpack, scratch, p, in, outc);
     C2_OMP(parallel for schedule(dynamic, 1) if((size_t)M * in * outc > C2_PAR_MIN))
     for (int lane = 0; lane < KAN_LANES; lane++) {
         float *ls = lane_scratch(scratch, M, in, outc, lane), *rows8 = ls + lane_block_rows(M) * (size_t)k9;
@@ -326,9 +327,20 @@ void kan_linear_forward(float *out, const float *inp, const kan_linear_params *p
 {
     int k9 = KAN_FUSED * in;
     const float *wf = scratch;
-    uint32_t *wpack = gemm_pack_arena(gemm_bf16_pack_words(outc, k9));   /* bf16: Wf packed once */
+    size_t words = gemm_bf16_pack_words(outc, k9);
+    uint32_t *wpack = NULL;
+    int stale = 1;
+    if (gemm_precision() == PRECISION_BF16) {   /* Wf packed once per model: kept while the parameters are */
+        size_t nw = (size_t)outc * in;
+        const float *arrays[3] = {p->base_weight, p->spline_weight, p->spline_scaler};
+        size_t n[3] = {nw, nw * KAN_NBASES, nw};
+        uint64_t stamp = gemm_weights_stamp(arrays, n, 3) + (uint64_t)in * 0x100000001b3ull + (uint64_t)outc;
+        wpack = gemm_pack_cached(p->base_weight, words, stamp, &stale);
+    }
+    if (!wpack)
+        wpack = gemm_pack_arena(words), stale = 1;   /* bf16 without the cache: packed in this call */
     if (wpack) {
-        kan_linear_forward_bf16(out, inp, p, grid, M, in, outc, scratch, wpack);
+        kan_linear_forward_bf16(out, inp, p, grid, M, in, outc, scratch, wpack, stale);
         return;
     }
     fused_weight_build(scratch, p, in, outc);

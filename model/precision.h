@@ -88,6 +88,26 @@ void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const voi
  * more than its `words`: the caller then lets gemm_bf16 pack per call. */
 void gemm_pack_arena_set(uint32_t *p, size_t words);
 uint32_t *gemm_pack_arena(size_t words);
+/* Weights packed once per model rather than once per forward (a KANLinear's fused weight):
+ * a cache of packed operands, one per weight (its key: the address of its first parameter),
+ * each recorded with a stamp of the parameters' bits (gemm_weights_stamp). An eval forward
+ * at bf16 sets its workspace's cache (gemm_pack_cache_set; NULL after). gemm_pack_cached
+ * returns the key's buffer of `words` (allocated on first use), with *stale = 1 when the
+ * recorded stamp or size differs (the caller then packs into it; the new stamp is recorded);
+ * NULL at fp32, without a cache, when it is full or out of memory (the caller packs into
+ * gemm_pack_arena as before). Nothing else needs to know who writes the parameters
+ * (optimiser steps, checkpoint loads, initialisation, tools): a changed weight changes the
+ * stamp. Like every engine function, not thread-safe. */
+typedef struct gemm_pack_cache gemm_pack_cache;
+gemm_pack_cache *gemm_pack_cache_create(void);
+void gemm_pack_cache_free(gemm_pack_cache *c);
+void gemm_pack_cache_set(gemm_pack_cache *c);
+uint32_t *gemm_pack_cached(const void *key, size_t words, uint64_t stamp, int *stale);
+/* The stamp of `count` float arrays (arrays[i] of n[i] floats), in order: the sum mod 2^64 of
+ * each float's bits times an odd multiplier of its position, so any one changed float
+ * changes it (a multiple of an odd number and a nonzero 32-bit difference is never 0 mod
+ * 2^64); several changed floats collide with probability ~2^-64. One pass over the floats. */
+uint64_t gemm_weights_stamp(const float *const *arrays, const size_t *n, int count);
 /* 1 when this build holds the bf16 kernel (x86-64 with a compiler that knows avx512bf16). */
 int gemm_bf16_built(void);
 

@@ -17,7 +17,8 @@
  * whose columns go straight from the image into the GEMM's panels) likewise, to the fp32
  * accumulation bound of their bf16-rounded operands, with the bias alone and with eval
  * BatchNorm + ReLU (the GEMM's epilogue on the im2col path). KANLinear at bf16 against the
- * double reference (kan_ok).
+ * double reference (kan_ok), and its packed weight kept between forwards until a parameter
+ * changes (test_kan_pack_cache).
  *
  * Fallback: with $C2SEG_BF16_CPU=0 (a CPU without bf16) auto and bf16 resolve to fp32, and
  * engine_gemm at a bf16 request is bit-identical to cblas_sgemm; at fp32 it always is. */
@@ -291,6 +292,70 @@ static void test_kan_against_double(void)
     CHECK(kan_ok(5, 3, 1));         /* fewer rows than a panel, one output */
 }
 
+/* y = KANLinear at bf16 of x, with the weight cache c (NULL: the pack arena alone). */
+static void kan_bf16(float *y, const float *x, const kan_linear_params *p, int M, int in, int outc,
+                     gemm_pack_cache *c)
+{
+    float *scratch = malloc(kan_scratch_floats(M, in, outc) * sizeof(float));
+    size_t words = gemm_bf16_pack_words(outc, KAN_FUSED * in);
+    uint32_t *pack = malloc(words * sizeof(uint32_t));
+    gemm_precision_set(PRECISION_BF16);
+    gemm_pack_arena_set(pack, words);
+    gemm_pack_cache_set(c);
+    kan_linear_forward(y, x, p, kan_default_grid, M, in, outc, scratch);
+    gemm_pack_cache_set(NULL);
+    gemm_pack_arena_set(NULL, 0);
+    gemm_precision_set(PRECISION_FP32);
+    free(scratch), free(pack);
+}
+
+/* The packed fused weight kept between forwards (gemm_pack_cache): a second forward reuses it
+ * (same bits), and after any one parameter changes (a spline weight, a scaler, a base weight)
+ * the forward equals one without the cache, not the old one. */
+static void test_kan_pack_cache(void)
+{
+    if (!precision_cpu_bf16()) {
+        printf("SKIP bf16 weight cache: this CPU or OS lacks AVX512_BF16\n");
+        return;
+    }
+    int M = 64, in = 16, outc = 24;
+    size_t nw = (size_t)outc * in, ny = (size_t)M * outc * sizeof(float);
+    float *x = rand_floats((size_t)M * in), *wb = rand_floats(nw), *ws = rand_floats(nw * KAN_NBASES);
+    float *sc = rand_floats(nw), *y0 = malloc(ny), *y1 = malloc(ny), *y2 = malloc(ny);
+    kan_linear_params p = {wb, ws, sc};
+    gemm_pack_cache *c = gemm_pack_cache_create();
+    CHECK(c != NULL);
+    gemm_pack_cache_set(c);
+    int stale = 0;
+    CHECK(gemm_pack_cached(wb, 16, 1, &stale) == NULL);   /* nothing cached at fp32 */
+    gemm_pack_cache_set(NULL);
+    kan_bf16(y0, x, &p, M, in, outc, c);
+    kan_bf16(y1, x, &p, M, in, outc, c);
+    CHECK(memcmp(y0, y1, ny) == 0);
+    float *edits[3] = {ws + 77, sc + 5, wb + nw - 1};
+    for (int t = 0; t < 3; t++) {
+        *edits[t] += 0.75f;
+        kan_bf16(y1, x, &p, M, in, outc, c);
+        kan_bf16(y2, x, &p, M, in, outc, NULL);
+        CHECK_MSG(memcmp(y1, y2, ny) == 0, "edit %d: the cached weight was not repacked", t);
+        CHECK(memcmp(y0, y1, ny) != 0);
+        memcpy(y0, y1, ny);
+    }
+    /* the stamp sees a swap of two floats of one array and a move between arrays */
+    const float *arr[2] = {wb, sc};
+    size_t n[2] = {nw, nw};
+    uint64_t s0 = gemm_weights_stamp(arr, n, 2);
+    float t0 = wb[3];
+    wb[3] = wb[4], wb[4] = t0;
+    CHECK(wb[3] == wb[4] || gemm_weights_stamp(arr, n, 2) != s0);
+    wb[4] = wb[3], wb[3] = t0;
+    CHECK(gemm_weights_stamp(arr, n, 2) == s0);
+    t0 = wb[nw - 1], wb[nw - 1] = sc[0], sc[0] = t0;
+    CHECK(wb[nw - 1] == sc[0] || gemm_weights_stamp(arr, n, 2) != s0);
+    gemm_pack_cache_free(c);
+    free(x), free(wb), free(ws), free(sc), free(y0), free(y1), free(y2);
+}
+
 static void test_parse(void)
 {
     CHECK(precision_parse("fp32") == PRECISION_FP32);
@@ -346,6 +411,7 @@ int main(void)
     RUN_TEST(test_kernel_against_double);
     RUN_TEST(test_conv_against_double);
     RUN_TEST(test_kan_against_double);
+    RUN_TEST(test_kan_pack_cache);
     RUN_TEST(test_forced_fallback);
     return test_summary();
 }
