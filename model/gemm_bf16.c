@@ -14,7 +14,9 @@
  *
  * The packing buffers are per thread (_Thread_local), so every caller (a band of a
  * convolution, a KAN lane) runs it single-threaded on its own thread without scratch.
- * Weights are converted at every call (their conversion is 1/N of the multiply's work). */
+ * Callers may pass either operand prepacked (gemm_bf16_pack_a / _b, or built a few rows /
+ * columns at a time with gemm_bf16_pack_a_rows / _b_cols); a convolution's bias, eval BN and
+ * ReLU can run on the registers as the sums leave the kernel (gemm_bf16_post). */
 #include "model/precision.h"
 
 #include <stdint.h>
