@@ -228,6 +228,7 @@ typedef struct c2seg_workspace {
                                         * predict / eval chose bf16 */
     uint32_t *bf16_pack;               /* a layer's weight packed to bf16 (the largest layer's size) */
     size_t bf16_pack_words;
+    struct gemm_pack_cache *bf16_cache; /* the KANLinears' packed fused weights, kept between bf16 forwards */
     c2seg_module_times *times;         /* optional, see above */
 } c2seg_workspace;
 

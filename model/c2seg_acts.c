@@ -221,6 +221,8 @@ static int workspace_create(c2seg_workspace *w, const c2seg_model *m, int B, int
     w->bf16_pack_words = bf16_pack_need(m, B);   /* untouched (not resident) unless a forward runs at bf16 */
     if (rc == C2_OK && w->bf16_pack_words && !(w->bf16_pack = calloc(w->bf16_pack_words, sizeof(uint32_t))))
         rc = c2_fail(e, C2_ENOMEM, "c2seg: cannot allocate %zu words for bf16 weights", w->bf16_pack_words);
+    if (rc == C2_OK && w->bf16_pack_words && !(w->bf16_cache = gemm_pack_cache_create()))
+        rc = c2_fail(e, C2_ENOMEM, "c2seg: cannot allocate the bf16 weight cache");
     if (rc != C2_OK) {
         c2seg_workspace_free(w);
         return rc;
@@ -254,5 +256,6 @@ void c2seg_workspace_free(c2seg_workspace *w)
     arena_free(&w->grad_arena);
     free(w->scratch);
     free(w->bf16_pack);
+    gemm_pack_cache_free(w->bf16_cache);
     memset(w, 0, sizeof *w);
 }

@@ -122,8 +122,12 @@ static void encode_forward(c2seg_model *m, c2seg_workspace *w, const float *img,
     for (int i = 0; i < 3; i++) {
         int h = H >> i;
         convlayer_forward(&a->enc[i], in, enc[i], w->scratch, B, h, h, train);
-        maxpool2_forward(a->pool[i], a->enc[i].out, B, enc[i]->cout, h, h);
-        relu_forward(a->t[i], a->pool[i], (size_t)B * enc[i]->cout * (h / 2) * (h / 2));
+        if (train) {
+            maxpool2_forward(a->pool[i], a->enc[i].out, B, enc[i]->cout, h, h);
+            relu_forward(a->t[i], a->pool[i], (size_t)B * enc[i]->cout * (h / 2) * (h / 2));
+        } else {   /* pool is t: one pass */
+            maxpool2_relu_forward(a->t[i], a->enc[i].out, B, enc[i]->cout, h, h);
+        }
         in = a->t[i];
         lap(w, enc_name[i]);
     }
@@ -185,6 +189,10 @@ static void dec_forward(c2seg_dec_acts *d, const float *in, const c2seg_convlaye
                         float *scratch, int B, int h, int train)
 {
     convlayer_forward(&d->conv, in, p, scratch, B, h, h, train);
+    if (!train) {   /* one pass; up and relu are for backward */
+        upsample2_relu_add_forward(d->out, d->conv.out, skip, B, p->cout, h, h);
+        return;
+    }
     upsample2_forward(d->up, d->conv.out, B, p->cout, h, h);
     size_t n = (size_t)B * p->cout * 4 * h * h;
     relu_forward(d->relu, d->up, n);
@@ -221,6 +229,7 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     int outer = gemm_precision();   /* eval forwards run at the workspace's precision, training at fp32 */
     gemm_precision_set(train ? PRECISION_FP32 : w->precision);
     gemm_pack_arena_set(w->bf16_pack, w->bf16_pack_words);
+    gemm_pack_cache_set(w->bf16_cache);
     encode_forward(m, w, img, B, train);
     if (cfg->fusion != C2SEG_FUSION_VISION) {
         int M = B * cfg->ntok;
@@ -255,6 +264,7 @@ void c2seg_forward(c2seg_model *m, c2seg_workspace *w, const float *img, const f
     conv2d_forward(a->logits, w->scratch, a->dec[4].out, m->final.w, m->final.b, B, cfg->c0 / 8, H, H, 1, 1, 1);
     lap(w, "final");
     gemm_pack_arena_set(NULL, 0);
+    gemm_pack_cache_set(NULL);
     gemm_precision_set(outer);
 }
 

@@ -174,9 +174,13 @@ static void conv2d_forward_span(float *y, float *col, const float *x, const floa
                                 int stride, size_t P, size_t p0, size_t p1)
 {
     size_t n = p1 - p0, CKK = (size_t)C * K * K;
-    if (wpack && K <= 3) {   /* bf16: the columns packed straight from the image */
+    if (wpack && K <= 3) {   /* bf16: the columns packed straight from the image, bias / BN / ReLU on the sums */
         conv_im2col_panel f = {x, H, W, K, stride, p0};
-        gemm_bf16_packed_fill(wpack, conv_im2col_fill_bf16, &f, OC, (int)n, (int)CKK, y + p0, (int)P);
+        gemm_bf16_post ep = {bias, post ? post->mean : NULL, post ? post->rstd : NULL, post ? post->gamma : NULL,
+                             post ? post->beta : NULL};
+        gemm_bf16_packed_fill(wpack, conv_im2col_fill_bf16, &f, OC, (int)n, (int)CKK, y + p0, (int)P,
+                              bias || post ? &ep : NULL);
+        return;
     } else if (wpack) {   /* bf16, the weight packed once per call (conv2d_forward_im2col) */
         im2col_cols(col, n, x, C, H, W, K, stride, p0, p1);
         gemm_bf16_packed(wpack, CblasNoTrans, weight, (int)CKK, NULL, CblasNoTrans, col, (int)n, OC, (int)n, (int)CKK,
@@ -443,6 +447,7 @@ static void dwtok_pixel(float *y, const float *x, const float *k, const float *b
                 s[c] += kt[c] * xt[c];
     }
     const float *m = bn->mean + c0, *r = bn->rstd + c0, *g = bn->gamma + c0, *be = bn->beta + c0;
+    C2_OMP(simd)
     for (int c = 0; c < nc; c++) {
         float v = (s[c] - m[c]) * r[c] * g[c] + be[c];
         y[c0 + c] = v > 0 ? v : 0;

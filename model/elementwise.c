@@ -160,7 +160,8 @@ static size_t C2_FN(maxpool2_argmax)(const C2_REAL *plane, int W, int oy, int ox
     return best;
 }
 
-void C2_FN(maxpool2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
+/* Max-pool 2x2, then (relu) the ReLU of each maximum, in the same pass. */
+static void C2_FN(maxpool2_post)(C2_REAL *out, const C2_REAL *inp, int relu, int B, int C, int H, int W)
 {
     int Ho = H / 2, Wo = W / 2;
     C2_OMP(parallel for schedule(static) if((size_t)B * C * H * W > C2_PAR_MIN))
@@ -176,10 +177,20 @@ void C2_FN(maxpool2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int
                 m = r0[2 * ox + 1] > m ? r0[2 * ox + 1] : m;
                 m = r1[2 * ox] > m ? r1[2 * ox] : m;
                 m = r1[2 * ox + 1] > m ? r1[2 * ox + 1] : m;
-                y[(size_t)oy * Wo + ox] = m;
+                y[(size_t)oy * Wo + ox] = relu ? (m > 0 ? m : 0) : m;
             }
         }
     }
+}
+
+void C2_FN(maxpool2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
+{
+    C2_FN(maxpool2_post)(out, inp, 0, B, C, H, W);
+}
+
+void C2_FN(maxpool2_relu_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
+{
+    C2_FN(maxpool2_post)(out, inp, 1, B, C, H, W);
 }
 
 void C2_FN(maxpool2_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp,
@@ -209,7 +220,20 @@ static void C2_FN(upsample2_taps)(int dst, int n_in, int *i0, int *i1, C2_REAL *
     *lambda = src - (C2_REAL)*i0;
 }
 
-void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
+/* Row y of a plane x (W wide) interpolated along x: h[ox] = (1 − lx)·x[x0] + lx·x[x1], the
+ * inner sums of upsample2_forward's expression (so a row built once serves every output row
+ * that reads it, bit for bit). */
+static void C2_FN(upsample2_hrow)(C2_REAL *h, const C2_REAL *r, const int *cx0, const int *cx1, const C2_REAL *clx,
+                                  int Wo)
+{
+    C2_OMP(simd)
+    for (int ox = 0; ox < Wo; ox++)
+        h[ox] = (1 - clx[ox]) * r[cx0[ox]] + clx[ox] * r[cx1[ox]];
+}
+
+/* upsample2_forward's values, then (relu) their ReLU and (skip) + skip, in one pass. */
+static void C2_FN(upsample2_post)(C2_REAL *out, const C2_REAL *inp, const C2_REAL *skip, int relu, int B, int C,
+                                  int H, int W)
 {
     int Ho = 2 * H, Wo = 2 * W;
     /* the column taps are the same for every row and plane: computed once when they fit */
@@ -222,23 +246,68 @@ void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, in
     for (size_t bc = 0; bc < (size_t)B * C; bc++) {
         const C2_REAL *x = inp + bc * H * W;
         C2_REAL *y = out + bc * Ho * Wo;
+        const C2_REAL *s = skip ? skip + bc * Ho * Wo : NULL;
+        C2_REAL hrow[2][TAPS_MAX];   /* two input rows interpolated along x (tabled) */
+        int have[2] = {-1, -1};
         for (int oy = 0; oy < Ho; oy++) {
             int y0, y1;
             C2_REAL ly;
             C2_FN(upsample2_taps)(oy, H, &y0, &y1, &ly);
             const C2_REAL *r0 = x + (size_t)y0 * W, *r1 = x + (size_t)y1 * W;
             C2_REAL *yr = y + (size_t)oy * Wo;
+            if (tabled) {
+                int want[2] = {y0, y1};
+                const C2_REAL *hp[2];
+                for (int k = 0; k < 2; k++) {
+                    int slot = have[0] == want[k] ? 0 : have[1] == want[k] ? 1 : -1;
+                    if (slot < 0) {   /* the slot the other wanted row does not hold */
+                        slot = have[0] == want[1 - k] ? 1 : 0;
+                        C2_FN(upsample2_hrow)(hrow[slot], x + (size_t)want[k] * W, cx0, cx1, clx, Wo);
+                        have[slot] = want[k];
+                    }
+                    hp[k] = hrow[slot];
+                }
+                const C2_REAL *h0 = hp[0], *h1 = hp[1], *sr = s ? s + (size_t)oy * Wo : NULL;
+                if (!relu) {   /* one loop per case, each vectorised */
+                    C2_OMP(simd)
+                    for (int ox = 0; ox < Wo; ox++)
+                        yr[ox] = (1 - ly) * h0[ox] + ly * h1[ox];
+                } else if (!sr) {
+                    C2_OMP(simd)
+                    for (int ox = 0; ox < Wo; ox++) {
+                        C2_REAL v = (1 - ly) * h0[ox] + ly * h1[ox];
+                        yr[ox] = v > 0 ? v : 0;
+                    }
+                } else {
+                    C2_OMP(simd)
+                    for (int ox = 0; ox < Wo; ox++) {
+                        C2_REAL v = (1 - ly) * h0[ox] + ly * h1[ox];
+                        yr[ox] = (v > 0 ? v : 0) + sr[ox];
+                    }
+                }
+                continue;
+            }
             for (int ox = 0; ox < Wo; ox++) {
                 int x0, x1;
                 C2_REAL lx;
-                if (tabled)
-                    x0 = cx0[ox], x1 = cx1[ox], lx = clx[ox];
-                else
-                    C2_FN(upsample2_taps)(ox, W, &x0, &x1, &lx);
-                yr[ox] = (1 - ly) * ((1 - lx) * r0[x0] + lx * r0[x1]) + ly * ((1 - lx) * r1[x0] + lx * r1[x1]);
+                C2_FN(upsample2_taps)(ox, W, &x0, &x1, &lx);
+                C2_REAL v = (1 - ly) * ((1 - lx) * r0[x0] + lx * r0[x1]) + ly * ((1 - lx) * r1[x0] + lx * r1[x1]);
+                v = relu ? (v > 0 ? v : 0) : v;
+                yr[ox] = s ? v + s[(size_t)oy * Wo + ox] : v;
             }
         }
     }
+}
+
+void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W)
+{
+    C2_FN(upsample2_post)(out, inp, NULL, 0, B, C, H, W);
+}
+
+void C2_FN(upsample2_relu_add_forward)(C2_REAL *out, const C2_REAL *inp, const C2_REAL *skip, int B, int C, int H,
+                                       int W)
+{
+    C2_FN(upsample2_post)(out, inp, skip, 1, B, C, H, W);
 }
 
 void C2_FN(upsample2_backward)(C2_REAL *dinp, const C2_REAL *dout, int B, int C, int H, int W)

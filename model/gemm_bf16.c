@@ -14,7 +14,9 @@
  *
  * The packing buffers are per thread (_Thread_local), so every caller (a band of a
  * convolution, a KAN lane) runs it single-threaded on its own thread without scratch.
- * Weights are converted at every call (their conversion is 1/N of the multiply's work). */
+ * Callers may pass either operand prepacked (gemm_bf16_pack_a / _b, or built a few rows /
+ * columns at a time with gemm_bf16_pack_a_rows / _b_cols); a convolution's bias, eval BN and
+ * ReLU can run on the registers as the sums leave the kernel (gemm_bf16_post). */
 #include "model/precision.h"
 
 #include <stdint.h>
@@ -174,9 +176,26 @@ GB_TARGET static const uint32_t *gb_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE t
     return dst;
 }
 
-/* C block (mr <= GB_MR rows, nc <= 32 columns) = (acc ? C : 0) + the panels' products. */
+/* The epilogue (precision.h) on one row's two vectors of sums: row m of C. */
+GB_TARGET static void gb_post_row(__m512 v[2], const gemm_bf16_post *post, int m)
+{
+    for (int h = 0; h < 2; h++) {
+        if (post->bias)
+            v[h] = _mm512_add_ps(v[h], _mm512_set1_ps(post->bias[m]));
+        if (post->mean) {
+            __m512 x = _mm512_sub_ps(v[h], _mm512_set1_ps(post->mean[m]));
+            x = _mm512_mul_ps(x, _mm512_set1_ps(post->rstd[m]));
+            x = _mm512_mul_ps(x, _mm512_set1_ps(post->gamma[m]));
+            x = _mm512_add_ps(x, _mm512_set1_ps(post->beta[m]));
+            v[h] = _mm512_max_ps(x, _mm512_setzero_ps());   /* NaN and -0 give +0, as v > 0 ? v : 0 */
+        }
+    }
+}
+
+/* C block (mr <= GB_MR rows, nc <= 32 columns) = (acc ? C : 0) + the panels' products, then
+ * the epilogue (post, rows row0.. of C) unless post is NULL. */
 GB_TARGET static void gb_kernel(int kp, const uint32_t *ap, const uint32_t *bp, float *C, int ldc, int mr, int nc,
-                                int acc)
+                                int acc, const gemm_bf16_post *post, int row0)
 {
     __m512 c[GB_MR][2];
 #pragma GCC unroll 8
@@ -199,6 +218,8 @@ GB_TARGET static void gb_kernel(int kp, const uint32_t *ap, const uint32_t *bp, 
             c[r][0] = _mm512_add_ps(c[r][0], _mm512_maskz_loadu_ps(m0, cr));
             c[r][1] = _mm512_add_ps(c[r][1], _mm512_maskz_loadu_ps(m1, cr + 16));
         }
+        if (post)
+            gb_post_row(c[r], post, row0 + r);
         _mm512_mask_storeu_ps(cr, m0, c[r][0]);
         _mm512_mask_storeu_ps(cr + 16, m1, c[r][1]);
     }
@@ -229,6 +250,34 @@ GB_TARGET void gemm_bf16_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const fl
     }
 }
 
+GB_TARGET void gemm_bf16_pack_a_rows(uint32_t *dst, int M, int m0, const float *A, int lda, int mr, int K)
+{
+    size_t width = (size_t)(M + GB_MR - 1) / GB_MR * GB_MR;
+    for (int k0 = 0; k0 < K; k0 += GB_KC) {
+        int kc = K - k0 < GB_KC ? K - k0 : GB_KC, kp = (kc + 1) / 2;
+        gb_pack_a(dst + (size_t)k0 / 2 * width + (size_t)m0 * kp, CblasNoTrans, A, lda, 0, mr, k0, kc);
+    }
+}
+
+GB_TARGET void gemm_bf16_pack_b_cols(uint32_t *dst, int N, int n0, const float *Bt, int ldb, int nc, int K)
+{
+    size_t width = (size_t)(N + GB_NR - 1) / GB_NR * GB_NR;
+    int tail = n0 + nc == N ? (int)width - N : 0;   /* the last panel's zero columns */
+    for (int k0 = 0; k0 < K; k0 += GB_KC) {
+        int kc = K - k0 < GB_KC ? K - k0 : GB_KC, kp = (kc + 1) / 2;
+        uint32_t *blk = dst + (size_t)k0 / 2 * width;
+        for (int j = 0; j < nc + tail; j++) {
+            int n = n0 + j;
+            uint32_t *pd = blk + (size_t)(n / GB_NR) * GB_NR * kp + n % GB_NR;
+            if (j < nc)
+                gb_pairs_strided(pd, GB_NR, Bt + (size_t)j * ldb + k0, kc);
+            else
+                for (int p = 0; p < kp; p++)
+                    pd[(size_t)p * GB_NR] = 0;
+        }
+    }
+}
+
 GB_TARGET void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const float *A, int lda,
                                 const uint32_t *bpack, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int M, int N,
                                 int K, float beta, float *C, int ldc)
@@ -256,7 +305,7 @@ GB_TARGET void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, 
                 for (int i = 0; i * GB_MR < mc; i++) {
                     int mr = mc - i * GB_MR < GB_MR ? mc - i * GB_MR : GB_MR;
                     gb_kernel(kp, ap + (size_t)i * kp * GB_MR, bp, C + (size_t)(m0 + i * GB_MR) * ldc + n0, ldc, mr,
-                              nc, acc);
+                              nc, acc, NULL, 0);
                 }
             }
         }
@@ -267,7 +316,7 @@ GB_TARGET void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, 
  * into this thread's panel buffer, then every row panel of A against it. The sums per C
  * element are those of gemm_bf16_packed (same K blocks, same kernel). */
 GB_TARGET void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const void *ctx, int M, int N, int K,
-                                     float *C, int ldc)
+                                     float *C, int ldc, const gemm_bf16_post *post)
 {
     if (M <= 0 || N <= 0 || K <= 0)
         return;
@@ -279,7 +328,7 @@ GB_TARGET void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill,
             fill(gb_bpack, ctx, k0, kc, n0, nc);
             for (int m = 0; m < M; m += GB_MR)
                 gb_kernel(kp, apack + (size_t)k0 / 2 * awidth + (size_t)m * kp, gb_bpack, C + (size_t)m * ldc + n0,
-                          ldc, M - m < GB_MR ? M - m : GB_MR, nc, k0 > 0);
+                          ldc, M - m < GB_MR ? M - m : GB_MR, nc, k0 > 0, k0 + kc >= K ? post : NULL, m);
         }
     }
 }
@@ -319,6 +368,16 @@ void gemm_bf16_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const float *B, in
     (void)dst, (void)tb, (void)B, (void)ldb, (void)K, (void)N;
 }
 
+void gemm_bf16_pack_a_rows(uint32_t *dst, int M, int m0, const float *A, int lda, int mr, int K)
+{
+    (void)dst, (void)M, (void)m0, (void)A, (void)lda, (void)mr, (void)K;
+}
+
+void gemm_bf16_pack_b_cols(uint32_t *dst, int N, int n0, const float *Bt, int ldb, int nc, int K)
+{
+    (void)dst, (void)N, (void)n0, (void)Bt, (void)ldb, (void)nc, (void)K;
+}
+
 void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const float *A, int lda,
                       const uint32_t *bpack, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int M, int N, int K,
                       float beta, float *C, int ldc)
@@ -328,9 +387,9 @@ void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const floa
 }
 
 void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const void *ctx, int M, int N, int K,
-                           float *C, int ldc)
+                           float *C, int ldc, const gemm_bf16_post *post)
 {
-    (void)apack, (void)fill, (void)ctx, (void)M, (void)N, (void)K, (void)C, (void)ldc;
+    (void)apack, (void)fill, (void)ctx, (void)M, (void)N, (void)K, (void)C, (void)ldc, (void)post;
 }
 
 int gemm_bf16_built(void)

@@ -87,10 +87,16 @@ void C2_FN(concat_backward)(C2_REAL *da, C2_REAL *db, const C2_REAL *dout,
  * recomputes the argmax from inp (the first maximum in row-major window order, as
  * torch's CPU kernel), so nothing is saved. */
 void C2_FN(maxpool2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W);
+/* maxpool2_forward then relu_forward in one pass (an eval forward: the pooled values unkept). */
+void C2_FN(maxpool2_relu_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W);
 void C2_FN(maxpool2_backward)(C2_REAL *dinp, const C2_REAL *dout, const C2_REAL *inp,
                               int B, int C, int H, int W);
 /* Bilinear x2, align_corners = False (METHOD.md §3): out (B,C,2H,2W), inp (B,C,H,W). */
 void C2_FN(upsample2_forward)(C2_REAL *out, const C2_REAL *inp, int B, int C, int H, int W);
+/* out = ReLU(upsample2(inp)) (+ skip (B,C,2H,2W) unless NULL) in one pass, the values of
+ * upsample2_forward, relu_forward and add_forward run in turn (an eval forward). */
+void C2_FN(upsample2_relu_add_forward)(C2_REAL *out, const C2_REAL *inp, const C2_REAL *skip, int B, int C, int H,
+                                       int W);
 void C2_FN(upsample2_backward)(C2_REAL *dinp, const C2_REAL *dout, int B, int C, int H, int W);
 /* Map (B,C,H,W) -> tokens (B,P,C), P = H*W. Its backward is tokens_to_map's forward
  * accumulated, and vice versa, so each backward is the other's transpose with +=. */

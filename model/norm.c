@@ -103,24 +103,52 @@ void C2_FN(batchnorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,
     }
 }
 
+/* LayerNorm over the last axis. Rows go in blocks of LN_ROWS: each row's double sums run
+ * over c in order, as a row on its own would (the same values to the bit), but the block's
+ * LN_ROWS independent sums interleave, so they do not wait on one add's latency after another
+ * (one row's chain of C dependent double adds cost 4.5 % of a small-preset bf16 forward). */
+#ifndef LN_ROWS
+#define LN_ROWS 8
+#endif
+
+static void C2_FN(layernorm_rows)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const C2_REAL *inp,
+                                  const C2_REAL *gamma, const C2_REAL *beta, int m0, int M, int C)
+{
+    const C2_REAL *x[LN_ROWS];
+    double s[LN_ROWS], ss[LN_ROWS], mu[LN_ROWS];
+    for (int r = 0; r < LN_ROWS; r++) {   /* rows past M repeat the last one, unstored */
+        x[r] = inp + (size_t)(m0 + r < M ? m0 + r : M - 1) * C;
+        s[r] = 0.0, ss[r] = 0.0;
+    }
+    for (int c = 0; c < C; c++)
+#pragma GCC unroll 8
+        for (int r = 0; r < LN_ROWS; r++)
+            s[r] += x[r][c];
+    for (int r = 0; r < LN_ROWS; r++)
+        mu[r] = s[r] / C;
+    for (int c = 0; c < C; c++)
+#pragma GCC unroll 8
+        for (int r = 0; r < LN_ROWS; r++)
+            ss[r] += (x[r][c] - mu[r]) * (x[r][c] - mu[r]);
+    for (int r = 0; r < LN_ROWS && m0 + r < M; r++) {
+        int m = m0 + r;
+        mean[m] = (C2_REAL)mu[r];
+        rstd[m] = (C2_REAL)(1.0 / sqrt(ss[r] / C + LN_EPS));
+        C2_REAL mf = mean[m], rf = rstd[m], *y = out + (size_t)m * C;
+        const C2_REAL *xr = x[r];
+        C2_OMP(simd)
+        for (int c = 0; c < C; c++)
+            y[c] = (xr[c] - mf) * rf * gamma[c] + beta[c];
+    }
+}
+
 void C2_FN(layernorm_forward)(C2_REAL *out, C2_REAL *mean, C2_REAL *rstd, const C2_REAL *inp,
                               const C2_REAL *gamma, const C2_REAL *beta, int M, int C)
 {
+    int blocks = (M + LN_ROWS - 1) / LN_ROWS;
     C2_OMP(parallel for schedule(static) if((size_t)M * C > C2_PAR_MIN))
-    for (int m = 0; m < M; m++) {
-        const C2_REAL *x = inp + (size_t)m * C;
-        C2_REAL *y = out + (size_t)m * C;
-        double s = 0.0, ss = 0.0;
-        for (int c = 0; c < C; c++)
-            s += x[c];
-        double mu = s / C;
-        for (int c = 0; c < C; c++)
-            ss += (x[c] - mu) * (x[c] - mu);
-        mean[m] = (C2_REAL)mu;
-        rstd[m] = (C2_REAL)(1.0 / sqrt(ss / C + LN_EPS));
-        for (int c = 0; c < C; c++)
-            y[c] = (x[c] - mean[m]) * rstd[m] * gamma[c] + beta[c];
-    }
+    for (int b = 0; b < blocks; b++)
+        C2_FN(layernorm_rows)(out, mean, rstd, inp, gamma, beta, b * LN_ROWS, M, C);
 }
 
 void C2_FN(layernorm_backward)(C2_REAL *dinp, C2_REAL *dgamma, C2_REAL *dbeta,

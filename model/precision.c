@@ -8,6 +8,8 @@
 #include <cpuid.h>
 #endif
 
+#include "model/threads.h"
+
 static int g_gemm_precision = PRECISION_FP32, g_inference = PRECISION_FP32;
 static uint32_t *g_pack;
 static size_t g_pack_words;
@@ -115,4 +117,80 @@ void gemm_pack_arena_set(uint32_t *p, size_t words)
 uint32_t *gemm_pack_arena(size_t words)
 {
     return g_gemm_precision == PRECISION_BF16 && g_pack && words > 0 && words <= g_pack_words ? g_pack : NULL;
+}
+
+#define PACK_CACHE_MAX 64   /* weights per cache (the full preset's KANLinears: 30) */
+
+struct gemm_pack_cache {
+    int n;
+    struct {
+        const void *key;
+        uint64_t stamp;
+        size_t words;
+        uint32_t *buf;
+    } e[PACK_CACHE_MAX];
+};
+
+static gemm_pack_cache *g_cache;
+
+gemm_pack_cache *gemm_pack_cache_create(void)
+{
+    return calloc(1, sizeof(gemm_pack_cache));
+}
+
+void gemm_pack_cache_free(gemm_pack_cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->n; i++)
+        free(c->e[i].buf);
+    free(c);
+}
+
+void gemm_pack_cache_set(gemm_pack_cache *c)
+{
+    g_cache = c;
+}
+
+uint32_t *gemm_pack_cached(const void *key, size_t words, uint64_t stamp, int *stale)
+{
+    gemm_pack_cache *c = g_cache;
+    if (g_gemm_precision != PRECISION_BF16 || !c || !key || !words)
+        return NULL;
+    int i = 0;
+    while (i < c->n && c->e[i].key != key)
+        i++;
+    if (i == c->n) {
+        if (c->n == PACK_CACHE_MAX)
+            return NULL;
+        c->e[i].key = key, c->e[i].words = 0, c->e[i].buf = NULL;
+        c->n++;
+    }
+    *stale = c->e[i].stamp != stamp || c->e[i].words != words || !c->e[i].buf;
+    if (c->e[i].words != words || !c->e[i].buf) {
+        free(c->e[i].buf);
+        c->e[i].buf = malloc(words * sizeof(uint32_t));
+        c->e[i].words = c->e[i].buf ? words : 0;
+        if (!c->e[i].buf)
+            return NULL;
+    }
+    c->e[i].stamp = stamp;
+    return c->e[i].buf;
+}
+
+uint64_t gemm_weights_stamp(const float *const *arrays, const size_t *n, int count)
+{
+    uint64_t h = 0, pos = 0;
+    for (int a = 0; a < count; a++) {
+        const float *w = arrays[a];
+        uint64_t acc = 0, base = pos;
+        C2_OMP(simd reduction(+ : acc))
+        for (size_t i = 0; i < n[a]; i++) {
+            uint32_t u;
+            memcpy(&u, w + i, sizeof u);
+            acc += (uint64_t)u * ((2 * (base + i) + 1) * 0x9e3779b97f4a7c15ull);
+        }
+        h += acc, pos += n[a];
+    }
+    return h + pos * 0x632be59bd9b4e019ull;   /* and the total count */
 }

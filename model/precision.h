@@ -57,6 +57,14 @@ void gemm_bf16(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, i
 size_t gemm_bf16_pack_words(int rows, int K);
 void gemm_bf16_pack_a(uint32_t *dst, enum CBLAS_TRANSPOSE ta, const float *A, int lda, int M, int K);
 void gemm_bf16_pack_b(uint32_t *dst, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int K, int N);
+/* Parts of those layouts, for operands made a few rows at a time (a KANLinear's operand and
+ * fused weight, model/kan.c): gemm_bf16_pack_a_rows packs rows m0 .. m0+mr-1 (m0 a multiple
+ * of 8; row m0 at A) of an M-row prepacked op(A) (M,K); gemm_bf16_pack_b_cols packs columns
+ * n0 .. n0+nc-1 of an N-column prepacked op(B) (K,N) from Bt, column n0+j at Bt + j·ldb with
+ * its K values contiguous (the columns past N of the last panel are zeroed with column N-1).
+ * Any set of calls that covers every row (column) once gives gemm_bf16_pack_a's (_b's) words. */
+void gemm_bf16_pack_a_rows(uint32_t *dst, int M, int m0, const float *A, int lda, int mr, int K);
+void gemm_bf16_pack_b_cols(uint32_t *dst, int N, int n0, const float *Bt, int ldb, int nc, int K);
 void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const float *A, int lda,
                       const uint32_t *bpack, enum CBLAS_TRANSPOSE tb, const float *B, int ldb, int M, int N, int K,
                       float beta, float *C, int ldc);
@@ -66,13 +74,40 @@ void gemm_bf16_packed(const uint32_t *apack, enum CBLAS_TRANSPOSE ta, const floa
  * pairs past nc and a zero high half past kc. gemm_bf16_packed_fill: C (M,N) = A B with A
  * prepacked (gemm_bf16_pack_a), beta 0; each element sums as gemm_bf16_packed's does. */
 typedef void (*gemm_bf16_fill)(uint32_t *dst, const void *ctx, int k0, int kc, int n0, int nc);
+/* An epilogue on row m of C as the sums leave the registers (NULL: none; a convolution's
+ * bias, eval BatchNorm and ReLU): v = sum (+ bias[m] where bias), then where mean:
+ * v = max((v - mean[m]) * rstd[m] * gamma[m] + beta[m], 0); the float operations, in order,
+ * of model/conv.c's separate pass over the stored sums, so the values are the same. */
+typedef struct gemm_bf16_post {
+    const float *bias, *mean, *rstd, *gamma, *beta;
+} gemm_bf16_post;
 void gemm_bf16_packed_fill(const uint32_t *apack, gemm_bf16_fill fill, const void *ctx, int M, int N, int K,
-                           float *C, int ldc);
+                           float *C, int ldc, const gemm_bf16_post *post);
 /* The buffer an eval forward at bf16 packs each layer's weight into (the workspace's,
  * set by c2seg_forward with gemm_precision_set), or NULL at fp32 or when the weight needs
  * more than its `words`: the caller then lets gemm_bf16 pack per call. */
 void gemm_pack_arena_set(uint32_t *p, size_t words);
 uint32_t *gemm_pack_arena(size_t words);
+/* Weights packed once per model rather than once per forward (a KANLinear's fused weight):
+ * a cache of packed operands, one per weight (its key: the address of its first parameter),
+ * each recorded with a stamp of the parameters' bits (gemm_weights_stamp). An eval forward
+ * at bf16 sets its workspace's cache (gemm_pack_cache_set; NULL after). gemm_pack_cached
+ * returns the key's buffer of `words` (allocated on first use), with *stale = 1 when the
+ * recorded stamp or size differs (the caller then packs into it; the new stamp is recorded);
+ * NULL at fp32, without a cache, when it is full or out of memory (the caller packs into
+ * gemm_pack_arena as before). Nothing else needs to know who writes the parameters
+ * (optimiser steps, checkpoint loads, initialisation, tools): a changed weight changes the
+ * stamp. Like every engine function, not thread-safe. */
+typedef struct gemm_pack_cache gemm_pack_cache;
+gemm_pack_cache *gemm_pack_cache_create(void);
+void gemm_pack_cache_free(gemm_pack_cache *c);
+void gemm_pack_cache_set(gemm_pack_cache *c);
+uint32_t *gemm_pack_cached(const void *key, size_t words, uint64_t stamp, int *stale);
+/* The stamp of `count` float arrays (arrays[i] of n[i] floats), in order: the sum mod 2^64 of
+ * each float's bits times an odd multiplier of its position, so any one changed float
+ * changes it (a multiple of an odd number and a nonzero 32-bit difference is never 0 mod
+ * 2^64); several changed floats collide with probability ~2^-64. One pass over the floats. */
+uint64_t gemm_weights_stamp(const float *const *arrays, const size_t *n, int count);
 /* 1 when this build holds the bf16 kernel (x86-64 with a compiler that knows avx512bf16). */
 int gemm_bf16_built(void);
 

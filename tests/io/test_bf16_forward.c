@@ -11,7 +11,7 @@
  *   bf16 path ran), max |difference| <= 10 % of max |fp32 logit| and mean |difference| <= 0.5 %,
  *   and at least 99 % of the pixels get the same mask (logit > 0); a train-mode forward of
  *   a bf16 workspace stays fp32 (bit-identical to an fp32 workspace's). Measured here
- *   (AMD EPYC, Zen 4): max 0.48 of 7.8 (6.2 %), mean 0.026 (0.34 %), 99.13 % of the pixels. An
+ *   (AMD EPYC, Zen 4): max 0.48 of 7.8 (6.2 %), mean 0.026 (0.34 %), 99.12 % of the pixels. An
  *   untrained model has many logits near 0, so this is the harder case: a trained QaTa
  *   checkpoint agreed on 99.5-99.7 % (docs/performance.md). One thread: the numbers do not depend on
  *   the machine's thread count. */

@@ -2,7 +2,8 @@
  * their plain-loop twins, forward and backward (with accumulation into non-zero
  * gradients), and hand-computed values for the layers whose semantics are easy to get
  * subtly wrong (bilinear align_corners = False, BN's unbiased running variance,
- * max-pool ties, the token transposes), plus the arena.
+ * max-pool ties, the token transposes), the eval forward's one-pass fusions against their
+ * separate passes (bit for bit), plus the arena.
  *
  * Fast vs simple tolerance: max |fast - simple| <= 1e-5 * max |simple| per tensor; both
  * are float with different summation orders over K <= 3*3*40 = 360 terms, where the
@@ -306,6 +307,87 @@ static void upsample2_matches_torch_on_2x2(void)
 }
 
 /* x = 1,2,3,4 in one channel: mean 2.5, biased var 1.25, unbiased 5/3. */
+/* Source tap along one axis (scale 1/2, align_corners = False; METHOD.md §3), as written there. */
+static void up_tap(int dst, int n_in, int *i0, int *i1, float *l)
+{
+    float src = 0.5f * ((float)dst + 0.5f) - 0.5f;
+    src = src < 0 ? 0 : src;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < n_in - 1 ? 1 : 0);
+    *l = src - (float)*i0;
+}
+
+static int up_case(int B, int C, int H, int W)
+{
+    size_t n_in = (size_t)B * C * H * W, n = 4 * n_in;
+    float *x = rand_floats(n_in), *skip = rand_floats(n), *ref = malloc(n * sizeof(float));
+    float *y = malloc(n * sizeof(float)), *z = malloc(n * sizeof(float)), *r = malloc(n * sizeof(float));
+    for (size_t bc = 0; bc < (size_t)B * C; bc++)   /* the per-pixel expression, one pixel at a time */
+        for (int oy = 0; oy < 2 * H; oy++)
+            for (int ox = 0; ox < 2 * W; ox++) {
+                int y0, y1, x0, x1;
+                float ly, lx;
+                up_tap(oy, H, &y0, &y1, &ly);
+                up_tap(ox, W, &x0, &x1, &lx);
+                const float *p = x + bc * H * W, *r0 = p + (size_t)y0 * W, *r1 = p + (size_t)y1 * W;
+                ref[(bc * 2 * H + oy) * 2 * W + ox] =
+                    (1 - ly) * ((1 - lx) * r0[x0] + lx * r0[x1]) + ly * ((1 - lx) * r1[x0] + lx * r1[x1]);
+            }
+    upsample2_forward(y, x, B, C, H, W);
+    upsample2_relu_add_forward(z, x, skip, B, C, H, W);
+    upsample2_relu_add_forward(r, x, NULL, B, C, H, W);
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        float relu = ref[i] > 0 ? ref[i] : 0;
+        ok &= y[i] == ref[i] && z[i] == relu + skip[i] && r[i] == relu;
+    }
+    free(x), free(skip), free(ref), free(y), free(z), free(r);
+    return ok;
+}
+
+/* The eval forward's one-pass fusions give the separate passes' floats, bit for bit:
+ * upsample2 (rows interpolated along x once) + ReLU (+ skip), max-pool + ReLU, and LayerNorm
+ * (rows in interleaved blocks) against its per-row double sums. */
+static void eval_fusions_are_bit_identical_to_their_passes(void)
+{
+    CHECK(up_case(2, 3, 5, 7));
+    CHECK(up_case(1, 2, 16, 16));
+    CHECK(up_case(1, 1, 3, 1100));   /* 2200 output columns: past the column-tap table */
+    CHECK(up_case(1, 1, 1, 1));
+    int B = 2, C = 3, H = 6, W = 10;
+    size_t n = (size_t)B * C * H * W;
+    float *x = rand_floats(n), *p = malloc(n / 4 * sizeof(float)), *q = malloc(n / 4 * sizeof(float));
+    maxpool2_forward(p, x, B, C, H, W);
+    relu_forward(p, p, n / 4);
+    maxpool2_relu_forward(q, x, B, C, H, W);
+    CHECK(memcmp(p, q, n / 4 * sizeof(float)) == 0);
+    free(x), free(p), free(q);
+    static const int shapes[][2] = {{13, 37}, {16, 96}, {1, 5}};
+    for (int s = 0; s < 3; s++) {
+        int M = shapes[s][0], D = shapes[s][1];
+        float *in = rand_floats((size_t)M * D), *g = rand_floats(D), *b = rand_floats(D);
+        float *out = malloc((size_t)M * D * sizeof(float)), *mean = malloc(M * sizeof(float));
+        float *rstd = malloc(M * sizeof(float));
+        layernorm_forward(out, mean, rstd, in, g, b, M, D);
+        int ok = 1;
+        for (int m = 0; m < M; m++) {
+            const float *xr = in + (size_t)m * D;
+            double sum = 0, ss = 0;
+            for (int c = 0; c < D; c++)
+                sum += xr[c];
+            double mu = sum / D;
+            for (int c = 0; c < D; c++)
+                ss += (xr[c] - mu) * (xr[c] - mu);
+            float mf = (float)mu, rf = (float)(1.0 / sqrt(ss / D + LN_EPS));
+            ok &= mean[m] == mf && rstd[m] == rf;
+            for (int c = 0; c < D; c++)
+                ok &= out[(size_t)m * D + c] == (xr[c] - mf) * rf * g[c] + b[c];
+        }
+        CHECK_MSG(ok, "layernorm %d x %d differs from its per-row sums", M, D);
+        free(in), free(g), free(b), free(out), free(mean), free(rstd);
+    }
+}
+
 static void batchnorm_train_updates_running_stats_with_unbiased_variance(void)
 {
     const float x[4] = {1, 2, 3, 4}, gamma[1] = {2}, beta[1] = {0.5f};
@@ -371,6 +453,7 @@ int main(void)
     RUN_TEST(dwconv3_bn_relu_tokens_is_bit_identical_to_five_passes);
     RUN_TEST(linear_fast_matches_reference);
     RUN_TEST(upsample2_matches_torch_on_2x2);
+    RUN_TEST(eval_fusions_are_bit_identical_to_their_passes);
     RUN_TEST(batchnorm_train_updates_running_stats_with_unbiased_variance);
     RUN_TEST(maxpool2_routes_gradient_to_first_maximum);
     RUN_TEST(tokens_and_maps_are_transposes);
