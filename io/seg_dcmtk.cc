@@ -328,12 +328,12 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     {
         IODReferences refs;
         /* IODReferences::addFromFiles loads each whole file (300 x 0.5 MiB of pixels on a CT
-         * series) for four UIDs: the same reference from each file read up to its Pixel Data */
+         * series) for four UIDs: the same reference from each file read without its large
+         * values (the Pixel Data is skipped over, not read) */
         for (int i = 0; i < src->n_files; i++) {
             DcmFileFormat rff;
             IODReference *ref = new IODReference(IODReference::LEVEL_STUDY);
-            OFCondition st = rff.loadFileUntilTag(src->files[i], EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                                                  ERM_autoDetect, DCM_PixelData);
+            OFCondition st = rff.loadFile(src->files[i], EXS_Unknown, EGL_noChange, 1024);
             if (st.bad() || !ref->readFromItem(*rff.getDataset()) || !refs.add(ref)) {
                 delete ref;
                 return c2_fail(e, C2_EINVAL, "%s: could not reference the source file %s", out_path, src->files[i]);
