@@ -192,12 +192,18 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
      * dataset is in UTF-8 (see below); dcmseg's value checks refuse non-ASCII */
     ContentIdentificationMacro ident("1", "LESION", "", "");
     seg_owner own;
+    /* binary: dcmseg packs every frame it is given a bit at a time (packBinaryFrame, about a
+     * third of the write on 300 x 512^2), and that Pixel Data is replaced below by one
+     * continuous stream packed from the mask. So dcmseg gets 1 x 1 frames, and Rows /
+     * Columns are set to the source grid's after writeDataset: the other elements are the
+     * same as with full frames (tests/io/test_seg_*, test_predict_study). */
+    const Uint16 frame_rows = fractional ? (Uint16)R : 1, frame_cols = fractional ? (Uint16)C : 1;
     if (fractional)
         TRY(DcmSegmentation::createFractionalSegmentation(own.seg, (Uint16)R, (Uint16)C, DcmSegTypes::SFT_PROBABILITY,
                                                           255, eq, ident),
             "create a fractional segmentation");
     else
-        TRY(DcmSegmentation::createBinarySegmentation(own.seg, (Uint16)R, (Uint16)C, eq, ident),
+        TRY(DcmSegmentation::createBinarySegmentation(own.seg, frame_rows, frame_cols, eq, ident),
             "create a binary segmentation");
     DcmSegmentation *seg = own.seg;
 
@@ -277,15 +283,12 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
                                                    "ImagePositionPatient"),
             "add the position dimension");
 
-    std::vector<Uint8> frame(plane);
+    std::vector<Uint8> frame((size_t)frame_rows * frame_cols, 0); /* binary: the 1 x 1 placeholder */
     for (int k : keep) {
         const seg_slice *sl = &src->slices[k];
-        if (mask.bits) { /* 0 / 1 straight from the bits */
-            seg_bits_unpack_range(mask.bits, (size_t)k * plane, plane, frame.data());
-        } else {
+        if (fractional) { /* a bit mask is never fractional (write_checked) */
             const uint8_t *m = mask.bytes + (size_t)k * plane;
-            for (size_t i = 0; i < plane; i++)
-                frame[i] = fractional ? m[i] : (m[i] >= 128);
+            memcpy(frame.data(), m, plane);
         }
         FGFrameContent fc;
         TRY(fc.setDimensionIndexValues(seg_no, 0), "set the segment index");
@@ -324,11 +327,18 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     /* Common Instance Reference: not filled by dcmseg (DICOM_NOTES §2.1 item 2) */
     {
         IODReferences refs;
-        OFVector<OFString> files;
-        for (int i = 0; i < src->n_files; i++)
-            files.push_back(src->files[i]);
-        if (refs.addFromFiles(files) != files.size())
-            return c2_fail(e, C2_EINVAL, "%s: could not reference every source file", out_path);
+        /* IODReferences::addFromFiles loads each whole file (300 x 0.5 MiB of pixels on a CT
+         * series) for four UIDs: the same reference from each file read without its large
+         * values (the Pixel Data is skipped over, not read) */
+        for (int i = 0; i < src->n_files; i++) {
+            DcmFileFormat rff;
+            IODReference *ref = new IODReference(IODReference::LEVEL_STUDY);
+            OFCondition st = rff.loadFile(src->files[i], EXS_Unknown, EGL_noChange, 1024);
+            if (st.bad() || !ref->readFromItem(*rff.getDataset()) || !refs.add(ref)) {
+                delete ref;
+                return c2_fail(e, C2_EINVAL, "%s: could not reference the source file %s", out_path, src->files[i]);
+            }
+        }
         seg->getCommonInstanceReference().addReferences(refs);
     }
 
@@ -337,6 +347,8 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     TRY(seg->writeDataset(*ds), "build the dataset");
     /* binary: replace dcmseg's packing by one continuous LSB-first stream (§2.1 item 1) */
     if (!fractional) {
+        TRY(ds->putAndInsertUint16(DCM_Rows, (Uint16)R), "set the rows");
+        TRY(ds->putAndInsertUint16(DCM_Columns, (Uint16)C), "set the columns");
         size_t nbits = plane * keep.size();
         size_t nbytes = (nbits + 7) / 8;
         nbytes += nbytes & 1;

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define ARENA_ALIGN_FLOATS 16 /* 64 bytes: one cache line, one AVX-512 vector */
 
@@ -24,11 +25,19 @@ int arena_alloc(arena *a, const char *what, size_t floats, c2_err *e)
     if (n > (size_t)c2_limits_get()->max_bytes / sizeof(float))
         return c2_fail(e, C2_ELIMIT, "%s arena: %zu floats exceed the memory limit of %lld bytes",
                        what, floats, (long long)c2_limits_get()->max_bytes);
-    a->base = aligned_alloc(64, n * sizeof(float));
-    if (!a->base)
-        return c2_fail(e, C2_ENOMEM, "%s arena: cannot allocate %zu MiB", what,
-                       n * sizeof(float) >> 20);
-    memset(a->base, 0, n * sizeof(float));
+    size_t bytes = n * sizeof(float);
+    if (bytes >= ARENA_MAP_BYTES) { /* page-aligned, zero until written (arena.h) */
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return c2_fail(e, C2_ENOMEM, "%s arena: cannot map %zu MiB", what, bytes >> 20);
+        a->base = p;
+        a->mapped = bytes;
+    } else {
+        a->base = aligned_alloc(64, bytes);
+        if (!a->base)
+            return c2_fail(e, C2_ENOMEM, "%s arena: cannot allocate %zu MiB", what, bytes >> 20);
+        memset(a->base, 0, bytes);
+    }
     a->cap = n;
     return C2_OK;
 }
@@ -61,6 +70,9 @@ void arena_zero(arena *a)
 
 void arena_free(arena *a)
 {
-    free(a->base);
+    if (a->mapped)
+        munmap(a->base, a->mapped);
+    else
+        free(a->base);
     arena_plan(a, a->what);
 }

@@ -13,11 +13,21 @@
 #include <omp.h>
 #endif
 
+/* The count threads_init(0) will pick is 1: $C2SEG_THREADS=1, or auto on one usable CPU. */
+static int one_thread_ahead(void)
+{
+    const char *env = getenv("C2SEG_THREADS");
+    int n = env && strcmp(env, "auto") != 0 ? atoi(env) : 0;
+    return n == 1 || (n <= 0 && c2_usable_cpus() <= 1);
+}
+
 void threads_prepare(char **argv)
 {
 #ifdef _OPENMP
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("KMP_BLOCKTIME"))
         return;   /* the user chose */
+    if (one_thread_ahead())
+        return;   /* no join to spin at: not worth a second start (threads.h) */
     setenv("GOMP_SPINCOUNT", THREADS_SPINCOUNT, 1);
     setenv("KMP_BLOCKTIME", THREADS_BLOCKTIME_MS, 1);
     /* libomp reads its environment at the first parallel region: setting it suffices.

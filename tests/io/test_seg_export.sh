@@ -173,6 +173,34 @@ for x in errs:
 sys.exit(1 if errs else 0)
 EOF
 
+cat >"$T/cir.py" <<'EOF'
+# cir.py SEG SOURCE: the SEG's grid is the source's and its Common Instance Reference names
+# exactly the source files' instances, under their series (pydicom reading both)
+import os, sys
+import pydicom
+seg, src = sys.argv[1], sys.argv[2]
+paths = [os.path.join(src, f) for f in sorted(os.listdir(src))] if os.path.isdir(src) else [src]
+want, grid = {}, set()
+for p in paths:
+    d = pydicom.dcmread(p, stop_before_pixels=True)
+    want.setdefault(str(d.SeriesInstanceUID), set()).add((str(d.SOPClassUID), str(d.SOPInstanceUID)))
+    grid.add((int(d.Rows), int(d.Columns)))
+s = pydicom.dcmread(seg, stop_before_pixels=True)
+got, errs = {}, []
+for it in s.get("ReferencedSeriesSequence", []):
+    refs = [(str(r.ReferencedSOPClassUID), str(r.ReferencedSOPInstanceUID)) for r in it.ReferencedInstanceSequence]
+    got[str(it.SeriesInstanceUID)] = set(refs)
+    if len(refs) != len(set(refs)):
+        errs.append("a source instance is referenced twice")
+if got != want:
+    errs.append("Common Instance Reference %r, the source holds %r" % (got, want))
+if grid != {(int(s.Rows), int(s.Columns))}:
+    errs.append("SEG grid %sx%s, source %r" % (s.Rows, s.Columns, grid))
+for x in errs:
+    print("   ", x)
+sys.exit(1 if errs else 0)
+EOF
+
 # check NAME SOURCE MODE [export options...]
 check() {
     name=$1 src=$2 mode=$3
@@ -201,6 +229,8 @@ check() {
     if [ $rc -ne 0 ] || grep -q '^Error' "$d/dcentvfy.log"; then
         bad "$name: dcentvfy: $(grep '^Error' "$d/dcentvfy.log" | head -3)"
     else ok; fi
+    if $PY "$T/cir.py" "$d/seg.dcm" "$src" >"$d/cir.log" 2>&1; then ok
+    else bad "$name: $(cat "$d/cir.log")"; fi
     # the intended-use statement, in Image Comments (dcmdump)
     if dcmdump -q +L +P 0020,4000 "$d/seg.dcm" 2>&1 | grep -q "^(0020,4000) LT \\[c2seg research software: for research use only, not for diagnosis or treatment"; then
         ok

@@ -8,6 +8,7 @@
  * Fast vs simple tolerance: max |fast - simple| <= 1e-5 * max |simple| per tensor; both
  * are float with different summation orders over K <= 3*3*40 = 360 terms, where the
  * expected difference is ~1e-7 relative. */
+#define _GNU_SOURCE /* mincore */
 #include "model/arena.h"
 #include "model/layers.h"
 #include "model/threads.h"
@@ -15,6 +16,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static unsigned rng = 12345u;
 
@@ -445,8 +448,41 @@ static void arena_plans_then_takes_aligned_tensors(void)
     arena_free(&a);
 }
 
+/* A large arena is an anonymous mapping the kernel zeroes on first touch: no page of it is
+ * resident before a tensor is written (a memset would have made every one resident), it
+ * reads as zeros, and arena_zero / arena_free work on it as on a heap block. */
+static void arena_maps_large_blocks_lazily(void)
+{
+    arena a;
+    c2_err e = {0};
+    size_t n = ARENA_MAP_BYTES / sizeof(float) * 3 + 5;
+    CHECK(arena_alloc(&a, "test", n, &e) == C2_OK);
+    CHECK(a.mapped >= n * sizeof(float) && ((uintptr_t)a.base % 64) == 0);
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pages = (a.mapped + (size_t)page - 1) / (size_t)page, resident = 0;
+    unsigned char *vec = malloc(pages);
+    CHECK(vec && mincore(a.base, a.mapped, vec) == 0);
+    for (size_t i = 0; vec && i < pages; i++)
+        resident += vec[i] & 1;
+    CHECK(resident == 0);
+    float *t = arena_take(&a, n);
+    int zero = 1;
+    for (size_t i = 0; t && i < n; i += 997)
+        zero &= t[i] == 0.0f;
+    CHECK(t && zero && t[n - 1] == 0.0f);
+    t[n - 1] = 7;
+    arena_zero(&a);
+    CHECK(t[n - 1] == 0.0f);
+    free(vec);
+    arena_free(&a);
+    CHECK(a.base == NULL && a.mapped == 0);
+    CHECK(arena_alloc(&a, "test", 100, &e) == C2_OK && a.mapped == 0); /* small: the heap */
+    arena_free(&a);
+}
+
 int main(void)
 {
+    RUN_TEST(arena_maps_large_blocks_lazily);
     RUN_TEST(conv2d_fast_matches_reference);
     RUN_TEST(conv2d_forward_is_thread_count_independent);
     RUN_TEST(conv2d_bn_relu_is_bit_identical_to_three_passes);
