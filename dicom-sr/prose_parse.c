@@ -1795,11 +1795,12 @@ static void negation(parse_state *s)
                 s->r[s->t[j].run].negated = 1;
                 /* "Consolidation in the RLL. Correction: left lower lobe.": a correcting sentence that
                  * names only a place gives it to the finding whose place it took back */
-                int fi = s->r[s->t[j].run].find, b, e, bare = 1;
-                range_of(s, i, 2, &b, &e);
+                int fi = s->r[s->t[j].run].find, b = i, e = i - 1, bare = 1;
+                if (opens && fi >= 0 && s->t[j].sent != s->t[i].sent)
+                    range_of(s, i, 2, &b, &e);
                 for (int q = b; q <= e; q++)
                     bare &= s->t[q].find < 0 || s->t[q].absorbed;
-                for (int q = b; opens && bare && fi >= 0 && s->t[j].sent != s->t[i].sent && q <= e; q++)
+                for (int q = b; bare && q <= e; q++)
                     if (s->t[q].run >= 0 && s->r[s->t[q].run].find < 0)
                         s->r[s->t[q].run].find = fi;
                 break;
