@@ -99,7 +99,7 @@ static const lex_group LEX[] = {
     {LX_UNCERTAIN, 0, 0, "possible possibly probable probably likely may might could suspicious suspected suspect "
                          "questionable equivocal indeterminate concerning suggestive suggest suggests suggesting "
                          "query presumed differential versus vs uncertain perhaps doubtful possibility favoured favored "
-                         "favour favor favours favors presumably presumptive "
+                         "favour favor favours favors presumably presumptive worrying worrisome "
                          "?"},
     /* time */
     {LX_TEMPORAL, PT_RESOLVED, 0, "resolution resolved cleared disappeared clearance resolve"},

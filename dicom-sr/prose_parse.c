@@ -221,6 +221,25 @@ static void tokenize(parse_state *s)
     }
 }
 
+/* "subsolid", "nonsolid", "semisolid": a prefix before a modifier of the lexicon is a modifier
+ * (counts reach over it: "a 9 mm subsolid nodule" = 1). Only words the lexicon lacks. */
+static void prefixed_modifier(tok *k)
+{
+    static const char *const PREFIX[] = {"sub", "non", "semi", NULL};
+    for (int q = 0; PREFIX[q]; q++) {
+        size_t n = strlen(PREFIX[q]);
+        lex_word lw;
+        int typo = 0;
+        if (strncmp(k->w, PREFIX[q], n) == 0 && strlen(k->w + n) >= 4 &&
+            prose_lexicon_lookup(k->w + n, &lw, &typo) && !typo && lw.cls == LX_MOD) {
+            k->cls = LX_MOD;
+            k->val = lw.val;
+            k->sub = lw.sub;
+            return;
+        }
+    }
+}
+
 static void classify(parse_state *s)
 {
     /* "hasn't", "isn't": the verb's "not" (the apostrophe is dropped by the tokenizer) */
@@ -246,6 +265,8 @@ static void classify(parse_state *s)
             k->typo = typo;
             if (k->cls == LX_NUMBER)
                 k->num = k->val;   /* "twenty percent" */
+        } else {
+            prefixed_modifier(k);
         }
         /* "right more then left": "then" after a comparative is "than" */
         if (strcmp(k->w, "then") == 0 && i > 0 &&
@@ -576,7 +597,8 @@ static void phrases(parse_state *s)
                 k->end = s->t[last].end;
             } else if (W(s, i, "not") && not_time(s, i)) {
                 /* handled in not_time(): "has not improved" = stable, "not as dense as before" = better */
-            } else if (W(s, i, "not") && m >= 0 && (W(s, m, "suspicious") || W(s, m, "concerning"))) {
+            } else if (W(s, i, "not") && m >= 0 && (W(s, m, "suspicious") || W(s, m, "concerning") || W(s, m, "worrying") ||
+                                                  W(s, m, "worrisome"))) {
                 set(k, LX_NONE, 0, 0);   /* "not suspicious": no hedge */
                 set(&s->t[m], LX_NONE, 0, 0);
             } else if (W(s, i, "not") && m >= 0 && anywhere(s, m, SEEN)) {
@@ -1771,6 +1793,16 @@ static void negation(parse_state *s)
              j--)
             if (s->t[j].run >= 0) {
                 s->r[s->t[j].run].negated = 1;
+                /* "Consolidation in the RLL. Correction: left lower lobe.": a correcting sentence that
+                 * names only a place gives it to the finding whose place it took back */
+                int fi = s->r[s->t[j].run].find, b = i, e = i - 1, bare = 1;
+                if (opens && fi >= 0 && s->t[j].sent != s->t[i].sent)
+                    range_of(s, i, 2, &b, &e);
+                for (int q = b; q <= e; q++)
+                    bare &= s->t[q].find < 0 || s->t[q].absorbed;
+                for (int q = b; bare && q <= e; q++)
+                    if (s->t[q].run >= 0 && s->r[s->t[q].run].find < 0)
+                        s->r[s->t[q].run].find = fi;
                 break;
             }
     }
@@ -1917,11 +1949,12 @@ static void relative_clauses(parse_state *s)
 
 /* "Left retrocardiac opacity, atelectasis or pneumonia": a chunk after the first of its clause
  * that is only findings joined by "or" is a differential: it hedges its lesions and the last
- * lesion before it in the clause. */
+ * lesion before it in the clause. One alternative may be a noun phrase outside the lexicon
+ * ("dependent change or early infection"): words outside the lexicon on each side of the "or". */
 static void differentials(parse_state *s)
 {
     for (int i = 0; i < s->n; i++) {
-        int b, e, nf = 0, or_t = -1, only = 1;
+        int b, e, nf = 0, or_t = -1, only = 1, side[2] = {0, 0};
         if (i > 0 && s->t[i - 1].chunk == s->t[i].chunk)
             continue;   /* chunk starts only */
         range_of(s, i, 0, &b, &e);
@@ -1935,10 +1968,12 @@ static void differentials(parse_state *s)
                 nf++;
             else if (W(s, j, "or"))
                 or_t = or_t < 0 ? j : or_t;
-            else if (!(q->find >= 0 || q->cls == LX_MOD || q->cls == LX_THE || W(s, j, "and")))
+            else if (!(q->find >= 0 || q->cls == LX_MOD || q->cls == LX_THE || W(s, j, "and") || q->cls == LX_NONE))
                 only = 0;
+            side[or_t >= 0] |= q->find >= 0 ? 2 : q->cls == LX_NONE && !W(s, j, "or") ? 1 : 0;
         }
-        if (!only || nf < 2 || or_t < 0)
+        /* two alternatives, each a finding or a noun phrase outside the lexicon, one a finding */
+        if (!only || or_t < 0 || !side[0] || !side[1] || nf < 1)
             continue;
         int last = -1;
         for (int fi = 0; fi < s->nf; fi++) {
@@ -2086,7 +2121,8 @@ static void counts(parse_state *s)
     static const char *const EXPLAINS[] = {"consistent", "keeping", "compatible", "suggestive", "representing",
                                            "represents", "reflecting", "reflects", "likely", "probably", "possibly",
                                            "typical", "characteristic", "indicating", "indicative", "represent",
-                                           "reflect", "suggests", "suggesting", "indicate", NULL};
+                                           "reflect", "suggests", "suggesting", "indicate", "concerning", "suspicious",
+                                           "worrying", "worrisome", NULL};
     for (int i = 0; i < s->n; i++) {
         tok *k = &s->t[i];
         if (k->absorbed)
