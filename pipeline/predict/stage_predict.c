@@ -297,18 +297,6 @@ static int parse_args(int argc, char **argv, predict_options *opt, ingest_ctx *c
     return EXIT_OK;
 }
 
-/* 1 unless every input is a NIfTI file. DCMTK parses its data dictionary (a text file,
- * ~30 ms of CPU) on first use, in every process that has not inherited it: loaded before
- * ingest's thread pool forks its sandbox workers (base/pool.c), the workers share the
- * parent's copy instead of each parsing their own (3 parses on 2 cores). */
-static int dicom_inputs_likely(const char *const *inputs, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!c2_ends_with_ci(inputs[i], ".nii") && !c2_ends_with_ci(inputs[i], ".nii.gz"))
-            return 1;
-    return 0;
-}
-
 int stage_predict(int argc, char **argv)
 {
     predict_options opt = {0};
@@ -367,8 +355,6 @@ int stage_predict(int argc, char **argv)
              "\"window_width\":%.17g}", c.pp.size, c.pp.window_center, c.pp.window_width);
     if (rc == C2_OK)
         rc = predict_plan_jobs(max_memory, &m, c.pp.size, &c, &e);
-    if (rc == C2_OK && dicom_inputs_likely((const char *const *)inputs, n_inputs))
-        dicom_dictionary_preload(); /* before ingest's pool forks its sandbox workers: they inherit it */
     if (rc == C2_OK) /* ingest's driver: the same readers, SR rule and report as c2seg ingest */
         rc = ingest_run(&c, inputs, n_inputs, cache_path, params, NULL, &sink, &e);
     t_ingest = now_seconds() - t_ingest;
