@@ -12,7 +12,12 @@
 #     the first GEMM (tests/unit/test_blas_lazy.c checks that one does open it);
 #  4. the default jobs take at most one job per 16 files: the real 3-slice CT series
 #     ingests with 1 (summary "jobs":1), an explicit --jobs 2 is kept, and both caches are the
-#     same (h5diff, provenance excluded).
+#     same (h5diff, provenance excluded);
+#  5. a sandbox round trip is one message each way: with --jobs 1 the 3 files are 6 worker calls
+#     (3 metadata, 3 slices), each sent as one sendmsg (header, reader name and request gathered)
+#     and answered with one (header and result), and a receiver polls only when its socket is
+#     empty: at most 12 sends and 12 polls in the run (main before this change: 30 and 31, five
+#     sends per round trip, a poll before every part).
 set -u
 . "$C2SEG_SOURCE/tests/support/testlib.sh"
 tl_begin test_ingest_startup
@@ -50,4 +55,12 @@ grep -q '"jobs":1,' "$T/a.json" && ok "3 files, default jobs: 1" || bad "3 files
 grep -q '"jobs":2,' "$T/c.json" && ok "--jobs 2 kept" || bad "--jobs 2: $(grep -o '"jobs":[0-9]*' "$T/c.json")"
 h5diff --exclude-attribute /provenance "$T/a.h5" "$T/c.h5" >/dev/null 2>&1
 check "default and --jobs 2 caches identical (h5diff)" $?
+strace -f -e trace=sendto,sendmsg,poll -o "$T/send.txt" "$BIN" ingest "$CT3" -o "$T/d.h5" --jobs 1 -q >/dev/null 2>"$T/d.err"
+rc=$?
+s=$(grep -cE 'send(to|msg)\(' "$T/send.txt")
+p=$(grep -c 'poll(' "$T/send.txt")
+if [ "$rc" -eq 0 ] && [ "$s" -gt 0 ] && [ "$s" -le 12 ] && [ "$p" -le 12 ]; then ok "--jobs 1, 6 worker calls: $s sends, $p polls"
+else bad "--jobs 1: exit $rc, $s sends and $p polls for 6 worker calls (at most 12 each) ($(cat "$T/d.err"))"; fi
+h5diff --exclude-attribute /provenance "$T/a.h5" "$T/d.h5" >/dev/null 2>&1
+check "--jobs 1 cache identical to the default's (h5diff)" $?
 tl_end
