@@ -228,12 +228,14 @@ static int recv_all(int fd, void *p, size_t n, double deadline)
 
 /* ---- inside the worker ---------------------------------------------------------------- */
 
-/* The test-only fault hook (sandbox.h): C2SEG_FAULT=ACTION@READER:TEXT[;...]. */
-static void fault_hook(const char *reader, const char *what)
+/* The action (crash, hang, oom; at most cap - 1 characters) that the test-only fault hook
+ * (sandbox.h: C2SEG_FAULT=ACTION@READER:TEXT[;...]) names for a job of reader on what, or
+ * 0 when none does. */
+static int fault_action(const char *reader, const char *what, char *action, size_t cap)
 {
     const char *env = getenv("C2SEG_FAULT");
     if (!env || !*env)
-        return;
+        return 0;
     char spec[1024];
     snprintf(spec, sizeof spec, "%s", env);
     char *save = NULL;
@@ -244,19 +246,37 @@ static void fault_hook(const char *reader, const char *what)
         *at = *colon = 0;
         if (strcmp(at + 1, reader) != 0 || !colon[1] || !strstr(what, colon + 1))
             continue;
-        if (strcmp(tok, "crash") == 0) {
-            signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler: die by the signal itself */
-            raise(SIGSEGV);
+        snprintf(action, cap, "%s", tok);
+        return 1;
+    }
+    return 0;
+}
+
+int sandbox_fault_armed(const char *reader, const char *what)
+{
+    char action[16];
+    return fault_action(reader, what, action, sizeof action);
+}
+
+/* The fault hook inside a worker: the job of reader on what crashes, hangs or runs out of
+ * memory when C2SEG_FAULT says so. */
+static void fault_hook(const char *reader, const char *what)
+{
+    char action[16];
+    if (!fault_action(reader, what, action, sizeof action))
+        return;
+    if (strcmp(action, "crash") == 0) {
+        signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler: die by the signal itself */
+        raise(SIGSEGV);
+    }
+    if (strcmp(action, "hang") == 0)
+        for (;;)
+            pause();
+    if (strcmp(action, "oom") == 0) { /* as a C++ parser does: allocate until the address-space
+                                         limit refuses, then abort (std::bad_alloc -> terminate) */
+        while (sandbox_memory_limit_enforced() && malloc((size_t)64 << 20)) {
         }
-        if (strcmp(tok, "hang") == 0)
-            for (;;)
-                pause();
-        if (strcmp(tok, "oom") == 0) { /* as a C++ parser does: allocate until the address-space
-                                          limit refuses, then abort (std::bad_alloc -> terminate) */
-            while (sandbox_memory_limit_enforced() && malloc((size_t)64 << 20)) {
-            }
-            abort();
-        }
+        abort();
     }
 }
 
