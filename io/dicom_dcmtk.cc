@@ -452,17 +452,8 @@ static int meta_load(DcmFileFormat &ff, const char *path, dicom_object *o, int w
 
 extern "C" int dicom_read_meta(const char *path, dicom_object *o, c2_err *e)
 {
-    memset(o, 0, sizeof *o);
-    try {
-        DcmFileFormat ff;
-        return meta_load(ff, path, o, 0, e);
-    } catch (const std::bad_alloc &) {
-        dicom_object_free(o);
-        return c2_fail(e, C2_ENOMEM, "%s: out of memory while reading the header", path);
-    } catch (...) {
-        dicom_object_free(o);
-        return c2_fail(e, C2_EINVAL, "%s: unexpected failure while reading the header", path);
-    }
+    int has_plane;
+    return dicom_read_meta_plane(path, o, NULL, 0, &has_plane, e);
 }
 
 /* ---- frames ---- */
