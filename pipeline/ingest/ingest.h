@@ -132,7 +132,7 @@ void ingest_ctx_free(ingest_ctx *c);
  * INGEST_PLANE_PIXELS pixels (read in the same worker call as its header, so the file is
  * parsed once) until its series is ingested, up to INGEST_PLANE_BYTES_PER_JOB per job in all;
  * past that, slices are decoded again in the slice pass as before. Half a job's count. */
-#define INGEST_PLANE_PIXELS ((int64_t)512 * 512)
+#define INGEST_PLANE_PIXELS ((int64_t)256 * 256)
 #define INGEST_PLANE_BYTES_PER_JOB (INGEST_JOB_BYTES / 2)
 int ingest_plan_jobs(int64_t limit, int fixed, ingest_ctx *c, c2_err *e);
 
