@@ -492,7 +492,7 @@ void ingest_dicom(ingest_ctx *c)
         if (c->files[i].state == FILE_PENDING)
             todo[n_todo++] = i;
     meta_work mw = {.c = c, .todo = todo, .objs = objs, .file_of = file_of, .planes = planes, .segs = segs};
-    atomic_init(&mw.plane_budget, (int64_t)(c->jobs > 0 ? c->jobs : 1) * INGEST_PLANE_BYTES_PER_JOB);
+    atomic_init(&mw.plane_budget, INGEST_PLANE_BUDGET);
     c2_err me = {0};
     if (c2_pool_map(c->pool, n_todo, sizeof(meta_slot), meta_job, meta_done, &mw, &me) != C2_OK)
         ingest_error(c, "%s", me.msg);
