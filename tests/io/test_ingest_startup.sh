@@ -21,7 +21,7 @@
 #     31 polls, five sends per round trip, a poll before every part);
 #  6. each file of a small series (pydicom's CT2 16x16, 4 files) is opened at most 4 times in the
 #     run: the pool's probe, then in the worker the probe, the deflate check and DCMTK's one load,
-#     which gives the header and the decoded frame together (a single-frame plane of at most 256²);
+#     which gives the header and the decoded frame together (a single-frame plane of at most 128²);
 #     the slice pass uses that frame and does not read the file again (main before this change: 6,
 #     a second decoder call with its own deflate check and load). test_ingest_dicom judges that
 #     series' samples against pydicom, exactly.
