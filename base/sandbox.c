@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,37 +166,58 @@ static int ms_left(double deadline)
     return left <= 0 ? 0 : left > 1e6 ? 1000000000 : (int)(left * 1000) + 1;
 }
 
-static int send_all(int fd, const void *p, size_t n)
+/* Sends the n parts of v (a header and its payload) in as few sendmsg calls as the socket
+ * takes: one call per message, so the peer wakes once per message, not once per part.
+ * v is consumed (its bases and lengths advance). 0 done, -1 error. */
+static int send_parts(int fd, struct iovec *v, int n)
 {
-    const uint8_t *b = p;
     while (n > 0) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (v->iov_len == 0) {
+            v++, n--;
+            continue;
+        }
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = v;
+        m.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return -1;
-        b += w;
-        n -= (size_t)w;
+        for (size_t left = (size_t)w; left > 0;) {
+            size_t k = left < v->iov_len ? left : v->iov_len;
+            v->iov_base = (uint8_t *)v->iov_base + k;
+            v->iov_len -= k;
+            left -= k;
+            if (v->iov_len == 0)
+                v++, n--;
+        }
     }
     return 0;
 }
 
-/* Reads exactly n bytes before the deadline: 0 done, 1 deadline passed, -1 end of file or error. */
+/* Reads exactly n bytes before the deadline: 0 done, 1 deadline passed, -1 end of file or
+ * error. Bytes already waiting are taken without a poll (a header's payload follows it in
+ * the same message); poll only when the socket is empty. */
 static int recv_all(int fd, void *p, size_t n, double deadline)
 {
     uint8_t *b = p;
     while (n > 0) {
-        struct pollfd q = {fd, POLLIN, 0};
-        int r = poll(&q, 1, ms_left(deadline));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return 1;
-        ssize_t got = recv(fd, b, n, 0);
+        ssize_t got = recv(fd, b, n, MSG_DONTWAIT);
         if (got < 0 && errno == EINTR)
             continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd q = {fd, POLLIN, 0};
+            int r = poll(&q, 1, ms_left(deadline));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                return 1;
+            continue;
+        }
         if (got <= 0)
             return -1;
         b += got;
@@ -206,12 +228,14 @@ static int recv_all(int fd, void *p, size_t n, double deadline)
 
 /* ---- inside the worker ---------------------------------------------------------------- */
 
-/* The test-only fault hook (sandbox.h): C2SEG_FAULT=ACTION@READER:TEXT[;...]. */
-static void fault_hook(const char *reader, const char *what)
+/* The action (crash, hang, oom; at most cap - 1 characters) that the test-only fault hook
+ * (sandbox.h: C2SEG_FAULT=ACTION@READER:TEXT[;...]) names for a job of reader on what, or
+ * 0 when none does. */
+static int fault_action(const char *reader, const char *what, char *action, size_t cap)
 {
     const char *env = getenv("C2SEG_FAULT");
     if (!env || !*env)
-        return;
+        return 0;
     char spec[1024];
     snprintf(spec, sizeof spec, "%s", env);
     char *save = NULL;
@@ -222,19 +246,37 @@ static void fault_hook(const char *reader, const char *what)
         *at = *colon = 0;
         if (strcmp(at + 1, reader) != 0 || !colon[1] || !strstr(what, colon + 1))
             continue;
-        if (strcmp(tok, "crash") == 0) {
-            signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler: die by the signal itself */
-            raise(SIGSEGV);
+        snprintf(action, cap, "%s", tok);
+        return 1;
+    }
+    return 0;
+}
+
+int sandbox_fault_armed(const char *reader, const char *what)
+{
+    char action[16];
+    return fault_action(reader, what, action, sizeof action);
+}
+
+/* The fault hook inside a worker: the job of reader on what crashes, hangs or runs out of
+ * memory when C2SEG_FAULT says so. */
+static void fault_hook(const char *reader, const char *what)
+{
+    char action[16];
+    if (!fault_action(reader, what, action, sizeof action))
+        return;
+    if (strcmp(action, "crash") == 0) {
+        signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler: die by the signal itself */
+        raise(SIGSEGV);
+    }
+    if (strcmp(action, "hang") == 0)
+        for (;;)
+            pause();
+    if (strcmp(action, "oom") == 0) { /* as a C++ parser does: allocate until the address-space
+                                         limit refuses, then abort (std::bad_alloc -> terminate) */
+        while (sandbox_memory_limit_enforced() && malloc((size_t)64 << 20)) {
         }
-        if (strcmp(tok, "hang") == 0)
-            for (;;)
-                pause();
-        if (strcmp(tok, "oom") == 0) { /* as a C++ parser does: allocate until the address-space
-                                          limit refuses, then abort (std::bad_alloc -> terminate) */
-            while (sandbox_memory_limit_enforced() && malloc((size_t)64 << 20)) {
-            }
-            abort();
-        }
+        abort();
     }
 }
 
@@ -246,7 +288,8 @@ static int worker_answer(int code, const c2_err *e, const sandbox_out *out)
     h.length = code == C2_OK ? out->n : 0;
     memcpy(h.msg, e->msg, sizeof h.msg);
     h.msg[sizeof h.msg - 1] = 0;
-    return send_all(WORKER_FD, &h, sizeof h) != 0 || send_all(WORKER_FD, out->data, (size_t)h.length) != 0;
+    struct iovec v[2] = {{&h, sizeof h}, {out->data, (size_t)h.length}};
+    return send_parts(WORKER_FD, v, 2) != 0;
 }
 
 /* The worker: limits, then calls until end of file on the socket; never returns. _exit
@@ -385,8 +428,8 @@ static int worker_call(worker *w, const char *what, const char *reader, const ch
     h.what_length = (uint32_t)(what_n < WHAT_MAX ? what_n : WHAT_MAX);
     snprintf(h.reader, sizeof h.reader, "%s", reader ? reader : "");
     answer_header a;
-    int sent = send_all(w->fd, &h, sizeof h) == 0 && send_all(w->fd, what, h.what_length) == 0 &&
-               send_all(w->fd, req, n) == 0;
+    struct iovec v[3] = {{&h, sizeof h}, {(void *)what, h.what_length}, {(void *)req, n}};
+    int sent = send_parts(w->fd, v, 3) == 0;
     int rr = sent ? recv_all(w->fd, &a, sizeof a, deadline) : -1;
     size_t max = (size_t)c2_limits_get()->max_bytes;
     if (rr == 0 && a.length > max)

@@ -79,6 +79,11 @@ typedef int (*sandbox_job)(const uint8_t *req, size_t n, sandbox_out *out, c2_er
 int sandbox_call(const char *what, const char *reader, const char *parser, sandbox_job job, const void *req,
                  size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e);
 
+/* 1 when the test-only fault hook (C2SEG_FAULT, above) names a job of reader on what: a job
+ * that would do reader's work on the side (ingest's metadata read decoding a small frame)
+ * leaves it to reader's own call, so the fault happens where the test expects it. */
+int sandbox_fault_armed(const char *reader, const char *what);
+
 /* Starts this thread's worker now (default limits; nothing when C2SEG_SANDBOX=0 or one
  * runs). fork() copies one thread only: a lock another thread holds at that moment (the
  * allocator's, a library's) stays locked in the child. So workers are started while the

@@ -152,6 +152,13 @@ void dicom_dictionary_preload(void);
  * C2_ELIMIT, C2_ENOMEM. */
 int dicom_read_frames(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e);
 
+/* dicom_read_meta and, for a single-frame image of at most max_pixels pixels, frame 0 as
+ * dicom_read_frames gives it into plane [rows * cols] (*has_plane = 1), from one read of the
+ * file (a small file is loaded whole). A frame that does not decode leaves *has_plane 0 and
+ * is no error here (dicom_read_frames reads it again and says why). Errors: dicom_read_meta's. */
+int dicom_read_meta_plane(const char *path, dicom_object *o, float *plane, int64_t max_pixels, int *has_plane,
+                          c2_err *e);
+
 /* Display mapping for projection X-ray (CR / DX / MG) images, n pixels of modality values
  * `in` (from dicom_read_frames) -> out01 in [0, 1] where 1 = bright / white = dense (bone),
  * like an 8-bit PNG chest X-ray / 255:

@@ -430,32 +430,30 @@ extern "C" void dicom_object_free(dicom_object *o)
     o->voi_lut = NULL;
 }
 
+/* The probe, the load (whole: every value in the one pass) and the metadata of path into ff
+ * and o; o is freed on failure. */
+static int meta_load(DcmFileFormat &ff, const char *path, dicom_object *o, int whole, c2_err *e)
+{
+    if (!dicom_probe(path)) {
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return c2_fail(e, C2_EIO, "%s: cannot open (%s)", path, strerror(errno));
+        fclose(f);
+        return c2_fail(e, C2_EINVAL,
+                       "%s: not a DICOM file (no \"DICM\" after a 128-byte preamble and no plausible first element)", path);
+    }
+    int rc = file_load(ff, path, e, whole);
+    if (!rc)
+        rc = meta_fill(ff, path, o, e);
+    if (rc)
+        dicom_object_free(o);
+    return rc;
+}
+
 extern "C" int dicom_read_meta(const char *path, dicom_object *o, c2_err *e)
 {
-    memset(o, 0, sizeof *o);
-    try {
-        if (!dicom_probe(path)) {
-            FILE *f = fopen(path, "rb");
-            if (!f)
-                return c2_fail(e, C2_EIO, "%s: cannot open (%s)", path, strerror(errno));
-            fclose(f);
-            return c2_fail(e, C2_EINVAL,
-                           "%s: not a DICOM file (no \"DICM\" after a 128-byte preamble and no plausible first element)", path);
-        }
-        DcmFileFormat ff;
-        int rc = file_load(ff, path, e);
-        if (!rc)
-            rc = meta_fill(ff, path, o, e);
-        if (rc)
-            dicom_object_free(o);
-        return rc;
-    } catch (const std::bad_alloc &) {
-        dicom_object_free(o);
-        return c2_fail(e, C2_ENOMEM, "%s: out of memory while reading the header", path);
-    } catch (...) {
-        dicom_object_free(o);
-        return c2_fail(e, C2_EINVAL, "%s: unexpected failure while reading the header", path);
-    }
+    int has_plane;
+    return dicom_read_meta_plane(path, o, NULL, 0, &has_plane, e);
 }
 
 /* ---- frames ---- */
@@ -668,7 +666,8 @@ static void frame_bytes_to_float(const dicom_object *o, int f, const uint8_t *bu
     frame_to_float(o, f, stored.data(), planar, rgb, out);
 }
 
-static int frames_read(const dicom_object *o, int first, int count, float *out, c2_err *e)
+/* The checks of a frame request on o (before any file is read). */
+static int frames_check(const dicom_object *o, int first, int count, c2_err *e)
 {
     if (o->kind != DICOM_KIND_IMAGE || !o->has_pixel_data || !o->frame)
         return c2_fail(e, C2_EUNSUPPORTED, "%s: not an image object with Pixel Data", o->path);
@@ -677,18 +676,17 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
                        first + count - 1, o->frames);
     if (o->bits_allocated != 8 && o->bits_allocated != 16 && o->bits_allocated != 32)
         return c2_fail(e, C2_EUNSUPPORTED, "%s: BitsAllocated %d is not 8, 16 or 32", o->path, o->bits_allocated);
-    int rc = c2_check_dims(e, o->path, o->rows, o->cols, o->samples_per_pixel, sizeof(int32_t) + 4);
+    return c2_check_dims(e, o->path, o->rows, o->cols, o->samples_per_pixel, sizeof(int32_t) + 4);
+}
+
+/* Frames first .. first + count - 1 of o from its loaded file ff into out. */
+static int frames_decode(DcmFileFormat &ff, const dicom_object *o, int first, int count, float *out, c2_err *e)
+{
+    int rc = frames_check(o, first, count, e);
     if (rc)
         return rc;
-    /* A single-frame file not much larger than its frame is read whole in one pass (the
-     * lazy load re-opens it twice for Pixel Data); anything else keeps large values on disk. */
     size_t n = (size_t)o->rows * (size_t)o->cols, samples = n * (size_t)o->samples_per_pixel;
     size_t frame_bytes = samples * (size_t)(o->bits_allocated / 8);
-    struct stat st;
-    int whole = o->frames == 1 && stat(o->path, &st) == 0 && (uint64_t)st.st_size <= 2 * (uint64_t)frame_bytes + (1u << 20);
-    DcmFileFormat ff;
-    if ((rc = file_load(ff, o->path, e, whole)))
-        return rc;
     DcmDataset *ds = ff.getDataset();
     DcmElement *el = NULL;
     if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
@@ -738,6 +736,23 @@ static int frames_read(const dicom_object *o, int first, int count, float *out, 
     return C2_OK;
 }
 
+static int frames_read(const dicom_object *o, int first, int count, float *out, c2_err *e)
+{
+    int rc = frames_check(o, first, count, e);
+    if (rc)
+        return rc;
+    /* A single-frame file not much larger than its frame is read whole in one pass (the
+     * lazy load re-opens it twice for Pixel Data); anything else keeps large values on disk. */
+    size_t n = (size_t)o->rows * (size_t)o->cols, samples = n * (size_t)o->samples_per_pixel;
+    size_t frame_bytes = samples * (size_t)(o->bits_allocated / 8);
+    struct stat st;
+    int whole = o->frames == 1 && stat(o->path, &st) == 0 && (uint64_t)st.st_size <= 2 * (uint64_t)frame_bytes + (1u << 20);
+    DcmFileFormat ff;
+    if ((rc = file_load(ff, o->path, e, whole)))
+        return rc;
+    return frames_decode(ff, o, first, count, out, e);
+}
+
 extern "C" int dicom_read_frames(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e)
 {
     try {
@@ -746,6 +761,38 @@ extern "C" int dicom_read_frames(const dicom_object *o, int first_frame, int n_f
         return c2_fail(e, C2_ENOMEM, "%s: out of memory while decoding", o->path);
     } catch (...) {
         return c2_fail(e, C2_EINVAL, "%s: unexpected failure while decoding", o->path);
+    }
+}
+
+extern "C" int dicom_read_meta_plane(const char *path, dicom_object *o, float *plane, int64_t max_pixels,
+                                     int *has_plane, c2_err *e)
+{
+    memset(o, 0, sizeof *o);
+    *has_plane = 0;
+    try {
+        /* a file that can hold no more than one plane of max_pixels (and its header) is read
+         * whole: the metadata and the frame come from the one pass */
+        struct stat st;
+        int whole = max_pixels > 0 && stat(path, &st) == 0 &&
+                    (uint64_t)st.st_size <= 4 * (uint64_t)max_pixels + (1u << 20);
+        DcmFileFormat ff;
+        int rc = meta_load(ff, path, o, whole, e);
+        if (rc || o->kind != DICOM_KIND_IMAGE || !o->has_pixel_data || o->frames != 1 ||
+            (int64_t)o->rows * o->cols > max_pixels)
+            return rc;
+        c2_err de = {};
+        try {   /* a frame that does not decode here is read again (and reported) by dicom_read_frames */
+            *has_plane = frames_decode(ff, o, 0, 1, plane, &de) == C2_OK;
+        } catch (...) {
+            *has_plane = 0;
+        }
+        return C2_OK;
+    } catch (const std::bad_alloc &) {
+        dicom_object_free(o);
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory while reading the header", path);
+    } catch (...) {
+        dicom_object_free(o);
+        return c2_fail(e, C2_EINVAL, "%s: unexpected failure while reading the header", path);
     }
 }
 

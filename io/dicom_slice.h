@@ -37,6 +37,10 @@ typedef struct dicom_slice_info {
 /* Frame `frame` of o through sp into out [S,S] (unused for DICOM_SLICE_RANGE). */
 int dicom_read_slice(const dicom_object *o, int frame, const dicom_slice_spec *sp, float *out, dicom_slice_info *info,
                      c2_err *e);
+/* The same from a plane already decoded (plane [rows * cols]: dicom_read_frames' values of
+ * one frame, e.g. from dicom_read_meta_plane_isolated); plane is not changed. */
+int dicom_slice_from_plane(const dicom_object *o, const float *plane, const dicom_slice_spec *sp, float *out,
+                           dicom_slice_info *info, c2_err *e);
 
 #ifdef __cplusplus
 }

@@ -94,6 +94,86 @@ int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e)
     return rc;
 }
 
+/* meta + plane: request = int64 max_pixels, then the path; answer = the object, an int32
+ * has_plane, then the plane's floats when it is 1 */
+static int meta_plane_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    char path[4096];
+    int64_t max_pixels = 0;
+    if (n <= sizeof max_pixels || n - sizeof max_pixels >= sizeof path)
+        return c2_fail(e, C2_EINVAL, "bad DICOM metadata request");
+    memcpy(&max_pixels, req, sizeof max_pixels);
+    memcpy(path, req + sizeof max_pixels, n - sizeof max_pixels);
+    path[n - sizeof max_pixels] = 0;
+    if (max_pixels < 0 || max_pixels > (int64_t)c2_limits_get()->max_bytes / (int64_t)sizeof(float) ||
+        sandbox_fault_armed("dicom-frames", path))
+        max_pixels = 0;   /* the fault hook's frame read stays in its own call */
+    dicom_object *o = malloc(sizeof *o);
+    float *plane = max_pixels > 0 ? malloc((size_t)max_pixels * sizeof *plane) : NULL;
+    int rc = o && (plane || max_pixels == 0) ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    int32_t has_plane = 0;
+    if (rc == C2_OK) {
+        int has = 0;
+        rc = dicom_read_meta_plane(path, o, plane, max_pixels, &has, e);
+        has_plane = has;
+    }
+    if (rc == C2_OK) {
+        size_t px = has_plane ? (size_t)o->rows * (size_t)o->cols : 0;
+        rc = object_pack(out, o);
+        if (rc == C2_OK)
+            rc = sandbox_out_append(out, &has_plane, sizeof has_plane);
+        if (rc == C2_OK && px)
+            rc = sandbox_out_append(out, plane, px * sizeof *plane);
+        if (rc != C2_OK)
+            c2_fail(e, rc, "%s: out of memory", path);
+        dicom_object_free(o);
+    }
+    free(plane);
+    free(o);
+    return rc;
+}
+
+int dicom_read_meta_plane_isolated(const char *path, dicom_object *o, float **plane, int64_t max_pixels, c2_err *e)
+{
+    memset(o, 0, sizeof *o);
+    *plane = NULL;
+    dicom_dictionary_preload(); /* workers forked later inherit it */
+    size_t pn = strlen(path);
+    uint8_t *req = malloc(sizeof max_pixels + pn);
+    if (!req)
+        return c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+    memcpy(req, &max_pixels, sizeof max_pixels);
+    memcpy(req + sizeof max_pixels, path, pn);
+    sandbox_out r;
+    int rc = sandbox_call(path, "dicom-meta", "DICOM parser", meta_plane_job, req, sizeof max_pixels + pn, NULL, &r, e);
+    free(req);
+    int32_t has_plane = 0;
+    if (rc == C2_OK) {
+        sandbox_in in = {r.data, r.n, 0, 0};
+        rc = object_unpack(&in, path, o, e);
+        size_t px = rc == C2_OK ? (size_t)o->rows * (size_t)o->cols : 0;
+        if (rc == C2_OK && in.n - in.at >= sizeof has_plane)
+            sandbox_in_read(&in, &has_plane, sizeof has_plane);
+        else if (rc == C2_OK)
+            has_plane = -1;
+        if (rc == C2_OK && (has_plane < 0 || has_plane > 1 || (has_plane && (int64_t)px > max_pixels) ||
+                            in.n - in.at != (has_plane ? px * sizeof(float) : 0))) {
+            dicom_object_free(o);
+            rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent result", path);
+        }
+        if (rc == C2_OK && has_plane && !(*plane = malloc(px * sizeof(float)))) {
+            dicom_object_free(o);
+            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+        }
+        if (rc == C2_OK && has_plane)
+            sandbox_in_read(&in, *plane, px * sizeof(float));
+    }
+    if (rc != C2_OK)
+        memset(o, 0, sizeof *o);
+    sandbox_out_free(&r);
+    return rc;
+}
+
 /* ---- the decoder's jobs (frames, slice): request = a fixed head, then the object ---- */
 
 /* The worker's side: the head's head_n bytes, then o (which owns fresh arrays). */

@@ -18,6 +18,11 @@ extern "C" {
 
 /* dicom_read_meta in a worker; on success o owns its frame and VOI LUT arrays as usual. */
 int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e);
+/* dicom_read_meta_plane in a worker (reader dicom-meta): the metadata and, for a single-frame
+ * image of at most max_pixels pixels that decodes, *plane = frame 0 (malloc'ed [rows * cols]
+ * modality values, as dicom_read_frames gives them), else *plane = NULL. One read of the file
+ * for both: the caller keeps the plane for the slice pass instead of a second decoder call. */
+int dicom_read_meta_plane_isolated(const char *path, dicom_object *o, float **plane, int64_t max_pixels, c2_err *e);
 /* dicom_read_frames in a worker: the pixels come back through the worker's socket. */
 int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_frames, float *out, c2_err *e);
 /* dicom_read_slice in a worker (fault-hook reader name dicom-frames): decode, mapping,

@@ -128,6 +128,14 @@ void ingest_ctx_free(ingest_ctx *c);
  * jobs that fit beside what the process holds, each counted as INGEST_JOB_BYTES; C2_ELIMIT
  * when not even one fits, or when the user's --jobs (fixed) does not. */
 #define INGEST_JOB_BYTES ((int64_t)48 << 20)
+/* The DICOM metadata pass keeps the decoded plane of each single-frame slice of at most
+ * INGEST_PLANE_PIXELS pixels (read in the same worker call as its header, so the file is
+ * parsed once) until its series is ingested, up to INGEST_PLANE_BUDGET bytes in all, whatever
+ * the series' length or the jobs (the peak memory stays flat: test_predict_study); past that,
+ * slices are decoded again in the slice pass as before. A 128² float plane is 64 KB, what the
+ * worker's answer for one slice at S = 128 is anyway. */
+#define INGEST_PLANE_PIXELS ((int64_t)128 * 128)
+#define INGEST_PLANE_BUDGET ((int64_t)16 << 20)
 int ingest_plan_jobs(int64_t limit, int fixed, ingest_ctx *c, c2_err *e);
 
 /* The driver: walks inputs[n_inputs], ingests every file into the cache at cache_path

@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -150,6 +151,7 @@ typedef struct series_work {
     const dicom_series *s;
     const dicom_object *objs;
     const int *file_of;
+    float *const *planes;       /* [object]: frame 0 decoded in the metadata pass, or NULL */
     int unit;
     orient_plan plan;
     int pass;                   /* UNIT_RAW: 0 = min / max, 1 = the samples */
@@ -197,7 +199,9 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
     else
         sp.mapping = DICOM_SLICE_SCALE, sp.a = w->lo, sp.b = w->hi;
     dicom_slice_info info;
-    if (dicom_read_slice_isolated(o, sl->frame, &sp, slot->image, &info, &slot->e) != C2_OK)
+    const float *decoded = sl->frame == 0 ? w->planes[sl->object] : NULL;
+    if (decoded ? dicom_slice_from_plane(o, decoded, &sp, slot->image, &info, &slot->e) != C2_OK
+              : dicom_read_slice_isolated(o, sl->frame, &sp, slot->image, &info, &slot->e) != C2_OK)
         return;
     slot->ok = 1;
     slot->lo = info.lo;
@@ -303,7 +307,7 @@ static void sample_done(void *user, int64_t k, void *slot_mem)
 
 /* One series: decoded, mapped and resized slice by slice on the pool; written in order. */
 static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_object *objs, const int *file_of,
-                         const uint8_t *truth, const char *truth_file, c2_err *e)
+                         float *const *planes, const uint8_t *truth, const char *truth_file, c2_err *e)
 {
     int H = s->rows, W = s->cols, S = c->pp.size;
     const char *first = objs[s->slices[0].object].path;
@@ -316,6 +320,7 @@ static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_objec
     w.s = s;
     w.objs = objs;
     w.file_of = file_of;
+    w.planes = planes;
     w.truth = truth;
     w.truth_file = truth_file;
     w.unit = s->is_xray ? UNIT_XRAY : strcmp(s->modality, "CT") == 0 ? UNIT_CT : UNIT_RAW;
@@ -365,6 +370,8 @@ typedef struct meta_work {
     const int *todo;            /* pending file indices, in file order */
     dicom_object *objs;
     int *file_of;
+    float **planes;             /* [kept object]: its decoded frame 0, or NULL */
+    _Atomic int64_t plane_budget; /* bytes of planes the pass may still keep */
     int n;                      /* image objects kept */
     seg_file *segs;             /* DICOM SEGs met: placed once the series are known */
     int n_segs;
@@ -374,6 +381,7 @@ typedef struct meta_slot {
     int table, probed, rc;
     c2_err e;
     dicom_object o;
+    float *plane;               /* frame 0 decoded in the same call, or NULL */
 } meta_slot;
 
 static int name_is_caption_table(const char *path)
@@ -392,7 +400,17 @@ static void meta_job(void *user, int64_t i, void *slot_mem)
         return;
     if (!(slot->probed = dicom_probe(path)))
         return;
-    slot->rc = dicom_read_meta_isolated(path, &slot->o, &slot->e);
+    /* a plane of INGEST_PLANE_PIXELS reserved from the budget; what is not kept goes back */
+    const int64_t want = INGEST_PLANE_PIXELS * (int64_t)sizeof(float);
+    if (atomic_fetch_sub(&w->plane_budget, want) < want) {
+        atomic_fetch_add(&w->plane_budget, want);
+        slot->rc = dicom_read_meta_isolated(path, &slot->o, &slot->e);
+        return;
+    }
+    slot->rc = dicom_read_meta_plane_isolated(path, &slot->o, &slot->plane, INGEST_PLANE_PIXELS, &slot->e);
+    if (slot->rc != C2_OK && slot->rc != C2_ELIMIT) /* the reason as the header read alone gives it */
+        slot->rc = dicom_read_meta_isolated(path, &slot->o, &slot->e);
+    atomic_fetch_add(&w->plane_budget, want - (slot->plane ? (int64_t)slot->o.rows * slot->o.cols * (int64_t)sizeof(float) : 0));
 }
 
 static void meta_done(void *user, int64_t i, void *slot_mem)
@@ -420,6 +438,10 @@ static void meta_done(void *user, int64_t i, void *slot_mem)
     int kind = slot->o.kind;
     if (kind != DICOM_KIND_IMAGE)
         dicom_object_free(&slot->o);
+    float *plane = slot->plane;
+    slot->plane = NULL;
+    if (kind != DICOM_KIND_IMAGE)
+        free(plane);
     if (kind == DICOM_KIND_SR) {
         c2_err e = {0};
         c->n_sr_documents++;
@@ -445,6 +467,7 @@ static void meta_done(void *user, int64_t i, void *slot_mem)
         return;
     }
     w->objs[w->n] = slot->o; /* the kept object owns the slot's arrays now */
+    w->planes[w->n] = plane;
     w->file_of[w->n++] = file;
 }
 
@@ -454,8 +477,10 @@ void ingest_dicom(ingest_ctx *c)
     dicom_object *objs = calloc(cap, sizeof *objs);
     int *file_of = calloc(cap, sizeof *file_of), *todo = malloc(cap * sizeof *todo);
     seg_file *segs = calloc(cap, sizeof *segs);
-    if (!objs || !file_of || !todo || !segs) {
+    float **planes = calloc(cap, sizeof *planes);
+    if (!objs || !file_of || !todo || !segs || !planes) {
         ingest_error(c, "out of memory reading DICOM metadata");
+        free(planes);
         free(objs);
         free(file_of);
         free(todo);
@@ -466,7 +491,8 @@ void ingest_dicom(ingest_ctx *c)
     for (int i = 0; i < c->n_files; i++)
         if (c->files[i].state == FILE_PENDING)
             todo[n_todo++] = i;
-    meta_work mw = {c, todo, objs, file_of, 0, segs, 0};
+    meta_work mw = {.c = c, .todo = todo, .objs = objs, .file_of = file_of, .planes = planes, .segs = segs};
+    atomic_init(&mw.plane_budget, INGEST_PLANE_BUDGET);
     c2_err me = {0};
     if (c2_pool_map(c->pool, n_todo, sizeof(meta_slot), meta_job, meta_done, &mw, &me) != C2_OK)
         ingest_error(c, "%s", me.msg);
@@ -510,8 +536,12 @@ void ingest_dicom(ingest_ctx *c)
         series_geometry_record(c, &series[s]);
         uint8_t *truth = series_truth(c, &series[s], s, objs, n, segs, n_segs, truth_file, sizeof truth_file);
         c->n_seg_truth += truth != NULL;
-        int rc = series_ingest(c, &series[s], objs, file_of, truth, truth_file, &se);
+        int rc = series_ingest(c, &series[s], objs, file_of, planes, truth, truth_file, &se);
         free(truth);
+        for (int k = 0; k < series[s].n_slices; k++) { /* the series' planes are not needed again */
+            free(planes[series[s].slices[k].object]);
+            planes[series[s].slices[k].object] = NULL;
+        }
         for (int k = 0; k < series[s].n_slices; k++) {
             ingest_file *f = &c->files[file_of[series[s].slices[k].object]];
             if (f->state != FILE_PENDING)
@@ -527,7 +557,9 @@ void ingest_dicom(ingest_ctx *c)
         if (f->state == FILE_PENDING)
             ingest_report(c, f, "DICOM image not placed in any series");
         dicom_object_free(&objs[k]);
+        free(planes[k]);
     }
+    free(planes);
     ingest_sr_finish(c);
     ingest_slice_captions_finish(c);
     for (int i = 0; i < n_segs; i++)

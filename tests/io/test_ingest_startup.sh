@@ -12,7 +12,19 @@
 #     the first GEMM (tests/unit/test_blas_lazy.c checks that one does open it);
 #  4. the default jobs take at most one job per 16 files: the real 3-slice CT series
 #     ingests with 1 (summary "jobs":1), an explicit --jobs 2 is kept, and both caches are the
-#     same (h5diff, provenance excluded).
+#     same (h5diff, provenance excluded);
+#  5. a sandbox round trip is one message each way: with --jobs 1 the 3 files are 6 worker calls
+#     (3 metadata, 3 slices), each sent as one sendmsg (header, reader name and request gathered)
+#     and answered with one (header and result), and a receiver polls only when its socket is
+#     empty: at most 12 sends and 18 polls in the run (a wait for the next message on each side of
+#     a call, and room for a payload that arrives in pieces; main before this change: 30 sends and
+#     31 polls, five sends per round trip, a poll before every part);
+#  6. each file of a small series (pydicom's CT2 16x16, 4 files) is opened at most 4 times in the
+#     run: the pool's probe, then in the worker the probe, the deflate check and DCMTK's one load,
+#     which gives the header and the decoded frame together (a single-frame plane of at most 128²);
+#     the slice pass uses that frame and does not read the file again (main before this change: 6,
+#     a second decoder call with its own deflate check and load). test_ingest_dicom judges that
+#     series' samples against pydicom, exactly.
 set -u
 . "$C2SEG_SOURCE/tests/support/testlib.sh"
 tl_begin test_ingest_startup
@@ -50,4 +62,25 @@ grep -q '"jobs":1,' "$T/a.json" && ok "3 files, default jobs: 1" || bad "3 files
 grep -q '"jobs":2,' "$T/c.json" && ok "--jobs 2 kept" || bad "--jobs 2: $(grep -o '"jobs":[0-9]*' "$T/c.json")"
 h5diff --exclude-attribute /provenance "$T/a.h5" "$T/c.h5" >/dev/null 2>&1
 check "default and --jobs 2 caches identical (h5diff)" $?
+strace -f -e trace=sendto,sendmsg,poll -o "$T/send.txt" "$BIN" ingest "$CT3" -o "$T/d.h5" --jobs 1 -q >/dev/null 2>"$T/d.err"
+rc=$?
+s=$(grep -cE 'send(to|msg)\(' "$T/send.txt")
+p=$(grep -c 'poll(' "$T/send.txt")
+if [ "$rc" -eq 0 ] && [ "$s" -gt 0 ] && [ "$s" -le 12 ] && [ "$p" -le 18 ]; then ok "--jobs 1, 6 worker calls: $s sends, $p polls"
+else bad "--jobs 1: exit $rc, $s sends and $p polls for 6 worker calls (at most 12 and 18) ($(cat "$T/d.err"))"; fi
+h5diff --exclude-attribute /provenance "$T/a.h5" "$T/d.h5" >/dev/null 2>&1
+check "--jobs 1 cache identical to the default's (h5diff)" $?
+
+CT16="$DATA/dicom/ct_series/pydicom_CT2_16x16"
+strace -f -e trace=openat,open -o "$T/open16.txt" "$BIN" ingest "$CT16" -o "$T/e.h5" --jobs 1 -q >"$T/e.json" 2>"$T/e.err"
+rc=$?
+most=0 least=99
+for f in "$CT16"/*; do
+    k=$(grep -c "/$(basename "$f")\", O_RDONLY" "$T/open16.txt")
+    [ "$k" -gt "$most" ] && most=$k
+    [ "$k" -lt "$least" ] && least=$k
+done
+if [ "$rc" -eq 0 ] && grep -q '"samples":4,' "$T/e.json" && [ "$least" -ge 1 ] && [ "$most" -le 4 ]; then
+    ok "CT2 16x16, --jobs 1: 4 samples, each file opened $least to $most times"
+else bad "CT2 16x16: exit $rc, files opened $least to $most times (at most 4) ($(cat "$T/e.err"))"; fi
 tl_end
