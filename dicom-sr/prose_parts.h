@@ -89,12 +89,13 @@ static inline int W(const parse_state *s, int i, const char *w)
     return i >= 0 && i < s->n && s->t[i].w[0] == w[0] && strcmp(s->t[i].w, w) == 0;
 }
 
-/* Next / previous non-absorbed token of the same sentence, or -1. */
-static inline int nx(const parse_state *s, int i)
+/* The nearest non-absorbed token of the same sentence after token i (step 1) or before it
+ * (step -1), or -1. */
+static inline int sentence_step(const parse_state *s, int i, int step)
 {
     if (i < 0)
         return -1;
-    for (int j = i + 1; j < s->n; j++) {
+    for (int j = i + step; step > 0 ? j < s->n : j >= 0; j += step) {
         if (s->t[j].sent != s->t[i].sent)
             return -1;
         if (!s->t[j].absorbed)
@@ -103,18 +104,9 @@ static inline int nx(const parse_state *s, int i)
     return -1;
 }
 
-static inline int pv(const parse_state *s, int i)
-{
-    if (i < 0)
-        return -1;
-    for (int j = i - 1; j >= 0; j--) {
-        if (s->t[j].sent != s->t[i].sent)
-            return -1;
-        if (!s->t[j].absorbed)
-            return j;
-    }
-    return -1;
-}
+/* Next / previous non-absorbed token of the same sentence, or -1. */
+static inline int nx(const parse_state *s, int i) { return sentence_step(s, i, 1); }
+static inline int pv(const parse_state *s, int i) { return sentence_step(s, i, -1); }
 
 /* Next token of the same clause, or -1. */
 static inline int nxc(const parse_state *s, int i)

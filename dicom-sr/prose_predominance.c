@@ -20,6 +20,18 @@ static int place_side(const parse_state *s, int i)
     return side_lr(k);
 }
 
+/* Level or zone word q is the level the lesions favour, said by tokens [t0, t1]; predlev 1 when
+ * the word follows the trigger ("predominantly in the lower lobes"), 2 when it precedes it ("lower
+ * zone predominance"). */
+static void predominant_level(parse_state *s, tok *q, int t0, int t1, int predlev)
+{
+    s->a->predominance_levels |= q->cls == LX_LEVEL ? q->val : 0;
+    if (q->cls == LX_ZONEWORD)
+        s->a->predominance_levels |= (q->val & 9 ? 1 : 0) | (q->val & 18 ? 2 : 0) | (q->val & 36 ? 4 : 0);
+    prose_add_tok_span(s, PA_PREDOMINANCE, t0, t1);
+    q->predlev = predlev;
+}
+
 void prose_predominance(parse_state *s)
 {
     /* "most conspicuous in the right lower lobe", "more confluent at the bases" */
@@ -151,11 +163,7 @@ void prose_predominance(parse_state *s)
             }
             if (q->cls == LX_LEVEL || q->cls == LX_ZONEWORD) {
                 /* "predominantly in the lower lobes", "worse at the bases" */
-                a->predominance_levels |= q->cls == LX_LEVEL ? q->val : 0;
-                if (q->cls == LX_ZONEWORD)
-                    a->predominance_levels |= (q->val & 9 ? 1 : 0) | (q->val & 18 ? 2 : 0) | (q->val & 36 ? 4 : 0);
-                prose_add_tok_span(s, PA_PREDOMINANCE, i, j);
-                q->predlev = 1;
+                predominant_level(s, q, i, j, 1);
                 if (k->cls == LX_MORE)
                     k->absorbed = 1;
                 for (int r = i + 1; r < j; r++)
@@ -186,11 +194,7 @@ void prose_predominance(parse_state *s)
                 break;
             }
             if (q->cls == LX_LEVEL || q->cls == LX_ZONEWORD) {
-                a->predominance_levels |= q->cls == LX_LEVEL ? q->val : 0;
-                if (q->cls == LX_ZONEWORD)
-                    a->predominance_levels |= (q->val & 9 ? 1 : 0) | (q->val & 18 ? 2 : 0) | (q->val & 36 ? 4 : 0);
-                prose_add_tok_span(s, PA_PREDOMINANCE, j, i);
-                q->predlev = 2;
+                predominant_level(s, q, j, i, 2);
                 break;
             }
             if (!(q->cls == LX_REGION || q->cls == LX_THE || W(s, j, "a") || W(s, j, "with")))
