@@ -25,7 +25,7 @@ typedef enum lex_class {
     LX_NEG_POST,    /* absent, excluded */
     LX_CLEAR,       /* clear, normal, unremarkable: clears the region / finding of its chunk */
     LX_UNCERTAIN,
-    LX_TEMPORAL,    /* val prose_temporal; sub 1 = "previously" (prior, see prose_parse.c) */
+    LX_TEMPORAL,    /* val prose_temporal; sub 1 = "previously" (prior, see prose_modifiers.c) */
     LX_SEVERITY,    /* val 1 mild 2 moderate 3 severe */
     LX_DIST,        /* val PD_* */
     LX_PREDOM,      /* predominant(ly), predominance, predominating */
