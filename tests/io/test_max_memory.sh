@@ -146,7 +146,7 @@ if [ -n "${ASAN_OPTIONS:-}" ]; then
     echo "  (sanitizer run: the estimates against measured peaks not checked)" >&2
 else
     est_check "3-slice 512x512 CT" "$DATA/dicom/ct_series/dcmqi_ct-3slice"
-    est_check "sample cohort (48 slices, 2 jobs)" "$T/sd/dicom"
+    est_check "sample cohort (48 slices 64x64)" "$T/sd/dicom"
     est_check "QaTa PNGs (200 pairs)" "$DATA/qata/valid"
     est_check "1841x1955 JPEG 2000 X-ray" "$DATA/dicom/xray/RG1_J2KI.dcm"
     est_check "multi-frame CT (2 frames 512x512)" "$DATA/dicom/multiframe/eCT_Supplemental.dcm"
@@ -158,10 +158,13 @@ CT3=$DATA/dicom/ct_series/dcmqi_ct-3slice
 HELD=$(sed -n 's/.* \([0-9.]*\) MiB is held already.*/\1/p' "$T/err")
 "$BIN" ingest "$CT3" -o "$T/c8.h5" --max-memory 8G -q >"$T/out.json" 2>"$T/err"
 FA=$(jget "$T/out.json" memory_plan.floor_bytes)
-LA=$((${FA:-0} + 1048576))
+MARGIN=4   # MiB above the floor: what is held varies a little from run to run (more under the sanitizers)
+[ -z "${ASAN_OPTIONS:-}" ] || MARGIN=16
+LA=$((${FA:-0} + MARGIN * 1048576))
 OLD=$($PY -c "import sys; print(int((float(sys.argv[1]) + 48) * 1048576))" "${HELD:-0}")
-[ "$((LA + 4 * 1048576))" -lt "$OLD" ] && ok "3-slice CT: its floor + 1 MiB ($LA) is below held + 48 MiB ($OLD)" ||
-    bad "3-slice CT: limit $LA not below the former constant's $OLD"
+if [ -n "${ASAN_OPTIONS:-}" ]; then :   # the sanitizers' shadow pages: the workers' shares grow with them
+elif [ "$((LA + 4 * 1048576))" -lt "$OLD" ]; then ok "3-slice CT: its floor + $MARGIN MiB ($LA) is below held + 48 MiB ($OLD)"
+else bad "3-slice CT: limit $LA not below the former constant's $OLD"; fi
 if tree_peak "$BIN" ingest "$CT3" -o "$T/c1.h5" --max-memory "$LA" -q; then
     ok "3-slice CT ingests under --max-memory $LA"
     if [ -n "${ASAN_OPTIONS:-}" ]; then :
@@ -185,10 +188,13 @@ JM=$(jget "$T/out.json" jobs)
 "$BIN" ingest "$T/mix" -o "$T/m1.h5" --jobs 1 --max-memory 8G -q >"$T/out.json" 2>"$T/err"
 E1=$(jget "$T/out.json" memory_plan.estimate_bytes)
 LC=$(((${E2:-0} + ${E1:-0}) / 2))
-if tree_peak "$BIN" ingest "$T/mix" -o "$T/ml.h5" --max-memory "$LC" -q && [ "${JM:-0}" -eq 2 ] &&
-    [ "$(jget "$T/out.json" jobs)" = 1 ] && grep -q "max-memory: 1 ingest job instead of 2" "$T/err"
+if ! tree_peak "$BIN" ingest "$T/mix" -o "$T/ml.h5" --max-memory "$LC" -q; then
+    bad "cohort + X-ray under $LC: $(cat "$T/err")"
+elif [ "${JM:-0}" = 1 ]; then
+    echo "  (one usable CPU: one job unlimited, the lowering not shown)" >&2
+elif [ "${JM:-0}" = 2 ] && [ "$(jget "$T/out.json" jobs)" = 1 ] && grep -q "max-memory: 1 ingest job instead of 2" "$T/err"
 then ok "cohort + X-ray under $LC: 1 job (2 unlimited), said"
-else bad "cohort + X-ray under $LC: jobs $(jget "$T/out.json" jobs) (unlimited $JM), $(cat "$T/err")"; fi
+else bad "cohort + X-ray under $LC: jobs $(jget "$T/out.json" jobs) (unlimited ${JM:-?}), $(cat "$T/err")"; fi
 h5diff -q --exclude-path /provenance "$T/m2.h5" "$T/ml.h5" >/dev/null 2>&1 && ok "the same cache (h5diff)" || bad "caches differ"
 if [ -n "${ASAN_OPTIONS:-}" ]; then :
 elif [ "$(jget "$T/mem.json" total)" -le "$LC" ] 2>/dev/null; then ok "its measured peak $(jget "$T/mem.json" total) <= $LC"
