@@ -136,8 +136,8 @@ void ingest_ctx_free(ingest_ctx *c);
  * the driver and the DICOM reader, each time beside what the process holds then (measured):
  * ingest_plan_jobs, once the walk has listed the files and before the pool exists: c->jobs
  * lowered to the jobs that fit, each job counted as one sandbox worker plus the largest
- * piece any of them may hold (a PNG pair from its header, a DICOM file's metadata read;
- * JPEG and NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES);
+ * piece any of them may hold (a PNG or JPEG pair from its header, a DICOM file's metadata
+ * read; NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES);
  * ingest_plan_decode, once the DICOM headers are read and before any slice is decoded: the
  * largest slice decode of the series to be ingested (rows x columns x samples x bytes, the
  * transfer syntax, the file's size); the pool is made again with fewer jobs when the first

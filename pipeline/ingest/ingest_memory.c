@@ -5,11 +5,12 @@
  * calling thread's own), each at what it may come to hold alone (below),
  * and n times the largest piece one job may hold (in its worker and in this process).
  * Planned twice (ingest.h):
- *   before the pool: a PNG image's decode from its header (IHDR: width, height, colour
- *   type, depth), a DICOM file's metadata read (the file when it is read whole, a kept
- *   plane, DCMTK's dataset); JPEG images and NIfTI volumes, whose sizes are not read before
- *   the jobs, are counted as INGEST_UNKNOWN_FILE_BYTES (a NIfTI volume is read whole by the
- *   calling thread: a cohort of large volumes needs more);
+ *   before the pool: a PNG or JPEG image's decode from its header (IHDR: width, height,
+ *   colour type, depth; SOF: height, width, components), a DICOM file's metadata read (the
+ *   file when it is read whole, a kept plane, DCMTK's dataset); NIfTI volumes, whose sizes
+ *   are not read before the jobs, and images whose header is not found are counted as
+ *   INGEST_UNKNOWN_FILE_BYTES (a NIfTI volume is read whole by the calling thread: a
+ *   cohort of large volumes needs more);
  *   after the DICOM headers: one frame's decode (slices are decoded one frame at a time,
  *   multi-frame objects too), from rows x columns x samples x bytes, the transfer syntax
  *   and the file's size (read whole when it is one frame not much larger than its pixels).
@@ -80,6 +81,42 @@ static int64_t png_bytes(const char *path)
     int color = h[25], bytes = h[24] == 16 ? 2 : 1;
     int channels = color == 0 || color == 4 ? 2 : 4; /* gray (+ alpha or tRNS); RGB(A), palette (+ tRNS) */
     return w * ht * (2 + channels * bytes + 2 + 2 + 4 + 1);
+}
+
+/* A JPEG image decoded in a job, from its frame header (the SOF segment, found by skipping
+ * the segments before it); -1 when path is not a JPEG or no SOF comes before the scan. The
+ * worker holds libjpeg's coefficients (2 bytes a sample: a progressive image keeps them all),
+ * a row, the gray plane (2) and the answer's copy (2); this process as for a PNG (2 + 4 + 1). */
+static int64_t jpeg_bytes(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    int64_t out = -1;
+    unsigned char h[8];
+    if (!f || fread(h, 1, 2, f) != 2 || h[0] != 0xff || h[1] != 0xd8) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    for (int seg = 0; seg < 1024 && out < 0; seg++) {
+        int m;
+        do
+            m = fgetc(f);
+        while (m == 0xff);
+        if (m == EOF || m == 0xd9 || m == 0xda || fread(h, 1, 2, f) != 2)
+            break;   /* the end or the scan before a frame header */
+        long len = (long)h[0] << 8 | h[1];
+        int sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+        if (len < 2 || (sof && (len < 8 || fread(h, 1, 6, f) != 6)))
+            break;
+        if (sof) {
+            int64_t n = (int64_t)(h[1] << 8 | h[2]) * (h[3] << 8 | h[4]), comps = h[5] ? h[5] : 1;
+            out = n * (comps * 2 + 2 + 2 + 2 + 4 + 1) + (int64_t)(h[3] << 8 | h[4]) * comps;
+        } else if (fseek(f, len - 2, SEEK_CUR) != 0) {
+            break;
+        }
+    }
+    fclose(f);
+    return out;
 }
 
 /* The metadata read of a file that may be DICOM: the file when it is read whole (at most
@@ -177,7 +214,9 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
         if (image2d_path_is_image(path)) {
             b = png_bytes(path);
             if (b < 0)
-                b = INGEST_UNKNOWN_FILE_BYTES; /* a JPEG: its size is not read before the jobs */
+                b = jpeg_bytes(path);
+            if (b < 0)
+                b = INGEST_UNKNOWN_FILE_BYTES; /* neither header read: the job will say what it is */
             largest_png = b > largest_png ? b : largest_png;
             b = 2 * largest_png; /* an image and its mask in one job */
         } else if (nifti_path_is_nifti(path)) {

@@ -15,7 +15,7 @@
 #    (h5diff), too small: exit 3, one line, no cache;
 #  - ingest's estimate from its inputs (pipeline/ingest/ingest_memory.c) against the measured
 #    peaks (tests/support/peak_memory.py: c2seg's high-water mark plus each sandbox worker's
-#    own pages) of a 3-slice 512 x 512 CT, the sample cohort, QaTa PNGs, a 1841 x 1955
+#    own pages) of a 3-slice 512 x 512 CT, the sample cohort, QaTa PNGs, JPEG slices, a 1841 x 1955
 #    JPEG 2000 X-ray and a multi-frame CT: the estimate stays above the peak, each worker
 #    under its job's estimate; the CT series ingests under a limit that the former 48 MiB a
 #    job refused, and peaks under it; the X-ray alone under that limit is refused naming its
@@ -148,6 +148,7 @@ else
     est_check "3-slice 512x512 CT" "$DATA/dicom/ct_series/dcmqi_ct-3slice"
     est_check "sample cohort (48 slices 64x64)" "$T/sd/dicom"
     est_check "QaTa PNGs (200 pairs)" "$DATA/qata/valid"
+    est_check "Inf-Net JPEG slices (50 pairs)" "$DATA/covid_ct_slices"
     est_check "1841x1955 JPEG 2000 X-ray" "$DATA/dicom/xray/RG1_J2KI.dcm"
     est_check "multi-frame CT (2 frames 512x512)" "$DATA/dicom/multiframe/eCT_Supplemental.dcm"
 fi
