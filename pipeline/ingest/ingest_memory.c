@@ -64,7 +64,7 @@ static int64_t file_size(const char *path)
  * holds the gray plane (2 bytes a pixel), the decoded rows (up to 4 channels of 1 or 2 bytes,
  * all of them for an interlaced image) and the answer's copy (2); this process the copy it
  * receives (2), the float plane (4) and, for a mask, its bytes (1). */
-static int64_t png_bytes(const char *path)
+static int64_t png_bytes(const char *path, int64_t wh[2])
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     unsigned char h[26];
@@ -76,8 +76,11 @@ static int64_t png_bytes(const char *path)
         return -1;
     int64_t w = (int64_t)h[16] << 24 | h[17] << 16 | h[18] << 8 | h[19];
     int64_t ht = (int64_t)h[20] << 24 | h[21] << 16 | h[22] << 8 | h[23];
-    w = w < (1 << 20) ? w : 1 << 20;   /* larger ones are refused before decoding (c2_check_dims) */
-    ht = ht < (1 << 20) ? ht : 1 << 20;
+    c2_err ce;
+    if (c2_check_dims(&ce, path, ht, w, 1, 8) != C2_OK)
+        return 0; /* refused before decoding (io/image2d.c), reported as the file's reason */
+    wh[0] = w;
+    wh[1] = ht;
     int color = h[25], bytes = h[24] == 16 ? 2 : 1;
     int channels = color == 0 || color == 4 ? 2 : 4; /* gray (+ alpha or tRNS); RGB(A), palette (+ tRNS) */
     return w * ht * (2 + channels * bytes + 2 + 2 + 4 + 1);
@@ -87,7 +90,7 @@ static int64_t png_bytes(const char *path)
  * the segments before it); -1 when path is not a JPEG or no SOF comes before the scan. The
  * worker holds libjpeg's coefficients (2 bytes a sample: a progressive image keeps them all),
  * a row, the gray plane (2) and the answer's copy (2); this process as for a PNG (2 + 4 + 1). */
-static int64_t jpeg_bytes(const char *path)
+static int64_t jpeg_bytes(const char *path, int64_t wh[2])
 {
     FILE *f = fopen(path, "rb");
     int64_t out = -1;
@@ -109,8 +112,14 @@ static int64_t jpeg_bytes(const char *path)
         if (len < 2 || (sof && (len < 8 || fread(h, 1, 6, f) != 6)))
             break;
         if (sof) {
-            int64_t n = (int64_t)(h[1] << 8 | h[2]) * (h[3] << 8 | h[4]), comps = h[5] ? h[5] : 1;
-            out = n * (comps * 2 + 2 + 2 + 2 + 4 + 1) + (int64_t)(h[3] << 8 | h[4]) * comps;
+            int64_t rows = h[1] << 8 | h[2], cols = h[3] << 8 | h[4], comps = h[5] ? h[5] : 1;
+            c2_err ce;
+            out = 0; /* over the limits: refused before decoding (io/image2d.c) */
+            if (c2_check_dims(&ce, path, rows, cols, 1, 8) == C2_OK) {
+                out = rows * cols * (comps * 2 + 2 + 2 + 2 + 4 + 1) + cols * comps;
+                wh[0] = cols;
+                wh[1] = rows;
+            }
         } else if (fseek(f, len - 2, SEEK_CUR) != 0) {
             break;
         }
@@ -205,20 +214,28 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
     if (c->max_memory <= 0)
         return C2_OK;
     job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
-    int64_t metas = 0, largest_png = 0;
+    int64_t metas = 0, largest_image = 0, wh[2] = {0, 0};
+    const char *largest = NULL;
+    char piece[400] = "ingest job";
     for (int i = 0; i < c->n_files; i++) {
         const char *path = c->files[i].path;
         if (c->files[i].state != FILE_PENDING)
             continue;
         int64_t b;
         if (image2d_path_is_image(path)) {
-            b = png_bytes(path);
+            int64_t dims[2] = {0, 0};
+            b = png_bytes(path, dims);
             if (b < 0)
-                b = jpeg_bytes(path);
+                b = jpeg_bytes(path, dims);
             if (b < 0)
                 b = INGEST_UNKNOWN_FILE_BYTES; /* neither header read: the job will say what it is */
-            largest_png = b > largest_png ? b : largest_png;
-            b = 2 * largest_png; /* an image and its mask in one job */
+            if (b > largest_image) {
+                largest_image = b;
+                largest = dims[0] ? path : NULL;
+                wh[0] = dims[0];
+                wh[1] = dims[1];
+            }
+            b = 2 * largest_image; /* an image and its mask in one job */
         } else if (nifti_path_is_nifti(path)) {
             b = INGEST_UNKNOWN_FILE_BYTES;
         } else if (c2_ends_with_ci(path, ".json") || c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".xlsx")) {
@@ -232,7 +249,10 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
     /* the metadata pass keeps small decoded planes until their series is ingested */
     int64_t planes = metas * INGEST_PLANE_PIXELS * (int64_t)sizeof(float);
     k.fixed += planes < INGEST_PLANE_BUDGET ? planes : INGEST_PLANE_BUDGET;
-    int n = plan(c, &k, "ingest job", e);
+    if (largest && 2 * largest_image == k.piece) /* an image pair is the largest piece: named */
+        snprintf(piece, sizeof piece, "ingest job reading a %lld x %lld image and its mask (%s)", (long long)wh[0],
+                 (long long)wh[1], c2_basename(largest));
+    int n = plan(c, &k, piece, e);
     if (!n)
         return C2_ELIMIT;
     c->jobs = n;
@@ -248,13 +268,17 @@ int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, 
     const dicom_object *largest = NULL;
     for (int s = 0; s < n_series; s++) {
         char why[300];
-        if (dicom_series_policy(&series[s], objs, c->modalities, why, sizeof why))
-            continue; /* reported, not read */
+        c2_err ce;
+        if (dicom_series_policy(&series[s], objs, c->modalities, why, sizeof why) ||
+            c2_check_dims(&ce, "series", 1, series[s].rows, series[s].cols, sizeof(float)) != C2_OK)
+            continue; /* reported, not read (io/dicom_slice.c checks a frame's dimensions the same way) */
         /* the series' SEG mask, held by the calling thread while the series is read */
         int64_t truth = has_truth[s] ? 2 * (int64_t)series[s].rows * series[s].cols * series[s].n_slices : 0;
         k.fixed = RUN_BYTES + truth > k.fixed ? RUN_BYTES + truth : k.fixed;
         for (int j = 0; j < series[s].n_slices; j++) {
             const dicom_object *o = &objs[series[s].slices[j].object];
+            if (c2_check_dims(&ce, o->path, o->rows, o->cols, o->samples_per_pixel, 8) != C2_OK)
+                continue; /* refused before decoding (io/dicom_dcmtk.cc frames_check) */
             int64_t b = decode_bytes(o, c->pp.size, has_truth[s]);
             if (b > k.piece) {
                 k.piece = b;
