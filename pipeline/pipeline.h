@@ -101,6 +101,9 @@ int cli_require(const char *value, const char *what);
 int cli_memory_size(void *out, const char *value, char *why, size_t cap);
 /* This process's resident memory now (/proc/self/statm), 0 when unknown. */
 int64_t mem_resident_bytes(void);
+/* This process's resident anonymous memory now (RssAnon of /proc/self/status), 0 when unknown:
+ * what a process forked now shares with it, and may come to hold alone as either writes. */
+int64_t mem_anonymous_bytes(void);
 /* "512.0 MiB", "1.5 GiB". */
 void mem_format(char *out, size_t cap, int64_t bytes);
 typedef struct mem_plan {

@@ -49,6 +49,19 @@ int64_t mem_resident_bytes(void)
     return ok ? (int64_t)resident * sysconf(_SC_PAGESIZE) : 0;
 }
 
+int64_t mem_anonymous_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long kb = -1;
+    while (f && kb < 0 && fgets(line, sizeof line, f))
+        if (sscanf(line, "RssAnon: %lld kB", &kb) != 1)
+            kb = -1;
+    if (f)
+        fclose(f);
+    return kb > 0 ? (int64_t)kb * 1024 : 0;
+}
+
 void mem_format(char *out, size_t cap, int64_t bytes)
 {
     if (bytes >= ((int64_t)1 << 30))

@@ -81,6 +81,14 @@ typedef struct ingest_ctx {
                                    a thread and a sandbox worker, ~5-8 ms of CPU: not worth it for a
                                    handful of files); 0 = no such cap. c2seg ingest: INGEST_FILES_PER_JOB.
                                    ingest_run sets jobs to the count it used. */
+    int64_t max_memory;         /* --max-memory in bytes (0 = none): jobs planned to fit (ingest_memory.c) */
+    int jobs_fixed;             /* the user gave --jobs: kept, or refused when it does not fit */
+    const char *what_held;      /* for the planner's refusal: "the process with its model"; NULL: "the process" */
+    int64_t mem_estimate;       /* the plan's largest estimate (what is held + the jobs), bytes; 0 = not planned */
+    int64_t mem_job;            /* one job's estimate in that plan (its sandbox worker and largest input) */
+    int64_t mem_floor;          /* the least limit the plans accept: what is held + one job (the larger plan's) */
+    int abort_rc;               /* a reader stopped the whole run (the planner after the DICOM headers) */
+    c2_err abort_e;
     /* state of one run */
     struct c2_pool *pool;       /* the jobs' threads (base/pool.h) */
     const ingest_sink *sink;
@@ -124,10 +132,25 @@ typedef struct ingest_ctx {
 void ingest_ctx_init(ingest_ctx *c);
 /* Frees what a run left in c (files, reasons, caption tables); the options stay. */
 void ingest_ctx_free(ingest_ctx *c);
-/* --max-memory (pipeline/ingest/ingest_memory.c; limit 0 = none): c->jobs lowered to the
- * jobs that fit beside what the process holds, each counted as INGEST_JOB_BYTES; C2_ELIMIT
- * when not even one fits, or when the user's --jobs (fixed) does not. */
-#define INGEST_JOB_BYTES ((int64_t)48 << 20)
+/* --max-memory (pipeline/ingest/ingest_memory.c; c->max_memory 0 = none), planned twice by
+ * the driver and the DICOM reader, each time beside what the process holds then (measured):
+ * ingest_plan_jobs, once the walk has listed the files and before the pool exists: c->jobs
+ * lowered to the jobs that fit, each job counted as one sandbox worker plus the largest
+ * piece any of them may hold (a PNG or JPEG pair from its header, a DICOM file's metadata
+ * read; NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES);
+ * ingest_plan_decode, once the DICOM headers are read and before any slice is decoded: the
+ * largest slice decode of the series to be ingested (rows x columns x samples x bytes, the
+ * transfer syntax, the file's size); the pool is made again with fewer jobs when the first
+ * plan's do not fit. C2_ELIMIT (e) when not even one job fits, or the user's --jobs
+ * (c->jobs_fixed) does not. */
+#define INGEST_UNKNOWN_FILE_BYTES ((int64_t)48 << 20)
+int ingest_plan_jobs(ingest_ctx *c, c2_err *e);
+int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, const dicom_object *objs,
+                       const uint8_t *has_truth, c2_err *e);
+/* The plan's numbers as o's "memory_plan" object (limit, estimate, job, floor; bytes), when
+ * c was planned (c->max_memory given): the stages' JSON summaries. */
+struct cJSON;
+void ingest_memory_json(struct cJSON *o, const ingest_ctx *c);
 /* The DICOM metadata pass keeps the decoded plane of each single-frame slice of at most
  * INGEST_PLANE_PIXELS pixels (read in the same worker call as its header, so the file is
  * parsed once) until its series is ingested, up to INGEST_PLANE_BUDGET bytes in all, whatever
@@ -136,8 +159,6 @@ void ingest_ctx_free(ingest_ctx *c);
  * worker's answer for one slice at S = 128 is anyway. */
 #define INGEST_PLANE_PIXELS ((int64_t)128 * 128)
 #define INGEST_PLANE_BUDGET ((int64_t)16 << 20)
-int ingest_plan_jobs(int64_t limit, int fixed, ingest_ctx *c, c2_err *e);
-
 /* The driver: walks inputs[n_inputs], ingests every file into the cache at cache_path
  * (parameters JSON params_json; caption embeddings by enc, or none when enc is NULL) and
  * writes cache_path.report.tsv with one row per reported file. Lines and progress go to

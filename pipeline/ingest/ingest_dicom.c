@@ -519,7 +519,17 @@ void ingest_dicom(ingest_ctx *c)
             ingest_report(c, &c->files[segs[i].file], why);
         }
     }
-    for (int s = 0; s < n_series; s++) {
+    /* --max-memory: the jobs that fit the largest slice decode, now that the headers are read */
+    uint8_t *has_truth = calloc(n_series ? (size_t)n_series : 1, 1);
+    for (int i = 0; i < n_segs && has_truth; i++)
+        if (segs[i].series >= 0)
+            has_truth[segs[i].series] = 1;
+    if (!has_truth)
+        c->abort_rc = c2_fail(&c->abort_e, C2_ENOMEM, "out of memory planning the DICOM series");
+    else
+        c->abort_rc = ingest_plan_decode(c, series, n_series, objs, has_truth, &c->abort_e);
+    free(has_truth);
+    for (int s = 0; s < n_series && !c->abort_rc; s++) {
         c2_err se = {0};
         char truth_file[4096], why[300];
         if (dicom_series_policy(&series[s], objs, c->modalities, why, sizeof why)) {
@@ -554,7 +564,7 @@ void ingest_dicom(ingest_ctx *c)
     }
     for (int k = 0; k < n; k++) {
         ingest_file *f = &c->files[file_of[k]];
-        if (f->state == FILE_PENDING)
+        if (f->state == FILE_PENDING && !c->abort_rc)
             ingest_report(c, f, "DICOM image not placed in any series");
         dicom_object_free(&objs[k]);
         free(planes[k]);

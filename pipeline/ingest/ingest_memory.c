@@ -1,36 +1,305 @@
 /* pipeline/ingest/ingest_memory: how many ingest jobs fit --max-memory (the planner of
- * pipeline/cli/memory.c), for c2seg ingest and c2seg predict. A job is counted as
- * INGEST_JOB_BYTES: what one job holds while it reads, decodes and resamples a DICOM slice or
- * a 2D image (its pixels at source size in a few forms, DCMTK's dataset) plus its sandbox
- * worker process. A NIfTI volume is read whole by its job, so a cohort of large volumes
- * needs more than this estimate (docs/exit-codes-and-limits.md). */
+ * pipeline/cli/memory.c), for c2seg ingest and c2seg predict, estimated from the inputs.
+ * n jobs cost what the run adds beside them (RUN_BYTES: the cache writer's and the threads'
+ * buffers; the metadata pass's kept planes), n sandbox workers (and, with threads, the
+ * calling thread's own), each at what it may come to hold alone (below),
+ * and n times the largest piece one job may hold (in its worker and in this process).
+ * Planned twice (ingest.h):
+ *   before the pool: a PNG or JPEG image's decode from its header (IHDR: width, height,
+ *   colour type, depth; SOF: height, width, components), a DICOM file's metadata read (the
+ *   file when it is read whole, a kept plane, DCMTK's dataset); NIfTI volumes, whose sizes
+ *   are not read before the jobs, and images whose header is not found are counted as
+ *   INGEST_UNKNOWN_FILE_BYTES (a NIfTI volume is read whole by the calling thread: a
+ *   cohort of large volumes needs more);
+ *   after the DICOM headers: one frame's decode (slices are decoded one frame at a time,
+ *   multi-frame objects too), from rows x columns x samples x bytes, the transfer syntax
+ *   and the file's size (read whole when it is one frame not much larger than its pixels).
+ * The constants are measured (docs/exit-codes-and-limits.md, "Memory"); each estimate is
+ * checked against the measured peaks by tests/io/test_max_memory.sh. */
+#include "base/pool.h"
 #include "pipeline/ingest/ingest.h"
 #include "pipeline/pipeline.h"
 
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A sandbox worker is forked: it shares this process's pages, and each one that either
+ * process writes afterwards becomes a page of the worker's own (the writer gets a copy). So
+ * a worker is counted as this process's anonymous resident memory when it is forked
+ * (mem_anonymous_bytes; file pages stay shared) plus WORKER_OWN_BYTES, its stack and socket
+ * buffers (measured, smaps_rollup Private_*: idle workers of c2seg ingest 0.07-6.6 MB beside
+ * 4.3-8 MB of their parent's RssAnon, growing as the parent writes its heap). What it
+ * allocates to decode is the job's piece. */
+#define WORKER_OWN_BYTES ((int64_t)2 << 20)
+/* What this process adds while the readers run, beside the jobs' buffers: the HDF5 writer's
+ * chunk cache and metadata, the threads' stacks and malloc arenas (measured: 4.6-8.6 MB
+ * above the resident size at the plan, jobs 1 and 2, on the inputs of the test). */
+#define RUN_BYTES ((int64_t)12 << 20)
+/* DCMTK's objects for one file beside its values, and the decoder's heap that is not given
+ * back between two calls (freed memory is kept: ingest_run.c keep_freed_memory). */
+#define DCMTK_BYTES ((int64_t)4 << 20)
+
+typedef struct job_cost {
+    int64_t fixed;              /* once for the run */
+    int64_t worker;             /* one sandbox worker when it starts */
+    int64_t piece;              /* the largest piece one job holds */
+} job_cost;
+
 static int64_t jobs_bytes(const void *user, int n)
 {
-    (void)user;
-    return (int64_t)n * INGEST_JOB_BYTES;
+    const job_cost *k = user;
+    /* with threads, the calling thread keeps a worker of its own (base/pool.h) */
+    return k->fixed + n * (k->worker + k->piece) + (n > 1 ? k->worker : 0);
 }
 
-int ingest_plan_jobs(int64_t limit, int fixed, ingest_ctx *c, c2_err *e)
+static int64_t file_size(const char *path)
 {
-    if (limit <= 0)
-        return C2_OK;
-    mem_plan p = {.limit = limit, .held = mem_resident_bytes(), .what_held = "the process", .piece = "ingest job"};
-    int want = c->jobs > 0 ? c->jobs : c2_usable_cpus();
-    int n = mem_plan_count(&p, want, jobs_bytes, NULL, e);
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+/* A PNG image decoded in a job, from its header; -1 when path is not a PNG. The worker
+ * holds the gray plane (2 bytes a pixel), the decoded rows (up to 4 channels of 1 or 2 bytes,
+ * all of them for an interlaced image) and the answer's copy (2); this process the copy it
+ * receives (2), the float plane (4) and, for a mask, its bytes (1). */
+static int64_t png_bytes(const char *path, int64_t wh[2])
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char h[26];
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(h, 1, sizeof h, f) : 0;
+    if (f)
+        fclose(f);
+    if (got < sizeof h || memcmp(h, sig, 8) != 0 || memcmp(h + 12, "IHDR", 4) != 0)
+        return -1;
+    int64_t w = (int64_t)h[16] << 24 | h[17] << 16 | h[18] << 8 | h[19];
+    int64_t ht = (int64_t)h[20] << 24 | h[21] << 16 | h[22] << 8 | h[23];
+    c2_err ce;
+    if (c2_check_dims(&ce, path, ht, w, 1, 8) != C2_OK)
+        return 0; /* refused before decoding (io/image2d.c), reported as the file's reason */
+    wh[0] = w;
+    wh[1] = ht;
+    int color = h[25], bytes = h[24] == 16 ? 2 : 1;
+    int channels = color == 0 || color == 4 ? 2 : 4; /* gray (+ alpha or tRNS); RGB(A), palette (+ tRNS) */
+    return w * ht * (2 + channels * bytes + 2 + 2 + 4 + 1);
+}
+
+/* A JPEG image decoded in a job, from its frame header (the SOF segment, found by skipping
+ * the segments before it); -1 when path is not a JPEG or no SOF comes before the scan. The
+ * worker holds libjpeg's coefficients (2 bytes a sample: a progressive image keeps them all),
+ * a row, the gray plane (2) and the answer's copy (2); this process as for a PNG (2 + 4 + 1). */
+static int64_t jpeg_bytes(const char *path, int64_t wh[2])
+{
+    FILE *f = fopen(path, "rb");
+    int64_t out = -1;
+    unsigned char h[8];
+    if (!f || fread(h, 1, 2, f) != 2 || h[0] != 0xff || h[1] != 0xd8) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    for (int seg = 0; seg < 1024 && out < 0; seg++) {
+        int m;
+        do
+            m = fgetc(f);
+        while (m == 0xff);
+        if (m == EOF || m == 0xd9 || m == 0xda || fread(h, 1, 2, f) != 2)
+            break;   /* the end or the scan before a frame header */
+        long len = (long)h[0] << 8 | h[1];
+        int sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+        if (len < 2 || (sof && (len < 8 || fread(h, 1, 6, f) != 6)))
+            break;
+        if (sof) {
+            int64_t rows = h[1] << 8 | h[2], cols = h[3] << 8 | h[4], comps = h[5] ? h[5] : 1;
+            c2_err ce;
+            out = 0; /* over the limits: refused before decoding (io/image2d.c) */
+            if (c2_check_dims(&ce, path, rows, cols, 1, 8) == C2_OK) {
+                out = rows * cols * (comps * 2 + 2 + 2 + 2 + 4 + 1) + cols * comps;
+                wh[0] = cols;
+                wh[1] = rows;
+            }
+        } else if (fseek(f, len - 2, SEEK_CUR) != 0) {
+            break;
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+/* The metadata read of a file that may be DICOM: the file when it is read whole (at most
+ * 4 x INGEST_PLANE_PIXELS + 1 MiB), the plane kept from it, DCMTK's dataset. */
+static int64_t meta_bytes(const char *path)
+{
+    int64_t whole = 4 * INGEST_PLANE_PIXELS + (1 << 20), size = file_size(path);
+    return (size < whole ? size : whole) + INGEST_PLANE_PIXELS * (int64_t)sizeof(float) + DCMTK_BYTES;
+}
+
+static int is_jpeg2000(const char *ts)
+{
+    return strncmp(ts, "1.2.840.10008.1.2.4.9", 21) == 0 && ts[21] >= '0' && ts[21] <= '3' && !ts[22];
+}
+
+/* One frame of o decoded into an S x S slice (io/dicom_slice.c in the worker, the slot and
+ * its encoding here). */
+static int64_t decode_bytes(const dicom_object *o, int S, int has_truth)
+{
+    int64_t n = (int64_t)o->rows * o->cols, samples = n * (o->samples_per_pixel > 1 ? o->samples_per_pixel : 1);
+    int64_t frame = samples * (o->bits_allocated > 8 ? (o->bits_allocated + 7) / 8 : 1);
+    int64_t size = file_size(o->path);
+    /* DCMTK's dataset: the file when it is read whole (one frame, at most twice its pixels
+     * + 1 MiB: io/dicom_dcmtk.cc frames_read), else the frame's values (native) or, for a
+     * compressed object, its fragments (at most the file) */
+    int whole = o->frames <= 1 && size <= 2 * frame + (1 << 20);
+    int64_t data = whole || o->is_encapsulated ? size : frame;
+    int64_t b = DCMTK_BYTES + data + frame; /* + getUncompressedFrame's buffer */
+    if (is_jpeg2000(o->transfer_syntax))    /* the fragments' bytes, OpenJPEG's image and tiles, the stored values */
+        b += size + 3 * samples * 4;
+    else if (o->is_encapsulated)            /* DCMTK's codec: its own copy of the frame */
+        b += frame;
+    if (o->samples_per_pixel == 1 && (o->bits_allocated == 8 || o->bits_allocated == 16))
+        b += 65536 * 4;                     /* the stored value -> modality unit table */
+    else
+        b += samples * 4;                   /* the stored values as int32 */
+    b += n * 4 + 2 * (int64_t)S * S * 4;    /* the float plane; the resized slice and the answer's copy */
+    /* this process: two slots of the pool (slice and mask), the answer, the encoded chunk,
+     * and the SEG mask's plane in two orientations */
+    return b + 4 * (int64_t)S * S * 5 + (has_truth ? 2 * n : 0);
+}
+
+/* mem_plan_count on k for c->jobs (kept when the user fixed them); the plan's estimate kept
+ * in c. 0 with e set when none fits. */
+static int plan(ingest_ctx *c, const job_cost *k, const char *piece, c2_err *e)
+{
+    mem_plan p = {.limit = c->max_memory, .held = mem_resident_bytes(),
+                  .what_held = c->what_held ? c->what_held : "the process", .piece = piece};
+    int want = c->jobs > 0 ? c->jobs : 1;
+    int n = mem_plan_count(&p, want, jobs_bytes, k, e);
     if (!n)
-        return C2_ELIMIT;
-    if (n < want && fixed) {
-        char lim[32];
-        mem_format(lim, sizeof lim, limit);
-        return c2_fail(e, C2_ELIMIT, "--jobs %d does not fit --max-memory %s (each job is counted as %d MiB): drop "
-                       "--jobs (the planner then takes %d) or raise the limit", want, lim,
-                       (int)(INGEST_JOB_BYTES >> 20), n);
+        return 0;
+    if (n < want && c->jobs_fixed) {
+        char lim[32], one[32];
+        mem_format(lim, sizeof lim, c->max_memory);
+        mem_format(one, sizeof one, k->worker + k->piece);
+        c2_fail(e, C2_ELIMIT, "--jobs %d does not fit --max-memory %s (each job is counted as %s: its sandbox "
+                "worker and %s): drop --jobs (the planner then takes %d) or raise the limit", want, lim, one,
+                piece, n);
+        return 0;
     }
     if (n < want)
         c2_warn("--max-memory: %d ingest job%s instead of %d", n, n > 1 ? "s" : "", want);
+    int64_t est = p.held + jobs_bytes(k, n), floor = p.held + jobs_bytes(k, 1);
+    if (est > c->mem_estimate) {
+        c->mem_estimate = est;
+        c->mem_job = k->worker + k->piece;
+    }
+    c->mem_floor = floor > c->mem_floor ? floor : c->mem_floor;
+    return n;
+}
+
+void ingest_memory_json(cJSON *o, const ingest_ctx *c)
+{
+    if (c->max_memory <= 0 || c->mem_estimate <= 0)
+        return;
+    cJSON *m = cJSON_AddObjectToObject(o, "memory_plan");
+    cJSON_AddNumberToObject(m, "limit_bytes", (double)c->max_memory);
+    cJSON_AddNumberToObject(m, "estimate_bytes", (double)c->mem_estimate);
+    cJSON_AddNumberToObject(m, "job_bytes", (double)c->mem_job);
+    cJSON_AddNumberToObject(m, "floor_bytes", (double)c->mem_floor);
+}
+
+int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
+{
+    if (c->max_memory <= 0)
+        return C2_OK;
+    job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
+    int64_t metas = 0, largest_image = 0, wh[2] = {0, 0};
+    const char *largest = NULL;
+    char piece[400] = "ingest job";
+    for (int i = 0; i < c->n_files; i++) {
+        const char *path = c->files[i].path;
+        if (c->files[i].state != FILE_PENDING)
+            continue;
+        int64_t b;
+        if (image2d_path_is_image(path)) {
+            int64_t dims[2] = {0, 0};
+            b = png_bytes(path, dims);
+            if (b < 0)
+                b = jpeg_bytes(path, dims);
+            if (b < 0)
+                b = INGEST_UNKNOWN_FILE_BYTES; /* neither header read: the job will say what it is */
+            if (b > largest_image) {
+                largest_image = b;
+                largest = dims[0] ? path : NULL;
+                wh[0] = dims[0];
+                wh[1] = dims[1];
+            }
+            b = 2 * largest_image; /* an image and its mask in one job */
+        } else if (nifti_path_is_nifti(path)) {
+            b = INGEST_UNKNOWN_FILE_BYTES;
+        } else if (c2_ends_with_ci(path, ".json") || c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".xlsx")) {
+            b = 0; /* caption tables: read by the calling thread, not by a job */
+        } else {
+            b = meta_bytes(path);
+            metas++;
+        }
+        k.piece = b > k.piece ? b : k.piece;
+    }
+    /* the metadata pass keeps small decoded planes until their series is ingested */
+    int64_t planes = metas * INGEST_PLANE_PIXELS * (int64_t)sizeof(float);
+    k.fixed += planes < INGEST_PLANE_BUDGET ? planes : INGEST_PLANE_BUDGET;
+    if (largest && 2 * largest_image == k.piece) /* an image pair is the largest piece: named */
+        snprintf(piece, sizeof piece, "ingest job reading a %lld x %lld image and its mask (%s)", (long long)wh[0],
+                 (long long)wh[1], c2_basename(largest));
+    int n = plan(c, &k, piece, e);
+    if (!n)
+        return C2_ELIMIT;
     c->jobs = n;
+    return C2_OK;
+}
+
+int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, const dicom_object *objs,
+                       const uint8_t *has_truth, c2_err *e)
+{
+    if (c->max_memory <= 0)
+        return C2_OK;
+    job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
+    const dicom_object *largest = NULL;
+    for (int s = 0; s < n_series; s++) {
+        char why[300];
+        c2_err ce;
+        if (dicom_series_policy(&series[s], objs, c->modalities, why, sizeof why) ||
+            c2_check_dims(&ce, "series", 1, series[s].rows, series[s].cols, sizeof(float)) != C2_OK)
+            continue; /* reported, not read (io/dicom_slice.c checks a frame's dimensions the same way) */
+        /* the series' SEG mask, held by the calling thread while the series is read */
+        int64_t truth = has_truth[s] ? 2 * (int64_t)series[s].rows * series[s].cols * series[s].n_slices : 0;
+        k.fixed = RUN_BYTES + truth > k.fixed ? RUN_BYTES + truth : k.fixed;
+        for (int j = 0; j < series[s].n_slices; j++) {
+            const dicom_object *o = &objs[series[s].slices[j].object];
+            if (c2_check_dims(&ce, o->path, o->rows, o->cols, o->samples_per_pixel, 8) != C2_OK)
+                continue; /* refused before decoding (io/dicom_dcmtk.cc frames_check) */
+            int64_t b = decode_bytes(o, c->pp.size, has_truth[s]);
+            if (b > k.piece) {
+                k.piece = b;
+                largest = o;
+            }
+        }
+    }
+    if (!largest)
+        return C2_OK;
+    char piece[400];
+    snprintf(piece, sizeof piece, "ingest job decoding a %d x %d%s slice (%s)", largest->cols, largest->rows,
+             largest->is_encapsulated ? " compressed" : "", c2_basename(largest->path));
+    int want = c->jobs;
+    int n = plan(c, &k, piece, e);
+    if (!n)
+        return C2_ELIMIT;
+    if (n < want) {   /* fewer workers: the pool is made again */
+        c2_pool_free(c->pool);
+        c->pool = NULL;
+        c->jobs = n;
+        return c2_pool_create(&c->pool, n, e);
+    }
     return C2_OK;
 }

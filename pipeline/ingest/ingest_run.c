@@ -216,7 +216,7 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
      * sandbox workers the pool forks inherit it instead of each loading its own. */
     if (may_hold_dicom(c))
         dicom_dictionary_preload();
-    if ((rc = c2_pool_create(&c->pool, jobs, e)) != C2_OK) {
+    if ((rc = ingest_plan_jobs(c, e)) != C2_OK || (rc = c2_pool_create(&c->pool, c->jobs, e)) != C2_OK) {
         cache_writer_abort(c->writer);
         c->writer = NULL;
         c2_atomic_abort(&report);
@@ -233,7 +233,11 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
     c->pool = NULL;
     if (sink && sink->progress_finish)
         sink->progress_finish(sink->user);
-    if (cache_writer_count(c->writer) == 0) {
+    if (c->abort_rc) {   /* the run was stopped (a plan that does not fit): nothing is kept */
+        cache_writer_abort(c->writer);
+        *e = c->abort_e;
+        rc = c->abort_rc;
+    } else if (cache_writer_count(c->writer) == 0) {
         cache_writer_abort(c->writer);
         rc = c2_fail(e, C2_ENOTFOUND, "no image, volume or series was found in the inputs");
     } else {

@@ -196,9 +196,9 @@ int stage_ingest(int argc, char **argv)
     ingest_cli_sink(&sink, &prog);
     c.geometry = cJSON_CreateArray();
     c.files_per_job = INGEST_FILES_PER_JOB;
-    int rc = ingest_plan_jobs(max_memory, jobs_given, &c, &e); /* a refusal: as a failed walk below */
-    if (rc == C2_OK)
-        rc = ingest_run(&c, inputs, n_inputs, out, params, &enc, &sink, &e);
+    c.max_memory = max_memory; /* the jobs are planned in the run (a refusal: as a failed walk below) */
+    c.jobs_fixed = jobs_given;
+    int rc = ingest_run(&c, inputs, n_inputs, out, params, &enc, &sink, &e);
     free(params);
     if (rc != C2_OK && rc != C2_ENOTFOUND && c.started) {
         /* a write failed (a full disk): one line, no output (ingest_run removed it), no summary */
@@ -241,6 +241,7 @@ int stage_ingest(int argc, char **argv)
     for (int i = 0; i < c.n_reasons; i++)
         cJSON_AddNumberToObject(why, c.reasons[i].reason, c.reasons[i].n);
     cJSON_AddNumberToObject(o, "jobs", c.jobs > 0 ? c.jobs : c2_usable_cpus());
+    ingest_memory_json(o, &c); /* --max-memory: the plan's numbers */
     cJSON_AddNumberToObject(o, "seconds", seconds);
     cJSON_AddNumberToObject(o, "slices_per_second", seconds > 0 ? slices / seconds : 0);
     cli_print_json(o);

@@ -1,7 +1,7 @@
 /* pipeline/predict/predict_memory: `c2seg predict --max-memory` (the planner of
  * pipeline/cli/memory.c). Two pieces are planned, each for the phase that holds them:
- * - ingest jobs, before the inputs are read (pipeline/ingest/ingest_memory.c), once a batch
- *   of one slice is known to fit;
+ * - ingest jobs, by ingest_run from its inputs (pipeline/ingest/ingest_memory.c), once a
+ *   batch of one slice is known to fit;
  * - the batch, once the cases are known: a batch of b costs the model's workspace for b
  *   (c2seg_workspace_bytes), the run's per-slice buffers (predict_run_init, case_predict)
  *   and the largest case's source-grid outputs (its mask bytes and their SEG / NIfTI copy).
@@ -34,7 +34,10 @@ int predict_plan_jobs(int64_t limit, const c2seg_model *m, int size, ingest_ctx 
     batch_cost one = {.m = m, .S = size};
     if (!mem_plan_count(&p, 1, batch_bytes, &one, e))   /* no use reading inputs that cannot be predicted */
         return C2_ELIMIT;
-    return ingest_plan_jobs(limit, 0, c, e);
+    c->max_memory = limit; /* the jobs are planned by ingest_run, from the inputs */
+    c->jobs_fixed = 0;
+    c->what_held = "the process with its model";
+    return C2_OK;
 }
 
 int predict_plan_batch(int64_t limit, int fixed, predict_options *opt, const c2seg_model *m, const cache *ch,

@@ -471,6 +471,7 @@ int stage_predict(int argc, char **argv)
     cJSON_AddNumberToObject(sum, "sr_documents", c.n_sr_documents);
     cJSON_AddNumberToObject(sum, "slices", (double)ch.n);
     cJSON_AddNumberToObject(sum, "batch", opt.batch);
+    ingest_memory_json(sum, &c); /* --max-memory: the plan of the inputs' reading */
     int store_failed = 0;
     if (store.dest && n_ok > 0) {
         pacs_push_result pr;

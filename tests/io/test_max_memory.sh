@@ -10,10 +10,20 @@
 #    unlimited run's;
 #  - a limit too small for one slice: exit 3, one error line naming the limit, no output folder;
 #    an explicit --batch that does not fit: exit 3 naming --batch;
-#  - ingest: a limit 1.5 jobs above what it holds (its own refusal of 1M says) gives jobs 1
+#  - ingest: a limit 1.5 jobs above its own floor (its JSON summary's memory_plan) gives jobs 1
 #    (default: the CPUs, 2 here) and the same cache
-#    (h5diff), too small: exit 3, one line, no cache; train: 3/4 of the peak of a batch of 8
-#    computes the batch in shards (its warning), a too small limit exits 3;
+#    (h5diff), too small: exit 3, one line, no cache;
+#  - ingest's estimate from its inputs (pipeline/ingest/ingest_memory.c) against the measured
+#    peaks (tests/support/peak_memory.py: c2seg's high-water mark plus each sandbox worker's
+#    own pages) of a 3-slice 512 x 512 CT, the sample cohort, QaTa PNGs, JPEG slices, a 1841 x 1955
+#    JPEG 2000 X-ray and a multi-frame CT: the estimate stays above the peak, each worker
+#    under its job's estimate; the CT series ingests under a limit that the former 48 MiB a
+#    job refused, and peaks under it; the X-ray alone under that limit is refused naming its
+#    slice (exit 3, no cache); beside the cohort, under a limit between one and two jobs'
+#    estimates, it runs with one job (the pool made again after the headers), the same cache;
+#  - train: 3/4 of the peak of a batch of 8 computes the batch in shards (its warning, with
+#    its estimated peak: above the measured one, gradients' shard accumulator counted), a
+#    too small limit exits 3;
 #  - c2seg run's max_memory key reaches the stages (too small: the ingest stage fails).
 set -u
 . "$C2SEG_SOURCE/tests/support/testlib.sh"
@@ -21,6 +31,13 @@ tl_begin test_max_memory
 export C2SEG_THREADS=1
 # peak RSS in bytes of a command (its stdout to $T/out.json, stderr to $T/err)
 peak() { /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$T/out.json" 2>"$T/err"; r=$?; echo $(($(tail -1 "$T/rss") * 1024)); return $r; }
+# the tree's peak of a command (tests/support/peak_memory.py: $T/mem.json; stdout to $T/out.json)
+tree_peak() { $PY "$C2SEG_SOURCE/tests/support/peak_memory.py" "$T/mem.json" "$@" >"$T/out.json" 2>"$T/err"; }
+# KEY of a JSON file (a.b for nested keys), empty when absent
+jget() { $PY -c "import json,sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split('.'): v = v.get(k, '') if isinstance(v, dict) else ''
+print(int(v) if isinstance(v, (int, float)) else v)" "$1" "$2" 2>/dev/null; }
 
 "$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 2 --slices 24 --size 64 >/dev/null 2>"$T/gen.log" ||
     { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
@@ -29,23 +46,23 @@ peak() { /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$T/out.json" 2>"$T/err"; r=$?;
     { cat "$T/err" >&2; echo "FAIL: a model" >&2; exit 1; }
 SERIES=$(dirname "$(find "$T/sd/dicom/case01" -name '*.dcm' ! -path '*SEG*' ! -path '*SR*' | head -1)")
 
-R8=$(peak "$BIN" predict "$T/m.ckpt" "$SERIES" -o "$T/p8" --batch 8 -q) || bad "predict --batch 8: $(cat "$T/err")"
+R8=$(peak "$BIN" predict "$T/m.ckpt" "$SERIES" -o "$T/p8" --batch 8 --max-memory 8G -q) || bad "predict --batch 8: $(cat "$T/err")"
+PI=$(jget "$T/out.json" memory_plan.floor_bytes)   # the least limit its reading of the inputs accepts
 R1=$(peak "$BIN" predict "$T/m.ckpt" "$SERIES" -o "$T/p1" --batch 1 -q) || bad "predict --batch 1: $(cat "$T/err")"
-# The planner counts before any batch what the process holds plus the larger of one slice per
-# forward pass and one ingest job (their refusals of 1 MiB name each): its estimates, not the
-# measured peaks, so a limit below that floor is refused however low batch 1 peaks. The limit is
-# half way between batch 1's peak (or that floor, when higher) and batch 8's.
+# The planner counts before any batch what the process holds plus one slice per forward pass
+# (its refusal of 1 MiB names both), and when it reads the inputs what it holds then plus one
+# ingest job (the summary's memory_plan floor): its estimates, not the measured peaks, so a
+# limit below the larger floor is refused however low batch 1 peaks. The limit is half way
+# between batch 1's peak (or that floor, when higher) and batch 8's.
 "$BIN" predict "$T/m.ckpt" "$SERIES" -o "$T/p0" --max-memory 1M -q >/dev/null 2>"$T/err"
 PH=$(sed -n 's/.* \([0-9.]*\) MiB is held already.*/\1/p' "$T/err")
 PS=$(sed -n 's/.* needs \([0-9.]*\) MiB more.*/\1/p' "$T/err")
-"$BIN" ingest "$SERIES" -o "$T/i0.h5" --max-memory 1M -q >/dev/null 2>"$T/err"
-PJ=$(sed -n 's/.* one ingest job needs \([0-9.]*\) MiB more.*/\1/p' "$T/err")
-FLOOR=$($PY -c "import sys; print(int((float(sys.argv[1]) + max(float(sys.argv[2]), float(sys.argv[3]))) * 1048576))" \
-    "${PH:-0}" "${PS:-0}" "${PJ:-0}")
+FLOOR=$($PY -c "import sys; print(max(int((float(sys.argv[1]) + float(sys.argv[2])) * 1048576), int(sys.argv[3])))" \
+    "${PH:-0}" "${PS:-0}" "${PI:-0}")
 LOW=$R1
 [ "$FLOOR" -gt "$LOW" ] && LOW=$FLOOR
 LIMIT=$(((R8 + LOW) / 2))
-[ "$FLOOR" -lt "$R8" ] || bad "the planner's floor ($FLOOR bytes: held ${PH:-?} + max(slice ${PS:-?}, ingest job ${PJ:-?}) MiB) is not under batch 8's peak $R8"
+[ "$FLOOR" -lt "$R8" ] || bad "the planner's floor ($FLOOR bytes: held ${PH:-?} + slice ${PS:-?} MiB, reading ${PI:-?}) is not under batch 8's peak $R8"
 echo "peak RSS: batch 8 $R8, batch 1 $R1, planner's floor $FLOOR, limit $LIMIT" >&2
 if [ "$R8" -gt $((R1 + 8 * 1048576)) ]; then ok "batch 8 needs more than batch 1 ($R8 > $R1 bytes)"
 else bad "batch 8 ($R8) is not clearly above batch 1 ($R1): the test cannot show the planner"; fi
@@ -92,22 +109,97 @@ else bad "--batch 8 --max-memory $LIMIT: exit $rc, $(cat "$T/err")"; fi
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "not a memory size" "$T/err" && ok "--max-memory 12X: usage error" || bad "12X: exit $rc $(cat "$T/err")"
 
-# ingest: jobs planned
-R=$(peak "$BIN" ingest "$T/sd/dicom" -o "$T/d2.h5" --preset small -q) || bad "ingest: $(cat "$T/err")"
-J=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['jobs'])" "$T/out.json")
-# what ingest holds before its jobs, as its refusal of a 1 MiB limit says; room for 1.5 jobs above it
-"$BIN" ingest "$T/sd/dicom" -o "$T/dx.h5" --max-memory 1M -q >/dev/null 2>"$T/err"
-HELD=$(sed -n 's/.* \([0-9.]*\) MiB is held already.*/\1/p' "$T/err")
-R=$(peak "$BIN" ingest "$T/sd/dicom" -o "$T/d1.h5" --preset small \
-    --max-memory "$($PY -c "import sys; print(int((float(sys.argv[1]) + 72) * 1048576))" "${HELD:-0}")" -q) ||
-    bad "ingest --max-memory (held ${HELD:-?} MiB): $(cat "$T/err")"
-J1=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['jobs'])" "$T/out.json")
-if [ "$J1" -eq 1 ]; then ok "ingest under a one-job limit: jobs 1 (default $J)"; else bad "ingest jobs $J1 (default $J)"; fi
+# ingest: jobs planned. Its plan under a limit it does not need (8G): the floor (what it held
+# plus one job) and one job's estimate; room for 1.5 jobs above what it holds
+R=$(peak "$BIN" ingest "$T/sd/dicom" -o "$T/d2.h5" --preset small --max-memory 8G -q) || bad "ingest: $(cat "$T/err")"
+J=$(jget "$T/out.json" jobs)
+IF=$(jget "$T/out.json" memory_plan.floor_bytes)
+IJ=$(jget "$T/out.json" memory_plan.job_bytes)
+R=$(peak "$BIN" ingest "$T/sd/dicom" -o "$T/d1.h5" --preset small --max-memory $((${IF:-0} + ${IJ:-0} / 2)) -q) ||
+    bad "ingest --max-memory (floor ${IF:-?}, job ${IJ:-?}): $(cat "$T/err")"
+J1=$(jget "$T/out.json" jobs)
+if [ "${J1:-0}" = 1 ]; then ok "ingest under a one-job limit: jobs 1 (default $J)"; else bad "ingest jobs $J1 (default $J)"; fi
 h5diff -q --exclude-path /provenance "$T/d2.h5" "$T/d1.h5" >/dev/null 2>&1 && ok "the same cache (h5diff)" || bad "caches differ"
 "$BIN" ingest "$T/sd/dicom" -o "$T/d0.h5" --max-memory 1M -q >/dev/null 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "too small" "$T/err" && [ ! -e "$T/d0.h5" ]
 then ok "ingest --max-memory 1M: exit 3, one line"; else bad "ingest 1M: exit $rc, $(cat "$T/err")"; fi
+
+# ingest's estimate from its inputs against the measured peaks (--max-memory 8G: planned,
+# nothing lowered): the tree's peak under the estimate, each worker's own pages under one job's
+est_check() {   # WHAT INPUT [OPT...]
+    what=$1
+    shift
+    tree_peak "$BIN" ingest "$@" -o "$T/e.h5" --modality all --max-memory 8G -q || { bad "$what: $(cat "$T/err")"; return; }
+    rm -f "$T/e.h5"
+    $PY - "$T/mem.json" "$T/out.json" "$what" >"$T/cmp" 2>&1 <<'PY' && ok "$(cat "$T/cmp")" || bad "$(cat "$T/cmp")"
+import json, sys
+m, o = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))["memory_plan"]
+worst = max(m["workers"] or [0])
+print(f"{sys.argv[3]}: jobs {json.load(open(sys.argv[2]))['jobs']}, measured {m['total'] / 1048576:.1f} MiB "
+      f"(c2seg {m['main'] / 1048576:.1f}, workers' own {[round(w / 1048576, 1) for w in m['workers']]}) <= estimate "
+      f"{o['estimate_bytes'] / 1048576:.1f} MiB, a worker <= one job's {o['job_bytes'] / 1048576:.1f} MiB")
+assert m["total"] <= o["estimate_bytes"] and worst <= o["job_bytes"]
+PY
+}
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    echo "  (sanitizer run: the estimates against measured peaks not checked)" >&2
+else
+    est_check "3-slice 512x512 CT" "$DATA/dicom/ct_series/dcmqi_ct-3slice"
+    est_check "sample cohort (48 slices 64x64)" "$T/sd/dicom"
+    est_check "QaTa PNGs (200 pairs)" "$DATA/qata/valid"
+    est_check "Inf-Net JPEG slices (50 pairs)" "$DATA/covid_ct_slices"
+    est_check "1841x1955 JPEG 2000 X-ray" "$DATA/dicom/xray/RG1_J2KI.dcm"
+    est_check "multi-frame CT (2 frames 512x512)" "$DATA/dicom/multiframe/eCT_Supplemental.dcm"
+fi
+
+# a small series under a limit the former constant (48 MiB a job beside what is held) refused
+CT3=$DATA/dicom/ct_series/dcmqi_ct-3slice
+"$BIN" ingest "$CT3" -o "$T/c0.h5" --max-memory 1M -q >/dev/null 2>"$T/err"
+HELD=$(sed -n 's/.* \([0-9.]*\) MiB is held already.*/\1/p' "$T/err")
+"$BIN" ingest "$CT3" -o "$T/c8.h5" --max-memory 8G -q >"$T/out.json" 2>"$T/err"
+FA=$(jget "$T/out.json" memory_plan.floor_bytes)
+MARGIN=4   # MiB above the floor: what is held varies a little from run to run (more under the sanitizers)
+[ -z "${ASAN_OPTIONS:-}" ] || MARGIN=16
+LA=$((${FA:-0} + MARGIN * 1048576))
+OLD=$($PY -c "import sys; print(int((float(sys.argv[1]) + 48) * 1048576))" "${HELD:-0}")
+if [ -n "${ASAN_OPTIONS:-}" ]; then :   # the sanitizers' shadow pages: the workers' shares grow with them
+elif [ "$((LA + 4 * 1048576))" -lt "$OLD" ]; then ok "3-slice CT: its floor + $MARGIN MiB ($LA) is below held + 48 MiB ($OLD)"
+else bad "3-slice CT: limit $LA not below the former constant's $OLD"; fi
+if tree_peak "$BIN" ingest "$CT3" -o "$T/c1.h5" --max-memory "$LA" -q; then
+    ok "3-slice CT ingests under --max-memory $LA"
+    if [ -n "${ASAN_OPTIONS:-}" ]; then :
+    elif [ "$(jget "$T/mem.json" total)" -le "$LA" ] 2>/dev/null; then ok "its measured peak $(jget "$T/mem.json" total) <= $LA"
+    else bad "3-slice CT: measured peak $(cat "$T/mem.json") over $LA"; fi
+else bad "3-slice CT under $LA: $(cat "$T/err")"; fi
+
+# a large X-ray under that limit: refused before any slice is decoded, naming it; beside the
+# cohort, under a limit between one and two jobs' estimates: one job, the same cache
+"$BIN" ingest "$DATA/dicom/xray/RG1_J2KI.dcm" -o "$T/x0.h5" --max-memory "$LA" -q >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+    grep -q "one ingest job decoding a 1841 x 1955 compressed slice (RG1_J2KI.dcm) needs" "$T/err" &&
+    [ ! -e "$T/x0.h5" ] && [ ! -e "$T/x0.h5.report.tsv" ]
+then ok "the X-ray under $LA: exit 3, one line ($(cat "$T/err"))"
+else bad "the X-ray under $LA: exit $rc, $(cat "$T/err"), $(ls "$T"/x0.h5* 2>&1)"; fi
+mkdir -p "$T/mix" && cp -r "$T/sd/dicom" "$T/mix/" && cp "$DATA/dicom/xray/RG1_J2KI.dcm" "$T/mix/"
+"$BIN" ingest "$T/mix" -o "$T/m2.h5" --max-memory 8G -q >"$T/out.json" 2>"$T/err"
+E2=$(jget "$T/out.json" memory_plan.estimate_bytes)
+JM=$(jget "$T/out.json" jobs)
+"$BIN" ingest "$T/mix" -o "$T/m1.h5" --jobs 1 --max-memory 8G -q >"$T/out.json" 2>"$T/err"
+E1=$(jget "$T/out.json" memory_plan.estimate_bytes)
+LC=$(((${E2:-0} + ${E1:-0}) / 2))
+if ! tree_peak "$BIN" ingest "$T/mix" -o "$T/ml.h5" --max-memory "$LC" -q; then
+    bad "cohort + X-ray under $LC: $(cat "$T/err")"
+elif [ "${JM:-0}" = 1 ]; then
+    echo "  (one usable CPU: one job unlimited, the lowering not shown)" >&2
+elif [ "${JM:-0}" = 2 ] && [ "$(jget "$T/out.json" jobs)" = 1 ] && grep -q "max-memory: 1 ingest job instead of 2" "$T/err"
+then ok "cohort + X-ray under $LC: 1 job (2 unlimited), said"
+else bad "cohort + X-ray under $LC: jobs $(jget "$T/out.json" jobs) (unlimited ${JM:-?}), $(cat "$T/err")"; fi
+h5diff -q --exclude-path /provenance "$T/m2.h5" "$T/ml.h5" >/dev/null 2>&1 && ok "the same cache (h5diff)" || bad "caches differ"
+if [ -n "${ASAN_OPTIONS:-}" ]; then :
+elif [ "$(jget "$T/mem.json" total)" -le "$LC" ] 2>/dev/null; then ok "its measured peak $(jget "$T/mem.json" total) <= $LC"
+else bad "cohort + X-ray: measured peak $(cat "$T/mem.json") over $LC"; fi
 
 # train: shards planned
 R8T=$(peak "$BIN" train "$T/n.h5" -o "$T/t8.ckpt" --preset small --epochs 1 --max-steps 1 --batch 8 -q) ||
@@ -118,6 +210,13 @@ if grep -q "max-memory: each batch of 8 computed as [0-9]* shards" "$T/err" &&
     { [ -n "${ASAN_OPTIONS:-}" ] || [ "$RT" -le $((R8T * 3 / 4)) ]; }; then
     ok "train under 3/4 of its peak: shards ($(grep -o 'as [0-9]* shards' "$T/err")), peak $RT <= $((R8T * 3 / 4))"
 else bad "train shards: peak $RT of $R8T, $(cat "$T/err")"; fi
+# its estimate (parameters, gradients, AdamW's moments, the shards' gradient accumulator, two
+# workspaces) above the measured peak and under the limit
+ET=$(sed -n 's/.*(estimated peak \([0-9.]*\) MiB).*/\1/p' "$T/err")
+if [ -n "$ET" ] && $PY -c "import sys; e = float(sys.argv[1]) * 1048576; sys.exit(not (int(sys.argv[2]) <= e <= int(sys.argv[3])))" \
+    "$ET" "$RT" $((R8T * 3 / 4)) || { [ -n "$ET" ] && [ -n "${ASAN_OPTIONS:-}" ]; }
+then ok "train's estimate $ET MiB: above its measured peak $RT, under the limit"
+else bad "train's estimate '${ET}' MiB against the peak $RT and the limit $((R8T * 3 / 4))"; fi
 "$BIN" train "$T/n.h5" -o "$T/t0.ckpt" --preset small --max-steps 1 --max-memory 20M -q >/dev/null 2>"$T/err"
 rc=$?
 [ "$rc" -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -e "$T/t0.ckpt" ] && ok "train --max-memory 20M: exit 3, one line" ||
