@@ -292,7 +292,24 @@ static int zero_mask_encode(chunk_coder *k, int S, uint8_t **out, size_t *out_n)
     return 0;
 }
 
-/* /images and /masks have no shuffle filter: the chunk is the F32LE / u8 bytes deflated. */
+/* 1 when the n bytes at p are all zero (a mask slice without a finding). */
+static int bytes_all_zero(const uint8_t *p, size_t n)
+{
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        any |= w;
+    }
+    for (; i < n; i++)
+        any |= p[i];
+    return any == 0;
+}
+
+/* /images and /masks have no shuffle filter: the chunk is the F32LE / u8 bytes deflated. An
+ * all-zero mask (most slices of a series with a SEG) is the cached encoding of the zero mask:
+ * the same bytes as deflating it again, since the compressor and its input are the same. */
 int cache_chunk_encode(int S, const float *image, const uint8_t *mask, cache_chunk *out, c2_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -301,8 +318,8 @@ int cache_chunk_encode(int S, const float *image, const uint8_t *mask, cache_chu
     int bad = !k;
     if (!bad) /* little-endian host: the native floats are F32LE as stored */
         bad = deflate_bytes(k->zc, (const uint8_t *)image, px * sizeof(float), &out->image, &out->image_n) != 0 ||
-              (mask ? deflate_bytes(k->zc, mask, px, &out->mask, &out->mask_n)
-                    : zero_mask_encode(k, S, &out->mask, &out->mask_n)) != 0;
+              (mask && !bytes_all_zero(mask, px) ? deflate_bytes(k->zc, mask, px, &out->mask, &out->mask_n)
+                                                  : zero_mask_encode(k, S, &out->mask, &out->mask_n)) != 0;
     out->has_mask = mask != NULL;
     if (bad) {
         cache_chunk_free(out);
