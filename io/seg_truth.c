@@ -218,17 +218,19 @@ int seg_to_source_mask(const seg_image *s, const uint8_t *chosen, const seg_sour
         uint8_t *o = out + (size_t)k * plane;
         if (s->type == SEG_TYPE_BINARY)
             mask_merge_set(o, px, plane);
-        for (size_t i = 0; s->type != SEG_TYPE_BINARY && i < plane; i++) {
-            unsigned v = 0;
-            if (s->type == SEG_TYPE_FRACTIONAL)
-                v = s->max_fractional > 0 ? (unsigned)lround(fmin(px[i], s->max_fractional) * 255.0 / s->max_fractional)
-                                          : 0;
-            else
-                for (int j = 0; j < s->n_segments && !v; j++)
-                    v = chosen[j] && px[i] == s->segments[j].number ? 255 : 0;
-            if (v > o[i])
-                o[i] = (uint8_t)v;
-        }
+        else
+            for (size_t i = 0; i < plane; i++) {
+                unsigned v = 0;
+                if (s->type == SEG_TYPE_FRACTIONAL)
+                    v = s->max_fractional > 0
+                            ? (unsigned)lround(fmin(px[i], s->max_fractional) * 255.0 / s->max_fractional)
+                            : 0;
+                else
+                    for (int j = 0; j < s->n_segments && !v; j++)
+                        v = chosen[j] && px[i] == s->segments[j].number ? 255 : 0;
+                if (v > o[i])
+                    o[i] = (uint8_t)v;
+            }
         local.frames_used++;
         local.by_position += by_pos;
         local.slices_covered += !hit[k];
