@@ -52,7 +52,8 @@ static void *pool_thread(void *arg)
         job(user, i, slot);
         pthread_mutex_lock(&p->mu);
         p->state[s] = SLOT_READY;
-        pthread_cond_broadcast(&p->ready);
+        if (i == p->next_done) /* the caller waits for no other index: later ones keep */
+            pthread_cond_broadcast(&p->ready);
     }
     pthread_mutex_unlock(&p->mu);
     sandbox_worker_stop();
@@ -136,7 +137,7 @@ int c2_pool_map(c2_pool *p, int64_t n, size_t slot_size, c2_pool_job job, c2_poo
         pthread_mutex_lock(&p->mu);
         state[s] = SLOT_FREE;
         p->next_done++;
-        pthread_cond_broadcast(&p->work);
+        pthread_cond_signal(&p->work); /* one slot freed: one more job for one thread */
     }
     p->active = 0;
     p->slots = p->state = NULL;

@@ -161,12 +161,12 @@ int dicom_read_meta_plane_isolated(const char *path, dicom_object *o, float **pl
             dicom_object_free(o);
             rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent result", path);
         }
-        if (rc == C2_OK && has_plane && !(*plane = malloc(px * sizeof(float)))) {
-            dicom_object_free(o);
-            rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
+        if (rc == C2_OK && has_plane) { /* the answer's buffer becomes the plane: no fresh copy */
+            memmove(r.data, r.data + in.at, px * sizeof(float));
+            float *shrunk = realloc(r.data, px * sizeof(float));
+            *plane = shrunk ? shrunk : (float *)(void *)r.data;
+            r.data = NULL;
         }
-        if (rc == C2_OK && has_plane)
-            sandbox_in_read(&in, *plane, px * sizeof(float));
     }
     if (rc != C2_OK)
         memset(o, 0, sizeof *o);

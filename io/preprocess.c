@@ -160,12 +160,25 @@ static int nearest_index(int dst, int in, int out)
     return i < in - 1 ? i : in - 1;
 }
 
+/* The column indices are computed once per call (a row's worth at a time), not per pixel;
+ * a row of equal width is copied. */
 void resize_nearest_u8(uint8_t *out, int S_rows, int S_cols, const uint8_t *in, int H, int W)
 {
-    for (int r = 0; r < S_rows; r++) {
-        const uint8_t *src = in + (size_t)nearest_index(r, H, S_rows) * W;
-        for (int c = 0; c < S_cols; c++)
-            out[(size_t)r * S_cols + c] = src[nearest_index(c, W, S_cols)];
+    enum { COLS = 1024 };
+    int cols[COLS];
+    for (int lo = 0; lo < S_cols; lo += COLS) {
+        int hi = lo + COLS < S_cols ? lo + COLS : S_cols;
+        for (int c = lo; c < hi; c++)
+            cols[c - lo] = nearest_index(c, W, S_cols);
+        for (int r = 0; r < S_rows; r++) {
+            const uint8_t *src = in + (size_t)nearest_index(r, H, S_rows) * W;
+            uint8_t *dst = out + (size_t)r * S_cols;
+            if (W == S_cols)
+                memcpy(dst + lo, src + lo, (size_t)(hi - lo));
+            else
+                for (int c = lo; c < hi; c++)
+                    dst[c] = src[cols[c - lo]];
+        }
     }
 }
 

@@ -172,6 +172,14 @@ static int frame_slice(const seg_image *s, const seg_frame *fr, const seg_source
     return best;
 }
 
+/* o[i] = 255 where px[i] is set, else kept: a binary frame merged as the loop of
+ * seg_to_source_mask does (255 is the largest value). */
+static void mask_merge_set(uint8_t *restrict o, const uint8_t *restrict px, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        o[i] |= (uint8_t)-(px[i] != 0);
+}
+
 int seg_to_source_mask(const seg_image *s, const uint8_t *chosen, const seg_source *src, uint8_t *out,
                        seg_map_info *info, c2_err *e)
 {
@@ -208,19 +216,21 @@ int seg_to_source_mask(const seg_image *s, const uint8_t *chosen, const seg_sour
         }
         const uint8_t *px = s->pixels + (size_t)f * plane;
         uint8_t *o = out + (size_t)k * plane;
-        for (size_t i = 0; i < plane; i++) {
-            unsigned v = 0;
-            if (s->type == SEG_TYPE_BINARY)
-                v = px[i] ? 255 : 0;
-            else if (s->type == SEG_TYPE_FRACTIONAL)
-                v = s->max_fractional > 0 ? (unsigned)lround(fmin(px[i], s->max_fractional) * 255.0 / s->max_fractional)
-                                          : 0;
-            else
-                for (int j = 0; j < s->n_segments && !v; j++)
-                    v = chosen[j] && px[i] == s->segments[j].number ? 255 : 0;
-            if (v > o[i])
-                o[i] = (uint8_t)v;
-        }
+        if (s->type == SEG_TYPE_BINARY)
+            mask_merge_set(o, px, plane);
+        else
+            for (size_t i = 0; i < plane; i++) {
+                unsigned v = 0;
+                if (s->type == SEG_TYPE_FRACTIONAL)
+                    v = s->max_fractional > 0
+                            ? (unsigned)lround(fmin(px[i], s->max_fractional) * 255.0 / s->max_fractional)
+                            : 0;
+                else
+                    for (int j = 0; j < s->n_segments && !v; j++)
+                        v = chosen[j] && px[i] == s->segments[j].number ? 255 : 0;
+                if (v > o[i])
+                    o[i] = (uint8_t)v;
+            }
         local.frames_used++;
         local.by_position += by_pos;
         local.slices_covered += !hit[k];
