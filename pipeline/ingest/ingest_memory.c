@@ -168,11 +168,11 @@ static int64_t decode_bytes(const dicom_object *o, int S, int has_truth)
     return b + 4 * (int64_t)S * S * 5 + (has_truth ? 2 * n : 0);
 }
 
-/* mem_plan_count on k for c->jobs (kept when the user fixed them); the plan's estimate kept
- * in c. 0 with e set when none fits. */
-static int plan(ingest_ctx *c, const job_cost *k, const char *piece, c2_err *e)
+/* mem_plan_count on k for c->jobs (kept when the user fixed them) beside held bytes; the
+ * plan's estimate kept in c. 0 with e set when none fits. */
+static int plan(ingest_ctx *c, int64_t held, const job_cost *k, const char *piece, c2_err *e)
 {
-    mem_plan p = {.limit = c->max_memory, .held = mem_resident_bytes(),
+    mem_plan p = {.limit = c->max_memory, .held = held,
                   .what_held = c->what_held ? c->what_held : "the process", .piece = piece};
     int want = c->jobs > 0 ? c->jobs : 1;
     int n = mem_plan_count(&p, want, jobs_bytes, k, e);
@@ -252,7 +252,7 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
     if (largest && 2 * largest_image == k.piece) /* an image pair is the largest piece: named */
         snprintf(piece, sizeof piece, "ingest job reading a %lld x %lld image and its mask (%s)", (long long)wh[0],
                  (long long)wh[1], c2_basename(largest));
-    int n = plan(c, &k, piece, e);
+    int n = plan(c, mem_resident_bytes(), &k, piece, e);
     if (!n)
         return C2_ELIMIT;
     c->jobs = n;
@@ -260,12 +260,14 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
 }
 
 int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, const dicom_object *objs,
-                       const uint8_t *has_truth, c2_err *e)
+                       const uint8_t *has_truth, int64_t *over, c2_err *e)
 {
     if (c->max_memory <= 0)
         return C2_OK;
     job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
-    const dicom_object *largest = NULL;
+    c->mem_held = mem_resident_bytes();
+    const dicom_object *largest = NULL, *smallest_over = NULL;
+    job_cost least = k;         /* the cheapest job of the slices that do not fit alone */
     for (int s = 0; s < n_series; s++) {
         char why[300];
         c2_err ce;
@@ -273,26 +275,38 @@ int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, 
             c2_check_dims(&ce, "series", 1, series[s].rows, series[s].cols, sizeof(float)) != C2_OK)
             continue; /* reported, not read (io/dicom_slice.c checks a frame's dimensions the same way) */
         /* the series' SEG mask, held by the calling thread while the series is read */
-        int64_t truth = has_truth[s] ? 2 * (int64_t)series[s].rows * series[s].cols * series[s].n_slices : 0;
-        k.fixed = RUN_BYTES + truth > k.fixed ? RUN_BYTES + truth : k.fixed;
+        int64_t fixed = RUN_BYTES + (has_truth[s] ? 2 * (int64_t)series[s].rows * series[s].cols * series[s].n_slices : 0);
         for (int j = 0; j < series[s].n_slices; j++) {
-            const dicom_object *o = &objs[series[s].slices[j].object];
+            int obj = series[s].slices[j].object;
+            const dicom_object *o = &objs[obj];
             if (c2_check_dims(&ce, o->path, o->rows, o->cols, o->samples_per_pixel, 8) != C2_OK)
                 continue; /* refused before decoding (io/dicom_dcmtk.cc frames_check) */
-            int64_t b = decode_bytes(o, c->pp.size, has_truth[s]);
-            if (b > k.piece) {
-                k.piece = b;
+            job_cost one = {.fixed = fixed, .worker = k.worker, .piece = decode_bytes(o, c->pp.size, has_truth[s])};
+            if (c->mem_held + jobs_bytes(&one, 1) > c->max_memory) {   /* not even alone: reported, skipped */
+                over[obj] = jobs_bytes(&one, 1);
+                if (!smallest_over || over[obj] < jobs_bytes(&least, 1)) {
+                    least = one;
+                    smallest_over = o;
+                }
+                continue;
+            }
+            k.fixed = fixed > k.fixed ? fixed : k.fixed;
+            if (one.piece > k.piece) {
+                k.piece = one.piece;
                 largest = o;
             }
         }
     }
-    if (!largest)
+    /* nothing fits and nothing else was ingested: the run is refused, naming the cheapest job */
+    int refuse = !largest && smallest_over && cache_writer_count(c->writer) == 0;
+    if (!largest && !refuse)
         return C2_OK;
+    const dicom_object *named = refuse ? smallest_over : largest;
     char piece[400];
-    snprintf(piece, sizeof piece, "ingest job decoding a %d x %d%s slice (%s)", largest->cols, largest->rows,
-             largest->is_encapsulated ? " compressed" : "", c2_basename(largest->path));
+    snprintf(piece, sizeof piece, "ingest job decoding a %d x %d%s slice (%s)", named->cols, named->rows,
+             named->is_encapsulated ? " compressed" : "", c2_basename(named->path));
     int want = c->jobs;
-    int n = plan(c, &k, piece, e);
+    int n = plan(c, c->mem_held, refuse ? &least : &k, piece, e);
     if (!n)
         return C2_ELIMIT;
     if (n < want) {   /* fewer workers: the pool is made again */
@@ -302,4 +316,15 @@ int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, 
         return c2_pool_create(&c->pool, n, e);
     }
     return C2_OK;
+}
+
+void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need, c2_err *e)
+{
+    char n[32], lim[32], held[32];
+    mem_format(n, sizeof n, need);
+    mem_format(lim, sizeof lim, c->max_memory);
+    mem_format(held, sizeof held, c->mem_held);
+    c2_fail(e, C2_ELIMIT, "%s: too large to decode under --max-memory (needs %s to decode its %d x %d%s slice in "
+            "one ingest job beside the %s held, over --max-memory %s)", o->path, n, o->cols, o->rows,
+            o->is_encapsulated ? " compressed" : "", held, lim);
 }
