@@ -31,6 +31,7 @@ typedef struct ingest_file {
     char *reason;               /* FILE_FAILED: the report's reason (owned), else NULL */
     dev_t dev;                  /* identity of the file: the same file reached twice is ingested once */
     ino_t ino;
+    int64_t over;               /* --max-memory: what one job reading it alone needs, over the limit (0: fits) */
 } ingest_file;
 
 /* Where the driver's lines and progress go (the CLI stage supplies one). Every callback
@@ -138,7 +139,9 @@ void ingest_ctx_free(ingest_ctx *c);
  * ingest_plan_jobs, once the walk has listed the files and before the pool exists: c->jobs
  * lowered to the jobs that fit, each job counted as one sandbox worker plus the largest
  * piece any of them may hold (a PNG or JPEG pair from its header, a DICOM file's metadata
- * read; NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES);
+ * read; NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES); a PNG or
+ * JPEG whose pair does not fit even in one job alone is left out (its file's over set: the
+ * slice reader reports it);
  * ingest_plan_decode, once the DICOM headers are read and before any slice is decoded: the
  * largest slice decode of the series to be ingested (rows x columns x samples x bytes, the
  * transfer syntax, the file's size); the pool is made again with fewer jobs when the first
@@ -153,8 +156,10 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e);
 int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, const dicom_object *objs,
                        const uint8_t *has_truth, int64_t *over, c2_err *e);
 /* The reason of a slice of o that ingest_plan_decode left out (need: over[object]), in e:
- * "PATH: too large to decode under --max-memory (needs N MiB ...)". */
+ * "PATH: too large to decode under --max-memory (needs N MiB ...)"; ingest_image_over_reason
+ * the same for an image that ingest_plan_jobs left out (its file's over). */
 void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need, c2_err *e);
+void ingest_image_over_reason(const ingest_ctx *c, const char *path, int64_t need, c2_err *e);
 /* The plan's numbers as o's "memory_plan" object (limit, estimate, job, floor; bytes), when
  * c was planned (c->max_memory given): the stages' JSON summaries. */
 struct cJSON;

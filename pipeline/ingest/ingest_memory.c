@@ -214,9 +214,12 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
     if (c->max_memory <= 0)
         return C2_OK;
     job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
-    int64_t metas = 0, largest_image = 0, wh[2] = {0, 0};
+    int64_t metas = 0, largest_image = 0, wh[2] = {0, 0}, cheap_wh[2] = {0, 0}, held = mem_resident_bytes();
     const char *largest = NULL;
     char piece[400] = "ingest job";
+    int fits = 0;               /* inputs a job takes that fit */
+    job_cost least = k;         /* the cheapest job of the images that do not fit alone */
+    ingest_file *cheapest = NULL;
     for (int i = 0; i < c->n_files; i++) {
         const char *path = c->files[i].path;
         if (c->files[i].state != FILE_PENDING)
@@ -229,6 +232,20 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
                 b = jpeg_bytes(path, dims);
             if (b < 0)
                 b = INGEST_UNKNOWN_FILE_BYTES; /* neither header read: the job will say what it is */
+            /* its pair alone over the limit (a large image, a header claiming huge dimensions):
+             * left out, reported by its job */
+            job_cost one = {.fixed = k.fixed, .worker = k.worker, .piece = 2 * b};
+            if (dims[0] && held + jobs_bytes(&one, 1) > c->max_memory) {
+                c->files[i].over = jobs_bytes(&one, 1);
+                if (!cheapest || c->files[i].over < cheapest->over) {
+                    cheapest = &c->files[i];
+                    least = one;
+                    cheap_wh[0] = dims[0];
+                    cheap_wh[1] = dims[1];
+                }
+                continue;
+            }
+            fits++;
             if (b > largest_image) {
                 largest_image = b;
                 largest = dims[0] ? path : NULL;
@@ -238,21 +255,31 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
             b = 2 * largest_image; /* an image and its mask in one job */
         } else if (nifti_path_is_nifti(path)) {
             b = INGEST_UNKNOWN_FILE_BYTES;
+            fits++;
         } else if (c2_ends_with_ci(path, ".json") || c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".xlsx")) {
             b = 0; /* caption tables: read by the calling thread, not by a job */
         } else {
             b = meta_bytes(path);
             metas++;
+            fits++;
         }
         k.piece = b > k.piece ? b : k.piece;
     }
     /* the metadata pass keeps small decoded planes until their series is ingested */
     int64_t planes = metas * INGEST_PLANE_PIXELS * (int64_t)sizeof(float);
     k.fixed += planes < INGEST_PLANE_BUDGET ? planes : INGEST_PLANE_BUDGET;
-    if (largest && 2 * largest_image == k.piece) /* an image pair is the largest piece: named */
+    int refuse = !fits && cheapest;
+    if (refuse) {   /* no input fits: the run is refused, naming the cheapest job */
+        k = least;
+        largest = cheapest->path;
+        wh[0] = cheap_wh[0];
+        wh[1] = cheap_wh[1];
+    }
+    if (largest && (refuse || 2 * largest_image == k.piece)) /* an image pair is the largest piece: named */
         snprintf(piece, sizeof piece, "ingest job reading a %lld x %lld image and its mask (%s)", (long long)wh[0],
                  (long long)wh[1], c2_basename(largest));
-    int n = plan(c, mem_resident_bytes(), &k, piece, e);
+    c->mem_held = held;
+    int n = plan(c, held, &k, piece, e);
     if (!n)
         return C2_ELIMIT;
     c->jobs = n;
@@ -318,13 +345,25 @@ int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, 
     return C2_OK;
 }
 
-void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need, c2_err *e)
+/* "PATH: too large to decode under --max-memory (needs N to decode WHAT in one ingest job ...)" */
+static void over_reason(const ingest_ctx *c, const char *path, const char *what, int64_t need, c2_err *e)
 {
     char n[32], lim[32], held[32];
     mem_format(n, sizeof n, need);
     mem_format(lim, sizeof lim, c->max_memory);
     mem_format(held, sizeof held, c->mem_held);
-    c2_fail(e, C2_ELIMIT, "%s: too large to decode under --max-memory (needs %s to decode its %d x %d%s slice in "
-            "one ingest job beside the %s held, over --max-memory %s)", o->path, n, o->cols, o->rows,
-            o->is_encapsulated ? " compressed" : "", held, lim);
+    c2_fail(e, C2_ELIMIT, "%s: too large to decode under --max-memory (needs %s to decode %s in one ingest job "
+            "beside the %s held, over --max-memory %s)", path, n, what, held, lim);
+}
+
+void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need, c2_err *e)
+{
+    char what[80];
+    snprintf(what, sizeof what, "its %d x %d%s slice", o->cols, o->rows, o->is_encapsulated ? " compressed" : "");
+    over_reason(c, o->path, what, need, e);
+}
+
+void ingest_image_over_reason(const ingest_ctx *c, const char *path, int64_t need, c2_err *e)
+{
+    over_reason(c, path, "it and a mask of its size", need, e);
 }

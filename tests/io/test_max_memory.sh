@@ -205,7 +205,7 @@ import re, sys
 report, err, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 rows = [l.rstrip("\n").split("\t") for l in open(report)][1:]
 assert sorted(r[0].split("/")[-1] for r in rows) == sorted(files), rows
-pat = r"too large to decode under --max-memory \(needs [0-9.]+ [MG]iB to decode its [0-9]+ x [0-9]+ compressed slice .*over --max-memory [0-9.]+ [MG]iB\)$"
+pat = r"too large to decode under --max-memory \(needs [0-9.]+ [MG]iB to decode (its [0-9]+ x [0-9]+ compressed slice|it and a mask of its size) .*over --max-memory [0-9.]+ [MG]iB\)$"
 assert all(re.match(pat, r[1]) for r in rows), rows
 lines = open(err).read().splitlines()
 assert len(lines) == len(files) and all("too large to decode" in l for l in lines), lines
@@ -223,6 +223,21 @@ h5diff -q "$T/c1.h5" "$T/b.h5" /images /images >/dev/null 2>&1 && h5diff -q "$T/
 if [ -n "${ASAN_OPTIONS:-}" ]; then :
 elif [ "$(jget "$T/mem.json" total)" -le "$LA" ] 2>/dev/null; then ok "its measured peak $(jget "$T/mem.json" total) <= $LA"
 else bad "CT + X-ray: measured peak $(cat "$T/mem.json") over $LA"; fi
+# the same for a PNG whose header claims 30000 x 30000 beside a QaTa pair (the first plan, from the headers)
+QA=$DATA/qata/valid
+QI=$(ls "$QA/images" | head -1)
+mkdir -p "$T/qa/valid/images" "$T/qa/valid/masks" && cp "$QA/images/$QI" "$T/qa/valid/images/" && cp "$QA/masks/mask_$QI" "$T/qa/valid/masks/"
+$PY - "$QA/images/$QI" "$T/qa/valid/images/huge.png" 2>"$T/err" <<'PY' || bad "the huge PNG: $(cat "$T/err")"
+import struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+ihdr = b[12:16] + struct.pack(">II", 30000, 30000) + b[24:29]   # width, height; depth, colour ... kept
+open(sys.argv[2], "wb").write(b[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + b[33:])
+PY
+"$BIN" ingest "$T/qa" -o "$T/q.h5" --max-memory "$LA" -q >"$T/out.json" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(jget "$T/out.json" samples)" = 1 ] && ok "QaTa pair + huge PNG header under $LA: exit 1, the pair ingested" ||
+    bad "QaTa pair + huge PNG under $LA: exit $rc, $(cat "$T/err") $(cat "$T/out.json")"
+over_check "the PNG" "$T/q.h5.report.tsv" "$T/err" huge.png
 # predict reads its inputs through the same plan: the huge header is reported (over 8G too), the series predicted
 "$BIN" predict "$T/m.ckpt" "$SERIES" "$T/big/huge.dcm" -o "$T/ph" --max-memory 8G -q >"$T/out.json" 2>"$T/err"
 rc=$?
