@@ -14,6 +14,10 @@
  *   after the DICOM headers: one frame's decode (slices are decoded one frame at a time,
  *   multi-frame objects too), from rows x columns x samples x bytes, the transfer syntax
  *   and the file's size (read whole when it is one frame not much larger than its pixels).
+ * An image pair or a DICOM slice that does not fit the limit even in one job alone (a large
+ * X-ray, a header claiming huge dimensions) is left out of the plan and reported by its
+ * reader ("too large to decode under --max-memory"); the run is refused only when nothing
+ * fits (the cheapest job is named).
  * The constants are measured (docs/exit-codes-and-limits.md, "Memory"); each estimate is
  * checked against the measured peaks by tests/io/test_max_memory.sh. */
 #include "base/pool.h"

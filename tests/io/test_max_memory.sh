@@ -19,7 +19,12 @@
 #    JPEG 2000 X-ray and a multi-frame CT: the estimate stays above the peak, each worker
 #    under its job's estimate; the CT series ingests under a limit that the former 48 MiB a
 #    job refused, and peaks under it; the X-ray alone under that limit is refused naming its
-#    slice (exit 3, no cache); beside the cohort, under a limit between one and two jobs'
+#    slice (exit 3, no cache); beside the 3-slice CT under that limit it is one report row
+#    "too large to decode under --max-memory" (exit 1, reported_by_reason), the cache the CT's
+#    alone (h5diff), the peak under the limit; so is a JPEG 2000 file built with pydicom whose
+#    header claims 30000 x 30000 in a few bytes, a PNG whose IHDR claims it beside a QaTa
+#    pair (the pair ingested), and predict's reading of that DICOM file beside a series (the
+#    series' SEG written); beside the cohort, under a limit between one and two jobs'
 #    estimates, it runs with one job (the pool made again after the headers), the same cache;
 #  - train: 3/4 of the peak of a batch of 8 computes the batch in shards (its warning, with
 #    its estimated peak: above the measured one, gradients' shard accumulator counted), a
