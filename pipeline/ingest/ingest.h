@@ -31,6 +31,7 @@ typedef struct ingest_file {
     char *reason;               /* FILE_FAILED: the report's reason (owned), else NULL */
     dev_t dev;                  /* identity of the file: the same file reached twice is ingested once */
     ino_t ino;
+    int64_t over;               /* --max-memory: what one job reading it alone needs, over the limit (0: fits) */
 } ingest_file;
 
 /* Where the driver's lines and progress go (the CLI stage supplies one). Every callback
@@ -87,6 +88,7 @@ typedef struct ingest_ctx {
     int64_t mem_estimate;       /* the plan's largest estimate (what is held + the jobs), bytes; 0 = not planned */
     int64_t mem_job;            /* one job's estimate in that plan (its sandbox worker and largest input) */
     int64_t mem_floor;          /* the least limit the plans accept: what is held + one job (the larger plan's) */
+    int64_t mem_held;           /* what the process held at the decode plan (its reports say it) */
     int abort_rc;               /* a reader stopped the whole run (the planner after the DICOM headers) */
     c2_err abort_e;
     /* state of one run */
@@ -137,16 +139,27 @@ void ingest_ctx_free(ingest_ctx *c);
  * ingest_plan_jobs, once the walk has listed the files and before the pool exists: c->jobs
  * lowered to the jobs that fit, each job counted as one sandbox worker plus the largest
  * piece any of them may hold (a PNG or JPEG pair from its header, a DICOM file's metadata
- * read; NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES);
+ * read; NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES); a PNG or
+ * JPEG whose pair does not fit even in one job alone is left out (its file's over set: the
+ * slice reader reports it);
  * ingest_plan_decode, once the DICOM headers are read and before any slice is decoded: the
  * largest slice decode of the series to be ingested (rows x columns x samples x bytes, the
  * transfer syntax, the file's size); the pool is made again with fewer jobs when the first
- * plan's do not fit. C2_ELIMIT (e) when not even one job fits, or the user's --jobs
- * (c->jobs_fixed) does not. */
+ * plan's do not fit. A slice whose decode does not fit even in one job alone (a large image,
+ * a header claiming huge dimensions) is left out of the plan: over[its object] = what that
+ * job needs (bytes; over has one entry per object, zeroed by the caller), for the reader to
+ * report its file (ingest_over_reason) and go on with the rest. C2_ELIMIT (e) when not even
+ * one job fits (the first plan), or no slice fits and nothing else was ingested (the cheapest
+ * job named), or the user's --jobs (c->jobs_fixed) does not. */
 #define INGEST_UNKNOWN_FILE_BYTES ((int64_t)48 << 20)
 int ingest_plan_jobs(ingest_ctx *c, c2_err *e);
 int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, const dicom_object *objs,
-                       const uint8_t *has_truth, c2_err *e);
+                       const uint8_t *has_truth, int64_t *over, c2_err *e);
+/* The reason of a slice of o that ingest_plan_decode left out (need: over[object]), in e:
+ * "PATH: too large to decode under --max-memory (needs N MiB ...)"; ingest_image_over_reason
+ * the same for an image that ingest_plan_jobs left out (its file's over). */
+void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need, c2_err *e);
+void ingest_image_over_reason(const ingest_ctx *c, const char *path, int64_t need, c2_err *e);
 /* The plan's numbers as o's "memory_plan" object (limit, estimate, job, floor; bytes), when
  * c was planned (c->max_memory given): the stages' JSON summaries. */
 struct cJSON;

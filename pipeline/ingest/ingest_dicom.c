@@ -152,6 +152,7 @@ typedef struct series_work {
     const dicom_object *objs;
     const int *file_of;
     float *const *planes;       /* [object]: frame 0 decoded in the metadata pass, or NULL */
+    const int64_t *over;        /* [object]: > 0 when its decode does not fit --max-memory alone */
     int unit;
     orient_plan plan;
     int pass;                   /* UNIT_RAW: 0 = min / max, 1 = the samples */
@@ -189,6 +190,10 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
     int64_t plane = (int64_t)H * W;
     if (w->pass == 1 && w->unit == UNIT_RAW && !w->ok[k])
         return; /* failed in pass 0, already reported */
+    if (w->over[sl->object]) {  /* left out by the plan: reported, not decoded */
+        ingest_over_reason(c, o, w->over[sl->object], &slot->e);
+        return;
+    }
     dicom_slice_spec sp = {.size = S, .plan = w->plan};
     if (w->unit == UNIT_RAW && w->pass == 0)
         sp.mapping = DICOM_SLICE_RANGE;
@@ -307,7 +312,8 @@ static void sample_done(void *user, int64_t k, void *slot_mem)
 
 /* One series: decoded, mapped and resized slice by slice on the pool; written in order. */
 static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_object *objs, const int *file_of,
-                         float *const *planes, const uint8_t *truth, const char *truth_file, c2_err *e)
+                         float *const *planes, const int64_t *over, const uint8_t *truth, const char *truth_file,
+                         c2_err *e)
 {
     int H = s->rows, W = s->cols, S = c->pp.size;
     const char *first = objs[s->slices[0].object].path;
@@ -321,6 +327,7 @@ static int series_ingest(ingest_ctx *c, const dicom_series *s, const dicom_objec
     w.objs = objs;
     w.file_of = file_of;
     w.planes = planes;
+    w.over = over;
     w.truth = truth;
     w.truth_file = truth_file;
     w.unit = s->is_xray ? UNIT_XRAY : strcmp(s->modality, "CT") == 0 ? UNIT_CT : UNIT_RAW;
@@ -519,24 +526,32 @@ void ingest_dicom(ingest_ctx *c)
             ingest_report(c, &c->files[segs[i].file], why);
         }
     }
-    /* --max-memory: the jobs that fit the largest slice decode, now that the headers are read */
+    /* --max-memory: the jobs that fit the largest slice decode, now that the headers are read;
+     * a slice that does not fit even alone is reported (over), the rest go on */
     uint8_t *has_truth = calloc(n_series ? (size_t)n_series : 1, 1);
+    int64_t *over = calloc(n ? (size_t)n : 1, sizeof *over);
     for (int i = 0; i < n_segs && has_truth; i++)
         if (segs[i].series >= 0)
             has_truth[segs[i].series] = 1;
-    if (!has_truth)
+    if (!has_truth || !over)
         c->abort_rc = c2_fail(&c->abort_e, C2_ENOMEM, "out of memory planning the DICOM series");
     else
-        c->abort_rc = ingest_plan_decode(c, series, n_series, objs, has_truth, &c->abort_e);
+        c->abort_rc = ingest_plan_decode(c, series, n_series, objs, has_truth, over, &c->abort_e);
     free(has_truth);
     for (int s = 0; s < n_series && !c->abort_rc; s++) {
         c2_err se = {0};
         char truth_file[4096], why[300];
-        if (dicom_series_policy(&series[s], objs, c->modalities, why, sizeof why)) {
+        int fits = 0;           /* slices whose decode fits --max-memory */
+        for (int k = 0; k < series[s].n_slices; k++)
+            fits += !over[series[s].slices[k].object];
+        if (dicom_series_policy(&series[s], objs, c->modalities, why, sizeof why) || !fits) {
             for (int k = 0; k < series[s].n_slices; k++) {
-                ingest_file *f = &c->files[file_of[series[s].slices[k].object]];
+                int obj = series[s].slices[k].object;
+                ingest_file *f = &c->files[file_of[obj]];
+                if (f->state == FILE_PENDING && !fits)
+                    ingest_over_reason(c, &objs[obj], over[obj], &se);
                 if (f->state == FILE_PENDING)
-                    ingest_report(c, f, why);
+                    ingest_report(c, f, fits ? why : se.msg);
             }
             for (int i = 0; i < n_segs; i++)
                 if (segs[i].series == s)
@@ -546,7 +561,7 @@ void ingest_dicom(ingest_ctx *c)
         series_geometry_record(c, &series[s]);
         uint8_t *truth = series_truth(c, &series[s], s, objs, n, segs, n_segs, truth_file, sizeof truth_file);
         c->n_seg_truth += truth != NULL;
-        int rc = series_ingest(c, &series[s], objs, file_of, planes, truth, truth_file, &se);
+        int rc = series_ingest(c, &series[s], objs, file_of, planes, over, truth, truth_file, &se);
         free(truth);
         for (int k = 0; k < series[s].n_slices; k++) { /* the series' planes are not needed again */
             free(planes[series[s].slices[k].object]);
@@ -570,6 +585,7 @@ void ingest_dicom(ingest_ctx *c)
         free(planes[k]);
     }
     free(planes);
+    free(over);
     ingest_sr_finish(c);
     ingest_slice_captions_finish(c);
     for (int i = 0; i < n_segs; i++)

@@ -14,6 +14,10 @@
  *   after the DICOM headers: one frame's decode (slices are decoded one frame at a time,
  *   multi-frame objects too), from rows x columns x samples x bytes, the transfer syntax
  *   and the file's size (read whole when it is one frame not much larger than its pixels).
+ * An image pair or a DICOM slice that does not fit the limit even in one job alone (a large
+ * X-ray, a header claiming huge dimensions) is left out of the plan and reported by its
+ * reader ("too large to decode under --max-memory"); the run is refused only when nothing
+ * fits (the cheapest job is named).
  * The constants are measured (docs/exit-codes-and-limits.md, "Memory"); each estimate is
  * checked against the measured peaks by tests/io/test_max_memory.sh. */
 #include "base/pool.h"
@@ -168,11 +172,11 @@ static int64_t decode_bytes(const dicom_object *o, int S, int has_truth)
     return b + 4 * (int64_t)S * S * 5 + (has_truth ? 2 * n : 0);
 }
 
-/* mem_plan_count on k for c->jobs (kept when the user fixed them); the plan's estimate kept
- * in c. 0 with e set when none fits. */
-static int plan(ingest_ctx *c, const job_cost *k, const char *piece, c2_err *e)
+/* mem_plan_count on k for c->jobs (kept when the user fixed them) beside held bytes; the
+ * plan's estimate kept in c. 0 with e set when none fits. */
+static int plan(ingest_ctx *c, int64_t held, const job_cost *k, const char *piece, c2_err *e)
 {
-    mem_plan p = {.limit = c->max_memory, .held = mem_resident_bytes(),
+    mem_plan p = {.limit = c->max_memory, .held = held,
                   .what_held = c->what_held ? c->what_held : "the process", .piece = piece};
     int want = c->jobs > 0 ? c->jobs : 1;
     int n = mem_plan_count(&p, want, jobs_bytes, k, e);
@@ -214,9 +218,12 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
     if (c->max_memory <= 0)
         return C2_OK;
     job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
-    int64_t metas = 0, largest_image = 0, wh[2] = {0, 0};
+    int64_t metas = 0, largest_image = 0, wh[2] = {0, 0}, cheap_wh[2] = {0, 0}, held = mem_resident_bytes();
     const char *largest = NULL;
     char piece[400] = "ingest job";
+    int fits = 0;               /* inputs a job takes that fit */
+    job_cost least = k;         /* the cheapest job of the images that do not fit alone */
+    ingest_file *cheapest = NULL;
     for (int i = 0; i < c->n_files; i++) {
         const char *path = c->files[i].path;
         if (c->files[i].state != FILE_PENDING)
@@ -229,6 +236,20 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
                 b = jpeg_bytes(path, dims);
             if (b < 0)
                 b = INGEST_UNKNOWN_FILE_BYTES; /* neither header read: the job will say what it is */
+            /* its pair alone over the limit (a large image, a header claiming huge dimensions):
+             * left out, reported by its job */
+            job_cost one = {.fixed = k.fixed, .worker = k.worker, .piece = 2 * b};
+            if (dims[0] && held + jobs_bytes(&one, 1) > c->max_memory) {
+                c->files[i].over = jobs_bytes(&one, 1);
+                if (!cheapest || c->files[i].over < cheapest->over) {
+                    cheapest = &c->files[i];
+                    least = one;
+                    cheap_wh[0] = dims[0];
+                    cheap_wh[1] = dims[1];
+                }
+                continue;
+            }
+            fits++;
             if (b > largest_image) {
                 largest_image = b;
                 largest = dims[0] ? path : NULL;
@@ -238,21 +259,31 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
             b = 2 * largest_image; /* an image and its mask in one job */
         } else if (nifti_path_is_nifti(path)) {
             b = INGEST_UNKNOWN_FILE_BYTES;
+            fits++;
         } else if (c2_ends_with_ci(path, ".json") || c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".xlsx")) {
             b = 0; /* caption tables: read by the calling thread, not by a job */
         } else {
             b = meta_bytes(path);
             metas++;
+            fits++;
         }
         k.piece = b > k.piece ? b : k.piece;
     }
     /* the metadata pass keeps small decoded planes until their series is ingested */
     int64_t planes = metas * INGEST_PLANE_PIXELS * (int64_t)sizeof(float);
     k.fixed += planes < INGEST_PLANE_BUDGET ? planes : INGEST_PLANE_BUDGET;
-    if (largest && 2 * largest_image == k.piece) /* an image pair is the largest piece: named */
+    int refuse = !fits && cheapest;
+    if (refuse) {   /* no input fits: the run is refused, naming the cheapest job */
+        k = least;
+        largest = cheapest->path;
+        wh[0] = cheap_wh[0];
+        wh[1] = cheap_wh[1];
+    }
+    if (largest && (refuse || 2 * largest_image == k.piece)) /* an image pair is the largest piece: named */
         snprintf(piece, sizeof piece, "ingest job reading a %lld x %lld image and its mask (%s)", (long long)wh[0],
                  (long long)wh[1], c2_basename(largest));
-    int n = plan(c, &k, piece, e);
+    c->mem_held = held;
+    int n = plan(c, held, &k, piece, e);
     if (!n)
         return C2_ELIMIT;
     c->jobs = n;
@@ -260,12 +291,14 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
 }
 
 int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, const dicom_object *objs,
-                       const uint8_t *has_truth, c2_err *e)
+                       const uint8_t *has_truth, int64_t *over, c2_err *e)
 {
     if (c->max_memory <= 0)
         return C2_OK;
     job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
-    const dicom_object *largest = NULL;
+    c->mem_held = mem_resident_bytes();
+    const dicom_object *largest = NULL, *smallest_over = NULL;
+    job_cost least = k;         /* the cheapest job of the slices that do not fit alone */
     for (int s = 0; s < n_series; s++) {
         char why[300];
         c2_err ce;
@@ -273,26 +306,38 @@ int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, 
             c2_check_dims(&ce, "series", 1, series[s].rows, series[s].cols, sizeof(float)) != C2_OK)
             continue; /* reported, not read (io/dicom_slice.c checks a frame's dimensions the same way) */
         /* the series' SEG mask, held by the calling thread while the series is read */
-        int64_t truth = has_truth[s] ? 2 * (int64_t)series[s].rows * series[s].cols * series[s].n_slices : 0;
-        k.fixed = RUN_BYTES + truth > k.fixed ? RUN_BYTES + truth : k.fixed;
+        int64_t fixed = RUN_BYTES + (has_truth[s] ? 2 * (int64_t)series[s].rows * series[s].cols * series[s].n_slices : 0);
         for (int j = 0; j < series[s].n_slices; j++) {
-            const dicom_object *o = &objs[series[s].slices[j].object];
+            int obj = series[s].slices[j].object;
+            const dicom_object *o = &objs[obj];
             if (c2_check_dims(&ce, o->path, o->rows, o->cols, o->samples_per_pixel, 8) != C2_OK)
                 continue; /* refused before decoding (io/dicom_dcmtk.cc frames_check) */
-            int64_t b = decode_bytes(o, c->pp.size, has_truth[s]);
-            if (b > k.piece) {
-                k.piece = b;
+            job_cost one = {.fixed = fixed, .worker = k.worker, .piece = decode_bytes(o, c->pp.size, has_truth[s])};
+            if (c->mem_held + jobs_bytes(&one, 1) > c->max_memory) {   /* not even alone: reported, skipped */
+                over[obj] = jobs_bytes(&one, 1);
+                if (!smallest_over || over[obj] < jobs_bytes(&least, 1)) {
+                    least = one;
+                    smallest_over = o;
+                }
+                continue;
+            }
+            k.fixed = fixed > k.fixed ? fixed : k.fixed;
+            if (one.piece > k.piece) {
+                k.piece = one.piece;
                 largest = o;
             }
         }
     }
-    if (!largest)
+    /* nothing fits and nothing else was ingested: the run is refused, naming the cheapest job */
+    int refuse = !largest && smallest_over && cache_writer_count(c->writer) == 0;
+    if (!largest && !refuse)
         return C2_OK;
+    const dicom_object *named = refuse ? smallest_over : largest;
     char piece[400];
-    snprintf(piece, sizeof piece, "ingest job decoding a %d x %d%s slice (%s)", largest->cols, largest->rows,
-             largest->is_encapsulated ? " compressed" : "", c2_basename(largest->path));
+    snprintf(piece, sizeof piece, "ingest job decoding a %d x %d%s slice (%s)", named->cols, named->rows,
+             named->is_encapsulated ? " compressed" : "", c2_basename(named->path));
     int want = c->jobs;
-    int n = plan(c, &k, piece, e);
+    int n = plan(c, c->mem_held, refuse ? &least : &k, piece, e);
     if (!n)
         return C2_ELIMIT;
     if (n < want) {   /* fewer workers: the pool is made again */
@@ -302,4 +347,27 @@ int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, 
         return c2_pool_create(&c->pool, n, e);
     }
     return C2_OK;
+}
+
+/* "PATH: too large to decode under --max-memory (needs N to decode WHAT in one ingest job ...)" */
+static void over_reason(const ingest_ctx *c, const char *path, const char *what, int64_t need, c2_err *e)
+{
+    char n[32], lim[32], held[32];
+    mem_format(n, sizeof n, need);
+    mem_format(lim, sizeof lim, c->max_memory);
+    mem_format(held, sizeof held, c->mem_held);
+    c2_fail(e, C2_ELIMIT, "%s: too large to decode under --max-memory (needs %s to decode %s in one ingest job "
+            "beside the %s held, over --max-memory %s)", path, n, what, held, lim);
+}
+
+void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need, c2_err *e)
+{
+    char what[80];
+    snprintf(what, sizeof what, "its %d x %d%s slice", o->cols, o->rows, o->is_encapsulated ? " compressed" : "");
+    over_reason(c, o->path, what, need, e);
+}
+
+void ingest_image_over_reason(const ingest_ctx *c, const char *path, int64_t need, c2_err *e)
+{
+    over_reason(c, path, "it and a mask of its size", need, e);
 }

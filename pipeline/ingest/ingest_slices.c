@@ -193,6 +193,13 @@ static void pair_job(void *user, int64_t i, void *slot_mem)
     uint8_t *mask = (uint8_t *)(slot->image + (size_t)S * S);
     image2d img = {0}, msk = {0};
     c2_err *e = &slot->e;
+    const ingest_file *over = c->files[en->file].over ? &c->files[en->file]
+                              : en->mask >= 0 && c->files[en->mask].over ? &c->files[en->mask] : NULL;
+    if (over) {   /* left out by --max-memory's plan: reported, not decoded */
+        ingest_image_over_reason(c, over->path, over->over, e);
+        slot->rc = C2_ELIMIT;
+        return;
+    }
     int rc = image2d_read_pair_isolated(image_path, mask_path, &img, &msk, e);
     if (rc == C2_OK && mask_path && (msk.rows != img.rows || msk.cols != img.cols))
         rc = c2_fail(e, C2_EMISMATCH, "%s: mask is %dx%d, its image %s is %dx%d", mask_path, msk.cols, msk.rows,

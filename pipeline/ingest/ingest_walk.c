@@ -44,6 +44,7 @@ static int file_add(ingest_ctx *c, const char *path, const struct stat *st, c2_e
     c->files[c->n_files].reason = NULL;
     c->files[c->n_files].dev = st->st_dev;
     c->files[c->n_files].ino = st->st_ino;
+    c->files[c->n_files].over = 0;
     c->files[c->n_files++].state = FILE_PENDING;
     return C2_OK;
 }

@@ -19,7 +19,12 @@
 #    JPEG 2000 X-ray and a multi-frame CT: the estimate stays above the peak, each worker
 #    under its job's estimate; the CT series ingests under a limit that the former 48 MiB a
 #    job refused, and peaks under it; the X-ray alone under that limit is refused naming its
-#    slice (exit 3, no cache); beside the cohort, under a limit between one and two jobs'
+#    slice (exit 3, no cache); beside the 3-slice CT under that limit it is one report row
+#    "too large to decode under --max-memory" (exit 1, reported_by_reason), the cache the CT's
+#    alone (h5diff), the peak under the limit; so is a JPEG 2000 file built with pydicom whose
+#    header claims 30000 x 30000 in a few bytes, a PNG whose IHDR claims it beside a QaTa
+#    pair (the pair ingested), and predict's reading of that DICOM file beside a series (the
+#    series' SEG written); beside the cohort, under a limit between one and two jobs'
 #    estimates, it runs with one job (the pool made again after the headers), the same cache;
 #  - train: 3/4 of the peak of a batch of 8 computes the batch in shards (its warning, with
 #    its estimated peak: above the measured one, gradients' shard accumulator counted), a
@@ -182,6 +187,68 @@ if [ "$rc" -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
     [ ! -e "$T/x0.h5" ] && [ ! -e "$T/x0.h5.report.tsv" ]
 then ok "the X-ray under $LA: exit 3, one line ($(cat "$T/err"))"
 else bad "the X-ray under $LA: exit $rc, $(cat "$T/err"), $(ls "$T"/x0.h5* 2>&1)"; fi
+# one input too large for the limit even alone, beside one that fits: that file is reported
+# (one line, its reason), the rest ingested under the limit (exit 1, as for other reported
+# files). The X-ray beside the 3-slice CT under the CT's limit, and a file whose header claims
+# 30000 x 30000 (within the dimension limits) in a few bytes of JPEG 2000 (built here).
+mkdir -p "$T/big" && cp "$CT3"/*.dcm "$DATA/dicom/xray/RG1_J2KI.dcm" "$T/big/"
+$PY - "$DATA/dicom/xray/RG1_J2KI.dcm" "$T/big/huge.dcm" 2>"$T/err" <<'PY' || bad "the huge-header file: $(cat "$T/err")"
+import sys, pydicom
+from pydicom.encaps import encapsulate
+from pydicom.uid import generate_uid
+d = pydicom.dcmread(sys.argv[1])
+d.Rows = d.Columns = 30000                  # 9e8 pixels: under the limits (65535, 2^31)
+d.PixelData = encapsulate([b"\xff\x4f\xff\x51" + bytes(60)])
+d.SOPInstanceUID, d.SeriesInstanceUID = generate_uid(), generate_uid()
+d.save_as(sys.argv[2])
+PY
+over_check() {   # WHAT REPORT ERR FILE...: each FILE one report row and one error line "too large to decode", nothing else
+    what=$1 report=$2 err=$3
+    shift 3
+    $PY - "$report" "$err" "$@" >"$T/cmp" 2>&1 <<'PY' && ok "$what: $(cat "$T/cmp")" || bad "$what: $(cat "$T/cmp")"
+import re, sys
+report, err, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+rows = [l.rstrip("\n").split("\t") for l in open(report)][1:]
+assert sorted(r[0].split("/")[-1] for r in rows) == sorted(files), rows
+pat = r"too large to decode under --max-memory \(needs [0-9.]+ [MG]iB to decode (its [0-9]+ x [0-9]+ compressed slice|it and a mask of its size) .*over --max-memory [0-9.]+ [MG]iB\)$"
+assert all(re.match(pat, r[1]) for r in rows), rows
+lines = open(err).read().splitlines()
+assert len(lines) == len(files) and all("too large to decode" in l for l in lines), lines
+print("; ".join(f"{r[0].split('/')[-1]}: {r[1]}" for r in rows))
+PY
+}
+tree_peak "$BIN" ingest "$T/big" -o "$T/b.h5" --max-memory "$LA" -q
+rc=$?
+[ "$rc" -eq 1 ] && ok "CT + X-ray + huge header under $LA: exit 1" || bad "CT + X-ray + huge header under $LA: exit $rc, $(cat "$T/err")"
+over_check "under $LA" "$T/b.h5.report.tsv" "$T/err" RG1_J2KI.dcm huge.dcm
+[ "$(jget "$T/out.json" reported_by_reason.too\ large\ to\ decode\ under\ --max-memory)" = 2 ] &&
+    ok "reported_by_reason counts them" || bad "reported_by_reason: $(cat "$T/out.json")"
+h5diff -q "$T/c1.h5" "$T/b.h5" /images /images >/dev/null 2>&1 && h5diff -q "$T/c1.h5" "$T/b.h5" /samples/sop_uid /samples/sop_uid >/dev/null 2>&1 &&
+    ok "the CT's 3 slices are the cache (h5diff against the CT alone)" || bad "the cache is not the CT's: $(h5dump -d /samples/file "$T/b.h5" 2>&1 | tail -5)"
+if [ -n "${ASAN_OPTIONS:-}" ]; then :
+elif [ "$(jget "$T/mem.json" total)" -le "$LA" ] 2>/dev/null; then ok "its measured peak $(jget "$T/mem.json" total) <= $LA"
+else bad "CT + X-ray: measured peak $(cat "$T/mem.json") over $LA"; fi
+# the same for a PNG whose header claims 30000 x 30000 beside a QaTa pair (the first plan, from the headers)
+QA=$DATA/qata/valid
+QI=$(ls "$QA/images" | head -1)
+mkdir -p "$T/qa/valid/images" "$T/qa/valid/masks" && cp "$QA/images/$QI" "$T/qa/valid/images/" && cp "$QA/masks/mask_$QI" "$T/qa/valid/masks/"
+$PY - "$QA/images/$QI" "$T/qa/valid/images/huge.png" 2>"$T/err" <<'PY' || bad "the huge PNG: $(cat "$T/err")"
+import struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+ihdr = b[12:16] + struct.pack(">II", 30000, 30000) + b[24:29]   # width, height; depth, colour ... kept
+open(sys.argv[2], "wb").write(b[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + b[33:])
+PY
+"$BIN" ingest "$T/qa" -o "$T/q.h5" --max-memory "$LA" -q >"$T/out.json" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(jget "$T/out.json" samples)" = 1 ] && ok "QaTa pair + huge PNG header under $LA: exit 1, the pair ingested" ||
+    bad "QaTa pair + huge PNG under $LA: exit $rc, $(cat "$T/err") $(cat "$T/out.json")"
+over_check "the PNG" "$T/q.h5.report.tsv" "$T/err" huge.png
+# predict reads its inputs through the same plan: the huge header is reported (over 8G too), the series predicted
+"$BIN" predict "$T/m.ckpt" "$SERIES" "$T/big/huge.dcm" -o "$T/ph" --max-memory 8G -q >"$T/out.json" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && ls "$T/ph"/*.seg.dcm >/dev/null 2>&1 && ok "predict with the huge header: exit 1, the series' SEG written" ||
+    bad "predict with the huge header: exit $rc, $(cat "$T/err"), $(ls "$T/ph" 2>&1)"
+over_check "predict" "$T/ph/inputs.h5.report.tsv" "$T/err" huge.dcm
 mkdir -p "$T/mix" && cp -r "$T/sd/dicom" "$T/mix/" && cp "$DATA/dicom/xray/RG1_J2KI.dcm" "$T/mix/"
 "$BIN" ingest "$T/mix" -o "$T/m2.h5" --max-memory 8G -q >"$T/out.json" 2>"$T/err"
 E2=$(jget "$T/out.json" memory_plan.estimate_bytes)
