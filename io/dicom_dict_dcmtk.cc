@@ -1,5 +1,5 @@
 /* dicom_dict_dcmtk: DCMTK's data dictionary loaded from a table generated at build time
- * (tools/dicom_dict_gen.cc: DCMTK's own parse of its default text files, written out), not
+ * (codegen/dicom_dict_gen.cc: DCMTK's own parse of its default text files, written out), not
  * from the text (see dicom_dictionary_preload in io/dicom.h).
  *
  * DCMTK creates its global dictionary on first use: the skeleton entries, then the files named

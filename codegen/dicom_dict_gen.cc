@@ -1,4 +1,4 @@
-/* tools/dicom_dict_gen: writes DCMTK's data dictionary, as DCMTK itself parsed it from its
+/* codegen/dicom_dict_gen: writes DCMTK's data dictionary, as DCMTK itself parsed it from its
  * default text files (DCM_DICT_DEFAULT_PATH: Debian's dicom.dic and private.dic), as a C++
  * table that io/dicom_dict_dcmtk.cc adds with DcmDataDictionary::addEntry at run time instead
  * of parsing the text again (docs/performance.md, "fixed costs"). Run at build time (CMake),
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "c2seg-dictgen: cannot write %s\n", tmp.c_str());
         return 1;
     }
-    fprintf(f, "/* Generated at build time by tools/dicom_dict_gen.cc: do not edit. */\n");
+    fprintf(f, "/* Generated at build time by codegen/dicom_dict_gen.cc: do not edit. */\n");
     std::string files;
 #ifdef DCM_DICT_DEFAULT_PATH
     files = DCM_DICT_DEFAULT_PATH;
