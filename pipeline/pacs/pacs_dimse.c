@@ -37,12 +37,11 @@ static void dm_locate(void)
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0 || (size_t)n >= sizeof self - 1) {
+    char *slash = n > 0 && (size_t)n < sizeof self - 1 ? (self[n] = 0, strrchr(self, '/')) : NULL;
+    if (!slash) {
         snprintf(dm_path, sizeof dm_path, "%s", C2SEG_DIMSE_MODULE);   /* the loader's search path */
         return;
     }
-    self[n] = 0;
-    char *slash = strrchr(self, '/');
     *slash = 0;
     snprintf(dm_path, sizeof dm_path, "%s/%s", self, C2SEG_DIMSE_MODULE);
 }
