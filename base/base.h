@@ -134,6 +134,25 @@ int c2_usable_cpus(void);
  * 0 for "max" (no limit) or text that is not a quota. */
 int c2_cpu_max_cpus(const char *text);
 
+/* A shared library opened on first use (dlopen by soname, base/lazylib.c), not at program
+ * start: libcurl (DICOMweb), libzip (xlsx captions) and Open MPI cost every c2seg command
+ * their loading and relocations when linked, and most commands never call them
+ * (docs/performance.md, "fixed costs"). `table` is a struct of `n` pointers (functions or
+ * data), filled in `names` order from the library's symbols. c2_lazylib_open opens it once
+ * (thread-safe; later calls return at once); a library or symbol that cannot be found fails
+ * with C2_EUNSUPPORTED and a sentence naming the library and `what` needs it. */
+typedef struct c2_lazylib {
+    const char *soname;       /* "libcurl.so.4" */
+    const char *what;         /* the feature that needs it, for the error: "DICOMweb" */
+    int global;               /* RTLD_GLOBAL (a library whose plug-ins need its symbols) */
+    const char *const *names; /* the symbols, n of them */
+    size_t n;
+    void *table;              /* n pointers, filled */
+    size_t table_size;        /* sizeof the table: n pointers */
+    int opened;               /* 1 once the table is filled */
+} c2_lazylib;
+int c2_lazylib_open(c2_lazylib *l, c2_err *e);
+
 #ifdef __cplusplus
 }
 #endif

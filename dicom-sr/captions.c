@@ -260,18 +260,43 @@ static int load_lines(caption_table *t, const char *data, size_t n, c2_err *e)
     return C2_OK;
 }
 
+/* libzip is opened on first use (base.h, c2_lazylib), not linked: only an xlsx caption table
+ * needs it. C2SEG_ZIP_SONAME: the soname of the libzip whose headers the build found. */
+#ifndef C2SEG_ZIP_SONAME
+#define C2SEG_ZIP_SONAME "libzip.so.4"
+#endif
+static struct {
+    __typeof__(zip_stat) *stat;
+    __typeof__(zip_fopen) *fopen;
+    __typeof__(zip_fread) *fread;
+    __typeof__(zip_fclose) *fclose;
+    __typeof__(zip_error_init) *error_init;
+    __typeof__(zip_source_buffer_create) *source_buffer_create;
+    __typeof__(zip_open_from_source) *open_from_source;
+    __typeof__(zip_error_strerror) *error_strerror;
+    __typeof__(zip_source_free) *source_free;
+    __typeof__(zip_error_fini) *error_fini;
+    __typeof__(zip_close) *close;
+} zl;
+static const char *const zl_names[] = {"zip_stat",           "zip_fopen",       "zip_fread",
+                                       "zip_fclose",         "zip_error_init",  "zip_source_buffer_create",
+                                       "zip_open_from_source", "zip_error_strerror", "zip_source_free",
+                                       "zip_error_fini",     "zip_close"};
+static c2_lazylib zl_lib = {C2SEG_ZIP_SONAME, "an xlsx caption table", 0, zl_names,
+                            sizeof zl_names / sizeof zl_names[0], &zl, sizeof zl, 0};
+
 /* ---- xlsx ---- */
 static int zip_read_entry(zip_t *z, const char *name, char **out, size_t *n)
 {
     zip_stat_t st;
-    if (zip_stat(z, name, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) || st.size > TABLE_MAX_BYTES)
+    if (zl.stat(z, name, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) || st.size > TABLE_MAX_BYTES)
         return -1;
-    zip_file_t *f = zip_fopen(z, name, 0);
+    zip_file_t *f = zl.fopen(z, name, 0);
     if (!f)
         return -1;
     char *buf = malloc(st.size + 1);
-    zip_int64_t got = buf ? zip_fread(f, buf, st.size) : -1;
-    zip_fclose(f);
+    zip_int64_t got = buf ? zl.fread(f, buf, st.size) : -1;
+    zl.fclose(f);
     if (got < 0 || (zip_uint64_t)got != st.size) {
         free(buf);
         return -1;
@@ -465,18 +490,23 @@ static char *cell_value(const xmlNode *c, const shared_strings *ss)
 
 static int load_xlsx(caption_table *t, const char *data, size_t n, c2_err *e)
 {
+    int lrc = c2_lazylib_open(&zl_lib, e);
+    if (lrc != C2_OK) {
+        c2_err_prefix(e, "%s", t->path);
+        return lrc;
+    }
     zip_error_t ze;
-    zip_error_init(&ze);
-    zip_source_t *src = zip_source_buffer_create(data, n, 0, &ze);
-    zip_t *z = src ? zip_open_from_source(src, ZIP_RDONLY, &ze) : NULL;
+    zl.error_init(&ze);
+    zip_source_t *src = zl.source_buffer_create(data, n, 0, &ze);
+    zip_t *z = src ? zl.open_from_source(src, ZIP_RDONLY, &ze) : NULL;
     if (!z) {
-        int rc = c2_fail(e, C2_EINVAL, "%s: not a readable xlsx (zip) file: %s", t->path, zip_error_strerror(&ze));
+        int rc = c2_fail(e, C2_EINVAL, "%s: not a readable xlsx (zip) file: %s", t->path, zl.error_strerror(&ze));
         if (src)
-            zip_source_free(src);
-        zip_error_fini(&ze);
+            zl.source_free(src);
+        zl.error_fini(&ze);
         return rc;
     }
-    zip_error_fini(&ze);
+    zl.error_fini(&ze);
     shared_strings ss;
     int rc = shared_strings_load(z, &ss, t->path, e);
     char sheet[512];
@@ -487,7 +517,7 @@ static int load_xlsx(caption_table *t, const char *data, size_t n, c2_err *e)
     if (st)
         rc = c2_fail(e, C2_EINVAL, "%s: first worksheet %s is %s", t->path, sheet,
                      st > 0 ? "missing" : "not well-formed XML");
-    zip_close(z);
+    zl.close(z);
     int col_img = -1, col_txt = -1, header = 1;
     size_t cap = 0;
     const xmlNode *sd = NULL;

@@ -838,11 +838,3 @@ extern "C" int dicom_xray_display(const dicom_object *o, const float *in, float 
     return C2_OK;
 }
 
-extern "C" void dicom_dictionary_preload(void)
-{
-    try {
-        dcmDataDict.rdlock();
-        dcmDataDict.rdunlock();
-    } catch (...) {
-    }
-}

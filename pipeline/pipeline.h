@@ -28,7 +28,8 @@ typedef struct stage_def {
 extern const stage_def c2seg_stages[];
 int c2seg_main(int argc, char **argv);
 /* 1 when the stage named name (argv[1]) may run the engine's OpenMP loops: its stage_def's
- * engine flag; 1 for NULL or a name that is no stage (the safe side). */
+ * engine flag; 0 for NULL or a name that is no stage (--version, --help, a typo: none of
+ * them runs the engine, so none pays threads_prepare's second process start). */
 int c2seg_stage_runs_engine(const char *name);
 
 /* Logging to stderr: "c2seg <stage>: message". Quiet mode drops info lines. */

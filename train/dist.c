@@ -7,6 +7,61 @@
 #include <mpi.h>
 #endif
 
+#ifdef C2SEG_MPI_SONAME
+/* Open MPI is opened when a launcher starts c2seg (dist_init), not linked: libmpi brings
+ * open-rte, open-pal, hwloc and libevent to every command's start (docs/performance.md,
+ * "fixed costs"). Its handles (MPI_COMM_WORLD, MPI_FLOAT, ...) are the addresses of
+ * predefined objects in the library, so they come from the table too; the MPI names below
+ * stand for the table's entries. RTLD_GLOBAL: Open MPI's plug-ins use libmpi's symbols. */
+static struct {
+    __typeof__(MPI_Init) *init;
+    __typeof__(MPI_Finalize) *finalize;
+    __typeof__(MPI_Comm_rank) *comm_rank;
+    __typeof__(MPI_Comm_size) *comm_size;
+    __typeof__(MPI_Allreduce) *allreduce;
+    __typeof__(MPI_Bcast) *bcast;
+    __typeof__(MPI_Type_contiguous) *type_contiguous;
+    __typeof__(MPI_Type_commit) *type_commit;
+    __typeof__(MPI_Type_free) *type_free;
+    __typeof__(MPI_Allgatherv) *allgatherv;
+    void *comm_world, *op_sum, *op_min, *t_null, *t_byte, *t_int, *t_float, *t_double;
+} mp;
+static const char *const mp_names[] = {
+    "MPI_Init",           "MPI_Finalize",        "MPI_Comm_rank",         "MPI_Comm_size",
+    "MPI_Allreduce",      "MPI_Bcast",           "MPI_Type_contiguous",   "MPI_Type_commit",
+    "MPI_Type_free",      "MPI_Allgatherv",      "ompi_mpi_comm_world",   "ompi_mpi_op_sum",
+    "ompi_mpi_op_min",    "ompi_mpi_datatype_null", "ompi_mpi_byte",      "ompi_mpi_int",
+    "ompi_mpi_float",     "ompi_mpi_double"};
+static c2_lazylib mp_lib = {C2SEG_MPI_SONAME, "a run under an MPI launcher", 1, mp_names,
+                            sizeof mp_names / sizeof mp_names[0], &mp, sizeof mp, 0};
+#undef MPI_COMM_WORLD
+#undef MPI_SUM
+#undef MPI_MIN
+#undef MPI_DATATYPE_NULL
+#undef MPI_BYTE
+#undef MPI_INT
+#undef MPI_FLOAT
+#undef MPI_DOUBLE
+#define MPI_COMM_WORLD ((MPI_Comm)mp.comm_world)
+#define MPI_SUM ((MPI_Op)mp.op_sum)
+#define MPI_MIN ((MPI_Op)mp.op_min)
+#define MPI_DATATYPE_NULL ((MPI_Datatype)mp.t_null)
+#define MPI_BYTE ((MPI_Datatype)mp.t_byte)
+#define MPI_INT ((MPI_Datatype)mp.t_int)
+#define MPI_FLOAT ((MPI_Datatype)mp.t_float)
+#define MPI_DOUBLE ((MPI_Datatype)mp.t_double)
+#define MPI_Init mp.init
+#define MPI_Finalize mp.finalize
+#define MPI_Comm_rank mp.comm_rank
+#define MPI_Comm_size mp.comm_size
+#define MPI_Allreduce mp.allreduce
+#define MPI_Bcast mp.bcast
+#define MPI_Type_contiguous mp.type_contiguous
+#define MPI_Type_commit mp.type_commit
+#define MPI_Type_free mp.type_free
+#define MPI_Allgatherv mp.allgatherv
+#endif
+
 static int g_rank = 0, g_size = 1, g_joined = 0;
 
 /* The size a launcher announces in the environment (Open MPI, PMI, PMIx), or 0. */
@@ -37,6 +92,11 @@ int dist_init(c2_err *e)
     int announced = launcher_size();
 #ifdef C2SEG_HAVE_MPI
     if (announced > 0) {
+#ifdef C2SEG_MPI_SONAME
+        int rc = c2_lazylib_open(&mp_lib, e);
+        if (rc != C2_OK)
+            return rc;
+#endif
         if (MPI_Init(NULL, NULL) != MPI_SUCCESS)
             return c2_fail(e, C2_EIO, "MPI_Init failed under the launcher (%d ranks announced)", announced);
         MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);

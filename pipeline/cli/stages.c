@@ -31,5 +31,5 @@ int c2seg_stage_runs_engine(const char *name)
     for (const stage_def *s = c2seg_stages; s->name && name; s++)
         if (!strcmp(s->name, name))
             return s->engine;
-    return 1;
+    return 0;
 }

@@ -23,8 +23,42 @@
 
 enum { JSON_MAX = 64 << 20, STOW_BATCH_FILES = 32, STOW_BATCH_BYTES = 64 << 20, QIDO_PAGE = 1000 };
 
+/* libcurl is opened on first use (base.h, c2_lazylib), not linked: every other c2seg command
+ * starts without it and the ~25 libraries it needs. C2SEG_CURL_SONAME: the soname of the
+ * libcurl whose headers the build found (CMakeLists.txt). */
+#ifndef C2SEG_CURL_SONAME
+#define C2SEG_CURL_SONAME "libcurl.so.4"
+#endif
+static struct {
+    __typeof__(curl_global_init) *global_init;
+    __typeof__(curl_easy_init) *easy_init;
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    __typeof__(curl_easy_perform) *easy_perform;
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    __typeof__(curl_easy_strerror) *easy_strerror;
+    __typeof__(curl_easy_cleanup) *easy_cleanup;
+    __typeof__(curl_easy_escape) *easy_escape;
+    __typeof__(curl_free) *free;
+    __typeof__(curl_slist_append) *slist_append;
+    __typeof__(curl_slist_free_all) *slist_free_all;
+} cu;
+static const char *const cu_names[] = {"curl_global_init", "curl_easy_init",     "curl_easy_setopt",
+                                       "curl_easy_perform", "curl_easy_getinfo", "curl_easy_strerror",
+                                       "curl_easy_cleanup", "curl_easy_escape",  "curl_free",
+                                       "curl_slist_append", "curl_slist_free_all"};
+static c2_lazylib cu_lib = {C2SEG_CURL_SONAME, "DICOMweb", 0, cu_names, sizeof cu_names / sizeof cu_names[0],
+                            &cu, sizeof cu, 0};
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init(void) { cu.global_init(CURL_GLOBAL_DEFAULT); }
+
+/* Opens libcurl (once) and runs its global initialisation (once). */
+static int curl_open(c2_err *e)
+{
+    int rc = c2_lazylib_open(&cu_lib, e);
+    if (rc == C2_OK)
+        pthread_once(&curl_once, curl_init);
+    return rc;
+}
 
 /* Where an answer body goes: memory (up to max) or a file. */
 typedef struct sink_buf {
@@ -77,67 +111,68 @@ static int http(const pacs_endpoint *ep, const char *url, const char *accept, co
                 const void *body, size_t body_n, sink_buf *out, long *status, char *ctype, size_t ctype_cap,
                 c2_err *e)
 {
-    pthread_once(&curl_once, curl_init);
-    CURL *c = curl_easy_init();
+    int rc = curl_open(e);
+    if (rc != C2_OK)
+        return rc;
+    CURL *c = cu.easy_init();
     if (!c)
         return c2_fail(e, C2_ENOMEM, "%s: cannot start libcurl", pacs_endpoint_name(ep));
     struct curl_slist *h = NULL;
     char hb[300];
     snprintf(hb, sizeof hb, "Accept: %s", accept);
-    h = curl_slist_append(h, hb);
+    h = cu.slist_append(h, hb);
     if (body_type) {
         snprintf(hb, sizeof hb, "Content-Type: %s", body_type);
-        h = curl_slist_append(h, hb);
-        h = curl_slist_append(h, "Expect:");
+        h = cu.slist_append(h, hb);
+        h = cu.slist_append(h, "Expect:");
     }
     long t = ep->timeout_s > 0 ? ep->timeout_s : 30;
     char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "c2seg");
+    cu.easy_setopt(c, CURLOPT_URL, url);
+    cu.easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t);
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t);
+    cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    cu.easy_setopt(c, CURLOPT_WRITEDATA, out);
+    cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    cu.easy_setopt(c, CURLOPT_HEADERDATA, out);
+    cu.easy_setopt(c, CURLOPT_USERAGENT, "c2seg");
     if (ep->insecure) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (ep->ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, ep->ca_file);
+        cu.easy_setopt(c, CURLOPT_CAINFO, ep->ca_file);
     if (ep->cert_file) { /* client authentication, for a server that asks */
-        curl_easy_setopt(c, CURLOPT_SSLCERT, ep->cert_file);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, ep->key_file);
+        cu.easy_setopt(c, CURLOPT_SSLCERT, ep->cert_file);
+        cu.easy_setopt(c, CURLOPT_SSLKEY, ep->key_file);
     }
     if (body) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_n);
+        cu.easy_setopt(c, CURLOPT_POST, 1L);
+        cu.easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_n);
     }
-    CURLcode r = curl_easy_perform(c);
-    int rc = C2_OK;
+    CURLcode r = cu.easy_perform(c);
     if (r != CURLE_OK) {
         if (out->over)
             rc = c2_fail(e, C2_ELIMIT, "%s: the answer to %s is larger than %zu bytes", pacs_endpoint_name(ep), url,
                          out->max);
         else
-            rc = c2_fail(e, C2_EIO, "%s: %s%s", pacs_endpoint_name(ep), errbuf[0] ? errbuf : curl_easy_strerror(r),
+            rc = c2_fail(e, C2_EIO, "%s: %s%s", pacs_endpoint_name(ep), errbuf[0] ? errbuf : cu.easy_strerror(r),
                          r == CURLE_COULDNT_CONNECT ? " (is the server running?)" : "");
     } else {
         char *ct = NULL;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+        cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+        cu.easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
         snprintf(ctype, ctype_cap, "%s", ct ? ct : "");
     }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    cu.slist_free_all(h);
+    cu.easy_cleanup(c);
     return rc;
 }
 
@@ -146,10 +181,10 @@ static void url_param(char *url, size_t cap, const char *key, const char *value)
 {
     if (!value || !value[0])
         return;
-    char *esc = curl_easy_escape(NULL, value, 0);
+    char *esc = cu.easy_escape(NULL, value, 0);
     size_t n = strlen(url);
     snprintf(url + n, cap - n, "%s%s=%s", strchr(url, '?') ? "&" : "?", key, esc ? esc : "");
-    curl_free(esc);
+    cu.free(esc);
 }
 
 /* A DICOM JSON attribute's first value as text (strings, numbers, PN's Alphabetic). */
@@ -266,6 +301,9 @@ int pacs_web_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q
 {
     *out = NULL;
     *n_out = 0;
+    int rc = curl_open(e);   /* url_param escapes with libcurl */
+    if (rc != C2_OK)
+        return rc;
     char base[4096];
     const char *st = q->study_uid && q->study_uid[0] ? q->study_uid : NULL;
     const char *se = q->series_uid && q->series_uid[0] ? q->series_uid : NULL;
@@ -290,7 +328,7 @@ int pacs_web_find(const pacs_endpoint *ep, pacs_level level, const pacs_query *q
                                      : "00100020,00080060,00080016");
     pacs_record *r = NULL;
     size_t cap = 0;
-    int n = 0, dropped = 0, rc = C2_OK, offset = 0, prev = 0, got, more, added;
+    int n = 0, dropped = 0, offset = 0, prev = 0, got, more, added;
     do {
         char url[4200], page[64];
         snprintf(page, sizeof page, "%d", QIDO_PAGE);

@@ -4,10 +4,12 @@
 #  1. `c2seg ingest` is one program start: no second execve (the libgomp spin policy re-exec of
 #     model/threads.h is for stages that run the engine's OpenMP loops). The judge can fail:
 #     with libgomp linked, a stage that runs the engine (`c2seg eval --help`) does start twice;
-#  2. DCMTK's data dictionary (/usr/share/libdcmtk*/dicom.dic) is read once per run, by the main
-#     process before the pool forks its sandbox workers, which inherit it: with --jobs 2 three
-#     workers read DICOM, and still one open of dicom.dic (main before this change: two or three,
-#     one per worker that read a file);
+#  2. DCMTK's data dictionary is loaded once per run, by the main process before the pool forks
+#     its sandbox workers, which inherit it: with --jobs 2 three workers read DICOM, and the text
+#     dicom.dic is never opened (the entries come from the build's table, io/dicom_dict_dcmtk.cc;
+#     tests/io/test_dicom_dict.c proves them equal); with DCMDICTPATH naming the default files,
+#     DCMTK parses the text, and still once (main before the preload: two or three opens, one per
+#     worker that read a file);
 #  3. OpenBLAS is not opened: ingest multiplies no matrix, and model/blas.c opens the library at
 #     the first GEMM (tests/unit/test_blas_lazy.c checks that one does open it);
 #  4. the default jobs take at most one job per 16 files: the real 3-slice CT series
@@ -53,8 +55,17 @@ traced -f -e trace=openat,open -o "$T/open.txt" "$BIN" ingest "$CT3" -o "$T/b.h5
 rc=$?
 n=$(grep -c 'dicom\.dic", O_RDONLY)' "$T/open.txt")
 w=$(grep -c '01\.dcm", O_RDONLY' "$T/open.txt")
-if [ "$rc" -eq 0 ] && [ "$n" -eq 1 ] && [ "$w" -gt 0 ]; then ok "--jobs 2: dicom.dic read once ($w opens of 01.dcm in the run)"
+if [ "$rc" -eq 0 ] && [ "$n" -eq 0 ] && [ "$w" -gt 0 ]; then ok "--jobs 2: dicom.dic not read (the table; $w opens of 01.dcm in the run)"
 else bad "--jobs 2: exit $rc, dicom.dic opened $n times, 01.dcm $w times ($(cat "$T/b.err"))"; fi
+DIC=$(ls /usr/share/libdcmtk*/dicom.dic | head -n 1)
+DCMDICTPATH="$DIC:$(dirname "$DIC")/private.dic" traced -f -e trace=openat,open -o "$T/open2.txt" "$BIN" ingest "$CT3" \
+    -o "$T/b2.h5" --jobs 2 -q >/dev/null 2>"$T/b2.err"
+rc=$?
+n=$(grep -c 'dicom\.dic", O_RDONLY)' "$T/open2.txt")
+if [ "$rc" -eq 0 ] && [ "$n" -eq 1 ]; then ok "--jobs 2, DCMDICTPATH set: the text read once"
+else bad "--jobs 2, DCMDICTPATH: exit $rc, dicom.dic opened $n times ($(cat "$T/b2.err"))"; fi
+h5diff --exclude-attribute /provenance "$T/b.h5" "$T/b2.h5" >/dev/null 2>&1
+check "table and text dictionary: the same cache (h5diff)" $?
 
 b=$(grep -c 'openblas' "$T/open.txt")
 [ "$b" -eq 0 ] && ok "--jobs 2: OpenBLAS never opened (model/blas.c opens it at the first GEMM)" ||

@@ -1,0 +1,44 @@
+/* base/lazylib: shared libraries opened on first use (dlopen by soname) and their symbols
+ * resolved into a caller's table (base.h, c2_lazylib). */
+#include "base/base.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+
+#define LAZYLIB_MAX_SYMS 64
+
+static pthread_mutex_t lazylib_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int c2_lazylib_open(c2_lazylib *l, c2_err *e)
+{
+    if (__atomic_load_n(&l->opened, __ATOMIC_ACQUIRE))
+        return C2_OK;
+    if (l->n > LAZYLIB_MAX_SYMS || l->table_size != l->n * sizeof(void *))
+        return c2_fail(e, C2_EINVAL, "base/lazylib: the table for %s holds %zu bytes for %zu symbols (at most %d)",
+                       l->soname, l->table_size, l->n, LAZYLIB_MAX_SYMS);
+    int rc = C2_OK;
+    pthread_mutex_lock(&lazylib_mu);
+    if (!l->opened) {
+        void *h = dlopen(l->soname, RTLD_NOW | (l->global ? RTLD_GLOBAL : RTLD_LOCAL));
+        void *sym[LAZYLIB_MAX_SYMS];
+        size_t i = 0;
+        for (; h && i < l->n; i++) {
+            dlerror();
+            if (!(sym[i] = dlsym(h, l->names[i])))
+                break;
+        }
+        if (!h || i < l->n) {
+            const char *why = dlerror();
+            rc = c2_fail(e, C2_EUNSUPPORTED, "%s needs %s, which cannot be used: %s", l->what, l->soname,
+                         why ? why : h ? l->names[i] : "not found");
+            if (h)
+                dlclose(h);
+        } else {   /* the handle stays open for the life of the process */
+            memcpy(l->table, sym, l->table_size);
+            __atomic_store_n(&l->opened, 1, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&lazylib_mu);
+    return rc;
+}
