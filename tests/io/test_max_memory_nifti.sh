@@ -45,7 +45,9 @@ PY
 
 # the real volumes (header-only pairs left out: their reader refuses them)
 mkdir -p "$T/real" && for f in "$DATA"/nifti/*.nii*; do cp "$f" "$T/real/"; done
-est_check "real NIfTI volumes" "$T/real"
+# (the estimates against measured peaks are not checked under the sanitizers: their shadow
+# memory is not planned for)
+[ -n "${ASAN_OPTIONS:-}" ] || est_check "real NIfTI volumes" "$T/real"
 "$BIN" ingest "$T/real" -o "$T/r.h5" --max-memory 8G -q >"$T/out.json" 2>"$T/err" || bad "real volumes: $(cat "$T/err")"
 vol_check "real NIfTI volumes" "$T/real"
 
@@ -65,14 +67,16 @@ for name, nz, where in (("a", 160, "two"), ("b", 160, "two"), ("c", 320, "big"))
     nib.save(nib.Nifti1Image(m, aff), f"{t}/{where}/{name}_mask.nii.gz")
 PY
 cp "$T"/two/* "$T"/big/* "$T/three/"
-est_check "two 256x256x160 volumes" "$T/two"
+[ -n "${ASAN_OPTIONS:-}" ] || est_check "two 256x256x160 volumes" "$T/two"
 "$BIN" ingest "$T/two" -o "$T/u.h5" --max-memory 8G -q >"$T/out.json" 2>"$T/err" || bad "two volumes: $(cat "$T/err")"
 vol_check "two 256x256x160 volumes" "$T/two"
 FLOOR=$(jget "$T/out.json" memory_plan.floor_bytes)
 VOL=$(jget "$T/out.json" memory_plan.volume_bytes)
-L=$((${FLOOR:-0} + 8 * 1048576))
+MARGIN=8   # MiB above the floor: what is held varies a little from run to run (more under the sanitizers)
+[ -z "${ASAN_OPTIONS:-}" ] || MARGIN=32
+L=$((${FLOOR:-0} + MARGIN * 1048576))
 # the limit holds one volume's reading, not two: FLOOR counts one already
-[ "$L" -lt "$((${FLOOR:-0} + ${VOL:-0}))" ] && ok "limit $L: the floor $FLOOR + 8 MiB, under two volumes' readings" ||
+[ "$L" -lt "$((${FLOOR:-0} + ${VOL:-0}))" ] && ok "limit $L: the floor $FLOOR + $MARGIN MiB, under two volumes' readings" ||
     bad "limit $L does not exclude a second volume ($VOL)"
 if tree_peak "$BIN" ingest "$T/two" -o "$T/l.h5" --max-memory "$L" -q; then
     [ "$(jget "$T/out.json" samples)" = 320 ] && ok "both volumes ingested under $L (320 slices)" ||
