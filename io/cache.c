@@ -9,7 +9,6 @@
 #include <hdf5.h>
 #include <errno.h>
 #include <isa-l/igzip_lib.h>
-#include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,28 +215,46 @@ static int64_t caption_intern(cache_writer *w, const char *caption)
     return w->n_captions++;
 }
 
-/* Each thread keeps its compressors (their state: allocating it per sample cost page
- * faults) and the encoded all-zero mask of the last size: the same bytes every time. Freed
- * when the thread ends (the main thread's stays reachable through its TLS until exit). */
+/* Each thread keeps its compressor (its state: allocating it per sample cost page faults)
+ * and the encoded all-zero mask of the last size: the same bytes every time. Freed when the
+ * thread ends (the main thread's stays reachable through its TLS until exit). */
 typedef struct chunk_coder {
     struct isal_zstream *zs;   /* ISA-L's igzip stream */
     uint8_t *level_buf;        /* [ISAL_DEF_LVL2_DEFAULT]: its hash tables at CACHE_IGZIP_LEVEL */
-    struct libdeflate_compressor *zc;
     int zero_S;
     uint8_t *zero;
     size_t zero_n;
 } chunk_coder;
 
+/* The largest zlib stream isal_deflate_stateless writes for n bytes: when its compressed
+ * output does not fit the buffer it writes stored blocks instead, so the bound is theirs
+ * (ISA-L igzip.c, isal_deflate_stateless: TYPE0_BLK_HDR_LEN 5 bytes for each block of at most
+ * TYPE0_MAX_BLK_LEN 65535 bytes, one empty block for n = 0, the zlib header 2 and its Adler-32
+ * trailer 4), and it wants at least 8 bytes of output. 0 when the bound overflows. */
+#define STORED_BLOCK_MAX 65535u
+#define STORED_BLOCK_HEADER 5u
+#define ZLIB_WRAP_BYTES (2u + 4u)
+static size_t zlib_stored_bound(size_t n)
+{
+    size_t blocks = n ? (n + STORED_BLOCK_MAX - 1) / STORED_BLOCK_MAX : 1;
+    if (n > SIZE_MAX - ZLIB_WRAP_BYTES - blocks * STORED_BLOCK_HEADER)
+        return 0;
+    size_t b = n + blocks * STORED_BLOCK_HEADER + ZLIB_WRAP_BYTES;
+    return b < 8 ? 8 : b;
+}
+
 /* HDF5's deflate filter (H5Zdeflate.c) reads a zlib stream; the chunks of /images and /masks
  * are encoded by ISA-L's igzip at its level 2 (docs/cache.md: 26-52 % less CPU than libdeflate's
  * level 1 on the images, a twelfth of the time on the masks, for a 2-3 % larger cache), into a
- * fresh buffer of libdeflate's bound. Should igzip fail, libdeflate's level 1 encodes the
- * chunk: either is a zlib stream of the same bytes. */
+ * fresh buffer of the stored bound (zlib_stored_bound: incompressible bytes become stored
+ * blocks). -1 when the buffer cannot be had, -2 when igzip fails (no chunk is written). */
 #define CACHE_IGZIP_LEVEL 2
 static int deflate_bytes(chunk_coder *k, const uint8_t *in, size_t n, uint8_t **out, size_t *out_n)
 {
-    size_t bound = libdeflate_zlib_compress_bound(k->zc, n);
-    uint8_t *z = bound <= UINT32_MAX ? malloc(bound) : NULL;
+    size_t bound = zlib_stored_bound(n);
+    if (n > UINT32_MAX || bound == 0 || bound > UINT32_MAX)
+        return -2;              /* igzip counts in 32 bits: the cache's chunks are far smaller */
+    uint8_t *z = malloc(bound);
     if (!z)
         return -1;
     struct isal_zstream *s = k->zs;
@@ -252,13 +269,12 @@ static int deflate_bytes(chunk_coder *k, const uint8_t *in, size_t n, uint8_t **
     s->avail_out = (uint32_t)bound;
     s->end_of_stream = 1;
     s->flush = NO_FLUSH;
-    size_t got = isal_deflate_stateless(s) == COMP_OK ? s->total_out : libdeflate_zlib_compress(k->zc, in, n, z, bound);
-    if (got == 0) {
+    if (isal_deflate_stateless(s) != COMP_OK || s->avail_in != 0 || s->total_out == 0 || s->total_out > bound) {
         free(z);
-        return -1;
+        return -2;
     }
     *out = z;
-    *out_n = got;
+    *out_n = s->total_out;
     return 0;
 }
 static _Thread_local chunk_coder *thread_coder;
@@ -270,7 +286,6 @@ static void coder_free(void *p)
     chunk_coder *k = p;
     if (!k)
         return;
-    libdeflate_free_compressor(k->zc);
     free(k->zs);
     free(k->level_buf);
     free(k->zero);
@@ -284,8 +299,7 @@ static chunk_coder *coder_get(void)
     if (thread_coder)
         return thread_coder;
     chunk_coder *k = calloc(1, sizeof *k);
-    if (!k || !(k->zc = libdeflate_alloc_compressor(CACHE_DEFLATE_LEVEL)) || !(k->zs = malloc(sizeof *k->zs)) ||
-        !(k->level_buf = malloc(ISAL_DEF_LVL2_DEFAULT))) {
+    if (!k || !(k->zs = malloc(sizeof *k->zs)) || !(k->level_buf = malloc(ISAL_DEF_LVL2_DEFAULT))) {
         coder_free(k);
         return NULL;
     }
@@ -301,10 +315,10 @@ static int zero_mask_encode(chunk_coder *k, int S, uint8_t **out, size_t *out_n)
         size_t px = (size_t)S * S;
         uint8_t *zeros = calloc(px, 1), *z = NULL;
         size_t n = 0;
-        int bad = !zeros || deflate_bytes(k, zeros, px, &z, &n) != 0;
+        int rc = zeros ? deflate_bytes(k, zeros, px, &z, &n) : -1;
         free(zeros);
-        if (bad)
-            return -1;
+        if (rc)
+            return rc;
         free(k->zero);
         k->zero = z;
         k->zero_n = n;
@@ -340,14 +354,16 @@ int cache_chunk_encode(int S, const float *image, const uint8_t *mask, cache_chu
     memset(out, 0, sizeof *out);
     size_t px = (size_t)S * S;
     chunk_coder *k = coder_get();
-    int bad = !k;
-    if (!bad) /* little-endian host: the native floats are F32LE as stored */
-        bad = deflate_bytes(k, (const uint8_t *)image, px * sizeof(float), &out->image, &out->image_n) != 0 ||
-              (mask && !bytes_all_zero(mask, px) ? deflate_bytes(k, mask, px, &out->mask, &out->mask_n)
-                                                  : zero_mask_encode(k, S, &out->mask, &out->mask_n)) != 0;
+    /* little-endian host: the native floats are F32LE as stored */
+    int rc = k ? deflate_bytes(k, (const uint8_t *)image, px * sizeof(float), &out->image, &out->image_n) : -1;
+    if (rc == 0)
+        rc = mask && !bytes_all_zero(mask, px) ? deflate_bytes(k, mask, px, &out->mask, &out->mask_n)
+                                              : zero_mask_encode(k, S, &out->mask, &out->mask_n);
     out->has_mask = mask != NULL;
-    if (bad) {
+    if (rc) {
         cache_chunk_free(out);
+        if (rc == -2)
+            return c2_fail(e, C2_EINVAL, "igzip could not compress a %dx%d sample within its stored-block bound", S, S);
         return c2_fail(e, C2_ENOMEM, "out of memory compressing a %dx%d sample", S, S);
     }
     return C2_OK;

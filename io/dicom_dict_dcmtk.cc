@@ -77,7 +77,13 @@ void preload()
         return;
     }
     /* DCMTK reads DCMDICTPATH when it creates the dictionary, inside this wrlock: an empty
-     * file there, and the variable unset again at once (no child process sees it) */
+     * file there, and the variable unset again at once (no child process sees it). The
+     * environment is the only way in (DCMTK 3.6.7, dcdict.h / dcdict.cc): the global's
+     * dictionary (GlobalDcmDataDictionary::dataDict) is private and made only by the private
+     * createDataDict() as new DcmDataDictionary(OFTrue, loadExternal), loadExternal fixed when
+     * DCMTK was built (ENABLE_EXTERNAL_DICTIONARY), and loadExternalDictionaries() reads
+     * getenv("DCMDICTPATH") else DCM_DICT_DEFAULT_PATH; wrlock() then clear() and refill would
+     * come after the text was parsed, the cost this table saves. */
     setenv("DCMDICTPATH", "/dev/null", 1);
     DcmDataDictionary &d = dcmDataDict.wrlock();
     unsetenv("DCMDICTPATH");

@@ -79,6 +79,7 @@ static int header_fill(const char *path, nifti_volume *v, nifti_image **out, c2_
                        nu, nv, nw);
     }
     v->datatype = nim->datatype;
+    v->bytes_per_voxel = nim->nbyper;
     v->nx = nim->nx;
     v->ny = nim->ny;
     v->nz = nim->nz;
@@ -89,8 +90,6 @@ static int header_fill(const char *path, nifti_volume *v, nifti_image **out, c2_
     v->scl_slope = (float)nim->scl_slope;
     v->scl_inter = (float)nim->scl_inter;
     geometry_from_header(v, nim);
-    if (v->geom_source == NIFTI_GEOM_PIXDIM)
-        c2_warn("%s: neither sform nor qform is set; using the pixdim diagonal as geometry", path);
     *out = nim;
     return C2_OK;
 }
@@ -179,6 +178,8 @@ int nifti_volume_read(const char *path, int64_t t, nifti_volume *v, c2_err *e)
     int rc = header_fill(path, v, &nim, e);
     if (rc != C2_OK)
         return rc;
+    if (v->geom_source == NIFTI_GEOM_PIXDIM)
+        c2_warn("%s: neither sform nor qform is set; using the pixdim diagonal as geometry", path);
     if (t < 0 || t >= v->nt) {
         rc = c2_fail(e, C2_EINVAL, "%s: volume %lld requested, the file has %lld", path, (long long)t,
                      (long long)v->nt);

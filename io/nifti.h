@@ -7,7 +7,7 @@
  *   - scl_slope / scl_inter are applied (slope 0 means "not scaled");
  *   - the affine is taken from the sform when sform_code > 0, else from the qform
  *     when qform_code > 0, else the fallback diag(pixdim x, y, z) with origin 0
- *     (ANALYZE convention; a warning says so);
+ *     (ANALYZE convention; the volume's read warns so);
  *   - NaN and +-Inf voxels are replaced by the volume's smallest finite value
  *     (background for CT and masks) and counted in nonfinite_count;
  *   - the version is detected from the header size (348 or 540), not nifti_type;
@@ -32,6 +32,7 @@ enum { NIFTI_GEOM_SFORM = 1, NIFTI_GEOM_QFORM = 2, NIFTI_GEOM_PIXDIM = 3 };
 typedef struct nifti_volume {
     int version;              /* 1 or 2 (from the header size) */
     int datatype;             /* NIFTI_TYPE_* code stored in the file (2 uint8, 4 int16, 16 float32, ...) */
+    int bytes_per_voxel;      /* of that stored type (nifticlib's nbyper: 1, 2, 4, 8, ...) */
     int64_t nx, ny, nz;       /* voxel grid of the volume read: i fastest, then j, then k */
     int64_t nt;               /* volumes in the file (dim[4], 1 for 3D); one of them is read */
     double pixdim[3];         /* voxel size along i, j, k in mm (header pixdim[1..3]) */
@@ -48,7 +49,8 @@ typedef struct nifti_volume {
  * file and the reason (C2_ENOTFOUND, C2_EINVAL, C2_ELIMIT, C2_EUNSUPPORTED for
  * complex / RGB data types). */
 int nifti_volume_read(const char *path, int64_t t, nifti_volume *v, c2_err *e);
-/* Reads only the header fields (data stays NULL): grid, geometry, version. */
+/* Reads only the header fields (data stays NULL): grid, geometry, version, stored type. It
+ * does not warn (a planner reads headers before the volume's reader says what it finds). */
 int nifti_volume_read_header(const char *path, nifti_volume *v, c2_err *e);
 /* The same two reads in a sandbox worker (io/isolated_files.c; base/sandbox.h): a crash,
  * a hang or a memory blow-up of nifticlib / zlib on hostile bytes becomes one error

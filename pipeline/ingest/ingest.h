@@ -89,6 +89,7 @@ typedef struct ingest_ctx {
     int64_t mem_job;            /* one job's estimate in that plan (its sandbox worker and largest input) */
     int64_t mem_floor;          /* the least limit the plans accept: what is held + one job (the larger plan's) */
     int64_t mem_held;           /* what the process held at the decode plan (its reports say it) */
+    int64_t mem_volume;         /* the largest NIfTI volume's reading in the plan (ingest_memory.c), bytes */
     int abort_rc;               /* a reader stopped the whole run (the planner after the DICOM headers) */
     c2_err abort_e;
     /* state of one run */
@@ -139,9 +140,9 @@ void ingest_ctx_free(ingest_ctx *c);
  * ingest_plan_jobs, once the walk has listed the files and before the pool exists: c->jobs
  * lowered to the jobs that fit, each job counted as one sandbox worker plus the largest
  * piece any of them may hold (a PNG or JPEG pair from its header, a DICOM file's metadata
- * read; NIfTI files, whose sizes are not read before, INGEST_UNKNOWN_FILE_BYTES); a PNG or
- * JPEG whose pair does not fit even in one job alone is left out (its file's over set: the
- * slice reader reports it);
+ * read, a NIfTI plane; the largest NIfTI volume's reading from its header, once; a file whose
+ * header is not read, INGEST_UNKNOWN_FILE_BYTES); a PNG or JPEG pair or a NIfTI volume that
+ * does not fit even in one job alone is left out (its file's over set: its reader reports it);
  * ingest_plan_decode, once the DICOM headers are read and before any slice is decoded: the
  * largest slice decode of the series to be ingested (rows x columns x samples x bytes, the
  * transfer syntax, the file's size); the pool is made again with fewer jobs when the first
@@ -160,6 +161,8 @@ int ingest_plan_decode(ingest_ctx *c, const dicom_series *series, int n_series, 
  * the same for an image that ingest_plan_jobs left out (its file's over). */
 void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need, c2_err *e);
 void ingest_image_over_reason(const ingest_ctx *c, const char *path, int64_t need, c2_err *e);
+/* The same for a NIfTI volume (and its mask) that ingest_plan_jobs left out. */
+void ingest_volume_over_reason(const ingest_ctx *c, const char *path, int has_mask, int64_t need, c2_err *e);
 /* The plan's numbers as o's "memory_plan" object (limit, estimate, job, floor; bytes), when
  * c was planned (c->max_memory given): the stages' JSON summaries. */
 struct cJSON;

@@ -7,21 +7,23 @@
  * Planned twice (ingest.h):
  *   before the pool: a PNG or JPEG image's decode from its header (IHDR: width, height,
  *   colour type, depth; SOF: height, width, components), a DICOM file's metadata read (the
- *   file when it is read whole, a kept plane, DCMTK's dataset); NIfTI volumes, whose sizes
- *   are not read before the jobs, and images whose header is not found are counted as
- *   INGEST_UNKNOWN_FILE_BYTES (a NIfTI volume is read whole by the calling thread: a
- *   cohort of large volumes needs more);
+ *   file when it is read whole, a kept plane, DCMTK's dataset), a NIfTI volume from its
+ *   header and its mask's (nifti_bytes: the volume's reading, held by the calling thread and
+ *   its worker once whatever the jobs, since volumes are read one at a time; one plane per
+ *   job); images and NIfTI files whose header is not read are counted as
+ *   INGEST_UNKNOWN_FILE_BYTES;
  *   after the DICOM headers: one frame's decode (slices are decoded one frame at a time,
  *   multi-frame objects too), from rows x columns x samples x bytes, the transfer syntax
  *   and the file's size (read whole when it is one frame not much larger than its pixels).
- * An image pair or a DICOM slice that does not fit the limit even in one job alone (a large
- * X-ray, a header claiming huge dimensions) is left out of the plan and reported by its
+ * An image pair, a NIfTI volume or a DICOM slice that does not fit the limit even in one job
+ * alone (a large X-ray, a header claiming huge dimensions) is left out of the plan and reported by its
  * reader ("too large to decode under --max-memory"); the run is refused only when nothing
  * fits (the cheapest job is named).
  * The constants are measured (docs/exit-codes-and-limits.md, "Memory"); each estimate is
- * checked against the measured peaks by tests/io/test_max_memory.sh. */
+ * checked against the measured peaks by tests/io/test_max_memory.sh and, for NIfTI volumes,
+ * tests/io/test_max_memory_nifti.sh. */
 #include "base/pool.h"
-#include "pipeline/ingest/ingest.h"
+#include "pipeline/ingest/ingest_parts.h"
 #include "pipeline/pipeline.h"
 
 #include <cjson/cJSON.h>
@@ -132,6 +134,44 @@ static int64_t jpeg_bytes(const char *path, int64_t wh[2])
     return out;
 }
 
+/* A NIfTI volume's ingest (pipeline/ingest/ingest_volumes.c) from its header and its mask's,
+ * read as the reader reads them (nifticlib in the sandbox worker, base/sandbox.h; a .nii.gz
+ * inflated only as far as its header). For n voxels (volume 0 of a 4D file) stored in b bytes
+ * each, *volume is what its reading holds while its planes are cut: here the volume and its
+ * mask as floats (4n each), in the calling thread's worker the stored values and the floats
+ * answered of the larger of the two reads (n b + 4n; kept by the worker's heap after). The
+ * returned piece is one plane job: the plane cut and oriented as floats and the mask's bytes
+ * (10 bytes a voxel of the two largest dimensions: the slice axis is chosen by the affine) and
+ * the pool's two slots of the job, each the resized slice and mask and its encoded chunk.
+ * dims (the image's grid) and *mask (1: a mask was read) are filled; -1 when the image's
+ * header is not read (its reader reports why), 0 with *volume 0 when the grid is over the
+ * limits (refused before reading). */
+static int64_t nifti_bytes(const ingest_ctx *c, const char *path, int64_t *volume, int64_t dims[3], int *mask)
+{
+    nifti_volume v, m;
+    c2_err ce;
+    char mpath[4200];
+    *volume = 0;
+    *mask = 0;
+    if (nifti_volume_read_header_isolated(path, &v, &ce) != C2_OK)
+        return -1;
+    dims[0] = v.nx;
+    dims[1] = v.ny;
+    dims[2] = v.nz;
+    int64_t b = v.bytes_per_voxel > 0 ? v.bytes_per_voxel : 8;
+    if (c2_check_dims(&ce, path, v.nx, v.ny, v.nz, b > 4 ? (size_t)b : 4) != C2_OK)
+        return 0;
+    if (ingest_nifti_mask(c, path, mpath, sizeof mpath) && nifti_volume_read_header_isolated(mpath, &m, &ce) == C2_OK &&
+        m.nx == v.nx && m.ny == v.ny && m.nz == v.nz) { /* another grid: refused by the reader after the image */
+        *mask = 1;
+        b = m.bytes_per_voxel > b ? m.bytes_per_voxel : b;
+    }
+    int64_t n = v.nx * v.ny * v.nz, lo = v.nx < v.ny ? v.nx : v.ny, S = c->pp.size;
+    lo = lo < v.nz ? lo : v.nz;
+    *volume = 4 * n * (1 + *mask) + n * b + 4 * n;
+    return 10 * (n / lo) + 4 * S * S * 5;
+}
+
 /* The metadata read of a file that may be DICOM: the file when it is read whole (at most
  * 4 x INGEST_PLANE_PIXELS + 1 MiB), the plane kept from it, DCMTK's dataset. */
 static int64_t meta_bytes(const char *path)
@@ -211,6 +251,8 @@ void ingest_memory_json(cJSON *o, const ingest_ctx *c)
     cJSON_AddNumberToObject(m, "estimate_bytes", (double)c->mem_estimate);
     cJSON_AddNumberToObject(m, "job_bytes", (double)c->mem_job);
     cJSON_AddNumberToObject(m, "floor_bytes", (double)c->mem_floor);
+    if (c->mem_volume > 0)
+        cJSON_AddNumberToObject(m, "volume_bytes", (double)c->mem_volume);
 }
 
 int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
@@ -218,71 +260,78 @@ int ingest_plan_jobs(ingest_ctx *c, c2_err *e)
     if (c->max_memory <= 0)
         return C2_OK;
     job_cost k = {.fixed = RUN_BYTES, .worker = mem_anonymous_bytes() + WORKER_OWN_BYTES};
-    int64_t metas = 0, largest_image = 0, wh[2] = {0, 0}, cheap_wh[2] = {0, 0}, held = mem_resident_bytes();
-    const char *largest = NULL;
-    char piece[400] = "ingest job";
+    int64_t metas = 0, volume = 0, named_bytes = 0, held = mem_resident_bytes();
+    char piece[400] = "ingest job", cheap_piece[400] = "";
     int fits = 0;               /* inputs a job takes that fit */
-    job_cost least = k;         /* the cheapest job of the images that do not fit alone */
+    job_cost least = k;         /* the cheapest job of the inputs that do not fit alone */
     ingest_file *cheapest = NULL;
     for (int i = 0; i < c->n_files; i++) {
         const char *path = c->files[i].path;
         if (c->files[i].state != FILE_PENDING)
             continue;
-        int64_t b;
+        job_cost one = {.fixed = RUN_BYTES, .worker = k.worker};
+        char what[400] = "";    /* the job named, when its input's size was read */
         if (image2d_path_is_image(path)) {
             int64_t dims[2] = {0, 0};
-            b = png_bytes(path, dims);
+            int64_t b = png_bytes(path, dims);
             if (b < 0)
                 b = jpeg_bytes(path, dims);
             if (b < 0)
                 b = INGEST_UNKNOWN_FILE_BYTES; /* neither header read: the job will say what it is */
-            /* its pair alone over the limit (a large image, a header claiming huge dimensions):
-             * left out, reported by its job */
-            job_cost one = {.fixed = k.fixed, .worker = k.worker, .piece = 2 * b};
-            if (dims[0] && held + jobs_bytes(&one, 1) > c->max_memory) {
-                c->files[i].over = jobs_bytes(&one, 1);
-                if (!cheapest || c->files[i].over < cheapest->over) {
-                    cheapest = &c->files[i];
-                    least = one;
-                    cheap_wh[0] = dims[0];
-                    cheap_wh[1] = dims[1];
-                }
-                continue;
-            }
-            fits++;
-            if (b > largest_image) {
-                largest_image = b;
-                largest = dims[0] ? path : NULL;
-                wh[0] = dims[0];
-                wh[1] = dims[1];
-            }
-            b = 2 * largest_image; /* an image and its mask in one job */
+            one.piece = 2 * b; /* an image and its mask in one job */
+            if (dims[0])
+                snprintf(what, sizeof what, "ingest job reading a %lld x %lld image and its mask (%s)",
+                         (long long)dims[0], (long long)dims[1], c2_basename(path));
         } else if (nifti_path_is_nifti(path)) {
-            b = INGEST_UNKNOWN_FILE_BYTES;
-            fits++;
+            if (ingest_nifti_is_mask(path))
+                continue; /* read with its image, counted there (an orphan is reported unread) */
+            int64_t dims[3], vol = 0;
+            int mask = 0;
+            one.piece = nifti_bytes(c, path, &vol, dims, &mask);
+            if (one.piece < 0)
+                one.piece = INGEST_UNKNOWN_FILE_BYTES; /* no header read: its reader will say why */
+            one.fixed += vol;
+            if (vol)
+                snprintf(what, sizeof what, "ingest job reading a %lld x %lld x %lld volume%s (%s)",
+                         (long long)dims[0], (long long)dims[1], (long long)dims[2], mask ? " and its mask" : "",
+                         c2_basename(path));
         } else if (c2_ends_with_ci(path, ".json") || c2_ends_with_ci(path, ".csv") || c2_ends_with_ci(path, ".xlsx")) {
-            b = 0; /* caption tables: read by the calling thread, not by a job */
+            continue; /* caption tables: read by the calling thread, not by a job */
         } else {
-            b = meta_bytes(path);
+            one.piece = meta_bytes(path);
             metas++;
-            fits++;
         }
-        k.piece = b > k.piece ? b : k.piece;
+        /* an input alone over the limit (a large image or volume, a header claiming huge
+         * dimensions): left out, reported by its reader */
+        if (what[0] && held + jobs_bytes(&one, 1) > c->max_memory) {
+            c->files[i].over = jobs_bytes(&one, 1);
+            if (!cheapest || c->files[i].over < cheapest->over) {
+                cheapest = &c->files[i];
+                least = one;
+                snprintf(cheap_piece, sizeof cheap_piece, "%s", what);
+            }
+            continue;
+        }
+        fits++;
+        k.piece = one.piece > k.piece ? one.piece : k.piece;
+        volume = one.fixed - RUN_BYTES > volume ? one.fixed - RUN_BYTES : volume; /* volumes are read one at a time */
+        if (one.fixed + one.piece > named_bytes) { /* the costliest job is named */
+            named_bytes = one.fixed + one.piece;
+            snprintf(piece, sizeof piece, "%s", what[0] ? what : "ingest job");
+        }
     }
+    k.fixed += volume;
     /* the metadata pass keeps small decoded planes until their series is ingested */
     int64_t planes = metas * INGEST_PLANE_PIXELS * (int64_t)sizeof(float);
     k.fixed += planes < INGEST_PLANE_BUDGET ? planes : INGEST_PLANE_BUDGET;
     int refuse = !fits && cheapest;
     if (refuse) {   /* no input fits: the run is refused, naming the cheapest job */
+        volume = least.fixed - RUN_BYTES;
         k = least;
-        largest = cheapest->path;
-        wh[0] = cheap_wh[0];
-        wh[1] = cheap_wh[1];
+        snprintf(piece, sizeof piece, "%s", cheap_piece);
     }
-    if (largest && (refuse || 2 * largest_image == k.piece)) /* an image pair is the largest piece: named */
-        snprintf(piece, sizeof piece, "ingest job reading a %lld x %lld image and its mask (%s)", (long long)wh[0],
-                 (long long)wh[1], c2_basename(largest));
     c->mem_held = held;
+    c->mem_volume = volume;
     int n = plan(c, held, &k, piece, e);
     if (!n)
         return C2_ELIMIT;
@@ -370,4 +419,9 @@ void ingest_over_reason(const ingest_ctx *c, const dicom_object *o, int64_t need
 void ingest_image_over_reason(const ingest_ctx *c, const char *path, int64_t need, c2_err *e)
 {
     over_reason(c, path, "it and a mask of its size", need, e);
+}
+
+void ingest_volume_over_reason(const ingest_ctx *c, const char *path, int has_mask, int64_t need, c2_err *e)
+{
+    over_reason(c, path, has_mask ? "its volume and its mask" : "its volume", need, e);
 }

@@ -35,8 +35,14 @@ void ingest_slice_caption_attach(ingest_ctx *c, cache_sample *m, char *source, s
 /* Warns about per-slice tables with rows that named no ingested slice. */
 void ingest_slice_captions_finish(ingest_ctx *c);
 
-/* Pending NIfTI files (with their masks) and DICOM files (grouped into series). */
+/* Pending NIfTI files (with their masks) and DICOM files (grouped into series). A NIfTI
+ * volume the plan left out (its file's over) is reported, not read. */
 void ingest_nifti(ingest_ctx *c);
+/* 1 when path is a NIfTI mask by name (NAME_mask / NAME_label .nii[.gz]): read with its image. */
+int ingest_nifti_is_mask(const char *path);
+/* The mask of NIfTI image path (NAME_mask / NAME_label .nii[.gz] beside it, or the same name
+ * in --masks DIR): 1 and out filled, 0 when there is none. */
+int ingest_nifti_mask(const ingest_ctx *c, const char *path, char *out, size_t cap);
 void ingest_dicom(ingest_ctx *c);
 
 /* Reads the SR document c->files[file] and its text slot. */

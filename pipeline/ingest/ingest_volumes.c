@@ -32,7 +32,7 @@ static void nifti_stem(char *out, size_t cap, const char *path)
         }
 }
 
-static int nifti_is_mask_name(const char *path)
+int ingest_nifti_is_mask(const char *path)
 {
     char stem[4096];
     nifti_stem(stem, sizeof stem, path);
@@ -42,8 +42,7 @@ static int nifti_is_mask_name(const char *path)
     return 0;
 }
 
-/* Finds the mask of image path among the known names; returns 1 and fills out. */
-static int nifti_find_mask(const ingest_ctx *c, const char *path, char *out, size_t cap)
+int ingest_nifti_mask(const ingest_ctx *c, const char *path, char *out, size_t cap)
 {
     char stem[4096];
     nifti_stem(stem, sizeof stem, path);
@@ -235,12 +234,14 @@ void ingest_nifti(ingest_ctx *c)
 {
     for (int i = 0; i < c->n_files; i++) {
         ingest_file *f = &c->files[i];
-        if (f->state != FILE_PENDING || !nifti_path_is_nifti(f->path) || nifti_is_mask_name(f->path))
+        if (f->state != FILE_PENDING || !nifti_path_is_nifti(f->path) || ingest_nifti_is_mask(f->path))
             continue;
         char mask[4200];
-        int has_mask = nifti_find_mask(c, f->path, mask, sizeof mask);
+        int has_mask = ingest_nifti_mask(c, f->path, mask, sizeof mask);
         c2_err e = {0};
-        int rc = nifti_ingest_volume(c, f->path, has_mask ? mask : NULL, &e);
+        int rc = f->over ? C2_ELIMIT : nifti_ingest_volume(c, f->path, has_mask ? mask : NULL, &e);
+        if (f->over) /* left out by the plan: reported, not read */
+            ingest_volume_over_reason(c, f->path, has_mask, f->over, &e);
         if (rc != C2_OK) {
             ingest_report(c, f, e.msg);
         } else {

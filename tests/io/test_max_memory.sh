@@ -32,17 +32,11 @@
 #  - c2seg run's max_memory key reaches the stages (too small: the ingest stage fails).
 set -u
 . "$C2SEG_SOURCE/tests/support/testlib.sh"
+. "$C2SEG_SOURCE/tests/support/maxmem.sh"
 tl_begin test_max_memory
 export C2SEG_THREADS=1
 # peak RSS in bytes of a command (its stdout to $T/out.json, stderr to $T/err)
 peak() { /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$T/out.json" 2>"$T/err"; r=$?; echo $(($(tail -1 "$T/rss") * 1024)); return $r; }
-# the tree's peak of a command (tests/support/peak_memory.py: $T/mem.json; stdout to $T/out.json)
-tree_peak() { $PY "$C2SEG_SOURCE/tests/support/peak_memory.py" "$T/mem.json" "$@" >"$T/out.json" 2>"$T/err"; }
-# KEY of a JSON file (a.b for nested keys), empty when absent
-jget() { $PY -c "import json,sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split('.'): v = v.get(k, '') if isinstance(v, dict) else ''
-print(int(v) if isinstance(v, (int, float)) else v)" "$1" "$2" 2>/dev/null; }
 
 "$C2SEG_BUILD/c2seg-sample-data" -o "$T/sd" --studies 2 --slices 24 --size 64 >/dev/null 2>"$T/gen.log" ||
     { cat "$T/gen.log" >&2; echo "FAIL: sample data" >&2; exit 1; }
@@ -130,23 +124,7 @@ rc=$?
 if [ "$rc" -eq 3 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "too small" "$T/err" && [ ! -e "$T/d0.h5" ]
 then ok "ingest --max-memory 1M: exit 3, one line"; else bad "ingest 1M: exit $rc, $(cat "$T/err")"; fi
 
-# ingest's estimate from its inputs against the measured peaks (--max-memory 8G: planned,
-# nothing lowered): the tree's peak under the estimate, each worker's own pages under one job's
-est_check() {   # WHAT INPUT [OPT...]
-    what=$1
-    shift
-    tree_peak "$BIN" ingest "$@" -o "$T/e.h5" --modality all --max-memory 8G -q || { bad "$what: $(cat "$T/err")"; return; }
-    rm -f "$T/e.h5"
-    $PY - "$T/mem.json" "$T/out.json" "$what" >"$T/cmp" 2>&1 <<'PY' && ok "$(cat "$T/cmp")" || bad "$(cat "$T/cmp")"
-import json, sys
-m, o = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))["memory_plan"]
-worst = max(m["workers"] or [0])
-print(f"{sys.argv[3]}: jobs {json.load(open(sys.argv[2]))['jobs']}, measured {m['total'] / 1048576:.1f} MiB "
-      f"(c2seg {m['main'] / 1048576:.1f}, workers' own {[round(w / 1048576, 1) for w in m['workers']]}) <= estimate "
-      f"{o['estimate_bytes'] / 1048576:.1f} MiB, a worker <= one job's {o['job_bytes'] / 1048576:.1f} MiB")
-assert m["total"] <= o["estimate_bytes"] and worst <= o["job_bytes"]
-PY
-}
+# ingest's estimate from its inputs against the measured peaks (est_check, tests/support/maxmem.sh)
 if [ -n "${ASAN_OPTIONS:-}" ]; then
     echo "  (sanitizer run: the estimates against measured peaks not checked)" >&2
 else
@@ -202,21 +180,6 @@ d.PixelData = encapsulate([b"\xff\x4f\xff\x51" + bytes(60)])
 d.SOPInstanceUID, d.SeriesInstanceUID = generate_uid(), generate_uid()
 d.save_as(sys.argv[2])
 PY
-over_check() {   # WHAT REPORT ERR FILE...: each FILE one report row and one error line "too large to decode", nothing else
-    what=$1 report=$2 err=$3
-    shift 3
-    $PY - "$report" "$err" "$@" >"$T/cmp" 2>&1 <<'PY' && ok "$what: $(cat "$T/cmp")" || bad "$what: $(cat "$T/cmp")"
-import re, sys
-report, err, files = sys.argv[1], sys.argv[2], sys.argv[3:]
-rows = [l.rstrip("\n").split("\t") for l in open(report)][1:]
-assert sorted(r[0].split("/")[-1] for r in rows) == sorted(files), rows
-pat = r"too large to decode under --max-memory \(needs [0-9.]+ [MG]iB to decode (its [0-9]+ x [0-9]+ compressed slice|it and a mask of its size) .*over --max-memory [0-9.]+ [MG]iB\)$"
-assert all(re.match(pat, r[1]) for r in rows), rows
-lines = open(err).read().splitlines()
-assert len(lines) == len(files) and all("too large to decode" in l for l in lines), lines
-print("; ".join(f"{r[0].split('/')[-1]}: {r[1]}" for r in rows))
-PY
-}
 tree_peak "$BIN" ingest "$T/big" -o "$T/b.h5" --max-memory "$LA" -q
 rc=$?
 [ "$rc" -eq 1 ] && ok "CT + X-ray + huge header under $LA: exit 1" || bad "CT + X-ray + huge header under $LA: exit $rc, $(cat "$T/err")"
