@@ -1,5 +1,6 @@
 /* dicom_deflate: element lengths of a deflated dataset checked against its inflated size
- * before DCMTK reads it (io/dicom_deflate.h says why).
+ * before DCMTK reads it (io/dicom_deflate.h says why). Where the dataset starts is DCMTK's
+ * own answer (io/dicom_load_dcmtk.cc): this file parses no File Meta Information.
  *
  * The walk follows DCMTK's reading: explicit VR little endian; an element of defined length
  * (a sequence or item included) is skipped whole, its length checked: DCMTK checks what is
@@ -9,6 +10,9 @@
  * undefined length is implicit VR (CP-246, as DCMTK reads it). */
 #include "io/dicom_deflate.h"
 
+#include <stdio.h>
+#include <sys/types.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -16,7 +20,6 @@
 #define CHUNK 65536
 #define MAX_NEST 64
 #define UNDEFINED 0xFFFFFFFFu
-#define DEFLATE_UID "1.2.840.10008.1.2.1.99"
 
 static uint32_t u16le(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static uint32_t u32le(const unsigned char *p) { return u16le(p) | u16le(p + 2) << 16; }
@@ -35,41 +38,6 @@ static int long_vr(const unsigned char *v)
         if (v[0] == short_vrs[i][0] && v[1] == short_vrs[i][1])
             return 0;
     return v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z';
-}
-
-/* The transfer syntax of the File Meta Information (group 0002, explicit VR little endian)
- * into ts, leaving f at the first byte of the dataset; 0 when there is no readable meta
- * group (not ours to judge: DCMTK reports it). */
-static int meta_of(FILE *f, char *ts, size_t ts_size)
-{
-    unsigned char h[132];
-    ts[0] = 0;
-    if (fread(h, 1, 132, f) != 132 || memcmp(h + 128, "DICM", 4) != 0)
-        return 0;
-    for (;;) {
-        long at = ftell(f);
-        size_t got = fread(h, 1, 8, f);
-        if (got < 8 || u16le(h) != 0x0002)
-            return at >= 0 && fseek(f, at, SEEK_SET) == 0;
-        uint32_t elem = u16le(h + 2), len = u16le(h + 6);
-        if (long_vr(h + 4)) {
-            if (fread(h + 8, 1, 4, f) != 4)
-                return 0;
-            len = u32le(h + 8);
-        }
-        if (len == UNDEFINED)
-            return 0;
-        if (elem == 0x0010 && len < ts_size) {
-            if (fread(ts, 1, len, f) != len)
-                return 0;
-            size_t k = len;
-            while (k > 0 && (ts[k - 1] == 0 || ts[k - 1] == ' '))
-                k--;
-            ts[k] = 0;
-        } else if (fseek(f, (long)len, SEEK_CUR) != 0) {
-            return 0;
-        }
-    }
 }
 
 typedef struct walker {
@@ -152,20 +120,20 @@ static void walk(walker *w, const unsigned char *p, size_t n)
     }
 }
 
-int dicom_deflate_check(const char *path, c2_err *e)
+int dicom_deflate_check(const char *path, const char *shown, int64_t start, c2_err *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return C2_OK;
     unsigned char *in = malloc(CHUNK), *out = malloc(CHUNK);
-    char ts[80];
     int rc = C2_OK;
+    path = shown;   /* from here on, the name in messages */
     if (!in || !out) {
         rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for the deflate check", path);
         goto done;
     }
-    if (!meta_of(f, ts, sizeof ts) || strcmp(ts, DEFLATE_UID) != 0)
-        goto done;
+    if (start < 0 || fseeko(f, (off_t)start, SEEK_SET) != 0)
+        goto done;   /* not ours to judge: DCMTK reports a file it cannot read */
 
     z_stream z;
     memset(&z, 0, sizeof z);

@@ -15,4 +15,9 @@ class DcmFileFormat;
  * re-opening it for Pixel Data). */
 int dicom_dcmtk_load(DcmFileFormat &ff, const char *path, c2_err *e, int whole = 0);
 
+/* The check alone, for a shim that loads path itself (a private copy: messages name shown):
+ * C2_OK unless DCMTK would read path as a deflated dataset with an element longer than the
+ * dataset (io/dicom_deflate.h). */
+int dicom_dcmtk_check(const char *path, const char *shown, c2_err *e);
+
 #endif

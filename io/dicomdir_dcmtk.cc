@@ -15,6 +15,7 @@ extern "C" {
 #include "io/dicomdir.h"
 #include "io/dicom.h"
 }
+#include "io/dicom_load_dcmtk.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -59,10 +60,10 @@ OFCondition load_as_items(const char *path, DcmFileFormat &ff, c2_err *e, int *r
         written = close(fd) == 0 && written;
     free(buf);
     OFCondition st = EC_IllegalCall;
-    if (written)
-        st = ff.loadFile(tmp);
-    else
+    if (!written)
         *rc = c2_fail(e, C2_EIO, "%s: cannot write a temporary copy in %s", path, tmpdir && tmpdir[0] ? tmpdir : "/tmp");
+    else if ((*rc = dicom_dcmtk_check(tmp, path, e)) == C2_OK)   /* a deflated DICOMDIR too */
+        st = ff.loadFile(tmp);
     if (fd >= 0)
         unlink(tmp);
     return st;

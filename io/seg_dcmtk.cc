@@ -209,9 +209,9 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
 
     {   /* patient / study / frame of reference from the first source file */
         DcmFileFormat sff;
-        OFCondition st = sff.loadFile(src->files[0], EXS_Unknown, EGL_noChange, 1024);
-        if (st.bad())
-            return c2_fail(e, C2_EIO, "%s: cannot re-read the source (%s)", src->files[0], st.text());
+        int rc = dicom_dcmtk_load(sff, src->files[0], e);
+        if (rc)
+            return rc;
         TRY(seg->importFromSourceImage(*sff.getDataset()), "import patient / study from the source");
     }
     /* dcmseg 3.6.7 insists on a Frame of Reference (type 1). A projection source has
@@ -332,9 +332,11 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
          * values (the Pixel Data is skipped over, not read) */
         for (int i = 0; i < src->n_files; i++) {
             DcmFileFormat rff;
+            int rc = dicom_dcmtk_load(rff, src->files[i], e);
+            if (rc)
+                return rc;
             IODReference *ref = new IODReference(IODReference::LEVEL_STUDY);
-            OFCondition st = rff.loadFile(src->files[i], EXS_Unknown, EGL_noChange, 1024);
-            if (st.bad() || !ref->readFromItem(*rff.getDataset()) || !refs.add(ref)) {
+            if (!ref->readFromItem(*rff.getDataset()) || !refs.add(ref)) {
                 delete ref;
                 return c2_fail(e, C2_EINVAL, "%s: could not reference the source file %s", out_path, src->files[i]);
             }

@@ -182,6 +182,29 @@ def deflate_cases():
              elem(0x0008, 0x1140, b"SQ", item(bomb + item_end, 0xFFFFFFFF) + seq_end, 0xFFFFFFFF) + body)
     inner = elem(0x0008, 0x1150, b"UI", b"1.2.3\0") + bomb
     deflated("defined_item_claim.dcm", elem(0x0008, 0x1140, b"SQ", item(inner)) + body)
+    # The same claim behind File Meta Information that DCMTK reads otherwise than a walk of
+    # group 0002 would (fuzz_dicom, session 10): the group length spanning an element of
+    # another group that comes before the Transfer Syntax UID; no group length; no preamble.
+    metas, k = [], 132
+    while k < at:
+        n = 12 + struct.unpack_from("<I", raw, k + 8)[0] if raw[k + 4:k + 6] in (b"OB", b"OW", b"SQ", b"UN", b"UT") \
+            else 8 + struct.unpack_from("<H", raw, k + 6)[0]
+        metas.append(raw[k:k + n])
+        k += n
+    rest = [m for m in metas if struct.unpack_from("<HH", m)[1] != 0x0000]
+    ts_at = next(i for i, m in enumerate(rest) if struct.unpack_from("<HH", m)[1] == 0x0010)
+    foreign = rest[:ts_at] + [elem(0x0009, 0x0010, b"LO", b"FOREIGN ")] + rest[ts_at:]
+    claim = body + elem(0x7FE1, 0x0010, b"OB", b"\1\2\3\4", huge)
+
+    def with_meta(name, elements, group_length=True, preamble=True):
+        group = b"".join(elements)
+        gl = elem(0x0002, 0x0000, b"UL", struct.pack("<I", len(group))) if group_length else b""
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        head = raw[:132] if preamble else b""
+        open(os.path.join(d, name), "wb").write(head + gl + group + c.compress(claim) + c.flush())
+    with_meta("meta_foreign_element_claim.dcm", foreign)
+    with_meta("meta_no_group_length_claim.dcm", rest, group_length=False)
+    with_meta("meta_no_preamble_claim.dcm", rest, preamble=False)
     c = zlib.compressobj(6, zlib.DEFLATED, -15)
     z = c.compress(body) + c.flush()
     open(os.path.join(d, "stream_cut.dcm"), "wb").write(meta + z[:len(z) // 2])

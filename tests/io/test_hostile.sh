@@ -86,6 +86,9 @@ expect_rc deflate 0 1
 expect deflate 'top_level_claim\.dcm: an element is longer than the deflated dataset \(element \(7FE1,0010\)'
 expect deflate 'undefined_item_claim\.dcm: an element is longer than the deflated dataset \(element \(0029,1010\)'
 expect deflate 'defined_item_claim\.dcm: .*surrounding item'
+for n in meta_foreign_element meta_no_group_length meta_no_preamble; do
+    expect deflate "${n}_claim\\.dcm: an element is longer than the deflated dataset \\(element \\(7FE1,0010\\)"
+done
 expect deflate 'stream_garbage\.dcm: the deflated dataset is damaged'
 expect deflate 'stream_cut\.dcm: '
 grep -q '"samples":1,' "$T/logs/deflate.out" || fail "deflate: the valid re-deflated file was not ingested"
