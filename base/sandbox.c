@@ -1,17 +1,24 @@
 /* base/sandbox: worker processes for untrusted reads (sandbox.h). Protocol on the
  * worker's socket: the caller sends one call_header (the job's address, the request
- * length, the file name length, the reader's name), the file name and the request; the
- * worker answers with one answer_header (the job's code and message, the answer length)
- * and the answer. A worker that dies before its answer is complete has crashed, whatever
- * its exit status. */
+ * length, the file name length, the reader's name, the size of the shared mapping the job
+ * may write), the file name and the request, with the mapping's memfd attached
+ * (SCM_RIGHTS) when this worker has not got it yet; the worker answers with one
+ * answer_header (the job's code and message, the answer length, the bytes written into the
+ * mapping) and the answer. A worker that dies before its answer is complete has crashed,
+ * whatever its exit status. */
+#ifdef __linux__
+#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
+#endif
 #include "base/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -38,14 +45,17 @@ enum { WORKER_FD = 3, WHAT_MAX = 16384 };
 typedef struct call_header {
     sandbox_job job;          /* valid in the worker: fork without exec keeps the addresses */
     uint64_t length;          /* request bytes after the name */
+    uint64_t shared_size;     /* the shared mapping's size for this call's job; 0: none */
     uint32_t what_length;
-    char reader[28];
+    uint32_t fd_attached;     /* 1: this header carries the mapping's memfd (a new mapping) */
+    char reader[24];
 } call_header;
 
 typedef struct answer_header {
     int32_t code;
     uint32_t reserved;
     uint64_t length;          /* answer bytes that follow */
+    uint64_t shared_length;   /* answer bytes the job wrote at the start of the mapping */
     char msg[sizeof(((c2_err *)0)->msg)];
 } answer_header;
 
@@ -53,9 +63,16 @@ typedef struct worker {
     pid_t pid;                /* 0: none running */
     int fd;
     int64_t memory;           /* the limit it was started with */
+    /* the caller's side of the shared mapping (kept across calls and restarts) */
+    int shm_fd;               /* -1: none */
+    uint8_t *shm;
+    size_t shm_size;
+    pid_t shm_sent_to;        /* the worker that has the memfd (0: none yet) */
 } worker;
 
-static _Thread_local worker thread_worker;
+#define WORKER_NONE {0, -1, 0, -1, NULL, 0, 0}
+
+static _Thread_local worker thread_worker = WORKER_NONE;
 static _Thread_local long last_worker_pid;
 
 long sandbox_last_worker_pid(void) { return last_worker_pid; }
@@ -168,9 +185,14 @@ static int ms_left(double deadline)
 
 /* Sends the n parts of v (a header and its payload) in as few sendmsg calls as the socket
  * takes: one call per message, so the peer wakes once per message, not once per part.
- * v is consumed (its bases and lengths advance). 0 done, -1 error. */
-static int send_parts(int fd, struct iovec *v, int n)
+ * pass_fd >= 0 goes with the first bytes (SCM_RIGHTS). v is consumed (its bases and lengths
+ * advance). 0 done, -1 error. */
+static int send_parts(int fd, struct iovec *v, int n, int pass_fd)
 {
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
     while (n > 0) {
         if (v->iov_len == 0) {
             v++, n--;
@@ -180,11 +202,22 @@ static int send_parts(int fd, struct iovec *v, int n)
         memset(&m, 0, sizeof m);
         m.msg_iov = v;
         m.msg_iovlen = (size_t)n;
+        if (pass_fd >= 0) {
+            memset(&ctl, 0, sizeof ctl);
+            m.msg_control = ctl.buf;
+            m.msg_controllen = sizeof ctl.buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &pass_fd, sizeof pass_fd);
+        }
         ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return -1;
+        pass_fd = -1; /* sent with the first bytes */
         for (size_t left = (size_t)w; left > 0;) {
             size_t k = left < v->iov_len ? left : v->iov_len;
             v->iov_base = (uint8_t *)v->iov_base + k;
@@ -227,6 +260,67 @@ static int recv_all(int fd, void *p, size_t n, double deadline)
 }
 
 /* ---- inside the worker ---------------------------------------------------------------- */
+
+/* The worker's view of the shared mapping (a worker is one thread). */
+static uint8_t *worker_map;
+static size_t worker_map_size;
+
+/* Reads the call header (blocking), taking a memfd passed with it: 0 done (*fd_got the fd or
+ * -1), -1 end of file or error. */
+static int recv_header(call_header *h, int *fd_got)
+{
+    uint8_t *b = (uint8_t *)h;
+    size_t n = sizeof *h;
+    *fd_got = -1;
+    while (n > 0) {
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec v = {b, n};
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = &v;
+        m.msg_iovlen = 1;
+        m.msg_control = ctl.buf;
+        m.msg_controllen = sizeof ctl.buf;
+        ssize_t got = recvmsg(WORKER_FD, &m, MSG_CMSG_CLOEXEC);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+                if (*fd_got >= 0)
+                    close(*fd_got);
+                memcpy(fd_got, CMSG_DATA(c), sizeof(int));
+            }
+        b += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* Maps the call's shared mapping (a new memfd, or the one kept): 0 done, -1 a protocol error. */
+static int worker_map_update(const call_header *h, int fd)
+{
+    if (fd >= 0) {
+        if (worker_map)
+            munmap(worker_map, worker_map_size);
+        worker_map = NULL;
+        worker_map_size = 0;
+        void *p = h->fd_attached && h->shared_size > 0
+                      ? mmap(NULL, (size_t)h->shared_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                      : MAP_FAILED;
+        close(fd);
+        if (p == MAP_FAILED)
+            return -1;
+        worker_map = p;
+        worker_map_size = (size_t)h->shared_size;
+        return 0;
+    }
+    return h->fd_attached || (h->shared_size && h->shared_size != worker_map_size) ? -1 : 0;
+}
 
 /* The action (crash, hang, oom; at most cap - 1 characters) that the test-only fault hook
  * (sandbox.h: C2SEG_FAULT=ACTION@READER:TEXT[;...]) names for a job of reader on what, or
@@ -286,10 +380,11 @@ static int worker_answer(int code, const c2_err *e, const sandbox_out *out)
     memset(&h, 0, sizeof h);
     h.code = code;
     h.length = code == C2_OK ? out->n : 0;
+    h.shared_length = code == C2_OK && out->shared ? out->shared_n : 0;
     memcpy(h.msg, e->msg, sizeof h.msg);
     h.msg[sizeof h.msg - 1] = 0;
     struct iovec v[2] = {{&h, sizeof h}, {out->data, (size_t)h.length}};
-    return send_parts(WORKER_FD, v, 2) != 0;
+    return send_parts(WORKER_FD, v, 2, -1) != 0;
 }
 
 /* The worker: limits, then calls until end of file on the socket; never returns. _exit
@@ -313,10 +408,11 @@ static void worker_main(int fd, int64_t memory)
     size_t max = (size_t)c2_limits_get()->max_bytes;
     for (;;) {
         call_header h;
-        if (recv_all(WORKER_FD, &h, sizeof h, 0) != 0)
+        int map_fd;
+        if (recv_header(&h, &map_fd) != 0)
             _exit(0);
         h.reader[sizeof h.reader - 1] = 0;
-        if (h.what_length > WHAT_MAX || h.length > max)
+        if (h.what_length > WHAT_MAX || h.length > max || h.shared_size > max || worker_map_update(&h, map_fd) != 0)
             _exit(2);
         char *what = malloc((size_t)h.what_length + 1);
         uint8_t *req = malloc(h.length ? (size_t)h.length : 1);
@@ -326,6 +422,10 @@ static void worker_main(int fd, int64_t memory)
         what[h.what_length] = 0;
         fault_hook(h.reader, what);
         sandbox_out out = {0};
+        if (h.shared_size) {
+            out.shared = worker_map;
+            out.shared_cap = worker_map_size;
+        }
         c2_err e = {0};
         int code = h.job(req, (size_t)h.length, &out, &e);
         int bad = worker_answer(code, &e, &out);
@@ -398,7 +498,61 @@ static void worker_kill(worker *w)
     w->fd = -1;
 }
 
-void sandbox_worker_stop(void) { worker_kill(&thread_worker); }
+/* The caller's side of the shared mapping: at least want bytes (a new, larger memfd when
+ * the one kept is smaller: sealed so that no process can shrink it under a reader's feet).
+ * 0 done, -1 none (the call answers through the socket). */
+static int shm_ensure(worker *w, size_t want)
+{
+#if defined(__linux__) && defined(MFD_ALLOW_SEALING)
+    if (w->shm && w->shm_size >= want)
+        return 0;
+    size_t size = (want + 65535) & ~(size_t)65535;
+    if (size < want || size > (size_t)c2_limits_get()->max_bytes)
+        return -1;
+    int fd = memfd_create("c2seg-sandbox", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, (off_t)size) == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        close(fd);
+        return -1;
+    }
+    madvise(p, size, MADV_DONTFORK); /* a worker forked later maps only its own thread's */
+    if (w->shm) {
+        munmap(w->shm, w->shm_size);
+        close(w->shm_fd);
+    }
+    w->shm = p;
+    w->shm_size = size;
+    w->shm_fd = fd;
+    w->shm_sent_to = 0;
+    return 0;
+#else
+    (void)w;
+    (void)want;
+    return -1;
+#endif
+}
+
+static void shm_free(worker *w)
+{
+    if (w->shm) {
+        munmap(w->shm, w->shm_size);
+        close(w->shm_fd);
+    }
+    w->shm = NULL;
+    w->shm_size = 0;
+    w->shm_fd = -1;
+    w->shm_sent_to = 0;
+}
+
+void sandbox_worker_stop(void)
+{
+    worker_kill(&thread_worker);
+    shm_free(&thread_worker);
+}
 
 int sandbox_worker_start(c2_err *e)
 {
@@ -412,7 +566,8 @@ int sandbox_worker_start(c2_err *e)
 }
 
 static int worker_call(worker *w, const char *what, const char *reader, const char *parser, sandbox_job job,
-                       const void *req, size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e)
+                       const void *req, size_t n, size_t shared_bytes, const sandbox_limits *lim, sandbox_out *result,
+                       c2_err *e)
 {
     if (w->pid && w->memory != lim->max_memory_bytes)
         worker_kill(w);
@@ -427,13 +582,28 @@ static int worker_call(worker *w, const char *what, const char *reader, const ch
     size_t what_n = strlen(what);
     h.what_length = (uint32_t)(what_n < WHAT_MAX ? what_n : WHAT_MAX);
     snprintf(h.reader, sizeof h.reader, "%s", reader ? reader : "");
+    int pass_fd = -1;
+    if (shared_bytes > 0 && shm_ensure(w, shared_bytes) == 0) {
+        h.shared_size = w->shm_size;
+        if (w->shm_sent_to != w->pid) {
+            h.fd_attached = 1;
+            pass_fd = w->shm_fd;
+        }
+    }
     answer_header a;
     struct iovec v[3] = {{&h, sizeof h}, {(void *)what, h.what_length}, {(void *)req, n}};
-    int sent = send_parts(w->fd, v, 3) == 0;
+    int sent = send_parts(w->fd, v, 3, pass_fd) == 0;
+    if (sent && pass_fd >= 0)
+        w->shm_sent_to = w->pid;
     int rr = sent ? recv_all(w->fd, &a, sizeof a, deadline) : -1;
     size_t max = (size_t)c2_limits_get()->max_bytes;
     if (rr == 0 && a.length > max)
         rr = -1;
+    if (rr == 0 && a.shared_length > h.shared_size) { /* a length the mapping cannot hold: never trusted */
+        worker_kill(w);
+        return c2_fail(e, C2_EINVAL, "%s: the %s returned an inconsistent result (%llu shared bytes)", what, parser,
+                       (unsigned long long)a.shared_length);
+    }
     if (rr == 0 && a.length > 0) {
         uint8_t *d = malloc((size_t)a.length);
         if (!d) {
@@ -447,8 +617,12 @@ static int worker_call(worker *w, const char *what, const char *reader, const ch
             sandbox_out_free(result);
     }
     if (rr == 0) {
-        if (a.code == C2_OK)
+        if (a.code == C2_OK) {
+            result->shared = a.shared_length ? w->shm : NULL;
+            result->shared_cap = a.shared_length ? w->shm_size : 0;
+            result->shared_n = (size_t)a.shared_length;
             return C2_OK;
+        }
         a.msg[sizeof a.msg - 1] = 0;
         return c2_fail(e, a.code < 0 ? a.code : C2_EINVAL, "%s", a.msg);
     }
@@ -474,6 +648,12 @@ static int worker_call(worker *w, const char *what, const char *reader, const ch
 int sandbox_call(const char *what, const char *reader, const char *parser, sandbox_job job, const void *req,
                  size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e)
 {
+    return sandbox_call_shared(what, reader, parser, job, req, n, 0, lim, result, e);
+}
+
+int sandbox_call_shared(const char *what, const char *reader, const char *parser, sandbox_job job, const void *req,
+                        size_t n, size_t shared_bytes, const sandbox_limits *lim, sandbox_out *result, c2_err *e)
+{
     sandbox_limits def;
     if (!lim) {
         sandbox_limits_default(&def);
@@ -485,7 +665,7 @@ int sandbox_call(const char *what, const char *reader, const char *parser, sandb
         last_worker_pid = 0;
         rc = job(req, n, result, e);
     } else {
-        rc = worker_call(&thread_worker, what, reader, parser, job, req, n, lim, result, e);
+        rc = worker_call(&thread_worker, what, reader, parser, job, req, n, shared_bytes, lim, result, e);
     }
     if (rc != C2_OK)
         sandbox_out_free(result);
@@ -522,8 +702,8 @@ int sandbox_run(const char *what, const char *parser, sandbox_fn fn, void *arg, 
     if (!sandbox_enabled()) {
         rc = fn(arg, result, e);
     } else {
-        worker w = {0, -1, 0};
-        rc = worker_call(&w, what, "", parser, fn_call_job, &c, sizeof c, lim, result, e);
+        worker w = WORKER_NONE;
+        rc = worker_call(&w, what, "", parser, fn_call_job, &c, sizeof c, 0, lim, result, e);
         worker_kill(&w);
     }
     if (rc != C2_OK)

@@ -11,7 +11,9 @@
  * Two runners:
  *   sandbox_call  a LONG-LIVED worker per calling thread (forked on first use, reused for
  *                 every call, restarted after a crash, a time-out or a change of limits):
- *                 the cost of a call is two socket round trips, not a fork. The job is a
+ *                 the cost of a call is two socket round trips, not a fork. Large answers
+ *                 (decoded planes) may come through a mapping shared with the worker
+ *                 (sandbox_call_shared) instead of the socket. The job is a
  *                 function of this program (fork without exec: the same addresses) and a
  *                 flat request byte string; its answer is a flat byte string. The readers
  *                 (io/isolated.c, dicom-sr/sr_isolated.c) pack and unpack those strings.
@@ -52,10 +54,17 @@ int sandbox_memory_limit_enforced(void);
 /* 1 when jobs run in worker processes (C2SEG_SANDBOX is not "0"). */
 int sandbox_enabled(void);
 
-/* A growing byte buffer: requests and results. */
+/* A growing byte buffer: requests and results. An answer may also carry bytes in the
+ * worker's shared mapping (sandbox_call_shared): in the job, shared is the mapping
+ * (shared_cap bytes; NULL when the call asked for none or runs in-process) and the job sets
+ * shared_n to the bytes it wrote there from its start; in the caller's result, shared points
+ * to the caller's view of the same bytes (shared_n of them, checked against the mapping's
+ * size), valid until this thread's next sandbox call. */
 typedef struct sandbox_out {
     uint8_t *data;
     size_t n, cap;
+    uint8_t *shared;
+    size_t shared_cap, shared_n;
 } sandbox_out;
 int sandbox_out_append(sandbox_out *o, const void *p, size_t n);
 void sandbox_out_free(sandbox_out *o);
@@ -79,6 +88,19 @@ typedef int (*sandbox_job)(const uint8_t *req, size_t n, sandbox_out *out, c2_er
 int sandbox_call(const char *what, const char *reader, const char *parser, sandbox_job job, const void *req,
                  size_t n, const sandbox_limits *lim, sandbox_out *result, c2_err *e);
 
+/* sandbox_call whose job may write up to shared_bytes of its answer into a mapping that
+ * this thread and its worker share (memfd, sealed against shrinking and growing): pixels
+ * cross without a socket copy. The mapping is created by this thread at the first such call,
+ * kept across calls and worker restarts (sent to each new worker once, over the socket),
+ * replaced by a larger one when a call asks for more (at most c2_limits' max_bytes), and
+ * freed by sandbox_worker_stop. The answer's lengths still come through the socket and are
+ * checked; what the caller reads from the mapping is data the job produced (a crashed or
+ * hostile worker can leave any bytes there, never a length the caller trusts). Without a
+ * mapping (C2SEG_SANDBOX=0, or a system without memfd) the job sees shared = NULL and
+ * answers through the socket as sandbox_call's jobs do. */
+int sandbox_call_shared(const char *what, const char *reader, const char *parser, sandbox_job job, const void *req,
+                        size_t n, size_t shared_bytes, const sandbox_limits *lim, sandbox_out *result, c2_err *e);
+
 /* 1 when the test-only fault hook (C2SEG_FAULT, above) names a job of reader on what: a job
  * that would do reader's work on the side (ingest's metadata read decoding a small frame)
  * leaves it to reader's own call, so the fault happens where the test expects it. */
@@ -92,8 +114,8 @@ int sandbox_fault_armed(const char *reader, const char *what);
  * inherits a held lock it hangs, which the time limit reports like any hang. */
 int sandbox_worker_start(c2_err *e);
 
-/* Ends this thread's worker (if any). Threads that used sandbox_call call it before they
- * end; the main thread's worker ends with the process. */
+/* Ends this thread's worker (if any) and frees its shared mapping. Threads that used
+ * sandbox_call call it before they end; the main thread's worker ends with the process. */
 void sandbox_worker_stop(void);
 
 /* The process id of the worker that ran this thread's last sandbox_call (0: none, or

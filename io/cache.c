@@ -16,7 +16,8 @@
 
 /* Deflate level of every chunked dataset as HDF5 records it: /images and /masks without
  * shuffle (the windowed floats compress better and faster unshuffled; their chunks are encoded
- * here by igzip, deflate_bytes), the numeric columns after shuffle by HDF5's zlib. Measured in
+ * here by igzip, deflate_bytes), the numeric columns and embeddings after shuffle (shuffled and
+encoded here too, whole_chunk_write). Measured in
  * docs/cache.md; HDF5 readers do not depend on either choice (inflate reads any level). */
 #define CACHE_DEFLATE_LEVEL 1
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -129,7 +130,11 @@ static hid_t dataset_create(hid_t file, const char *path, hid_t type, int rank, 
     return d;
 }
 
-/* Writes a whole [dims] array as a new dataset (chunk = up to 4096 samples). */
+static int whole_chunk_write(hid_t d, hid_t type, int rank, size_t n, const void *data);
+
+/* Writes a whole [dims] array as a new dataset (chunk = up to 4096 samples). A numeric array
+ * of one chunk whose memory type is its file type is shuffled and deflated here (igzip, as the
+ * pixel chunks: whole_chunk_write), not by HDF5's zlib filter: the same values for every reader. */
 static int dataset_write(hid_t file, const char *path, hid_t file_type, hid_t mem_type, int rank,
                          const hsize_t *dims, const void *data)
 {
@@ -144,6 +149,10 @@ static int dataset_write(hid_t file, const char *path, hid_t file_type, hid_t me
     int64_t total = 1;
     for (int i = 0; i < rank; i++)
         total *= (int64_t)dims[i];
+    int direct = total > 0 && dims[0] <= 4096 && H5Tget_class(file_type) != H5T_STRING &&
+                 H5Tequal(file_type, mem_type) > 0;
+    if (direct && whole_chunk_write(d, file_type, rank, (size_t)total, data) == 0)
+        total = 0;
     if (total > 0)
         st = H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     H5Dclose(d);
@@ -306,6 +315,37 @@ static chunk_coder *coder_get(void)
     pthread_once(&coder_once, coder_key_make);
     pthread_setspecific(coder_key, k);
     return thread_coder = k;
+}
+
+/* The one chunk of a dataset_write array of n elements of type, through the dataset's filters
+ * done here: HDF5's shuffle (byte j of every element together, H5Zshuffle.c) and a zlib stream
+ * (deflate_bytes), written with H5Dwrite_chunk. 0 done, -1 not written (the caller writes it
+ * through HDF5's own filters). */
+static int whole_chunk_write(hid_t d, hid_t type, int rank, size_t n, const void *data)
+{
+    size_t size = H5Tget_size(type);
+    chunk_coder *k = coder_get();
+    if (!k || size == 0 || n > SIZE_MAX / size || n * size > UINT32_MAX)
+        return -1;
+    const uint8_t *in = data;
+    uint8_t *shuffled = size > 1 && n > 1 ? malloc(n * size) : NULL, *z = NULL;
+    if (size > 1 && n > 1) {
+        if (!shuffled)
+            return -1;
+        for (size_t j = 0; j < size; j++)
+            for (size_t i = 0; i < n; i++)
+                shuffled[j * n + i] = in[i * size + j];
+        in = shuffled;
+    }
+    size_t zn = 0;
+    hsize_t offset[4] = {0, 0, 0, 0};
+    int rc = deflate_bytes(k, in, n * size, &z, &zn) == 0 && rank <= 4 &&
+                     H5Dwrite_chunk(d, H5P_DEFAULT, 0, offset, zn, z) >= 0
+                 ? 0
+                 : -1;
+    free(shuffled);
+    free(z);
+    return rc;
 }
 
 /* The encoded all-zero [S,S] mask, a fresh copy in *out. */

@@ -1,6 +1,9 @@
 /* io/isolated: the packing of io's isolated readers (isolated.h). Each reader is a job
  * run in a sandbox worker: its request and answer are flat byte strings, and every length
- * in an answer is checked against the answer's size before it is trusted. */
+ * in an answer is checked against the answer's size before it is trusted. Decoded pixels
+ * (a metadata call's plane, a slice, frames) are written into the worker's shared mapping
+ * when it has one (base/sandbox.h: sandbox_call_shared), else appended to the answer; the
+ * caller takes them from where the answer's checked lengths say, never from both. */
 #include "io/isolated.h"
 
 #include <stdio.h>
@@ -94,8 +97,39 @@ int dicom_read_meta_isolated(const char *path, dicom_object *o, c2_err *e)
     return rc;
 }
 
+/* Where a job writes px floats of pixels: the shared mapping when it holds them (set
+ * out->shared_n once written), else a malloc'ed buffer (*own = 1) to append to the answer. */
+static float *pixels_out(sandbox_out *out, size_t px, int *own)
+{
+    *own = 0;
+    if (out->shared && px <= out->shared_cap / sizeof(float))
+        return (float *)(void *)out->shared;
+    *own = 1;
+    return malloc(px ? px * sizeof(float) : 1);
+}
+
+/* The job's answer for the px floats at p (pixels_out): in the mapping or appended. */
+static int pixels_answer(sandbox_out *out, const float *p, size_t px, int own)
+{
+    if (!own) {
+        out->shared_n = px * sizeof(float);
+        return C2_OK;
+    }
+    return sandbox_out_append(out, p, px * sizeof(float));
+}
+
+/* The caller's side: the want bytes of pixels in the answer r from offset at (all that is left
+ * of it), or in its shared part when the socket part ends at `at`; NULL when neither holds
+ * exactly want bytes. */
+static const uint8_t *pixels_in(const sandbox_out *r, size_t at, size_t want)
+{
+    if (r->shared_n)
+        return r->n == at && r->shared_n == want ? r->shared : NULL;
+    return r->n >= at && r->n - at == want ? r->data + at : NULL;
+}
+
 /* meta + plane: request = int64 max_pixels, then the path; answer = the object, an int32
- * has_plane, then the plane's floats when it is 1 */
+ * has_plane, then the plane's floats when it is 1 (in the shared mapping when there is one) */
 static int meta_plane_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
 {
     char path[4096];
@@ -109,7 +143,8 @@ static int meta_plane_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err
         sandbox_fault_armed("dicom-frames", path))
         max_pixels = 0;   /* the fault hook's frame read stays in its own call */
     dicom_object *o = malloc(sizeof *o);
-    float *plane = max_pixels > 0 ? malloc((size_t)max_pixels * sizeof *plane) : NULL;
+    int own = 0;
+    float *plane = max_pixels > 0 ? pixels_out(out, (size_t)max_pixels, &own) : NULL;
     int rc = o && (plane || max_pixels == 0) ? C2_OK : c2_fail(e, C2_ENOMEM, "%s: out of memory", path);
     int32_t has_plane = 0;
     if (rc == C2_OK) {
@@ -123,12 +158,13 @@ static int meta_plane_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err
         if (rc == C2_OK)
             rc = sandbox_out_append(out, &has_plane, sizeof has_plane);
         if (rc == C2_OK && px)
-            rc = sandbox_out_append(out, plane, px * sizeof *plane);
+            rc = pixels_answer(out, plane, px, own);
         if (rc != C2_OK)
             c2_fail(e, rc, "%s: out of memory", path);
         dicom_object_free(o);
     }
-    free(plane);
+    if (own)
+        free(plane);
     free(o);
     return rc;
 }
@@ -145,7 +181,9 @@ int dicom_read_meta_plane_isolated(const char *path, dicom_object *o, float **pl
     memcpy(req, &max_pixels, sizeof max_pixels);
     memcpy(req + sizeof max_pixels, path, pn);
     sandbox_out r;
-    int rc = sandbox_call(path, "dicom-meta", "DICOM parser", meta_plane_job, req, sizeof max_pixels + pn, NULL, &r, e);
+    size_t shared = max_pixels > 0 ? (size_t)max_pixels * sizeof(float) : 0;
+    int rc = sandbox_call_shared(path, "dicom-meta", "DICOM parser", meta_plane_job, req, sizeof max_pixels + pn,
+                                 shared, NULL, &r, e);
     free(req);
     int32_t has_plane = 0;
     if (rc == C2_OK) {
@@ -156,12 +194,21 @@ int dicom_read_meta_plane_isolated(const char *path, dicom_object *o, float **pl
             sandbox_in_read(&in, &has_plane, sizeof has_plane);
         else if (rc == C2_OK)
             has_plane = -1;
+        const uint8_t *px_at = rc == C2_OK && has_plane == 1 ? pixels_in(&r, in.at, px * sizeof(float)) : NULL;
         if (rc == C2_OK && (has_plane < 0 || has_plane > 1 || (has_plane && (int64_t)px > max_pixels) ||
-                            in.n - in.at != (has_plane ? px * sizeof(float) : 0))) {
+                            (has_plane ? !px_at : in.n != in.at || r.shared_n != 0))) {
             dicom_object_free(o);
             rc = c2_fail(e, C2_EINVAL, "%s: the DICOM parser returned an inconsistent result", path);
         }
-        if (rc == C2_OK && has_plane) { /* the answer's buffer becomes the plane: no fresh copy */
+        if (rc == C2_OK && has_plane && r.shared_n) { /* out of the mapping: kept until its series is read */
+            *plane = malloc(px * sizeof(float));
+            if (*plane)
+                memcpy(*plane, px_at, px * sizeof(float));
+            else {
+                dicom_object_free(o);
+                rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for a %dx%d plane", path, o->cols, o->rows);
+            }
+        } else if (rc == C2_OK && has_plane) { /* the answer's buffer becomes the plane: no fresh copy */
             memmove(r.data, r.data + in.at, px * sizeof(float));
             float *shrunk = realloc(r.data, px * sizeof(float));
             *plane = shrunk ? shrunk : (float *)(void *)r.data;
@@ -187,7 +234,7 @@ static int decoder_request(const uint8_t *req, size_t n, void *head, size_t head
 /* The caller's side: runs job on head + o in this thread's worker; an answer of other than
  * `want` bytes is an error. *r holds the answer on success (sandbox_out_free). */
 static int decoder_call(const dicom_object *o, sandbox_job job, const void *head, size_t head_n, size_t want,
-                        sandbox_out *r, c2_err *e)
+                        size_t shared, sandbox_out *r, c2_err *e)
 {
     sandbox_out req = {0};
     memset(r, 0, sizeof *r);
@@ -198,16 +245,17 @@ static int decoder_call(const dicom_object *o, sandbox_job job, const void *head
         sandbox_out_free(&req);
         return c2_fail(e, rc, "%s: out of memory", o->path);
     }
-    rc = sandbox_call(o->path, "dicom-frames", "DICOM decoder", job, req.data, req.n, NULL, r, e);
+    rc = sandbox_call_shared(o->path, "dicom-frames", "DICOM decoder", job, req.data, req.n, shared, NULL, r, e);
     sandbox_out_free(&req);
-    if (rc == C2_OK && r->n != want) {
-        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned %zu bytes, not %zu", o->path, r->n, want);
+    if (rc == C2_OK && r->n + r->shared_n != want) {
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned %zu bytes, not %zu", o->path, r->n + r->shared_n,
+                     want);
         sandbox_out_free(r);
     }
     return rc;
 }
 
-/* frames: head = first, count; answer = the floats */
+/* frames: head = first, count; answer = the floats (in the shared mapping when it holds them) */
 static int frames_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
 {
     int32_t head[2] = {0, 0};
@@ -218,14 +266,16 @@ static int frames_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
     int32_t first = head[0], count = head[1];
     int64_t plane = (int64_t)o.rows * o.cols;
     rc = count > 0 ? c2_check_dims(e, o.path, count, o.rows, o.cols, sizeof(float)) : C2_EINVAL;
-    float *px = rc == C2_OK ? malloc((size_t)(plane * count) * sizeof *px) : NULL;
+    int own = 0;
+    float *px = rc == C2_OK ? pixels_out(out, (size_t)(plane * count), &own) : NULL;
     if (rc == C2_OK && !px)
         rc = c2_fail(e, C2_ENOMEM, "%s: out of memory for %d frames", o.path, count);
     if (rc == C2_OK)
         rc = dicom_read_frames(&o, first, count, px, e);
-    if (rc == C2_OK && (rc = sandbox_out_append(out, px, (size_t)(plane * count) * sizeof *px)) != C2_OK)
+    if (rc == C2_OK && (rc = pixels_answer(out, px, (size_t)(plane * count), own)) != C2_OK)
         c2_fail(e, rc, "%s: out of memory", o.path);
-    free(px);
+    if (own)
+        free(px);
     dicom_object_free(&o);
     return rc;
 }
@@ -235,15 +285,19 @@ int dicom_read_frames_isolated(const dicom_object *o, int first_frame, int n_fra
     int32_t head[2] = {first_frame, n_frames};
     size_t want = (size_t)o->rows * (size_t)o->cols * (size_t)(n_frames > 0 ? n_frames : 0) * sizeof(float);
     sandbox_out r;
-    int rc = decoder_call(o, frames_job, head, sizeof head, want, &r, e);
+    int rc = decoder_call(o, frames_job, head, sizeof head, want, want, &r, e);
+    const uint8_t *px = rc == C2_OK ? pixels_in(&r, 0, want) : NULL;
+    if (rc == C2_OK && !px)
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned an inconsistent result", o->path);
     if (rc == C2_OK)
-        memcpy(out, r.data, want);
+        memcpy(out, px, want);
     sandbox_out_free(&r);
     return rc;
 }
 
 /* one slice, decoded, mapped, oriented and resized in the worker (io/dicom_slice.h): head =
- * frame, spec; answer = info, then the [S,S] floats (none for DICOM_SLICE_RANGE) */
+ * frame, spec; answer = info, then the [S,S] floats (none for DICOM_SLICE_RANGE; in the
+ * shared mapping when it holds them) */
 typedef struct slice_head {
     int32_t frame, reserved;
     dicom_slice_spec spec;
@@ -258,13 +312,16 @@ static int slice_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
         return rc;
     const dicom_slice_spec *sp = &h.spec;
     size_t px = sp->mapping == DICOM_SLICE_RANGE || sp->size < 1 ? 0 : (size_t)sp->size * (size_t)sp->size;
-    float *img = malloc(px ? px * sizeof *img : 1);
+    int own = 0;
+    float *img = px ? pixels_out(out, px, &own) : malloc(1);
+    own |= !px;
     dicom_slice_info info;
     rc = img ? dicom_read_slice(&o, h.frame, sp, img, &info, e) : c2_fail(e, C2_ENOMEM, "%s: out of memory", o.path);
     if (rc == C2_OK && (sandbox_out_append(out, &info, sizeof info) != C2_OK ||
-                        sandbox_out_append(out, img, px * sizeof *img) != C2_OK))
+                        (px && pixels_answer(out, img, px, own) != C2_OK)))
         rc = c2_fail(e, C2_ENOMEM, "%s: out of memory", o.path);
-    free(img);
+    if (own)
+        free(img);
     dicom_object_free(&o);
     return rc;
 }
@@ -278,11 +335,14 @@ int dicom_read_slice_isolated(const dicom_object *o, int frame, const dicom_slic
     h.spec = *sp;
     size_t px = sp->mapping == DICOM_SLICE_RANGE ? 0 : (size_t)sp->size * (size_t)sp->size;
     sandbox_out r;
-    int rc = decoder_call(o, slice_job, &h, sizeof h, sizeof *info + px * sizeof(float), &r, e);
+    int rc = decoder_call(o, slice_job, &h, sizeof h, sizeof *info + px * sizeof(float), px * sizeof(float), &r, e);
+    const uint8_t *img = rc == C2_OK ? pixels_in(&r, sizeof *info, px * sizeof(float)) : NULL;
+    if (rc == C2_OK && (r.n < sizeof *info || !img))
+        rc = c2_fail(e, C2_EINVAL, "%s: the DICOM decoder returned an inconsistent result", o->path);
     if (rc == C2_OK) {
         memcpy(info, r.data, sizeof *info);
         if (px)
-            memcpy(out, r.data + sizeof *info, px * sizeof(float));
+            memcpy(out, img, px * sizeof(float));
     }
     sandbox_out_free(&r);
     return rc;

@@ -10,8 +10,8 @@
  * frames) are reported, not ingested; each ingested series' geometry record is kept.
  * Caption tables met in the walk (annotation.json, *.xlsx, *.csv) are not inputs of
  * their own: consumed silently when a slice-dataset layout used them, else with a warning.
- * Threads (base/pool.h, --jobs): the metadata of every pending file is read on the pool, then
- * sorted out in file order; a series' slices are decoded (in sandbox workers), mapped, oriented,
+ * Threads (base/pool.h, --jobs): the metadata of every pending file is read on the pool (a
+ * SEG's frames and an SR's text too, in the same job), then sorted out in file order; a series' slices are decoded (in sandbox workers), mapped, oriented,
  * resized and compressed on the pool and written in slice order by the calling thread, so a
  * series streams (no whole-volume buffer) and the cache is the same for any thread count. The
  * series' NaN count is known after its last slice and set on its first sample afterwards. */
@@ -389,6 +389,12 @@ typedef struct meta_slot {
     c2_err e;
     dicom_object o;
     float *plane;               /* frame 0 decoded in the same call, or NULL */
+    /* a SEG's or an SR's own read, on the pool too (in this thread's worker): the calling
+     * thread only files the result, so the metadata pass does not wait on its reads */
+    int aux_rc;
+    c2_err aux_e;
+    seg_image seg;
+    sr_document sr;
 } meta_slot;
 
 static int name_is_caption_table(const char *path)
@@ -398,11 +404,9 @@ static int name_is_caption_table(const char *path)
            c2_ends_with_ci(name, ".csv");
 }
 
-static void meta_job(void *user, int64_t i, void *slot_mem)
+/* The file's metadata (and frame 0 while the plane budget lasts) into slot. */
+static void meta_read(meta_work *w, const char *path, meta_slot *slot)
 {
-    meta_work *w = user;
-    meta_slot *slot = slot_mem;
-    const char *path = w->c->files[w->todo[i]].path;
     if ((slot->table = name_is_caption_table(path)) != 0)
         return;
     if (!(slot->probed = dicom_probe(path)))
@@ -418,6 +422,18 @@ static void meta_job(void *user, int64_t i, void *slot_mem)
     if (slot->rc != C2_OK && slot->rc != C2_ELIMIT) /* the reason as the header read alone gives it */
         slot->rc = dicom_read_meta_isolated(path, &slot->o, &slot->e);
     atomic_fetch_add(&w->plane_budget, want - (slot->plane ? (int64_t)slot->o.rows * slot->o.cols * (int64_t)sizeof(float) : 0));
+}
+
+static void meta_job(void *user, int64_t i, void *slot_mem)
+{
+    meta_work *w = user;
+    meta_slot *slot = slot_mem;
+    const char *path = w->c->files[w->todo[i]].path;
+    meta_read(w, path, slot);
+    if (slot->rc == C2_OK && slot->o.kind == DICOM_KIND_SEG)
+        slot->aux_rc = seg_read_isolated(path, &slot->seg, &slot->aux_e);
+    else if (slot->rc == C2_OK && slot->o.kind == DICOM_KIND_SR)
+        slot->aux_rc = sr_read_text_isolated(path, &slot->sr, &slot->aux_e);
 }
 
 static void meta_done(void *user, int64_t i, void *slot_mem)
@@ -452,17 +468,19 @@ static void meta_done(void *user, int64_t i, void *slot_mem)
     if (kind == DICOM_KIND_SR) {
         c2_err e = {0};
         c->n_sr_documents++;
-        if (ingest_sr_add(c, file, &e) != C2_OK)
+        if (slot->aux_rc != C2_OK)
+            ingest_report(c, f, slot->aux_e.msg);
+        else if (ingest_sr_add(c, file, &slot->sr, &e) != C2_OK)
             ingest_report(c, f, e.msg);
         return;
     }
     if (kind == DICOM_KIND_SEG) {   /* ground truth for a series: placed once the series are known */
-        c2_err e = {0};
         seg_file *g = &w->segs[w->n_segs];
-        if (seg_read_isolated(f->path, &g->img, &e) != C2_OK) {
-            ingest_report(c, f, e.msg);
+        if (slot->aux_rc != C2_OK) {
+            ingest_report(c, f, slot->aux_e.msg);
             return;
         }
+        g->img = slot->seg;         /* the kept SEG owns the slot's arrays now */
         g->file = file;
         g->series = -1;
         w->n_segs++;

@@ -45,8 +45,9 @@ int ingest_nifti_is_mask(const char *path);
 int ingest_nifti_mask(const ingest_ctx *c, const char *path, char *out, size_t cap);
 void ingest_dicom(ingest_ctx *c);
 
-/* Reads the SR document c->files[file] and its text slot. */
-int ingest_sr_add(ingest_ctx *c, int file, c2_err *e);
+/* Keeps the SR document c->files[file] (read by sr_read_text_isolated: the metadata pass's
+ * pool job) and makes its text slot; takes doc's arrays (freed on failure too). */
+int ingest_sr_add(ingest_ctx *c, int file, sr_document *doc, c2_err *e);
 /* Fills m's text slot from the SR referencing m->sop_uid, else the SR of m->study_uid. */
 void ingest_sr_attach(ingest_ctx *c, cache_sample *m);
 /* Marks used SR files consumed, reports the unused ones, frees them all. */

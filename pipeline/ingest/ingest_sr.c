@@ -26,16 +26,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ingest_sr_add(ingest_ctx *c, int file, c2_err *e)
+int ingest_sr_add(ingest_ctx *c, int file, sr_document *doc, c2_err *e)
 {
     const char *path = c->files[file].path;
-    if (c2_grow(&c->srs, sizeof *c->srs, (size_t)c->n_srs + 1, &c->cap_srs) != C2_OK)
+    if (c2_grow(&c->srs, sizeof *c->srs, (size_t)c->n_srs + 1, &c->cap_srs) != C2_OK) {
+        sr_document_free(doc);
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for SR text", path);
+    }
     ingest_sr *s = &c->srs[c->n_srs];
     memset(s, 0, sizeof *s);
-    int rc = sr_read_text_isolated(path, &s->doc, e);
-    if (rc != C2_OK)
-        return rc;
+    s->doc = *doc;
+    memset(doc, 0, sizeof *doc);
     s->file = file;
     if (sr_report_text(&s->doc, &s->raw, &s->source) != C2_OK) {
         sr_document_free(&s->doc);

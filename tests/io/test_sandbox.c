@@ -319,6 +319,127 @@ static void fault_hook_is_honoured_in_the_worker(void)
     sandbox_worker_stop();
 }
 
+/* ---- pixels through the worker's shared mapping (sandbox_call_shared) ---- */
+
+/* Request: uint64 n, uint8 seed, uint8 mode; writes n bytes (seed + i * 7) into the mapping and
+ * answers "ok". mode 1: crashes halfway through the write; mode 2: claims more bytes than the
+ * mapping holds. Without a mapping the bytes go into the answer after "ok". */
+static int job_fill_shared(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    uint64_t count = 0;
+    if (n != sizeof count + 2)
+        return c2_fail(e, C2_EINVAL, "bad request");
+    memcpy(&count, req, sizeof count);
+    uint8_t seed = req[sizeof count], mode = req[sizeof count + 1];
+    uint8_t *dst = out->shared && count <= out->shared_cap ? out->shared : NULL;
+    int rc = sandbox_out_append(out, "ok", 2);
+    for (uint64_t i = 0; rc == C2_OK && i < count; i++) {
+        uint8_t b = (uint8_t)(seed + i * 7);
+        if (mode == 1 && i == count / 2) {
+            signal(SIGSEGV, SIG_DFL);
+            raise(SIGSEGV);
+        }
+        if (dst)
+            dst[i] = b;
+        else
+            rc = sandbox_out_append(out, &b, 1);
+    }
+    if (dst)
+        out->shared_n = mode == 2 ? out->shared_cap + 1 : (size_t)count;
+    return rc;
+}
+
+/* Runs job_fill_shared for count bytes; 1 when the answer is "ok" and the count bytes of the
+ * pattern, from the mapping (*via_shared = 1) or the socket. */
+static int fill_call(uint64_t count, uint8_t seed, uint8_t mode, int *via_shared, c2_err *e)
+{
+    uint8_t req[sizeof count + 2];
+    memcpy(req, &count, sizeof count);
+    req[sizeof count] = seed;
+    req[sizeof count + 1] = mode;
+    sandbox_out r;
+    if (sandbox_call_shared("x.dcm", "test", "test parser", job_fill_shared, req, sizeof req, (size_t)count, NULL,
+                            &r, e) != C2_OK)
+        return 0;
+    *via_shared = r.shared_n > 0;
+    const uint8_t *px = r.shared_n ? r.shared : r.data + 2;
+    int ok = r.n >= 2 && memcmp(r.data, "ok", 2) == 0 && (r.shared_n ? r.shared_n == count && r.n == 2
+                                                                     : r.n == 2 + count);
+    for (uint64_t i = 0; ok && i < count; i++)
+        ok = px[i] == (uint8_t)(seed + i * 7);
+    sandbox_out_free(&r);
+    return ok;
+}
+
+/* The bytes come through the mapping, not the socket; a larger request gets a larger mapping
+ * in the same worker (no restart); a smaller one reuses it. */
+static void shared_mapping_carries_pixels_and_grows(void)
+{
+    c2_err e = {0};
+    int via = 0;
+    int32_t pid = worker_pid();
+    int64_t started = sandbox_workers_started();
+    CHECK_MSG(fill_call(64 << 10, 3, 0, &via, &e) && via, "%s", e.msg);
+    CHECK_MSG(fill_call(5 << 20, 11, 0, &via, &e) && via, "%s", e.msg);   /* grown: a new memfd */
+    CHECK_MSG(fill_call(1000, 17, 0, &via, &e) && via, "%s", e.msg);
+    CHECK(worker_pid() == pid && sandbox_workers_started() == started);
+}
+
+/* A worker that dies halfway through writing the mapping is one error; the next worker gets the
+ * mapping again and its answer is whole. A length past the mapping is refused, not read. */
+static void shared_mapping_survives_a_crash_and_refuses_bad_lengths(void)
+{
+    c2_err e = {0};
+    int via = 0;
+    CHECK(fill_call(256 << 10, 1, 1, &via, &e) == 0);
+    CHECK_MSG(strstr(e.msg, "x.dcm: the test parser crashed (signal 11") == e.msg, "%s", e.msg);
+    CHECK_MSG(fill_call(256 << 10, 9, 0, &via, &e) && via, "%s", e.msg);
+    CHECK(fill_call(4096, 2, 2, &via, &e) == 0);
+    CHECK_MSG(strstr(e.msg, "inconsistent result") != NULL, "%s", e.msg);
+    CHECK_MSG(fill_call(4096, 4, 0, &via, &e) && via, "%s", e.msg);
+    /* in-process (C2SEG_SANDBOX=0) there is no mapping: the socket path, same bytes */
+    setenv("C2SEG_SANDBOX", "0", 1);
+    CHECK_MSG(fill_call(4096, 6, 0, &via, &e) && !via, "%s", e.msg);
+    unsetenv("C2SEG_SANDBOX");
+}
+
+/* io's readers that answer pixels through the mapping give what the in-process build gives:
+ * a metadata call's plane (CT 128 x 128), a slice (windowed, resized) and frames of a
+ * multi-frame MR. */
+static void pixel_readers_match_the_in_process_build(void)
+{
+    c2_err e = {0};
+    const char *ct = shared_path("data/dicom/ct_single/CT_small.dcm");
+    const char *mr = shared_path("data/dicom/multiframe/emri_small.dcm");
+    dicom_object o[2], m[2];
+    float *plane[2] = {NULL, NULL}, *frames[2], *slice[2];
+    dicom_slice_info info[2];
+    dicom_slice_spec sp = {.size = 96, .mapping = DICOM_SLICE_WINDOW, .a = 40, .b = 400};
+    orient_plan_make(&sp.plan, (const double[]){1, 0, 0}, (const double[]){0, 1, 0});
+    for (int k = 0; k < 2; k++) {
+        if (k == 1)
+            setenv("C2SEG_SANDBOX", "0", 1);
+        CHECK_MSG(dicom_read_meta_plane_isolated(ct, &o[k], &plane[k], 128 * 128, &e) == C2_OK, "%s", e.msg);
+        CHECK_MSG(dicom_read_meta_isolated(mr, &m[k], &e) == C2_OK, "%s", e.msg);
+        frames[k] = malloc((size_t)m[k].rows * m[k].cols * 3 * sizeof(float));
+        slice[k] = malloc(96 * 96 * sizeof(float));
+        CHECK(frames[k] && slice[k]);
+        CHECK_MSG(dicom_read_frames_isolated(&m[k], 2, 3, frames[k], &e) == C2_OK, "%s", e.msg);
+        CHECK_MSG(dicom_read_slice_isolated(&o[k], 0, &sp, slice[k], &info[k], &e) == C2_OK, "%s", e.msg);
+        unsetenv("C2SEG_SANDBOX");
+    }
+    CHECK(plane[0] && plane[1] && memcmp(plane[0], plane[1], 128 * 128 * sizeof(float)) == 0);
+    CHECK(memcmp(frames[0], frames[1], (size_t)m[0].rows * m[0].cols * 3 * sizeof(float)) == 0);
+    CHECK(memcmp(slice[0], slice[1], 96 * 96 * sizeof(float)) == 0 && memcmp(&info[0], &info[1], sizeof info[0]) == 0);
+    for (int k = 0; k < 2; k++) {
+        free(plane[k]);
+        free(frames[k]);
+        free(slice[k]);
+        dicom_object_free(&o[k]);
+        dicom_object_free(&m[k]);
+    }
+}
+
 int main(void)
 {
     RUN_TEST(result_comes_back_through_the_pipe);
@@ -331,5 +452,8 @@ int main(void)
     RUN_TEST(worker_is_reused_across_calls);
     RUN_TEST(crashed_worker_is_restarted);
     RUN_TEST(fault_hook_is_honoured_in_the_worker);
+    RUN_TEST(shared_mapping_carries_pixels_and_grows);
+    RUN_TEST(shared_mapping_survives_a_crash_and_refuses_bad_lengths);
+    RUN_TEST(pixel_readers_match_the_in_process_build);
     return test_summary();
 }
