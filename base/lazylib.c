@@ -15,6 +15,13 @@
 #define LAZYLIB_MAX_SYMS 64
 
 static pthread_mutex_t lazylib_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t lazylib_atfork_once = PTHREAD_ONCE_INIT;
+
+/* A fork (a sandbox worker, base/sandbox.c) waits for an open in progress in another thread,
+ * so that the child never inherits the lock held or a table half filled. */
+static void lazylib_lock(void) { pthread_mutex_lock(&lazylib_mu); }
+static void lazylib_unlock(void) { pthread_mutex_unlock(&lazylib_mu); }
+static void lazylib_atfork(void) { pthread_atfork(lazylib_lock, lazylib_unlock, lazylib_unlock); }
 
 /* A module's path: the executable's folder when it is there, else the build folder. */
 static void module_path(const char *file, char *out, size_t cap)
@@ -39,6 +46,7 @@ int c2_lazylib_open(c2_lazylib *l, c2_err *e)
         return c2_fail(e, C2_EINVAL, "base/lazylib: the table for %s holds %zu bytes for %zu symbols (at most %d)",
                        l->soname, l->table_size, l->n, LAZYLIB_MAX_SYMS);
     int rc = C2_OK;
+    pthread_once(&lazylib_atfork_once, lazylib_atfork);
     pthread_mutex_lock(&lazylib_mu);
     if (!l->opened) {
         char path[4200];
