@@ -52,10 +52,10 @@ int seg_read(const char *path, seg_image *s, c2_err *e)
 
 void seg_image_free(seg_image *s)
 {
-    if (!s)
-        return;
-    free(s->pixels);
-    free(s->frames);
-    free(s->segments);
-    memset(s, 0, sizeof *s);
+    if (s) {
+        free(s->pixels);
+        free(s->frames);
+        free(s->segments);
+        memset(s, 0, sizeof *s);
+    }
 }
