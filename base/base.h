@@ -150,6 +150,9 @@ typedef struct c2_lazylib {
     void *table;              /* n pointers, filled */
     size_t table_size;        /* sizeof the table: n pointers */
     int opened;               /* 1 once the table is filled */
+    int module;               /* soname is one of this build's modules (c2seg-dcmseg.so): opened
+                               * from the executable's folder, else from the build folder
+                               * (C2SEG_MODULE_DIR), so tests, benchmarks and fuzzers find it */
 } c2_lazylib;
 int c2_lazylib_open(c2_lazylib *l, c2_err *e);
 

@@ -283,7 +283,7 @@ static const char *const zl_names[] = {"zip_stat",           "zip_fopen",       
                                        "zip_open_from_source", "zip_error_strerror", "zip_source_free",
                                        "zip_error_fini",     "zip_close"};
 static c2_lazylib zl_lib = {C2SEG_ZIP_SONAME, "an xlsx caption table", 0, zl_names,
-                            sizeof zl_names / sizeof zl_names[0], &zl, sizeof zl, 0};
+                            sizeof zl_names / sizeof zl_names[0], &zl, sizeof zl, 0, 0};
 
 /* ---- xlsx ---- */
 static int zip_read_entry(zip_t *z, const char *name, char **out, size_t *n)

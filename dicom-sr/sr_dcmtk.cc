@@ -289,20 +289,6 @@ extern "C" int sr_read_text(const char *path, sr_document *out, c2_err *e)
     return rc;
 }
 
-extern "C" void sr_document_free(sr_document *d)
-{
-    for (int i = 0; d->items && i < d->n_items; i++) {
-        std::free(d->items[i].path);
-        std::free(d->items[i].concept);
-        std::free(d->items[i].text);
-    }
-    std::free(d->items);
-    std::free(d->refs);
-    d->items = nullptr;
-    d->refs = nullptr;
-    d->n_items = d->n_refs = 0;
-}
-
 extern "C" int sr_write_basic_text(const char *path, const sr_write_info *info, const char *utf8_text, c2_err *e)
 {
     try {

@@ -20,11 +20,10 @@
 #include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcxfer.h"
-#include "dcmtk/dcmjpeg/djdecode.h"
-#include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/oflog/oflog.h"
 
 #include "io/dcmtk_log.h"
+#include "io/dcmtk_module.h"
 #include "io/dicom_load_dcmtk.h"
 #include "io/dicom.h"
 #include "io/jpeg2000.h"
@@ -43,15 +42,22 @@
 static std::once_flag codecs_once;
 
 /* DCMTK's decoders are process-wide registrations; its log goes through our route
- * (io/dcmtk_log.h), never to stderr directly. */
+ * (io/dcmtk_log.h), never to stderr directly. RLE's decoder is dcmdata's; the JPEG and
+ * JPEG-LS ones are in the module c2seg-dcmseg.so, registered by codecs_for() at the first
+ * frame of such a transfer syntax (io/dcmtk_module.h). */
 static void codecs_register(void)
 {
     std::call_once(codecs_once, [] {
         dcmtk_log_setup();
-        DJDecoderRegistration::registerCodecs();
-        DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();
     });
+}
+
+/* The decoders a frame of transfer syntax xs needs, registered: every encapsulated syntax but
+ * RLE (dcmdata's) and JPEG 2000 (OpenJPEG, io/jpeg2000.c) is DCMTK's JPEG or JPEG-LS. */
+static int codecs_for(E_TransferSyntax xs, c2_err *e)
+{
+    return DcmXfer(xs).isEncapsulated() && xs != EXS_RLELossless ? dicom_codecs_jpeg(e) : C2_OK;
 }
 
 /* Copies a DICOM string into a fixed array, without leading / trailing padding. */
@@ -721,6 +727,8 @@ static int frames_decode(DcmFileFormat &ff, const dicom_object *o, int first, in
      * is read into a buffer one byte longer. */
     std::vector<uint8_t> buf(frame_bytes + 2, 0);
     Uint32 start_fragment = 0;
+    if ((rc = codecs_for(ds->getOriginalXfer(), e)))
+        return rc;
     for (int f = first; f < first + count; f++) {
         OFString model;
         Uint32 cap = (Uint32)((frame_bytes + 1) & ~(size_t)1);

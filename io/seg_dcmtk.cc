@@ -681,13 +681,3 @@ extern "C" int seg_read(const char *path, seg_image *s, c2_err *e)
         seg_image_free(s);
     return rc;
 }
-
-extern "C" void seg_image_free(seg_image *s)
-{
-    if (!s)
-        return;
-    free(s->pixels);
-    free(s->frames);
-    free(s->segments);
-    memset(s, 0, sizeof *s);
-}

@@ -33,7 +33,7 @@ static const char *const mp_names[] = {
     "ompi_mpi_op_min",    "ompi_mpi_datatype_null", "ompi_mpi_byte",      "ompi_mpi_int",
     "ompi_mpi_float",     "ompi_mpi_double"};
 static c2_lazylib mp_lib = {C2SEG_MPI_SONAME, "a run under an MPI launcher", 1, mp_names,
-                            sizeof mp_names / sizeof mp_names[0], &mp, sizeof mp, 0};
+                            sizeof mp_names / sizeof mp_names[0], &mp, sizeof mp, 0, 0};
 #undef MPI_COMM_WORLD
 #undef MPI_SUM
 #undef MPI_MIN

@@ -1,17 +1,11 @@
 /* pipeline/pacs: the DIMSE entry points of pacs_dimse.h, forwarded to DCMTK's dcmnet shim
  * (pacs_dimse_dcmtk.cc), which is built as a module beside the executable
- * (C2SEG_DIMSE_MODULE, e.g. build/c2seg-dimse.so) and opened at the first DIMSE call (base.h,
+ * (C2SEG_DIMSE_MODULE, e.g. build/c2seg-dimse.so; base/lazylib.c finds it) and opened at the first DIMSE call (base.h,
  * c2_lazylib): dcmnet and dcmtls bring OpenSSL, libwrap, libnsl, libtirpc and Kerberos, ~14
  * libraries that every other command would load at its start (docs/cache.md, "fifth round").
  * The module finds c2seg's own functions it uses in the executable (exported by name: the
  * dynamic list pipeline/pacs/pacs_dimse.exports). */
-#define _GNU_SOURCE
 #include "pipeline/pacs/pacs_dimse.h"
-
-#include <pthread.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #ifndef C2SEG_DIMSE_MODULE
 #define C2SEG_DIMSE_MODULE "c2seg-dimse.so"
@@ -27,28 +21,11 @@ static struct {
 } dm;
 static const char *const dm_names[] = {"pacs_dimse_echo", "pacs_dimse_find",     "pacs_dimse_get",
                                        "pacs_dimse_move", "pacs_dimse_shutdown", "pacs_dimse_store"};
-static char dm_path[4096];
-static c2_lazylib dm_lib = {dm_path, "DICOM networking (DIMSE)", 0, dm_names, sizeof dm_names / sizeof dm_names[0],
-                            &dm, sizeof dm, 0};
-static pthread_once_t dm_path_once = PTHREAD_ONCE_INIT;
-
-/* The module's path: the executable's folder, then C2SEG_DIMSE_MODULE */
-static void dm_locate(void)
-{
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    char *slash = n > 0 && (size_t)n < sizeof self - 1 ? (self[n] = 0, strrchr(self, '/')) : NULL;
-    if (!slash) {
-        snprintf(dm_path, sizeof dm_path, "%s", C2SEG_DIMSE_MODULE);   /* the loader's search path */
-        return;
-    }
-    *slash = 0;
-    snprintf(dm_path, sizeof dm_path, "%s/%s", self, C2SEG_DIMSE_MODULE);
-}
+static c2_lazylib dm_lib = {C2SEG_DIMSE_MODULE, "DICOM networking (DIMSE)", 0, dm_names,
+                            sizeof dm_names / sizeof dm_names[0], &dm, sizeof dm, 0, 1};
 
 static int dm_open(c2_err *e)
 {
-    pthread_once(&dm_path_once, dm_locate);
     return c2_lazylib_open(&dm_lib, e);
 }
 

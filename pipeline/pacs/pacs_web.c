@@ -47,7 +47,7 @@ static const char *const cu_names[] = {"curl_global_init", "curl_easy_init",    
                                        "curl_easy_cleanup", "curl_easy_escape",  "curl_free",
                                        "curl_slist_append", "curl_slist_free_all"};
 static c2_lazylib cu_lib = {C2SEG_CURL_SONAME, "DICOMweb", 0, cu_names, sizeof cu_names / sizeof cu_names[0],
-                            &cu, sizeof cu, 0};
+                            &cu, sizeof cu, 0, 0};
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { cu.global_init(CURL_GLOBAL_DEFAULT); }
 
