@@ -29,15 +29,17 @@
 #include <sys/prctl.h>
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_UNDER_ASAN 1
+/* AddressSanitizer and ThreadSanitizer reserve terabytes of address space: under either, a
+ * worker's RLIMIT_AS would stop its first allocation ("allocator is out of memory"). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANDBOX_UNDER_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_UNDER_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANDBOX_UNDER_SANITIZER 1
 #endif
 #endif
-#ifndef SANDBOX_UNDER_ASAN
-#define SANDBOX_UNDER_ASAN 0
+#ifndef SANDBOX_UNDER_SANITIZER
+#define SANDBOX_UNDER_SANITIZER 0
 #endif
 
 enum { WORKER_FD = 3, WHAT_MAX = 16384 };
@@ -78,7 +80,7 @@ static _Thread_local long last_worker_pid;
 long sandbox_last_worker_pid(void) { return last_worker_pid; }
 static atomic_llong workers_started;
 
-int sandbox_memory_limit_enforced(void) { return !SANDBOX_UNDER_ASAN; }
+int sandbox_memory_limit_enforced(void) { return !SANDBOX_UNDER_SANITIZER; }
 
 int sandbox_enabled(void)
 {

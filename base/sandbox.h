@@ -41,14 +41,15 @@
 
 typedef struct sandbox_limits {
     int64_t max_memory_bytes; /* address-space limit of the worker; 0 = none. Not applied
-                                 in AddressSanitizer builds (ASan reserves terabytes). */
+                                 in AddressSanitizer or ThreadSanitizer builds (they
+                                 reserve terabytes). */
     double max_seconds;       /* wall-clock limit of one call; 0 = none */
 } sandbox_limits;
 
 /* The defaults: c2_limits' max_bytes + 1 GiB of address space, 120 seconds. */
 void sandbox_limits_default(sandbox_limits *lim);
 
-/* 1 when the memory limit is enforced in this build (not under AddressSanitizer). */
+/* 1 when the memory limit is enforced in this build (not under ASan or TSan). */
 int sandbox_memory_limit_enforced(void);
 
 /* 1 when jobs run in worker processes (C2SEG_SANDBOX is not "0"). */
