@@ -90,8 +90,10 @@ typedef struct ingest_ctx {
     int64_t mem_floor;          /* the least limit the plans accept: what is held + one job (the larger plan's) */
     int64_t mem_held;           /* what the process held at the decode plan (its reports say it) */
     int64_t mem_volume;         /* the largest NIfTI volume's reading in the plan (ingest_memory.c), bytes */
-    int abort_rc;               /* a reader stopped the whole run (the planner after the DICOM headers) */
+    int abort_rc;               /* the whole run stopped: the planner after the DICOM headers, or a
+                                   failed cache write (a full disk); later file reports are silent */
     c2_err abort_e;
+    int stopping;               /* abort_rc is set: read by the pool's threads (ingest_stopping) */
     /* state of one run */
     struct c2_pool *pool;       /* the jobs' threads (base/pool.h) */
     const ingest_sink *sink;

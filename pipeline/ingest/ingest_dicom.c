@@ -190,6 +190,8 @@ static void slice_job(void *user, int64_t k, void *slot_mem)
     int64_t plane = (int64_t)H * W;
     if (w->pass == 1 && w->unit == UNIT_RAW && !w->ok[k])
         return; /* failed in pass 0, already reported */
+    if (ingest_stopping(c))
+        return; /* a failed write stopped the run: not decoded (slot->ok 0) */
     if (w->over[sl->object]) {  /* left out by the plan: reported, not decoded */
         ingest_over_reason(c, o, w->over[sl->object], &slot->e);
         return;

@@ -12,10 +12,15 @@ void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason);
 /* A run-level error line (not a file's reason) and a warning, through the sink. */
 void ingest_error(ingest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ingest_warn(ingest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Writes one preprocessed sample and counts it. */
-int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e);
-/* The same with pixels a pool job already encoded (cache_chunk_encode). */
+/* Writes one sample whose pixels a pool job encoded (cache_chunk_encode) and counts it. A
+ * failed write stops the run (c->abort_rc: one error, nothing kept); from then on every call
+ * returns that error and writes nothing. The calling (writer) thread only. */
 int ingest_add_chunk(ingest_ctx *c, const cache_sample *meta, const cache_chunk *chunk, c2_err *e);
+/* 1 once the run is stopping (abort_rc set): a pool job on any thread skips its file's work. */
+static inline int ingest_stopping(const ingest_ctx *c)
+{
+    return __atomic_load_n(&c->stopping, __ATOMIC_RELAXED);
+}
 /* Marks a file as handled and advances the progress. */
 void ingest_done(ingest_ctx *c, ingest_file *f, int state);
 

@@ -59,6 +59,8 @@ void ingest_error(ingest_ctx *c, const char *fmt, ...)
 
 void ingest_warn(ingest_ctx *c, const char *fmt, ...)
 {
+    if (c->abort_rc)
+        return;   /* the run is stopping and keeps nothing: no warning about it */
     char line[4600];
     va_list ap;
     va_start(ap, fmt);
@@ -99,6 +101,10 @@ void ingest_done(ingest_ctx *c, ingest_file *f, int state)
 
 void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason)
 {
+    if (c->abort_rc) {   /* the run is stopping and keeps nothing: its own error is the one line */
+        ingest_done(c, f, FILE_FAILED);
+        return;
+    }
     size_t n = strlen(f->path);
     const char *why = strncmp(reason, f->path, n) == 0 && reason[n] == ':' ? reason + n + 2 : reason;
     ingest_error(c, "%s: %s", f->path, why);
@@ -118,20 +124,28 @@ static void sample_count(ingest_ctx *c, const cache_sample *meta)
     c->n_samples++;
 }
 
-int ingest_add_chunk(ingest_ctx *c, const cache_sample *meta, const cache_chunk *chunk, c2_err *e)
+/* A sample the writer took is counted; a write that failed (a full disk: the cache would be
+ * partial whatever follows) stops the whole run with that one error, and every later add
+ * returns it without writing. */
+static int added(ingest_ctx *c, const cache_sample *meta, int rc, c2_err *e)
 {
-    int rc = cache_writer_add_chunk(c->writer, meta, chunk, e);
     if (rc == C2_OK)
         sample_count(c, meta);
+    else if (!c->abort_rc) {
+        c->abort_rc = rc;
+        c->abort_e = *e;
+        __atomic_store_n(&c->stopping, 1, __ATOMIC_RELAXED);
+    }
     return rc;
 }
 
-int ingest_add(ingest_ctx *c, const cache_sample *meta, const float *image, const uint8_t *mask, c2_err *e)
+int ingest_add_chunk(ingest_ctx *c, const cache_sample *meta, const cache_chunk *chunk, c2_err *e)
 {
-    int rc = cache_writer_add(c->writer, meta, image, mask, e);
-    if (rc == C2_OK)
-        sample_count(c, meta);
-    return rc;
+    if (c->abort_rc) {   /* stopped: nothing more is written */
+        *e = c->abort_e;
+        return c->abort_rc;
+    }
+    return added(c, meta, cache_writer_add_chunk(c->writer, meta, chunk, e), e);
 }
 
 /* Per-slice buffers (a 512x512 slice's decode, transfer and float copies are ~1 MB each)
@@ -227,13 +241,15 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
     if (sink && sink->progress_start)
         sink->progress_start(sink->user, c->n_files);
     ingest_slices(c);
-    ingest_nifti(c);
-    ingest_dicom(c);
+    if (!c->abort_rc)
+        ingest_nifti(c);
+    if (!c->abort_rc)
+        ingest_dicom(c);
     c2_pool_free(c->pool);
     c->pool = NULL;
     if (sink && sink->progress_finish)
         sink->progress_finish(sink->user);
-    if (c->abort_rc) {   /* the run was stopped (a plan that does not fit): nothing is kept */
+    if (c->abort_rc) {   /* the run was stopped (a plan that does not fit, a full disk): nothing is kept */
         cache_writer_abort(c->writer);
         *e = c->abort_e;
         rc = c->abort_rc;

@@ -185,9 +185,13 @@ static void pair_job(void *user, int64_t i, void *slot_mem)
     slices_work *w = user;
     pair_slot *slot = slot_mem;
     const slice_entry *en = &w->entries[i];
+    const ingest_ctx *c = w->c;
     if (en->outside)
         return;
-    const ingest_ctx *c = w->c;
+    if (ingest_stopping(c)) {   /* a failed write stopped the run: not read */
+        slot->rc = C2_EIO;
+        return;
+    }
     const char *image_path = c->files[en->file].path, *mask_path = en->mask >= 0 ? c->files[en->mask].path : NULL;
     int S = c->pp.size;
     uint8_t *mask = (uint8_t *)(slot->image + (size_t)S * S);

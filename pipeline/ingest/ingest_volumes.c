@@ -117,6 +117,10 @@ static void plane_job(void *user, int64_t t, void *slot_mem)
     const volume_work *w = user;
     plane_slot *slot = slot_mem;
     const ingest_ctx *c = w->c;
+    if (ingest_stopping(c)) {   /* a failed write stopped the run: not read */
+        slot->rc = C2_EIO;
+        return;
+    }
     int H = w->H, W = w->W, S = c->pp.size, k = (int)(w->flip ? w->nslice - 1 - t : t);
     uint8_t *mask = (uint8_t *)(slot->image + (size_t)S * S);
     float *src = malloc((size_t)H * W * sizeof *src), *canon = malloc((size_t)H * W * sizeof *canon);
@@ -232,7 +236,7 @@ static int nifti_ingest_volume(ingest_ctx *c, const char *path, const char *mask
 
 void ingest_nifti(ingest_ctx *c)
 {
-    for (int i = 0; i < c->n_files; i++) {
+    for (int i = 0; i < c->n_files && !c->abort_rc; i++) {
         ingest_file *f = &c->files[i];
         if (f->state != FILE_PENDING || !nifti_path_is_nifti(f->path) || ingest_nifti_is_mask(f->path))
             continue;

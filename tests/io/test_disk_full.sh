@@ -5,7 +5,10 @@
 # shutdown used to die with SIGSEGV after a failed close: exit 139). The full file system
 # is a 1 MiB tmpfs filled to its last byte when this test may mount one (root);
 # otherwise (or with C2SEG_TEST_ULIMIT=1) `ulimit -f 1` with SIGXFSZ ignored, so write()
-# fails with EFBIG instead.
+# fails with EFBIG instead. Then a disk that fills DURING ingest (the report and the
+# cache's header fit, its samples do not: about 120 KB left, or `ulimit -f 120`), for each reader
+# (DICOM, NIfTI, PNG slices): one error line naming the failed write, not one per file,
+# and the same no-partial-output checks.
 # Inputs: a 2-study synthetic cohort (c2seg-sample-data), a tiny pretrain / train, one
 # predict folder, made on the normal file system first.
 set -u
@@ -34,6 +37,10 @@ prepare() {
     for x in "$@"; do cp -r "$x" "$F/"; done
     if [ $mode = tmpfs ]; then
         head -c 2000000 /dev/zero >"$F/filler" 2>/dev/null   # stops at ENOSPC: not a byte left
+        if [ -n "${LEAVE:-}" ]; then   # give LEAVE bytes back
+            size=$(wc -c <"$F/filler")
+            truncate -s $((size - LEAVE)) "$F/filler"
+        fi
     else
         : >"$F/filler"
     fi
@@ -47,7 +54,7 @@ full() {
     if [ $mode = tmpfs ]; then
         "$@" >"$T/$name.out" 2>"$T/$name.err"
     else
-        sh -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' sh "$@" >"$T/$name.out" 2>"$T/$name.err"
+        sh -c 'trap "" XFSZ; ulimit -f "$0"; exec "$@"' "${BLOCKS:-1}" "$@" >"$T/$name.out" 2>"$T/$name.err"
     fi
     rc=$?
     check "$name: exit 3 (got $rc: $(head -2 "$T/$name.err" | tr '\n' ' '))" "$([ $rc -eq 3 ]; echo $?)"
@@ -78,5 +85,13 @@ prepare
 MAX_LINES=$([ $mode = tmpfs ] && echo 1 || echo 2) full run "$BIN" run "$T/run.conf" -q
 prepare
 full export "$BIN" export "$T/sd/nifti/case01_mask.nii.gz" --reference "$T/sd/dicom/case01/CT" -o "$F/seg.dcm"
+
+# the disk fills during ingest: the first failed sample write stops the run
+for kind in dicom nifti png; do
+    LEAVE=120000 prepare
+    BLOCKS=120 full "ingest-$kind-fills" "$BIN" ingest "$T/sd/$kind" -o "$F/c.h5" --size 128 -q
+    check "ingest-$kind-fills: the error is a failed write after samples were written ($(head -1 "$T/ingest-$kind-fills.err"))" \
+        "$(grep -q 'writing sample [1-9][0-9]* failed' "$T/ingest-$kind-fills.err"; echo $?)"
+done
 
 tl_end keep   # F may still be mounted here (the EXIT trap unmounts it)
