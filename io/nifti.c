@@ -6,6 +6,7 @@
 #include <nifti2_io.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,13 +48,58 @@ static void geometry_from_header(nifti_volume *v, const nifti_image *nim)
             v->voxel_to_lps[r][c] = (r < 2 ? -1.0 : 1.0) * A.m[r][c]; /* RAS -> LPS: negate x and y */
 }
 
-/* 1 or 2 from the header size (nifti_type is re-derived from the file name on read). */
-static int header_version(const char *path)
+/* The header as nifti_image_read will see it, checked where Debian's nifticlib 3.0.1 trusts it:
+ * its header conversion (nifti_convert_n1hdr2nim / n2hdr2nim) walks dim[1..dim[0]] and
+ * pixdim[1..dim[0]] before it checks that dim[0] is at most 7, so a header with dim[0] = 1024
+ * (or a byte-swapped 32767) writes past the header it holds on the stack (fuzz_nifti, session
+ * 11: glibc's "stack smashing detected", or a crash); an unknown datatype or dim[1] < 1 makes
+ * it print its own stderr line. All are refused here, from the raw bytes, with the swap decision the
+ * library makes (NIfTI-1: by dim[0]; NIfTI-2: by sizeof_hdr). Sets v->version (1 or 2). */
+static int header_check(const char *path, nifti_volume *v, c2_err *e)
 {
-    int nver = 0;
-    void *h = nifti_read_header(path, &nver, 0);
-    free(h);
-    return h ? nver : 0;
+    char *hname = nifti_findhdrname(path);
+    znzFile f = hname ? znzopen(hname, "rb", nifti_is_gzfile(hname)) : NULL;
+    free(hname);
+    uint8_t h[540];
+    int64_t n = znz_isnull(f) ? -1 : (int64_t)znzread(h, 1, sizeof h, f);
+    if (!znz_isnull(f))
+        znzclose(f);
+    int version = n >= 348 ? nifti_header_version((const char *)h, (size_t)n) : -1;
+    if ((version != 1 && version != 2) || (version == 2 && n < 540))
+        return c2_fail(e, C2_EINVAL, "%s: not a readable NIfTI-1/2 header", path);
+    int64_t dim0, dim1;
+    int datatype;
+    if (version == 1) {
+        int16_t d[2], t;
+        memcpy(d, h + 40, 4);
+        memcpy(&t, h + 70, 2);
+        int swap = d[0] < 0 || d[0] > 7;   /* NIFTI_NEEDS_SWAP */
+        dim0 = swap ? (int16_t)__builtin_bswap16((uint16_t)d[0]) : d[0];
+        dim1 = swap ? (int16_t)__builtin_bswap16((uint16_t)d[1]) : d[1];
+        datatype = swap ? (int16_t)__builtin_bswap16((uint16_t)t) : t;
+    } else {
+        int32_t size;
+        int64_t d[2];
+        int16_t t;
+        memcpy(&size, h, 4);
+        memcpy(d, h + 16, 16);
+        memcpy(&t, h + 12, 2);
+        int swap = size != 540;            /* nifti_header_version took it: 540 byte-swapped */
+        dim0 = swap ? (int64_t)__builtin_bswap64((uint64_t)d[0]) : d[0];
+        dim1 = swap ? (int64_t)__builtin_bswap64((uint64_t)d[1]) : d[1];
+        datatype = swap ? (int16_t)__builtin_bswap16((uint16_t)t) : t;
+    }
+    if (dim0 < 1 || dim0 > 7)
+        return c2_fail(e, C2_EINVAL, "%s: invalid NIfTI header (dim[0] = %lld dimensions, 1 to 7)", path,
+                       (long long)dim0);
+    if (dim1 < 1)
+        return c2_fail(e, C2_EINVAL, "%s: invalid NIfTI header (dim[1] = %lld)", path, (long long)dim1);
+    int nbyper = 0, swapsize = 0;
+    nifti_datatype_sizes(datatype, &nbyper, &swapsize);
+    if (nbyper == 0 || datatype == DT_BINARY)
+        return c2_fail(e, C2_EINVAL, "%s: invalid NIfTI header (unknown datatype %d)", path, datatype);
+    v->version = version;
+    return C2_OK;
 }
 
 static int header_fill(const char *path, nifti_volume *v, nifti_image **out, c2_err *e)
@@ -62,8 +108,10 @@ static int header_fill(const char *path, nifti_volume *v, nifti_image **out, c2_
     nifti_quiet();
     if (access(path, R_OK) != 0)
         return c2_fail(e, C2_ENOTFOUND, "%s: cannot open the file", path);
-    v->version = header_version(path);
-    nifti_image *nim = v->version ? nifti_image_read(path, 0) : NULL;
+    int rc = header_check(path, v, e);
+    if (rc != C2_OK)
+        return rc;
+    nifti_image *nim = nifti_image_read(path, 0);
     if (!nim)
         return c2_fail(e, C2_EINVAL, "%s: not a readable NIfTI-1/2 header", path);
     if (nim->ndim < 1 || nim->nx < 1 || nim->ny < 1 || nim->nz < 1 || nim->nt < 1) {

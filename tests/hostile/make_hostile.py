@@ -267,6 +267,25 @@ def nifti1(path, data, pixdim=(1, 1, 1), dims=None, datatype=16):
         f.write(raw)
 
 
+def nifti2(path, data, dims=None, datatype=16, big_endian=False):
+    """A NIfTI-2 single file written byte by byte (540-byte header + 4 bytes + data)."""
+    e = ">" if big_endian else "<"
+    h = bytearray(540)
+    struct.pack_into(e + "i", h, 0, 540)
+    h[4:12] = b"n+2\x00\r\n\x1a\n"
+    shape = dims if dims else data.shape[::-1]
+    dim = [len(shape)] + list(shape) + [1] * (7 - len(shape))
+    struct.pack_into(e + "hh", h, 12, datatype, 32)
+    struct.pack_into(e + "8q", h, 16, *dim)
+    struct.pack_into(e + "8d", h, 104, 1.0, 1, 1, 1, 1, 1, 1, 1)
+    struct.pack_into(e + "q", h, 168, 544)                 # vox_offset
+    struct.pack_into(e + "d", h, 176, 1.0)                 # scl_slope
+    raw = bytes(h) + b"\x00" * 4 + data.astype(e + "f4").tobytes()
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(raw)
+
+
 def nifti_cases():
     d = case("nifti_bad")
     v = np.zeros((4, 8, 8), np.float32)
@@ -280,6 +299,20 @@ def nifti_cases():
     nifti1(os.path.join(d, "negative_dims.nii"), v, dims=(-8, 8, 4))
     # dims 5..7 not 1 (vector data): refused; its message once read the freed header (fuzz_nifti)
     nifti1(os.path.join(d, "five_d.nii"), np.zeros((3, 1, 4, 8, 8), np.float32))
+    # dim[0] beyond 7 (the number of dimensions): nifticlib 3.0.1's header conversion walks
+    # dim[1..dim[0]] on its stack copy of the header first (fuzz_nifti: stack smashing)
+    nifti2(os.path.join(d, "n2_dim0_1024.nii.gz"), v)
+    nifti2(os.path.join(d, "n2_dim0_big_endian.nii"), v, big_endian=True)
+    nifti1(os.path.join(d, "n1_dim0_swapped_32767.nii"), v)
+    nifti2(os.path.join(d, "n2_datatype_1034.nii"), v, datatype=1034)
+    for name, off, fmt, value in (("n2_dim0_1024.nii.gz", 16, "<q", 1024), ("n2_dim0_big_endian.nii", 16, ">q", 4096),
+                                  ("n1_dim0_swapped_32767.nii", 40, "<h", -129)):
+        path = os.path.join(d, name)
+        opener = gzip.open if name.endswith(".gz") else open
+        raw = bytearray(opener(path, "rb").read())
+        struct.pack_into(fmt, raw, off, value)   # -129 is 0xFF7F: NIFTI_NEEDS_SWAP, read as 32767
+        with opener(path, "wb") as f:
+            f.write(raw)
     nifti1(os.path.join(d, "truncated.nii.gz"), v)
     raw = gzip.open(os.path.join(d, "truncated.nii.gz")).read()
     with gzip.open(os.path.join(d, "truncated.nii.gz"), "wb") as f:

@@ -142,6 +142,13 @@ expect nifti 'negative_dims\.nii: '
 expect nifti 'five_d\.nii: 5D\+ data \(dims 5\.\.7 = 3 x 1 x 1\)'
 expect nifti 'truncated\.nii\.gz: '
 expect nifti 'header_only\.nii: '
+for n in n2_dim0_1024\\.nii\\.gz n2_dim0_big_endian\\.nii n1_dim0_swapped_32767\\.nii; do
+    expect nifti "$n: invalid NIfTI header \\(dim\\[0\\] = [0-9]+ dimensions, 1 to 7\\)"
+done
+expect nifti 'n2_datatype_1034\.nii: invalid NIfTI header \(unknown datatype 1034\)'
+if grep -v ': error: \|: warning: \|^c2seg ingest: ' "$T/logs/nifti.err" | grep -q .; then
+    fail "nifti: a stderr line not of ours: $(grep -v ': error: \|: warning: \|^c2seg ingest: ' "$T/logs/nifti.err" | head -2)"
+fi
 
 # ---- PNG / JPEG in a slice-dataset layout ----
 run images "$B" ingest "$H/images_bad" -o "$T/out/images.h5" -q
