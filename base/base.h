@@ -23,6 +23,7 @@ enum {
     C2_ENOTFOUND = -6,   /* a required file, tag or object is absent */
     C2_EMISMATCH = -7,   /* inputs that disagree (grid, domain, schema version) */
     C2_EBUSY = -8,       /* another process writes the same output (c2_lock) */
+    C2_ENOSPC = -9,      /* an output does not fit: file system full, quota or file size limit */
 };
 
 typedef struct c2_err {
@@ -76,6 +77,11 @@ int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e);
  * files in final_path's folder whose process is gone (never this process's own, never
  * a live one), warning once per file removed. Returns how many were removed. */
 int c2_remove_stale_temps(const char *final_path);
+/* The status of a write the system refused with errno err: C2_ENOSPC for a full file system,
+ * a quota or a file size limit (ENOSPC, EDQUOT, EFBIG: no later output fits either), else
+ * C2_EIO. */
+int c2_write_status(int err);
+
 /* Whole-file helpers. c2_write_file is atomic. c2_read_file refuses files larger than max. */
 int c2_write_file(const char *path, const void *data, size_t n, c2_err *e);
 int c2_read_file(const char *path, size_t max, uint8_t **data, size_t *n, c2_err *e);

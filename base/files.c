@@ -75,6 +75,11 @@ int c2_rename_into_place(const char *tmp, const char *final_path, c2_err *e)
     return C2_OK;
 }
 
+int c2_write_status(int err)
+{
+    return err == ENOSPC || err == EDQUOT || err == EFBIG ? C2_ENOSPC : C2_EIO;
+}
+
 int c2_atomic_open(c2_atomic *a, const char *path, c2_err *e)
 {
     memset(a, 0, sizeof *a);
@@ -84,20 +89,26 @@ int c2_atomic_open(c2_atomic *a, const char *path, c2_err *e)
     c2_temp_name(a->tmp_path, sizeof a->tmp_path, path);
     a->f = fopen(a->tmp_path, "wb");
     if (!a->f)
-        return c2_fail(e, C2_EIO, "%s: cannot create (%s)", path, strerror(errno));
+        return c2_fail(e, c2_write_status(errno), "%s: cannot create (%s)", path, strerror(errno));
     return C2_OK;
 }
 
 int c2_atomic_commit(c2_atomic *a, c2_err *e)
 {
-    int bad = ferror(a->f);
-    bad |= fflush(a->f) != 0;
-    bad |= fsync(fileno(a->f)) != 0 && errno != EINVAL;
-    bad |= fclose(a->f) != 0;
+    int bad = ferror(a->f), err = 0;
+    if (fflush(a->f) != 0 || (fsync(fileno(a->f)) != 0 && errno != EINVAL)) {
+        bad = 1;
+        err = err ? err : errno;
+    }
+    if (fclose(a->f) != 0) {
+        bad = 1;
+        err = err ? err : errno;
+    }
     a->f = NULL;
     if (bad) {
         remove(a->tmp_path);
-        return c2_fail(e, C2_EIO, "%s: write failed (%s)", a->final_path, strerror(errno));
+        return c2_fail(e, c2_write_status(err), "%s: write failed (%s)", a->final_path,
+                       err ? strerror(err) : "an earlier write failed");
     }
     return c2_rename_into_place(a->tmp_path, a->final_path, e);
 }
@@ -118,8 +129,9 @@ int c2_write_file(const char *path, const void *data, size_t n, c2_err *e)
     if (rc)
         return rc;
     if (n && fwrite(data, 1, n, a.f) != n) {
+        int err = errno;
         c2_atomic_abort(&a);
-        return c2_fail(e, C2_EIO, "%s: write failed", path);
+        return c2_fail(e, c2_write_status(err), "%s: write failed (%s)", path, strerror(err));
     }
     return c2_atomic_commit(&a, e);
 }

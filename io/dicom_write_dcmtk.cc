@@ -11,6 +11,7 @@
 #include "io/dicom_write.h"
 
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -151,8 +152,9 @@ extern "C" int dicom_ct_slice_write(const char *path, const dicom_ct_slice *s, c
             return c2_fail(e, C2_EINVAL, "%s: cannot build the CT dataset (%s)", path, st.text());
         st = ff.saveFile(tmp, EXS_LittleEndianExplicit);
         if (st.bad()) {
+            int err = errno, code = c2_write_status(err);   /* DCMTK's text does not say why */
             std::remove(tmp);
-            return c2_fail(e, C2_EIO, "%s: cannot write (%s)", path, st.text());
+            return c2_fail(e, code, "%s: cannot write (%s)", path, code == C2_ENOSPC ? strerror(err) : st.text());
         }
     } catch (...) {
         std::remove(tmp);

@@ -3,6 +3,7 @@
  * every resource it may need to free in one struct so the jump target can free it. */
 #include "io/image2d.h"
 
+#include <errno.h>
 #include <jpeglib.h>
 #include <png.h>
 #include <setjmp.h>
@@ -227,8 +228,10 @@ int image2d_read(const char *path, image2d *img, c2_err *e)
     return rc;
 }
 
-int image2d_write_png8(const char *path, const uint8_t *pixels, int rows, int cols, c2_err *e)
+int image2d_write_png(const char *path, const uint8_t *pixels, int rows, int cols, int channels, c2_err *e)
 {
+    if (channels != 1 && channels != 3)
+        return c2_fail(e, C2_EINVAL, "%s: a PNG of %d channels is not written (1: gray, 3: RGB)", path, channels);
     if (rows < 1 || cols < 1)
         return c2_fail(e, C2_EINVAL, "%s: cannot write an empty %dx%d image", path, rows, cols);
     c2_atomic a;
@@ -244,17 +247,25 @@ int image2d_write_png8(const char *path, const uint8_t *pixels, int rows, int co
         return c2_fail(e, C2_ENOMEM, "%s: out of memory for the PNG encoder", path);
     }
     if (setjmp(png_jmpbuf(d.png))) {
+        int err = errno;   /* libpng's "Write Error" after a short fwrite */
         png_destroy_write_struct(&d.png, &d.info);
         c2_atomic_abort(&a);
-        return c2_fail(e, C2_EIO, "%s: PNG write failed (%s)", path, d.msg);
+        int code = c2_write_status(err);
+        return c2_fail(e, code, "%s: PNG write failed (%s)", path, code == C2_ENOSPC ? strerror(err) : d.msg);
     }
     png_init_io(d.png, a.f);
-    png_set_IHDR(d.png, d.info, (png_uint_32)cols, (png_uint_32)rows, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+    png_set_IHDR(d.png, d.info, (png_uint_32)cols, (png_uint_32)rows, 8,
+                 channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(d.png, d.info);
     for (int r = 0; r < rows; r++)
-        png_write_row(d.png, pixels + (size_t)r * cols);
+        png_write_row(d.png, pixels + (size_t)r * cols * channels);
     png_write_end(d.png, NULL);
     png_destroy_write_struct(&d.png, &d.info);
     return c2_atomic_commit(&a, e);
+}
+
+int image2d_write_png8(const char *path, const uint8_t *pixels, int rows, int cols, c2_err *e)
+{
+    return image2d_write_png(path, pixels, rows, cols, 1, e);
 }

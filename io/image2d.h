@@ -43,7 +43,10 @@ void image2d_free(image2d *img);
 /* 1 if the file name ends in .png, .jpg or .jpeg (case-insensitive). */
 int image2d_path_is_image(const char *path);
 
-/* Writes an 8-bit gray PNG of [rows][cols] bytes atomically (temporary + rename). */
+/* Writes an 8-bit PNG of [rows][cols][channels] bytes (1: gray, 3: RGB) atomically
+ * (temporary + rename); a write the file system refuses for space is C2_ENOSPC. */
+int image2d_write_png(const char *path, const uint8_t *pixels, int rows, int cols, int channels, c2_err *e);
+/* The gray case. */
 int image2d_write_png8(const char *path, const uint8_t *pixels, int rows, int cols, c2_err *e);
 
 #ifdef __cplusplus

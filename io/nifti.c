@@ -5,6 +5,7 @@
 
 #include <nifti2_io.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -355,15 +356,18 @@ int nifti_volume_write(const char *path, const void *data, int datatype, int64_t
     c2_temp_name(tmp, sizeof tmp, path);
     znzFile f = znzopen(tmp, "wb", c2_ends_with_ci(path, ".gz"));
     if (znz_isnull(f))
-        return c2_fail(e, C2_EIO, "%s: cannot create the file", path);
+        return c2_fail(e, c2_write_status(errno), "%s: cannot create the file (%s)", path, strerror(errno));
     static const char extender[4] = {0, 0, 0, 0};
     size_t bytes = (size_t)(nx * ny * nz) * (size_t)elem;
+    errno = 0;
     int ok = znzwrite(&h, sizeof h, 1, f) == 1 && znzwrite(extender, 4, 1, f) == 1 &&
              znzwrite(data, 1, bytes, f) == bytes;
+    int err = errno;
     ok = (znzclose(f) == 0) && ok;
+    err = err ? err : errno;
     if (!ok) {
         remove(tmp);
-        return c2_fail(e, C2_EIO, "%s: write failed (disk full?)", path);
+        return c2_fail(e, c2_write_status(err), "%s: write failed (%s)", path, err ? strerror(err) : "disk full?");
     }
     return c2_rename_into_place(tmp, path, e);
 }

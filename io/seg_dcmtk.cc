@@ -30,6 +30,7 @@ extern "C" {
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -413,8 +414,9 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     c2_temp_name(tmp, sizeof tmp, out_path);
     OFCondition st = ff.saveFile(tmp, EXS_LittleEndianExplicit);
     if (st.bad()) {
+        int err = errno, code = c2_write_status(err);   /* DCMTK's text does not say why */
         remove(tmp);
-        return c2_fail(e, C2_EIO, "%s: cannot write (%s)", out_path, st.text());
+        return c2_fail(e, code, "%s: cannot write (%s)", out_path, code == C2_ENOSPC ? strerror(err) : st.text());
     }
     rc = c2_rename_into_place(tmp, out_path, e);
     if (rc) {

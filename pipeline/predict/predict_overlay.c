@@ -1,12 +1,12 @@
 /* pipeline/predict_overlay: a picture of a prediction for people: the model-resolution
  * image in gray, enlarged by an integer factor (nearest) to at least 128 pixels, with
  * the outline of the predicted mask in red and of the ground truth in green. An outline
- * pixel is a mask pixel with a 4-neighbour outside the mask. Written with libpng as
- * RGB to a temporary name, then renamed. For a volume, a strip: small thumbnails of the
+ * pixel is a mask pixel with a 4-neighbour outside the mask. Written as an RGB PNG
+ * (io/image2d.h: a temporary name, then renamed). For a volume, a strip: small thumbnails of the
  * slices with lesion (predicted or ground truth) side by side. */
 #include "pipeline/predict/predict.h"
+#include "io/image2d.h"
 
-#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,43 +16,6 @@ static int on_outline(const uint8_t *m, int S, int y, int x)
         return 0;
     return y == 0 || x == 0 || y == S - 1 || x == S - 1 || !m[(size_t)(y - 1) * S + x] ||
            !m[(size_t)(y + 1) * S + x] || !m[(size_t)y * S + x - 1] || !m[(size_t)y * S + x + 1];
-}
-
-static int png_write_rgb(FILE *f, const uint8_t *rgb, int rows, int cols)
-{
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        return -1;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        return -1;
-    }
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)cols, (png_uint_32)rows, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int r = 0; r < rows; r++)
-        png_write_row(png, rgb + (size_t)r * cols * 3);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    return 0;
-}
-
-/* Writes rgb [rows, cols, 3] as a PNG to path, atomically. */
-static int png_save(const char *path, const uint8_t *rgb, int rows, int cols, c2_err *e)
-{
-    c2_atomic a;
-    int rc = c2_atomic_open(&a, path, e);
-    if (rc != C2_OK)
-        return rc;
-    if (png_write_rgb(a.f, rgb, rows, cols) != 0) {
-        c2_atomic_abort(&a);
-        return c2_fail(e, C2_EIO, "%s: PNG encoding failed", path);
-    }
-    return c2_atomic_commit(&a, e);
 }
 
 void predict_overlay_thumb(uint8_t *rgb, int T, const float *image, const uint8_t *pred, const uint8_t *gt, int S)
@@ -88,7 +51,7 @@ int predict_overlay_strip_write(const char *path, const uint8_t *thumbs, const i
         for (int y = 0; y < T; y++)
             memcpy(rgb + ((size_t)y * cols + (size_t)k * (T + gap)) * 3,
                    thumbs + ((size_t)which[k] * T * T + (size_t)y * T) * 3, (size_t)T * 3);
-    int rc = png_save(path, rgb, T, cols, e);
+    int rc = image2d_write_png(path, rgb, T, cols, 3, e);
     free(rgb);
     return rc;
 }
@@ -114,7 +77,7 @@ int predict_overlay_write(const char *path, const float *image, const uint8_t *p
                 px[0] = 255, px[1] = 0, px[2] = 0;
             }
         }
-    int rc = png_save(path, rgb, side, side, e);
+    int rc = image2d_write_png(path, rgb, side, side, 3, e);
     free(rgb);
     return rc;
 }

@@ -241,6 +241,22 @@ static int failed_collect(const ingest_ctx *c, predict_failed **out, int *n_out,
     return C2_OK;
 }
 
+/* Removes the files the cases in arr (predictions.json's "cases") wrote under outdir. */
+static void outputs_remove(const char *outdir, const cJSON *arr)
+{
+    static const char *const keys[] = {"mask", "overlay"};
+    const cJSON *one;
+    cJSON_ArrayForEach(one, arr) {
+        const cJSON *outs = cJSON_GetObjectItemCaseSensitive(one, "outputs");
+        for (size_t k = 0; outs && k < sizeof keys / sizeof keys[0]; k++) {
+            const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(outs, keys[k]));
+            char path[4400];
+            if (rel && rel[0] && c2_path_join(path, sizeof path, outdir, rel) == C2_OK)
+                remove(path);
+        }
+    }
+}
+
 static pacs_store_options store; /* --store and its options */
 /* One writer per output folder (base/lock.c): held from the folder's creation to the end. */
 static c2_lock out_lock = {.fd = -1};
@@ -384,7 +400,11 @@ int stage_predict(int argc, char **argv)
     run.n_failed = n_failed;
     if (rc != C2_OK) {
         cli_error("%s", e.msg);
-        if (!outdir_existed) {   /* nothing of this run stays (a full disk fails inputs.h5 first) */
+    discard:   /* from the cases' loop too: a full disk */
+        predict_run_free(&run);
+        /* nothing of this run stays (a full disk fails inputs.h5 first); a de-identified run
+         * never leaves its inputs cache (source paths and UIDs); busy: the holder's files */
+        if (rc != C2_EBUSY && (!outdir_existed || opt.deidentify_key)) {
             char report_path[4300];
             snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);
             remove(cache_path);
@@ -434,25 +454,41 @@ int stage_predict(int argc, char **argv)
     t_prepare = now_seconds() - t_prepare;
     progress p;
     progress_start(&p, "cases", n_cases);
-    for (int k = 0; k < n_cases; k++) {
+    int full = 0;   /* an output did not fit (C2_ENOSPC): no later one will, the run stops */
+    for (int k = 0; k < n_cases && !full; k++) {
         cJSON *one = NULL;
         c2_err ce = {0};
-        if (predict_case_run(&run, &cases[k], &one, &ce) == C2_OK)
+        int crc = predict_case_run(&run, &cases[k], &one, &ce);
+        if (crc == C2_OK)
             n_ok++;
-        else
+        else if (crc == C2_ENOSPC) {
+            c2_fail(&e, crc, "%s: %s", cases[k].id, ce.msg);
+            full = 1;
+        } else
             cli_error("%s: %s", cases[k].id, ce.msg);
         cJSON_AddItemToArray(arr, one);
         progress_step(&p, 1, cases[k].id);
     }
     progress_finish(&p);
-    char *text = cJSON_Print(doc);
     char json_path[4200];
     c2_path_join(json_path, sizeof json_path, opt.outdir, "predictions.json");
-    rc = text ? c2_write_file(json_path, text, strlen(text), &e) : c2_fail(&e, C2_ENOMEM, "out of memory");
-    if (rc != C2_OK)
+    if (!full) {
+        char *text = cJSON_Print(doc);
+        rc = text ? c2_write_file(json_path, text, strlen(text), &e) : c2_fail(&e, C2_ENOMEM, "out of memory");
+        cJSON_free(text);
+        full = rc == C2_ENOSPC;
+        if (rc != C2_OK && !full)
+            cli_error("%s", e.msg);
+    }
+    if (full) {   /* one line; the cases' files are removed: a folder without predictions.json is partial */
         cli_error("%s", e.msg);
-    cJSON_free(text);
+        outputs_remove(opt.outdir, arr);
+    }
     cJSON_Delete(doc);
+    if (full) {
+        rc = C2_ENOSPC;
+        goto discard;
+    }
     if (opt.deidentify_key) { /* the input cache and its report name source files and UIDs */
         char report_path[4300];
         snprintf(report_path, sizeof report_path, "%s.report.tsv", cache_path);

@@ -94,4 +94,37 @@ for kind in dicom nifti png; do
         "$(grep -q 'writing sample [1-9][0-9]* failed' "$T/ingest-$kind-fills.err"; echo $?)"
 done
 
+# the disk fills during predict's cases (tmpfs only: under `ulimit -f` inputs.h5, the largest
+# file, fails first): free space stepped across the cases' writes; each run either completes
+# (exit 0, predictions.json) or stops at its first write that does not fit: exit 3, one line,
+# nothing left (the cases' SEG / NIfTI / overlay files written before are removed)
+if [ $mode = tmpfs ]; then
+    in_cases=0
+    for kind in dicom-overlays dicom nifti-overlays; do
+        for leave in 100000 110000 120000 130000 140000 150000 160000 170000 180000 190000 200000; do
+            name="predict-$kind-$leave"
+            LEAVE=$leave prepare
+            # shellcheck disable=SC2046 # no word or one
+            "$BIN" predict "$T/m.ckpt" "$T/sd/${kind%-overlays}" -o "$F/pred" -q \
+                $([ "$kind" != "${kind%-overlays}" ] && echo --overlays) >"$T/$name.out" 2>"$T/$name.err"
+            rc=$?
+            find "$F" | sort >"$T/after.txt"
+            left=$(comm -13 "$T/before.txt" "$T/after.txt" | tr '\n' ' ')
+            if [ $rc -eq 0 ]; then
+                check "$name: complete (predictions.json)" "$([ -s "$F/pred/predictions.json" ]; echo $?)"
+                continue
+            fi
+            check "$name: exit 3 (got $rc)" "$([ $rc -eq 3 ]; echo $?)"
+            check "$name: one line ($(tr '\n' ' ' <"$T/$name.err"))" "$([ "$(wc -l <"$T/$name.err")" -eq 1 ]; echo $?)"
+            check "$name: nothing on stdout" "$([ ! -s "$T/$name.out" ]; echo $?)"
+            check "$name: no partial output ($left)" "$([ -z "$left" ]; echo $?)"
+            grep -Eq '(seg\.dcm|nii\.gz|\.png): (cannot write|write failed|PNG write failed) \(No space|predictions\.json: write failed \(No space' \
+                "$T/$name.err" && in_cases=$((in_cases + 1))
+        done
+    done
+    check "a full disk was met during the cases' writes ($in_cases runs)" "$([ $in_cases -ge 3 ]; echo $?)"
+    check "a full disk was met writing a SEG (in its sandbox worker)" \
+        "$(cat "$T"/predict-dicom-*.err | grep -q 'seg\.dcm: cannot write (No space'; echo $?)"
+fi
+
 tl_end keep   # F may still be mounted here (the EXIT trap unmounts it)
