@@ -76,14 +76,9 @@ static void resolve(const char *dir, const char *root_real, dicomdir_file *f)
     f->state = DICOMDIR_FILE_OK;
 }
 
-int dicomdir_read(const char *path, dicomdir_info *d, c2_err *e)
+/* The result of the records (recs[n], freed here) read from the DICOMDIR at path. */
+static int dicomdir_from_records(const char *path, dicomdir_record *recs, int n, dicomdir_info *d, c2_err *e)
 {
-    memset(d, 0, sizeof *d);
-    dicomdir_record *recs = NULL;
-    int n = 0;
-    int rc = dicomdir_records(path, &recs, &n, e);
-    if (rc)
-        return rc;
     char dir[4096], root_real[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -121,6 +116,24 @@ int dicomdir_read(const char *path, dicomdir_info *d, c2_err *e)
     }
     free(recs);
     return C2_OK;
+}
+
+int dicomdir_read(const char *path, dicomdir_info *d, c2_err *e)
+{
+    memset(d, 0, sizeof *d);
+    dicomdir_record *recs = NULL;
+    int n = 0;
+    int rc = dicomdir_records(path, &recs, &n, e);
+    return rc ? rc : dicomdir_from_records(path, recs, n, d, e);
+}
+
+int dicomdir_read_isolated(const char *path, dicomdir_info *d, c2_err *e)
+{
+    memset(d, 0, sizeof *d);
+    dicomdir_record *recs = NULL;
+    int n = 0;
+    int rc = dicomdir_records_isolated(path, &recs, &n, e);
+    return rc ? rc : dicomdir_from_records(path, recs, n, d, e);
 }
 
 void dicomdir_free(dicomdir_info *d)

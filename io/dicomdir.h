@@ -35,6 +35,9 @@ typedef struct dicomdir_info {
 
 /* Reads the DICOMDIR at path. Fails (C2_EINVAL) on a file that is not a DICOMDIR. */
 int dicomdir_read(const char *path, dicomdir_info *d, c2_err *e);
+/* The same with DCMTK's reading of the records in a sandbox worker (io/isolated_files.c,
+ * reader "dicomdir"); the file IDs are resolved here, in the caller. */
+int dicomdir_read_isolated(const char *path, dicomdir_info *d, c2_err *e);
 void dicomdir_free(dicomdir_info *d);
 
 /* ---- the DCMTK shim (io/dicomdir_dcmtk.cc) ---- */
@@ -46,6 +49,7 @@ typedef struct dicomdir_record {
 } dicomdir_record;
 /* The directory records of the DICOMDIR at path, in file order; *recs malloc'd. */
 int dicomdir_records(const char *path, dicomdir_record **recs, int *n, c2_err *e);
+int dicomdir_records_isolated(const char *path, dicomdir_record **recs, int *n, c2_err *e);
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,9 @@ OFCondition load_as_items(const char *path, DcmFileFormat &ff, c2_err *e, int *r
     return st;
 }
 
+/* PS3.10 allows 8 components of 8 characters; writers that ignore it are read up to here. */
+enum { MAX_FILE_ID_COMPONENTS = 64 };
+
 int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
 {
     dcmtk_log_setup();
@@ -106,10 +109,21 @@ int read_records(const char *path, dicomdir_record **recs, int *n, c2_err *e)
                   : type == "SERIES" ? DICOMDIR_REC_SERIES
                   : type == "IMAGE" ? DICOMDIR_REC_IMAGE
                                     : DICOMDIR_REC_OTHER;
+        /* its components, counted by the element's VM: as LT, ST or UT (a wrong VR) DCMTK
+         * answers every value position with the whole value (fuzz_dicomdir: a loop that
+         * grew the string to 3 GB) */
+        DcmElement *fid = NULL;
+        unsigned long vm = it->findAndGetElement(DCM_ReferencedFileID, fid).good() && fid ? fid->getVM() : 0;
+        if (vm > MAX_FILE_ID_COMPONENTS)
+            return c2_fail(e, C2_EINVAL, "%s: record %lu: a Referenced File ID of %lu components (at most %d)", path,
+                           i + 1, vm, MAX_FILE_ID_COMPONENTS);
         std::string id;
-        for (unsigned long k = 0; it->findAndGetOFString(DCM_ReferencedFileID, v, k).good(); k++)
+        for (unsigned long k = 0; k < vm && fid->getOFString(v, k).good(); k++)
             id += (k ? "/" : "") + std::string(v.c_str());
-        snprintf(r->file_id, sizeof r->file_id, "%s", id.c_str());
+        if (id.size() >= sizeof r->file_id)
+            return c2_fail(e, C2_EINVAL, "%s: record %lu: a Referenced File ID of %zu characters", path, i + 1,
+                           id.size());
+        memcpy(r->file_id, id.c_str(), id.size() + 1);
         if (it->findAndGetOFString(DCM_ReferencedSOPInstanceUIDInFile, v).good())
             snprintf(r->sop_uid, sizeof r->sop_uid, "%s", v.c_str());
     }

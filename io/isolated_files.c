@@ -1,6 +1,6 @@
 /* io/isolated_files: the whole-file readers of untrusted bytes in sandbox workers
  * (base/sandbox.h): NIfTI volumes (nifticlib, zlib), PNG / JPEG images (libpng,
- * libjpeg) and a DICOM SEG read as ground truth (DCMTK). Declared beside their direct
+ * libjpeg), a DICOM SEG read as ground truth and a DICOMDIR's records (DCMTK). Declared beside their direct
  * readers (nifti.h, image2d.h, seg.h); same contracts and results, plus the worker's
  * errors ("<file>: the NIfTI reader crashed (signal 11, ...)", "... did not finish
  * within N s (stopped)").
@@ -12,6 +12,7 @@
  * Every count in the struct is checked against the limits and the answer's size
  * before any of it is used or allocated. */
 #include "io/dicom.h"
+#include "io/dicomdir.h"
 #include "io/image2d.h"
 #include "io/nifti.h"
 #include "io/seg.h"
@@ -165,6 +166,50 @@ int nifti_volume_read_isolated(const char *path, int64_t t, nifti_volume *v, c2_
 int nifti_volume_read_header_isolated(const char *path, nifti_volume *v, c2_err *e)
 {
     return nifti_call(path, -1, v, e);
+}
+
+/* ---- DICOMDIR: answer = the directory records, then their count ---- */
+
+static int dicomdir_job(const uint8_t *req, size_t n, sandbox_out *out, c2_err *e)
+{
+    file_request q;
+    dicomdir_record *recs = NULL;
+    int count = 0;
+    int rc = request_parse(req, n, &q, e);
+    if (rc == C2_OK)
+        rc = dicomdir_records(q.path, &recs, &count, e);
+    if (rc != C2_OK)
+        return rc;
+    int64_t c = count;
+    return answer(out, recs, (size_t)count * sizeof *recs, &c, sizeof c, q.path, e);
+}
+
+int dicomdir_records_isolated(const char *path, dicomdir_record **recs, int *n, c2_err *e)
+{
+    static const char parser[] = "DICOMDIR reader";
+    *recs = NULL;
+    *n = 0;
+    int64_t count = 0;
+    uint8_t *data;
+    size_t data_n;
+    int rc = file_call(path, path, NULL, 0, "dicomdir", parser, dicomdir_job, &count, sizeof count, &data, &data_n, e);
+    if (rc != C2_OK)
+        return rc;
+    dicomdir_record *r = (dicomdir_record *)data;
+    if (count < 0 || count > INT32_MAX || (uint64_t)count * sizeof *r != data_n)
+        rc = c2_fail(e, C2_EINVAL, "%s: the %s returned an inconsistent result", path, parser);
+    for (int64_t i = 0; rc == C2_OK && i < count; i++) {
+        if (r[i].type < DICOMDIR_REC_PATIENT || r[i].type > DICOMDIR_REC_OTHER ||
+            !memchr(r[i].file_id, 0, sizeof r[i].file_id) || !memchr(r[i].sop_uid, 0, sizeof r[i].sop_uid))
+            rc = c2_fail(e, C2_EINVAL, "%s: the %s returned an inconsistent record", path, parser);
+    }
+    if (rc != C2_OK) {
+        free(data);
+        return rc;
+    }
+    *recs = r;   /* NULL when there are none */
+    *n = (int)count;
+    return C2_OK;
 }
 
 /* ---- PNG / JPEG: arg = 1 (an image) or 2 (an image and its mask, one call); answer =

@@ -77,7 +77,7 @@ static int dicomdir_add(ingest_ctx *c, const char *path, const struct stat *st, 
     int self = c->n_files - 1;
     dicomdir_info d;
     c2_err de = {0};
-    if (dicomdir_read(path, &d, &de) != C2_OK) {
+    if (dicomdir_read_isolated(path, &d, &de) != C2_OK) {
         ingest_report(c, &c->files[self], de.msg);
         return C2_OK;
     }

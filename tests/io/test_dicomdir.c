@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int dump_count(const char *dicomdir, const char *type)
 {
@@ -110,9 +111,41 @@ static void test_record_type_past_its_item(void)
         dicomdir_free(&d);
 }
 
+/* fuzz_dicomdir's finding (session 11): a Referenced File ID encoded as a text VR (the
+ * fuzzer's had UT and UL). DCMTK's LT / ST / UT answer every value position with the whole
+ * value, and the loop that joined the components ran until memory ran out (3 GB); the
+ * components are now counted by the element's VM. Built from a dcmmkdir DICOMDIR of a real
+ * file, the ID's VR "CS" rewritten to "LT" (same length field); alarm: the old loop never
+ * ends. */
+static void test_file_id_text_vr(void)
+{
+    const char *t = test_tmpdir();
+    int rc = run_cmd("cd '%s' && rm -rf lt && mkdir -p lt/CT && cp '%s'/17106 lt/CT/IMG1 && chmod -R u+w lt && "
+                     "cd lt && dcmmkdir --recurse CT >/dev/null 2>&1 && /usr/bin/python3 -c '"
+                     "b = bytearray(open(\"DICOMDIR\", \"rb\").read()); i = b.index(b\"\\x04\\x00\\x00\\x15CS\"); "
+                     "b[i + 4:i + 6] = b\"LT\"; open(\"DICOMDIR\", \"wb\").write(b)'",
+                     t, shared_path("data/dicom/ct_series/pydicom_CT2_16x16"));
+    CHECK_MSG(rc == 0, "building the DICOMDIR");
+    char dd[4096];
+    dicomdir_info d;
+    c2_err e = {0};
+    alarm(60);
+    rc = read_in("lt", dd, sizeof dd, &d, &e);
+    alarm(0);
+    CHECK_MSG(rc == C2_OK, "rc %d: %s", rc, e.msg);
+    if (rc == C2_OK) {   /* one component, the backslash in it: not a file of the tree */
+        CHECK_MSG(d.n_files == 1 && strncmp(d.files[0].file_id, "CT\\IMG1", 7) == 0 &&
+                      d.files[0].state != DICOMDIR_FILE_OK,
+                  "%d files, the first '%s' state %d", d.n_files, d.n_files ? d.files[0].file_id : "",
+                  d.n_files ? d.files[0].state : -1);
+        dicomdir_free(&d);
+    }
+}
+
 int main(void)
 {
     RUN_TEST(test_dicomdir);
     RUN_TEST(test_record_type_past_its_item);
+    RUN_TEST(test_file_id_text_vr);
     return test_summary();
 }

@@ -233,5 +233,14 @@ whole w6 predict "$T/tinyx.ckpt" "$W/xr" "crash@image:covid0.jpg;hang@image:mask
     "images/$Q3.png|mask_$Q3.png): the image decoder did not finish within $L s" \
     "images/$Q1.png|mask_$Q1.png): the image decoder crashed (signal 6"
 
+# the DICOMDIR reader (its records, DCMTK) crashed, hung and blown up: the DICOMDIR is one report
+# row, the series beside it is still walked and ingested (a dcmmkdir DICOMDIR of the 16x16 CT)
+mkdir -p "$W/dd/CT" && cp "$C"/* "$W/dd/CT/" && chmod -R u+w "$W/dd" &&
+    (cd "$W/dd" && dcmmkdir --recurse CT >/dev/null 2>&1) && [ -s "$W/dd/DICOMDIR" ]
+check "a DICOMDIR written by dcmmkdir" $?
+whole wd1 ingest - "$W/dd" "crash@dicomdir:DICOMDIR" 4 0 "dd/DICOMDIR|the DICOMDIR reader crashed (signal 11"
+whole wd2 ingest - "$W/dd" "hang@dicomdir:DICOMDIR" 4 0 "dd/DICOMDIR|the DICOMDIR reader did not finish within $L s"
+whole wd3 predict "$T/tiny.ckpt" "$W/dd" "oom@dicomdir:DICOMDIR" 4 0 "dd/DICOMDIR|the DICOMDIR reader crashed (signal 6"
+
 [ "$fail" -eq 0 ] && echo "test_fault_isolation: passed"
 exit "$fail"
