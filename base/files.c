@@ -98,7 +98,7 @@ int c2_atomic_commit(c2_atomic *a, c2_err *e)
     int bad = ferror(a->f), err = 0;
     if (fflush(a->f) != 0 || (fsync(fileno(a->f)) != 0 && errno != EINVAL)) {
         bad = 1;
-        err = err ? err : errno;
+        err = errno;
     }
     if (fclose(a->f) != 0) {
         bad = 1;

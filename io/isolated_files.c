@@ -1,7 +1,8 @@
 /* io/isolated_files: the whole-file readers of untrusted bytes in sandbox workers
  * (base/sandbox.h): NIfTI volumes (nifticlib, zlib), PNG / JPEG images (libpng,
- * libjpeg), a DICOM SEG read as ground truth and a DICOMDIR's records (DCMTK). Declared beside their direct
- * readers (nifti.h, image2d.h, seg.h); same contracts and results, plus the worker's
+ * libjpeg), a DICOM SEG read as ground truth and a DICOMDIR's records (DCMTK). Declared
+ * beside their direct readers (nifti.h, image2d.h, seg.h, dicomdir.h); same contracts and
+ * results, plus the worker's
  * errors ("<file>: the NIfTI reader crashed (signal 11, ...)", "... did not finish
  * within N s (stopped)").
  *
