@@ -2,9 +2,8 @@
  * (base/sandbox.h): NIfTI volumes (nifticlib, zlib), PNG / JPEG images (libpng,
  * libjpeg), a DICOM SEG read as ground truth and a DICOMDIR's records (DCMTK). Declared
  * beside their direct readers (nifti.h, image2d.h, seg.h, dicomdir.h); same contracts and
- * results, plus the worker's
- * errors ("<file>: the NIfTI reader crashed (signal 11, ...)", "... did not finish
- * within N s (stopped)").
+ * results, plus the worker's errors ("<file>: the NIfTI reader crashed (signal 11, ...)",
+ * "... did not finish within N s (stopped)").
  *
  * The answer of each job is its large array first, then the struct (the SEG: pixels,
  * frames, segments, then the struct). The worker hands the decoder's own buffer to the
