@@ -118,22 +118,25 @@ static int dicomdir_from_records(const char *path, dicomdir_record *recs, int n,
     return C2_OK;
 }
 
-int dicomdir_read(const char *path, dicomdir_info *d, c2_err *e)
+/* The DICOMDIR at path with its records from records (in this process or in a worker). */
+static int read_with(int (*records)(const char *, dicomdir_record **, int *, c2_err *), const char *path,
+                     dicomdir_info *d, c2_err *e)
 {
     memset(d, 0, sizeof *d);
     dicomdir_record *recs = NULL;
     int n = 0;
-    int rc = dicomdir_records(path, &recs, &n, e);
+    int rc = records(path, &recs, &n, e);
     return rc ? rc : dicomdir_from_records(path, recs, n, d, e);
+}
+
+int dicomdir_read(const char *path, dicomdir_info *d, c2_err *e)
+{
+    return read_with(dicomdir_records, path, d, e);
 }
 
 int dicomdir_read_isolated(const char *path, dicomdir_info *d, c2_err *e)
 {
-    memset(d, 0, sizeof *d);
-    dicomdir_record *recs = NULL;
-    int n = 0;
-    int rc = dicomdir_records_isolated(path, &recs, &n, e);
-    return rc ? rc : dicomdir_from_records(path, recs, n, d, e);
+    return read_with(dicomdir_records_isolated, path, d, e);
 }
 
 void dicomdir_free(dicomdir_info *d)

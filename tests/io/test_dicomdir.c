@@ -87,6 +87,17 @@ static void test_dicomdir(void)
           strstr(e.msg, "not a DICOMDIR"));
 }
 
+/* name/: a dcmmkdir DICOMDIR over one real CT file (CT/IMG1), its bytes b then changed by the
+ * Python statements patch. 0 when built. */
+static int patched_dicomdir(const char *name, const char *patch)
+{
+    return run_cmd("cd '%s' && rm -rf %s && mkdir -p %s/CT && cp '%s'/17106 %s/CT/IMG1 && chmod -R u+w %s && cd %s && "
+                   "dcmmkdir --recurse CT >/dev/null 2>&1 && /usr/bin/python3 -c '"
+                   "b = bytearray(open(\"DICOMDIR\", \"rb\").read()); %s; open(\"DICOMDIR\", \"wb\").write(b)'",
+                   test_tmpdir(), name, name, shared_path("data/dicom/ct_series/pydicom_CT2_16x16"), name, name, name,
+                   patch);
+}
+
 /* fuzz_dicomdir's finding: a Directory Record Type whose length runs past its item. DCMTK's
  * DcmDirectoryRecord threw std::out_of_range out of its read (dcmdump aborts on such a file)
  * and leaked the records built so far; read as plain items, the file is refused with DCMTK's
@@ -94,12 +105,8 @@ static void test_dicomdir(void)
  * length set to 518 (as in the fuzzer's input). */
 static void test_record_type_past_its_item(void)
 {
-    const char *t = test_tmpdir();
-    int rc = run_cmd("cd '%s' && rm -rf long && mkdir -p long/CT && cp '%s'/17106 long/CT/IMG1 && chmod -R u+w long && "
-                     "cd long && dcmmkdir --recurse CT >/dev/null 2>&1 && /usr/bin/python3 -c '"
-                     "import sys; b = bytearray(open(\"DICOMDIR\", \"rb\").read()); i = b.index(b\"\\x04\\x00\\x30\\x14CS\"); "
-                     "b[i + 6:i + 8] = (518).to_bytes(2, \"little\"); open(\"DICOMDIR\", \"wb\").write(b)'",
-                     t, shared_path("data/dicom/ct_series/pydicom_CT2_16x16"));
+    int rc = patched_dicomdir("long", "i = b.index(b\"\\x04\\x00\\x30\\x14CS\"); "
+                                      "b[i + 6:i + 8] = (518).to_bytes(2, \"little\")");
     CHECK_MSG(rc == 0, "building the DICOMDIR");
     char dd[4096];
     dicomdir_info d;
@@ -119,12 +126,7 @@ static void test_record_type_past_its_item(void)
  * ends. */
 static void test_file_id_text_vr(void)
 {
-    const char *t = test_tmpdir();
-    int rc = run_cmd("cd '%s' && rm -rf lt && mkdir -p lt/CT && cp '%s'/17106 lt/CT/IMG1 && chmod -R u+w lt && "
-                     "cd lt && dcmmkdir --recurse CT >/dev/null 2>&1 && /usr/bin/python3 -c '"
-                     "b = bytearray(open(\"DICOMDIR\", \"rb\").read()); i = b.index(b\"\\x04\\x00\\x00\\x15CS\"); "
-                     "b[i + 4:i + 6] = b\"LT\"; open(\"DICOMDIR\", \"wb\").write(b)'",
-                     t, shared_path("data/dicom/ct_series/pydicom_CT2_16x16"));
+    int rc = patched_dicomdir("lt", "i = b.index(b\"\\x04\\x00\\x00\\x15CS\"); b[i + 4:i + 6] = b\"LT\"");
     CHECK_MSG(rc == 0, "building the DICOMDIR");
     char dd[4096];
     dicomdir_info d;
