@@ -96,6 +96,23 @@ const char *c2_basename(const char *path);
 int c2_strcasecmp_ascii(const char *a, const char *b);
 int c2_ends_with_ci(const char *s, const char *suffix);
 
+/* Text of outside origin (file names, DICOM values, a PACS's answers) for a terminal line or a
+ * TSV cell: valid UTF-8 passes, every control byte (C0, DEL, C1), tab and newline included, and
+ * every byte outside valid UTF-8 is written \xNN. c2_printable fills out (cap bytes, always
+ * NUL-terminated, cut before a piece that does not fit) and returns it; c2_fput_printable
+ * writes to f (0, or -1 on a write error). */
+const char *c2_printable(char *out, size_t cap, const char *s);
+int c2_fput_printable(const char *s, FILE *f);
+/* A printed JSON text (malloc'd, as cJSON's printer returns it) made valid UTF-8: each byte
+ * outside UTF-8 inside a string becomes the escape \udcXX (Python's surrogateescape reads it
+ * back as the same byte of a file name). Returns text itself when it was valid, else a new
+ * text (text freed); NULL when text was NULL or memory ran out (text freed). */
+char *c2_json_utf8(char *text);
+/* The inverse for a JSON text read back (n bytes, rewritten in place): each lone \udc80-\udcff
+ * escape inside a string becomes its byte again, so the parser (cJSON refuses lone surrogates)
+ * sees the file name as it was. Returns the new length. */
+size_t c2_json_bytes(char *text, size_t n);
+
 /* Words: lower-cased runs of ASCII letters and digits; every other byte (punctuation,
  * space, UTF-8 sequences) separates them. c2_next_word finds the next word at or after
  * *s, writes its first cap - 1 bytes NUL-terminated into out (nothing when cap is 0),

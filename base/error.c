@@ -42,7 +42,8 @@ void c2_err_clear(c2_err *e)
 static void warn_to_stderr(void *user, const char *msg)
 {
     (void)user;
-    fprintf(stderr, "warning: %s\n", msg);
+    char safe[1024];
+    fprintf(stderr, "warning: %s\n", c2_printable(safe, sizeof safe, msg));
 }
 
 static c2_warn_fn warn_fn = warn_to_stderr;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,18 +24,17 @@ void cli_set_quiet(int q) { quiet = q; }
 int cli_get_quiet(void) { return quiet; }
 
 /* One line, written with one write: lines of parallel workers and threads do not
- * interleave inside a line. */
+ * interleave inside a line. The message names files and quotes their values: a control byte
+ * or a newline in either is written \xNN (c2_printable), so one message stays one line. */
 static void vlog(const char *kind, const char *fmt, va_list ap)
 {
-    char line[4096];
-    int n = snprintf(line, sizeof line, "c2seg %s: %s", current_stage, kind);
-    if (n < 0 || (size_t)n >= sizeof line - 2)
-        n = 0;
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
-    if (len > sizeof line - 2)
-        len = sizeof line - 2;   /* cut: the line still ends with its newline */
-    line[len++] = '\n';
+    char msg[4096], safe[4096], line[4200];
+    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+        msg[0] = 0;
+    int n = snprintf(line, sizeof line, "c2seg %s: %s%s\n", current_stage, kind, c2_printable(safe, sizeof safe, msg));
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (len && line[len - 1] != '\n')
+        line[len - 1] = '\n';   /* cut: the line still ends with its newline */
     fwrite(line, 1, len, stderr);
 }
 
@@ -98,18 +98,19 @@ static void dcmtk_line(void *user, char level, const char *logger, const char *m
 static void warn_sink(void *user, const char *msg)
 {
     (void)user;
+    char safe[4096];
     if (warn_first_time(msg))
-        fprintf(stderr, "c2seg %s: warning: %s\n", current_stage, msg);
+        fprintf(stderr, "c2seg %s: warning: %s\n", current_stage, c2_printable(safe, sizeof safe, msg));
 }
 
 void cli_print_json(cJSON *obj)
 {
-    char *s = cJSON_PrintUnformatted(obj);
+    char *s = c2_json_utf8(cJSON_PrintUnformatted(obj));   /* a file name's bytes outside UTF-8: \udcXX */
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);
         fflush(stdout);
-        cJSON_free(s);
+        free(s);
     }
     cJSON_Delete(obj);
 }
@@ -151,8 +152,9 @@ static void progress_draw(progress *p, const char *note, int final)
 {
     double t = now_seconds(), el = t - p->t0;
     double rate = el > 0 ? (p->done - p->base) / el : 0;
-    char eta[32];
+    char eta[32], safe[256];
     eta_text(eta, sizeof eta, (p->total > 0 && rate > 0) ? (p->total - p->done) / rate : -1);
+    note = note ? c2_printable(safe, sizeof safe, note) : NULL;   /* a file's name */
     if (p->tty) {
         int width = 30, fill = p->total > 0 ? (int)(width * p->done / p->total) : 0;
         char bar[64];
@@ -230,9 +232,11 @@ int c2seg_main(int argc, char **argv)
             best = s;
         }
     }
+    char safe[256];
+    c2_printable(safe, sizeof safe, argv[1]);
     if (best)
-        fprintf(stderr, "c2seg: error: '%s': unknown stage (did you mean %s?); see c2seg --help\n", argv[1], best->name);
+        fprintf(stderr, "c2seg: error: '%s': unknown stage (did you mean %s?); see c2seg --help\n", safe, best->name);
     else
-        fprintf(stderr, "c2seg: error: '%s': unknown stage; see c2seg --help\n", argv[1]);
+        fprintf(stderr, "c2seg: error: '%s': unknown stage; see c2seg --help\n", safe);
     return EXIT_USAGE;
 }

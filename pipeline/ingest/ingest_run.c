@@ -108,8 +108,12 @@ void ingest_report(ingest_ctx *c, ingest_file *f, const char *reason)
     size_t n = strlen(f->path);
     const char *why = strncmp(reason, f->path, n) == 0 && reason[n] == ':' ? reason + n + 2 : reason;
     ingest_error(c, "%s: %s", f->path, why);
-    if (c->report)
-        fprintf(c->report, "%s\t%s\n", f->path, why);
+    if (c->report) {   /* one row, two cells, whatever bytes the file's name or value holds */
+        c2_fput_printable(f->path, c->report);
+        fputc('\t', c->report);
+        c2_fput_printable(why, c->report);
+        fputc('\n', c->report);
+    }
     free(f->reason);
     f->reason = strdup(why); /* NULL on no memory: the report row still names it */
     reason_count_add(c, why);
@@ -257,7 +261,7 @@ int ingest_run(ingest_ctx *c, const char *const *inputs, int n_inputs, const cha
         cache_writer_abort(c->writer);
         rc = c2_fail(e, C2_ENOTFOUND, "no image, volume or series was found in the inputs");
     } else {
-        char *geometry = c->geometry ? cJSON_PrintUnformatted(c->geometry) : NULL;
+        char *geometry = c->geometry ? c2_json_utf8(cJSON_PrintUnformatted(c->geometry)) : NULL;
         rc = geometry ? cache_writer_set_attr(c->writer, "series_geometry", geometry, e) : C2_OK;
         free(geometry);
         if (rc == C2_OK)

@@ -113,7 +113,7 @@ static char *params_json(const ingest_ctx *c, const char *preset)
     cJSON_AddStringToObject(o, "resize_image", "bilinear, align_corners=False, no antialias");
     cJSON_AddStringToObject(o, "resize_mask", "nearest, src=floor(dst*in/out), after binarising");
     cJSON_AddStringToObject(o, "non_square", "anisotropic resize to SxS");
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = c2_json_utf8(cJSON_PrintUnformatted(o));
     cJSON_Delete(o);
     return s;
 }

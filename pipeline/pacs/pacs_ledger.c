@@ -91,10 +91,7 @@ int pacs_ledger_add(pacs_ledger *l, const char *dest, const char *uid, const cha
         return rc;
     /* a file name with a tab or newline would break the line: it is informative only */
     char clean[4096];
-    size_t k = 0;
-    for (; file[k] && k + 1 < sizeof clean; k++)
-        clean[k] = file[k] == '\t' || file[k] == '\n' || file[k] == '\r' ? '?' : file[k];
-    clean[k] = 0;
+    c2_printable(clean, sizeof clean, file);
     if (fprintf(l->f, "%s\t%s\t%s\n", dest, uid, clean) < 0 || fflush(l->f) != 0 || fsync(fileno(l->f)) != 0)
         return c2_fail(e, C2_EIO, "cannot append to the push ledger");
     return C2_OK;

@@ -322,14 +322,17 @@ static void table_print(FILE *f, const pull_study *s, int n, int tsv)
         fprintf(f, "%-16s %-44s %-8s %6s %9s %7s %9s  %s\n", "patient", "study", "date", "series", "instances",
                 "present", "retrieved", "status");
     for (int i = 0; i < n; i++) {
-        char pat[80];
+        char pat[80], uid[260], date[40], status[2400];   /* the PACS's answers, written as they can be shown */
         c2_safe_name(pat, sizeof pat, s[i].rec.patient_id);
+        c2_printable(uid, sizeof uid, s[i].rec.study_uid);
+        c2_printable(date, sizeof date, s[i].rec.study_date);
+        c2_printable(status, sizeof status, s[i].status);
         if (tsv)
-            fprintf(f, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", pat, s[i].rec.study_uid, s[i].rec.study_date, s[i].n_series,
-                    s[i].n_inst, s[i].n_present, s[i].n_new, s[i].status);
+            fprintf(f, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", pat, uid, date, s[i].n_series,
+                    s[i].n_inst, s[i].n_present, s[i].n_new, status);
         else
-            fprintf(f, "%-16.16s %-44.44s %-8.8s %6d %9d %7d %9d  %s\n", pat, s[i].rec.study_uid, s[i].rec.study_date,
-                    s[i].n_series, s[i].n_inst, s[i].n_present, s[i].n_new, s[i].status);
+            fprintf(f, "%-16.16s %-44.44s %-8.8s %6d %9d %7d %9d  %s\n", pat, uid, date,
+                    s[i].n_series, s[i].n_inst, s[i].n_present, s[i].n_new, status);
     }
 }
 

@@ -473,9 +473,9 @@ int stage_predict(int argc, char **argv)
     char json_path[4200];
     c2_path_join(json_path, sizeof json_path, opt.outdir, "predictions.json");
     if (!full) {
-        char *text = cJSON_Print(doc);
+        char *text = c2_json_utf8(cJSON_Print(doc));   /* file names' bytes outside UTF-8: \udcXX */
         rc = text ? c2_write_file(json_path, text, strlen(text), &e) : c2_fail(&e, C2_ENOMEM, "out of memory");
-        cJSON_free(text);
+        free(text);
         full = rc == C2_ENOSPC;
         if (rc != C2_OK && !full)
             cli_error("%s", e.msg);

@@ -34,7 +34,7 @@ int report_predictions_read(const char *dir, cJSON **doc, c2_err *e)
     int rc = c2_read_file(path, (size_t)1 << 30, &data, &n, e);
     if (rc != C2_OK)
         return rc;
-    cJSON *d = cJSON_ParseWithLength((const char *)data, n);
+    cJSON *d = cJSON_ParseWithLength((const char *)data, c2_json_bytes((char *)data, n));   /* \udcXX: a byte */
     free(data);
     if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d, "cases"))) {
         cJSON_Delete(d);

@@ -120,9 +120,9 @@ static int json_write(const char *dir, const char *name, const cJSON *doc, c2_er
 {
     char path[4200];
     c2_path_join(path, sizeof path, dir, name);
-    char *text = cJSON_Print(doc);
+    char *text = c2_json_utf8(cJSON_Print(doc));   /* file names' bytes outside UTF-8: \udcXX */
     int rc = text ? c2_write_file(path, text, strlen(text), e) : c2_fail(e, C2_ENOMEM, "out of memory");
-    cJSON_free(text);
+    free(text);
     return rc;
 }
 

@@ -9,14 +9,13 @@
 
 const char *const cohort_status_names[COHORT_STATUS_COUNT] = {"done", "skipped", "failed"};
 
-/* A copy of s with tabs and line breaks turned into blanks, so a row stays one TSV line. */
+/* A copy of s with tabs, line breaks and every other control byte written \xNN (c2_printable),
+ * so a row stays one TSV line and one terminal line. */
 static char *field_dup(const char *s)
 {
-    char *d = strdup(s ? s : "");
-    for (char *p = d; p && *p; p++)
-        if (*p == '\t' || *p == '\n' || *p == '\r')
-            *p = ' ';
-    return d;
+    size_t cap = 4 * strlen(s ? s : "") + 1;   /* \xNN is the longest a byte becomes */
+    char *d = malloc(cap);
+    return d ? (char *)c2_printable(d, cap, s) : NULL;
 }
 
 int cohort_add(cohort_table *t, const char *stage, const char *item, int status, const char *reason,
@@ -77,7 +76,7 @@ int cohort_add_predictions(cohort_table *t, const char *predictions_json, c2_err
     int rc = c2_read_file(predictions_json, (size_t)1 << 30, &data, &n, e);
     if (rc != C2_OK)
         return rc;
-    cJSON *doc = cJSON_ParseWithLength((const char *)data, n);
+    cJSON *doc = cJSON_ParseWithLength((const char *)data, c2_json_bytes((char *)data, n));   /* \udcXX: a byte */
     free(data);
     const cJSON *cases = cJSON_GetObjectItemCaseSensitive(doc, "cases");
     if (!cJSON_IsArray(cases)) {

@@ -387,7 +387,7 @@ static cJSON *summary_read(const char *path)
     c2_err e = {0};
     if (c2_read_file(path, (size_t)64 << 20, &data, &n, &e) != C2_OK)
         return NULL;
-    cJSON *j = cJSON_ParseWithLength((const char *)data, n);
+    cJSON *j = cJSON_ParseWithLength((const char *)data, c2_json_bytes((char *)data, n));   /* \udcXX: a byte */
     free(data);
     return j;
 }

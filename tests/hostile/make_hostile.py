@@ -414,6 +414,22 @@ def caption_cases():
     open(os.path.join(d, "prose_long_line.txt"), "w").write(" ".join(words[(i * 7) % len(words)] for i in range(12000)) + "\n")
 
 
+def odd_names():
+    """File names and values with bytes that would break a report row or drive a terminal: a
+    newline, a tab, C0 controls, an escape sequence, a byte outside UTF-8; truncated slices
+    (each reported), one readable X-ray named with such bytes, and a Modality value holding an
+    escape sequence (reported, quoted in the reason)."""
+    d = os.fsencode(case("names_odd"))
+    raw = open(os.path.join(CT3, sorted(os.listdir(CT3))[0]), "rb").read()
+    for name in (b"new\nline.dcm", b"tab\there.dcm", b"ctl\x01.dcm", b"esc\x1b[31m.dcm", b"latin\xff.dcm"):
+        open(os.path.join(d, name), "wb").write(raw[:len(raw) // 2])
+    shutil.copy(os.path.join(D, "dicom/xray/dx_image.dcm"), os.path.join(d, b"good\xff\x01.dcm"))  # DX: predict takes it
+    ds = pydicom.dcmread(os.path.join(CT3, sorted(os.listdir(CT3))[1]))
+    ds.SeriesInstanceUID = ds.SeriesInstanceUID + ".7"
+    set_raw(ds, (0x0008, 0x0060), "CS", "M\x1b[2J")
+    save(ds, os.path.join(os.fsdecode(d), "modality.dcm"))
+
+
 def filesystem_cases():
     d = case("fs_odd")
     os.makedirs(os.path.join(d, "loop"), exist_ok=True)
@@ -442,4 +458,5 @@ if __name__ == "__main__":
     sr_cases()
     caption_cases()
     filesystem_cases()
+    odd_names()
     print(json.dumps({"truncations": n, "cases": sorted(os.listdir(OUT))}))

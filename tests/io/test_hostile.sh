@@ -199,6 +199,48 @@ expect_rc fifo_ingest 1 3
 run dir_sr "$B" sr-text "$H/fs_odd/directory.dcm"
 expect_rc dir_sr 0
 
+# ---- names and values with control bytes, tabs, newlines, bytes outside UTF-8 ----
+# Every stderr line is one of ours with no control byte; FILE.report.tsv has one row of two
+# cells per reported file, and each row's file (its \xNN read back as bytes) exists; the JSON
+# on stdout and predictions.json are strict UTF-8 and name the readable file so that Python
+# (surrogateescape) finds it; `c2seg report` reads that predictions.json back.
+run names "$B" ingest "$H/names_odd" -o "$T/out/names.h5"
+expect_rc names 1
+expect_json names
+"$B" import-torch "${C2SEG_SHARED:?}/reference/golden_tiny_eval" -o "$T/out/tiny.ckpt" >/dev/null 2>&1 ||
+    fail "names: import-torch"
+run names_predict "$B" predict "$T/out/tiny.ckpt" "$H/names_odd" -o "$T/out/names_pred" -q
+expect_rc names_predict 1
+expect_json names_predict
+run names_report "$B" report "$T/out/names_pred" -q
+expect_rc names_report 0
+$PY - "$T/logs/names.err" "$T/out/names.h5.report.tsv" "$T/out/names_pred/predictions.json" "$H/names_odd" <<'EOF' || fail "names: see above"
+import json, os, re, sys
+err, tsv, pred, folder = sys.argv[1:5]
+bad = []
+for line in open(err, "rb").read().split(b"\n")[:-1]:
+    if not line.startswith(b"c2seg ingest: ") or re.search(rb"[\x00-\x1f\x7f]", line):
+        bad.append(("stderr line", line[:120]))
+rows = open(tsv, "rb").read().split(b"\n")
+if rows[0] != b"file\treason" or rows[-1] != b"":
+    bad.append(("tsv header or end", rows[0]))
+rows = rows[1:-1]
+if len(rows) != 6:
+    bad.append(("tsv rows", len(rows), rows))
+for r in rows:
+    cells = r.split(b"\t")
+    path = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), cells[0])
+    if len(cells) != 2 or any(re.search(rb"[\x00-\x1f\x7f]", c) for c in cells) or not os.path.exists(path):
+        bad.append(("tsv row", r))
+doc = json.loads(open(pred, "rb").read().decode("utf-8"))
+inputs = [i for c in doc["cases"] for i in c["inputs"]]
+if inputs != [os.path.join(folder, os.fsdecode(b"good\xff\x01.dcm"))] or not os.path.exists(inputs[0]):
+    bad.append(("predictions.json inputs", inputs))
+if bad:
+    print("  names:", bad)
+    sys.exit(1)
+EOF
+
 # ---- nothing was written outside the output folder ----
 stray=$(find "$T" -newer "$T/stamp" \( -type f -o -type l \) ! -path "$T/out/*" ! -path "$T/logs/*" | head -5)
 [ -z "$stray" ] || fail "files written outside the output folder: $stray"

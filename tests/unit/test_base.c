@@ -2,6 +2,7 @@
 #include "base/base.h"
 #include "tests/support/check.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -56,11 +57,63 @@ static void error_prefix_names_the_file(void)
     CHECK(e.code == C2_EINVAL);
 }
 
+/* Outside text for a terminal line or a TSV cell: expected strings written by hand. */
+static void printable_escapes_what_breaks_a_line_and_keeps_utf8(void)
+{
+    char out[128];
+    CHECK(strcmp(c2_printable(out, sizeof out, "a\tb\nc\rd"), "a\\x09b\\x0ac\\x0dd") == 0);
+    CHECK(strcmp(c2_printable(out, sizeof out, "\x01\x1b[31m\x7f"), "\\x01\\x1b[31m\\x7f") == 0);
+    CHECK(strcmp(c2_printable(out, sizeof out, "caf\xc3\xa9 \xe8\x82\xba \xf0\x9f\xa9\xbb"),
+                 "caf\xc3\xa9 \xe8\x82\xba \xf0\x9f\xa9\xbb") == 0);                 /* é, 肺, an emoji */
+    CHECK(strcmp(c2_printable(out, sizeof out, "\xc2\x85\xc2\x9b\xc2\xa0"), "\\xc2\\x85\\xc2\\x9b\xc2\xa0") == 0); /* C1 */
+    CHECK(strcmp(c2_printable(out, sizeof out, "\xc0\xaf"), "\\xc0\\xaf") == 0);          /* overlong '/' */
+    CHECK(strcmp(c2_printable(out, sizeof out, "\xed\xa0\x80"), "\\xed\\xa0\\x80") == 0); /* a surrogate */
+    CHECK(strcmp(c2_printable(out, sizeof out, "\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80") == 0);
+    CHECK(strcmp(c2_printable(out, sizeof out, "\x80x\xe2\x82"), "\\x80x\\xe2\\x82") == 0); /* stray, cut short */
+    CHECK(strcmp(c2_printable(out, sizeof out, "C:\\x01"), "C:\\x01") == 0);  /* a backslash is itself */
+    CHECK(strcmp(c2_printable(out, sizeof out, NULL), "") == 0);
+    CHECK(strcmp(c2_printable(out, 7, "ab\ncd"), "ab\\x0a") == 0);   /* cut before what does not fit */
+    CHECK(strcmp(c2_printable(out, 6, "ab\ncd"), "ab") == 0);        /* never half an escape */
+    CHECK(strcmp(c2_printable(out, 1, "ab"), "") == 0);
+
+    char path[4096];
+    c2_path_join(path, sizeof path, test_tmpdir(), "cells.tsv");
+    FILE *f = fopen(path, "w+");
+    CHECK(f != NULL);
+    CHECK(c2_fput_printable("x\ty\nz\xff", f) == 0);
+    rewind(f);
+    char back[64] = {0};
+    CHECK(fread(back, 1, sizeof back - 1, f) == 15);
+    CHECK(strcmp(back, "x\\x09y\\x0az\\xff") == 0);
+    fclose(f);
+}
+
+/* JSON texts with a file name's bytes outside UTF-8: escaped as \udcXX, read back as the bytes. */
+static void json_text_keeps_file_name_bytes(void)
+{
+    char *t = c2_json_utf8(strdup("{\"file\":\"caf\xe9.dcm\",\"ok\":\"caf\xc3\xa9 \xc2\x85\"}"));
+    CHECK(t && strcmp(t, "{\"file\":\"caf\\udce9.dcm\",\"ok\":\"caf\xc3\xa9 \xc2\x85\"}") == 0);
+    size_t n = c2_json_bytes(t, strlen(t));
+    CHECK(n == 35 && memcmp(t, "{\"file\":\"caf\xe9.dcm\",\"ok\":\"caf\xc3\xa9 \xc2\x85\"}", n) == 0);
+    free(t);
+    char *same = strdup("[\"plain\"]");
+    CHECK(c2_json_utf8(same) == same);   /* valid UTF-8: the text itself */
+    free(same);
+    /* what stays as it is: an escaped backslash before "udcff", a surrogate pair, a key outside strings */
+    char keep[] = "[\"\\\\udcff\",\"\\ud83d\\udca9\",\"\\udc41\"]";
+    CHECK(c2_json_bytes(keep, strlen(keep)) == strlen("[\"\\\\udcff\",\"\\ud83d\\udca9\",\"\\udc41\"]"));
+    CHECK(strcmp(keep, "[\"\\\\udcff\",\"\\ud83d\\udca9\",\"\\udc41\"]") == 0);
+    char cut[] = "[\"\\udc";   /* a torn escape at the end is copied, not read past */
+    CHECK(c2_json_bytes(cut, strlen(cut)) == strlen(cut));
+}
+
 int main(void)
 {
     RUN_TEST(limits_reject_huge_images_before_allocating);
     RUN_TEST(atomic_write_leaves_no_temporary);
     RUN_TEST(safe_names_never_escape_the_folder);
     RUN_TEST(error_prefix_names_the_file);
+    RUN_TEST(printable_escapes_what_breaks_a_line_and_keeps_utf8);
+    RUN_TEST(json_text_keeps_file_name_bytes);
     return test_summary();
 }
