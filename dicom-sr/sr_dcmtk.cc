@@ -270,7 +270,8 @@ int write_document(const char *path, const sr_write_info *info, const char *text
         return c2_fail(e, C2_EINVAL, "%s: the report text is not a valid UT value", path);
     /* a caller that fixes the study date and time (the deterministic sample-data
      * generator) gets the same instant for creation and content */
-    return sr_document_save(doc, path, info->series_uid, info->sop_uid, root, info->study_date, info->study_time, e);
+    return sr_document_save(doc, path, info->series_uid, info->sop_uid, root, info->study_date, info->study_time, NULL,
+                            e);
 }
 
 } // namespace

@@ -25,6 +25,35 @@ std::string tag_string(DcmDataset *ds, const DcmTagKey &key)
     return ds->findAndGetOFStringArray(key, v).good() ? std::string(v.c_str()) : std::string();
 }
 
+/* The patient and study values of the SEG (its source's, byte for byte) for the SR, which is
+ * UTF-8 (ISO_IR 192): converted from the SEG's Specific Character Set (a Latin-1 "Müller" stays
+ * "Müller"); values the conversion refuses (bytes outside the declared set) are kept as they are,
+ * with a warning: the SR must name the patient the SEG names. */
+void own_patient_study(DcmDataset *sd, DcmItem &own, const char *seg_path)
+{
+    static const DcmTagKey tags[] = {DCM_SpecificCharacterSet, DCM_PatientName, DCM_PatientID,
+                                     DCM_PatientBirthDate, DCM_PatientSex, DCM_StudyDate, DCM_StudyTime,
+                                     DCM_StudyID, DCM_AccessionNumber, DCM_ReferringPhysicianName};
+    for (const DcmTagKey &k : tags) {
+        DcmElement *el = NULL;
+        if (sd->findAndGetElement(k, el, OFFalse, OFTrue).good() && el)   /* a copy */
+            own.insert(el, OFTrue);
+    }
+    if (own.card() == 0)
+        return;
+    DcmDataset utf8;   /* a dataset: DCMTK converts an item only as part of one */
+    for (unsigned long i = 0; i < own.card(); i++)
+        utf8.insert(OFstatic_cast(DcmElement *, own.getElement(i)->clone()), OFTrue);
+    if (utf8.convertToUTF8().good()) {
+        own.clear();
+        for (unsigned long i = 0; i < utf8.card(); i++)
+            own.insert(OFstatic_cast(DcmElement *, utf8.getElement(i)->clone()), OFTrue);
+    } else {
+        c2_warn("%s: its patient / study values are not in its Specific Character Set; the SR copies their bytes",
+                seg_path);
+    }
+}
+
 std::string zone_site(const char *zone)
 {
     /* "R-lower" -> "right lung, lower zone" */
@@ -60,15 +89,8 @@ int write_report(const char *path, const char *seg_path, const sr_finding *f, co
     DSRDocument doc(DSRTypes::DT_ComprehensiveSR);
     doc.setSpecificCharacterSetType(DSRTypes::CS_UTF8);
     doc.createNewSeriesInStudy(study.c_str());
-    doc.setPatientName(tag_string(sd, DCM_PatientName).c_str());
-    doc.setPatientID(tag_string(sd, DCM_PatientID).c_str());
-    doc.setPatientBirthDate(tag_string(sd, DCM_PatientBirthDate).c_str());
-    doc.setPatientSex(tag_string(sd, DCM_PatientSex).c_str());
-    doc.setStudyDate(tag_string(sd, DCM_StudyDate).c_str());
-    doc.setStudyTime(tag_string(sd, DCM_StudyTime).c_str());
-    doc.setStudyID(tag_string(sd, DCM_StudyID).c_str());
-    doc.setAccessionNumber(tag_string(sd, DCM_AccessionNumber).c_str());
-    doc.setReferringPhysicianName(tag_string(sd, DCM_ReferringPhysicianName).c_str());
+    DcmItem own;   /* the SEG's patient / study values, in UTF-8 as the SR declares, put in as they are */
+    own_patient_study(sd, own, seg_path);
     doc.setManufacturer("c2seg");
     doc.setSeriesDescription("c2seg findings");
     doc.setSeriesNumber("901");
@@ -162,7 +184,7 @@ int write_report(const char *path, const char *seg_path, const sr_finding *f, co
     bad |= t.getCurrentContentItem().setStringValue(C2SEG_INTENDED_USE).bad();
     if (bad)
         return c2_fail(e, C2_EINVAL, "%s: a finding value is not valid for its SR item", path);
-    return sr_document_save(doc, path, NULL, NULL, root, NULL, NULL, e);
+    return sr_document_save(doc, path, NULL, NULL, root, NULL, NULL, &own, e);
 }
 
 } // namespace

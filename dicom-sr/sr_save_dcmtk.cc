@@ -8,7 +8,7 @@
 #include <cstdio>
 
 int sr_document_save(DSRDocument &doc, const char *path, const char *series_uid, const char *sop_uid,
-                     const char *root, const char *date, const char *time, c2_err *e)
+                     const char *root, const char *date, const char *time, DcmItem *own, c2_err *e)
 {
     doc.completeDocument();
     DcmFileFormat ff;
@@ -16,6 +16,12 @@ int sr_document_save(DSRDocument &doc, const char *path, const char *series_uid,
     if (st.bad())
         return c2_fail(e, C2_EINVAL, "%s: cannot build the SR dataset (%s)", path, st.text());
     DcmDataset *ds = ff.getDataset();
+    for (unsigned long i = 0; own && i < own->card(); i++) {
+        DcmElement *el = own->getElement(i);
+        DcmElement *copy = el && el->getTag() != DCM_SpecificCharacterSet ? OFstatic_cast(DcmElement *, el->clone()) : NULL;
+        if (copy && ds->insert(copy, OFTrue).bad())
+            delete copy;
+    }
     if (date && time) {
         ds->putAndInsertString(DCM_InstanceCreationDate, date);
         ds->putAndInsertString(DCM_InstanceCreationTime, time);

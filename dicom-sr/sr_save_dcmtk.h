@@ -14,8 +14,12 @@
 /* Writes doc (completed here) to path as Explicit VR Little Endian, via a temporary
  * name in path's folder. series_uid / sop_uid: NULL or "" = a new UID under root.
  * date (YYYYMMDD) and time (HHMMSS), when both are given, become the instance creation
- * and content date and time, so a fixed input gives the same bytes. */
+ * and content date and time, so a fixed input gives the same bytes. own: NULL, or
+ * elements (UTF-8, as the SR declares) put into the written dataset as they are, over the
+ * document's: the patient and study values of the images the SR reports on, which the
+ * DSRDocument setters would check and refuse (a control byte, a backslash), leaving the SR
+ * without the patient's name. */
 int sr_document_save(DSRDocument &doc, const char *path, const char *series_uid, const char *sop_uid,
-                     const char *root, const char *date, const char *time, c2_err *e);
+                     const char *root, const char *date, const char *time, DcmItem *own, c2_err *e);
 
 #endif

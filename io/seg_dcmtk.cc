@@ -5,6 +5,7 @@
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcpixel.h"
 #include "dcmtk/dcmdata/dcpixseq.h"
@@ -98,6 +99,42 @@ std::string spacing_string(const seg_source *src)
 }
 
 /* 1 when every source slice has the first one's SliceThickness (within 1 um) */
+/* Source values that dcmseg's checks refuse, set aside. A hospital file's Patient Name with a
+ * control byte, a Study Description with a line break, a Patient ID with a NUL: dcmseg would
+ * import them and then refuse to write the whole SEG ("Value Representation violated"). The SEG
+ * must carry the very values of its source (a PACS files it by Patient ID and the study's
+ * values), so they are taken out of the source dataset before the import (emptied: every such
+ * element of the modules dcmseg copies is type 2 or 3, UIDs excepted, which are left to fail)
+ * and put back, byte for byte, into the written dataset. */
+struct kept_value {
+    DcmTagKey tag;
+    OFString value;
+};
+
+std::vector<kept_value> set_aside_refused_values(DcmDataset *sds, const char *file)
+{
+    std::vector<kept_value> kept;
+    for (unsigned long i = 0; i < sds->card(); i++) {
+        DcmElement *el = sds->getElement(i);
+        if (!el || !el->isaString() || el->ident() == EVR_UI || el->getTag().getGroup() < 0x0008)
+            continue;
+        const DcmDataDictionary &dict = dcmDataDict.rdlock();
+        const DcmDictEntry *de = dict.findEntry(el->getTag().getXTag(), NULL);
+        bool single = de && de->getVMMax() == 1;   /* a backslash in it would make two values */
+        dcmDataDict.rdunlock();
+        if (el->checkValue(single ? "1" : "1-n", OFFalse).good())
+            continue;
+        kept_value k{el->getTag().getXTag(), OFString()};
+        if (el->getOFStringArray(k.value, OFFalse).bad() || el->putString("").bad())
+            continue;
+        DcmTag tag(el->getTag());
+        c2_warn("%s: %s holds characters its value representation does not allow; the SEG carries it as it is",
+                file, tag.getTagName());
+        kept.push_back(k);
+    }
+    return kept;
+}
+
 bool thickness_uniform(const seg_source *src)
 {
     for (int k = 1; k < src->n_slices; k++)
@@ -208,11 +245,13 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
             "create a binary segmentation");
     DcmSegmentation *seg = own.seg;
 
+    std::vector<kept_value> kept;   /* source values dcmseg refuses: put back after writeDataset */
     {   /* patient / study / frame of reference from the first source file */
         DcmFileFormat sff;
         int rc = dicom_dcmtk_load(sff, src->files[0], e);
         if (rc)
             return rc;
+        kept = set_aside_refused_values(sff.getDataset(), src->files[0]);
         TRY(seg->importFromSourceImage(*sff.getDataset()), "import patient / study from the source");
     }
     /* dcmseg 3.6.7 insists on a Frame of Reference (type 1). A projection source has
@@ -348,6 +387,11 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
     DcmFileFormat ff;
     DcmDataset *ds = ff.getDataset();
     TRY(seg->writeDataset(*ds), "build the dataset");
+    for (const kept_value &k : kept) {   /* the source's own bytes, where dcmseg copied the element */
+        DcmElement *el = NULL;
+        if (ds->findAndGetElement(k.tag, el, OFFalse).good() && el)
+            TRY(el->putOFStringArray(k.value), "put back a source value");
+    }
     /* binary: replace dcmseg's packing by one continuous LSB-first stream (§2.1 item 1) */
     if (!fractional) {
         TRY(ds->putAndInsertUint16(DCM_Rows, (Uint16)R), "set the rows");
