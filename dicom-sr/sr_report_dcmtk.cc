@@ -27,9 +27,11 @@ std::string tag_string(DcmDataset *ds, const DcmTagKey &key)
 
 /* The patient and study values of the SEG (its source's, byte for byte) for the SR, which is
  * UTF-8 (ISO_IR 192): converted from the SEG's Specific Character Set (a Latin-1 "Müller" stays
- * "Müller"); values the conversion refuses (bytes outside the declared set) are kept as they are,
- * with a warning: the SR must name the patient the SEG names. */
-void own_patient_study(DcmDataset *sd, DcmItem &own, const char *seg_path)
+ * "Müller"). Values iconv cannot convert (the ISO 2022 code extensions, Japanese above all:
+ * DICOM_NOTES §3.2; bytes outside the declared set) stay as they are with the SEG's Specific
+ * Character Set (an empty one for the default repertoire), which sr_document_save gives the SR
+ * when the rest of the SR is ASCII: the SR must name the patient the SEG names. */
+void own_patient_study(DcmDataset *sd, DcmItem &own)
 {
     static const DcmTagKey tags[] = {DCM_SpecificCharacterSet, DCM_PatientName, DCM_PatientID,
                                      DCM_PatientBirthDate, DCM_PatientSex, DCM_StudyDate, DCM_StudyTime,
@@ -48,9 +50,8 @@ void own_patient_study(DcmDataset *sd, DcmItem &own, const char *seg_path)
         own.clear();
         for (unsigned long i = 0; i < utf8.card(); i++)
             own.insert(OFstatic_cast(DcmElement *, utf8.getElement(i)->clone()), OFTrue);
-    } else {
-        c2_warn("%s: its patient / study values are not in its Specific Character Set; the SR copies their bytes",
-                seg_path);
+    } else if (!own.tagExists(DCM_SpecificCharacterSet)) {
+        own.putAndInsertString(DCM_SpecificCharacterSet, "");
     }
 }
 
@@ -90,7 +91,7 @@ int write_report(const char *path, const char *seg_path, const sr_finding *f, co
     doc.setSpecificCharacterSetType(DSRTypes::CS_UTF8);
     doc.createNewSeriesInStudy(study.c_str());
     DcmItem own;   /* the SEG's patient / study values, in UTF-8 as the SR declares, put in as they are */
-    own_patient_study(sd, own, seg_path);
+    own_patient_study(sd, own);
     doc.setManufacturer("c2seg");
     doc.setSeriesDescription("c2seg findings");
     doc.setSeriesNumber("901");

@@ -18,7 +18,9 @@
  * elements (UTF-8, as the SR declares) put into the written dataset as they are, over the
  * document's: the patient and study values of the images the SR reports on, which the
  * DSRDocument setters would check and refuse (a control byte, a backslash), leaving the SR
- * without the patient's name. */
+ * without the patient's name. A Specific Character Set in own other than ISO_IR 192 (values
+ * iconv could not convert; "" for the default repertoire) becomes the SR's when the rest of
+ * the SR is ASCII; otherwise the values stay bytes, with a warning. */
 int sr_document_save(DSRDocument &doc, const char *path, const char *series_uid, const char *sop_uid,
                      const char *root, const char *date, const char *time, DcmItem *own, c2_err *e);
 

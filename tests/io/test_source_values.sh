@@ -1,11 +1,14 @@
 #!/bin/sh
 # Patient and study values of a hospital's files that break their own VR (a control byte in
 # Patient Name, a backslash in it, a NUL in Patient ID, a line break in Referring Physician's
-# Name) or that are in another character set (ISO_IR 100 "Müller"): `c2seg predict` writes the
+# Name) or that are in another character set (ISO_IR 100 "Müller", and the Arabic, French,
+# German, Japanese ISO 2022, Russian and UTF-8 values of ../shared/data/dicom/charset moved onto
+# a DX image): `c2seg predict` writes the
 # SEG all the same (a warning names the file), the SEG carries the source's bytes, and
-# `c2seg report`'s SR names the same patient in UTF-8 (its declared set). Checked by pydicom
-# (an independent reader) and, for the valid Latin-1 source, dciodvfy (no Error line in the
-# SEG or the SR).
+# `c2seg report`'s SR names the same patient in UTF-8 (its declared set; in the source's own
+# set where iconv cannot convert it, the Japanese ISO 2022 IR 87). Checked by pydicom
+# (an independent reader: each value decoded in its own file's character set) and, for the
+# valid sources, dciodvfy (no Error line in the SEG or the SR).
 set -u
 B="${C2SEG_BIN:?}"; S="${C2SEG_SHARED:?}"
 T="${C2SEG_BUILD:?}/test-tmp/source_values.$$"
@@ -13,7 +16,7 @@ PY=/usr/bin/python3
 rm -rf "$T"; mkdir -p "$T"
 fail=0
 "$B" import-torch "$S/reference/golden_tiny_eval" -o "$T/tiny.ckpt" >/dev/null 2>&1 || { echo "FAIL: import-torch"; exit 1; }
-$PY -W ignore - "$S/data/dicom/xray/dx_image.dcm" "$T" <<'EOF' || { echo "FAIL: sources"; exit 1; }
+$PY -W ignore - "$S/data/dicom/xray/dx_image.dcm" "$T" >"$T/charset_cases" <<'EOF' || { echo "FAIL: sources"; exit 1; }
 import os, sys, pydicom
 src, out = sys.argv[1:3]
 cases = {
@@ -29,36 +32,57 @@ for name, values in cases.items():
         setattr(ds, k, v)
     os.makedirs(f"{out}/{name}/in")
     ds.save_as(f"{out}/{name}/in/src.dcm")
+# the real character sets of ../shared/data/dicom/charset (Arabic, French, German, Japanese
+# ISO 2022, Russian, UTF-8 Chinese): their Specific Character Set and patient / study elements,
+# bytes as they are, moved onto the DX image (their own pixels are OT, which the model refuses)
+charset = os.path.join(os.path.dirname(os.path.dirname(src)), "charset")
+for f in sorted(os.listdir(charset)):
+    if not f.endswith(".dcm"):
+        continue
+    ds, cs = pydicom.dcmread(src), pydicom.dcmread(os.path.join(charset, f))
+    for tag in (0x00080005, 0x00100010, 0x00100020, 0x00080090, 0x00081030, 0x00200010, 0x00080050):
+        raw = cs.get_item(tag) if tag in cs else None   # the raw element, before pydicom decodes it
+        if raw is not None:
+            ds.add_new(tag, raw.VR, raw.value)          # its bytes: pydicom writes bytes as they are
+    name = "cs_" + f[:-4]
+    os.makedirs(f"{out}/{name}/in")
+    ds.save_as(f"{out}/{name}/in/src.dcm", write_like_original=True)
+    print(name)
 EOF
-for c in ctl backslash nul newline latin1; do
+cs_cases=$(cat "$T/charset_cases")
+[ "$(echo $cs_cases | wc -w)" -eq 6 ] || { echo "FAIL: expected the six charset files, got: $cs_cases"; fail=1; }
+for c in ctl backslash nul newline latin1 $cs_cases; do
     "$B" predict "$T/tiny.ckpt" "$T/$c/in" -o "$T/$c/out" -q >"$T/$c/predict.json" 2>"$T/$c/predict.err"
     rc=$?
     [ $rc -eq 0 ] || { echo "FAIL: $c: predict exit $rc: $(head -3 "$T/$c/predict.err")"; fail=1; }
     "$B" report "$T/$c/out" -q >/dev/null 2>"$T/$c/report.err" || { echo "FAIL: $c: report: $(head -3 "$T/$c/report.err")"; fail=1; }
-    if [ "$c" != latin1 ]; then
+    if [ "$c" = ctl ] || [ "$c" = backslash ] || [ "$c" = nul ] || [ "$c" = newline ]; then
         grep -q "warning: .*src.dcm: .* holds characters its value representation does not allow" "$T/$c/predict.err" ||
             { echo "FAIL: $c: no warning naming the file"; fail=1; }
     else
-        [ ! -s "$T/$c/predict.err" ] && [ ! -s "$T/$c/report.err" ] || { echo "FAIL: latin1: lines on stderr"; fail=1; }
+        [ ! -s "$T/$c/predict.err" ] && [ ! -s "$T/$c/report.err" ] || { echo "FAIL: $c: lines on stderr"; fail=1; }
         for f in "$T/$c/out"/*.seg.dcm "$T/$c/out"/sr/*.dcm; do
-            dciodvfy "$f" 2>&1 | grep '^Error' && { echo "FAIL: latin1: dciodvfy errors in $f"; fail=1; }
+            dciodvfy "$f" 2>&1 | grep '^Error' && { echo "FAIL: $c: dciodvfy errors in $f"; fail=1; }
         done
     fi
 done
-$PY -W ignore - "$T" <<'EOF' || fail=1
+$PY -W ignore - "$T" $cs_cases <<'EOF' || fail=1
 import glob, sys, pydicom
 t = sys.argv[1]
-tags = ["PatientName", "PatientID", "ReferringPhysicianName"]
+tags = ["PatientName", "PatientID", "ReferringPhysicianName", "AccessionNumber", "StudyID"]
 bad = []
-for case in ["ctl", "backslash", "nul", "newline", "latin1"]:
+for case in ["ctl", "backslash", "nul", "newline", "latin1"] + sys.argv[2:]:
     src = pydicom.dcmread(f"{t}/{case}/in/src.dcm")
     seg = glob.glob(f"{t}/{case}/out/*.seg.dcm")
     sr = glob.glob(f"{t}/{case}/out/sr/*.dcm")
     if len(seg) != 1 or len(sr) != 1:
         bad.append((case, "outputs", seg, sr)); continue
     seg, sr = pydicom.dcmread(seg[0]), pydicom.dcmread(sr[0])
-    if sr.SpecificCharacterSet != "ISO_IR 192":
-        bad.append((case, "SR character set", sr.SpecificCharacterSet))
+    # UTF-8, or where iconv cannot convert (ISO 2022 code extensions: DICOM_NOTES 3.2) the
+    # source's own set, which the SR's ASCII text reads the same in
+    want = src.SpecificCharacterSet if "ISO 2022 IR 87" in list(src.get("SpecificCharacterSet", [])) else "ISO_IR 192"
+    if sr.SpecificCharacterSet != want:
+        bad.append((case, "SR character set", sr.SpecificCharacterSet, want))
     for k in tags:
         raw = lambda ds: ds.get_item(k).value if k in ds else None   # the bytes as stored
         if raw(seg) != raw(src) or seg.get(k) != src.get(k):
@@ -69,5 +93,5 @@ if bad:
     print("FAIL: source values:", *bad, sep="\n  ")
     sys.exit(1)
 EOF
-[ $fail -eq 0 ] && echo "source values: 5 sources, SEG and SR checked" && rm -rf "$T"
+[ $fail -eq 0 ] && echo "source values: 5 sources and the 6 character sets, SEG and SR checked" && rm -rf "$T"
 exit $fail
