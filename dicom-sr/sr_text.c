@@ -84,6 +84,12 @@ int sr_report_text(const sr_document *d, char **raw, char **source)
         *raw = *source = NULL;
         return C2_ENOMEM;
     }
+    /* a control byte of a hospital's text (a stray 0x01, a bell, an escape sequence's ESC) is
+     * no word and no layout: a blank, so the text is valid UT wherever it is written again (the
+     * findings SR) and shows as text; tab and line breaks stay */
+    for (char *p = *raw; p && *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+            *p = ' ';
     return C2_OK;
 }
 

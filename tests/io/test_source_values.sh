@@ -93,5 +93,29 @@ if bad:
     print("FAIL: source values:", *bad, sep="\n  ")
     sys.exit(1)
 EOF
-[ $fail -eq 0 ] && echo "source values: 5 sources and the 6 character sets, SEG and SR checked" && rm -rf "$T"
+# A hospital's report SR (test-SR.dcm moved into the DX image's study) whose TEXT items hold
+# control bytes: the findings SR written from it has no dciodvfy error, and its report text
+# has the words with blanks where the control bytes were.
+mkdir -p "$T/srtext/in"
+$PY -W ignore - "$S/data/dicom/xray/dx_image.dcm" "$S/data/dicom/sr/test-SR.dcm" "$T/srtext/in" <<'EOF' || fail=1
+import sys, pydicom
+img, sr = pydicom.dcmread(sys.argv[1]), pydicom.dcmread(sys.argv[2])
+sr.StudyInstanceUID = img.StudyInstanceUID
+def walk(seq):
+    for it in seq:
+        if "TextValue" in it:
+            it.TextValue = "Consolidation in the right lower lobe\x01 with\x1b[31m effusion\x07."
+        walk(it.get("ContentSequence", []))
+walk(sr.ContentSequence)
+sr.save_as(sys.argv[3] + "/report.dcm")
+img.save_as(sys.argv[3] + "/image.dcm")
+EOF
+"$B" predict "$T/tiny.ckpt" "$T/srtext/in" -o "$T/srtext/out" -q >/dev/null 2>&1 && "$B" report "$T/srtext/out" -q >/dev/null 2>&1 ||
+    { echo "FAIL: srtext: predict / report"; fail=1; }
+for f in "$T/srtext/out"/sr/*.dcm; do
+    dciodvfy "$f" 2>&1 | grep '^Error' && { echo "FAIL: srtext: dciodvfy errors in $f"; fail=1; }
+    dsrdump +Pl "$f" | grep -qF 'Report text: Consolidation in the right lower lobe  with [31m effusion .' ||
+        { echo "FAIL: srtext: report text: $(dsrdump +Pl "$f" | grep -m1 'Report text')"; fail=1; }
+done
+[ $fail -eq 0 ] && echo "source values: 5 sources, the 6 character sets and an SR with control bytes, SEG and SR checked" && rm -rf "$T"
 exit $fail
