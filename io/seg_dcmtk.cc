@@ -11,6 +11,7 @@
 #include "dcmtk/dcmdata/dcpixseq.h"
 #include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcvrui.h"
 #include "dcmtk/dcmfg/fgderimg.h"
 #include "dcmtk/dcmfg/fgfracon.h"
 #include "dcmtk/dcmfg/fgpixmsr.h"
@@ -135,6 +136,27 @@ std::vector<kept_value> set_aside_refused_values(DcmDataset *sds, const char *fi
     return kept;
 }
 
+/* Why a source file cannot be referenced: the first of its four UIDs that is missing or no
+ * UID (a component with a leading zero, more than 64 characters: found in real archives). */
+std::string reference_refused_why(DcmDataset *ds)
+{
+    static const struct {
+        DcmTagKey tag;
+        const char *name;
+    } uids[] = {{DCM_StudyInstanceUID, "Study Instance UID"}, {DCM_SeriesInstanceUID, "Series Instance UID"},
+                {DCM_SOPClassUID, "SOP Class UID"}, {DCM_SOPInstanceUID, "SOP Instance UID"}};
+    for (const auto &u : uids) {
+        OFString v;
+        if (ds->findAndGetOFStringArray(u.tag, v).bad() || v.empty())
+            return std::string("it has no ") + u.name;
+        if (DcmUniqueIdentifier::checkStringValue(v, "1").bad())
+            return std::string("its ") + u.name + " '" + v.c_str() +
+                   "' is no valid UID (digits and dots, no component with a leading zero, at most 64 characters), "
+                   "which a SEG cannot reference";
+    }
+    return "dcmiod refused its references";
+}
+
 bool thickness_uniform(const seg_source *src)
 {
     for (int k = 1; k < src->n_slices; k++)
@@ -245,6 +267,24 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
             "create a binary segmentation");
     DcmSegmentation *seg = own.seg;
 
+    /* the references of the Common Instance Reference, read from each source file first: a
+     * file whose UIDs a SEG cannot carry is named here, before any frame is built.
+     * IODReferences::addFromFiles loads each whole file (300 x 0.5 MiB of pixels on a CT
+     * series) for four UIDs: the same reference from each file read without its large
+     * values (the Pixel Data is skipped over, not read) */
+    IODReferences refs;
+    for (int i = 0; i < src->n_files; i++) {
+        DcmFileFormat rff;
+        int rc = dicom_dcmtk_load(rff, src->files[i], e);
+        if (rc)
+            return rc;
+        IODReference *ref = new IODReference(IODReference::LEVEL_STUDY);
+        if (!ref->readFromItem(*rff.getDataset()) || !refs.add(ref)) {
+            delete ref;
+            return c2_fail(e, C2_EINVAL, "%s: cannot reference the source file %s: %s", out_path, src->files[i],
+                           reference_refused_why(rff.getDataset()).c_str());
+        }
+    }
     std::vector<kept_value> kept;   /* source values dcmseg refuses: put back after writeDataset */
     {   /* patient / study / frame of reference from the first source file */
         DcmFileFormat sff;
@@ -364,25 +404,9 @@ int write_seg(const seg_source *src, const mask_view &mask, const seg_write_opts
             return c2_fail(e, C2_EINVAL, "%s: dcmseg failed to add frame %d (%s)", out_path, k, st.text());
     }
 
-    /* Common Instance Reference: not filled by dcmseg (DICOM_NOTES §2.1 item 2) */
-    {
-        IODReferences refs;
-        /* IODReferences::addFromFiles loads each whole file (300 x 0.5 MiB of pixels on a CT
-         * series) for four UIDs: the same reference from each file read without its large
-         * values (the Pixel Data is skipped over, not read) */
-        for (int i = 0; i < src->n_files; i++) {
-            DcmFileFormat rff;
-            int rc = dicom_dcmtk_load(rff, src->files[i], e);
-            if (rc)
-                return rc;
-            IODReference *ref = new IODReference(IODReference::LEVEL_STUDY);
-            if (!ref->readFromItem(*rff.getDataset()) || !refs.add(ref)) {
-                delete ref;
-                return c2_fail(e, C2_EINVAL, "%s: could not reference the source file %s", out_path, src->files[i]);
-            }
-        }
-        seg->getCommonInstanceReference().addReferences(refs);
-    }
+    /* Common Instance Reference: not filled by dcmseg (DICOM_NOTES §2.1 item 2); the
+     * references were read before the frames (below the import) */
+    seg->getCommonInstanceReference().addReferences(refs);
 
     DcmFileFormat ff;
     DcmDataset *ds = ff.getDataset();

@@ -1,14 +1,15 @@
 #!/bin/sh
 # Patient and study values of a hospital's files that break their own VR (a control byte in
 # Patient Name, a backslash in it, a NUL in Patient ID, a line break in Referring Physician's
-# Name) or that are in another character set (ISO_IR 100 "Müller", and the Arabic, French,
-# German, Japanese ISO 2022, Russian and UTF-8 values of ../shared/data/dicom/charset moved onto
-# a DX image): `c2seg predict` writes the
-# SEG all the same (a warning names the file), the SEG carries the source's bytes, and
-# `c2seg report`'s SR names the same patient in UTF-8 (its declared set; in the source's own
-# set where iconv cannot convert it, the Japanese ISO 2022 IR 87). Checked by pydicom
-# (an independent reader: each value decoded in its own file's character set) and, for the
-# valid sources, dciodvfy (no Error line in the SEG or the SR).
+# Name, an ACR-NEMA style date "2023-01-01", "Male" for Patient's Sex) or that are in another
+# character set (ISO_IR 100 "Müller", and the Arabic, French, German, Japanese ISO 2022,
+# Russian and UTF-8 values of ../shared/data/dicom/charset moved onto a DX image):
+# `c2seg predict` writes the SEG all the same (a warning names the file), the SEG carries the
+# source's bytes, and `c2seg report`'s SR names the same patient in UTF-8 (its declared set; in
+# the source's own set where iconv cannot convert it, the Japanese ISO 2022 IR 87). Checked by
+# pydicom (an independent reader: each value decoded in its own file's character set) and, for
+# the valid sources, dciodvfy (no Error line in the SEG or the SR). A UID no SEG can carry gets
+# one line naming it; an SR whose text holds control bytes gives a findings SR without error.
 set -u
 B="${C2SEG_BIN:?}"; S="${C2SEG_SHARED:?}"
 T="${C2SEG_BUILD:?}/test-tmp/source_values.$$"
@@ -24,6 +25,7 @@ cases = {
     "backslash": {"PatientName": "A\\B"},
     "nul": {"PatientID": "12\x0034"},
     "newline": {"ReferringPhysicianName": "Dr\nWho"},
+    "oldstyle": {"StudyDate": "2023-01-01", "StudyTime": "10:30:00", "PatientSex": "Male"},
     "latin1": {"SpecificCharacterSet": "ISO_IR 100", "PatientName": "Müller^Jürgen", "ReferringPhysicianName": "Dür^Ä"},
 }
 for name, values in cases.items():
@@ -51,12 +53,12 @@ for f in sorted(os.listdir(charset)):
 EOF
 cs_cases=$(cat "$T/charset_cases")
 [ "$(echo $cs_cases | wc -w)" -eq 6 ] || { echo "FAIL: expected the six charset files, got: $cs_cases"; fail=1; }
-for c in ctl backslash nul newline latin1 $cs_cases; do
+for c in ctl backslash nul newline oldstyle latin1 $cs_cases; do
     "$B" predict "$T/tiny.ckpt" "$T/$c/in" -o "$T/$c/out" -q >"$T/$c/predict.json" 2>"$T/$c/predict.err"
     rc=$?
     [ $rc -eq 0 ] || { echo "FAIL: $c: predict exit $rc: $(head -3 "$T/$c/predict.err")"; fail=1; }
     "$B" report "$T/$c/out" -q >/dev/null 2>"$T/$c/report.err" || { echo "FAIL: $c: report: $(head -3 "$T/$c/report.err")"; fail=1; }
-    if [ "$c" = ctl ] || [ "$c" = backslash ] || [ "$c" = nul ] || [ "$c" = newline ]; then
+    if [ "$c" = ctl ] || [ "$c" = backslash ] || [ "$c" = nul ] || [ "$c" = newline ] || [ "$c" = oldstyle ]; then
         grep -q "warning: .*src.dcm: .* holds characters its value representation does not allow" "$T/$c/predict.err" ||
             { echo "FAIL: $c: no warning naming the file"; fail=1; }
     else
@@ -69,9 +71,10 @@ done
 $PY -W ignore - "$T" $cs_cases <<'EOF' || fail=1
 import glob, sys, pydicom
 t = sys.argv[1]
-tags = ["PatientName", "PatientID", "ReferringPhysicianName", "AccessionNumber", "StudyID"]
+tags = ["PatientName", "PatientID", "ReferringPhysicianName", "AccessionNumber", "StudyID", "StudyDate",
+        "StudyTime", "PatientSex"]
 bad = []
-for case in ["ctl", "backslash", "nul", "newline", "latin1"] + sys.argv[2:]:
+for case in ["ctl", "backslash", "nul", "newline", "oldstyle", "latin1"] + sys.argv[2:]:
     src = pydicom.dcmread(f"{t}/{case}/in/src.dcm")
     seg = glob.glob(f"{t}/{case}/out/*.seg.dcm")
     sr = glob.glob(f"{t}/{case}/out/sr/*.dcm")
@@ -117,5 +120,17 @@ for f in "$T/srtext/out"/sr/*.dcm; do
     dsrdump +Pl "$f" | grep -qF 'Report text: Consolidation in the right lower lobe  with [31m effusion .' ||
         { echo "FAIL: srtext: report text: $(dsrdump +Pl "$f" | grep -m1 'Report text')"; fail=1; }
 done
-[ $fail -eq 0 ] && echo "source values: 5 sources, the 6 character sets and an SR with control bytes, SEG and SR checked" && rm -rf "$T"
+# A UID a SEG cannot carry (a component with a leading zero, found in real archives): no SEG,
+# one line naming the file, the attribute and the value.
+mkdir -p "$T/uid/in"
+$PY -W ignore -c 'import sys, pydicom
+ds = pydicom.dcmread(sys.argv[1]); ds.StudyInstanceUID = "1.2.840.010008.999.1"; ds.save_as(sys.argv[2])' \
+    "$S/data/dicom/xray/dx_image.dcm" "$T/uid/in/src.dcm"
+"$B" predict "$T/tiny.ckpt" "$T/uid/in" -o "$T/uid/out" -q >/dev/null 2>"$T/uid/predict.err"
+rc=$?
+[ $rc -eq 3 ] && [ "$(wc -l <"$T/uid/predict.err")" -eq 1 ] &&
+    grep -q "src.dcm: its Study Instance UID '1.2.840.010008.999.1' is no valid UID" "$T/uid/predict.err" &&
+    ! ls "$T/uid/out"/*.seg.dcm >/dev/null 2>&1 ||
+    { echo "FAIL: uid: exit $rc, $(cat "$T/uid/predict.err")"; fail=1; }
+[ $fail -eq 0 ] && echo "source values: 6 sources, the 6 character sets and an SR with control bytes, SEG and SR checked" && rm -rf "$T"
 exit $fail
