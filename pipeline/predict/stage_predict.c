@@ -15,6 +15,7 @@
 #include "pipeline/pacs/pacs.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -452,6 +453,13 @@ int stage_predict(int argc, char **argv)
         cJSON_AddStringToObject(doc, "uid_root", opt.uid_root); /* c2seg report's SRs use it too */
     cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
     t_prepare = now_seconds() - t_prepare;
+    /* an earlier run's predictions.json lists files this run replaces (the same names): it goes
+     * before the first case is written, so a run that stops (a full disk, a kill) leaves a
+     * folder without one, which says partial, not one whose list no longer matches its files */
+    char old_json[4200];
+    c2_path_join(old_json, sizeof old_json, opt.outdir, "predictions.json");
+    if (remove(old_json) != 0 && errno != ENOENT)
+        c2_warn("%s: the earlier run's file cannot be removed (%s)", old_json, strerror(errno));
     progress p;
     progress_start(&p, "cases", n_cases);
     int full = 0;   /* an output did not fit (C2_ENOSPC): no later one will, the run stops */

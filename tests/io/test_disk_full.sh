@@ -125,6 +125,31 @@ if [ $mode = tmpfs ]; then
     check "a full disk was met during the cases' writes ($in_cases runs)" "$([ $in_cases -ge 3 ]; echo $?)"
     check "a full disk was met writing a SEG (in its sandbox worker)" \
         "$(cat "$T"/predict-dicom-*.err | grep -q 'seg\.dcm: cannot write (No space'; echo $?)"
+    # into a folder that holds an earlier run (case01's SEG and predictions.json; its inputs.h5,
+    # which this run's would replace and free, removed as a de-identified run removes it): a run that
+    # stops at a full disk in its cases' writes leaves no predictions.json (the earlier one
+    # listed files this run replaced), so the folder says partial; one that stops before them
+    # (inputs.h5, written aside and renamed) leaves the earlier run as it was
+    earlier=0
+    rm -rf "$T/earlier" && mkdir "$T/earlier" && cp -r "$T/pred" "$T/earlier/" && rm "$T/earlier/pred/inputs.h5"*
+    for leave in $(seq 120000 4000 200000); do
+        name="predict-earlier-$leave"
+        LEAVE=$leave prepare "$T/earlier/pred"
+        "$BIN" predict "$T/m.ckpt" "$T/sd/dicom" -o "$F/pred" --overlays -q >"$T/$name.out" 2>"$T/$name.err"
+        rc=$?
+        [ $rc -eq 0 ] && continue
+        check "$name: exit 3 (got $rc)" "$([ $rc -eq 3 ]; echo $?)"
+        if grep -Eq '(seg\.dcm|\.png): (cannot write|write failed|PNG write failed) \(No space|predictions\.json: write failed \(No space' \
+            "$T/$name.err"; then
+            earlier=$((earlier + 1))
+            check "$name: no predictions.json of the earlier run" "$([ ! -e "$F/pred/predictions.json" ]; echo $?)"
+        else
+            check "$name: the earlier run as it was ($(cat "$T/$name.err"))" \
+                "$(cmp -s "$T/pred/predictions.json" "$F/pred/predictions.json"; echo $?)"
+        fi
+    done
+    check "a full disk was met during the cases' writes into an earlier run's folder ($earlier runs)" \
+        "$([ $earlier -ge 1 ]; echo $?)"
 fi
 
 tl_end keep   # F may still be mounted here (the EXIT trap unmounts it)
