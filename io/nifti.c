@@ -362,9 +362,10 @@ int nifti_volume_write(const char *path, const void *data, int datatype, int64_t
     errno = 0;
     int ok = znzwrite(&h, sizeof h, 1, f) == 1 && znzwrite(extender, 4, 1, f) == 1 &&
              znzwrite(data, 1, bytes, f) == bytes;
-    int err = errno;
+    int err = ok ? 0 : errno;   /* a successful write may leave a stale errno: only a failure's counts */
+    errno = 0;
     ok = (znzclose(f) == 0) && ok;
-    err = err ? err : errno;
+    err = err ? err : errno;    /* the close's: the last buffered bytes (or gzip's tail) met a full disk */
     if (!ok) {
         remove(tmp);
         return c2_fail(e, c2_write_status(err), "%s: write failed (%s)", path, err ? strerror(err) : "disk full?");
