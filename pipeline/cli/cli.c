@@ -88,11 +88,17 @@ static int warn_first_time(const char *msg)
     return 1;   /* table full: print */
 }
 
-/* DCMTK's own log lines (io/dcmtk_log.h): info lines of the stage, so -q drops them. */
+/* DCMTK's own log lines (io/dcmtk_log.h): info lines of the stage, so -q drops them. They
+ * name no file, so each distinct line is printed once per run, as warnings are (a cohort of
+ * one scanner's odd-length Pixel Data drew the same line once a file). */
 static void dcmtk_line(void *user, char level, const char *logger, const char *msg)
 {
     (void)user;
-    cli_log("DCMTK %s (%s): %s", level == 'W' ? "warning" : level == 'E' ? "error" : "fatal error", logger, msg);
+    char line[2048];
+    snprintf(line, sizeof line, "DCMTK %s (%s): %s", level == 'W' ? "warning" : level == 'E' ? "error" : "fatal error",
+             logger, msg);
+    if (!quiet && warn_first_time(line))
+        cli_log("%s", line);
 }
 
 static void warn_sink(void *user, const char *msg)

@@ -34,6 +34,14 @@ grep -q "^c2seg ingest: DCMTK warning (dcmtk.dcmsr): Invalid or unknown image SO
 grep -q "VR checker does not support this Specific Character Set" "$T/loud.err" "$T/jobs.err" &&
     bad "the VR checker's Specific Character Set line was not dropped" ||
     ok "the VR checker's Specific Character Set line is dropped"
+# DCMTK's lines name no file: each distinct one once per run (the real corpus's odd-length
+# Pixel Data drew 52 equal lines), with parallel workers too
+for f in loud j1 j2 j3; do
+    [ $f = loud ] && src="$T/loud.err" || src="$T/$f.only.err"
+    [ $f = loud ] || "$BIN" ingest "$S/dicom" "$T/sd/dicom" -o "$T/$f.h5" --size 32 --jobs 4 >/dev/null 2>"$src"
+    dup=$(grep "DCMTK" "$src" | sort | uniq -d | head -2)
+    [ -z "$dup" ] && ok "$f: no DCMTK line repeated" || bad "$f: repeated DCMTK lines: $dup"
+done
 grep -q "DCMTK\|^[WEF]: " "$T/quiet.err" && bad "-q kept DCMTK lines: $(grep "DCMTK\|^[WEF]: " "$T/quiet.err" | head -3)" ||
     ok "-q silences DCMTK's lines"
 grep -q "^c2seg ingest: warning: " "$T/quiet.err" && ok "-q keeps our own warnings" || bad "-q dropped our warnings"
