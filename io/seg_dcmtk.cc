@@ -99,7 +99,6 @@ std::string spacing_string(const seg_source *src)
     return fmt_num(src->spacing[0]) + "\\" + fmt_num(src->spacing[1]);
 }
 
-/* 1 when every source slice has the first one's SliceThickness (within 1 um) */
 /* Source values that dcmseg's checks refuse, set aside. A hospital file's Patient Name with a
  * control byte, a Study Description with a line break, a Patient ID with a NUL: dcmseg would
  * import them and then refuse to write the whole SEG ("Value Representation violated"). The SEG
@@ -129,8 +128,7 @@ std::vector<kept_value> set_aside_refused_values(DcmDataset *sds, const char *fi
         if (el->getOFStringArray(k.value, OFFalse).bad() || el->putString("").bad())
             continue;
         DcmTag tag(el->getTag());
-        c2_warn("%s: %s holds characters its value representation does not allow; the SEG carries it as it is",
-                file, tag.getTagName());
+        c2_warn("%s: %s has a value its VR does not allow; the SEG carries it as it is", file, tag.getTagName());
         kept.push_back(k);
     }
     return kept;
@@ -157,6 +155,7 @@ std::string reference_refused_why(DcmDataset *ds)
     return "dcmiod refused its references";
 }
 
+/* 1 when every source slice has the first one's SliceThickness (within 1 um) */
 bool thickness_uniform(const seg_source *src)
 {
     for (int k = 1; k < src->n_slices; k++)

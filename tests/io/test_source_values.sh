@@ -59,7 +59,7 @@ for c in ctl backslash nul newline oldstyle latin1 $cs_cases; do
     [ $rc -eq 0 ] || { echo "FAIL: $c: predict exit $rc: $(head -3 "$T/$c/predict.err")"; fail=1; }
     "$B" report "$T/$c/out" -q >/dev/null 2>"$T/$c/report.err" || { echo "FAIL: $c: report: $(head -3 "$T/$c/report.err")"; fail=1; }
     if [ "$c" = ctl ] || [ "$c" = backslash ] || [ "$c" = nul ] || [ "$c" = newline ] || [ "$c" = oldstyle ]; then
-        grep -q "warning: .*src.dcm: .* holds characters its value representation does not allow" "$T/$c/predict.err" ||
+        grep -q "warning: .*src.dcm: .* has a value its VR does not allow" "$T/$c/predict.err" ||
             { echo "FAIL: $c: no warning naming the file"; fail=1; }
     else
         [ ! -s "$T/$c/predict.err" ] && [ ! -s "$T/$c/report.err" ] || { echo "FAIL: $c: lines on stderr"; fail=1; }
