@@ -11,6 +11,7 @@
 #include "dcmtk/dcmsr/dsrdoc.h"
 
 #include "dicom-sr/sr.h"
+#include "dicom-sr/sr_charset_dcmtk.h"
 #include "dicom-sr/sr_save_dcmtk.h"
 #include "io/dicom.h"
 #include "io/dicom_load_dcmtk.h"
@@ -140,7 +141,10 @@ int read_document(const char *path, sr_document *out, c2_err *e)
     copy_uid(out->sop_class_uid, s);
     if (!DSRTypes::sopClassUIDToDocumentType(s.c_str()))
         return c2_fail(e, C2_EINVAL, "%s: not a Structured Report (SOP Class UID '%s')", path, s.c_str());
-    OFCondition st = ds->convertToUTF8();
+    /* Japanese ISO 2022 through ISO-2022-JP-2 (sr_charset_dcmtk.h), every other set through DCMTK */
+    OFCondition st = sr_convert_iso2022_jp(*ds);
+    if (st.bad())
+        st = ds->convertToUTF8();
     if (st.bad()) {
         out->charset_failed = 1;
         c2_warn("%s: cannot convert Specific Character Set '%s' to UTF-8 (%s); values kept raw without escape "

@@ -9,6 +9,7 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmsr/dsrdoc.h"
 
+#include "dicom-sr/sr_charset_dcmtk.h"
 #include "dicom-sr/sr_report.h"
 #include "dicom-sr/sr_save_dcmtk.h"
 #include "io/dicom.h"
@@ -27,8 +28,9 @@ std::string tag_string(DcmDataset *ds, const DcmTagKey &key)
 
 /* The patient and study values of the SEG (its source's, byte for byte) for the SR, which is
  * UTF-8 (ISO_IR 192): converted from the SEG's Specific Character Set (a Latin-1 "Müller" stays
- * "Müller"). Values iconv cannot convert (the ISO 2022 code extensions, Japanese above all:
- * DICOM_NOTES §3.2; bytes outside the declared set) stay as they are with the SEG's Specific
+ * "Müller", a Japanese ISO 2022 IR 87 name through sr_convert_iso2022_jp). Values that cannot be
+ * converted (other ISO 2022 code extensions: DICOM_NOTES §3.2; bytes outside the declared set)
+ * stay as they are with the SEG's Specific
  * Character Set (an empty one for the default repertoire), which sr_document_save gives the SR
  * when the rest of the SR is ASCII: the SR must name the patient the SEG names. */
 void own_patient_study(DcmDataset *sd, DcmItem &own)
@@ -46,7 +48,8 @@ void own_patient_study(DcmDataset *sd, DcmItem &own)
     DcmDataset utf8;   /* a dataset: DCMTK converts an item only as part of one */
     for (unsigned long i = 0; i < own.card(); i++)
         utf8.insert(OFstatic_cast(DcmElement *, own.getElement(i)->clone()), OFTrue);
-    if (utf8.convertToUTF8().good()) {
+    /* Japanese ISO 2022 through ISO-2022-JP-2 (sr_charset_dcmtk.h), every other set through DCMTK */
+    if (sr_convert_iso2022_jp(utf8).good() || utf8.convertToUTF8().good()) {
         own.clear();
         for (unsigned long i = 0; i < utf8.card(); i++)
             own.insert(OFstatic_cast(DcmElement *, utf8.getElement(i)->clone()), OFTrue);
