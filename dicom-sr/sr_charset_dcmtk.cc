@@ -13,13 +13,12 @@
 
 namespace {
 
-/* Whether the Specific Character Set's values are only ISO 2022 IR 6 (or empty) and the
- * Japanese ISO 2022 IR 87 / IR 159, with one of the latter: what ISO-2022-JP-2 reads (its
- * escape sequences ESC ( B, ESC ( J, ESC $ B, ESC $ ( D are DICOM's for these sets). IR 13
- * (half-width katakana in G1) is not among them. */
-bool japanese_iso2022_only(const OFString &cs)
+/* Which Japanese sets the Specific Character Set declares: bit 1 IR 13 (JIS X 0201: half-width
+ * katakana in G1), bit 2 IR 87 (JIS X 0208), bit 4 IR 159 (JIS X 0212); 0 when it declares
+ * anything else besides ISO 2022 IR 6 (or an empty first value). */
+unsigned japanese_sets(const OFString &cs)
 {
-    bool japanese = false;
+    unsigned sets = 0;
     size_t start = 0;
     for (;;) {
         size_t end = cs.find('\\', start);
@@ -28,25 +27,72 @@ bool japanese_iso2022_only(const OFString &cs)
             term.erase(term.size() - 1);
         while (!term.empty() && term[0] == ' ')
             term.erase(0, 1);
-        if (term == "ISO 2022 IR 87" || term == "ISO 2022 IR 159")
-            japanese = true;
+        if (term == "ISO 2022 IR 13")
+            sets |= 1;
+        else if (term == "ISO 2022 IR 87")
+            sets |= 2;
+        else if (term == "ISO 2022 IR 159")
+            sets |= 4;
         else if (!term.empty() && term != "ISO 2022 IR 6")
-            return false;
+            return 0;
         if (end == OFString_npos)
-            return japanese;
+            return sets;
         start = end + 1;
     }
 }
 
-/* One value from ISO-2022-JP-2 to UTF-8, the converter starting in ASCII as each DICOM value
- * does. false when a byte sequence is invalid or incomplete. */
-bool value_to_utf8(iconv_t cd, const char *in, size_t n, std::string &out)
+/* One value in DICOM's Japanese ISO 2022 (PS3.5 6.1.2.5 and Annex H) as EUC-JP, which iconv
+ * converts: G0 starts in ASCII (JIS X 0201 Roman, ESC ( J, read as ASCII too) and switches by
+ * ESC $ B / ESC $ @ to JIS X 0208, by ESC $ ( D to JIS X 0212 (2-byte characters: EUC-JP sets
+ * their high bits, JIS X 0212 after 0x8F); with IR 13 the bytes 0xA1-0xDF are half-width
+ * katakana (EUC-JP: 0x8E before each). false on an escape or byte no declared set explains. */
+bool value_to_eucjp(const unsigned char *p, size_t n, unsigned sets, std::string &out)
 {
+    enum { ASCII, JIS0208, JIS0212 } g0 = ASCII;
+    out.clear();
+    for (size_t i = 0; i < n;) {
+        if (p[i] == 0x1b) {
+            size_t left = n - i;
+            if (left >= 3 && p[i + 1] == '(' && (p[i + 2] == 'B' || p[i + 2] == 'J'))
+                g0 = ASCII, i += 3;
+            else if (left >= 3 && p[i + 1] == '$' && (p[i + 2] == 'B' || p[i + 2] == '@') && (sets & 2))
+                g0 = JIS0208, i += 3;
+            else if (left >= 4 && p[i + 1] == '$' && p[i + 2] == '(' && p[i + 3] == 'D' && (sets & 4))
+                g0 = JIS0212, i += 4;
+            else if (left >= 3 && p[i + 1] == ')' && p[i + 2] == 'I' && (sets & 1))
+                i += 3;   /* katakana into G1: the bytes 0xA1-0xDF below */
+            else
+                return false;
+        } else if (p[i] >= 0x80) {
+            if (!(sets & 1) || p[i] < 0xa1 || p[i] > 0xdf)
+                return false;
+            out += '\x8e';
+            out += (char)p[i++];
+        } else if (g0 == ASCII || p[i] < 0x21 || p[i] == 0x7f) {
+            out += (char)p[i++];   /* a control byte (CR, LF, TAB) or a space ends no character */
+        } else {
+            if (i + 1 >= n || p[i + 1] < 0x21 || p[i + 1] > 0x7e)
+                return false;
+            if (g0 == JIS0212)
+                out += '\x8f';
+            out += (char)(p[i] | 0x80);
+            out += (char)(p[i + 1] | 0x80);
+            i += 2;
+        }
+    }
+    return true;
+}
+
+bool value_to_utf8(iconv_t cd, const char *in, size_t n, unsigned sets, std::string &out)
+{
+    std::string euc;
+    if (!value_to_eucjp(reinterpret_cast<const unsigned char *>(in), n, sets, euc))
+        return false;
     iconv(cd, NULL, NULL, NULL, NULL);
-    std::vector<char> buf(n * 4 + 16);   /* a 2-byte JIS character becomes 3 UTF-8 bytes, an ASCII one 1 */
-    char *ip = const_cast<char *>(in), *op = buf.data();
-    size_t il = n, ol = buf.size();
-    if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+    std::vector<char> buf(euc.size() * 2 + 16);   /* EUC-JP's 2 or 3 bytes become 3 in UTF-8, 1 stays 1 */
+    char *ip = &euc[0], *op = buf.data();
+    size_t il = euc.size(), ol = buf.size();
+    if (il > 0 && iconv(cd, &ip, &il, &op, &ol) == (size_t)-1)
         return false;
     out.assign(buf.data(), (size_t)(op - buf.data()));
     return true;
@@ -57,9 +103,10 @@ bool value_to_utf8(iconv_t cd, const char *in, size_t n, std::string &out)
 OFCondition sr_convert_iso2022_jp(DcmItem &item)
 {
     OFString cs;
-    if (item.findAndGetOFStringArray(DCM_SpecificCharacterSet, cs).bad() || !japanese_iso2022_only(cs))
+    unsigned sets = item.findAndGetOFStringArray(DCM_SpecificCharacterSet, cs).good() ? japanese_sets(cs) : 0;
+    if (!sets)
         return EC_IllegalCall;
-    iconv_t cd = iconv_open("UTF-8", "ISO-2022-JP-2");
+    iconv_t cd = iconv_open("UTF-8", "EUC-JP");
     if (cd == (iconv_t)-1)
         return EC_IllegalCall;
     std::vector<std::pair<DcmElement *, std::string>> converted;   /* put in only once all convert */
@@ -75,7 +122,7 @@ OFCondition sr_convert_iso2022_jp(DcmItem &item)
         if (!el->isAffectedBySpecificCharacterSet() || el->getString(v, n).bad() || !v || n == 0)
             continue;
         std::string u;
-        ok = value_to_utf8(cd, v, n, u);
+        ok = value_to_utf8(cd, v, n, sets, u);
         if (ok)
             converted.emplace_back(el, std::move(u));
     }

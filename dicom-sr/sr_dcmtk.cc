@@ -141,7 +141,7 @@ int read_document(const char *path, sr_document *out, c2_err *e)
     copy_uid(out->sop_class_uid, s);
     if (!DSRTypes::sopClassUIDToDocumentType(s.c_str()))
         return c2_fail(e, C2_EINVAL, "%s: not a Structured Report (SOP Class UID '%s')", path, s.c_str());
-    /* Japanese ISO 2022 through ISO-2022-JP-2 (sr_charset_dcmtk.h), every other set through DCMTK */
+    /* Japanese ISO 2022 read here (sr_charset_dcmtk.h), every other set through DCMTK */
     OFCondition st = sr_convert_iso2022_jp(*ds);
     if (st.bad())
         st = ds->convertToUTF8();

@@ -28,7 +28,7 @@ std::string tag_string(DcmDataset *ds, const DcmTagKey &key)
 
 /* The patient and study values of the SEG (its source's, byte for byte) for the SR, which is
  * UTF-8 (ISO_IR 192): converted from the SEG's Specific Character Set (a Latin-1 "Müller" stays
- * "Müller", a Japanese ISO 2022 IR 87 name through sr_convert_iso2022_jp). Values that cannot be
+ * "Müller", a Japanese ISO 2022 name through sr_convert_iso2022_jp). Values that cannot be
  * converted (other ISO 2022 code extensions: DICOM_NOTES §3.2; bytes outside the declared set)
  * stay as they are with the SEG's Specific
  * Character Set (an empty one for the default repertoire), which sr_document_save gives the SR
@@ -48,7 +48,7 @@ void own_patient_study(DcmDataset *sd, DcmItem &own)
     DcmDataset utf8;   /* a dataset: DCMTK converts an item only as part of one */
     for (unsigned long i = 0; i < own.card(); i++)
         utf8.insert(OFstatic_cast(DcmElement *, own.getElement(i)->clone()), OFTrue);
-    /* Japanese ISO 2022 through ISO-2022-JP-2 (sr_charset_dcmtk.h), every other set through DCMTK */
+    /* Japanese ISO 2022 read here (sr_charset_dcmtk.h), every other set through DCMTK */
     if (sr_convert_iso2022_jp(utf8).good() || utf8.convertToUTF8().good()) {
         own.clear();
         for (unsigned long i = 0; i < utf8.card(); i++)

@@ -2,11 +2,12 @@
 # Patient and study values of a hospital's files that break their own VR (a control byte in
 # Patient Name, a backslash in it, a NUL in Patient ID, a line break in Referring Physician's
 # Name, an ACR-NEMA style date "2023-01-01", "Male" for Patient's Sex) or that are in another
-# character set (ISO_IR 100 "Müller", and the Arabic, French, German, Japanese ISO 2022,
+# character set (ISO_IR 100 "Müller", PS3.5 Annex H's Japanese name under "ISO 2022 IR 13\ISO
+# 2022 IR 87", and the Arabic, French, German, Japanese ISO 2022,
 # Russian and UTF-8 values of ../shared/data/dicom/charset moved onto a DX image):
 # `c2seg predict` writes the SEG all the same (a warning names the file), the SEG carries the
 # source's bytes, and `c2seg report`'s SR names the same patient in UTF-8 (its declared set;
-# the Japanese ISO 2022 IR 87 through ISO-2022-JP-2, which DCMTK's iconv route refuses). Checked by
+# the Japanese ISO 2022 sets read by c2seg, which DCMTK's iconv route refuses). Checked by
 # pydicom (an independent reader: each value decoded in its own file's character set) and, for
 # the valid sources, dciodvfy (no Error line in the SEG or the SR). A UID no SEG can carry gets
 # one line naming it; an SR whose text holds control bytes gives a findings SR without error; a
@@ -35,6 +36,14 @@ for name, values in cases.items():
         setattr(ds, k, v)
     os.makedirs(f"{out}/{name}/in")
     ds.save_as(f"{out}/{name}/in/src.dcm")
+# PS3.5 Annex H.3.1's Japanese name under "ISO 2022 IR 13\ISO 2022 IR 87" (half-width katakana
+# in G1, JIS X 0208 by escape sequences), the usual setting of Japanese hospitals
+ds = pydicom.dcmread(src)
+ds.SpecificCharacterSet = ["ISO 2022 IR 13", "ISO 2022 IR 87"]
+ds.add_new(0x00100010, "PN", b"\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J="
+                              b"\x1b$B$d$^$@\x1b(J^\x1b$B$?$m$&\x1b(J")
+os.makedirs(f"{out}/jp13/in")
+ds.save_as(f"{out}/jp13/in/src.dcm")
 # the real character sets of ../shared/data/dicom/charset (Arabic, French, German, Japanese
 # ISO 2022, Russian, UTF-8 Chinese): their Specific Character Set and patient / study elements,
 # bytes as they are, moved onto the DX image (their own pixels are OT, which the model refuses)
@@ -54,7 +63,7 @@ for f in sorted(os.listdir(charset)):
 EOF
 cs_cases=$(cat "$T/charset_cases")
 [ "$(echo $cs_cases | wc -w)" -eq 6 ] || { echo "FAIL: expected the six charset files, got: $cs_cases"; fail=1; }
-for c in ctl backslash nul newline oldstyle latin1 $cs_cases; do
+for c in ctl backslash nul newline oldstyle latin1 jp13 $cs_cases; do
     "$B" predict "$T/tiny.ckpt" "$T/$c/in" -o "$T/$c/out" -q >"$T/$c/predict.json" 2>"$T/$c/predict.err"
     rc=$?
     [ $rc -eq 0 ] || { echo "FAIL: $c: predict exit $rc: $(head -3 "$T/$c/predict.err")"; fail=1; }
@@ -75,13 +84,15 @@ t = sys.argv[1]
 tags = ["PatientName", "PatientID", "ReferringPhysicianName", "AccessionNumber", "StudyID", "StudyDate",
         "StudyTime", "PatientSex"]
 bad = []
-for case in ["ctl", "backslash", "nul", "newline", "oldstyle", "latin1"] + sys.argv[2:]:
+for case in ["ctl", "backslash", "nul", "newline", "oldstyle", "latin1", "jp13"] + sys.argv[2:]:
     src = pydicom.dcmread(f"{t}/{case}/in/src.dcm")
     seg = glob.glob(f"{t}/{case}/out/*.seg.dcm")
     sr = glob.glob(f"{t}/{case}/out/sr/*.dcm")
     if len(seg) != 1 or len(sr) != 1:
         bad.append((case, "outputs", seg, sr)); continue
     seg, sr = pydicom.dcmread(seg[0]), pydicom.dcmread(sr[0])
+    if case == "jp13" and str(sr.PatientName) != "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう":
+        bad.append((case, "SR Patient Name", str(sr.PatientName)))
     if sr.SpecificCharacterSet != "ISO_IR 192":   # Japanese ISO 2022 IR 87 converted too
         bad.append((case, "SR character set", sr.SpecificCharacterSet))
     for k in tags:
@@ -120,7 +131,7 @@ for f in "$T/srtext/out"/sr/*.dcm; do
 done
 # A Japanese report SR (Specific Character Set "\ISO 2022 IR 87", JIS X 0208 in escape
 # sequences): `c2seg sr-text` gives its text in UTF-8, as pydicom decodes it (DCMTK's iconv
-# route refuses the set; c2seg reads it through ISO-2022-JP-2).
+# route refuses the set; c2seg reads it, dicom-sr/sr_charset_dcmtk.cc).
 mkdir -p "$T/jp"
 $PY -W ignore - "$S/data/dicom/sr/test-SR.dcm" "$T/jp" <<'EOF' || fail=1
 import json, sys, pydicom
@@ -168,5 +179,5 @@ rc=$?
     grep -q "src.dcm: its Study Instance UID '1.2.840.010008.999.1' is no valid UID" "$T/uid/predict.err" &&
     ! ls "$T/uid/out"/*.seg.dcm >/dev/null 2>&1 ||
     { echo "FAIL: uid: exit $rc, $(cat "$T/uid/predict.err")"; fail=1; }
-[ $fail -eq 0 ] && echo "source values: 6 sources, the 6 character sets and an SR with control bytes, SEG and SR checked" && rm -rf "$T"
+[ $fail -eq 0 ] && echo "source values: 7 sources, the 6 character sets and an SR with control bytes, SEG and SR checked" && rm -rf "$T"
 exit $fail
