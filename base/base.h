@@ -101,6 +101,10 @@ int c2_ends_with_ci(const char *s, const char *suffix);
  * every byte outside valid UTF-8 is written \xNN. c2_printable fills out (cap bytes, always
  * NUL-terminated, cut before a piece that does not fit) and returns it; c2_fput_printable
  * writes to f (0, or -1 on a write error). */
+/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, nothing
+ * above U+10FFFF; controls included), 0 when s starts none or at its NUL. Reads no byte past a
+ * NUL. */
+size_t c2_utf8_char_len(const char *s);
 const char *c2_printable(char *out, size_t cap, const char *s);
 int c2_fput_printable(const char *s, FILE *f);
 /* A printed JSON text (malloc'd, as cJSON's printer returns it) made valid UTF-8: each byte

@@ -7,15 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the valid UTF-8 sequence at p that is no control (C1, U+0080-U+009F), 0 when
- * p starts none (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_printable_len(const unsigned char *p)
+size_t c2_utf8_char_len(const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
     unsigned c = p[0];
-    if (c >= 0x20 && c < 0x7f)
+    if (c >= 0x01 && c < 0x80)
         return 1;
     if (c >= 0xc2 && c <= 0xdf)
-        return (p[1] & 0xc0) == 0x80 && !(c == 0xc2 && p[1] < 0xa0) ? 2 : 0;
+        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
     if (c >= 0xe0 && c <= 0xef) {
         unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
         return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
@@ -24,7 +23,16 @@ static size_t utf8_printable_len(const unsigned char *p)
         unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
         return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
     }
-    return 0;   /* C0 controls, DEL, a stray continuation byte, 0xc0 / 0xc1 / 0xf5-0xff */
+    return 0;   /* NUL, a stray continuation byte, 0xc0 / 0xc1 / 0xf5-0xff */
+}
+
+/* The length of the valid UTF-8 sequence at p that is no control (C0, DEL, C1: U+0080-U+009F),
+ * 0 when p starts none. */
+static size_t utf8_printable_len(const unsigned char *p)
+{
+    if (p[0] < 0x20 || p[0] == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0))
+        return 0;
+    return c2_utf8_char_len((const char *)p);
 }
 
 /* Calls put(user, bytes, n) for each printable run and each \xNN of s. */
@@ -77,15 +85,6 @@ int c2_fput_printable(const char *s, FILE *f)
     return ferror(f) ? -1 : 0;
 }
 
-/* The length of the UTF-8 sequence at p that a JSON text may hold as it is (ASCII, C1 controls
- * included), 0 for a byte outside UTF-8. */
-static size_t json_piece_len(const unsigned char *p)
-{
-    if (*p < 0x80 || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
-        return *p < 0x80 ? 1 : 2;
-    return utf8_printable_len(p);
-}
-
 /* A printed JSON text whose strings hold bytes outside UTF-8 (a file name in Latin-1): every
  * such byte is inside a string literal (the structure is ASCII, and the printer escapes control
  * characters), so writing it as the escape \udcXX keeps the text JSON and makes it UTF-8. */
@@ -95,7 +94,7 @@ char *c2_json_utf8(char *text)
         return NULL;
     size_t bad = 0, n = strlen(text);
     for (const unsigned char *p = (const unsigned char *)text; *p;) {
-        size_t k = json_piece_len(p);
+        size_t k = c2_utf8_char_len((const char *)p);
         bad += !k;
         p += k ? k : 1;
     }
@@ -105,7 +104,7 @@ char *c2_json_utf8(char *text)
     if (out) {
         char *o = out;
         for (const unsigned char *p = (const unsigned char *)text; *p;) {
-            size_t k = json_piece_len(p);
+            size_t k = c2_utf8_char_len((const char *)p);
             if (k) {
                 memcpy(o, p, k);
                 o += k, p += k;

@@ -52,20 +52,9 @@ std::string strip_escapes(const std::string &s)
 std::string utf8_repair(const std::string &s)
 {
     std::string out;
-    const unsigned char *p = reinterpret_cast<const unsigned char *>(s.data());
-    size_t n = s.size();
-    for (size_t i = 0; i < n;) {
-        unsigned c = p[i];
-        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                                                         : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-        bool ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (p[i + k] & 0xC0) == 0x80;
-        if (ok && len == 3) /* no overlong forms, no UTF-16 surrogates */
-            ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);
-        if (ok && len == 4)
-            ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90);
-        if (ok) {
+    for (size_t i = 0; i < s.size();) {
+        size_t len = s[i] ? c2_utf8_char_len(s.c_str() + i) : 1;   /* an embedded NUL stays a byte */
+        if (len) {
             out.append(s, i, len);
             i += len;
         } else {
